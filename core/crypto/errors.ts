@@ -1,0 +1,46 @@
+/**
+ * Domain errors of the crypto core. Each carries a stable `code` so callers (and the wire
+ * protocol) can branch on it without parsing messages. Decryption failures deliberately
+ * say nothing about which check failed: that detail is what padding-oracle and MAC-oracle
+ * attacks feed on.
+ *
+ * @module
+ */
+
+/** Base class of FastChat's crypto errors; `code` is stable across versions. */
+export class CryptoError extends Error {
+  /** Stable machine-readable code. */
+  readonly code: string;
+  constructor(code: string, message: string) {
+    super(message);
+    this.name = new.target.name;
+    this.code = code;
+  }
+}
+
+/**
+ * A Fernet token failed to verify or decrypt. Thrown for every failure (bad base64,
+ * wrong version, bad MAC, bad padding, expired, from the future) with one message.
+ */
+export class InvalidToken extends CryptoError {
+  constructor() {
+    super("invalid_token", "Invalid Fernet token");
+  }
+}
+
+/**
+ * RSA decryption failed. Thrown for every padding or range failure with one message, so
+ * the error never tells an attacker which check rejected the ciphertext.
+ */
+export class DecryptionError extends CryptoError {
+  constructor() {
+    super("decryption_failed", "RSA decryption failed");
+  }
+}
+
+/** A key or encoded structure (PEM, DER, password hash) could not be parsed. */
+export class KeyFormatError extends CryptoError {
+  constructor(message: string) {
+    super("bad_key_format", message);
+  }
+}
