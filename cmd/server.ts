@@ -1,0 +1,131 @@
+/**
+ * `fastchat server --id N`: one chat server of the cluster described by servers.txt.
+ *
+ * @module
+ */
+
+import { parseArgs } from "node:util";
+import { dirname, join } from "node:path";
+import { readServersFile } from "../core/cluster/servers_file.ts";
+import { loadClusterSecret, SECRET_ENV } from "../core/cluster/secret.ts";
+import { createLogger, parseLogLevel } from "../core/log/logger.ts";
+import { startServer } from "../core/server/serve.ts";
+import { openSqliteStore } from "../core/store/sqlite_store.ts";
+import { type Command, UsageError } from "./command.ts";
+
+const _USAGE = `Usage: fastchat server --id N [options]
+
+Runs chat server N from the servers file: clients connect to ws://HOST:PORT/ws, peers
+to /peer; GET /healthz and GET /metrics (Prometheus) report its state.
+
+Options:
+  --id N              This server's ID in the servers file (required)
+  --servers FILE      Servers file, "ID HOST PORT" per line (default ./servers.txt)
+  --db PATH           Shared SQLite database (default ./data/fastchat.db)
+  --secret-file FILE  Cluster secret (default: cluster.secret beside the database);
+                      ${SECRET_ENV} overrides it
+  --listen HOST       Address to bind (default: the host in the servers file)
+  --tls-cert FILE     Serve wss:// and https:// with this PEM certificate...
+  --tls-key FILE      ...and this PEM private key
+  --scrypt-n N        scrypt cost N for new passwords (power of two, default 32768)
+  --log-level LEVEL   debug, info, warn or error (default info)
+  -h, --help          Show this help`;
+
+/** `fastchat server`. */
+export const serverCommand: Command = {
+  name: "server",
+  summary: "Run one chat server of the cluster (servers.txt)",
+  async run(args) {
+    const { values } = _parse(args);
+    if (values.help) {
+      console.log(_USAGE);
+      return 0;
+    }
+    if (values.id === undefined) throw new UsageError("--id is required");
+    if (!/^[1-9][0-9]*$/.test(values.id)) {
+      throw new UsageError(`--id must be a positive integer, got "${values.id}"`);
+    }
+    if ((values["tls-cert"] === undefined) !== (values["tls-key"] === undefined)) {
+      throw new UsageError("--tls-cert and --tls-key go together");
+    }
+    let logLevel;
+    try {
+      logLevel = parseLogLevel(values["log-level"] ?? "info");
+    } catch (err) {
+      throw new UsageError((err as Error).message);
+    }
+    let scryptN: number | undefined;
+    if (values["scrypt-n"] !== undefined) {
+      scryptN = Number(values["scrypt-n"]);
+      if (!Number.isSafeInteger(scryptN) || scryptN < 2 || (scryptN & (scryptN - 1)) !== 0) {
+        throw new UsageError(`--scrypt-n must be a power of two, got "${values["scrypt-n"]}"`);
+      }
+    }
+    const id = Number(values.id);
+    const serversFile = values.servers ?? "./servers.txt";
+    const servers = await readServersFile(serversFile);
+    const self = servers.find((s) => s.id === id);
+    if (!self) {
+      throw new UsageError(
+        `server ${id} is not in ${serversFile} (it lists ${servers.map((s) => s.id).join(", ")})`,
+      );
+    }
+    const dbPath = values.db ?? "./data/fastchat.db";
+    await Deno.mkdir(dirname(dbPath), { recursive: true });
+    const secret = await loadClusterSecret(
+      values["secret-file"] ?? join(dirname(dbPath), "cluster.secret"),
+    );
+    const tls = values["tls-cert"] !== undefined
+      ? {
+        cert: await Deno.readTextFile(values["tls-cert"]),
+        key: await Deno.readTextFile(values["tls-key"]!),
+      }
+      : undefined;
+    const logger = createLogger(logLevel);
+    const store = await openSqliteStore(dbPath);
+    const running = await startServer({
+      self,
+      servers,
+      store,
+      secret,
+      logger,
+      tls,
+      listenHost: values.listen,
+      passwordCost: scryptN !== undefined ? { N: scryptN, r: 8, p: 1 } : undefined,
+    });
+    const stop = Promise.withResolvers<void>();
+    const onSignal = () => stop.resolve();
+    Deno.addSignalListener("SIGINT", onSignal);
+    Deno.addSignalListener("SIGTERM", onSignal);
+    await stop.promise;
+    Deno.removeSignalListener("SIGINT", onSignal);
+    Deno.removeSignalListener("SIGTERM", onSignal);
+    await running.close();
+    await store.close();
+    return 0;
+  },
+};
+
+function _parse(args: string[]) {
+  try {
+    return parseArgs({
+      args,
+      options: {
+        id: { type: "string" },
+        servers: { type: "string" },
+        db: { type: "string" },
+        "secret-file": { type: "string" },
+        listen: { type: "string" },
+        "tls-cert": { type: "string" },
+        "tls-key": { type: "string" },
+        "scrypt-n": { type: "string" },
+        "log-level": { type: "string" },
+        help: { type: "boolean", short: "h" },
+      },
+      strict: true,
+      allowPositionals: false,
+    });
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+}

@@ -1,0 +1,106 @@
+/**
+ * `fastchat up`: the balancer and every server of servers.txt as child processes on one
+ * embedded SQLite database. The README's "run it" command.
+ *
+ * @module
+ */
+
+import { parseArgs } from "node:util";
+import { readServersFile, serverUrl } from "../core/cluster/servers_file.ts";
+import { startCluster } from "../core/cluster/supervisor.ts";
+import { parseLogLevel } from "../core/log/logger.ts";
+import { type Command, UsageError } from "./command.ts";
+
+const _STRATEGIES = ["load", "random", "round-robin"];
+
+const _USAGE = `Usage: fastchat up [options]
+
+Starts the load balancer and every server in the servers file as child processes sharing
+one SQLite database in the data directory; stops them all on Ctrl-C or SIGTERM.
+
+Options:
+  --servers FILE         Servers file (default ./servers.txt)
+  --data DIR             Database and cluster secret directory (default ./data)
+  --strategy S           load, random or round-robin (default load)
+  --balancer-port P      Balancer port (default 7100)
+  --balancer-host H      Balancer address (default 127.0.0.1)
+  --log-level LEVEL      debug, info, warn or error (default info)
+  -h, --help             Show this help`;
+
+/** `fastchat up`. */
+export const upCommand: Command = {
+  name: "up",
+  summary: "Start a local cluster: balancer + all servers on one embedded database",
+  async run(args) {
+    let values;
+    try {
+      ({ values } = parseArgs({
+        args,
+        options: {
+          servers: { type: "string" },
+          data: { type: "string" },
+          strategy: { type: "string" },
+          "balancer-port": { type: "string" },
+          "balancer-host": { type: "string" },
+          "log-level": { type: "string" },
+          "scrypt-n": { type: "string" },
+          help: { type: "boolean", short: "h" },
+        },
+        strict: true,
+        allowPositionals: false,
+      }));
+    } catch (err) {
+      throw new UsageError((err as Error).message);
+    }
+    if (values.help) {
+      console.log(_USAGE);
+      return 0;
+    }
+    const strategy = values.strategy ?? "load";
+    if (!_STRATEGIES.includes(strategy)) {
+      throw new UsageError(
+        `--strategy must be one of ${_STRATEGIES.join(", ")}, got "${strategy}"`,
+      );
+    }
+    const port = Number(values["balancer-port"] ?? "7100");
+    if (!Number.isInteger(port) || port < 1 || port > 65535) {
+      throw new UsageError(
+        `--balancer-port must be a port from 1 to 65535, got "${values["balancer-port"]}"`,
+      );
+    }
+    let logLevel;
+    try {
+      logLevel = parseLogLevel(values["log-level"] ?? "info");
+    } catch (err) {
+      throw new UsageError((err as Error).message);
+    }
+    const serversFile = values.servers ?? "./servers.txt";
+    const servers = await readServersFile(serversFile);
+    const dataDir = values.data ?? "./data";
+    const cluster = await startCluster({
+      servers,
+      serversFile,
+      dataDir,
+      strategy,
+      balancerHost: values["balancer-host"] ?? "127.0.0.1",
+      balancerPort: port,
+      logLevel,
+      scryptN: values["scrypt-n"] ? Number(values["scrypt-n"]) : undefined,
+    });
+    console.log(`FastChat is up: ${servers.length} server(s), strategy ${strategy}`);
+    console.log(
+      `  balancer  ${cluster.balancerUrl}  (clients ask GET ${cluster.balancerUrl}/assign)`,
+    );
+    for (const s of servers) console.log(`  server ${s.id}  ${serverUrl(s)}`);
+    console.log(`  database  ${cluster.dbPath}`);
+    console.log("Press Ctrl-C to stop.");
+    const onSignal = () => void cluster.stop();
+    Deno.addSignalListener("SIGINT", onSignal);
+    Deno.addSignalListener("SIGTERM", onSignal);
+    await cluster.finished;
+    Deno.removeSignalListener("SIGINT", onSignal);
+    Deno.removeSignalListener("SIGTERM", onSignal);
+    console.log("FastChat stopped.");
+    return 0;
+  },
+};

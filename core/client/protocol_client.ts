@@ -1,0 +1,336 @@
+/**
+ * A small FastChat protocol client: one WebSocket, request/response by `ref`, validated
+ * incoming frames, automatic batched acks, and de-duplication of messages by server ID
+ * (delivery is at-least-once across reconnects; the client makes it exactly-once for its
+ * user). The terminal client, the tests and the benchmark build on it.
+ *
+ * @module
+ */
+
+import {
+  type AcceptedFrame,
+  type ClientFrame,
+  decode,
+  type DeliveredFrame,
+  encode,
+  type GroupFrame,
+  type GroupsFrame,
+  type LoggedInFrame,
+  type MessageFrame,
+  type RegisteredFrame,
+  type ServerFrame,
+  type SyncedFrame,
+  type UserFrame,
+  type WelcomeFrame,
+} from "../protocol/mod.ts";
+
+/** A request the server answered with an `error` frame. */
+export class RequestError extends Error {
+  readonly code: string;
+  readonly retryAfterMs: number | undefined;
+  constructor(code: string, message: string, retryAfterMs?: number) {
+    super(message);
+    this.name = "RequestError";
+    this.code = code;
+    this.retryAfterMs = retryAfterMs;
+  }
+}
+
+/** Frames a request may be answered with, by request type. */
+type _Reply<T extends ClientFrame["type"]> = T extends "register" ? RegisteredFrame
+  : T extends "login" | "resume" ? LoggedInFrame
+  : T extends "lookup" ? UserFrame
+  : T extends "send" | "group_send" | "key" ? AcceptedFrame
+  : T extends "create_group" | "add_member" | "remove_member" | "group_info" ? GroupFrame
+  : T extends "list_groups" ? GroupsFrame
+  : ServerFrame;
+
+/** A request frame without its `ref` (the client assigns it). */
+export type RequestFrame = ClientFrame extends infer F
+  ? F extends { ref: number } ? Omit<F, "ref"> : never
+  : never;
+
+/** Options for {@linkcode ProtocolClient.connect}. */
+export interface ConnectOptions {
+  /** Acknowledge messages automatically after handlers run (default true). */
+  autoAck?: boolean;
+  /** Milliseconds to wait for the connection and the server's welcome (default 10 s). */
+  timeoutMs?: number;
+  /** Milliseconds a request may wait for its answer (default 30 s). */
+  requestTimeoutMs?: number;
+}
+
+/** A connected protocol client. */
+export class ProtocolClient {
+  readonly socket: WebSocket;
+  readonly welcome: WelcomeFrame;
+  /** Called for each new (not duplicate) message, in arrival order. */
+  onMessage: (m: MessageFrame) => void = () => {};
+  /** Called for each delivery receipt. */
+  onDelivered: (d: DeliveredFrame) => void = () => {};
+  /** Called when the pending replay after login is complete. */
+  onSynced: (s: SyncedFrame) => void = () => {};
+  /** Called for `error` frames that answer no request. */
+  onError: (e: RequestError) => void = () => {};
+  /** Called once when the connection closes. */
+  onClose: (code: number, reason: string) => void = () => {};
+  /** Every frame received, for tests that inspect the raw stream. */
+  onFrame: (f: ServerFrame) => void = () => {};
+
+  readonly #autoAck: boolean;
+  readonly #requestTimeoutMs: number;
+  readonly #pending = new Map<number, {
+    resolve: (f: ServerFrame) => void;
+    reject: (e: Error) => void;
+    timer: ReturnType<typeof setTimeout>;
+  }>();
+  readonly #seen = new Set<number>();
+  #ackQueue: number[] = [];
+  #ackScheduled = false;
+  #nextRef = 1;
+  #closed = false;
+  readonly #closedPromise: Promise<{ code: number; reason: string }>;
+
+  private constructor(
+    socket: WebSocket,
+    welcome: WelcomeFrame,
+    opts: ConnectOptions,
+    closed: Promise<{ code: number; reason: string }>,
+  ) {
+    this.socket = socket;
+    this.welcome = welcome;
+    this.#autoAck = opts.autoAck ?? true;
+    this.#requestTimeoutMs = opts.requestTimeoutMs ?? 30_000;
+    this.#closedPromise = closed;
+  }
+
+  /** Connects to a server's `/ws` URL and waits for its welcome. */
+  static connect(url: string, opts: ConnectOptions = {}): Promise<ProtocolClient> {
+    return new Promise((resolve, reject) => {
+      const socket = new WebSocket(url);
+      let client: ProtocolClient | null = null;
+      const closed = Promise.withResolvers<{ code: number; reason: string }>();
+      const timer = setTimeout(() => {
+        socket.close();
+        reject(new Error(`Timed out connecting to ${url}`));
+      }, opts.timeoutMs ?? 10_000);
+      socket.onmessage = (ev) => {
+        if (client) {
+          client.#onText(ev.data);
+          return;
+        }
+        let frame: ServerFrame;
+        try {
+          frame = decode(String(ev.data), "server");
+        } catch (err) {
+          clearTimeout(timer);
+          socket.close();
+          reject(err);
+          return;
+        }
+        if (frame.type !== "welcome") {
+          clearTimeout(timer);
+          socket.close();
+          reject(new Error(`Expected a welcome frame first, got ${frame.type}`));
+          return;
+        }
+        clearTimeout(timer);
+        client = new ProtocolClient(socket, frame, opts, closed.promise);
+        resolve(client);
+      };
+      socket.onclose = (ev) => {
+        clearTimeout(timer);
+        closed.resolve({ code: ev.code, reason: ev.reason });
+        if (client) client.#onClosed(ev.code, ev.reason);
+        else reject(new Error(`Connection to ${url} closed (${ev.code}) before the welcome`));
+      };
+      socket.onerror = () => {/* onclose follows */};
+    });
+  }
+
+  /** True once the connection has closed. */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** Resolves when the connection closes. */
+  get whenClosed(): Promise<{ code: number; reason: string }> {
+    return this.#closedPromise;
+  }
+
+  /** Sends a request and resolves with its answer; rejects with {@linkcode RequestError}. */
+  request<F extends RequestFrame>(frame: F): Promise<_Reply<F["type"]>> {
+    const ref = this.#nextRef++;
+    const full = { ...frame, ref } as unknown as ClientFrame;
+    return new Promise<_Reply<F["type"]>>((resolve, reject) => {
+      if (this.#closed) {
+        reject(new Error("The connection is closed"));
+        return;
+      }
+      const timer = setTimeout(() => {
+        this.#pending.delete(ref);
+        reject(new Error(`No answer to ${frame.type} within ${this.#requestTimeoutMs} ms`));
+      }, this.#requestTimeoutMs);
+      this.#pending.set(ref, {
+        resolve: resolve as (f: ServerFrame) => void,
+        reject,
+        timer,
+      });
+      this.socket.send(encode(full));
+    });
+  }
+
+  /** Sends raw text (tests of malformed input). */
+  sendRaw(text: string): void {
+    this.socket.send(text);
+  }
+
+  /** Registers a new user (the seed's "join with ID 0"). */
+  register(
+    username: string,
+    password: string,
+    rsaPublicKey: string,
+    identityKey: string,
+  ): Promise<RegisteredFrame> {
+    return this.request({
+      type: "register",
+      username,
+      password,
+      rsa_public_key: rsaPublicKey,
+      identity_key: identityKey,
+    });
+  }
+
+  /** Logs in by username (string) or user ID (number). */
+  login(who: string | number, password: string): Promise<LoggedInFrame> {
+    return this.request(
+      typeof who === "number"
+        ? { type: "login", user_id: who, password }
+        : { type: "login", username: who, password },
+    );
+  }
+
+  /** Resumes a session. */
+  resume(sessionToken: string): Promise<LoggedInFrame> {
+    return this.request({ type: "resume", session_token: sessionToken });
+  }
+
+  /** Looks up a user by username (string) or ID (number). */
+  lookup(who: string | number): Promise<UserFrame> {
+    return this.request(
+      typeof who === "number"
+        ? { type: "lookup", user_id: who }
+        : { type: "lookup", username: who },
+    );
+  }
+
+  /** Sends a direct message body (ciphertext). */
+  send(
+    to: number,
+    body: string,
+    clientMsgId: string = crypto.randomUUID(),
+  ): Promise<AcceptedFrame> {
+    return this.request({ type: "send", to, body, client_msg_id: clientMsgId });
+  }
+
+  /** Sends a message to a group. */
+  groupSend(
+    groupId: number,
+    body: string,
+    clientMsgId: string = crypto.randomUUID(),
+  ): Promise<AcceptedFrame> {
+    return this.request({
+      type: "group_send",
+      group_id: groupId,
+      body,
+      client_msg_id: clientMsgId,
+    });
+  }
+
+  /** Acknowledges messages now (automatic unless `autoAck` is false). */
+  ack(ids: number[]): void {
+    if (ids.length > 0 && !this.#closed) this.socket.send(encode({ type: "ack", ids }));
+  }
+
+  /** Closes the connection. */
+  close(code = 1000, reason = "Client closing"): Promise<{ code: number; reason: string }> {
+    if (!this.#closed && this.socket.readyState <= WebSocket.OPEN) this.socket.close(code, reason);
+    return this.#closedPromise;
+  }
+
+  #onText(data: unknown): void {
+    let frame: ServerFrame;
+    try {
+      frame = decode(String(data), "server");
+    } catch (err) {
+      this.onError(
+        new RequestError("bad_frame", `Invalid frame from server: ${(err as Error).message}`),
+      );
+      return;
+    }
+    this.onFrame(frame);
+    switch (frame.type) {
+      case "message": {
+        if (this.#seen.has(frame.msg_id)) {
+          this.#queueAck(frame.msg_id); // a redelivery: ack again, show once
+          return;
+        }
+        this.#seen.add(frame.msg_id);
+        if (this.#seen.size > 200_000) {
+          const oldest = this.#seen.values().next().value;
+          if (oldest !== undefined) this.#seen.delete(oldest);
+        }
+        this.onMessage(frame);
+        if (this.#autoAck) this.#queueAck(frame.msg_id);
+        return;
+      }
+      case "delivered":
+        this.onDelivered(frame);
+        return;
+      case "synced":
+        this.onSynced(frame);
+        return;
+      case "welcome":
+        return;
+    }
+    const ref = "ref" in frame ? frame.ref : undefined;
+    const waiter = ref !== undefined ? this.#pending.get(ref) : undefined;
+    if (frame.type === "error") {
+      const err = new RequestError(frame.code, frame.message, frame.retry_after_ms);
+      if (waiter) {
+        this.#pending.delete(ref!);
+        clearTimeout(waiter.timer);
+        waiter.reject(err);
+      } else {
+        this.onError(err);
+      }
+      return;
+    }
+    if (waiter) {
+      this.#pending.delete(ref!);
+      clearTimeout(waiter.timer);
+      waiter.resolve(frame);
+    }
+  }
+
+  #queueAck(id: number): void {
+    this.#ackQueue.push(id);
+    if (this.#ackScheduled) return;
+    this.#ackScheduled = true;
+    // One ack frame per burst of messages rather than one per message.
+    setTimeout(() => {
+      this.#ackScheduled = false;
+      while (this.#ackQueue.length > 0) this.ack(this.#ackQueue.splice(0, 1024));
+    }, 0);
+  }
+
+  #onClosed(code: number, reason: string): void {
+    this.#closed = true;
+    for (const [ref, w] of this.#pending) {
+      clearTimeout(w.timer);
+      w.reject(new Error(`Connection closed (${code}${reason ? `: ${reason}` : ""})`));
+      this.#pending.delete(ref);
+    }
+    this.onClose(code, reason);
+  }
+}

@@ -1,0 +1,32 @@
+/**
+ * How `fastchat` starts another `fastchat` process (for `up` and the benchmark): the same
+ * binary when compiled, or the same Deno with this project's config and permissions when
+ * run from source. No dynamic import of local files, so `deno compile` keeps working.
+ *
+ * @module
+ */
+
+import { basename } from "node:path";
+import { fileURLToPath } from "node:url";
+
+/** Permissions every child process gets (the same the `fastchat` task grants). */
+export const CHILD_PERMISSIONS = [
+  "--allow-net",
+  "--allow-read",
+  "--allow-write",
+  "--allow-env",
+  "--allow-run",
+  "--allow-sys",
+] as const;
+
+/** The executable and leading arguments that run `fastchat <args>` in a new process. */
+export function selfCommand(args: readonly string[]): { cmd: string; args: string[] } {
+  const exe = Deno.execPath();
+  if (!/^deno(\.exe)?$/.test(basename(exe))) return { cmd: exe, args: [...args] };
+  const main = fileURLToPath(new URL("../../main.ts", import.meta.url));
+  const config = fileURLToPath(new URL("../../deno.json", import.meta.url));
+  return {
+    cmd: exe,
+    args: ["run", "--quiet", `--config=${config}`, ...CHILD_PERMISSIONS, main, ...args],
+  };
+}

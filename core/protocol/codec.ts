@@ -1,0 +1,197 @@
+/**
+ * The one `encode`/`decode` pair for FastChat frames. `decode` parses JSON and validates the
+ * frame against its direction's schema; anything else throws a {@linkcode ProtocolError}
+ * whose code and message go back to the sender in an `error` frame.
+ *
+ * @module
+ */
+
+import { ERROR_CODES, ProtocolError } from "./errors.ts";
+import type { Direction, Frame, FramesByDirection } from "./frames.ts";
+import { LIMITS } from "./limits.ts";
+import { type FieldRule, SCHEMAS } from "./schema.ts";
+
+/** Serializes a frame. Frames are plain JSON; no field is re-encoded. */
+export function encode(frame: Frame): string {
+  return JSON.stringify(frame);
+}
+
+/**
+ * Parses and validates one incoming frame for `direction` ("client": what a server receives
+ * from clients; "server": what a client receives; "peer": what servers send each other).
+ * Throws {@linkcode ProtocolError} with code `too_large`, `bad_json`, `bad_frame` or
+ * `unknown_type`, carrying the frame's `ref` when it could be read.
+ */
+export function decode<D extends Direction>(
+  text: string,
+  direction: D,
+): FramesByDirection[D] {
+  if (typeof text !== "string") {
+    throw new ProtocolError(ERROR_CODES.badFrame, "Expected a text frame with a JSON object");
+  }
+  // Characters bound bytes from below (UTF-8 is at least one byte each), so this check is
+  // exact enough to refuse work on oversized input before parsing it.
+  if (text.length > LIMITS.frameBytes) {
+    throw new ProtocolError(
+      ERROR_CODES.tooLarge,
+      `Frame is ${text.length} characters; the limit is ${LIMITS.frameBytes} bytes`,
+    );
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    throw new ProtocolError(ERROR_CODES.badJson, "Frame is not valid JSON");
+  }
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    throw new ProtocolError(ERROR_CODES.badFrame, "Frame must be a JSON object");
+  }
+  const obj = value as Record<string, unknown>;
+  const ref = _readRef(obj.ref);
+  const type = obj.type;
+  if (typeof type !== "string") {
+    throw new ProtocolError(ERROR_CODES.badFrame, 'Frame needs a string "type" field', ref);
+  }
+  const schema = Object.hasOwn(SCHEMAS[direction], type) ? SCHEMAS[direction][type] : undefined;
+  if (!schema) {
+    throw new ProtocolError(
+      ERROR_CODES.unknownType,
+      `Unknown frame type "${type.slice(0, 40)}"`,
+      ref,
+    );
+  }
+  for (const key of Object.keys(obj)) {
+    if (key !== "type" && !Object.hasOwn(schema.fields, key)) {
+      throw new ProtocolError(
+        ERROR_CODES.badFrame,
+        `Unexpected field "${key.slice(0, 40)}" in a ${type} frame`,
+        ref,
+      );
+    }
+  }
+  for (const [name, rule] of Object.entries(schema.fields)) {
+    const problem = _check(obj[name], rule);
+    if (problem) {
+      throw new ProtocolError(
+        ERROR_CODES.badFrame,
+        `Field "${name}" of a ${type} frame ${problem}`,
+        ref,
+      );
+    }
+  }
+  for (const group of schema.oneOf ?? []) {
+    const present = group.filter((f) => obj[f] !== undefined);
+    if (present.length !== 1) {
+      throw new ProtocolError(
+        ERROR_CODES.badFrame,
+        `A ${type} frame needs exactly one of ${group.map((f) => `"${f}"`).join(", ")}`,
+        ref,
+      );
+    }
+  }
+  return obj as unknown as FramesByDirection[D];
+}
+
+function _readRef(ref: unknown): number | undefined {
+  return Number.isSafeInteger(ref) && (ref as number) >= 0 && (ref as number) <= LIMITS.refMax
+    ? ref as number
+    : undefined;
+}
+
+function _isId(v: unknown, zero = false): v is number {
+  return Number.isSafeInteger(v) && (v as number) >= (zero ? 0 : 1);
+}
+
+/** Returns a description of what is wrong with `v`, or undefined when it passes. */
+function _check(v: unknown, rule: FieldRule): string | undefined {
+  if (v === undefined) return rule.optional ? undefined : "is required";
+  switch (rule.kind) {
+    case "id":
+      return _isId(v, rule.zero) ? undefined : `must be a positive integer ID`;
+    case "int":
+      return Number.isSafeInteger(v) && (v as number) >= rule.min && (v as number) <= rule.max
+        ? undefined
+        : `must be an integer from ${rule.min} to ${rule.max}`;
+    case "str":
+      if (typeof v !== "string") return "must be a string";
+      if (v.length < rule.min || v.length > rule.max) {
+        return `must be ${rule.min} to ${rule.max} characters, got ${v.length}`;
+      }
+      if (rule.pattern && !rule.pattern.test(v)) return `does not match ${rule.pattern}`;
+      return undefined;
+    case "ids": {
+      if (!Array.isArray(v)) return "must be an array of IDs";
+      if (v.length < rule.min || v.length > rule.max) {
+        return `must hold ${rule.min} to ${rule.max} IDs, got ${v.length}`;
+      }
+      if (!v.every((x) => _isId(x))) return "must hold only positive integer IDs";
+      if (new Set(v).size !== v.length) return "must not repeat an ID";
+      return undefined;
+    }
+    case "bool":
+      return typeof v === "boolean" ? undefined : "must be true or false";
+    case "null_or_id":
+      return v === null || _isId(v) ? undefined : "must be null or a positive integer ID";
+    case "null_or_str":
+      return v === null || (typeof v === "string" && v.length <= rule.max)
+        ? undefined
+        : `must be null or a string of at most ${rule.max} characters`;
+    case "bodies": {
+      if (typeof v !== "object" || v === null || Array.isArray(v)) {
+        return "must be an object mapping user IDs to bodies";
+      }
+      const entries = Object.entries(v);
+      if (entries.length < 1 || entries.length > rule.max) {
+        return `must hold 1 to ${rule.max} entries, got ${entries.length}`;
+      }
+      for (const [k, b] of entries) {
+        if (!/^[1-9][0-9]{0,15}$/.test(k) || !Number.isSafeInteger(Number(k))) {
+          return `has a key "${k.slice(0, 20)}" that is not a user ID`;
+        }
+        if (typeof b !== "string" || b.length < 1 || b.length > LIMITS.bodyChars) {
+          return `has a body for ${k} that is not a string of 1 to ${LIMITS.bodyChars} characters`;
+        }
+      }
+      return undefined;
+    }
+    case "enum":
+      return typeof v === "string" && rule.values.includes(v)
+        ? undefined
+        : `must be one of ${rule.values.join(", ")}`;
+    case "group":
+      return _checkGroup(v);
+    case "groups":
+      if (!Array.isArray(v)) return "must be an array of groups";
+      for (const g of v) {
+        const p = _checkGroup(g);
+        if (p) return `has a group that ${p.replace(/^must/, "does not")}`;
+      }
+      return undefined;
+    case "message": {
+      if (typeof v !== "object" || v === null || Array.isArray(v)) return "must be an object";
+      const m = v as Record<string, unknown>;
+      const fields = SCHEMAS.server.message!.fields;
+      for (const key of Object.keys(m)) {
+        if (!Object.hasOwn(fields, key)) return `has an unexpected field "${key.slice(0, 40)}"`;
+      }
+      for (const [name, r] of Object.entries(fields)) {
+        const p = _check(m[name], r);
+        if (p) return `has a field "${name}" that ${p}`;
+      }
+      return undefined;
+    }
+  }
+}
+
+function _checkGroup(v: unknown): string | undefined {
+  if (typeof v !== "object" || v === null || Array.isArray(v)) return "must be a group object";
+  const g = v as Record<string, unknown>;
+  if (!_isId(g.id) || !_isId(g.admin)) return "must have positive integer id and admin";
+  if (typeof g.name !== "string" || g.name.length > LIMITS.groupNameMax) {
+    return "must have a name of at most 64 characters";
+  }
+  if (!Array.isArray(g.members) || !g.members.every((x) => _isId(x))) {
+    return "must have an array of member IDs";
+  }
+  return undefined;
+}

@@ -1,0 +1,70 @@
+/**
+ * Protocol error codes and WebSocket close codes: stable strings and numbers that clients
+ * branch on. Messages are for people; codes are for programs.
+ *
+ * @module
+ */
+
+/** Error codes carried by `error` frames. */
+export const ERROR_CODES = {
+  /** The frame was not JSON. */
+  badJson: "bad_json",
+  /** A field was missing, of the wrong type, or out of bounds. */
+  badFrame: "bad_frame",
+  /** The frame's `type` is not one this endpoint accepts. */
+  unknownType: "unknown_type",
+  /** The frame exceeded a size limit. */
+  tooLarge: "too_large",
+  /** The frame needs a logged-in session. */
+  notAuthenticated: "not_authenticated",
+  /** Register, login or resume on a connection that is already logged in. */
+  alreadyAuthenticated: "already_authenticated",
+  /** Wrong username, ID, password or session token (never says which). */
+  authFailed: "auth_failed",
+  /** Too many failed logins; retry after the given delay. */
+  rateLimited: "rate_limited",
+  /** Registration with a username that exists. */
+  usernameTaken: "username_taken",
+  /** No such user or group. */
+  notFound: "not_found",
+  /** The action needs membership of the group. */
+  notMember: "not_member",
+  /** The action needs the group's admin. */
+  notAdmin: "not_admin",
+  /** The action is not allowed (e.g. the admin leaving, adding an existing member). */
+  forbidden: "forbidden",
+  /** Peer authentication failed. */
+  badPeerAuth: "bad_peer_auth",
+  /** The server failed; the request may be retried. */
+  internal: "internal",
+} as const;
+
+/** One of {@linkcode ERROR_CODES}. */
+export type ErrorCode = (typeof ERROR_CODES)[keyof typeof ERROR_CODES];
+
+/** WebSocket close codes used by FastChat (RFC 6455 section 7.4). */
+export const CLOSE_CODES = {
+  normal: 1000,
+  goingAway: 1001,
+  /** Repeated invalid frames, or a client posing as a peer. */
+  policyViolation: 1008,
+  /** A frame over {@linkcode LIMITS.frameBytes}. */
+  tooLarge: 1009,
+  internal: 1011,
+  /** The session was replaced by a newer login of the same user. */
+  replaced: 4000,
+  /** Peer authentication failed. */
+  peerAuthFailed: 4001,
+} as const;
+
+/** A protocol-level failure: becomes an `error` frame with `code`, echoing `ref` when known. */
+export class ProtocolError extends Error {
+  readonly code: ErrorCode;
+  readonly ref: number | undefined;
+  constructor(code: ErrorCode, message: string, ref?: number) {
+    super(message);
+    this.name = "ProtocolError";
+    this.code = code;
+    this.ref = ref;
+  }
+}

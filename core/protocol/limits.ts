@@ -1,0 +1,35 @@
+/**
+ * Protocol limits: constants, so clients, servers and docs agree on them.
+ *
+ * @module
+ */
+
+/** Protocol limits; see docs/PROTOCOL.md. */
+export const LIMITS = {
+  /** Largest WebSocket text frame accepted, in bytes; larger closes the connection (1009). */
+  frameBytes: 256 * 1024,
+  /** Largest message body (ciphertext), in characters; files travel in chunks below this. */
+  bodyChars: 192 * 1024,
+  /** Most members in a group, admin included. */
+  groupMembers: 256,
+  /** Group name length bounds, in characters. */
+  groupNameMin: 1,
+  groupNameMax: 64,
+  /** Usernames: 3 to 32 of letters, digits, `_`, `.`, `-`, starting with a letter or digit. */
+  usernamePattern: /^[A-Za-z0-9][A-Za-z0-9_.-]{2,31}$/,
+  /** Password length bounds, in characters. */
+  passwordMin: 8,
+  passwordMax: 1024,
+  /** Client message IDs: 1 to 64 of letters, digits, `_`, `-`, `.`, `:`. */
+  clientMsgIdPattern: /^[A-Za-z0-9_.:-]{1,64}$/,
+  /** Largest PEM public key accepted, in characters (RSA-8192 SPKI is about 1.4 KB). */
+  publicKeyChars: 4096,
+  /** Session tokens: url-safe base64 of 32 bytes. */
+  sessionTokenPattern: /^[A-Za-z0-9_-]{43}$/,
+  /** Most message IDs in one ack. */
+  ackIds: 1024,
+  /** Consecutive invalid frames tolerated before the connection is closed (1008). */
+  invalidFrames: 10,
+  /** Request correlation IDs are integers in [0, 2^31). */
+  refMax: 2 ** 31 - 1,
+} as const;

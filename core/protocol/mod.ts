@@ -1,0 +1,15 @@
+/**
+ * FastChat's wire protocol, a pure module: typed frames ({@linkcode ClientFrame},
+ * {@linkcode ServerFrame}, {@linkcode PeerFrame}), one {@linkcode encode}/{@linkcode decode}
+ * pair that validates every incoming frame, and constant tables of frame types
+ * ({@linkcode FRAME_TYPES}), error codes ({@linkcode ERROR_CODES}), close codes and limits.
+ * Transport code (WebSocket glue in core/server and core/client) stays thin and calls it.
+ * docs/PROTOCOL.md is the reference for every frame and field.
+ *
+ * @module
+ */
+
+export { decode, encode } from "./codec.ts";
+export { CLOSE_CODES, ERROR_CODES, type ErrorCode, ProtocolError } from "./errors.ts";
+export * from "./frames.ts";
+export { LIMITS } from "./limits.ts";

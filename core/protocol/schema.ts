@@ -1,0 +1,191 @@
+/**
+ * Field schemas for every frame type: what `decode` checks before any handler sees a frame.
+ * Unknown fields are rejected too, so a typo never silently drops data.
+ *
+ * @module
+ */
+
+import { LIMITS } from "./limits.ts";
+import type { Direction } from "./frames.ts";
+
+/** One field's rule. */
+export type FieldRule =
+  | { kind: "id"; optional?: boolean; zero?: boolean }
+  | { kind: "int"; min: number; max: number; optional?: boolean }
+  | { kind: "str"; min: number; max: number; pattern?: RegExp; optional?: boolean }
+  | { kind: "ids"; min: number; max: number; optional?: boolean }
+  | { kind: "bool"; optional?: boolean }
+  | { kind: "null_or_id"; optional?: boolean }
+  | { kind: "null_or_str"; max: number; optional?: boolean }
+  | { kind: "bodies"; max: number; optional?: boolean }
+  | { kind: "enum"; values: readonly string[]; optional?: boolean }
+  | { kind: "groups"; optional?: boolean }
+  | { kind: "group"; optional?: boolean }
+  | { kind: "message"; optional?: boolean };
+
+/** A frame's fields (besides `type`), and which of a set is required (exactly one). */
+export interface FrameSchema {
+  fields: Record<string, FieldRule>;
+  /** Exactly one of these fields must be present. */
+  oneOf?: readonly (readonly string[])[];
+}
+
+const _ref: FieldRule = { kind: "int", min: 0, max: LIMITS.refMax };
+const _id: FieldRule = { kind: "id" };
+const _body: FieldRule = { kind: "str", min: 1, max: LIMITS.bodyChars };
+const _clientMsgId: FieldRule = {
+  kind: "str",
+  min: 1,
+  max: 64,
+  pattern: LIMITS.clientMsgIdPattern,
+};
+const _username: FieldRule = { kind: "str", min: 3, max: 32, pattern: LIMITS.usernamePattern };
+const _password: FieldRule = { kind: "str", min: 1, max: LIMITS.passwordMax };
+const _token: FieldRule = { kind: "str", min: 43, max: 43, pattern: LIMITS.sessionTokenPattern };
+const _kind: FieldRule = { kind: "enum", values: ["direct", "group", "key", "group_event"] };
+const _nonce: FieldRule = { kind: "str", min: 43, max: 43, pattern: LIMITS.sessionTokenPattern };
+
+/** Schemas by direction and frame type. */
+export const SCHEMAS: Record<Direction, Record<string, FrameSchema>> = {
+  client: {
+    register: {
+      fields: {
+        ref: _ref,
+        username: _username,
+        password: { kind: "str", min: LIMITS.passwordMin, max: LIMITS.passwordMax },
+        rsa_public_key: { kind: "str", min: 1, max: LIMITS.publicKeyChars },
+        identity_key: { kind: "str", min: 43, max: 44, pattern: /^[A-Za-z0-9_-]{43}=?$/ },
+      },
+    },
+    login: {
+      fields: {
+        ref: _ref,
+        user_id: { kind: "id", optional: true },
+        username: { kind: "str", min: 1, max: 32, optional: true },
+        password: _password,
+      },
+      oneOf: [["user_id", "username"]],
+    },
+    resume: { fields: { ref: _ref, session_token: _token } },
+    logout: { fields: { ref: _ref } },
+    lookup: {
+      fields: {
+        ref: _ref,
+        user_id: { kind: "id", optional: true },
+        username: { kind: "str", min: 1, max: 32, optional: true },
+      },
+      oneOf: [["user_id", "username"]],
+    },
+    send: { fields: { ref: _ref, client_msg_id: _clientMsgId, to: _id, body: _body } },
+    group_send: {
+      fields: { ref: _ref, client_msg_id: _clientMsgId, group_id: _id, body: _body },
+    },
+    key: {
+      fields: {
+        ref: _ref,
+        client_msg_id: _clientMsgId,
+        to: { kind: "id", optional: true },
+        body: { ..._body, optional: true } as FieldRule,
+        group_id: { kind: "id", optional: true },
+        keys: { kind: "bodies", max: LIMITS.groupMembers, optional: true },
+      },
+      oneOf: [["to", "group_id"]],
+    },
+    ack: { fields: { ids: { kind: "ids", min: 1, max: LIMITS.ackIds } } },
+    create_group: {
+      fields: {
+        ref: _ref,
+        name: { kind: "str", min: LIMITS.groupNameMin, max: LIMITS.groupNameMax },
+        members: { kind: "ids", min: 0, max: LIMITS.groupMembers - 1 },
+      },
+    },
+    add_member: { fields: { ref: _ref, group_id: _id, user_id: _id } },
+    remove_member: { fields: { ref: _ref, group_id: _id, user_id: _id } },
+    leave_group: { fields: { ref: _ref, group_id: _id } },
+    list_groups: { fields: { ref: _ref } },
+    group_info: { fields: { ref: _ref, group_id: _id } },
+    ping: { fields: { ref: _ref } },
+  },
+  server: {
+    welcome: {
+      fields: { server_id: _id, version: { kind: "str", min: 1, max: 64 } },
+    },
+    registered: {
+      fields: { ref: _ref, user_id: _id, username: _username, session_token: _token },
+    },
+    logged_in: {
+      fields: { ref: _ref, user_id: _id, username: _username, session_token: _token },
+    },
+    user: {
+      fields: {
+        ref: _ref,
+        user_id: _id,
+        username: _username,
+        rsa_public_key: { kind: "str", min: 1, max: LIMITS.publicKeyChars },
+        identity_key: { kind: "str", min: 43, max: 44 },
+      },
+    },
+    accepted: {
+      fields: {
+        ref: _ref,
+        client_msg_id: _clientMsgId,
+        msg_id: _id,
+        duplicate: { kind: "bool" },
+      },
+    },
+    message: {
+      fields: {
+        msg_id: _id,
+        kind: _kind,
+        from: { kind: "id", zero: true },
+        group_id: { kind: "null_or_id" },
+        body: _body,
+        sent_at: { kind: "int", min: 0, max: Number.MAX_SAFE_INTEGER },
+        client_msg_id: { kind: "null_or_str", max: 64 },
+      },
+    },
+    delivered: {
+      fields: { msg_id: _id, client_msg_id: { kind: "null_or_str", max: 64 }, to: _id },
+    },
+    synced: { fields: { pending: { kind: "int", min: 0, max: Number.MAX_SAFE_INTEGER } } },
+    group: { fields: { ref: _ref, group: { kind: "group" } } },
+    groups: { fields: { ref: _ref, groups: { kind: "groups" } } },
+    ok: { fields: { ref: _ref } },
+    pong: { fields: { ref: _ref, server_id: _id } },
+    error: {
+      fields: {
+        ref: { ..._ref, optional: true } as FieldRule,
+        code: { kind: "str", min: 1, max: 64 },
+        message: { kind: "str", min: 0, max: 1024 },
+        retry_after_ms: { kind: "int", min: 0, max: 3_600_000, optional: true },
+      },
+    },
+  },
+  peer: {
+    peer_challenge: { fields: { server_id: _id, nonce: _nonce } },
+    peer_auth: { fields: { server_id: _id, mac: _nonce, nonce: _nonce } },
+    peer_ready: { fields: { mac: _nonce } },
+    peer_deliver: {
+      fields: {
+        recipients: { kind: "ids", min: 1, max: LIMITS.groupMembers },
+        message: { kind: "message" },
+        bodies: { kind: "bodies", max: LIMITS.groupMembers, optional: true },
+      },
+    },
+    peer_delivered: {
+      fields: {
+        sender_id: _id,
+        msg_id: _id,
+        client_msg_id: { kind: "null_or_str", max: 64 },
+        to: _id,
+      },
+    },
+    error: {
+      fields: {
+        ref: { ..._ref, optional: true } as FieldRule,
+        code: { kind: "str", min: 1, max: 64 },
+        message: { kind: "str", min: 0, max: 1024 },
+      },
+    },
+  },
+};

@@ -1,0 +1,67 @@
+/**
+ * One client's WebSocket connection as the server sees it: who is logged in on it, its
+ * frame-processing chain (frames from one client are handled in arrival order), and the
+ * buffer that keeps live pushes behind the pending-message replay after login.
+ *
+ * @module
+ */
+
+import { encode, type MessageFrame, type ServerFrame } from "../protocol/mod.ts";
+
+/** A client connection. */
+export class ClientConn {
+  readonly socket: WebSocket;
+  /** The remote address, for login throttling and logs. */
+  readonly addr: string;
+  /** Logged-in user ID; 0 until register, login or resume succeeds. */
+  userId = 0;
+  username = "";
+  /** SHA-256 of this connection's session token. */
+  sessionHash: Uint8Array | null = null;
+  /** Consecutive invalid frames. */
+  invalidFrames = 0;
+  /** Frames are handled one after another through this chain. */
+  chain: Promise<void> = Promise.resolve();
+  /** True while pending messages are replayed after login; live pushes wait meanwhile. */
+  syncing = false;
+  /** Live pushes held back while syncing. */
+  held: MessageFrame[] = [];
+  /** Message IDs sent during the replay, so a held push is not sent twice. */
+  replayed = new Set<number>();
+  closed = false;
+
+  constructor(socket: WebSocket, addr: string) {
+    this.socket = socket;
+    this.addr = addr;
+  }
+
+  /** Sends a frame if the socket is open; returns whether it was sent. */
+  send(frame: ServerFrame): boolean {
+    return this.sendText(encode(frame));
+  }
+
+  /** Sends pre-encoded text (fan-out encodes once for many recipients). */
+  sendText(text: string): boolean {
+    if (this.socket.readyState !== WebSocket.OPEN) return false;
+    this.socket.send(text);
+    return true;
+  }
+
+  /** Pushes a message now, or holds it while the pending replay runs. */
+  push(frame: MessageFrame): boolean {
+    if (this.syncing) {
+      this.held.push(frame);
+      return true;
+    }
+    return this.send(frame);
+  }
+
+  /** Closes the socket with a code and reason. */
+  close(code: number, reason: string): void {
+    if (
+      this.socket.readyState === WebSocket.OPEN || this.socket.readyState === WebSocket.CONNECTING
+    ) {
+      this.socket.close(code, reason);
+    }
+  }
+}

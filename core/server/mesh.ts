@@ -1,0 +1,242 @@
+/**
+ * The mesh: this server's authenticated links to every other server in servers.txt. Each
+ * server dials every peer and sends only on links it dialed; links it accepts are for
+ * receiving. A link that drops is redialed with backoff, and frames meant for a peer whose
+ * link is down wait in a bounded outbox until it is back (recipients who moved meanwhile are
+ * served from the database when they log in, and clients drop duplicates by message ID).
+ *
+ * @module
+ */
+
+import { CLOSE_CODES, decode, encode, type PeerFrame, ProtocolError } from "../protocol/mod.ts";
+import type { ServerEntry } from "../cluster/servers_file.ts";
+import type { Logger } from "../log/logger.ts";
+import { checkPeerProof, newNonce, peerProof } from "./peer_auth.ts";
+
+/** Frames kept per peer while its link is down. */
+const _OUTBOX_LIMIT = 50_000;
+/** How long a handshake may take. */
+const _HANDSHAKE_MS = 5_000;
+
+/** Mesh settings. */
+export interface MeshOptions {
+  selfId: number;
+  peers: readonly ServerEntry[];
+  secret: Uint8Array;
+  logger: Logger;
+  /** Dial with wss:// instead of ws://. */
+  tls?: boolean;
+  /** Called for every authenticated frame a peer sends. */
+  onFrame: (fromId: number, frame: PeerFrame) => void;
+}
+
+interface _Link {
+  peer: ServerEntry;
+  socket: WebSocket | null;
+  ready: boolean;
+  outbox: string[];
+  backoffMs: number;
+  timer: ReturnType<typeof setTimeout> | undefined;
+}
+
+/** Links to peer servers. */
+export class Mesh {
+  readonly #opts: MeshOptions;
+  readonly #links = new Map<number, _Link>();
+  readonly #accepted = new Set<WebSocket>();
+  #closed = false;
+
+  constructor(opts: MeshOptions) {
+    this.#opts = opts;
+    for (const peer of opts.peers) {
+      if (peer.id === opts.selfId) continue;
+      this.#links.set(peer.id, {
+        peer,
+        socket: null,
+        ready: false,
+        outbox: [],
+        backoffMs: 100,
+        timer: undefined,
+      });
+    }
+  }
+
+  /** Starts dialing every peer. */
+  start(): void {
+    for (const link of this.#links.values()) this.#dial(link);
+  }
+
+  /** Number of peers with an authenticated outbound link. */
+  get readyLinks(): number {
+    let n = 0;
+    for (const l of this.#links.values()) if (l.ready) n++;
+    return n;
+  }
+
+  /** True when the outbound link to `peerId` is up. */
+  isReady(peerId: number): boolean {
+    return this.#links.get(peerId)?.ready ?? false;
+  }
+
+  /**
+   * Sends a frame to a peer, or keeps it in the outbox while the link is down.
+   * Returns false only for an unknown peer or a full outbox.
+   */
+  send(peerId: number, frame: PeerFrame): boolean {
+    const link = this.#links.get(peerId);
+    if (!link) return false;
+    const text = encode(frame);
+    if (link.ready && link.socket?.readyState === WebSocket.OPEN) {
+      link.socket.send(text);
+      return true;
+    }
+    if (link.outbox.length >= _OUTBOX_LIMIT) {
+      this.#opts.logger.warn("peer_outbox_full", { peer: peerId });
+      return false;
+    }
+    link.outbox.push(text);
+    return true;
+  }
+
+  /** Handles an inbound peer connection (the acceptor side of the handshake). */
+  accept(socket: WebSocket): void {
+    const { selfId, secret, logger } = this.#opts;
+    const nonce = newNonce();
+    let peerId = 0;
+    const timer = setTimeout(() => {
+      if (peerId === 0) socket.close(CLOSE_CODES.peerAuthFailed, "Peer handshake timed out");
+    }, _HANDSHAKE_MS);
+    this.#accepted.add(socket);
+    socket.onopen = () => socket.send(encode({ type: "peer_challenge", server_id: selfId, nonce }));
+    socket.onclose = () => {
+      clearTimeout(timer);
+      this.#accepted.delete(socket);
+      if (peerId !== 0) logger.info("peer_link_closed", { peer: peerId, direction: "in" });
+    };
+    socket.onmessage = (ev) => {
+      let frame: PeerFrame;
+      try {
+        frame = decode(String(ev.data), "peer");
+      } catch (err) {
+        const message = err instanceof ProtocolError ? err.message : "Invalid frame";
+        logger.warn("peer_bad_frame", { peer: peerId || undefined, error: message });
+        if (peerId === 0) socket.close(CLOSE_CODES.peerAuthFailed, "Peer authentication failed");
+        return;
+      }
+      if (peerId === 0) {
+        const ok = frame.type === "peer_auth" && this.#links.has(frame.server_id) &&
+          checkPeerProof(secret, "dialer", frame.server_id, selfId, nonce, frame.mac);
+        if (!ok || frame.type !== "peer_auth") {
+          logger.warn("peer_auth_failed", { claimed: "server_id" in frame ? frame.server_id : "" });
+          socket.close(CLOSE_CODES.peerAuthFailed, "Peer authentication failed");
+          return;
+        }
+        peerId = frame.server_id;
+        clearTimeout(timer);
+        socket.send(encode({
+          type: "peer_ready",
+          mac: peerProof(secret, "acceptor", selfId, peerId, frame.nonce),
+        }));
+        logger.info("peer_link_up", { peer: peerId, direction: "in" });
+        return;
+      }
+      this.#opts.onFrame(peerId, frame);
+    };
+  }
+
+  /** Closes every link and stops redialing. */
+  close(): void {
+    this.#closed = true;
+    for (const link of this.#links.values()) {
+      clearTimeout(link.timer);
+      link.socket?.close(CLOSE_CODES.goingAway, "Server shutting down");
+    }
+    for (const s of this.#accepted) s.close(CLOSE_CODES.goingAway, "Server shutting down");
+  }
+
+  #dial(link: _Link): void {
+    if (this.#closed) return;
+    const { selfId, secret, logger, tls } = this.#opts;
+    const url = `${tls ? "wss" : "ws"}://${link.peer.host}:${link.peer.port}/peer`;
+    let socket: WebSocket;
+    try {
+      socket = new WebSocket(url);
+    } catch (err) {
+      logger.warn("peer_dial_failed", { peer: link.peer.id, error: (err as Error).message });
+      this.#redial(link);
+      return;
+    }
+    link.socket = socket;
+    const myNonce = newNonce();
+    let state: "challenge" | "ready" | "up" = "challenge";
+    const timer = setTimeout(() => {
+      if (state !== "up") socket.close(CLOSE_CODES.peerAuthFailed, "Peer handshake timed out");
+    }, _HANDSHAKE_MS);
+    socket.onmessage = (ev) => {
+      let frame: PeerFrame;
+      try {
+        frame = decode(String(ev.data), "peer");
+      } catch (err) {
+        logger.warn("peer_bad_frame", { peer: link.peer.id, error: (err as Error).message });
+        if (state !== "up") socket.close(CLOSE_CODES.peerAuthFailed, "Bad handshake frame");
+        return;
+      }
+      if (state === "challenge") {
+        if (frame.type !== "peer_challenge" || frame.server_id !== link.peer.id) {
+          socket.close(CLOSE_CODES.peerAuthFailed, "Unexpected peer");
+          return;
+        }
+        socket.send(encode({
+          type: "peer_auth",
+          server_id: selfId,
+          mac: peerProof(secret, "dialer", selfId, link.peer.id, frame.nonce),
+          nonce: myNonce,
+        }));
+        state = "ready";
+        return;
+      }
+      if (state === "ready") {
+        if (
+          frame.type !== "peer_ready" ||
+          !checkPeerProof(secret, "acceptor", link.peer.id, selfId, myNonce, frame.mac)
+        ) {
+          logger.warn("peer_auth_failed", { peer: link.peer.id, direction: "out" });
+          socket.close(CLOSE_CODES.peerAuthFailed, "Peer failed to authenticate");
+          return;
+        }
+        state = "up";
+        clearTimeout(timer);
+        link.ready = true;
+        link.backoffMs = 100;
+        const queued = link.outbox.splice(0);
+        for (const text of queued) socket.send(text);
+        logger.info("peer_link_up", {
+          peer: link.peer.id,
+          direction: "out",
+          flushed: queued.length,
+        });
+        return;
+      }
+      // Outbound links are for sending; a peer answers only with errors on them.
+      if (frame.type === "error") {
+        logger.warn("peer_error", { peer: link.peer.id, code: frame.code, error: frame.message });
+      }
+    };
+    socket.onclose = () => {
+      clearTimeout(timer);
+      const wasUp = link.ready;
+      link.ready = false;
+      link.socket = null;
+      if (wasUp) logger.info("peer_link_closed", { peer: link.peer.id, direction: "out" });
+      this.#redial(link);
+    };
+    socket.onerror = () => {/* onclose follows and redials */};
+  }
+
+  #redial(link: _Link): void {
+    if (this.#closed) return;
+    clearTimeout(link.timer);
+    link.timer = setTimeout(() => this.#dial(link), link.backoffMs);
+    link.backoffMs = Math.min(2_000, link.backoffMs * 2);
+  }
+}

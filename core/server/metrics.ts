@@ -1,0 +1,70 @@
+/**
+ * Server counters and gauges, rendered in the Prometheus text exposition format
+ * (version 0.0.4) at `GET /metrics`.
+ *
+ * @module
+ */
+
+/** The numbers a chat server exposes. */
+export class ServerMetrics {
+  /** Messages accepted from clients and persisted (not counting idempotent resends). */
+  messagesStored = 0;
+  /** Message copies pushed to recipients on this server or handed to a peer. */
+  messagesRouted = 0;
+  /** Deliveries acknowledged by recipients connected here. */
+  messagesDelivered = 0;
+  /** Idempotent resends answered with the original message ID. */
+  duplicatesSuppressed = 0;
+  /** Invalid frames received from clients. */
+  invalidFrames = 0;
+  /** Failed logins. */
+  authFailures = 0;
+  /** Storage batches committed (group commit) and the messages in them. */
+  storeBatches = 0;
+  storeBatchMessages = 0;
+
+  /** Renders every metric; gauges are read through the callbacks at scrape time. */
+  render(
+    serverId: number,
+    gauges: { clients: number; connections: number; peerLinks: number; lagMs: number },
+  ): string {
+    const l = `{server="${serverId}"}`;
+    const lines: string[] = [];
+    const add = (name: string, type: "counter" | "gauge", help: string, value: number) => {
+      lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`, `${name}${l} ${value}`);
+    };
+    add("fastchat_connected_clients", "gauge", "Logged-in clients connected.", gauges.clients);
+    add("fastchat_connections", "gauge", "Open client WebSocket connections.", gauges.connections);
+    add("fastchat_peer_links", "gauge", "Authenticated links to peer servers.", gauges.peerLinks);
+    add("fastchat_event_loop_lag_ms", "gauge", "Measured event-loop lag.", gauges.lagMs);
+    add("fastchat_messages_stored_total", "counter", "Messages persisted.", this.messagesStored);
+    add(
+      "fastchat_messages_routed_total",
+      "counter",
+      "Message copies pushed or forwarded.",
+      this.messagesRouted,
+    );
+    add(
+      "fastchat_messages_delivered_total",
+      "counter",
+      "Deliveries acknowledged by recipients.",
+      this.messagesDelivered,
+    );
+    add(
+      "fastchat_duplicates_suppressed_total",
+      "counter",
+      "Resends answered idempotently.",
+      this.duplicatesSuppressed,
+    );
+    add("fastchat_invalid_frames_total", "counter", "Invalid client frames.", this.invalidFrames);
+    add("fastchat_auth_failures_total", "counter", "Failed logins.", this.authFailures);
+    add("fastchat_store_batches_total", "counter", "Storage commits.", this.storeBatches);
+    add(
+      "fastchat_store_batch_messages_total",
+      "counter",
+      "Messages written by storage commits.",
+      this.storeBatchMessages,
+    );
+    return lines.join("\n") + "\n";
+  }
+}

@@ -1,0 +1,124 @@
+/**
+ * Starts a chat server: opens its HTTP listener (Deno.serve, optionally TLS), joins the
+ * mesh, clears presence left by an earlier crash, and reports its load (connected clients,
+ * event-loop lag) to the shared database at least once a second for the balancer.
+ *
+ * @module
+ */
+
+import type { ServerEntry } from "../cluster/servers_file.ts";
+import type { Logger } from "../log/logger.ts";
+import type { Store } from "../store/store.ts";
+import { createServerApp } from "./app.ts";
+import { ChatServer, type PasswordCost } from "./chat_server.ts";
+import { Mesh } from "./mesh.ts";
+
+/** How often load is reported, milliseconds (the balancer treats 3 s of silence as dead). */
+export const LOAD_REPORT_MS = 500;
+
+/** What `startServer` needs. */
+export interface StartServerOptions {
+  /** This server's entry from servers.txt. */
+  self: ServerEntry;
+  /** Every server in servers.txt (this one included). */
+  servers: readonly ServerEntry[];
+  store: Store;
+  /** The cluster secret (at least 32 bytes). */
+  secret: Uint8Array;
+  logger: Logger;
+  /** Serve https/wss with this PEM certificate and key. */
+  tls?: { cert: string; key: string };
+  /** Listen on this address instead of the entry's host (e.g. 0.0.0.0). */
+  listenHost?: string;
+  passwordCost?: PasswordCost;
+}
+
+/** A running chat server. */
+export interface RunningServer {
+  readonly chat: ChatServer;
+  readonly mesh: Mesh;
+  readonly port: number;
+  /** Stops accepting, closes every connection and the mesh; the store stays open. */
+  close(): Promise<void>;
+}
+
+/** Starts a chat server. */
+export async function startServer(opts: StartServerOptions): Promise<RunningServer> {
+  const { self, store, logger } = opts;
+  const log = logger.with({ server: self.id });
+  await store.upsertServer(self);
+  await store.clearServerPresence(self.id);
+  const chat = new ChatServer({
+    id: self.id,
+    store,
+    logger: log,
+    passwordCost: opts.passwordCost,
+  });
+  const mesh = new Mesh({
+    selfId: self.id,
+    peers: opts.servers,
+    secret: opts.secret,
+    logger: log,
+    tls: opts.tls !== undefined,
+    onFrame: (from, frame) => chat.onPeerFrame(from, frame),
+  });
+  chat.attachMesh(mesh);
+
+  let lagMs = 0;
+  let expected = performance.now() + 100;
+  const lagTimer = setInterval(() => {
+    const now = performance.now();
+    // Smooth so one long pause does not flip the balancer's choice for long.
+    lagMs = lagMs * 0.7 + Math.max(0, now - expected) * 0.3;
+    expected = now + 100;
+  }, 100);
+  const report = async () => {
+    try {
+      await store.reportLoad(self.id, { clients: chat.clientCount, lagMs }, Date.now());
+    } catch (err) {
+      log.warn("load_report_failed", { error: (err as Error).message });
+    }
+  };
+  await report();
+  const reportTimer = setInterval(report, LOAD_REPORT_MS);
+
+  const app = createServerApp(chat, mesh, { lagMs: () => Math.round(lagMs * 10) / 10 });
+  const ac = new AbortController();
+  const listening = Promise.withResolvers<number>();
+  const server = Deno.serve({
+    hostname: opts.listenHost ?? self.host.replace(/^\[|\]$/g, ""),
+    port: self.port,
+    signal: ac.signal,
+    ...(opts.tls ? { cert: opts.tls.cert, key: opts.tls.key } : {}),
+    onListen: (addr) => listening.resolve(addr.port),
+    onError: (err) => {
+      log.error("http_error", { error: String(err) });
+      return new Response("Internal error", { status: 500 });
+    },
+  }, (req, info) => app.fetch(req, { remoteAddr: info.remoteAddr }));
+  const port = await listening.promise;
+  mesh.start();
+  log.info("server_listening", {
+    url: `${opts.tls ? "wss" : "ws"}://${self.host}:${port}/ws`,
+    peers: opts.servers.length - 1,
+  });
+
+  let closed = false;
+  return {
+    chat,
+    mesh,
+    port,
+    async close() {
+      if (closed) return;
+      closed = true;
+      clearInterval(lagTimer);
+      clearInterval(reportTimer);
+      mesh.close();
+      chat.closeAll();
+      ac.abort();
+      await server.finished;
+      await store.clearServerPresence(self.id).catch(() => {});
+      log.info("server_stopped");
+    },
+  };
+}

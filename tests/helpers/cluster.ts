@@ -1,0 +1,225 @@
+/**
+ * Real-process cluster fixtures for tests: free ports on 127.0.0.1, a temporary data dir,
+ * `fastchat server` and `fastchat balance` child processes, and registered protocol clients.
+ * Everything started here is stopped by `stop()`.
+ *
+ * @module
+ */
+
+import { join } from "node:path";
+import { ProtocolClient } from "../../core/client/protocol_client.ts";
+import { randomBytes, toBase64Url } from "../../core/crypto/bytes.ts";
+import { newClusterSecret } from "../../core/server/peer_auth.ts";
+import { selfCommand } from "../../core/cluster/self_command.ts";
+
+/** A public key for test users (registration checks the key; generating one is slow). */
+export const TEST_RSA_PUBLIC_KEY = await Deno.readTextFile(
+  new URL("../testdata/rsa/rsa2048_spki_public.pem", import.meta.url),
+);
+
+/** A free TCP port on 127.0.0.1 (the OS picks it; there is a small race until it is used). */
+export function freePort(): number {
+  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (l.addr as Deno.NetAddr).port;
+  l.close();
+  return port;
+}
+
+/** A started `fastchat` child process with its captured output. */
+export class Proc {
+  readonly child: Deno.ChildProcess;
+  readonly name: string;
+  output = "";
+  readonly done: Promise<Deno.CommandStatus>;
+
+  constructor(name: string, args: string[], env: Record<string, string> = {}) {
+    this.name = name;
+    const { cmd, args: full } = selfCommand(args);
+    this.child = new Deno.Command(cmd, {
+      args: full,
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+      env,
+    }).spawn();
+    const dec = new TextDecoder();
+    const pump = async (s: ReadableStream<Uint8Array>) => {
+      for await (const chunk of s) this.output += dec.decode(chunk, { stream: true });
+    };
+    const pumps = Promise.all([pump(this.child.stdout), pump(this.child.stderr)]);
+    this.done = this.child.status.then(async (st) => {
+      await pumps;
+      return st;
+    });
+  }
+
+  /** Sends a signal if the process is still running. */
+  kill(sig: Deno.Signal = "SIGTERM"): void {
+    try {
+      this.child.kill(sig);
+    } catch {
+      // already gone
+    }
+  }
+}
+
+/** Polls `url` until it answers 200, or throws after `timeoutMs`. */
+export async function waitHealthy(url: string, proc?: Proc, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let exited = false;
+  proc?.done.then(() => exited = true);
+  while (Date.now() < deadline) {
+    if (exited) throw new Error(`${proc!.name} exited early:\n${proc!.output}`);
+    try {
+      const res = await fetch(url, { signal: AbortSignal.timeout(1000) });
+      await res.body?.cancel();
+      if (res.ok) return;
+    } catch {
+      // not yet
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`${url} not healthy after ${timeoutMs} ms\n${proc?.output ?? ""}`);
+}
+
+/** Waits until `cond()` is true, polling; throws with `what` after `timeoutMs`. */
+export async function until(cond: () => boolean, what: string, timeoutMs = 10_000) {
+  const deadline = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/** A test cluster of N servers (and optionally a balancer) as real processes. */
+export class TestCluster {
+  readonly dir: string;
+  readonly ports: number[];
+  readonly serversFile: string;
+  readonly dbPath: string;
+  readonly secretFile: string;
+  readonly servers = new Map<number, Proc>();
+  balancer: Proc | null = null;
+  balancerPort = 0;
+  readonly #clients: ProtocolClient[] = [];
+
+  private constructor(dir: string, ports: number[]) {
+    this.dir = dir;
+    this.ports = ports;
+    this.serversFile = join(dir, "servers.txt");
+    this.dbPath = join(dir, "fastchat.db");
+    this.secretFile = join(dir, "cluster.secret");
+  }
+
+  /** Creates the files for `n` servers and starts them all. */
+  static async start(n: number, opts: { balancer?: string } = {}): Promise<TestCluster> {
+    const dir = await Deno.makeTempDir({ prefix: "fastchat_test_" });
+    const ports = Array.from({ length: n }, () => freePort());
+    const c = new TestCluster(dir, ports);
+    await Deno.writeTextFile(
+      c.serversFile,
+      "# test cluster\n" + ports.map((p, i) => `${i + 1} 127.0.0.1 ${p}`).join("\n") + "\n",
+    );
+    await Deno.writeTextFile(c.secretFile, newClusterSecret() + "\n", { mode: 0o600 });
+    try {
+      for (let i = 1; i <= n; i++) c.startServer(i);
+      for (let i = 1; i <= n; i++) await c.waitServer(i);
+      if (opts.balancer) await c.startBalancer(opts.balancer);
+    } catch (err) {
+      await c.stop();
+      throw err;
+    }
+    return c;
+  }
+
+  /** Starts (or restarts) server `id`. */
+  startServer(id: number): Proc {
+    const p = new Proc(`server ${id}`, [
+      "server",
+      "--id",
+      String(id),
+      "--servers",
+      this.serversFile,
+      "--db",
+      this.dbPath,
+      "--secret-file",
+      this.secretFile,
+      "--scrypt-n",
+      "1024",
+      "--log-level",
+      "warn",
+    ]);
+    this.servers.set(id, p);
+    return p;
+  }
+
+  /** Waits until server `id` answers /healthz. */
+  waitServer(id: number): Promise<void> {
+    return waitHealthy(`http://127.0.0.1:${this.port(id)}/healthz`, this.servers.get(id));
+  }
+
+  /** Starts the balancer with a strategy. */
+  async startBalancer(strategy: string): Promise<void> {
+    this.balancerPort = freePort();
+    this.balancer = new Proc("balancer", [
+      "balance",
+      "--strategy",
+      strategy,
+      "--port",
+      String(this.balancerPort),
+      "--servers",
+      this.serversFile,
+      "--db",
+      this.dbPath,
+    ]);
+    await waitHealthy(`http://127.0.0.1:${this.balancerPort}/healthz`, this.balancer);
+  }
+
+  /** Server `id`'s port. */
+  port(id: number): number {
+    return this.ports[id - 1]!;
+  }
+
+  /** Server `id`'s client URL. */
+  url(id: number): string {
+    return `ws://127.0.0.1:${this.port(id)}/ws`;
+  }
+
+  /** Kills server `id` with a signal and waits for it to exit. */
+  async kill(id: number, sig: Deno.Signal = "SIGKILL"): Promise<void> {
+    const p = this.servers.get(id);
+    if (!p) return;
+    p.kill(sig);
+    await p.done;
+  }
+
+  /** Connects a protocol client to server `id` (closed by `stop()`). */
+  async connect(id: number, autoAck = true): Promise<ProtocolClient> {
+    const c = await ProtocolClient.connect(this.url(id), { autoAck });
+    this.#clients.push(c);
+    return c;
+  }
+
+  /** Registers a new user on server `id` and returns the logged-in client. */
+  async user(id: number, username: string, password = "correct horse 1") {
+    const client = await this.connect(id);
+    const reg = await client.register(
+      username,
+      password,
+      TEST_RSA_PUBLIC_KEY,
+      toBase64Url(randomBytes(32), false),
+    );
+    return { client, id: reg.user_id, token: reg.session_token };
+  }
+
+  /** Stops every client and process, and removes the temp dir. */
+  async stop(): Promise<void> {
+    await Promise.allSettled(this.#clients.map((c) => c.close()));
+    const procs = [...this.servers.values(), ...(this.balancer ? [this.balancer] : [])];
+    for (const p of procs) p.kill("SIGTERM");
+    const timer = setTimeout(() => procs.forEach((p) => p.kill("SIGKILL")), 5000);
+    await Promise.allSettled(procs.map((p) => p.done));
+    clearTimeout(timer);
+    await Deno.remove(this.dir, { recursive: true }).catch(() => {});
+  }
+}
