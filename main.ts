@@ -43,7 +43,11 @@ export async function main(args: string[]): Promise<number> {
         console.error(`Run 'fastchat ${command.name} --help' for usage.`);
         return 2;
       }
-      throw err;
+      // Expected failures (a bad servers file, a port in use) get one clear line; the
+      // stack is for developers.
+      console.error(`fastchat ${command.name}: ${(err as Error)?.message ?? String(err)}`);
+      if (Deno.env.get("FASTCHAT_DEBUG")) console.error(err);
+      return 1;
     }
   }
   let parsed;

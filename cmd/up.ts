@@ -25,6 +25,7 @@ Options:
   --balancer-port P      Balancer port (default 7100)
   --balancer-host H      Balancer address (default 127.0.0.1)
   --log-level LEVEL      debug, info, warn or error (default info)
+  --scrypt-n N           scrypt cost for new passwords (default 32768; tests use less)
   -h, --help             Show this help`;
 
 /** `fastchat up`. */
@@ -74,6 +75,13 @@ export const upCommand: Command = {
     } catch (err) {
       throw new UsageError((err as Error).message);
     }
+    const scryptN = values["scrypt-n"] !== undefined ? Number(values["scrypt-n"]) : undefined;
+    if (
+      scryptN !== undefined &&
+      (!Number.isSafeInteger(scryptN) || scryptN < 2 || (scryptN & (scryptN - 1)) !== 0)
+    ) {
+      throw new UsageError(`--scrypt-n must be a power of two, got "${values["scrypt-n"]}"`);
+    }
     const serversFile = values.servers ?? "./servers.txt";
     const servers = await readServersFile(serversFile);
     const dataDir = values.data ?? "./data";
@@ -85,7 +93,7 @@ export const upCommand: Command = {
       balancerHost: values["balancer-host"] ?? "127.0.0.1",
       balancerPort: port,
       logLevel,
-      scryptN: values["scrypt-n"] ? Number(values["scrypt-n"]) : undefined,
+      scryptN,
     });
     console.log(`FastChat is up: ${servers.length} server(s), strategy ${strategy}`);
     console.log(

@@ -66,7 +66,7 @@ export interface ChatServerOptions {
   logger: Logger;
   /** scrypt cost for new registrations; defaults to core/crypto's defaults. */
   passwordCost?: PasswordCost;
-  /** Login throttle; a fresh one by default. */
+  /** Per-account login throttle; a fresh one by default. */
   throttle?: LoginThrottle;
   /** Clock, Unix milliseconds (tests). */
   now?: () => number;
@@ -80,6 +80,8 @@ export class ChatServer {
   readonly #log: Logger;
   readonly #passwordCost: PasswordCost | undefined;
   readonly #throttle: LoginThrottle;
+  /** Per address: looser, since many users may share one address (NAT). */
+  readonly #addrThrottle: LoginThrottle;
   readonly #now: () => number;
   readonly #connections = new Set<ClientConn>();
   /** Logged-in users on this server. */
@@ -96,6 +98,7 @@ export class ChatServer {
     this.#log = opts.logger;
     this.#passwordCost = opts.passwordCost;
     this.#throttle = opts.throttle ?? new LoginThrottle();
+    this.#addrThrottle = new LoginThrottle({ freeFailures: 20 });
     this.#now = opts.now ?? Date.now;
     this.#saver = new Batcher(async (batch) => {
       const saved = await this.#store.saveMessages(batch);
@@ -345,10 +348,17 @@ export class ChatServer {
   }
 
   async #login(conn: ClientConn, f: Extract<ClientFrame, { type: "login" }>): Promise<void> {
-    const who = f.username !== undefined ? `user:${f.username}` : `id:${f.user_id}`;
-    const keys = [who, `addr:${conn.addr}`];
+    const user = f.username !== undefined
+      ? await this.#store.getUserByName(f.username)
+      : await this.#store.getUserById(f.user_id!);
+    // One key per account however it is named; unknown names are throttled by spelling.
+    const userKey = user ? [`uid:${user.id}`] : [`name:${f.username ?? `#${f.user_id}`}`];
+    const addrKey = [`addr:${conn.addr}`];
     const now = this.#now();
-    const wait = this.#throttle.retryAfter(keys, now);
+    const wait = Math.max(
+      this.#throttle.retryAfter(userKey, now),
+      this.#addrThrottle.retryAfter(addrKey, now),
+    );
     if (wait > 0) {
       conn.send(this.#errorFrame(
         new ProtocolError(
@@ -360,20 +370,18 @@ export class ChatServer {
       ));
       return;
     }
-    const user = f.username !== undefined
-      ? await this.#store.getUserByName(f.username)
-      : await this.#store.getUserById(f.user_id!);
     // Verify against a dummy hash for unknown users so timing does not reveal who exists.
     const ok = user
       ? await verifyPasswordAsync(f.password, user.passwordHash)
       : (await verifyPasswordAsync(f.password, await this.#dummy()), false);
     if (!ok || !user) {
-      this.#throttle.fail(keys, now);
+      this.#throttle.fail(userKey, now);
+      this.#addrThrottle.fail(addrKey, now);
       this.metrics.authFailures++;
-      this.#log.info("login_failed", { who, addr: conn.addr });
+      this.#log.info("login_failed", { who: userKey[0], addr: conn.addr });
       throw new ProtocolError(ERROR_CODES.authFailed, "Wrong username, ID or password", f.ref);
     }
-    this.#throttle.succeed([who, `user:${user.username}`, `id:${user.id}`]);
+    this.#throttle.succeed(userKey);
     const token = await this.#newSession(user.id);
     await this.#loggedIn(conn, user, token, f.ref, "logged_in");
   }
