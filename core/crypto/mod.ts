@@ -1,0 +1,80 @@
+/**
+ * FastChat's crypto core. Every function works on `Uint8Array`, checks its inputs first,
+ * compares secrets in constant time, and cites its spec in its file's header.
+ *
+ * - Fernet (the Fernet spec), byte-compatible with Python's `cryptography.fernet`:
+ *   {@linkcode generateFernetKey}, {@linkcode fernetEncrypt}, {@linkcode fernetDecrypt};
+ *   every failure throws the same {@linkcode InvalidToken}.
+ * - RSA (RFC 8017) on BigInt, our own: {@linkcode generateRsaKeyPair} (FIPS 186-5),
+ *   {@linkcode rsaEncrypt}/{@linkcode rsaDecrypt} with OAEP-SHA256 (new keys) or PKCS#1 v1.5
+ *   (compatibility with Python's `rsa`), {@linkcode rsaSign}/{@linkcode rsaVerify}
+ *   (RSASSA-PKCS1-v1_5, SHA-256); decryption uses CRT with blinding and throws one
+ *   {@linkcode DecryptionError} for every padding failure.
+ * - PEM/DER keys: {@linkcode importRsaPublicKey} (PKCS#1, SPKI),
+ *   {@linkcode importRsaPrivateKey} (PKCS#1, PKCS#8), {@linkcode exportRsaPublicKey},
+ *   {@linkcode exportRsaPrivateKey}, byte-identical to OpenSSL and Python.
+ * - Ed25519 identity keys (RFC 8032): {@linkcode generateIdentityKeyPair}, {@linkcode sign},
+ *   {@linkcode verify}; {@linkcode safetyNumber} for out-of-band comparison.
+ * - Passwords (scrypt, RFC 7914): {@linkcode hashPassword}, {@linkcode verifyPassword}.
+ *
+ * @example Wrap a friend's Fernet key with their RSA key
+ * ```ts
+ * import { generateFernetKey, generateRsaKeyPair, rsaDecrypt, rsaEncrypt, utf8 } from "./mod.ts";
+ * const friend = generateRsaKeyPair(2048);
+ * const key = generateFernetKey();
+ * const wrapped = rsaEncrypt(friend.publicKey, utf8(key), "oaep");
+ * const unwrapped = rsaDecrypt(friend.privateKey, wrapped, "oaep");
+ * ```
+ *
+ * @module
+ */
+
+export {
+  concat,
+  equalBytes,
+  fromBase64,
+  fromBase64Url,
+  fromHex,
+  fromUtf8,
+  randomBytes,
+  toBase64,
+  toBase64Url,
+  toHex,
+  utf8,
+  zeroize,
+} from "./bytes.ts";
+export { CryptoError, DecryptionError, InvalidToken, KeyFormatError } from "./errors.ts";
+export {
+  fernetDecrypt,
+  type FernetDecryptOptions,
+  fernetEncrypt,
+  type FernetEncryptOptions,
+  fernetTimestamp,
+  generateFernetKey,
+} from "./fernet.ts";
+export type { RsaKeyPair, RsaPadding, RsaPrivateKey, RsaPublicKey } from "./rsa_types.ts";
+export { generateRsaKeyPair } from "./rsa_keygen.ts";
+export { rsaDecrypt, rsaEncrypt, rsaMaxMessageLength } from "./rsa.ts";
+export { rsaSign, rsaVerify } from "./rsa_sign.ts";
+export {
+  exportRsaPrivateKey,
+  exportRsaPublicKey,
+  importRsaPrivateKey,
+  importRsaPublicKey,
+} from "./rsa_pem.ts";
+export {
+  generateIdentityKeyPair,
+  type IdentityKeyPair,
+  publicKeyFromSecret,
+  sign,
+  verify,
+} from "./ed25519.ts";
+export { formatSafetyNumber, safetyNumber } from "./safety_number.ts";
+export {
+  DEFAULT_PASSWORD_PARAMS,
+  hashPassword,
+  hashPasswordAsync,
+  type PasswordHashOptions,
+  verifyPassword,
+  verifyPasswordAsync,
+} from "./password.ts";
