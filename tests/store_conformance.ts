@@ -1,0 +1,789 @@
+/**
+ * The conformance suite every {@linkcode Store} adapter must pass (SQLite now, PostgreSQL
+ * later). It uses only the `Store` interface, so one behaviour is pinned down for all
+ * adapters. Each test opens a fresh, empty store and cleans it up afterwards.
+ *
+ * Usage, from an adapter's test file:
+ *
+ * ```ts ignore
+ * storeConformance("SqliteStore", async () => {
+ *   const dir = await Deno.makeTempDir();
+ *   const store = await openSqliteStore(`${dir}/main.db`);
+ *   return { store, cleanup: async () => { await store.close(); await Deno.remove(dir, { recursive: true }); } };
+ * });
+ * ```
+ *
+ * @module
+ */
+
+import assert from "node:assert/strict";
+import {
+  type NewMessage,
+  type NewUser,
+  type Store,
+  STORE_ERRORS,
+  StoreError,
+  type UserRecord,
+} from "../core/store/store.ts";
+
+/** Opens a fresh, empty store; `cleanup` closes it and removes whatever it created. */
+export type OpenStore = () => Promise<{ store: Store; cleanup: () => Promise<void> }>;
+
+/** Registers the conformance tests for one adapter; test names start with `${name}: `. */
+export function storeConformance(name: string, open: OpenStore): void {
+  const test = (title: string, fn: (store: Store) => Promise<void>) => {
+    Deno.test(`${name}: ${title}`, async () => {
+      const { store, cleanup } = await open();
+      try {
+        await fn(store);
+      } finally {
+        await cleanup();
+      }
+    });
+  };
+
+  // Users.
+
+  test("createUser() assigns increasing IDs from 1", async (store) => {
+    const a = await store.createUser(_newUser("ada"));
+    const b = await store.createUser(_newUser("bob"));
+    const c = await store.createUser(_newUser("cy"));
+    assert.equal(a.id, 1);
+    assert.ok(b.id > a.id && c.id > b.id, `IDs ${a.id}, ${b.id}, ${c.id} must increase`);
+  });
+
+  test("createUser() returns the stored fields with a creation time", async (store) => {
+    const before = Date.now();
+    const user = await store.createUser(_newUser("ada"));
+    const after = Date.now();
+    assert.deepEqual({ ...user, id: 0, createdAt: 0 }, { ..._newUser("ada"), id: 0, createdAt: 0 });
+    assert.ok(user.createdAt >= before && user.createdAt <= after);
+    assert.deepEqual(await store.getUserById(user.id), user);
+  });
+
+  test("createUser() rejects a taken username with StoreError username_taken", async (store) => {
+    const first = await store.createUser(_newUser("ada"));
+    await assert.rejects(store.createUser(_newUser("ada")), (err: unknown) => {
+      assert.ok(err instanceof StoreError);
+      assert.equal(err.code, STORE_ERRORS.usernameTaken);
+      assert.match(err.message, /ada/);
+      return true;
+    });
+    assert.equal((await store.stats()).users, 1);
+    const next = await store.createUser(_newUser("bob"));
+    assert.ok(next.id > first.id);
+  });
+
+  test("createUser() treats usernames as case-sensitive", async (store) => {
+    const lower = await store.createUser(_newUser("ada"));
+    const upper = await store.createUser(_newUser("Ada"));
+    assert.notEqual(lower.id, upper.id);
+    assert.equal((await store.getUserByName("Ada"))?.id, upper.id);
+    assert.equal((await store.getUserByName("ada"))?.id, lower.id);
+  });
+
+  test("createUser() rejects an empty username or key with TypeError", async (store) => {
+    await assert.rejects(store.createUser(_newUser("")), TypeError);
+    await assert.rejects(store.createUser({ ..._newUser("ada"), passwordHash: "" }), TypeError);
+    await assert.rejects(store.createUser({ ..._newUser("ada"), rsaPublicKey: "" }), TypeError);
+    await assert.rejects(store.createUser({ ..._newUser("ada"), identityKey: "" }), TypeError);
+    assert.equal((await store.stats()).users, 0);
+  });
+
+  test("createUser() never reuses IDs across many registrations", async (store) => {
+    const ids = new Set<number>();
+    for (let i = 0; i < 50; i++) ids.add((await store.createUser(_newUser(`user${i}`))).id);
+    assert.equal(ids.size, 50);
+  });
+
+  test("getUserById() returns the user, or null for an unknown ID", async (store) => {
+    const ada = await store.createUser(_newUser("ada"));
+    assert.deepEqual(await store.getUserById(ada.id), ada);
+    assert.equal(await store.getUserById(ada.id + 1000), null);
+  });
+
+  test("getUserById() rejects IDs that are not positive integers with RangeError", async (store) => {
+    for (const bad of [0, -1, 1.5, NaN, Infinity]) {
+      await assert.rejects(store.getUserById(bad), RangeError, `ID ${bad}`);
+    }
+  });
+
+  test("getUserByName() finds exact names only and returns null otherwise", async (store) => {
+    const ada = await store.createUser(_newUser("ada"));
+    assert.deepEqual(await store.getUserByName("ada"), ada);
+    assert.equal(await store.getUserByName("ADA"), null);
+    assert.equal(await store.getUserByName("ad"), null);
+    assert.equal(await store.getUserByName("ada%"), null);
+    assert.equal(await store.getUserByName("nobody"), null);
+  });
+
+  // Sessions.
+
+  test("createSession() stores a session that getSession() returns until expiry", async (store) => {
+    const ada = await store.createUser(_newUser("ada"));
+    const hash = _hash(1);
+    await store.createSession(hash, { userId: ada.id, expiresAt: 10_000 });
+    assert.deepEqual(await store.getSession(hash, 5_000), { userId: ada.id, expiresAt: 10_000 });
+    assert.deepEqual(await store.getSession(hash, 9_999), { userId: ada.id, expiresAt: 10_000 });
+  });
+
+  test("getSession() returns null for an expired session", async (store) => {
+    const ada = await store.createUser(_newUser("ada"));
+    const hash = _hash(1);
+    await store.createSession(hash, { userId: ada.id, expiresAt: 10_000 });
+    assert.equal(await store.getSession(hash, 10_001), null);
+    assert.equal(await store.getSession(hash, 1e12), null);
+  });
+
+  test("getSession() returns null for an unknown token hash", async (store) => {
+    const ada = await store.createUser(_newUser("ada"));
+    await store.createSession(_hash(1), { userId: ada.id, expiresAt: Date.now() + 60_000 });
+    assert.equal(await store.getSession(_hash(2), Date.now()), null);
+  });
+
+  test("getSession() matches the hash bytes, not the view around them", async (store) => {
+    const ada = await store.createUser(_newUser("ada"));
+    const backing = new Uint8Array(40).fill(0xee);
+    backing.set(_hash(7), 4);
+    const view = backing.subarray(4, 36);
+    await store.createSession(view, { userId: ada.id, expiresAt: Date.now() + 60_000 });
+    assert.equal((await store.getSession(_hash(7), Date.now()))?.userId, ada.id);
+  });
+
+  test("createSession() keeps several sessions of one user apart", async (store) => {
+    const ada = await store.createUser(_newUser("ada"));
+    const bob = await store.createUser(_newUser("bob"));
+    const later = Date.now() + 60_000;
+    await store.createSession(_hash(1), { userId: ada.id, expiresAt: later });
+    await store.createSession(_hash(2), { userId: ada.id, expiresAt: later + 1 });
+    await store.createSession(_hash(3), { userId: bob.id, expiresAt: later });
+    const now = Date.now();
+    assert.deepEqual(await store.getSession(_hash(1), now), { userId: ada.id, expiresAt: later });
+    assert.deepEqual(await store.getSession(_hash(2), now), {
+      userId: ada.id,
+      expiresAt: later + 1,
+    });
+    assert.deepEqual(await store.getSession(_hash(3), now), { userId: bob.id, expiresAt: later });
+  });
+
+  test("createSession() for an unknown user fails with StoreError not_found", async (store) => {
+    await _rejectsWith(
+      store.createSession(_hash(1), { userId: 42, expiresAt: Date.now() + 60_000 }),
+      STORE_ERRORS.notFound,
+    );
+  });
+
+  test("createSession() rejects a token hash that is not 32 bytes", async (store) => {
+    const ada = await store.createUser(_newUser("ada"));
+    await assert.rejects(
+      store.createSession(new Uint8Array(16), { userId: ada.id, expiresAt: 1 }),
+      RangeError,
+    );
+    await assert.rejects(store.getSession(new Uint8Array(0), 0), RangeError);
+  });
+
+  test("deleteSession() removes the session and is harmless when repeated", async (store) => {
+    const ada = await store.createUser(_newUser("ada"));
+    const later = Date.now() + 60_000;
+    await store.createSession(_hash(1), { userId: ada.id, expiresAt: later });
+    await store.createSession(_hash(2), { userId: ada.id, expiresAt: later });
+    await store.deleteSession(_hash(1));
+    await store.deleteSession(_hash(1));
+    await store.deleteSession(_hash(9));
+    assert.equal(await store.getSession(_hash(1), Date.now()), null);
+    assert.equal((await store.getSession(_hash(2), Date.now()))?.userId, ada.id);
+  });
+
+  // Presence.
+
+  test("setPresence() records the server that getPresence() reports", async (store) => {
+    const [ada, bob] = await _users(store, 2);
+    await store.setPresence(ada.id, 1);
+    await store.setPresence(bob.id, 2);
+    assert.deepEqual(await store.getPresence([bob.id, ada.id]), [
+      { userId: ada.id, serverId: 1 },
+      { userId: bob.id, serverId: 2 },
+    ]);
+  });
+
+  test("setPresence() replaces the server after a newer login elsewhere", async (store) => {
+    const [ada] = await _users(store, 1);
+    await store.setPresence(ada.id, 1);
+    await store.setPresence(ada.id, 2);
+    assert.deepEqual(await store.getPresence([ada.id]), [{ userId: ada.id, serverId: 2 }]);
+  });
+
+  test("setPresence() for an unknown user fails with StoreError not_found", async (store) => {
+    await _rejectsWith(store.setPresence(42, 1), STORE_ERRORS.notFound);
+  });
+
+  test("clearPresence() by the old server leaves a newer login in place", async (store) => {
+    const [ada] = await _users(store, 1);
+    await store.setPresence(ada.id, 1);
+    await store.setPresence(ada.id, 2);
+    await store.clearPresence(ada.id, 1);
+    assert.deepEqual(await store.getPresence([ada.id]), [{ userId: ada.id, serverId: 2 }]);
+    await store.clearPresence(ada.id, 2);
+    assert.deepEqual(await store.getPresence([ada.id]), []);
+    await store.clearPresence(ada.id, 2);
+  });
+
+  test("clearServerPresence() removes only that server's users", async (store) => {
+    const [ada, bob, cy] = await _users(store, 3);
+    await store.setPresence(ada.id, 1);
+    await store.setPresence(bob.id, 2);
+    await store.setPresence(cy.id, 1);
+    await store.clearServerPresence(1);
+    assert.deepEqual(await store.getPresence([ada.id, bob.id, cy.id]), [
+      { userId: bob.id, serverId: 2 },
+    ]);
+    await store.clearServerPresence(9);
+  });
+
+  test("getPresence() leaves out offline and unknown users and repeats", async (store) => {
+    const [ada, bob] = await _users(store, 2);
+    await store.setPresence(ada.id, 3);
+    assert.deepEqual(await store.getPresence([]), []);
+    assert.deepEqual(await store.getPresence([bob.id]), []);
+    assert.deepEqual(await store.getPresence([ada.id, ada.id, bob.id, 999]), [
+      { userId: ada.id, serverId: 3 },
+    ]);
+  });
+
+  test("getPresence() answers for lists longer than a query's parameter limit", async (store) => {
+    const users = await _users(store, 3);
+    for (const u of users) await store.setPresence(u.id, 1);
+    const ids = Array.from({ length: 40_000 }, (_, i) => 40_000 - i);
+    const found = await store.getPresence(ids);
+    assert.deepEqual(
+      found.map((p) => p.userId).sort((a, b) => a - b),
+      users.map((u) => u.id).sort((a, b) => a - b),
+    );
+  });
+
+  test("getPresence() rejects IDs that are not positive integers", async (store) => {
+    await assert.rejects(store.getPresence([1, -2]), RangeError);
+    await assert.rejects(store.setPresence(0, 1), RangeError);
+  });
+
+  // Servers.
+
+  test("upsertServer() adds servers that listServers() returns by ID", async (store) => {
+    assert.deepEqual(await store.listServers(), []);
+    await store.upsertServer({ id: 2, host: "127.0.0.1", port: 7102 });
+    await store.upsertServer({ id: 1, host: "127.0.0.1", port: 7101 });
+    assert.deepEqual(await store.listServers(), [
+      { id: 1, host: "127.0.0.1", port: 7101, clients: 0, lagMs: 0, reportedAt: 0 },
+      { id: 2, host: "127.0.0.1", port: 7102, clients: 0, lagMs: 0, reportedAt: 0 },
+    ]);
+  });
+
+  test("reportLoad() records the load that listServers() returns", async (store) => {
+    await store.upsertServer({ id: 1, host: "127.0.0.1", port: 7101 });
+    await store.upsertServer({ id: 2, host: "127.0.0.1", port: 7102 });
+    await store.reportLoad(2, { clients: 17, lagMs: 3 }, 1_700_000_000_000);
+    await store.reportLoad(2, { clients: 18, lagMs: 4 }, 1_700_000_001_000);
+    assert.deepEqual(await store.listServers(), [
+      { id: 1, host: "127.0.0.1", port: 7101, clients: 0, lagMs: 0, reportedAt: 0 },
+      {
+        id: 2,
+        host: "127.0.0.1",
+        port: 7102,
+        clients: 18,
+        lagMs: 4,
+        reportedAt: 1_700_000_001_000,
+      },
+    ]);
+  });
+
+  test("upsertServer() updates the address and keeps the load report", async (store) => {
+    await store.upsertServer({ id: 1, host: "127.0.0.1", port: 7101 });
+    await store.reportLoad(1, { clients: 5, lagMs: 1 }, 1000);
+    await store.upsertServer({ id: 1, host: "chat.example", port: 443 });
+    assert.deepEqual(await store.listServers(), [
+      { id: 1, host: "chat.example", port: 443, clients: 5, lagMs: 1, reportedAt: 1000 },
+    ]);
+  });
+
+  test("reportLoad() for an unknown server fails with StoreError not_found", async (store) => {
+    await _rejectsWith(store.reportLoad(7, { clients: 1, lagMs: 0 }, 1), STORE_ERRORS.notFound);
+  });
+
+  test("upsertServer() rejects a bad port or ID", async (store) => {
+    await assert.rejects(store.upsertServer({ id: 1, host: "h", port: 0 }), RangeError);
+    await assert.rejects(store.upsertServer({ id: 1, host: "h", port: 65536 }), RangeError);
+    await assert.rejects(store.upsertServer({ id: -1, host: "h", port: 1 }), RangeError);
+    await assert.rejects(store.upsertServer({ id: 1, host: "", port: 1 }), TypeError);
+  });
+
+  // Groups.
+
+  test("createGroup() adds the admin and deduplicates members in ascending order", async (store) => {
+    const [ada, bob, cy] = await _users(store, 3);
+    const before = Date.now();
+    const group = await store.createGroup("friends", bob.id, [cy.id, ada.id, cy.id, bob.id]);
+    assert.ok(group.id >= 1);
+    assert.equal(group.name, "friends");
+    assert.equal(group.adminId, bob.id);
+    assert.deepEqual(group.members, [ada.id, bob.id, cy.id]);
+    assert.ok(group.createdAt >= before && group.createdAt <= Date.now());
+    assert.deepEqual(await store.getGroup(group.id), group);
+  });
+
+  test("createGroup() with only the admin makes a group of one", async (store) => {
+    const [ada] = await _users(store, 1);
+    const group = await store.createGroup("me", ada.id, []);
+    assert.deepEqual(group.members, [ada.id]);
+  });
+
+  test("createGroup() assigns increasing IDs", async (store) => {
+    const [ada] = await _users(store, 1);
+    const g1 = await store.createGroup("one", ada.id, []);
+    const g2 = await store.createGroup("two", ada.id, []);
+    assert.ok(g2.id > g1.id);
+  });
+
+  test("createGroup() with unknown members fails with not_found naming them", async (store) => {
+    const [ada] = await _users(store, 1);
+    await assert.rejects(store.createGroup("g", ada.id, [ada.id, 901, 902]), (err: unknown) => {
+      assert.ok(err instanceof StoreError);
+      assert.equal(err.code, STORE_ERRORS.notFound);
+      assert.match(err.message, /901/);
+      assert.match(err.message, /902/);
+      return true;
+    });
+    await _rejectsWith(store.createGroup("g", 903, [ada.id]), STORE_ERRORS.notFound);
+    assert.deepEqual(await store.listGroupsOf(ada.id), []);
+  });
+
+  test("createGroup() rejects an empty name with TypeError", async (store) => {
+    const [ada] = await _users(store, 1);
+    await assert.rejects(store.createGroup("", ada.id, []), TypeError);
+  });
+
+  test("getGroup() returns null for an unknown group", async (store) => {
+    assert.equal(await store.getGroup(1), null);
+    assert.equal(await store.getGroup(123), null);
+  });
+
+  test("addMember() adds once and returns false for an existing member", async (store) => {
+    const [ada, bob] = await _users(store, 2);
+    const group = await store.createGroup("g", ada.id, []);
+    assert.equal(await store.addMember(group.id, bob.id), true);
+    assert.equal(await store.addMember(group.id, bob.id), false);
+    assert.equal(await store.addMember(group.id, ada.id), false);
+    assert.deepEqual((await store.getGroup(group.id))?.members, [ada.id, bob.id]);
+  });
+
+  test("addMember() with an unknown group or user fails with not_found", async (store) => {
+    const [ada] = await _users(store, 1);
+    const group = await store.createGroup("g", ada.id, []);
+    await _rejectsWith(store.addMember(group.id + 100, ada.id), STORE_ERRORS.notFound);
+    await _rejectsWith(store.addMember(group.id, 999), STORE_ERRORS.notFound);
+    assert.deepEqual((await store.getGroup(group.id))?.members, [ada.id]);
+  });
+
+  test("removeMember() removes a member and returns false for a non-member", async (store) => {
+    const [ada, bob, cy] = await _users(store, 3);
+    const group = await store.createGroup("g", ada.id, [bob.id]);
+    assert.equal(await store.removeMember(group.id, bob.id), true);
+    assert.equal(await store.removeMember(group.id, bob.id), false);
+    assert.equal(await store.removeMember(group.id, cy.id), false);
+    assert.equal(await store.removeMember(group.id + 100, bob.id), false);
+    assert.deepEqual((await store.getGroup(group.id))?.members, [ada.id]);
+    assert.deepEqual(await store.listGroupsOf(bob.id), []);
+  });
+
+  test("removeMember() refuses to remove the admin with StoreError conflict", async (store) => {
+    const [ada, bob] = await _users(store, 2);
+    const group = await store.createGroup("g", ada.id, [bob.id]);
+    await _rejectsWith(store.removeMember(group.id, ada.id), STORE_ERRORS.conflict);
+    assert.deepEqual((await store.getGroup(group.id))?.members, [ada.id, bob.id]);
+  });
+
+  test("listGroupsOf() lists a user's groups by ID with all members", async (store) => {
+    const [ada, bob, cy] = await _users(store, 3);
+    const g1 = await store.createGroup("one", ada.id, [bob.id]);
+    const g2 = await store.createGroup("two", cy.id, []);
+    const g3 = await store.createGroup("three", cy.id, [ada.id, bob.id]);
+    assert.deepEqual(await store.listGroupsOf(ada.id), [g1, g3]);
+    assert.deepEqual(await store.listGroupsOf(bob.id), [g1, g3]);
+    assert.deepEqual(await store.listGroupsOf(cy.id), [g2, g3]);
+    assert.deepEqual(await store.listGroupsOf(999), []);
+    await store.addMember(g2.id, ada.id);
+    assert.deepEqual(
+      (await store.listGroupsOf(ada.id)).map((g) => [g.id, g.members]),
+      [[g1.id, [ada.id, bob.id]], [g2.id, [ada.id, cy.id]], [g3.id, [ada.id, bob.id, cy.id]]],
+    );
+  });
+
+  // Messages.
+
+  test("saveMessages() assigns increasing IDs in input order", async (store) => {
+    const [ada, bob] = await _users(store, 2);
+    const before = Date.now();
+    const saved = await store.saveMessages([
+      _direct(ada.id, "a1", bob.id),
+      _direct(bob.id, "b1", ada.id),
+      _direct(ada.id, "a2", bob.id),
+    ]);
+    assert.equal(saved.length, 3);
+    assert.ok(saved.every((s) => !s.duplicate));
+    assert.ok(saved[0]!.id >= 1 && saved[1]!.id > saved[0]!.id && saved[2]!.id > saved[1]!.id);
+    assert.ok(saved.every((s) => s.createdAt >= before && s.createdAt <= Date.now()));
+    const next = await store.saveMessages([_direct(ada.id, "a3", bob.id)]);
+    assert.ok(next[0]!.id > saved[2]!.id);
+  });
+
+  test("saveMessages() with an empty batch returns an empty list", async (store) => {
+    assert.deepEqual(await store.saveMessages([]), []);
+  });
+
+  test("saveMessages() returns the original for a resend in a later batch", async (store) => {
+    const [ada, bob] = await _users(store, 2);
+    const [first] = await store.saveMessages([_direct(ada.id, "m1", bob.id, "v1")]);
+    const statsBefore = await store.stats();
+    const again = await store.saveMessages([
+      _direct(ada.id, "m2", bob.id),
+      _direct(ada.id, "m1", bob.id, "v2"),
+    ]);
+    assert.equal(again[1]!.duplicate, true);
+    assert.equal(again[1]!.id, first!.id);
+    assert.equal(again[1]!.createdAt, first!.createdAt);
+    assert.equal(again[0]!.duplicate, false);
+    assert.ok(again[0]!.id > first!.id);
+    const stats = await store.stats();
+    assert.equal(stats.messages, statsBefore.messages + 1);
+    assert.equal(stats.pendingDeliveries, statsBefore.pendingDeliveries + 1);
+    const pending = await store.pendingFor(bob.id, 0, 10);
+    assert.deepEqual(pending.map((p) => [p.clientMsgId, p.body]), [["m1", "v1"], ["m2", "hi"]]);
+  });
+
+  test("saveMessages() treats a repeat within one batch as a duplicate", async (store) => {
+    const [ada, bob] = await _users(store, 2);
+    const saved = await store.saveMessages([
+      _direct(ada.id, "m1", bob.id, "one"),
+      _direct(ada.id, "m1", bob.id, "two"),
+      _direct(ada.id, "m2", bob.id),
+    ]);
+    assert.deepEqual(saved.map((s) => s.duplicate), [false, true, false]);
+    assert.equal(saved[1]!.id, saved[0]!.id);
+    assert.equal(saved[1]!.createdAt, saved[0]!.createdAt);
+    assert.equal((await store.stats()).messages, 2);
+    const pending = await store.pendingFor(bob.id, 0, 10);
+    assert.deepEqual(pending.map((p) => p.body), ["one", "hi"]);
+  });
+
+  test("saveMessages() keys idempotency on sender and client ID together", async (store) => {
+    const [ada, bob] = await _users(store, 2);
+    const saved = await store.saveMessages([
+      _direct(ada.id, "same", bob.id),
+      _direct(bob.id, "same", ada.id),
+    ]);
+    assert.deepEqual(saved.map((s) => s.duplicate), [false, false]);
+    assert.notEqual(saved[0]!.id, saved[1]!.id);
+  });
+
+  test("saveMessages() never merges server events without a client ID", async (store) => {
+    const [ada, bob] = await _users(store, 2);
+    const group = await store.createGroup("g", ada.id, [bob.id]);
+    const event: NewMessage = {
+      senderId: 0,
+      clientMsgId: null,
+      kind: "group_event",
+      groupId: group.id,
+      body: '{"event":"joined"}',
+      recipients: [{ userId: ada.id }, { userId: bob.id }],
+    };
+    const first = await store.saveMessages([event, event]);
+    const second = await store.saveMessages([event]);
+    assert.deepEqual([...first, ...second].map((s) => s.duplicate), [false, false, false]);
+    assert.equal(new Set([...first, ...second].map((s) => s.id)).size, 3);
+    const pending = await store.pendingFor(bob.id, 0, 10);
+    assert.equal(pending.length, 3);
+    assert.deepEqual(pending[0], {
+      id: first[0]!.id,
+      senderId: 0,
+      clientMsgId: null,
+      kind: "group_event",
+      groupId: group.id,
+      body: '{"event":"joined"}',
+      recipientId: bob.id,
+      createdAt: first[0]!.createdAt,
+    });
+  });
+
+  test("saveMessages() gives each recipient its own body when one is set", async (store) => {
+    const [ada, bob, cy, dee] = await _users(store, 4);
+    const group = await store.createGroup("g", ada.id, [bob.id, cy.id, dee.id]);
+    const [saved] = await store.saveMessages([{
+      senderId: ada.id,
+      clientMsgId: "k1",
+      kind: "key",
+      groupId: group.id,
+      body: "shared",
+      recipients: [
+        { userId: bob.id, body: "wrapped-for-bob" },
+        { userId: cy.id, body: "wrapped-for-cy" },
+        { userId: dee.id },
+      ],
+    }]);
+    const bodyFor = async (userId: number) => (await store.pendingFor(userId, 0, 10))[0]?.body;
+    assert.equal(await bodyFor(bob.id), "wrapped-for-bob");
+    assert.equal(await bodyFor(cy.id), "wrapped-for-cy");
+    assert.equal(await bodyFor(dee.id), "shared");
+    assert.deepEqual(await store.pendingFor(ada.id, 0, 10), []);
+    const [p] = await store.pendingFor(bob.id, 0, 10);
+    assert.deepEqual(p, {
+      id: saved!.id,
+      senderId: ada.id,
+      clientMsgId: "k1",
+      kind: "key",
+      groupId: group.id,
+      body: "wrapped-for-bob",
+      recipientId: bob.id,
+      createdAt: saved!.createdAt,
+    });
+  });
+
+  test("saveMessages() keeps bodies exactly, including empty and non-ASCII", async (store) => {
+    const [ada, bob] = await _users(store, 2);
+    const bodies = ["", "héllo 🌍", "x".repeat(200_000), '{"a":"\\u0000"}'];
+    await store.saveMessages(bodies.map((b, i) => _direct(ada.id, `m${i}`, bob.id, b)));
+    const got = (await store.pendingFor(bob.id, 0, 10)).map((p) => p.body);
+    assert.equal(got.length, bodies.length);
+    for (const [i, b] of bodies.entries()) assert.ok(got[i] === b, `body ${i} changed`);
+  });
+
+  test("saveMessages() rejects a body with a NUL character with TypeError", async (store) => {
+    const [ada, bob] = await _users(store, 2);
+    await assert.rejects(store.saveMessages([_direct(ada.id, "m", bob.id, "a\u0000b")]), TypeError);
+    await assert.rejects(
+      store.saveMessages([{
+        ..._direct(ada.id, "m", bob.id),
+        recipients: [{ userId: bob.id, body: "\u0000" }],
+      }]),
+      TypeError,
+    );
+    assert.equal((await store.stats()).messages, 0);
+  });
+
+  test("saveMessages() with an unknown recipient saves nothing and fails with not_found", async (store) => {
+    const [ada, bob] = await _users(store, 2);
+    await _rejectsWith(
+      store.saveMessages([_direct(ada.id, "ok", bob.id), _direct(ada.id, "bad", 999)]),
+      STORE_ERRORS.notFound,
+      /999/,
+    );
+    assert.deepEqual(await store.stats(), { users: 2, messages: 0, pendingDeliveries: 0 });
+    const [saved] = await store.saveMessages([_direct(ada.id, "ok", bob.id)]);
+    assert.equal(saved!.duplicate, false);
+  });
+
+  test("saveMessages() with an unknown group saves nothing and fails with not_found", async (store) => {
+    const [ada, bob] = await _users(store, 2);
+    const group = await store.createGroup("g", ada.id, [bob.id]);
+    const message = (groupId: number): NewMessage => ({
+      ..._direct(ada.id, `m${groupId}`, bob.id),
+      kind: "group",
+      groupId,
+    });
+    await assert.rejects(store.saveMessages([message(group.id), message(group.id + 50)]), (err) => {
+      assert.ok(err instanceof StoreError);
+      assert.equal(err.code, STORE_ERRORS.notFound);
+      assert.match(err.message, new RegExp(String(group.id + 50)));
+      return true;
+    });
+    assert.equal((await store.stats()).messages, 0);
+  });
+
+  test("saveMessages() rejects a malformed message and saves nothing", async (store) => {
+    const [ada, bob] = await _users(store, 2);
+    const good = _direct(ada.id, "ok", bob.id);
+    const bad: NewMessage[] = [
+      { ...good, kind: "nonsense" as NewMessage["kind"] },
+      { ...good, senderId: -1 },
+      { ...good, recipients: [{ userId: 0 }] },
+      { ...good, recipients: [{ userId: bob.id }, { userId: bob.id }] },
+      { ...good, body: 5 as unknown as string },
+    ];
+    for (const m of bad) {
+      await assert.rejects(store.saveMessages([good, m]), (err: unknown) => {
+        assert.ok(err instanceof TypeError || err instanceof RangeError, String(err));
+        return true;
+      });
+    }
+    assert.equal((await store.stats()).messages, 0);
+  });
+
+  test("pendingFor() returns a user's deliveries in ID order", async (store) => {
+    const [ada, bob, cy] = await _users(store, 3);
+    const saved = await store.saveMessages([
+      _direct(ada.id, "1", bob.id),
+      _direct(cy.id, "2", ada.id),
+      _direct(cy.id, "3", bob.id),
+    ]);
+    const more = await store.saveMessages([_direct(ada.id, "4", bob.id)]);
+    const pending = await store.pendingFor(bob.id, 0, 100);
+    assert.deepEqual(pending.map((p) => p.id), [saved[0]!.id, saved[2]!.id, more[0]!.id]);
+    assert.deepEqual(pending.map((p) => p.senderId), [ada.id, cy.id, ada.id]);
+    assert.ok(pending.every((p) => p.recipientId === bob.id && p.kind === "direct"));
+    assert.ok(pending.every((p) => p.groupId === null));
+    assert.deepEqual((await store.pendingFor(ada.id, 0, 100)).map((p) => p.id), [saved[1]!.id]);
+    assert.deepEqual(await store.pendingFor(999, 0, 100), []);
+  });
+
+  test("pendingFor() pages with afterId and limit", async (store) => {
+    const [ada, bob] = await _users(store, 2);
+    const saved = await store.saveMessages(
+      Array.from({ length: 7 }, (_, i) => _direct(ada.id, `m${i}`, bob.id)),
+    );
+    const ids = saved.map((s) => s.id);
+    const seen: number[] = [];
+    let after = 0;
+    for (;;) {
+      const page = await store.pendingFor(bob.id, after, 3);
+      assert.ok(page.length <= 3);
+      if (page.length === 0) break;
+      seen.push(...page.map((p) => p.id));
+      after = page[page.length - 1]!.id;
+    }
+    assert.deepEqual(seen, ids);
+    assert.deepEqual((await store.pendingFor(bob.id, ids[4]!, 10)).map((p) => p.id), ids.slice(5));
+    assert.deepEqual(await store.pendingFor(bob.id, ids[6]!, 10), []);
+  });
+
+  test("pendingFor() rejects a bad cursor or limit", async (store) => {
+    const [ada] = await _users(store, 1);
+    await assert.rejects(store.pendingFor(ada.id, -1, 10), RangeError);
+    await assert.rejects(store.pendingFor(ada.id, 0, 0), RangeError);
+    await assert.rejects(store.pendingFor(0, 0, 10), RangeError);
+  });
+
+  test("ackDeliveries() removes deliveries and returns only those pending", async (store) => {
+    const [ada, bob, cy] = await _users(store, 3);
+    const saved = await store.saveMessages([
+      _direct(ada.id, "a1", bob.id),
+      _direct(cy.id, "c1", bob.id),
+      _direct(ada.id, "a2", cy.id),
+      _direct(ada.id, "a3", bob.id),
+    ]);
+    const [m1, m2, m3, m4] = saved.map((s) => s.id) as [number, number, number, number];
+    const acked = await store.ackDeliveries(bob.id, [m2, m1, m3, m1, 9999]);
+    assert.deepEqual(acked, [
+      { id: m1, senderId: ada.id, clientMsgId: "a1" },
+      { id: m2, senderId: cy.id, clientMsgId: "c1" },
+    ]);
+    assert.deepEqual((await store.pendingFor(bob.id, 0, 10)).map((p) => p.id), [m4]);
+    assert.deepEqual((await store.pendingFor(cy.id, 0, 10)).map((p) => p.id), [m3]);
+  });
+
+  test("ackDeliveries() is idempotent: a repeated ack returns nothing", async (store) => {
+    const [ada, bob] = await _users(store, 2);
+    const [saved] = await store.saveMessages([_direct(ada.id, "a1", bob.id)]);
+    assert.equal((await store.ackDeliveries(bob.id, [saved!.id])).length, 1);
+    assert.deepEqual(await store.ackDeliveries(bob.id, [saved!.id]), []);
+    assert.deepEqual(await store.ackDeliveries(bob.id, []), []);
+    assert.equal((await store.stats()).pendingDeliveries, 0);
+  });
+
+  test("ackDeliveries() by one group member leaves the others' deliveries", async (store) => {
+    const [ada, bob, cy] = await _users(store, 3);
+    const group = await store.createGroup("g", ada.id, [bob.id, cy.id]);
+    const [saved] = await store.saveMessages([{
+      senderId: ada.id,
+      clientMsgId: "g1",
+      kind: "group",
+      groupId: group.id,
+      body: "ciphertext",
+      recipients: [{ userId: bob.id }, { userId: cy.id }],
+    }]);
+    assert.deepEqual(await store.ackDeliveries(bob.id, [saved!.id]), [
+      { id: saved!.id, senderId: ada.id, clientMsgId: "g1" },
+    ]);
+    const [p] = await store.pendingFor(cy.id, 0, 10);
+    assert.equal(p?.body, "ciphertext");
+    assert.equal(p?.groupId, group.id);
+    assert.equal((await store.ackDeliveries(cy.id, [saved!.id])).length, 1);
+    assert.equal((await store.stats()).pendingDeliveries, 0);
+  });
+
+  test("saveMessages() still recognises a resend after every delivery was acked", async (store) => {
+    const [ada, bob] = await _users(store, 2);
+    const [first] = await store.saveMessages([_direct(ada.id, "m1", bob.id)]);
+    await store.ackDeliveries(bob.id, [first!.id]);
+    const [again] = await store.saveMessages([_direct(ada.id, "m1", bob.id)]);
+    assert.deepEqual(again, { id: first!.id, createdAt: first!.createdAt, duplicate: true });
+    assert.deepEqual(await store.pendingFor(bob.id, 0, 10), []);
+  });
+
+  // Stats and lifecycle.
+
+  test("stats() counts users, messages and pending deliveries", async (store) => {
+    assert.deepEqual(await store.stats(), { users: 0, messages: 0, pendingDeliveries: 0 });
+    const [ada, bob, cy] = await _users(store, 3);
+    const saved = await store.saveMessages([
+      { ..._direct(ada.id, "1", bob.id), recipients: [{ userId: bob.id }, { userId: cy.id }] },
+      _direct(bob.id, "2", ada.id),
+    ]);
+    assert.deepEqual(await store.stats(), { users: 3, messages: 2, pendingDeliveries: 3 });
+    await store.ackDeliveries(cy.id, [saved[0]!.id]);
+    assert.deepEqual(await store.stats(), { users: 3, messages: 2, pendingDeliveries: 2 });
+  });
+
+  test("close() is idempotent and later calls reject", async (store) => {
+    await store.close();
+    await store.close();
+    await assert.rejects(store.getUserById(1));
+    await assert.rejects(store.stats());
+  });
+}
+
+function _newUser(username: string): NewUser {
+  return {
+    username,
+    passwordHash: `$scrypt$hash-of-${username}`,
+    rsaPublicKey: `-----BEGIN PUBLIC KEY-----\n${username}\n-----END PUBLIC KEY-----\n`,
+    identityKey: `identity-${username}`,
+  };
+}
+
+type _Users<N extends number, T extends UserRecord[] = []> = T["length"] extends N ? T
+  : _Users<N, [...T, UserRecord]>;
+
+/** Registers `n` users named user0, user1, ... */
+async function _users<N extends number>(store: Store, n: N): Promise<_Users<N>> {
+  const out: UserRecord[] = [];
+  for (let i = 0; i < n; i++) out.push(await store.createUser(_newUser(`user${i}`)));
+  return out as _Users<N>;
+}
+
+function _direct(senderId: number, clientMsgId: string, to: number, body = "hi"): NewMessage {
+  return {
+    senderId,
+    clientMsgId,
+    kind: "direct",
+    groupId: null,
+    body,
+    recipients: [{ userId: to }],
+  };
+}
+
+/** A fake 32-byte token hash, distinct for each seed. */
+function _hash(seed: number): Uint8Array {
+  return new Uint8Array(32).map((_, i) => (seed * 31 + i * 7) & 0xff);
+}
+
+/** Asserts that `promise` rejects with a StoreError of `code` (and a message matching). */
+async function _rejectsWith(
+  promise: Promise<unknown>,
+  code: StoreError["code"],
+  message?: RegExp,
+): Promise<void> {
+  await assert.rejects(promise, (err: unknown) => {
+    assert.ok(err instanceof StoreError, `expected a StoreError, got ${String(err)}`);
+    assert.equal(err.code, code);
+    if (message !== undefined) assert.match(err.message, message);
+    return true;
+  });
+}
