@@ -6,6 +6,7 @@
 import assert from "node:assert/strict";
 import { ProtocolClient } from "../core/client/protocol_client.ts";
 import type { AcceptedFrame, MessageFrame } from "../core/protocol/mod.ts";
+import { openSqliteStore } from "../core/store/sqlite_store.ts";
 import { TestCluster, until } from "./helpers/cluster.ts";
 
 /** Fires `n` sends without waiting; returns the accepted frames as they arrive. */
@@ -152,6 +153,42 @@ Deno.test("cluster mesh reconnects after a peer restarts", async () => {
     await until(() => got.length === 1, "the message over the re-established link", 15_000);
     const metrics = await (await fetch(`http://127.0.0.1:${c.port(1)}/metrics`)).text();
     assert.match(metrics, /fastchat_peer_links\{server="1"\} 1/);
+  } finally {
+    await c.stop();
+  }
+});
+
+Deno.test("server redelivers a pending message whose live push was lost", async () => {
+  const c = await TestCluster.start(1);
+  try {
+    const alice = await c.user(1, "alice");
+    const bob = await c.user(1, "bob");
+    const got: MessageFrame[] = [];
+    bob.client.onMessage = (m) => got.push(m);
+    // Commit a message the way a server does, but push it nowhere: the state a server
+    // leaves when it dies between commit and push.
+    const store = await openSqliteStore(c.dbPath);
+    let saved;
+    try {
+      [saved] = await store.saveMessages([{
+        senderId: alice.id,
+        clientMsgId: "lost-push",
+        kind: "direct",
+        groupId: null,
+        body: "never pushed",
+        recipients: [{ userId: bob.id }],
+      }]);
+    } finally {
+      await store.close();
+    }
+    await until(() => got.length === 1, "the sweep to push the message", 10_000);
+    assert.equal(got[0]!.msg_id, saved!.id);
+    assert.equal(got[0]!.body, "never pushed");
+    // Once acked it is not pushed again.
+    await new Promise((r) => setTimeout(r, 3_500));
+    assert.equal(got.length, 1);
+    const metrics = await (await fetch(`http://127.0.0.1:${c.port(1)}/metrics`)).text();
+    assert.match(metrics, /fastchat_redelivered_total\{server="1"\} 1\n/);
   } finally {
     await c.stop();
   }

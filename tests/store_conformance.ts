@@ -459,6 +459,42 @@ export function storeConformance(name: string, open: OpenStore): void {
     assert.deepEqual(pending.map((p) => [p.clientMsgId, p.body]), [["m1", "v1"], ["m2", "hi"]]);
   });
 
+  test("pendingOnServer() lists old deliveries of users present on that server", async (store) => {
+    const [ada, bob, cy] = await _users(store, 3);
+    await store.upsertServer({ id: 1, host: "127.0.0.1", port: 7101 });
+    await store.upsertServer({ id: 2, host: "127.0.0.1", port: 7102 });
+    await store.setPresence(bob.id, 1);
+    await store.setPresence(cy.id, 2);
+    const saved = await store.saveMessages([
+      _direct(ada.id, "m1", bob.id, "to bob"),
+      _direct(ada.id, "m2", cy.id, "to cy"),
+      {
+        senderId: ada.id,
+        clientMsgId: "k1",
+        kind: "key",
+        groupId: null,
+        body: "",
+        recipients: [{ userId: bob.id, body: "wrapped for bob" }],
+      },
+    ]);
+    const later = Date.now() + 1;
+    const onOne = await store.pendingOnServer(1, later, 10);
+    assert.deepEqual(
+      onOne.map((p) => [p.id, p.recipientId, p.body]),
+      [[saved[0]!.id, bob.id, "to bob"], [saved[2]!.id, bob.id, "wrapped for bob"]],
+    );
+    assert.deepEqual((await store.pendingOnServer(2, later, 10)).map((p) => p.body), ["to cy"]);
+    // Only messages accepted before the cut-off, and at most `limit`.
+    assert.deepEqual(await store.pendingOnServer(1, saved[0]!.createdAt, 10), []);
+    assert.equal((await store.pendingOnServer(1, later, 1)).length, 1);
+    // Acked deliveries and absent users drop out.
+    await store.ackDeliveries(bob.id, [saved[0]!.id]);
+    assert.deepEqual((await store.pendingOnServer(1, later, 10)).map((p) => p.id), [saved[2]!.id]);
+    await store.clearPresence(bob.id, 1);
+    assert.deepEqual(await store.pendingOnServer(1, later, 10), []);
+    await assert.rejects(store.pendingOnServer(1, later, 0), RangeError);
+  });
+
   test("saveMessages() treats a repeat within one batch as a duplicate", async (store) => {
     const [ada, bob] = await _users(store, 2);
     const saved = await store.saveMessages([

@@ -88,7 +88,7 @@ export class ChatServer {
   readonly #local = new Map<number, ClientConn>();
   /** Users are never deleted, so a known ID stays valid. */
   readonly #knownUsers = new Set<number>();
-  readonly #saver: Batcher<NewMessage, SavedMessage>;
+  readonly #saver: Batcher<NewMessage, SavedMessage | Error>;
   #mesh: Mesh | null = null;
   #dummyHash: Promise<string> | null = null;
 
@@ -101,10 +101,23 @@ export class ChatServer {
     this.#addrThrottle = new LoginThrottle({ freeFailures: 20 });
     this.#now = opts.now ?? Date.now;
     this.#saver = new Batcher(async (batch) => {
-      const saved = await this.#store.saveMessages(batch);
       this.metrics.storeBatches++;
       this.metrics.storeBatchMessages += batch.length;
-      return saved;
+      try {
+        return await this.#store.saveMessages(batch);
+      } catch (err) {
+        if (batch.length === 1) return [err instanceof Error ? err : new Error(String(err))];
+      }
+      // One bad message fails its whole transaction; save one by one so it fails alone.
+      const out: (SavedMessage | Error)[] = [];
+      for (const m of batch) {
+        try {
+          out.push((await this.#store.saveMessages([m]))[0]!);
+        } catch (err) {
+          out.push(err instanceof Error ? err : new Error(String(err)));
+        }
+      }
+      return out;
     });
   }
 
@@ -449,8 +462,10 @@ export class ChatServer {
     let count = 0;
     for (;;) {
       const page = await this.#store.pendingFor(conn.userId, after, _REPLAY_PAGE);
+      const now = this.#now();
       for (const m of page) {
         conn.replayed.add(m.id);
+        conn.inflight.set(m.id, now);
         conn.send(_messageFrame(m));
         after = m.id;
       }
@@ -516,6 +531,7 @@ export class ChatServer {
    */
   #accept(conn: ClientConn, ref: number, msg: NewMessage): void {
     this.#saver.submit(msg).then((saved) => {
+      if (saved instanceof Error) throw saved;
       conn.send({
         type: "accepted",
         ref,
@@ -556,6 +572,7 @@ export class ChatServer {
         continue;
       }
       this.metrics.messagesRouted++;
+      conn.inflight.set(saved.id, this.#now());
       if (r.body !== undefined) {
         conn.push({ ...frame, body: r.body });
       } else if (conn.syncing) {
@@ -645,6 +662,7 @@ export class ChatServer {
   }
 
   async #ack(conn: ClientConn, ids: number[]): Promise<void> {
+    for (const id of ids) conn.inflight.delete(id);
     const done = await this.#store.ackDeliveries(conn.userId, ids);
     this.metrics.messagesDelivered += done.length;
     const bySender = new Map<number, typeof done>();
@@ -686,6 +704,31 @@ export class ChatServer {
     }
   }
 
+  /**
+   * Pushes again what is still pending for users connected here and was accepted, or last
+   * pushed, more than `ageMs` ago. A live push is lost when the server that accepted a
+   * message dies between committing and pushing it, or when a peer link drops with frames
+   * in flight; the database still has the delivery, and this finds it. Clients drop
+   * duplicates by message ID. Returns how many messages were pushed.
+   */
+  async redeliver(ageMs: number, limit = 1000): Promise<number> {
+    if (this.#local.size === 0) return 0;
+    const now = this.#now();
+    const rows = await this.#store.pendingOnServer(this.id, now - ageMs, limit);
+    let pushed = 0;
+    for (const m of rows) {
+      const conn = this.#local.get(m.recipientId);
+      if (!conn || conn.syncing) continue;
+      const last = conn.inflight.get(m.id);
+      if (last !== undefined && now - last < ageMs) continue;
+      conn.inflight.set(m.id, now);
+      conn.send(_messageFrame(m));
+      pushed++;
+    }
+    this.metrics.redelivered += pushed;
+    return pushed;
+  }
+
   // ---- Frames from peers -------------------------------------------------------------
 
   /** Handles an authenticated frame from a peer server. */
@@ -697,6 +740,7 @@ export class ChatServer {
         const conn = this.#local.get(uid);
         if (!conn) continue; // moved or gone: the delivery waits in the database
         this.metrics.messagesRouted++;
+        conn.inflight.set(base.msg_id, this.#now());
         const body = frame.bodies?.[uid];
         if (body !== undefined) {
           conn.push({ ...base, body });
@@ -810,10 +854,10 @@ export class ChatServer {
 
   async #leaveGroup(conn: ClientConn, ref: number, groupId: number) {
     const group = await this.#memberGroup(conn, groupId, ref);
-    if (group.adminId === conn.userId && group.members.length > 1) {
+    if (group.adminId === conn.userId) {
       throw new ProtocolError(
         ERROR_CODES.forbidden,
-        "The admin cannot leave while other members remain; remove them first",
+        "The admin cannot leave the group; only members can",
         ref,
       );
     }
@@ -844,6 +888,7 @@ export class ChatServer {
       recipients: to.map((uid) => ({ userId: uid })),
     };
     const saved = await this.#saver.submit(msg);
+    if (saved instanceof Error) throw saved;
     await this.#route(msg, saved);
   }
 }

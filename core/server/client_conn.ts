@@ -29,6 +29,8 @@ export class ClientConn {
   /** Message IDs sent during the replay, so a held push is not sent twice. */
   replayed = new Set<number>();
   closed = false;
+  /** Pushed but not yet acknowledged: message ID to push time, for the redelivery sweep. */
+  readonly inflight = new Map<number, number>();
 
   constructor(socket: WebSocket, addr: string) {
     this.socket = socket;

@@ -15,6 +15,8 @@ export class ServerMetrics {
   messagesDelivered = 0;
   /** Idempotent resends answered with the original message ID. */
   duplicatesSuppressed = 0;
+  /** Pending messages pushed again by the redelivery sweep. */
+  redelivered = 0;
   /** Invalid frames received from clients. */
   invalidFrames = 0;
   /** Failed logins. */
@@ -55,6 +57,12 @@ export class ServerMetrics {
       "counter",
       "Resends answered idempotently.",
       this.duplicatesSuppressed,
+    );
+    add(
+      "fastchat_redelivered_total",
+      "counter",
+      "Pending messages pushed again by the redelivery sweep.",
+      this.redelivered,
     );
     add("fastchat_invalid_frames_total", "counter", "Invalid client frames.", this.invalidFrames);
     add("fastchat_auth_failures_total", "counter", "Failed logins.", this.authFailures);

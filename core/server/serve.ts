@@ -13,6 +13,10 @@ import { createServerApp } from "./app.ts";
 import { ChatServer, type PasswordCost } from "./chat_server.ts";
 import { Mesh } from "./mesh.ts";
 
+/** How often the redelivery sweep runs, and how old a pending push must be to be redone. */
+export const REDELIVER_EVERY_MS = 1_000;
+export const REDELIVER_AFTER_MS = 2_000;
+
 /** How often load is reported, milliseconds (the balancer treats 3 s of silence as dead). */
 export const LOAD_REPORT_MS = 500;
 
@@ -81,6 +85,19 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
   };
   await report();
   const reportTimer = setInterval(report, LOAD_REPORT_MS);
+  let sweeping = false;
+  const sweepTimer = setInterval(async () => {
+    if (sweeping) return;
+    sweeping = true;
+    try {
+      const n = await chat.redeliver(REDELIVER_AFTER_MS);
+      if (n > 0) log.info("redelivered", { messages: n });
+    } catch (err) {
+      log.warn("redelivery_failed", { error: (err as Error).message });
+    } finally {
+      sweeping = false;
+    }
+  }, REDELIVER_EVERY_MS);
 
   const app = createServerApp(chat, mesh, { lagMs: () => Math.round(lagMs * 10) / 10 });
   const ac = new AbortController();
@@ -113,6 +130,7 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
       closed = true;
       clearInterval(lagTimer);
       clearInterval(reportTimer);
+      clearInterval(sweepTimer);
       mesh.close();
       chat.closeAll();
       ac.abort();

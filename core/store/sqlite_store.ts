@@ -189,6 +189,13 @@ const _SQL = {
     FROM deliveries AS d JOIN messages AS m ON m.id = d.message_id
     WHERE d.recipient_id = ? AND d.message_id > ?
     ORDER BY d.message_id LIMIT ?`,
+  pendingOnServer: `SELECT m.id, m.sender_id, m.client_msg_id, m.kind, m.group_id,
+      coalesce(d.body, m.body) AS body, m.created_at, d.recipient_id
+    FROM presence AS p
+    JOIN deliveries AS d ON d.recipient_id = p.user_id
+    JOIN messages AS m ON m.id = d.message_id
+    WHERE p.server_id = ? AND m.created_at < ?
+    ORDER BY d.message_id LIMIT ?`,
   deleteDelivery: "DELETE FROM deliveries WHERE recipient_id = ? AND message_id = ?",
   settleMessage: `UPDATE messages
     SET remaining = remaining - 1, body = CASE WHEN remaining <= 1 THEN '' ELSE body END
@@ -681,6 +688,28 @@ export class SqliteStore implements Store {
         groupId: r["group_id"] as number | null,
         body: r["body"] as string,
         recipientId: userId,
+        createdAt: r["created_at"] as number,
+      }));
+    });
+  }
+
+  /** Deliveries pending for users present on `serverId`, accepted before `before`. */
+  pendingOnServer(serverId: number, before: number, limit: number): Promise<PendingMessage[]> {
+    return _settle(() => {
+      _id("serverId", serverId);
+      _count("before", before);
+      if (!Number.isSafeInteger(limit) || limit < 1) {
+        throw new RangeError(`limit must be a positive integer, got ${limit}`);
+      }
+      const rows = this.#open().pendingOnServer.all(serverId, before, limit) as _Row[];
+      return rows.map((r) => ({
+        id: r["id"] as number,
+        senderId: r["sender_id"] as number,
+        clientMsgId: r["client_msg_id"] as string | null,
+        kind: r["kind"] as MessageKind,
+        groupId: r["group_id"] as number | null,
+        body: r["body"] as string,
+        recipientId: r["recipient_id"] as number,
         createdAt: r["created_at"] as number,
       }));
     });

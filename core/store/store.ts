@@ -185,6 +185,13 @@ export interface Store {
   /** Deliveries still pending for a user, in acceptance order, after `afterId`, at most `limit`. */
   pendingFor(userId: number, afterId: number, limit: number): Promise<PendingMessage[]>;
   /**
+   * Deliveries pending for users whose presence is on `serverId`, for messages accepted
+   * before `before` (Unix ms), in message-ID order, at most `limit`. The server's redelivery
+   * sweep pushes these again: a live push can be lost when the server that accepted a
+   * message dies between committing it and pushing it.
+   */
+  pendingOnServer(serverId: number, before: number, limit: number): Promise<PendingMessage[]>;
+  /**
    * Marks deliveries to `userId` as done and removes them. Returns the message IDs that were
    * pending (so the caller sends "delivered" receipts once, not for repeated acks), with senders.
    */
