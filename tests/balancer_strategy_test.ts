@@ -3,6 +3,7 @@ import {
   Balancer,
   isLive,
   isStrategy,
+  LAG_DEAD_ZONE_MS,
   LAG_WEIGHT,
   loadScore,
   type RandomInt,
@@ -161,13 +162,19 @@ Deno.test("pick() with load resets the assignment count when a newer report arri
   assert.deepEqual(_ids(b, second, 2), [1, 2]);
 });
 
-Deno.test("pick() with load weighs event-loop lag at 10 clients per millisecond", () => {
+Deno.test("pick() with load weighs event-loop lag past 2 ms at 10 clients per millisecond", () => {
   assert.equal(LAG_WEIGHT, 10);
-  assert.equal(loadScore(5, 2), 25);
+  assert.equal(LAG_DEAD_ZONE_MS, 2);
+  assert.equal(loadScore(5, 2), 5);
+  assert.equal(loadScore(5, 4), 25);
   const b = new Balancer("load");
-  // Server 1 has fewer clients but lags 20 ms (score 210) against server 2's 150.
+  // Server 1 has fewer clients but lags 20 ms (score 190) against server 2's 150.
   const servers = [_server(1, { clients: 10, lagMs: 20 }), _server(2, { clients: 150 })];
   assert.equal(b.pick(servers, NOW)?.id, 2);
+  // Timer jitter of 1-2 ms does not count at all.
+  const b3 = new Balancer("load");
+  const servers3 = [_server(1, { clients: 4, lagMs: 2 }), _server(2, { clients: 5, lagMs: 0 })];
+  assert.equal(b3.pick(servers3, NOW)?.id, 1);
   // Small lag differences do not outweigh large client differences.
   const b2 = new Balancer("load");
   const servers2 = [_server(1, { clients: 10, lagMs: 2 }), _server(2, { clients: 150 })];

@@ -30,10 +30,16 @@ export const LIVE_WINDOW_MS = 3000;
  * {@linkcode loadScore}. Lag is the direct symptom of a saturated server (every frame it
  * handles waits that long), while a client count is only a proxy for work; 10 makes a
  * server lagging by 10 ms look as busy as one with 100 more clients, which steers new
- * clients away from a struggling host before its client count shows it, yet keeps the
- * 1-2 ms jitter of an idle server from outweighing real differences in clients.
+ * clients away from a struggling host before its client count shows it.
  */
 export const LAG_WEIGHT = 10;
+
+/**
+ * Lag up to this many milliseconds counts as none: timer jitter of 1-2 ms is normal on a
+ * healthy server, and at {@linkcode LAG_WEIGHT} it would otherwise outweigh tens of clients
+ * and send every new client to whichever server's timer happened to fire on time.
+ */
+export const LAG_DEAD_ZONE_MS = 2;
 
 /** Returns a uniformly random integer in [0, n); injected for deterministic tests. */
 export type RandomInt = (n: number) => number;
@@ -56,14 +62,14 @@ export function isLive(server: ServerRecord, now: number): boolean {
 
 /**
  * The `load` strategy's score of a server (lower is less loaded):
- * `clients + LAG_WEIGHT × lagMs`, where `clients` should already include clients assigned
+ * `clients + LAG_WEIGHT × max(0, lagMs − LAG_DEAD_ZONE_MS)`, where `clients` should already include clients assigned
  * since the report (see {@linkcode Balancer}). Negative or non-finite inputs, which a
  * healthy server never reports, count as zero clients and as infinite lag respectively,
  * so a confused server is picked only if nothing better is live.
  */
 export function loadScore(clients: number, lagMs: number): number {
   const c = Number.isFinite(clients) && clients > 0 ? clients : 0;
-  const lag = Number.isFinite(lagMs) ? Math.max(0, lagMs) : Infinity;
+  const lag = Number.isFinite(lagMs) ? Math.max(0, lagMs - LAG_DEAD_ZONE_MS) : Infinity;
   return c + LAG_WEIGHT * lag;
 }
 

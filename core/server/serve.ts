@@ -78,7 +78,11 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
   }, 100);
   const report = async () => {
     try {
-      await store.reportLoad(self.id, { clients: chat.clientCount, lagMs }, Date.now());
+      await store.reportLoad(
+        self.id,
+        { clients: chat.clientCount, lagMs: Math.round(lagMs) },
+        Date.now(),
+      );
     } catch (err) {
       log.warn("load_report_failed", { error: (err as Error).message });
     }

@@ -162,7 +162,7 @@ export interface Store {
 
   /** Inserts or updates a server's address (from servers.txt); keeps its load report. */
   upsertServer(server: { id: number; host: string; port: number }): Promise<void>;
-  /** Records a load report. */
+  /** Records a load report; `clients` and `lagMs` are non-negative integers. */
   reportLoad(serverId: number, load: { clients: number; lagMs: number }, at: number): Promise<void>;
   listServers(): Promise<ServerRecord[]>;
 
