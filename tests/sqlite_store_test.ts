@@ -421,3 +421,32 @@ function _spawn(args: string[]): _Worker {
     },
   };
 }
+
+Deno.test("SqliteStore joins queued writes in one transaction and fails a bad one alone", async () => {
+  await _withDir(async (dir) => {
+    const store = await openSqliteStore(`${dir}/main.db`);
+    try {
+      const ada = await store.createUser(_newUser("ada"));
+      // Queued together: they share one transaction; the duplicate must fail alone.
+      const results = await Promise.allSettled([
+        store.createUser(_newUser("bob")),
+        store.createUser(_newUser("ada")),
+        store.saveMessages([_direct(ada.id, "m1", ada.id)]),
+        store.createUser(_newUser("cy")),
+      ]);
+      assert.deepEqual(results.map((r) => r.status), [
+        "fulfilled",
+        "rejected",
+        "fulfilled",
+        "fulfilled",
+      ]);
+      assert.equal((results[1] as PromiseRejectedResult).reason.code, "username_taken");
+      assert.ok(await store.getUserByName("bob"));
+      assert.ok(await store.getUserByName("cy"));
+      assert.equal((await store.pendingFor(ada.id, 0, 10)).length, 1);
+      assert.equal((await store.stats()).users, 3);
+    } finally {
+      await store.close();
+    }
+  });
+});

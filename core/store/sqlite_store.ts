@@ -69,6 +69,9 @@ export interface SqliteStoreOptions {
 /** The schema version this code creates and understands (kept in `PRAGMA user_version`). */
 export const SQLITE_SCHEMA_VERSION = 1;
 
+/** Most queued writes joined into one transaction (bounds how long one commit holds the lock). */
+const _MAX_WRITES_PER_TRANSACTION = 256;
+
 const _KINDS: ReadonlySet<string> = new Set<MessageKind>([
   "direct",
   "group",
@@ -141,6 +144,9 @@ const _SQL = {
   beginImmediate: "BEGIN IMMEDIATE",
   commit: "COMMIT",
   rollback: "ROLLBACK",
+  savepoint: "SAVEPOINT write_item",
+  releaseSavepoint: "RELEASE write_item",
+  rollbackSavepoint: "ROLLBACK TO write_item",
   insertUser: `INSERT INTO users (username, password_hash, rsa_public_key, identity_key, created_at)
     VALUES (?, ?, ?, ?, ?) ON CONFLICT (username) DO NOTHING RETURNING id`,
   userById: "SELECT * FROM users WHERE id = ?",
@@ -240,6 +246,12 @@ export class SqliteStore implements Store {
   #flockWanted = false;
   /** Settles when this process's queued writes are done. */
   #writes: Promise<unknown> = Promise.resolve();
+  readonly #writeQueue: {
+    fn: () => unknown;
+    resolve: (v: unknown) => void;
+    reject: (e: unknown) => void;
+  }[] = [];
+  #draining = false;
 
   private constructor(db: DatabaseSync, lockFile: Deno.FsFile | null, busyTimeoutMs: number) {
     this.#db = db;
@@ -779,24 +791,62 @@ export class SqliteStore implements Store {
    * process's earlier writes and while holding the cross-process writer lock.
    */
   #write<T>(fn: () => T): Promise<T> {
-    const run = this.#writes.then(async () => {
-      const locked = await this.#lockWriters();
-      try {
-        this.#st.beginImmediate.run();
-        try {
-          const result = fn();
-          this.#st.commit.run();
-          return result;
-        } catch (err) {
-          if (this.#db.isTransaction) this.#st.rollback.run();
-          throw err;
-        }
-      } finally {
-        if (locked) this.#unlockWriters();
-      }
+    return new Promise<T>((resolve, reject) => {
+      this.#writeQueue.push({ fn, resolve: resolve as (v: unknown) => void, reject });
+      if (!this.#draining) this.#writes = this.#drain();
     });
-    this.#writes = run.catch(() => {});
-    return run;
+  }
+
+  /**
+   * Group commit inside the store: every write queued while the previous transaction was
+   * waiting for the lock or committing runs in the next single transaction, so the
+   * fsync, and the cross-process writer lock, are paid once per batch instead of once per
+   * ack, presence change or message batch. Each write runs in its own SAVEPOINT, so one
+   * that fails rolls back alone and only its caller sees the error.
+   */
+  async #drain(): Promise<void> {
+    this.#draining = true;
+    try {
+      while (this.#writeQueue.length > 0) {
+        const locked = await this.#lockWriters();
+        const batch = this.#writeQueue.splice(0, _MAX_WRITES_PER_TRANSACTION);
+        const results: ({ ok: true; value: unknown } | { ok: false; error: unknown })[] = [];
+        try {
+          this.#st.beginImmediate.run();
+          try {
+            for (const item of batch) {
+              this.#st.savepoint.run();
+              try {
+                const value = item.fn();
+                this.#st.releaseSavepoint.run();
+                results.push({ ok: true, value });
+              } catch (error) {
+                this.#st.rollbackSavepoint.run();
+                this.#st.releaseSavepoint.run();
+                results.push({ ok: false, error });
+              }
+            }
+            this.#st.commit.run();
+          } catch (err) {
+            if (this.#db.isTransaction) this.#st.rollback.run();
+            throw err;
+          }
+        } catch (err) {
+          // The transaction itself failed (busy, disk full): every write in it failed.
+          for (const item of batch) item.reject(err);
+          continue;
+        } finally {
+          if (locked) this.#unlockWriters();
+        }
+        batch.forEach((item, i) => {
+          const r = results[i]!;
+          if (r.ok) item.resolve(r.value);
+          else item.reject(r.error);
+        });
+      }
+    } finally {
+      this.#draining = false;
+    }
   }
 
   /**
