@@ -85,6 +85,9 @@ Deno.test("fastchat up starts a working cluster and stops it all on SIGTERM", as
     const status = await up.done;
     assert.equal(status.code, 0, up.output);
     assert.match(up.output, /FastChat stopped\./);
+    // Children stopped cleanly: no error lines from any server or the balancer.
+    assert.doesNotMatch(up.output, /fastchat (server|balance): /);
+    assert.doesNotMatch(up.output, /exited \(code/);
     for (const port of [...ports, balancerPort]) {
       assert.equal(await _listening(port), false, `port ${port} still listening after stop`);
     }

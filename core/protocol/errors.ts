@@ -45,7 +45,11 @@ export type ErrorCode = (typeof ERROR_CODES)[keyof typeof ERROR_CODES];
 /** WebSocket close codes used by FastChat (RFC 6455 section 7.4). */
 export const CLOSE_CODES = {
   normal: 1000,
-  goingAway: 1001,
+  /**
+   * The server is shutting down; reconnect through the balancer. (RFC 6455's 1001 would say
+   * this, but the WebSocket API refuses to send codes outside 1000 and 3000-4999.)
+   */
+  goingAway: 4002,
   /** Repeated invalid frames, or a client posing as a peer. */
   policyViolation: 1008,
   /** A frame over {@linkcode LIMITS.frameBytes}. */

@@ -30,6 +30,8 @@ export class Proc {
   readonly child: Deno.ChildProcess;
   readonly name: string;
   output = "";
+  /** True once the process has exited. */
+  exited = false;
   readonly done: Promise<Deno.CommandStatus>;
 
   constructor(name: string, args: string[], env: Record<string, string> = {}) {
@@ -48,6 +50,7 @@ export class Proc {
     };
     const pumps = Promise.all([pump(this.child.stdout), pump(this.child.stderr)]);
     this.done = this.child.status.then(async (st) => {
+      this.exited = true;
       await pumps;
       return st;
     });
@@ -212,14 +215,24 @@ export class TestCluster {
     return { client, id: reg.user_id, token: reg.session_token };
   }
 
-  /** Stops every client and process, and removes the temp dir. */
+  /**
+   * Stops every client and process, and removes the temp dir. Throws if a process that was
+   * still running did not exit cleanly (code 0) on SIGTERM within 5 s.
+   */
   async stop(): Promise<void> {
     await Promise.allSettled(this.#clients.map((c) => c.close()));
     const procs = [...this.servers.values(), ...(this.balancer ? [this.balancer] : [])];
-    for (const p of procs) p.kill("SIGTERM");
-    const timer = setTimeout(() => procs.forEach((p) => p.kill("SIGKILL")), 5000);
-    await Promise.allSettled(procs.map((p) => p.done));
+    const running = procs.filter((p) => !p.exited);
+    for (const p of running) p.kill("SIGTERM");
+    const timer = setTimeout(() => running.forEach((p) => p.kill("SIGKILL")), 5000);
+    const statuses = await Promise.all(running.map((p) => p.done));
     clearTimeout(timer);
     await Deno.remove(this.dir, { recursive: true }).catch(() => {});
+    const unclean = running.filter((_, i) => statuses[i]!.code !== 0);
+    if (unclean.length > 0) {
+      throw new Error(
+        `Not stopped cleanly: ${unclean.map((p) => `${p.name}\n${p.output}`).join("\n")}`,
+      );
+    }
   }
 }
