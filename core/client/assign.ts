@@ -1,0 +1,70 @@
+/**
+ * Asking the balancer for a server (`GET /assign`) and connecting to it, retrying with
+ * backoff while no server is live or the named one refuses (a server that just died can
+ * still be named for up to 3 s).
+ *
+ * @module
+ */
+
+import { type ConnectOptions, ProtocolClient } from "./protocol_client.ts";
+
+/** The balancer's answer. */
+export interface Assignment {
+  id: number;
+  host: string;
+  port: number;
+  url: string;
+}
+
+/** Asks the balancer once; throws with the balancer's message on 503 or a bad answer. */
+export async function assignServer(balancerUrl: string, signal?: AbortSignal): Promise<Assignment> {
+  const url = new URL("/assign", balancerUrl);
+  const res = await fetch(url, { signal: signal ?? AbortSignal.timeout(5_000) });
+  const body = await res.json().catch(() => null) as Record<string, unknown> | null;
+  if (!res.ok) {
+    const message = typeof body?.message === "string" ? body.message : `HTTP ${res.status}`;
+    throw new Error(`The balancer at ${balancerUrl} has no server for us: ${message}`);
+  }
+  if (
+    !body || !Number.isSafeInteger(body.id) || typeof body.url !== "string" ||
+    !/^wss?:\/\//.test(body.url)
+  ) {
+    throw new Error(`The balancer at ${balancerUrl} answered something that is not an assignment`);
+  }
+  return body as unknown as Assignment;
+}
+
+/**
+ * Connects through the balancer, retrying for up to `timeoutMs` (default 30 s) with backoff
+ * from 200 ms to 2 s. `onRetry` hears each failure (for a status line).
+ */
+export async function connectViaBalancer(
+  balancerUrl: string,
+  opts: ConnectOptions & {
+    timeoutMs?: number;
+    signal?: AbortSignal;
+    onRetry?: (err: Error, attempt: number) => void;
+  } = {},
+): Promise<{ client: ProtocolClient; assignment: Assignment }> {
+  const deadline = Date.now() + (opts.timeoutMs ?? 30_000);
+  let delay = 200;
+  for (let attempt = 1;; attempt++) {
+    if (opts.signal?.aborted) throw new Error("Connecting was cancelled");
+    try {
+      const assignment = await assignServer(balancerUrl, opts.signal);
+      const client = await ProtocolClient.connect(assignment.url, {
+        ...opts,
+        timeoutMs: opts.timeoutMs ? Math.min(opts.timeoutMs, 5_000) : 5_000,
+      });
+      return { client, assignment };
+    } catch (err) {
+      const e = err instanceof Error ? err : new Error(String(err));
+      if (Date.now() + delay > deadline) {
+        throw new Error(`Could not reach a FastChat server through ${balancerUrl}: ${e.message}`);
+      }
+      opts.onRetry?.(e, attempt);
+      await new Promise((r) => setTimeout(r, delay));
+      delay = Math.min(2_000, delay * 2);
+    }
+  }
+}

@@ -1,0 +1,81 @@
+import assert from "node:assert/strict";
+import { COMMAND_SPECS, CommandError, helpText, parseCommand } from "../core/client/commands.ts";
+
+Deno.test("parseCommand() parses every seed command", () => {
+  assert.deepEqual(parseCommand("add_friend bob"), { name: "add_friend", user: "bob" });
+  assert.deepEqual(parseCommand("single_message bob hello  there, bob!"), {
+    name: "single_message",
+    user: "bob",
+    text: "hello  there, bob!",
+  });
+  assert.deepEqual(parseCommand("group_message 7 hi all"), {
+    name: "group_message",
+    group: "7",
+    text: "hi all",
+  });
+  assert.deepEqual(parseCommand("create_group team bob carol bob"), {
+    name: "create_group",
+    group: "team",
+    users: ["bob", "carol"],
+  });
+  assert.deepEqual(parseCommand("add_member team dan"), {
+    name: "add_member",
+    group: "team",
+    user: "dan",
+  });
+  assert.deepEqual(parseCommand("remove_member team dan"), {
+    name: "remove_member",
+    group: "team",
+    user: "dan",
+  });
+  assert.deepEqual(parseCommand("leave_group team"), { name: "leave_group", group: "team" });
+  assert.deepEqual(parseCommand("send_file bob /tmp/a file.png"), {
+    name: "send_file",
+    target: "bob",
+    path: "/tmp/a file.png",
+  });
+  assert.deepEqual(parseCommand("history bob"), { name: "history", target: "bob", count: 20 });
+  assert.deepEqual(parseCommand("history team 5"), { name: "history", target: "team", count: 5 });
+  for (const bare of ["friends", "groups", "whoami", "help", "quit"]) {
+    assert.deepEqual(parseCommand(bare), { name: bare });
+  }
+  assert.deepEqual(parseCommand("fingerprint bob"), { name: "fingerprint", user: "bob" });
+  assert.deepEqual(parseCommand("accept_key bob"), { name: "accept_key", user: "bob" });
+});
+
+Deno.test("parseCommand() accepts aliases, a leading slash and any case of the command", () => {
+  assert.deepEqual(parseCommand("/msg bob hi"), {
+    name: "single_message",
+    user: "bob",
+    text: "hi",
+  });
+  assert.deepEqual(parseCommand("DM bob hi"), { name: "single_message", user: "bob", text: "hi" });
+  assert.deepEqual(parseCommand("  q  "), { name: "quit" });
+});
+
+Deno.test("parseCommand() ignores blank lines and comments", () => {
+  assert.equal(parseCommand(""), null);
+  assert.equal(parseCommand("   "), null);
+  assert.equal(parseCommand("# a comment"), null);
+});
+
+Deno.test("parseCommand() rejects unknown commands and wrong arguments with a usage line", () => {
+  assert.throws(() => parseCommand("teleport bob"), CommandError);
+  assert.throws(() => parseCommand("teleport bob"), /Unknown command "teleport"/);
+  assert.throws(
+    () => parseCommand("single_message bob"),
+    /single_message: expected USER and TEXT\. Usage: single_message USER TEXT/,
+  );
+  assert.throws(() => parseCommand("add_friend"), /Usage: add_friend USER/);
+  assert.throws(() => parseCommand("add_friend a b"), /Usage: add_friend USER/);
+  assert.throws(() => parseCommand("whoami now"), /whoami: takes no arguments/);
+  assert.throws(() => parseCommand("history bob lots"), /N must be a whole number/);
+  assert.throws(() => parseCommand("history bob 0"), /N must be a whole number/);
+  assert.throws(() => parseCommand("create_group"), /Usage: create_group NAME/);
+});
+
+Deno.test("helpText() lists every command once", () => {
+  const text = helpText();
+  for (const spec of Object.values(COMMAND_SPECS)) assert.ok(text.includes(spec.usage));
+  assert.equal(text.split("\n").length, Object.keys(COMMAND_SPECS).length);
+});
