@@ -137,3 +137,37 @@ Deno.test("cluster suppresses duplicates when a client resends the same client m
     await c.stop();
   }
 });
+
+Deno.test("cluster delivers a group key frame with each member's own body on every server", async () => {
+  const c = await TestCluster.start(3);
+  try {
+    const alice = await c.user(1, "alice");
+    const bob = await c.user(2, "bob");
+    const carol = await c.user(3, "carol");
+    const got = new Map<number, MessageFrame[]>([[bob.id, []], [carol.id, []]]);
+    for (const u of [bob, carol]) {
+      u.client.onMessage = (m) => m.kind === "key" && got.get(u.id)!.push(m);
+    }
+    const g = await alice.client.request({
+      type: "create_group",
+      name: "keys",
+      members: [bob.id, carol.id],
+    });
+    const acc = await alice.client.request({
+      type: "key",
+      client_msg_id: "gk1",
+      group_id: g.group.id,
+      keys: { [bob.id]: "wrapped-for-bob", [carol.id]: "wrapped-for-carol" },
+    });
+    await until(() => got.get(bob.id)!.length === 1 && got.get(carol.id)!.length === 1, "keys");
+    for (const [uid, body] of [[bob.id, "wrapped-for-bob"], [carol.id, "wrapped-for-carol"]]) {
+      const m = got.get(uid as number)![0]!;
+      assert.equal(m.msg_id, acc.msg_id);
+      assert.equal(m.body, body);
+      assert.equal(m.group_id, g.group.id);
+      assert.equal(m.from, alice.id);
+    }
+  } finally {
+    await c.stop();
+  }
+});

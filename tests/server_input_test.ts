@@ -268,9 +268,11 @@ Deno.test("server rejects a client posing as a peer server on /peer", async () =
   try {
     const ws = new WebSocket(`ws://127.0.0.1:${c.port(1)}/peer`);
     const closed = Promise.withResolvers<number>();
+    const frames: { type: string; code?: string }[] = [];
     ws.onmessage = (ev) => {
       const f = JSON.parse(ev.data);
-      assert.equal(f.type, "peer_challenge");
+      frames.push(f);
+      if (f.type !== "peer_challenge") return;
       ws.send(JSON.stringify({
         type: "peer_auth",
         server_id: 2,
@@ -280,6 +282,7 @@ Deno.test("server rejects a client posing as a peer server on /peer", async () =
     };
     ws.onclose = (ev) => closed.resolve(ev.code);
     assert.equal(await closed.promise, 4001);
+    assert.deepEqual(frames.map((f) => f.code ?? f.type), ["peer_challenge", "bad_peer_auth"]);
   } finally {
     await c.stop();
   }

@@ -58,6 +58,11 @@ export interface ConnectOptions {
   timeoutMs?: number;
   /** Milliseconds a request may wait for its answer (default 30 s). */
   requestTimeoutMs?: number;
+  /**
+   * Message IDs already shown, shared across connections so a message redelivered after a
+   * reconnect is acked again but not shown twice (default: a new set per connection).
+   */
+  seen?: Set<number>;
 }
 
 /** A connected protocol client. */
@@ -84,7 +89,7 @@ export class ProtocolClient {
     reject: (e: Error) => void;
     timer: ReturnType<typeof setTimeout>;
   }>();
-  readonly #seen = new Set<number>();
+  readonly #seen: Set<number>;
   #ackQueue: number[] = [];
   #ackScheduled = false;
   #nextRef = 1;
@@ -101,6 +106,7 @@ export class ProtocolClient {
     this.welcome = welcome;
     this.#autoAck = opts.autoAck ?? true;
     this.#requestTimeoutMs = opts.requestTimeoutMs ?? 30_000;
+    this.#seen = opts.seen ?? new Set();
     this.#closedPromise = closed;
   }
 

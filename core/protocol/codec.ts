@@ -29,12 +29,10 @@ export function decode<D extends Direction>(
   if (typeof text !== "string") {
     throw new ProtocolError(ERROR_CODES.badFrame, "Expected a text frame with a JSON object");
   }
-  // Characters bound bytes from below (UTF-8 is at least one byte each), so this check is
-  // exact enough to refuse work on oversized input before parsing it.
-  if (text.length > LIMITS.frameBytes) {
+  if (!frameFits(text)) {
     throw new ProtocolError(
       ERROR_CODES.tooLarge,
-      `Frame is ${text.length} characters; the limit is ${LIMITS.frameBytes} bytes`,
+      `Frame is ${utf8Length(text)} bytes; the limit is ${LIMITS.frameBytes} bytes`,
     );
   }
   let value: unknown;
@@ -90,6 +88,32 @@ export function decode<D extends Direction>(
     }
   }
   return obj as unknown as FramesByDirection[D];
+}
+
+/** The UTF-8 length of a string, in bytes, without encoding it. */
+export function utf8Length(text: string): number {
+  let n = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 0x80) n += 1;
+    else if (c < 0x800) n += 2;
+    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < text.length) {
+      const d = text.charCodeAt(i + 1);
+      if (d >= 0xdc00 && d <= 0xdfff) {
+        n += 4;
+        i++;
+      } else n += 3;
+    } else n += 3;
+  }
+  return n;
+}
+
+/** True when a text frame is within {@linkcode LIMITS.frameBytes} bytes of UTF-8. */
+export function frameFits(text: string): boolean {
+  // Cheap bounds first: UTF-8 takes 1 to 3 bytes per UTF-16 code unit.
+  if (text.length > LIMITS.frameBytes) return false;
+  if (text.length * 3 <= LIMITS.frameBytes) return true;
+  return utf8Length(text) <= LIMITS.frameBytes;
 }
 
 function _readRef(ref: unknown): number | undefined {

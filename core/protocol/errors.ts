@@ -50,11 +50,10 @@ export const CLOSE_CODES = {
    * this, but the WebSocket API refuses to send codes outside 1000 and 3000-4999.)
    */
   goingAway: 4002,
-  /** Repeated invalid frames, or a client posing as a peer. */
+  /** Repeated invalid frames. */
   policyViolation: 1008,
   /** A frame over {@linkcode LIMITS.frameBytes}. */
   tooLarge: 1009,
-  internal: 1011,
   /** The session was replaced by a newer login of the same user. */
   replaced: 4000,
   /** Peer authentication failed. */

@@ -9,7 +9,7 @@
  * @module
  */
 
-export { decode, encode } from "./codec.ts";
+export { decode, encode, frameFits, utf8Length } from "./codec.ts";
 export { CLOSE_CODES, ERROR_CODES, type ErrorCode, ProtocolError } from "./errors.ts";
 export * from "./frames.ts";
 export { LIMITS } from "./limits.ts";

@@ -139,7 +139,8 @@ export const SCHEMAS: Record<Direction, Record<string, FrameSchema>> = {
         kind: _kind,
         from: { kind: "id", zero: true },
         group_id: { kind: "null_or_id" },
-        body: _body,
+        // Empty only for a group key message, whose recipients each get their own body.
+        body: { kind: "str", min: 0, max: LIMITS.bodyChars },
         sent_at: { kind: "int", min: 0, max: Number.MAX_SAFE_INTEGER },
         client_msg_id: { kind: "null_or_str", max: 64 },
       },

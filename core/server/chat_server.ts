@@ -22,6 +22,7 @@ import {
   encode,
   ERROR_CODES,
   type ErrorCode,
+  frameFits,
   LIMITS,
   type MessageFrame,
   type PeerFrame,
@@ -158,7 +159,7 @@ export class ChatServer {
       this.#reject(conn, new ProtocolError(ERROR_CODES.badFrame, "Expected a text frame"));
       return;
     }
-    if (data.length > LIMITS.frameBytes) {
+    if (!frameFits(data)) {
       this.metrics.invalidFrames++;
       conn.send(this.#errorFrame(
         new ProtocolError(ERROR_CODES.tooLarge, `Frame exceeds ${LIMITS.frameBytes} bytes`),

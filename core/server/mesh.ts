@@ -8,7 +8,14 @@
  * @module
  */
 
-import { CLOSE_CODES, decode, encode, type PeerFrame, ProtocolError } from "../protocol/mod.ts";
+import {
+  CLOSE_CODES,
+  decode,
+  encode,
+  ERROR_CODES,
+  type PeerFrame,
+  ProtocolError,
+} from "../protocol/mod.ts";
 import type { ServerEntry } from "../cluster/servers_file.ts";
 import type { Logger } from "../log/logger.ts";
 import { checkPeerProof, newNonce, peerProof } from "./peer_auth.ts";
@@ -128,6 +135,11 @@ export class Mesh {
           checkPeerProof(secret, "dialer", frame.server_id, selfId, nonce, frame.mac);
         if (!ok || frame.type !== "peer_auth") {
           logger.warn("peer_auth_failed", { claimed: "server_id" in frame ? frame.server_id : "" });
+          socket.send(encode({
+            type: "error",
+            code: ERROR_CODES.badPeerAuth,
+            message: "Peer authentication failed",
+          }));
           socket.close(CLOSE_CODES.peerAuthFailed, "Peer authentication failed");
           return;
         }

@@ -45,7 +45,7 @@ export class LoginThrottle {
   retryAfter(keys: readonly string[], now: number): number {
     let wait = 0;
     for (const k of keys) {
-      const r = this.#records.get(k);
+      const r = this.#live(k, now);
       if (r && r.blockedUntil > now) wait = Math.max(wait, r.blockedUntil - now);
     }
     return wait;
@@ -55,7 +55,7 @@ export class LoginThrottle {
   fail(keys: readonly string[], now: number): void {
     this.#sweep(now);
     for (const k of keys) {
-      const r = this.#records.get(k) ?? { failures: 0, blockedUntil: 0, lastAt: now };
+      const r = this.#live(k, now) ?? { failures: 0, blockedUntil: 0, lastAt: now };
       r.failures++;
       r.lastAt = now;
       const over = r.failures - this.#opts.freeFailures;
@@ -70,6 +70,16 @@ export class LoginThrottle {
   /** Clears the records of `keys` after a success. */
   succeed(keys: readonly string[]): void {
     for (const k of keys) this.#records.delete(k);
+  }
+
+  /** A key's record, unless it has been idle long enough to be forgotten. */
+  #live(key: string, now: number): _Record | undefined {
+    const r = this.#records.get(key);
+    if (r && now - r.lastAt > this.#opts.forgetAfterMs) {
+      this.#records.delete(key);
+      return undefined;
+    }
+    return r;
   }
 
   #sweep(now: number): void {
