@@ -53,9 +53,15 @@ const EXAMPLES: Record<Direction, Record<string, Json>> = {
     resume: { type: "resume", ref: 3, session_token: _TOKEN },
     logout: { type: "logout", ref: 4 },
     lookup: { type: "lookup", ref: 5, username: "bob" },
-    send: { type: "send", ref: 6, client_msg_id: "c-1", to: 2, body: "gAAAAABl-ciphertext" },
-    group_send: {
-      type: "group_send",
+    single_message: {
+      type: "single_message",
+      ref: 6,
+      client_msg_id: "c-1",
+      to: 2,
+      body: "gAAAAABl-ciphertext",
+    },
+    group_message: {
+      type: "group_message",
       ref: 7,
       client_msg_id: "c-2",
       group_id: 7,
@@ -254,9 +260,9 @@ Deno.test("decode() accepts values exactly at their bounds", () => {
   ok("client", _with("client", "register", { username: "A0_.-z" }));
   ok("client", _with("client", "register", { password: "12345678" }));
   ok("client", _with("client", "login", { password: "p".repeat(LIMITS.passwordMax) }));
-  ok("client", _with("client", "send", { client_msg_id: "x".repeat(64) }));
-  ok("client", _with("client", "send", { client_msg_id: "a_b.c:d-e" }));
-  ok("client", _with("client", "send", { body: "b", to: Number.MAX_SAFE_INTEGER }));
+  ok("client", _with("client", "single_message", { client_msg_id: "x".repeat(64) }));
+  ok("client", _with("client", "single_message", { client_msg_id: "a_b.c:d-e" }));
+  ok("client", _with("client", "single_message", { body: "b", to: Number.MAX_SAFE_INTEGER }));
   ok("client", _with("client", "create_group", { name: "n".repeat(LIMITS.groupNameMax) }));
   const ids = Array.from({ length: LIMITS.ackIds }, (_, i) => i + 1);
   ok("client", { type: "ack", ids });
@@ -269,8 +275,8 @@ Deno.test("decode() accepts values exactly at their bounds", () => {
 });
 
 Deno.test("decode() accepts a body of LIMITS.bodyChars characters", () => {
-  const frame = _with("client", "send", { body: "b".repeat(LIMITS.bodyChars) });
-  assert.equal(decode(JSON.stringify(frame), "client").type, "send");
+  const frame = _with("client", "single_message", { body: "b".repeat(LIMITS.bodyChars) });
+  assert.equal(decode(JSON.stringify(frame), "client").type, "single_message");
 });
 
 Deno.test("decode() accepts a frame of exactly LIMITS.frameBytes characters", () => {
@@ -333,7 +339,7 @@ Deno.test("decode() rejects unknown extra fields", () => {
     ref: 0,
     message: /Unexpected field "extra" in a ping frame/,
   });
-  assertRejected(_with("client", "send", { To: 2 }), "client", ERROR_CODES.badFrame, {
+  assertRejected(_with("client", "single_message", { To: 2 }), "client", ERROR_CODES.badFrame, {
     message: /Unexpected field "To"/,
   });
   // `ack` has no ref field: a ref is an unknown field, but it is still echoed.
@@ -358,10 +364,15 @@ Deno.test("decode() rejects unknown extra fields", () => {
 });
 
 Deno.test("decode() rejects a frame missing a required field", () => {
-  assertRejected(_with("client", "send", { body: undefined }), "client", ERROR_CODES.badFrame, {
-    ref: 6,
-    message: /Field "body" of a send frame is required/,
-  });
+  assertRejected(
+    _with("client", "single_message", { body: undefined }),
+    "client",
+    ERROR_CODES.badFrame,
+    {
+      ref: 6,
+      message: /Field "body" of a single_message frame is required/,
+    },
+  );
   assertRejected(_with("client", "ping", { ref: undefined }), "client", ERROR_CODES.badFrame, {
     ref: undefined,
     message: /Field "ref" of a ping frame is required/,
@@ -385,9 +396,9 @@ Deno.test("decode() rejects refs that are not integers from 0 to 2^31-1 and does
 });
 
 Deno.test("decode() rejects strings where integer IDs are required", () => {
-  assertRejected(_with("client", "send", { to: "2" }), "client", ERROR_CODES.badFrame, {
+  assertRejected(_with("client", "single_message", { to: "2" }), "client", ERROR_CODES.badFrame, {
     ref: 6,
-    message: /Field "to" of a send frame must be a positive integer ID/,
+    message: /Field "to" of a single_message frame must be a positive integer ID/,
   });
   assertRejected(_with("client", "group_info", { group_id: "7" }), "client", ERROR_CODES.badFrame);
   assertRejected(_with("client", "login", { user_id: "1" }), "client", ERROR_CODES.badFrame);
@@ -395,17 +406,21 @@ Deno.test("decode() rejects strings where integer IDs are required", () => {
 });
 
 Deno.test("decode() rejects integers where strings are required", () => {
-  assertRejected(_with("client", "send", { body: 5 }), "client", ERROR_CODES.badFrame, {
-    message: /Field "body" of a send frame must be a string/,
+  assertRejected(_with("client", "single_message", { body: 5 }), "client", ERROR_CODES.badFrame, {
+    message: /Field "body" of a single_message frame must be a string/,
   });
   assertRejected(_with("client", "login", { password: 12345678 }), "client", ERROR_CODES.badFrame);
-  assertRejected(_with("client", "send", { client_msg_id: 1 }), "client", ERROR_CODES.badFrame);
+  assertRejected(
+    _with("client", "single_message", { client_msg_id: 1 }),
+    "client",
+    ERROR_CODES.badFrame,
+  );
   assertRejected(_with("server", "error", { code: 1 }), "server", ERROR_CODES.badFrame);
 });
 
 Deno.test("decode() rejects zero, negative, non-integer and unsafe IDs", () => {
   for (const id of [0, -1, 1.5, Number.MAX_SAFE_INTEGER + 1, 1e300]) {
-    assertRejected(_with("client", "send", { to: id }), "client", ERROR_CODES.badFrame, {
+    assertRejected(_with("client", "single_message", { to: id }), "client", ERROR_CODES.badFrame, {
       message: /must be a positive integer ID/,
     });
     assertRejected(_with("client", "add_member", { user_id: id }), "client", ERROR_CODES.badFrame);
@@ -430,11 +445,11 @@ Deno.test("decode() accepts from 0 in a message but no other zero ID", () => {
 
 Deno.test("decode() rejects strings that are too short or too long", () => {
   const cases: [Direction, string, Json][] = [
-    ["client", "send", { body: "" }],
-    ["client", "send", { body: "b".repeat(LIMITS.bodyChars + 1) }],
-    ["client", "group_send", { body: "" }],
-    ["client", "send", { client_msg_id: "" }],
-    ["client", "send", { client_msg_id: "x".repeat(65) }],
+    ["client", "single_message", { body: "" }],
+    ["client", "single_message", { body: "b".repeat(LIMITS.bodyChars + 1) }],
+    ["client", "group_message", { body: "" }],
+    ["client", "single_message", { client_msg_id: "" }],
+    ["client", "single_message", { client_msg_id: "x".repeat(65) }],
     ["client", "register", { password: "1234567" }],
     ["client", "register", { password: "p".repeat(LIMITS.passwordMax + 1) }],
     ["client", "register", { rsa_public_key: "" }],
@@ -474,10 +489,15 @@ Deno.test("decode() rejects usernames that do not match the pattern", () => {
 
 Deno.test("decode() rejects client_msg_id values that do not match the pattern", () => {
   for (const id of ["a b", "a/b", "a+b", "é", "a\nb", "a#b"]) {
-    assertRejected(_with("client", "send", { client_msg_id: id }), "client", ERROR_CODES.badFrame, {
-      ref: 6,
-      message: /Field "client_msg_id" of a send frame/,
-    });
+    assertRejected(
+      _with("client", "single_message", { client_msg_id: id }),
+      "client",
+      ERROR_CODES.badFrame,
+      {
+        ref: 6,
+        message: /Field "client_msg_id" of a single_message frame/,
+      },
+    );
   }
 });
 
@@ -757,7 +777,9 @@ Deno.test("decode() rejects text longer than LIMITS.frameBytes with too_large", 
 });
 
 Deno.test("decode() echoes the ref in ProtocolError when it is readable", () => {
-  assertRejected(_with("client", "send", { to: "x" }), "client", ERROR_CODES.badFrame, { ref: 6 });
+  assertRejected(_with("client", "single_message", { to: "x" }), "client", ERROR_CODES.badFrame, {
+    ref: 6,
+  });
   assertRejected({ type: "nope", ref: 0 }, "client", ERROR_CODES.unknownType, { ref: 0 });
   assertRejected({ ref: LIMITS.refMax }, "client", ERROR_CODES.badFrame, { ref: LIMITS.refMax });
   assertRejected({ type: "nope", ref: "6" }, "client", ERROR_CODES.unknownType, { ref: undefined });

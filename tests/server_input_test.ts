@@ -35,9 +35,11 @@ Deno.test("server answers malformed frames with error codes and keeps the connec
     alice.client.sendRaw("[1,2,3]");
     alice.client.sendRaw(JSON.stringify({ type: "teleport", ref: 7 }));
     alice.client.sendRaw(
-      JSON.stringify({ type: "send", ref: 8, to: "bob", body: "x", client_msg_id: "a" }),
+      JSON.stringify({ type: "single_message", ref: 8, to: "bob", body: "x", client_msg_id: "a" }),
     );
-    alice.client.sendRaw(JSON.stringify({ type: "send", ref: 9, to: bob.id, client_msg_id: "a" }));
+    alice.client.sendRaw(
+      JSON.stringify({ type: "single_message", ref: 9, to: bob.id, client_msg_id: "a" }),
+    );
     alice.client.sendRaw(
       JSON.stringify({ type: "peer_deliver", recipients: [bob.id], message: {} }),
     );
@@ -51,8 +53,11 @@ Deno.test("server answers malformed frames with error codes and keeps the connec
       "unknown_type",
     ]);
     assert.equal(errors[2]!.ref, 7);
-    assert.match(errors[3]!.message, /Field "to" of a send frame must be a positive integer ID/);
-    assert.match(errors[4]!.message, /Field "body" of a send frame is required/);
+    assert.match(
+      errors[3]!.message,
+      /Field "to" of a single_message frame must be a positive integer ID/,
+    );
+    assert.match(errors[4]!.message, /Field "body" of a single_message frame is required/);
     // Still connected and working.
     const acc = await alice.client.send(bob.id, "still here");
     assert.ok(acc.msg_id > 0);
@@ -69,7 +74,7 @@ Deno.test("server rejects a forged sender field and always stamps the real sende
     const mallory = await c.user(1, "mallory");
     const errors = _errors(mallory.client);
     mallory.client.sendRaw(JSON.stringify({
-      type: "send",
+      type: "single_message",
       ref: 1,
       to: bob.id,
       from: alice.id,
@@ -96,7 +101,7 @@ Deno.test("server closes a connection that sends an oversized frame with 1009", 
     const bob = await c.user(1, "bob");
     alice.client.sendRaw(
       encode({
-        type: "send",
+        type: "single_message",
         ref: 1,
         to: bob.id,
         client_msg_id: "big",

@@ -40,7 +40,7 @@ export class RequestError extends Error {
 type _Reply<T extends ClientFrame["type"]> = T extends "register" ? RegisteredFrame
   : T extends "login" | "resume" ? LoggedInFrame
   : T extends "lookup" ? UserFrame
-  : T extends "send" | "group_send" | "key" ? AcceptedFrame
+  : T extends "single_message" | "group_message" | "key" ? AcceptedFrame
   : T extends "create_group" | "add_member" | "remove_member" | "group_info" ? GroupFrame
   : T extends "list_groups" ? GroupsFrame
   : ServerFrame;
@@ -236,7 +236,7 @@ export class ProtocolClient {
     body: string,
     clientMsgId: string = crypto.randomUUID(),
   ): Promise<AcceptedFrame> {
-    return this.request({ type: "send", to, body, client_msg_id: clientMsgId });
+    return this.request({ type: "single_message", to, body, client_msg_id: clientMsgId });
   }
 
   /** Sends a message to a group. */
@@ -246,7 +246,7 @@ export class ProtocolClient {
     clientMsgId: string = crypto.randomUUID(),
   ): Promise<AcceptedFrame> {
     return this.request({
-      type: "group_send",
+      type: "group_message",
       group_id: groupId,
       body,
       client_msg_id: clientMsgId,

@@ -18,8 +18,8 @@ export const FRAME_TYPES = {
     "resume",
     "logout",
     "lookup",
-    "send",
-    "group_send",
+    "single_message",
+    "group_message",
     "key",
     "ack",
     "create_group",
@@ -96,16 +96,16 @@ export interface LookupFrame {
   username?: string;
 }
 /** A direct message. */
-export interface SendFrame {
-  type: "send";
+export interface SingleMessageFrame {
+  type: "single_message";
   ref: number;
   client_msg_id: string;
   to: number;
   body: string;
 }
 /** A message to every other member of a group. */
-export interface GroupSendFrame {
-  type: "group_send";
+export interface GroupMessageFrame {
+  type: "group_message";
   ref: number;
   client_msg_id: string;
   group_id: number;
@@ -180,8 +180,8 @@ export type ClientFrame =
   | ResumeFrame
   | LogoutFrame
   | LookupFrame
-  | SendFrame
-  | GroupSendFrame
+  | SingleMessageFrame
+  | GroupMessageFrame
   | KeyFrame
   | AckFrame
   | CreateGroupFrame

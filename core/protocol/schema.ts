@@ -76,8 +76,8 @@ export const SCHEMAS: Record<Direction, Record<string, FrameSchema>> = {
       },
       oneOf: [["user_id", "username"]],
     },
-    send: { fields: { ref: _ref, client_msg_id: _clientMsgId, to: _id, body: _body } },
-    group_send: {
+    single_message: { fields: { ref: _ref, client_msg_id: _clientMsgId, to: _id, body: _body } },
+    group_message: {
       fields: { ref: _ref, client_msg_id: _clientMsgId, group_id: _id, body: _body },
     },
     key: {

@@ -249,7 +249,7 @@ export class ChatServer {
         return;
       case "lookup":
         return await this.#lookup(conn, frame.ref, frame.user_id, frame.username);
-      case "send":
+      case "single_message":
         await this.#requireUser(frame.to, frame.ref);
         this.#accept(conn, frame.ref, {
           senderId: conn.userId,
@@ -260,7 +260,7 @@ export class ChatServer {
           recipients: [{ userId: frame.to }],
         });
         return;
-      case "group_send": {
+      case "group_message": {
         const group = await this.#memberGroup(conn, frame.group_id, frame.ref);
         this.#accept(conn, frame.ref, {
           senderId: conn.userId,
