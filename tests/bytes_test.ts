@@ -124,6 +124,9 @@ Deno.test("randomBytes() returns distinct arrays of the asked length", () => {
   assert.equal(randomBytes(0).length, 0);
   assert.equal(randomBytes(33).length, 33);
   assert.notDeepEqual(randomBytes(16), randomBytes(16));
+  const big = randomBytes(200_000);
+  assert.equal(big.length, 200_000);
+  assert.notDeepEqual(big.subarray(0, 65536), big.subarray(65536, 131072));
   assert.throws(() => randomBytes(-1), RangeError);
   assert.throws(() => randomBytes(1.5), RangeError);
 });

@@ -174,12 +174,16 @@ export function zeroize(...arrays: Uint8Array[]): void {
   for (const a of arrays) a.fill(0);
 }
 
-/** Returns `n` bytes from the operating system's CSPRNG. */
+/** Returns `n` bytes (any count) from the operating system's CSPRNG. */
 export function randomBytes(n: number): Uint8Array {
   if (!Number.isSafeInteger(n) || n < 0) {
     throw new RangeError(`Expected a non-negative byte count, got ${n}`);
   }
-  return _nobleRandomBytes(n);
+  if (n <= 65536) return _nobleRandomBytes(n);
+  // getRandomValues fills at most 64 KiB per call.
+  const out = new Uint8Array(n);
+  for (let o = 0; o < n; o += 65536) out.set(_nobleRandomBytes(Math.min(65536, n - o)), o);
+  return out;
 }
 
 /** Throws `TypeError` unless `value` is a `Uint8Array` (of `length`, when given). */

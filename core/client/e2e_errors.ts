@@ -1,0 +1,55 @@
+/**
+ * The one error class of the end-to-end layer. Every failure to open something that came
+ * from the network throws an {@linkcode E2eError} with a stable `code` from
+ * {@linkcode E2E_ERRORS}, so the UI can branch on it ("cannot decrypt: you do not have the
+ * key for epoch 3") without parsing messages. Bad arguments from our own code (a key of the
+ * wrong type, a negative ID) are programming errors and throw `TypeError` / `RangeError`.
+ *
+ * @module
+ */
+
+/** Every {@linkcode E2eError} code, with what it means. */
+export const E2E_ERRORS = {
+  /** Not JSON, wrong shape, wrong version, unknown type, or a field out of its rules. */
+  bad_envelope: "The envelope is malformed; the message says which part",
+  /** The sender's Ed25519 signature does not verify for this sender and recipient. */
+  bad_signature: "The signature does not verify for this sender and recipient",
+  /** The recipient has no key with this key ID, or none for this group epoch. */
+  no_key: "The recipient does not hold the key the message was encrypted with",
+  /** A wrapped key does not unwrap, is not a Fernet key, or does not match its key ID. */
+  bad_key: "The key is wrong: it does not unwrap or does not match its key ID",
+  /** The signature is valid but the content does not decrypt or is not valid inside. */
+  bad_content: "The signed content does not decrypt or does not parse",
+  /** File chunks disagree with each other or the assembled file fails its checksum. */
+  bad_file: "The file chunks are inconsistent or the file fails its checksum",
+  /** What we are sealing does not fit in one message body (LIMITS.bodyChars). */
+  too_large: "The envelope would be longer than a message body may be",
+} as const;
+
+/** A stable code of {@linkcode E2eError}. */
+export type E2eErrorCode = keyof typeof E2E_ERRORS;
+
+/** An envelope or file chunk could not be opened; `code` says why (see {@linkcode E2E_ERRORS}). */
+export class E2eError extends Error {
+  /** Stable machine-readable code. */
+  readonly code: E2eErrorCode;
+  /** Values the UI may show, e.g. `{ epoch: 3 }` with `no_key`. */
+  readonly details: Readonly<Record<string, string | number>>;
+  /**
+   * Makes an error with a stable code.
+   *
+   * @param code One of {@linkcode E2E_ERRORS}.
+   * @param message A specific, sentence-case description.
+   * @param details Values worth showing, e.g. the missing epoch.
+   */
+  constructor(
+    code: E2eErrorCode,
+    message: string,
+    details: Readonly<Record<string, string | number>> = {},
+  ) {
+    super(message);
+    this.name = "E2eError";
+    this.code = code;
+    this.details = details;
+  }
+}
