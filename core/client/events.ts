@@ -1,0 +1,90 @@
+/**
+ * What the chat client tells its user: one typed event per happening. The terminal renders
+ * them as text; `--json` writes each as one JSON object per line, with its `event` field.
+ *
+ * @module
+ */
+
+/** Every event the client emits. */
+export type ClientEvent =
+  | { event: "ready"; user: string; id: number; server: number }
+  | { event: "connecting"; attempt: number; reason: string }
+  | { event: "reconnected"; server: number }
+  | { event: "progress"; what: string; done: number; total: number }
+  | {
+    event: "message";
+    id: number;
+    from: number;
+    from_name: string;
+    group: number | null;
+    group_name: string | null;
+    text: string;
+    sent_at: number;
+  }
+  | { event: "sent"; client_msg_id: string; to: string; group: number | null }
+  | { event: "accepted"; client_msg_id: string; id: number }
+  | { event: "delivered"; id: number; to: number; to_name: string }
+  | {
+    event: "file";
+    id: number;
+    from: number;
+    from_name: string;
+    group: number | null;
+    name: string;
+    path: string;
+    size: number;
+    sha256: string;
+  }
+  | {
+    event: "group";
+    group: number;
+    name: string;
+    change: "created" | "added" | "removed" | "left";
+    user: number;
+    user_name: string;
+    by: number;
+    members: number[];
+    admin: number;
+  }
+  | { event: "group_key"; group: number; epoch: number; from: number }
+  | { event: "friend"; user: string; id: number; initiated_by: "me" | "them" }
+  | {
+    event: "key_changed";
+    user: string;
+    id: number;
+    safety_number: string;
+    message: string;
+  }
+  | { event: "key_accepted"; user: string; id: number }
+  | { event: "friends"; friends: { id: number; user: string; verified_keys: boolean }[] }
+  | {
+    event: "groups";
+    groups: {
+      id: number;
+      name: string;
+      admin: number;
+      members: number[];
+      epoch: number | null;
+    }[];
+  }
+  | {
+    event: "history";
+    target: string;
+    messages: {
+      id: number | null;
+      from: number;
+      from_name: string;
+      text: string;
+      sent_at: number;
+      state: string | null;
+      file: string | null;
+    }[];
+  }
+  | { event: "fingerprint"; user: string; id: number; safety_number: string }
+  | { event: "whoami"; user: string; id: number; server: number | null; connected: boolean }
+  | { event: "help"; text: string }
+  | { event: "error"; message: string; code?: string }
+  | { event: "quit" };
+
+/** A sink for events. */
+export type EventSink = (e: ClientEvent) => void;

@@ -1,0 +1,545 @@
+/**
+ * The client's local database: one SQLite file per user (the caller picks the path, e.g.
+ * `<data>/<username>/fastchat-client.db`) holding the user's own account and keys, their
+ * friends with pinned public keys and shared Fernet keys, their groups with per-epoch keys,
+ * and the message history.
+ *
+ * The file lives on the user's device, and everything private in it is encrypted at rest
+ * under a master key derived from the user's password (scrypt, then Fernet; see
+ * `keystore_cipher.ts`): the RSA private key, the identity secret key, the session token,
+ * every shared friend and group key, and every message text and file detail. Stealing the
+ * file gives IDs, names, public keys, times and message states, but no secret and no text.
+ * Public data is not authenticated: whoever can write the file can change a pinned public
+ * key, which is one reason the file is created `0600` in a `0700` directory.
+ *
+ * Durability and hygiene: WAL journal with `synchronous=FULL`, since the client acks
+ * messages to the server once they are stored here; `secure_delete`, and a WAL checkpoint
+ * after {@linkcode Keystore.changePassword}, so tokens under the old password do not
+ * linger in freed pages or WAL frames.
+ *
+ * The API is synchronous (node:sqlite is, and calls are small), except `create()`, `open()`
+ * and `changePassword()`, which run scrypt without blocking the event loop. Bad arguments
+ * throw TypeError or RangeError before anything is written; domain failures throw
+ * {@linkcode KeystoreError} with a code from {@linkcode KEYSTORE_ERRORS}.
+ *
+ * The parts live beside this file: `keystore_friends.ts`, `keystore_groups.ts`,
+ * `keystore_history.ts` (the methods), `keystore_file.ts` (file life), `keystore_cipher.ts`
+ * (encryption), `keystore_schema.ts` (SQL), `keystore_check.ts` (input checks) and
+ * `keystore_types.ts` (records and errors, re-exported here).
+ *
+ * @example
+ * ```ts ignore
+ * const ks = await Keystore.create("data/ada/fastchat-client.db", { password, account });
+ * ks.addFriend({ userId: 7, username: "bob", rsaPublicKey, identityKey });
+ * ks.addFriendKey(7, "k1", generateFernetKey(), { active: true });
+ * ks.close();
+ * const again = await Keystore.open("data/ada/fastchat-client.db", password);
+ * ```
+ *
+ * @module
+ */
+
+import { DatabaseSync } from "node:sqlite";
+import { fromBase64Url } from "../crypto/mod.ts";
+import { checkObject, checkPassword, checkSessionToken } from "./keystore_check.ts";
+import { KeystoreCipher, resolveScryptParams } from "./keystore_cipher.ts";
+import {
+  corruptError,
+  IDENTITY_SECRET_CONTEXT,
+  type KeystoreContext,
+  type Row,
+  RSA_PRIVATE_KEY_CONTEXT,
+  SESSION_TOKEN_CONTEXT,
+} from "./keystore_context.ts";
+import {
+  checkKeystoreFile,
+  checkKeystorePath,
+  configureKeystoreDb,
+  createKeystoreFile,
+  initKeystoreDb,
+  narrowKeystoreMode,
+  prepareAccount,
+  readKdf,
+  removeKeystoreFiles,
+  resealKeystore,
+} from "./keystore_file.ts";
+import * as friends from "./keystore_friends.ts";
+import * as groups from "./keystore_groups.ts";
+import * as history from "./keystore_history.ts";
+import {
+  checkKeystoreSchema,
+  type KeystoreStatements,
+  prepareKeystoreStatements,
+} from "./keystore_schema.ts";
+import {
+  type AddFriendKeyOptions,
+  type ChangePasswordOptions,
+  type ConversationKind,
+  type CreateKeystoreOptions,
+  type FriendInput,
+  type FriendKeyRecord,
+  type FriendKeysInput,
+  type FriendRecord,
+  type GroupInput,
+  type GroupKeyRecord,
+  type GroupListOptions,
+  type GroupRecord,
+  type IncomingMessageInput,
+  type KeystoreAccount,
+  KeystoreError,
+  type MessageRecord,
+  type OutgoingMessageInput,
+} from "./keystore_types.ts";
+
+export * from "./keystore_types.ts";
+export { DEFAULT_KEYSTORE_SCRYPT } from "./keystore_cipher.ts";
+export { KEYSTORE_SCHEMA_VERSION } from "./keystore_schema.ts";
+
+/** The client's local database; see the module documentation. */
+export class Keystore {
+  #db: DatabaseSync | null;
+  readonly #st: KeystoreStatements;
+  #cipher: KeystoreCipher;
+  readonly #path: string;
+  readonly #userId: number;
+  readonly #username: string;
+  /** Serializes password changes, which await scrypt twice. */
+  #passwordChange: Promise<unknown> = Promise.resolve();
+
+  private constructor(db: DatabaseSync, cipher: KeystoreCipher, path: string) {
+    this.#db = db;
+    this.#st = prepareKeystoreStatements(db);
+    this.#cipher = cipher;
+    this.#path = path;
+    const row = this.#st.account.get() as Row | undefined;
+    if (row === undefined) throw corruptError(path, "it has no account");
+    this.#userId = row["user_id"] as number;
+    this.#username = row["username"] as string;
+  }
+
+  /**
+   * Creates a new keystore file at `path` (mode 0600; a missing directory is made 0700)
+   * holding the user's account, locked with `opts.password`.
+   *
+   * @throws {KeystoreError} "already_exists" if a file is already at `path`.
+   * @throws {TypeError | RangeError} If an argument is malformed, e.g. the RSA or identity
+   *   keys are not a matching pair. Nothing is created then.
+   */
+  static async create(path: string, opts: CreateKeystoreOptions): Promise<Keystore> {
+    checkKeystorePath(path);
+    checkObject("Options", opts);
+    checkPassword("password", opts.password);
+    const account = prepareAccount(opts.account);
+    const params = resolveScryptParams(opts.scrypt);
+    const salt = KeystoreCipher.newSalt();
+    const cipher = await KeystoreCipher.derive(opts.password, salt, params);
+    createKeystoreFile(path);
+    let db: DatabaseSync | undefined;
+    try {
+      db = new DatabaseSync(path);
+      configureKeystoreDb(db, path);
+      initKeystoreDb(db, { salt, params, verifier: cipher.makeVerifier() }, cipher, account);
+      return new Keystore(db, cipher, path);
+    } catch (err) {
+      db?.close();
+      removeKeystoreFiles(path);
+      throw err;
+    }
+  }
+
+  /**
+   * Opens an existing keystore with the user's password. A file whose mode lets others in
+   * is narrowed back to 0600.
+   *
+   * @throws {KeystoreError} "not_found" if there is no file at `path`; "wrong_password";
+   *   "not_a_keystore"; "unsupported_version" for a file from a newer FastChat; "corrupt".
+   * @throws {TypeError | RangeError} If an argument is malformed.
+   */
+  static async open(path: string, password: string): Promise<Keystore> {
+    checkKeystorePath(path);
+    checkPassword("password", password);
+    checkKeystoreFile(path);
+    const db = new DatabaseSync(path);
+    try {
+      checkKeystoreSchema(db, path);
+      narrowKeystoreMode(path);
+      configureKeystoreDb(db, path);
+      const kdf = readKdf(db, path);
+      const cipher = await KeystoreCipher.derive(password, kdf.salt, kdf.params);
+      if (!cipher.checkVerifier(kdf.verifier)) {
+        throw new KeystoreError("wrong_password", `Wrong password for ${path}; try again`);
+      }
+      return new Keystore(db, cipher, path);
+    } catch (err) {
+      db.close();
+      throw err;
+    }
+  }
+
+  /** The keystore file's path. */
+  get path(): string {
+    return this.#path;
+  }
+
+  /** The user's server-side ID. */
+  get userId(): number {
+    return this.#userId;
+  }
+
+  /** The user's username. */
+  get username(): string {
+    return this.#username;
+  }
+
+  /** Whether {@linkcode Keystore.close} was called. */
+  get closed(): boolean {
+    return this.#db === null;
+  }
+
+  /** The user's own account, with its secrets decrypted. */
+  account(): KeystoreAccount {
+    const { st, cipher } = this.#ctx();
+    const row = st.account.get() as Row;
+    return {
+      userId: row["user_id"] as number,
+      username: row["username"] as string,
+      rsaPrivateKey: cipher.open(RSA_PRIVATE_KEY_CONTEXT, row["rsa_private_key_enc"] as string),
+      rsaPublicKey: row["rsa_public_key"] as string,
+      identitySecretKey: fromBase64Url(
+        cipher.open(IDENTITY_SECRET_CONTEXT, row["identity_secret_key_enc"] as string),
+      ),
+      identityPublicKey: row["identity_public_key"] as string,
+      sessionToken: this.sessionToken(),
+      createdAt: row["created_at"] as number,
+    };
+  }
+
+  /** The stored session token (for `resume`), or null. */
+  sessionToken(): string | null {
+    const { st, cipher } = this.#ctx();
+    const token = (st.account.get() as Row)["session_token_enc"] as string | null;
+    return token === null ? null : cipher.open(SESSION_TOKEN_CONTEXT, token);
+  }
+
+  /** Stores the session token (encrypted), or forgets it with null (after logout). */
+  setSessionToken(token: string | null): void {
+    if (token !== null) checkSessionToken("token", token);
+    const { st, cipher } = this.#ctx();
+    st.setSessionToken.run(token === null ? null : cipher.seal(SESSION_TOKEN_CONTEXT, token));
+  }
+
+  /**
+   * Changes the password: checks `oldPassword`, derives a new master key with a fresh salt
+   * (and `opts.scrypt`, else the current parameters), and re-encrypts every secret in one
+   * transaction. Concurrent calls run one after the other.
+   *
+   * @throws {KeystoreError} "wrong_password" if `oldPassword` is wrong; nothing changes.
+   */
+  changePassword(
+    oldPassword: string,
+    newPassword: string,
+    opts: ChangePasswordOptions = {},
+  ): Promise<void> {
+    const run = this.#passwordChange.then(() =>
+      this.#changePassword(oldPassword, newPassword, opts)
+    );
+    this.#passwordChange = run.catch(() => {});
+    return run;
+  }
+
+  /** Closes the database; later calls throw KeystoreError "closed". Idempotent. */
+  close(): void {
+    this.#db?.close();
+    this.#db = null;
+  }
+
+  /**
+   * Adds a friend and pins their public keys (trust on first use). Keys are normalized:
+   * RSA to SPKI PEM, identity to url-safe base64 without padding.
+   *
+   * @throws {KeystoreError} "already_exists" if the user is already a friend.
+   */
+  addFriend(friend: FriendInput): FriendRecord {
+    return friends.addFriend(this.#ctx(), friend);
+  }
+
+  /** The friend with this user ID, or null. */
+  friend(userId: number): FriendRecord | null {
+    return friends.friendById(this.#ctx(), userId);
+  }
+
+  /** The friend with exactly this username (case-sensitive), or null. */
+  friendByName(username: string): FriendRecord | null {
+    return friends.friendByName(this.#ctx(), username);
+  }
+
+  /** All friends, by username. */
+  friends(): FriendRecord[] {
+    return friends.listFriends(this.#ctx());
+  }
+
+  /**
+   * Compares keys from the directory with a friend's pinned ones. Different keys are kept
+   * as a pending change (replacing an earlier one) until {@linkcode acceptKeyChange}; until
+   * then {@linkcode friendKeysUsable} is false. Keys equal to the pinned ones clear any
+   * pending change (the directory went back).
+   *
+   * @returns "changed" if the keys differ from the pinned ones, else "unchanged".
+   * @throws {KeystoreError} "not_found" if the user is not a friend.
+   */
+  observeFriendKeys(userId: number, keys: FriendKeysInput): "changed" | "unchanged" {
+    return friends.observeFriendKeys(this.#ctx(), userId, keys);
+  }
+
+  /**
+   * Pins a friend's pending keys, once the user accepted the change. Shared Fernet keys are
+   * kept; whether to rotate them is the caller's decision.
+   *
+   * @throws {KeystoreError} "not_found" if not a friend; "no_pending_change" if none is pending.
+   */
+  acceptKeyChange(userId: number): FriendRecord {
+    return friends.acceptKeyChange(this.#ctx(), userId);
+  }
+
+  /** Whether the user is a friend with no pending key change, i.e. their keys may be used. */
+  friendKeysUsable(userId: number): boolean {
+    return friends.friendKeysUsable(this.#ctx(), userId);
+  }
+
+  /**
+   * Stores a Fernet key shared with a friend under key ID `kid`, optionally making it the
+   * active one (the previous active key becomes `old`). Storing the same key again changes
+   * nothing, not even its role, so a redelivered key message cannot demote a newer key.
+   *
+   * @returns true if stored, false if this exact key was already stored under `kid`.
+   * @throws {KeystoreError} "not_found" if not a friend; "conflict" if `kid` holds another key.
+   */
+  addFriendKey(
+    friendId: number,
+    kid: string,
+    key: string,
+    opts: AddFriendKeyOptions = {},
+  ): boolean {
+    return friends.addFriendKey(this.#ctx(), friendId, kid, key, opts);
+  }
+
+  /**
+   * Makes key `kid` the one used for sending to a friend; the previous one becomes `old`.
+   *
+   * @throws {KeystoreError} "not_found" if the friend has no key `kid`.
+   */
+  setActiveFriendKey(friendId: number, kid: string): void {
+    friends.setActiveFriendKey(this.#ctx(), friendId, kid);
+  }
+
+  /** The key `kid` shared with a friend (active or old, for reading history), or null. */
+  friendKey(friendId: number, kid: string): FriendKeyRecord | null {
+    return friends.friendKey(this.#ctx(), friendId, kid);
+  }
+
+  /** The key for sending to a friend, or null if none is active. */
+  activeFriendKey(friendId: number): FriendKeyRecord | null {
+    return friends.activeFriendKey(this.#ctx(), friendId);
+  }
+
+  /** Every key shared with a friend, oldest first. */
+  friendKeys(friendId: number): FriendKeyRecord[] {
+    return friends.listFriendKeys(this.#ctx(), friendId);
+  }
+
+  /**
+   * Inserts or updates a group as the server describes it, replacing its member list. If
+   * the user had left it, they are a member again.
+   */
+  upsertGroup(group: GroupInput): GroupRecord {
+    return groups.upsertGroup(this.#ctx(), group);
+  }
+
+  /**
+   * Replaces a group's member list.
+   *
+   * @throws {KeystoreError} "not_found" if the group is unknown.
+   */
+  setGroupMembers(groupId: number, members: readonly number[]): GroupRecord {
+    return groups.setGroupMembers(this.#ctx(), groupId, members);
+  }
+
+  /** The group with this ID (left or not), or null. */
+  group(groupId: number): GroupRecord | null {
+    return groups.groupById(this.#ctx(), groupId);
+  }
+
+  /** Groups by name, then ID; only those the user is in, unless `includeLeft`. */
+  groups(opts: GroupListOptions = {}): GroupRecord[] {
+    return groups.listGroups(this.#ctx(), opts);
+  }
+
+  /**
+   * Groups with exactly this name (case-sensitive), by ID. Names are not unique: more than
+   * one result means the caller must ask which. Only groups the user is in, unless
+   * `includeLeft`.
+   */
+  groupsByName(name: string, opts: GroupListOptions = {}): GroupRecord[] {
+    return groups.groupsByName(this.#ctx(), name, opts);
+  }
+
+  /**
+   * Marks a group as left: it keeps its history and keys (listed with `includeLeft`), but
+   * the user is no longer a member. Idempotent.
+   *
+   * @throws {KeystoreError} "not_found" if the group is unknown.
+   */
+  removeGroup(groupId: number): void {
+    groups.removeGroup(this.#ctx(), groupId);
+  }
+
+  /**
+   * Stores a group's key for `epoch` (0, 1, ...). An epoch's key is set once; the highest
+   * epoch with a key is the group's current one.
+   *
+   * @returns true if stored, false if this exact key was already stored for `epoch`.
+   * @throws {KeystoreError} "not_found" if the group is unknown; "conflict" if `epoch`
+   *   already has a different key.
+   */
+  addGroupKey(groupId: number, epoch: number, key: string): boolean {
+    return groups.addGroupKey(this.#ctx(), groupId, epoch, key);
+  }
+
+  /** A group's key for `epoch`, or null if not stored. */
+  groupKey(groupId: number, epoch: number): string | null {
+    return groups.groupKey(this.#ctx(), groupId, epoch);
+  }
+
+  /** A group's key of the highest epoch, with that epoch; null if it has none. */
+  currentGroupKey(groupId: number): GroupKeyRecord | null {
+    return groups.currentGroupKey(this.#ctx(), groupId);
+  }
+
+  /**
+   * Stores a message the user typed, in state "queued" until a server accepts it.
+   *
+   * @throws {KeystoreError} "conflict" if `clientMsgId` is already used.
+   */
+  addOutgoing(msg: OutgoingMessageInput): MessageRecord {
+    return history.addOutgoing(this.#ctx(), msg);
+  }
+
+  /**
+   * Stores a received message. The same server message ID (or the same sender's client
+   * message ID) is stored once, so redeliveries after a restart are harmless.
+   *
+   * @returns the stored record, or null if the message was already stored.
+   */
+  addIncoming(msg: IncomingMessageInput): MessageRecord | null {
+    return history.addIncoming(this.#ctx(), msg);
+  }
+
+  /** The outgoing message with this client message ID, or null. */
+  outgoing(clientMsgId: string): MessageRecord | null {
+    return history.outgoing(this.#ctx(), clientMsgId);
+  }
+
+  /**
+   * The newest `limit` (1 to 10000, default 50) messages of a conversation, with user
+   * `peerId` ("direct") or group `peerId` ("group"), in chronological order: by sent time,
+   * then by the order they were stored.
+   */
+  history(kind: ConversationKind, peerId: number, limit = 50): MessageRecord[] {
+    return history.history(this.#ctx(), kind, peerId, limit);
+  }
+
+  /**
+   * Records that a server accepted an outgoing message as `msgId` (state "accepted", unless
+   * already "delivered"). Idempotent for the same `msgId`.
+   *
+   * @returns false if no outgoing message has this client message ID.
+   * @throws {KeystoreError} "conflict" if the message already has another server ID, or
+   *   `msgId` belongs to another message.
+   */
+  markAccepted(clientMsgId: string, msgId: number): boolean {
+    return history.markAccepted(this.#ctx(), clientMsgId, msgId);
+  }
+
+  /**
+   * Records that a recipient acknowledged the outgoing message `msgId` (in a group, the
+   * first member to do so).
+   *
+   * @returns false if no accepted outgoing message has this ID.
+   */
+  markDelivered(msgId: number): boolean {
+    return history.markDelivered(this.#ctx(), msgId);
+  }
+
+  /**
+   * Marks a queued outgoing message as failed (the server refused it), so it is no longer
+   * in {@linkcode queued}.
+   *
+   * @returns false if no queued outgoing message has this client message ID.
+   */
+  markFailed(clientMsgId: string): boolean {
+    return history.markFailed(this.#ctx(), clientMsgId);
+  }
+
+  /** Outgoing messages still waiting for a server, oldest first, to send on reconnect. */
+  queued(): MessageRecord[] {
+    return history.queued(this.#ctx());
+  }
+
+  /** Whether a message with this server ID is stored (de-duplication across restarts). */
+  hasMessage(msgId: number): boolean {
+    return history.hasMessage(this.#ctx(), msgId);
+  }
+
+  /**
+   * Records that incoming message `msgId` was handled though it is not history (key and
+   * group-event messages), so {@linkcode lastSeenMsgId} moves past it. Never moves back.
+   */
+  markSeen(msgId: number): void {
+    history.markSeen(this.#ctx(), msgId);
+  }
+
+  /**
+   * The highest server message ID received, for `sync`: {@linkcode addIncoming} (even for a
+   * duplicate) and {@linkcode markSeen} move it forward; 0 if none.
+   */
+  lastSeenMsgId(): number {
+    return history.lastSeenMsgId(this.#ctx());
+  }
+
+  #ctx(): KeystoreContext {
+    if (this.#db === null) {
+      throw new KeystoreError("closed", `The keystore ${this.#path} is closed; open it again`);
+    }
+    return {
+      db: this.#db,
+      st: this.#st,
+      cipher: this.#cipher,
+      userId: this.#userId,
+      path: this.#path,
+    };
+  }
+
+  async #changePassword(
+    oldPassword: string,
+    newPassword: string,
+    opts: ChangePasswordOptions,
+  ): Promise<void> {
+    checkPassword("oldPassword", oldPassword);
+    checkPassword("newPassword", newPassword);
+    checkObject("Options", opts);
+    const current = readKdf(this.#ctx().db, this.#path);
+    const params = resolveScryptParams(opts.scrypt, current.params);
+    const check = await KeystoreCipher.derive(oldPassword, current.salt, current.params);
+    if (!check.checkVerifier(current.verifier)) {
+      throw new KeystoreError("wrong_password", "The old password is wrong; nothing changed");
+    }
+    const salt = KeystoreCipher.newSalt();
+    const next = await KeystoreCipher.derive(newPassword, salt, params);
+    // Synchronous from here on, so rows written while scrypt ran are re-encrypted too.
+    const ctx = this.#ctx();
+    resealKeystore(ctx, next, { salt, params, verifier: next.makeVerifier() });
+    this.#cipher = next;
+    // Old tokens may remain in WAL frames: copy the pages home and empty the WAL.
+    ctx.db.exec("PRAGMA wal_checkpoint(TRUNCATE)");
+  }
+}

@@ -1,0 +1,313 @@
+/**
+ * Types and errors of the client's local database (`Keystore` in `keystore.ts`):
+ * what goes in, what comes out, and the stable error codes. Kept apart so code that only
+ * passes records around need not import the database.
+ *
+ * @module
+ */
+
+/** Error codes of `KeystoreError`; stable across versions. */
+export const KEYSTORE_ERRORS = {
+  /** The keystore file, or a friend, group or message asked for, does not exist. */
+  notFound: "not_found",
+  /** `create()` found a file already there, or a friend is already added. */
+  alreadyExists: "already_exists",
+  /** The password does not unlock this keystore. */
+  wrongPassword: "wrong_password",
+  /** The file is an SQLite database but not a FastChat keystore (or not SQLite at all). */
+  notAKeystore: "not_a_keystore",
+  /** The file was written by a newer FastChat with a schema this one does not know. */
+  unsupportedVersion: "unsupported_version",
+  /** Stored data failed to decrypt or parse: the file is damaged or was tampered with. */
+  corrupt: "corrupt",
+  /** A write contradicts what is stored (a different key for a kid or epoch, a reused ID). */
+  conflict: "conflict",
+  /** `acceptKeyChange()` was called for a friend without a pending key change. */
+  noPendingChange: "no_pending_change",
+  /** The keystore was closed. */
+  closed: "closed",
+} as const;
+
+/** One of the codes in {@linkcode KEYSTORE_ERRORS}. */
+export type KeystoreErrorCode = (typeof KEYSTORE_ERRORS)[keyof typeof KEYSTORE_ERRORS];
+
+/** A domain error of the keystore, with a stable `KeystoreErrorCode`. */
+export class KeystoreError extends Error {
+  /** Stable machine-readable code. */
+  readonly code: KeystoreErrorCode;
+  /** Makes an error with `code` and a message saying what happened and what to do. */
+  constructor(code: KeystoreErrorCode, message: string) {
+    super(message);
+    this.name = "KeystoreError";
+    this.code = code;
+  }
+}
+
+/** scrypt cost parameters of the master key; any left out take the defaults (2^15, 8, 1). */
+export interface KeystoreScryptOptions {
+  /** CPU/memory cost, a power of two from 2^10 to 2^20; default 2^15. */
+  readonly N?: number;
+  /** Block size, 1 to 32; default 8. */
+  readonly r?: number;
+  /** Parallelization, 1 to 16; default 1. */
+  readonly p?: number;
+}
+
+/** The user's own account, as given to `Keystore.create`. */
+export interface KeystoreAccountInput {
+  /** Server-side user ID, a positive integer. */
+  readonly userId: number;
+  /** Username as registered. */
+  readonly username: string;
+  /** Own RSA private key, PEM (PKCS#8, or PKCS#1); kept encrypted. */
+  readonly rsaPrivateKey: string;
+  /** Own RSA public key, PEM (SPKI or PKCS#1); must match the private key. */
+  readonly rsaPublicKey: string;
+  /** Own Ed25519 identity secret key, the 32-byte seed; kept encrypted. */
+  readonly identitySecretKey: Uint8Array;
+  /** Own Ed25519 identity public key, url-safe base64 of 32 bytes; must match the secret. */
+  readonly identityPublicKey: string;
+  /** Session token for `resume`, if logged in; kept encrypted. */
+  readonly sessionToken?: string | null;
+}
+
+/** Options of `Keystore.create`. */
+export interface CreateKeystoreOptions {
+  /** The password the master key is derived from. */
+  readonly password: string;
+  /** The user's own account. */
+  readonly account: KeystoreAccountInput;
+  /** scrypt parameters; tests use `{ N: 2 ** 10 }` for speed. */
+  readonly scrypt?: KeystoreScryptOptions;
+}
+
+/** Options of `Keystore.changePassword`. */
+export interface ChangePasswordOptions {
+  /** New scrypt parameters; by default those of the old password are kept. */
+  readonly scrypt?: KeystoreScryptOptions;
+}
+
+/** The user's own account, decrypted. */
+export interface KeystoreAccount {
+  /** Server-side user ID. */
+  readonly userId: number;
+  /** Username. */
+  readonly username: string;
+  /** RSA private key PEM, as given at creation. */
+  readonly rsaPrivateKey: string;
+  /** RSA public key PEM, normalized to SPKI. */
+  readonly rsaPublicKey: string;
+  /** Ed25519 secret key (a fresh copy each call: zeroize it when done). */
+  readonly identitySecretKey: Uint8Array;
+  /** Ed25519 public key, url-safe base64 without padding. */
+  readonly identityPublicKey: string;
+  /** Session token, or null when there is none. */
+  readonly sessionToken: string | null;
+  /** When the keystore was created, Unix milliseconds. */
+  readonly createdAt: number;
+}
+
+/** A friend's public keys as the directory (the server's `user` frame) shows them. */
+export interface FriendKeysInput {
+  /** RSA public key, PEM (SPKI or PKCS#1). */
+  readonly rsaPublicKey: string;
+  /** Ed25519 identity public key, url-safe base64 of 32 bytes (padded or not). */
+  readonly identityKey: string;
+}
+
+/** A friend to add: their keys are pinned on first sight (trust on first use). */
+export interface FriendInput extends FriendKeysInput {
+  /** Server-side user ID. */
+  readonly userId: number;
+  /** Username. */
+  readonly username: string;
+}
+
+/** New keys seen in the directory for a friend, waiting for the user's decision. */
+export interface PendingKeyChange {
+  /** The new RSA public key, SPKI PEM. */
+  readonly rsaPublicKey: string;
+  /** The new identity key, url-safe base64 without padding. */
+  readonly identityKey: string;
+  /** When the change was last seen, Unix milliseconds. */
+  readonly seenAt: number;
+}
+
+/** A friend with their pinned keys. */
+export interface FriendRecord {
+  /** Server-side user ID. */
+  readonly userId: number;
+  /** Username. */
+  readonly username: string;
+  /** Pinned RSA public key, normalized to SPKI PEM. */
+  readonly rsaPublicKey: string;
+  /** Pinned identity key, url-safe base64 without padding. */
+  readonly identityKey: string;
+  /** When the current keys were pinned, Unix milliseconds. */
+  readonly pinnedAt: number;
+  /** When the friend was added, Unix milliseconds. */
+  readonly addedAt: number;
+  /** Keys that differ from the pinned ones, until accepted; null when there are none. */
+  readonly pendingKeyChange: PendingKeyChange | null;
+}
+
+/** What a shared key is for: `active` encrypts what we send, `old` only reads history. */
+export type FriendKeyRole = "active" | "old";
+
+/** A Fernet key shared with a friend, decrypted. */
+export interface FriendKeyRecord {
+  /** The friend's user ID. */
+  readonly friendId: number;
+  /** Key ID, as carried in messages. */
+  readonly kid: string;
+  /** The Fernet key (url-safe base64 of 32 bytes). */
+  readonly key: string;
+  /** When the key was added, Unix milliseconds. */
+  readonly createdAt: number;
+  /** Whether it is the one used for sending. */
+  readonly role: FriendKeyRole;
+}
+
+/** Options of `Keystore.addFriendKey`. */
+export interface AddFriendKeyOptions {
+  /** Make it the active key (the previous active one becomes `old`); default false. */
+  readonly active?: boolean;
+  /** When the key was made, Unix milliseconds; default now. */
+  readonly createdAt?: number;
+}
+
+/** A group as the server describes it. */
+export interface GroupInput {
+  /** Server-side group ID. */
+  readonly groupId: number;
+  /** Group name (not unique). */
+  readonly name: string;
+  /** The admin's user ID. */
+  readonly adminId: number;
+  /** Member user IDs, each once. */
+  readonly members: readonly number[];
+}
+
+/** A group as the keystore keeps it. */
+export interface GroupRecord {
+  /** Server-side group ID. */
+  readonly groupId: number;
+  /** Group name. */
+  readonly name: string;
+  /** The admin's user ID. */
+  readonly adminId: number;
+  /** Member user IDs in ascending order (the last known list once left). */
+  readonly members: readonly number[];
+  /** Highest epoch with a key, or null before the first key arrives. */
+  readonly epoch: number | null;
+  /** False once the user left or was removed; history and keys are kept. */
+  readonly isMember: boolean;
+  /** When the user left, Unix milliseconds; null while a member. */
+  readonly leftAt: number | null;
+  /** Last change to name, admin, members or membership, Unix milliseconds. */
+  readonly updatedAt: number;
+}
+
+/** Options of `Keystore.groups` and `Keystore.groupsByName`. */
+export interface GroupListOptions {
+  /** Include groups the user has left; default false. */
+  readonly includeLeft?: boolean;
+}
+
+/** A group key of one epoch, decrypted. */
+export interface GroupKeyRecord {
+  /** The epoch (0, 1, 2, ...). */
+  readonly epoch: number;
+  /** The Fernet key. */
+  readonly key: string;
+}
+
+/** Whether a message was sent or received by this user. */
+export type MessageDirection = "in" | "out";
+
+/** A conversation is with one user (`direct`) or a group. */
+export type ConversationKind = "direct" | "group";
+
+/**
+ * State of an outgoing message: `queued` (typed, not yet accepted by a server), `accepted`
+ * (durable on the server), `delivered` (a recipient acknowledged it), `failed` (refused).
+ */
+export type OutgoingState = "queued" | "accepted" | "delivered" | "failed";
+
+/** File details of a file message. */
+export interface FileMeta {
+  /** File name as shown (no directory). */
+  readonly name: string;
+  /** Where the file is saved locally, or null if not saved (yet). */
+  readonly path: string | null;
+  /** Size in bytes. */
+  readonly size: number;
+  /** SHA-256 of the content, 64 lowercase hex digits. */
+  readonly sha256: string;
+}
+
+/** A message the user typed, before it is sent. */
+export interface OutgoingMessageInput {
+  /** This client's ID for the message, unique (the protocol's `client_msg_id`). */
+  readonly clientMsgId: string;
+  /** Direct or group. */
+  readonly kind: ConversationKind;
+  /** The recipient's user ID (direct) or the group ID. */
+  readonly peerId: number;
+  /** The plaintext (may be empty for a file). */
+  readonly text: string;
+  /** File details for a file message. */
+  readonly file?: FileMeta | null;
+  /** When it was typed, Unix milliseconds; default now. */
+  readonly sentAt?: number;
+}
+
+/** A message received and decrypted. */
+export interface IncomingMessageInput {
+  /** The server's message ID. */
+  readonly msgId: number;
+  /** The sender's client message ID, if the server passed one. */
+  readonly clientMsgId: string | null;
+  /** Direct or group. */
+  readonly kind: ConversationKind;
+  /** The sender's user ID (direct; must equal `senderId`) or the group ID. */
+  readonly peerId: number;
+  /** The sender's user ID. */
+  readonly senderId: number;
+  /** The plaintext. */
+  readonly text: string;
+  /** File details for a file message. */
+  readonly file?: FileMeta | null;
+  /** When the server accepted it, Unix milliseconds (the frame's `sent_at`). */
+  readonly sentAt: number;
+  /** When it arrived here, Unix milliseconds; default now. */
+  readonly receivedAt?: number;
+}
+
+/** A stored message, decrypted. */
+export interface MessageRecord {
+  /** Local row ID, increasing in the order messages were stored. */
+  readonly id: number;
+  /** The server's message ID; null until an outgoing message is accepted. */
+  readonly msgId: number | null;
+  /** The sender's client message ID; always set for outgoing messages. */
+  readonly clientMsgId: string | null;
+  /** In or out. */
+  readonly direction: MessageDirection;
+  /** Direct or group. */
+  readonly kind: ConversationKind;
+  /** The other user (direct) or the group. */
+  readonly peerId: number;
+  /** Who sent it (this user for outgoing messages). */
+  readonly senderId: number;
+  /** The plaintext. */
+  readonly text: string;
+  /** File details, or null for a text message. */
+  readonly file: FileMeta | null;
+  /** Typed (outgoing) or accepted by the server (incoming), Unix milliseconds. */
+  readonly sentAt: number;
+  /** When an incoming message arrived; null for outgoing ones. */
+  readonly receivedAt: number | null;
+  /** State of an outgoing message; null for incoming ones. */
+  readonly state: OutgoingState | null;
+}
