@@ -7,6 +7,7 @@
 
 import type { Command } from "./command.ts";
 import { balanceCommand } from "./balance.ts";
+import { clientCommand } from "./client.ts";
 import { serverCommand } from "./server.ts";
 import { upCommand } from "./up.ts";
 
@@ -14,4 +15,9 @@ export type { Command } from "./command.ts";
 export { UsageError } from "./command.ts";
 
 /** Every subcommand, in the order the usage text lists them. */
-export const COMMANDS: readonly Command[] = [upCommand, serverCommand, balanceCommand];
+export const COMMANDS: readonly Command[] = [
+  upCommand,
+  serverCommand,
+  balanceCommand,
+  clientCommand,
+];

@@ -1,0 +1,180 @@
+/**
+ * `fastchat client`: the user's terminal client. Interactive on a terminal; one command
+ * per line from stdin otherwise (with `--json`, one JSON event per line on stdout).
+ *
+ * @module
+ */
+
+import { parseArgs } from "node:util";
+import { join } from "node:path";
+import { ChatClient } from "../core/client/chat_client.ts";
+import { CommandError, parseCommand } from "../core/client/commands.ts";
+import type { ClientEvent } from "../core/client/events.ts";
+import { renderEvent } from "../core/client/render.ts";
+import { promptPassword, stdinLines } from "../core/client/terminal.ts";
+import { LIMITS } from "../core/protocol/mod.ts";
+import { type Command, UsageError } from "./command.ts";
+
+const _USAGE = `Usage: fastchat client [options]
+
+The FastChat terminal client. Asks the balancer for a server, registers (first time) or
+logs in, and keeps your keys and history encrypted under DATA/USER/.
+
+Options:
+  --balancer URL        Balancer to join through (default http://127.0.0.1:7100)
+  --user NAME           Your username (asked on a terminal if omitted)
+  --data DIR            Where keystores and received files live (default ~/.fastchat)
+  --password-file FILE  Read the password from FILE's first line (else FASTCHAT_PASSWORD,
+                        else asked on the terminal without echo)
+  --json                Print one JSON event per line (for scripts)
+  --connect-timeout S   Seconds to keep trying to reach a server (default 30)
+  -h, --help            Show this help
+
+Type "help" inside the client for its commands.`;
+
+const _enc = new TextEncoder();
+
+/** `fastchat client`. */
+export const clientCommand: Command = {
+  name: "client",
+  summary: "The end-to-end encrypted terminal client",
+  async run(args) {
+    let values;
+    try {
+      ({ values } = parseArgs({
+        args,
+        options: {
+          balancer: { type: "string" },
+          user: { type: "string" },
+          data: { type: "string" },
+          "password-file": { type: "string" },
+          json: { type: "boolean" },
+          "connect-timeout": { type: "string" },
+          "keystore-scrypt-n": { type: "string" },
+          help: { type: "boolean", short: "h" },
+        },
+        strict: true,
+        allowPositionals: false,
+      }));
+    } catch (err) {
+      throw new UsageError((err as Error).message);
+    }
+    if (values.help) {
+      console.log(_USAGE);
+      return 0;
+    }
+    const interactive = Deno.stdin.isTerminal();
+    const json = values.json ?? false;
+    let user = values.user;
+    if (user === undefined) {
+      if (!interactive) throw new UsageError("--user is required when stdin is not a terminal");
+      user = prompt("Username:")?.trim() ?? "";
+    }
+    if (!LIMITS.usernamePattern.test(user)) {
+      throw new UsageError(
+        `"${user}" is not a valid username: 3 to 32 letters, digits, "_", "." or "-"`,
+      );
+    }
+    const balancer = values.balancer ?? "http://127.0.0.1:7100";
+    try {
+      new URL(balancer);
+    } catch {
+      throw new UsageError(
+        `--balancer must be a URL like http://127.0.0.1:7100, got "${balancer}"`,
+      );
+    }
+    const timeout = Number(values["connect-timeout"] ?? "30");
+    if (!(timeout > 0 && timeout <= 3600)) {
+      throw new UsageError(`--connect-timeout must be 1 to 3600 seconds`);
+    }
+    const dataDir = values.data ?? join(Deno.env.get("HOME") ?? ".", ".fastchat");
+    const password = await _password(values["password-file"]);
+
+    const write = (text: string) => Deno.stdout.writeSync(_enc.encode(text));
+    const promptText = "> ";
+    const emit = (e: ClientEvent) => {
+      if (json) {
+        write(JSON.stringify(e) + "\n");
+        return;
+      }
+      const text = renderEvent(e);
+      if (text === null) return;
+      // On a terminal, print above the prompt and draw the prompt again.
+      if (interactive) write(`\r\x1b[K${text}\n${promptText}`);
+      else write(text + "\n");
+    };
+    const client = new ChatClient({
+      balancerUrl: balancer,
+      dataDir,
+      username: user,
+      password,
+      emit,
+      connectTimeoutS: timeout,
+      keystoreScryptN: values["keystore-scrypt-n"]
+        ? Number(values["keystore-scrypt-n"])
+        : undefined,
+    });
+    try {
+      await client.start();
+    } catch (err) {
+      emit({ event: "error", message: (err as Error).message });
+      await client.close();
+      return 1;
+    }
+
+    let quit = false;
+    const stop = () => {
+      quit = true;
+    };
+    Deno.addSignalListener("SIGTERM", stop);
+    if (interactive) write(promptText);
+    for await (const line of stdinLines()) {
+      let cmd;
+      try {
+        cmd = parseCommand(line);
+      } catch (err) {
+        if (err instanceof CommandError) emit({ event: "error", message: err.message });
+        else throw err;
+        if (interactive) write(promptText);
+        continue;
+      }
+      if (cmd === null) {
+        if (interactive) write(promptText);
+        continue;
+      }
+      if (cmd.name === "quit") break;
+      await client.run(cmd);
+      if (interactive) write(promptText);
+      if (quit) break;
+    }
+    Deno.removeSignalListener("SIGTERM", stop);
+    // End of input: let every sent message be accepted first (bounded).
+    const drained = await client.drain();
+    if (!drained) emit({ event: "error", message: "Some messages were not acknowledged in time" });
+    emit({ event: "quit" });
+    await client.close();
+    if (interactive) write("\n");
+    return drained ? 0 : 1;
+  },
+};
+
+async function _password(file: string | undefined): Promise<string> {
+  if (file !== undefined) {
+    let text: string;
+    try {
+      text = await Deno.readTextFile(file);
+    } catch (err) {
+      throw new UsageError(`cannot read --password-file ${file}: ${(err as Error).message}`);
+    }
+    const first = text.split(/\r?\n/)[0] ?? "";
+    if (first === "") throw new UsageError(`--password-file ${file} is empty`);
+    return first;
+  }
+  const env = Deno.env.get("FASTCHAT_PASSWORD");
+  if (env !== undefined && env !== "") return env;
+  try {
+    return await promptPassword();
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+}

@@ -1,0 +1,119 @@
+/**
+ * Renders client events for people: short lines for chat, tables for lists, and a loud
+ * block for key changes. (`--json` bypasses this and prints the events themselves.)
+ *
+ * @module
+ */
+
+import type { ClientEvent } from "./events.ts";
+
+/** Text for one event, or null for events people need not see. */
+export function renderEvent(e: ClientEvent): string | null {
+  switch (e.event) {
+    case "ready":
+      return `Logged in as ${e.user} (#${e.id}) on server ${e.server}. Type "help" for commands.`;
+    case "connecting":
+      return `… ${e.reason} (attempt ${e.attempt})`;
+    case "reconnected":
+      return `Reconnected (server ${e.server}).`;
+    case "progress":
+      return e.total > 1
+        ? `${e.what}: ${Math.floor((e.done / e.total) * 100)}%`
+        : e.done === 0
+        ? `${e.what}…`
+        : `${e.what}: done.`;
+    case "message":
+      return `[${_time(e.sent_at)}] ${e.group_name ? `${e.group_name}/` : ""}${e.from_name}: ${
+        _clean(e.text)
+      }`;
+    case "sent":
+    case "accepted":
+      return null;
+    case "delivered":
+      return `  ✓ delivered to ${e.to_name} (message ${e.id})`;
+    case "file":
+      return `[file] ${e.group ? `group ${e.group}/` : ""}${e.from_name} sent ${_clean(e.name)} ` +
+        `(${_size(e.size)}), saved to ${e.path}`;
+    case "group": {
+      const what = {
+        created: `${e.user_name} created the group`,
+        added: `${e.user_name} was added`,
+        removed: `${e.user_name} was removed`,
+        left: `${e.user_name} left`,
+      }[e.change];
+      return `[group ${e.name} #${e.group}] ${what}; members: ${e.members.join(", ")}`;
+    }
+    case "group_key":
+      return `[group #${e.group}] new key (epoch ${e.epoch}) received`;
+    case "friend":
+      return e.initiated_by === "me"
+        ? `Sent ${e.user} (#${e.id}) an encrypted key; you can message them now.`
+        : `${e.user} (#${e.id}) shared an encrypted key with you.`;
+    case "key_changed":
+      return [
+        "",
+        "!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!",
+        `!! ${e.message}`,
+        `!! New safety number: ${_group(e.safety_number)}`,
+        "!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!",
+        "",
+      ].join("\n");
+    case "key_accepted":
+      return `You now trust ${e.user}'s new keys.`;
+    case "friends":
+      return e.friends.length === 0
+        ? "No friends yet: add_friend USER"
+        : e.friends.map((f) =>
+          `  ${f.user.padEnd(20)} #${f.id}${f.verified_keys ? "" : "  KEYS CHANGED"}`
+        ).join("\n");
+    case "groups":
+      return e.groups.length === 0
+        ? "No groups yet: create_group NAME USER..."
+        : e.groups.map((g) =>
+          `  #${g.id} ${g.name.padEnd(20)} admin #${g.admin}, members ${
+            g.members.join(", ")
+          }, key epoch ${g.epoch ?? "none yet"}`
+        ).join("\n");
+    case "history":
+      return e.messages.length === 0
+        ? `No messages with ${e.target}.`
+        : e.messages.map((m) =>
+          `[${_time(m.sent_at)}] ${m.from_name}: ${_clean(m.text)}${
+            m.state && m.state !== "accepted" ? ` (${m.state})` : ""
+          }`
+        ).join("\n");
+    case "fingerprint":
+      return `Safety number with ${e.user} (#${e.id}):\n  ${_group(e.safety_number)}\n` +
+        "Compare it with theirs in person or on a call; if it matches, nobody is in between.";
+    case "whoami":
+      return `${e.user} (#${e.id}), ${
+        e.connected ? `connected to server ${e.server}` : "not connected"
+      }`;
+    case "help":
+      return `Commands:\n${e.text}`;
+    case "error":
+      return `error: ${e.message}`;
+    case "quit":
+      return null;
+  }
+}
+
+function _time(ms: number): string {
+  return new Date(ms).toTimeString().slice(0, 5);
+}
+
+function _size(n: number): string {
+  if (n < 1024) return `${n} B`;
+  if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KiB`;
+  return `${(n / 1024 / 1024).toFixed(1)} MiB`;
+}
+
+function _group(digits: string): string {
+  return digits.replace(/(\d{5})(?=\d)/g, "$1 ");
+}
+
+/** Strips terminal control characters so a message cannot repaint the user's screen. */
+function _clean(text: string): string {
+  // deno-lint-ignore no-control-regex
+  return text.replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g, "�");
+}
