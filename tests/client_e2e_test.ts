@@ -5,8 +5,15 @@
 
 import assert from "node:assert/strict";
 import { join } from "node:path";
+import { sha256 } from "@noble/hashes/sha2.js";
+import { DatabaseSync } from "node:sqlite";
+import { toBase64Url, toHex } from "../core/crypto/bytes.ts";
+import { generateFernetKey, generateIdentityKeyPair } from "../core/crypto/mod.ts";
+import { sealDirect } from "../core/client/e2e.ts";
+import { openSqliteStore } from "../core/store/sqlite_store.ts";
 import { ClientProc } from "./helpers/client_proc.ts";
 import { TestCluster } from "./helpers/cluster.ts";
+import { Keystore } from "../core/client/keystore.ts";
 
 async function _setup(n = 3, strategy = "round-robin") {
   const cluster = await TestCluster.start(n, { balancer: strategy });
@@ -46,6 +53,266 @@ Deno.test("client users become friends and exchange encrypted direct messages", 
     // Both ends exit 0 once their messages are acknowledged.
     assert.equal((await alice.finish()).code, 0);
     assert.equal((await bob.finish()).code, 0);
+  } finally {
+    await t.stop();
+  }
+});
+
+Deno.test("client groups: members read, a removed member gets no key for what follows", async () => {
+  const t = await _setup();
+  try {
+    const alice = await t.start("alice");
+    const bob = await t.start("bob");
+    const carol = await t.start("carol");
+    await alice.send("create_group team bob carol");
+    const created = await bob.waitFor("group", (e) => e.change === "created");
+    const gid = created.group;
+    await bob.waitFor("group_key", (e) => e.group === gid && e.epoch === 1);
+    await carol.waitFor("group_key", (e) => e.group === gid && e.epoch === 1);
+    await alice.send("group_message team hello team");
+    for (const p of [bob, carol]) {
+      const m = await p.waitFor("message", (e) => e.group === gid);
+      assert.equal(m.text, "hello team");
+      assert.equal(m.from_name, "alice");
+      assert.equal(m.group_name, "team");
+    }
+    // Members post too, by group ID.
+    await carol.send(`group_message ${gid} carol here`);
+    await bob.waitFor("message", (e) => e.text === "carol here");
+
+    await alice.send("remove_member team carol");
+    await carol.waitFor("group", (e) => e.change === "removed" && e.user_name === "carol");
+    await bob.waitFor("group_key", (e) => e.group === gid && e.epoch === 2);
+    await alice.send("group_message team after carol left");
+    await bob.waitFor("message", (e) => e.text === "after carol left");
+    // Carol is told, is no longer a member, and cannot post.
+    await carol.send(`group_message ${gid} let me back`);
+    await carol.waitFor("error", (e) => /No group/.test(e.message));
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(carol.all("message").some((m) => m.text === "after carol left"), false);
+    assert.equal(carol.all("group_key").some((k) => k.epoch === 2), false);
+  } finally {
+    await t.stop();
+  }
+});
+
+Deno.test("client receives messages sent while it was offline, in order", async () => {
+  const t = await _setup();
+  try {
+    const alice = await t.start("alice");
+    const bob = await t.start("bob");
+    await alice.send("add_friend bob");
+    await bob.waitFor("friend", (e) => e.user === "alice");
+    assert.equal((await bob.finish()).code, 0);
+    for (let i = 1; i <= 5; i++) await alice.send(`msg bob offline ${i}`);
+    await alice.waitFor("accepted", () => alice.all("accepted").length >= 5);
+    const again = await t.start("bob");
+    await again.waitFor("message", (e) => e.text === "offline 5");
+    assert.deepEqual(
+      again.all("message").map((m) => m.text),
+      [1, 2, 3, 4, 5].map((i) => `offline ${i}`),
+    );
+    // History is kept locally, encrypted, across restarts.
+    await again.send("history alice 3");
+    const h = await again.waitFor("history");
+    assert.deepEqual(h.messages.map((m) => m.text), ["offline 3", "offline 4", "offline 5"]);
+  } finally {
+    await t.stop();
+  }
+});
+
+Deno.test("client sends a file in chunks and the recipient saves identical bytes", async () => {
+  const t = await _setup();
+  try {
+    const alice = await t.start("alice");
+    const bob = await t.start("bob");
+    const bytes = new Uint8Array(300 * 1024);
+    for (let o = 0; o < bytes.length; o += 65536) {
+      crypto.getRandomValues(bytes.subarray(o, Math.min(bytes.length, o + 65536)));
+    }
+    const path = join(t.cluster.dir, "photo.png");
+    await Deno.writeFile(path, bytes);
+    await alice.send(`send_file bob ${path}`);
+    const f = await bob.waitFor("file", undefined, 30_000);
+    assert.equal(f.name, "photo.png");
+    assert.equal(f.size, bytes.length);
+    assert.equal(f.sha256, toHex(sha256(bytes)));
+    assert.deepEqual(await Deno.readFile(f.path), bytes);
+    assert.ok(alice.all("progress").length >= 2, "the sender saw progress");
+    assert.equal((await alice.finish()).code, 0);
+    assert.equal(alice.all("error").length, 0, JSON.stringify(alice.all("error")));
+  } finally {
+    await t.stop();
+  }
+});
+
+Deno.test("client settles simultaneous friend requests on one shared key", async () => {
+  const t = await _setup();
+  try {
+    const alice = await t.start("alice");
+    const bob = await t.start("bob");
+    await Promise.all([alice.send("add_friend bob"), bob.send("add_friend alice")]);
+    await alice.waitFor("friend", (e) => e.initiated_by === "them");
+    await bob.waitFor("friend", (e) => e.initiated_by === "them");
+    await alice.send("msg bob one");
+    await bob.send("msg alice two");
+    assert.equal((await bob.waitFor("message")).text, "one");
+    assert.equal((await alice.waitFor("message")).text, "two");
+    assert.equal((await alice.finish()).code, 0);
+    assert.equal((await bob.finish()).code, 0);
+    // Both keystores now send with the same key: the one made by the lower user ID.
+    const ka = await Keystore.open(join(t.data, "alice", "keystore.db"), "pw-of-alice");
+    const kb = await Keystore.open(join(t.data, "bob", "keystore.db"), "pw-of-bob");
+    try {
+      assert.equal(ka.activeFriendKey(kb.userId)!.kid, kb.activeFriendKey(ka.userId)!.kid);
+    } finally {
+      ka.close();
+      kb.close();
+    }
+  } finally {
+    await t.stop();
+  }
+});
+
+Deno.test("client reconnects through the balancer when its server dies and sends what was typed", async () => {
+  const t = await _setup();
+  try {
+    const alice = await t.start("alice");
+    const bob = await t.start("bob");
+    await alice.send("msg bob before");
+    await bob.waitFor("message", (e) => e.text === "before");
+    const server = (await alice.waitFor("ready")).server;
+    const bobServer = (await bob.waitFor("ready")).server;
+    assert.notEqual(server, bobServer, "round-robin put them on different servers");
+    await t.cluster.kill(server, "SIGKILL");
+    await alice.send("msg bob typed while disconnected");
+    await alice.waitFor("reconnected", undefined, 30_000);
+    await bob.waitFor("message", (e) => e.text === "typed while disconnected", 30_000);
+    await alice.send("msg bob after");
+    await bob.waitFor("message", (e) => e.text === "after");
+    assert.deepEqual(
+      bob.all("message").map((m) => m.text),
+      ["before", "typed while disconnected", "after"],
+    );
+  } finally {
+    await t.stop();
+  }
+});
+
+Deno.test("client rejects a message whose signature does not match the claimed sender", async () => {
+  const t = await _setup();
+  try {
+    const alice = await t.start("alice");
+    const bob = await t.start("bob");
+    await alice.send("msg bob genuine");
+    await bob.waitFor("message", (e) => e.text === "genuine");
+    const aliceId = (await alice.waitFor("ready")).id;
+    const bobId = (await bob.waitFor("ready")).id;
+    // A malicious server (or anyone with database access) injects a message "from alice",
+    // signed with a key that is not alice's.
+    const mallory = generateIdentityKeyPair();
+    const forged = sealDirect({
+      fromId: aliceId,
+      toId: bobId,
+      fernetKey: generateFernetKey(),
+      plaintext: "send me your password",
+      senderIdentitySecret: mallory.secretKey,
+    });
+    const store = await openSqliteStore(t.cluster.dbPath);
+    try {
+      await store.saveMessages([{
+        senderId: aliceId,
+        clientMsgId: "forged-1",
+        kind: "direct",
+        groupId: null,
+        body: forged,
+        recipients: [{ userId: bobId }],
+      }]);
+    } finally {
+      await store.close();
+    }
+    const err = await bob.waitFor("error", (e) => e.code === "bad_signature", 15_000);
+    assert.match(err.message, /rejected/);
+    assert.equal(bob.all("message").some((m) => m.text === "send me your password"), false);
+  } finally {
+    await t.stop();
+  }
+});
+
+Deno.test("client warns loudly when a friend's keys change and refuses to encrypt to them", async () => {
+  const t = await _setup();
+  try {
+    const alice = await t.start("alice");
+    const bob = await t.start("bob");
+    await alice.send("msg bob hi");
+    await bob.waitFor("message");
+    assert.equal((await alice.finish()).code, 0);
+    // The directory now publishes other keys for bob (a compromised server, say).
+    const db = new DatabaseSync(t.cluster.dbPath);
+    try {
+      db.prepare("UPDATE users SET identity_key = ? WHERE username = 'bob'")
+        .run(toBase64Url(generateIdentityKeyPair().publicKey, false));
+    } finally {
+      db.close();
+    }
+    const again = await t.start("alice");
+    const warning = await again.waitFor("key_changed", (e) => e.user === "bob");
+    assert.match(warning.message, /bob's keys have changed/);
+    assert.match(warning.safety_number, /^[0-9]{60}$/);
+    await again.send("msg bob are you still you?");
+    await again.waitFor("error", (e) => /keys have changed/.test(e.message));
+    await again.send("friends");
+    const f = await again.waitFor("friends");
+    assert.equal(f.friends.find((x) => x.user === "bob")!.verified_keys, false);
+    await again.send("fingerprint bob");
+    const fp = await again.waitFor("fingerprint");
+    assert.equal(fp.safety_number, warning.safety_number);
+    await again.send("accept_key bob");
+    await again.waitFor("key_accepted", (e) => e.user === "bob");
+  } finally {
+    await t.stop();
+  }
+});
+
+Deno.test("client traffic leaves no plaintext in the server database", async () => {
+  const t = await _setup();
+  try {
+    const alice = await t.start("alice");
+    const bob = await t.start("bob");
+    const carol = await t.start("carol");
+    const secrets = [
+      "the eagle lands at midnight",
+      "group plan: meet by the old mill",
+      "carol's reply in the group",
+    ];
+    await alice.send(`msg bob ${secrets[0]}`);
+    await bob.waitFor("message", (e) => e.text === secrets[0]);
+    await alice.send("create_group plans bob carol");
+    await carol.waitFor("group_key");
+    await bob.waitFor("group_key");
+    await alice.send(`group_message plans ${secrets[1]}`);
+    await carol.waitFor("message", (e) => e.text === secrets[1]);
+    await carol.send(`group_message plans ${secrets[2]}`);
+    await bob.waitFor("message", (e) => e.text === secrets[2]);
+    const fileText = "file contents nobody else may read";
+    const path = join(t.cluster.dir, "note.txt");
+    await Deno.writeTextFile(path, fileText);
+    await alice.send(`send_file bob ${path}`);
+    await bob.waitFor("file");
+    // Stop everything so the WAL is checkpointed, then read every byte the servers wrote.
+    for (const p of [alice, bob, carol]) assert.equal((await p.finish()).code, 0, p.user);
+    let bytes = "";
+    for await (const entry of Deno.readDir(t.cluster.dir)) {
+      if (entry.name.startsWith("fastchat.db")) {
+        bytes += new TextDecoder("latin1").decode(
+          await Deno.readFile(join(t.cluster.dir, entry.name)),
+        );
+      }
+    }
+    assert.ok(bytes.includes("alice"), "the scan reads the database (usernames are there)");
+    for (const s of [...secrets, fileText, "note.txt"]) {
+      assert.equal(bytes.includes(s), false, `plaintext found in the server database: ${s}`);
+    }
   } finally {
     await t.stop();
   }

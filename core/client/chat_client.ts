@@ -343,7 +343,7 @@ export class ChatClient {
         const id = crypto.randomUUID();
         ks.addOutgoing({ clientMsgId: id, kind: "direct", peerId: friend.userId, text: cmd.text });
         this.#emit({ event: "sent", client_msg_id: id, to: friend.username, group: null });
-        if (this.connected) await this.#sendDirectText(friend.userId, cmd.text, id);
+        await this.#sendOrKeepQueued(() => this.#sendDirectText(friend.userId, cmd.text, id));
         return;
       }
       case "group_message": {
@@ -351,7 +351,7 @@ export class ChatClient {
         const id = crypto.randomUUID();
         ks.addOutgoing({ clientMsgId: id, kind: "group", peerId: group.groupId, text: cmd.text });
         this.#emit({ event: "sent", client_msg_id: id, to: group.name, group: group.groupId });
-        if (this.connected) await this.#sendGroupText(group.groupId, cmd.text, id);
+        await this.#sendOrKeepQueued(() => this.#sendGroupText(group.groupId, cmd.text, id));
         return;
       }
       case "create_group": {
@@ -424,6 +424,19 @@ export class ChatClient {
         await this.#offerFriendKey(f.userId);
         return;
       }
+    }
+  }
+
+  /**
+   * Sends now if connected. A message whose connection drops before it is accepted stays
+   * queued in the keystore and goes out, with the same ID, after reconnecting.
+   */
+  async #sendOrKeepQueued(send: () => Promise<void>): Promise<void> {
+    if (!this.connected) return;
+    try {
+      await send();
+    } catch (err) {
+      if (this.connected) throw err;
     }
   }
 
@@ -663,21 +676,16 @@ export class ChatClient {
     let sent = 0;
     let next = 0;
     let lastReported = -1;
+    let lastMsgId = 0;
     const worker = async () => {
       while (next < chunks.length) {
         const chunk = chunks[next++]!;
         const { type, body } = seal(chunk);
         const id = `file-${meta.id}-${chunk.file.index}`;
-        if (type === "group_message") {
-          await this.#track(conn.request({
-            type,
-            group_id: peerId,
-            body,
-            client_msg_id: id,
-          }));
-        } else {
-          await this.#track(conn.request({ type, to: peerId, body, client_msg_id: id }));
-        }
+        const acc = type === "group_message"
+          ? await this.#track(conn.request({ type, group_id: peerId, body, client_msg_id: id }))
+          : await this.#track(conn.request({ type, to: peerId, body, client_msg_id: id }));
+        lastMsgId = Math.max(lastMsgId, acc.msg_id);
         sent += chunk.data.length;
         const tenth = Math.floor((sent / Math.max(1, meta.size)) * 10);
         if (chunks.length > 1 && tenth !== lastReported) {
@@ -694,7 +702,8 @@ export class ChatClient {
       text: `[file] ${meta.name}`,
       file: { name: meta.name, path, size: meta.size, sha256: meta.sha256 },
     });
-    ks.markAccepted(`file-${meta.id}`, 0);
+    // The file's history entry carries the ID of its last chunk.
+    ks.markAccepted(`file-${meta.id}`, lastMsgId);
     this.#emit({
       event: "sent",
       client_msg_id: `file-${meta.id}`,
