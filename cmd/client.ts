@@ -92,6 +92,7 @@ export const clientCommand: Command = {
 
     const write = (text: string) => Deno.stdout.writeSync(_enc.encode(text));
     const promptText = "> ";
+    let busy = false;
     const emit = (e: ClientEvent) => {
       if (json) {
         write(JSON.stringify(e) + "\n");
@@ -99,8 +100,9 @@ export const clientCommand: Command = {
       }
       const text = renderEvent(e);
       if (text === null) return;
-      // On a terminal, print above the prompt and draw the prompt again.
-      if (interactive) write(`\r\x1b[K${text}\n${promptText}`);
+      // On a terminal, print above the prompt; redraw the prompt unless a command is running
+      // (the loop draws it when the command is done).
+      if (interactive) write(`\r\x1b[K${text}\n${busy ? "" : promptText}`);
       else write(text + "\n");
     };
     const client = new ChatClient({
@@ -127,7 +129,7 @@ export const clientCommand: Command = {
       quit = true;
     };
     Deno.addSignalListener("SIGTERM", stop);
-    if (interactive) write(promptText);
+    // The "ready" line has drawn the first prompt.
     for await (const line of stdinLines()) {
       let cmd;
       try {
@@ -143,7 +145,9 @@ export const clientCommand: Command = {
         continue;
       }
       if (cmd.name === "quit") break;
+      busy = true;
       await client.run(cmd);
+      busy = false;
       if (interactive) write(promptText);
       if (quit) break;
     }

@@ -8,6 +8,7 @@
 import type { Command } from "./command.ts";
 import { balanceCommand } from "./balance.ts";
 import { clientCommand } from "./client.ts";
+import { demoCommand } from "./demo.ts";
 import { serverCommand } from "./server.ts";
 import { upCommand } from "./up.ts";
 
@@ -20,4 +21,5 @@ export const COMMANDS: readonly Command[] = [
   serverCommand,
   balanceCommand,
   clientCommand,
+  demoCommand,
 ];

@@ -51,7 +51,10 @@ export async function connectViaBalancer(
   for (let attempt = 1;; attempt++) {
     if (opts.signal?.aborted) throw new Error("Connecting was cancelled");
     try {
-      const assignment = await assignServer(balancerUrl, opts.signal);
+      const assignment = await assignServer(
+        balancerUrl,
+        opts.signal ? AbortSignal.any([opts.signal, AbortSignal.timeout(5_000)]) : undefined,
+      );
       const client = await ProtocolClient.connect(assignment.url, {
         ...opts,
         timeoutMs: opts.timeoutMs ? Math.min(opts.timeoutMs, 5_000) : 5_000,
@@ -62,8 +65,15 @@ export async function connectViaBalancer(
       if (Date.now() + delay > deadline) {
         throw new Error(`Could not reach a FastChat server through ${balancerUrl}: ${e.message}`);
       }
+      if (opts.signal?.aborted) throw new Error("Connecting was cancelled");
       opts.onRetry?.(e, attempt);
-      await new Promise((r) => setTimeout(r, delay));
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, delay);
+        opts.signal?.addEventListener("abort", () => {
+          clearTimeout(timer);
+          resolve();
+        }, { once: true });
+      });
       delay = Math.min(2_000, delay * 2);
     }
   }

@@ -87,6 +87,8 @@ export class ChatClient {
   #rsaPrivate: RsaPrivateKey | null = null;
   #identitySecret: Uint8Array | null = null;
   #quitting = false;
+  /** Aborts a reconnect in progress when the client closes. */
+  readonly #stop = new AbortController();
   #connecting: Promise<void> | null = null;
   /** Incoming messages are processed one at a time, in arrival order. */
   #inbox: Promise<void> = Promise.resolve();
@@ -211,6 +213,7 @@ export class ChatClient {
     const { client, assignment } = await connectViaBalancer(this.#opts.balancerUrl, {
       autoAck: false,
       seen: this.#seen,
+      signal: this.#stop.signal,
       timeoutMs: (this.#opts.connectTimeoutS ?? 30) * 1000,
       onRetry: (err, attempt) =>
         this.#emit({ event: "connecting", attempt, reason: `${reason}: ${err.message}` }),
@@ -219,7 +222,8 @@ export class ChatClient {
     // Messages arriving before the login completes are queued in the inbox like any other.
     client.onMessage = (m) => this.#receive(m);
     client.onDelivered = (d) => {
-      this.#ks?.markDelivered(d.msg_id);
+      // Receipts for key messages are plumbing; only the user's own messages are reported.
+      if (!this.#ks?.markDelivered(d.msg_id)) return;
       const name = this.#ks?.friend(d.to)?.username ?? `#${d.to}`;
       this.#emit({ event: "delivered", id: d.msg_id, to: d.to, to_name: name });
     };
@@ -462,6 +466,7 @@ export class ChatClient {
   /** Stops: closes the connection and the keystore. */
   async close(): Promise<void> {
     this.#quitting = true;
+    this.#stop.abort();
     clearInterval(this.#waitTimer);
     await this.#inbox.catch(() => {});
     await this.#connecting?.catch(() => {});

@@ -1,0 +1,81 @@
+/**
+ * The client's interactive mode in a real pseudo-terminal (tmux): the password prompt does
+ * not echo, commands typed at the prompt work, and incoming messages appear.
+ */
+
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { selfCommand } from "../core/cluster/self_command.ts";
+import { ClientProc } from "./helpers/client_proc.ts";
+import { TestCluster } from "./helpers/cluster.ts";
+
+const SOCKET = `fastchat-test-${crypto.randomUUID().slice(0, 8)}`;
+
+async function _tmux(...args: string[]): Promise<string> {
+  const out = await new Deno.Command("tmux", { args: ["-L", SOCKET, ...args], stdout: "piped" })
+    .output();
+  return new TextDecoder().decode(out.stdout);
+}
+
+async function _screenUntil(re: RegExp, timeoutMs = 20_000): Promise<string> {
+  const deadline = Date.now() + timeoutMs;
+  let screen = "";
+  while (Date.now() < deadline) {
+    screen = await _tmux("capture-pane", "-p", "-t", "alice", "-S", "-200");
+    if (re.test(screen)) return screen;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`Screen never matched ${re}:\n${screen}`);
+}
+
+function _quote(s: string): string {
+  return `'${s.replaceAll("'", `'\\''`)}'`;
+}
+
+Deno.test("client interactive mode: hidden password, commands at the prompt, live messages", async () => {
+  const c = await TestCluster.start(2, { balancer: "round-robin" });
+  const data = join(c.dir, "clients");
+  const balancer = `http://127.0.0.1:${c.balancerPort}`;
+  const bob = new ClientProc("bob", { balancer, data });
+  try {
+    await bob.waitFor("ready");
+    const { cmd, args } = selfCommand([
+      "client",
+      "--balancer",
+      balancer,
+      "--user",
+      "alice",
+      "--data",
+      data,
+      "--keystore-scrypt-n",
+      "1024",
+    ]);
+    const line = ["env", "-u", "FASTCHAT_PASSWORD", cmd, ...args].map(_quote).join(" ");
+    await _tmux("new-session", "-d", "-s", "alice", "-x", "160", "-y", "50", line);
+    await _screenUntil(/Password:/);
+    await _tmux("send-keys", "-t", "alice", "s3cret-typed-here", "Enter");
+    await _screenUntil(/Logged in as alice \(#\d+\)/);
+    assert.doesNotMatch(await _tmux("capture-pane", "-p", "-t", "alice"), /s3cret-typed-here/);
+
+    await _tmux("send-keys", "-t", "alice", "help", "Enter");
+    await _screenUntil(/single_message USER TEXT/);
+    await _tmux("send-keys", "-t", "alice", "bogus command", "Enter");
+    await _screenUntil(/error: Unknown command "bogus"/);
+    await _tmux("send-keys", "-t", "alice", "single_message bob hello from a terminal", "Enter");
+    const got = await bob.waitFor("message");
+    assert.equal(got.text, "hello from a terminal");
+    await bob.send("msg alice hi there, terminal");
+    await _screenUntil(/bob: hi there, terminal/);
+    await _screenUntil(/✓ delivered to bob/);
+    await _tmux("send-keys", "-t", "alice", "quit", "Enter");
+    const deadline = Date.now() + 15_000;
+    while ((await _tmux("list-sessions")).includes("alice")) {
+      if (Date.now() > deadline) throw new Error("The client did not exit on quit");
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  } finally {
+    await _tmux("kill-server");
+    await bob.kill();
+    await c.stop();
+  }
+});
