@@ -124,13 +124,16 @@ export const clientCommand: Command = {
       return 1;
     }
 
-    let quit = false;
-    const stop = () => {
-      quit = true;
-    };
+    // SIGTERM ends the session like end of input, even while waiting for a line.
+    const stopped = Promise.withResolvers<null>();
+    const stop = () => stopped.resolve(null);
     Deno.addSignalListener("SIGTERM", stop);
     // The "ready" line has drawn the first prompt.
-    for await (const line of stdinLines()) {
+    const lines = stdinLines();
+    for (;;) {
+      const next = await Promise.race([lines.next(), stopped.promise]);
+      if (next === null || next.done) break;
+      const line = next.value;
       let cmd;
       try {
         cmd = parseCommand(line);
@@ -149,7 +152,6 @@ export const clientCommand: Command = {
       await client.run(cmd);
       busy = false;
       if (interactive) write(promptText);
-      if (quit) break;
     }
     Deno.removeSignalListener("SIGTERM", stop);
     // End of input: let every sent message be accepted first (bounded).

@@ -317,3 +317,115 @@ Deno.test("client traffic leaves no plaintext in the server database", async () 
     await t.stop();
   }
 });
+
+Deno.test("client handles a first contact and a group key that arrived while it was offline", async () => {
+  const t = await _setup();
+  try {
+    const alice = await t.start("alice");
+    const bob = await t.start("bob");
+    const carol = await t.start("carol");
+    assert.equal((await bob.finish()).code, 0);
+    assert.equal((await carol.finish()).code, 0);
+    // bob: never talked to alice; the friend key and the message wait on the server.
+    await alice.send("msg bob hello while you were away");
+    // carol: the group and its key are made while she is offline.
+    await alice.send("create_group team carol");
+    await alice.send("group_message team the plan");
+    await alice.waitFor("accepted", () => alice.all("accepted").length >= 2);
+    const bob2 = await t.start("bob");
+    const carol2 = await t.start("carol");
+    assert.equal((await bob2.waitFor("message")).text, "hello while you were away");
+    assert.equal((await carol2.waitFor("message")).text, "the plan");
+    assert.equal(bob2.all("error").length, 0, JSON.stringify(bob2.all("error")));
+    assert.equal(carol2.all("error").length, 0, JSON.stringify(carol2.all("error")));
+    // Everything was acknowledged: nothing is replayed next time.
+    assert.equal((await bob2.finish()).code, 0);
+    const bob3 = await t.start("bob");
+    await new Promise((r) => setTimeout(r, 500));
+    assert.equal(bob3.all("message").length, 0);
+    await alice.waitFor("delivered", (e) => e.to_name === "bob");
+  } finally {
+    await t.stop();
+  }
+});
+
+Deno.test("client admin rotates the group key on its return when a member left meanwhile", async () => {
+  const t = await _setup();
+  try {
+    const alice = await t.start("alice");
+    const bob = await t.start("bob");
+    const carol = await t.start("carol");
+    await alice.send("create_group team bob carol");
+    await bob.waitFor("group_key", (e) => e.epoch === 1);
+    await carol.waitFor("group_key", (e) => e.epoch === 1);
+    assert.equal((await alice.finish()).code, 0);
+    await carol.send("leave_group team");
+    await bob.waitFor("group", (e) => e.change === "left");
+    const alice2 = await t.start("alice");
+    await bob.waitFor("group_key", (e) => e.epoch === 2, 20_000);
+    await alice2.send("group_message team only bob now");
+    assert.equal(
+      (await bob.waitFor("message", (e) => e.text === "only bob now")).text,
+      "only bob now",
+    );
+    assert.equal(bob.all("error").length, 0, JSON.stringify(bob.all("error")));
+  } finally {
+    await t.stop();
+  }
+});
+
+Deno.test("client can message a group right after creating it in a script", async () => {
+  const t = await _setup();
+  try {
+    const alice = await t.start("alice");
+    const bob = await t.start("bob");
+    await alice.send("create_group quick bob");
+    await alice.send("group_message quick straight away");
+    assert.equal((await bob.waitFor("message")).text, "straight away");
+    assert.equal((await alice.finish()).code, 0);
+    assert.equal(alice.all("error").length, 0, JSON.stringify(alice.all("error")));
+  } finally {
+    await t.stop();
+  }
+});
+
+Deno.test("client keeps reconnecting while every server is down, then resumes", async () => {
+  const t = await _setup(1);
+  try {
+    const alice = await t.start("alice");
+    const bob = new ClientProc("bob", {
+      balancer: `http://127.0.0.1:${t.cluster.balancerPort}`,
+      data: t.data,
+      extraArgs: ["--connect-timeout", "2"],
+    });
+    try {
+      await bob.waitFor("ready");
+      await t.cluster.kill(1, "SIGKILL");
+      await bob.waitFor("connecting");
+      await new Promise((r) => setTimeout(r, 4_500)); // longer than its connect timeout
+      t.cluster.startServer(1);
+      await t.cluster.waitServer(1);
+      await bob.waitFor("reconnected", undefined, 30_000);
+      await alice.waitFor("reconnected", undefined, 30_000);
+      await alice.send("msg bob you are back");
+      assert.equal((await bob.waitFor("message")).text, "you are back");
+    } finally {
+      await bob.kill();
+    }
+  } finally {
+    await t.stop();
+  }
+});
+
+Deno.test("client exits cleanly on SIGTERM while waiting for input", async () => {
+  const t = await _setup(1);
+  try {
+    const alice = await t.start("alice");
+    alice.child.kill("SIGTERM");
+    const status = await alice.done;
+    assert.equal(status.code, 0);
+    await alice.waitFor("quit");
+  } finally {
+    await t.stop();
+  }
+});

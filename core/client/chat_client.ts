@@ -51,8 +51,13 @@ import { Keystore, KeystoreError } from "./keystore.ts";
 import type { GroupRecord } from "./keystore_types.ts";
 import { type ProtocolClient, RequestError } from "./protocol_client.ts";
 
-/** How long an undecryptable message waits for its key before it is reported. */
-const _KEY_WAIT_MS = 5_000;
+/**
+ * How long a message waits for its key (or its group) before it is reported and dropped.
+ * It is not acknowledged meanwhile, so a restart finds it again on the server.
+ */
+const _KEY_WAIT_MS = 60_000;
+/** Two friend-key offers this close together crossed; the lower user ID's key wins. */
+const _CROSSING_MS = 30_000;
 /** File chunks in flight at once while sending. */
 const _FILE_WINDOW = 4;
 
@@ -96,7 +101,15 @@ export class ChatClient {
   #waiting: _Pending[] = [];
   #waitTimer: ReturnType<typeof setInterval> | undefined;
   readonly #files = new FileAssembler();
-  readonly #seen = new Set<number>();
+  /** Messages handled this session (key and group-event messages are not in history). */
+  readonly #done = new Set<number>();
+  /** Messages being handled or waiting for a key: not acknowledged yet. */
+  readonly #inflight = new Set<number>();
+  #reconnecting: Promise<void> | null = null;
+  /** Key rotations per group, one at a time (a command and an event can both ask). */
+  readonly #rotations = new Map<number, Promise<void>>();
+  /** My friend-key offers not yet accepted by the server: friend ID to key ID and time. */
+  readonly #offers = new Map<number, { kid: string; createdAt: number }>();
   /** Outgoing requests not yet accepted, so `drain()` can wait for them. */
   readonly #unaccepted = new Set<Promise<unknown>>();
 
@@ -212,7 +225,7 @@ export class ChatClient {
   async #dial(reason: string): Promise<ProtocolClient> {
     const { client, assignment } = await connectViaBalancer(this.#opts.balancerUrl, {
       autoAck: false,
-      seen: this.#seen,
+      dedupe: false,
       signal: this.#stop.signal,
       timeoutMs: (this.#opts.connectTimeoutS ?? 30) * 1000,
       onRetry: (err, attempt) =>
@@ -223,32 +236,59 @@ export class ChatClient {
     client.onMessage = (m) => this.#receive(m);
     client.onDelivered = (d) => {
       // Receipts for key messages are plumbing; only the user's own messages are reported.
-      if (!this.#ks?.markDelivered(d.msg_id)) return;
+      if (this.#quitting || !this.#ks?.markDelivered(d.msg_id)) return;
       const name = this.#ks?.friend(d.to)?.username ?? `#${d.to}`;
       this.#emit({ event: "delivered", id: d.msg_id, to: d.to, to_name: name });
     };
     client.onError = (e) => this.#emit({ event: "error", message: e.message, code: e.code });
+    client.onClose = (code) => this.#onClosed(client, code);
     return client;
+  }
+
+  #onClosed(conn: ProtocolClient, code: number): void {
+    if (this.#conn === conn) this.#conn = null;
+    if (this.#quitting || this.#conn !== null) return;
+    if (code === 4000) {
+      this.#emit({
+        event: "error",
+        code: "replaced",
+        message: "You logged in from somewhere else; this session is closed",
+      });
+      return;
+    }
+    this.#reconnectForever(`connection closed (${code})`);
+  }
+
+  /** Reconnects through the balancer, with capped backoff, until it works or we close. */
+  #reconnectForever(reason: string): void {
+    if (this.#reconnecting || this.#quitting) return;
+    this.#reconnecting = (async () => {
+      let delay = 1_000;
+      for (let attempt = 1; !this.#quitting; attempt++) {
+        this.#emit({ event: "connecting", attempt, reason });
+        try {
+          await this.#connect("reconnect");
+          this.#emit({ event: "reconnected", server: this.#serverId ?? 0 });
+          return;
+        } catch (err) {
+          reason = (err as Error).message;
+          await _sleep(delay, this.#stop.signal);
+          delay = Math.min(15_000, delay * 2);
+        }
+      }
+    })().finally(() => this.#reconnecting = null);
   }
 
   /** Makes `conn` the live connection: waits for the replay, then sends what was queued. */
   async #attach(conn: ProtocolClient): Promise<void> {
+    // Live at once: handling the replay may need lookups and key sends.
+    this.#conn = conn;
     const synced = Promise.withResolvers<void>();
     conn.onSynced = () => synced.resolve();
     // `synced` may already have come while logging in; a ping after it proves the order.
-    const done = Promise.race([synced.promise, conn.request({ type: "ping" }).then(() => {})]);
-    await done;
+    await Promise.race([synced.promise, conn.request({ type: "ping" }).then(() => {})]);
     await this.#inbox;
-    this.#conn = conn;
-    conn.onClose = (code) => {
-      if (this.#conn === conn) this.#conn = null;
-      if (this.#quitting || code === 4000) return;
-      this.#emit({ event: "connecting", attempt: 1, reason: `connection closed (${code})` });
-      this.#connect("reconnect").then(
-        () => this.#emit({ event: "reconnected", server: this.#serverId ?? 0 }),
-        (err) => this.#emit({ event: "error", message: (err as Error).message }),
-      );
-    };
+    if (conn.closed) throw new Error("The connection closed while logging in");
     await this.#refreshFriendKeys();
     await this.#flushQueued();
   }
@@ -273,6 +313,8 @@ export class ChatClient {
         if (m.kind === "direct") await this.#sendDirectText(m.peerId, m.text, m.clientMsgId!);
         else await this.#sendGroupText(m.peerId, m.text, m.clientMsgId!);
       } catch (err) {
+        if (!this.connected || _transient(err)) return; // the next connection tries again
+        this.#ks!.markFailed(m.clientMsgId!);
         this.#emit({
           event: "error",
           message: `Queued message not sent: ${(err as Error).message}`,
@@ -344,10 +386,14 @@ export class ChatClient {
         return;
       case "single_message": {
         const friend = await this.#ensureFriend(cmd.user);
+        if (!ks.friendKeysUsable(friend.userId)) throw this.#keysChanged(friend.username);
         const id = crypto.randomUUID();
         ks.addOutgoing({ clientMsgId: id, kind: "direct", peerId: friend.userId, text: cmd.text });
         this.#emit({ event: "sent", client_msg_id: id, to: friend.username, group: null });
-        await this.#sendOrKeepQueued(() => this.#sendDirectText(friend.userId, cmd.text, id));
+        await this.#failOnRefusal(
+          id,
+          () => this.#sendOrKeepQueued(() => this.#sendDirectText(friend.userId, cmd.text, id)),
+        );
         return;
       }
       case "group_message": {
@@ -355,20 +401,24 @@ export class ChatClient {
         const id = crypto.randomUUID();
         ks.addOutgoing({ clientMsgId: id, kind: "group", peerId: group.groupId, text: cmd.text });
         this.#emit({ event: "sent", client_msg_id: id, to: group.name, group: group.groupId });
-        await this.#sendOrKeepQueued(() => this.#sendGroupText(group.groupId, cmd.text, id));
+        await this.#failOnRefusal(
+          id,
+          () => this.#sendOrKeepQueued(() => this.#sendGroupText(group.groupId, cmd.text, id)),
+        );
         return;
       }
       case "create_group": {
         const members: number[] = [];
         for (const u of cmd.users) members.push((await this.#pin(u)).userId);
         const g = await this.#live().request({ type: "create_group", name: cmd.group, members });
-        ks.upsertGroup({
+        const record = ks.upsertGroup({
           groupId: g.group.id,
           name: g.group.name,
           adminId: g.group.admin,
           members: g.group.members,
         });
-        // The key itself goes out when the server's "created" event arrives (#groupEvent).
+        // The key goes out now, so a message typed right after can use it.
+        await this.#rotateGroupKey(record, true);
         return;
       }
       case "add_member": {
@@ -440,7 +490,18 @@ export class ChatClient {
     try {
       await send();
     } catch (err) {
-      if (this.connected) throw err;
+      if (!this.connected || _transient(err)) return;
+      throw err;
+    }
+  }
+
+  /** Marks a message failed (not retried) when sending it was refused for good. */
+  async #failOnRefusal(clientMsgId: string, send: () => Promise<void>): Promise<void> {
+    try {
+      await send();
+    } catch (err) {
+      this.#ks!.markFailed(clientMsgId);
+      throw err;
     }
   }
 
@@ -448,7 +509,7 @@ export class ChatClient {
   async drain(timeoutMs = 15_000): Promise<boolean> {
     const deadline = Date.now() + timeoutMs;
     while (Date.now() < deadline) {
-      await this.#inbox;
+      await Promise.race([this.#inbox, _sleep(deadline - Date.now())]);
       const queued = this.#ks?.queued().length ?? 0;
       if (this.#unaccepted.size === 0 && queued === 0) return true;
       if (this.#unaccepted.size > 0) {
@@ -468,8 +529,9 @@ export class ChatClient {
     this.#quitting = true;
     this.#stop.abort();
     clearInterval(this.#waitTimer);
-    await this.#inbox.catch(() => {});
+    await Promise.race([this.#inbox.catch(() => {}), _sleep(5_000)]);
     await this.#connecting?.catch(() => {});
+    await this.#reconnecting?.catch(() => {});
     await this.#conn?.close();
     this.#ks?.close();
   }
@@ -488,9 +550,7 @@ export class ChatClient {
     const ks = this.#ks!;
     const known = typeof who === "number" ? ks.friend(who) : ks.friendByName(who);
     if (known) return known;
-    const u = await this.#live().lookup(
-      typeof who === "string" && /^[0-9]+$/.test(who) ? Number(who) : who,
-    );
+    const u = await this.#lookupNameOrId(who);
     if (u.user_id === ks.userId) throw new Error("That is you");
     return ks.friend(u.user_id) ?? ks.addFriend({
       userId: u.user_id,
@@ -501,8 +561,21 @@ export class ChatClient {
   }
 
   async #userId(who: string): Promise<number> {
-    if (/^[0-9]+$/.test(who)) return Number(who);
     return (await this.#pin(who)).userId;
+  }
+
+  /** A user by ID, or by name; an all-digit string is tried as a name first. */
+  async #lookupNameOrId(who: string | number) {
+    const conn = this.#live();
+    if (typeof who === "number") return await conn.lookup(who);
+    try {
+      return await conn.lookup(who);
+    } catch (err) {
+      if (!/^[0-9]+$/.test(who) || !(err instanceof RequestError) || err.code !== "not_found") {
+        throw err;
+      }
+      return await conn.lookup(Number(who));
+    }
   }
 
   /** Notes a user's published keys; a change from the pinned ones is reported loudly. */
@@ -550,7 +623,11 @@ export class ChatClient {
     if (!ks.friendKeysUsable(friendId)) throw this.#keysChanged(f.username);
     const key = generateFernetKey();
     const kid = fernetKeyId(key);
-    ks.addFriendKey(friendId, kid, key, { active: true });
+    // Kept (for reading) but used for sending only once the server has accepted the offer,
+    // so a failed send never leaves us encrypting with a key the friend never got.
+    const createdAt = Date.now();
+    ks.addFriendKey(friendId, kid, key, { active: false, createdAt });
+    this.#offers.set(friendId, { kid, createdAt });
     const body = sealFriendKey({
       fromId: ks.userId,
       toId: friendId,
@@ -566,6 +643,9 @@ export class ChatClient {
         client_msg_id: `fk-${kid}`,
       }),
     );
+    // The friend's own offer may have crossed ours meanwhile and won.
+    if (this.#offers.get(friendId)?.kid === kid) this.#offers.delete(friendId);
+    if (!ks.activeFriendKey(friendId)) ks.setActiveFriendKey(friendId, kid);
     this.#emit({ event: "friend", user: f.username, id: friendId, initiated_by: "me" });
   }
 
@@ -749,7 +829,17 @@ export class ChatClient {
     const keys: Record<string, string> = {};
     for (const uid of to) {
       if (uid === ks.userId) continue;
-      const f = await this.#pin(uid);
+      let f;
+      try {
+        f = await this.#pin(uid);
+      } catch (err) {
+        if (!this.connected || _transient(err)) throw err;
+        this.#emit({
+          event: "error",
+          message: `Not sending group ${group.name}'s key to #${uid}: ${(err as Error).message}`,
+        });
+        continue;
+      }
       if (!ks.friendKeysUsable(uid)) {
         this.#emit({
           event: "error",
@@ -778,35 +868,75 @@ export class ChatClient {
     );
   }
 
-  /** Makes a new epoch's key and sends it to every member (on creation and removals). */
-  async #rotateGroupKey(group: GroupRecord): Promise<void> {
+  /**
+   * Makes a new epoch's key and sends it to every member (on creation, removals and
+   * departures). Rotations of one group run one at a time; with `onlyIfNone`, it does
+   * nothing when the group already has a key (creation, asked for by both the command
+   * and the server's event).
+   */
+  #rotateGroupKey(group: GroupRecord, onlyIfNone = false): Promise<void> {
     const ks = this.#ks!;
-    const epoch = (ks.currentGroupKey(group.groupId)?.epoch ?? 0) + 1;
-    const key = generateFernetKey();
-    ks.addGroupKey(group.groupId, epoch, key);
-    await this.#distributeGroupKey(group, epoch, key, [...group.members]);
+    const previous = this.#rotations.get(group.groupId) ?? Promise.resolve();
+    const next = previous.catch(() => {}).then(async () => {
+      if (onlyIfNone && ks.currentGroupKey(group.groupId)) return;
+      const epoch = (ks.currentGroupKey(group.groupId)?.epoch ?? 0) + 1;
+      const key = generateFernetKey();
+      // Sent first, stored after: a failed send must not leave us on an epoch nobody has.
+      await this.#distributeGroupKey(group, epoch, key, [...group.members]);
+      ks.addGroupKey(group.groupId, epoch, key);
+    });
+    this.#rotations.set(group.groupId, next);
+    return next.finally(() => {
+      if (this.#rotations.get(group.groupId) === next) this.#rotations.delete(group.groupId);
+    });
   }
 
   // ---- Receiving ----------------------------------------------------------------------
 
   #receive(m: MessageFrame): void {
-    this.#inbox = this.#inbox.then(async () => {
-      try {
-        if (!this.#ks!.hasMessage(m.msg_id)) await this.#handle(m);
-      } catch (err) {
+    // Being handled, or parked until its key arrives: a redelivery changes nothing.
+    if (this.#inflight.has(m.msg_id)) return;
+    this.#inflight.add(m.msg_id);
+    this.#inbox = this.#inbox.then(() => this.#process(m));
+  }
+
+  /**
+   * Handles one message and acknowledges it only once it is handled and stored. A failure
+   * caused by the connection leaves it unacknowledged, so the server delivers it again;
+   * a message parked for its key is acknowledged when it is finally handled.
+   */
+  async #process(m: MessageFrame): Promise<void> {
+    let ack = true;
+    try {
+      const ks = this.#ks!;
+      if (!this.#done.has(m.msg_id) && !ks.hasMessage(m.msg_id)) {
+        if (await this.#handle(m) === "wait") return;
+        ks.markSeen(m.msg_id);
+      }
+      this.#done.add(m.msg_id);
+    } catch (err) {
+      if (this.#quitting || !this.connected || _transient(err)) {
+        ack = false;
+      } else {
+        this.#done.add(m.msg_id);
         this.#emit({
           event: "error",
           message: `Message ${m.msg_id} from #${m.from} rejected: ${(err as Error).message}`,
           ...(err instanceof E2eError ? { code: err.code } : {}),
         });
       }
-      // Acked only once handled and stored: a crash before this means a redelivery.
-      this.#ks!.markSeen(m.msg_id);
-      this.#conn?.ack([m.msg_id]);
-    });
+    }
+    this.#inflight.delete(m.msg_id);
+    if (ack && !this.#quitting) {
+      try {
+        this.#conn?.ack([m.msg_id]);
+      } catch {
+        // closed meanwhile: the server delivers it again and it is acked then
+      }
+    }
   }
 
-  async #handle(m: MessageFrame): Promise<void> {
+  async #handle(m: MessageFrame): Promise<void | "wait"> {
     if (m.kind === "group_event") return await this.#groupEvent(m);
     const type = parseEnvelopeType(m.body);
     if (m.kind === "key" && type === "friend_key") return await this.#friendKey(m);
@@ -844,19 +974,24 @@ export class ChatClient {
         recipientRsaPrivate: this.#rsaPrivate!,
         senderIdentityPublic: identity,
       }));
-    const mine = ks.activeFriendKey(m.from);
-    // Both sides started at once: the key made by the lower user ID wins on both sides.
-    const adopt = !mine || m.from < ks.userId;
+    // My offer in flight counts as mine: both sides must apply the same rule to the same pair.
+    const mine = ks.activeFriendKey(m.from) ?? this.#offers.get(m.from) ?? null;
+    // Offers that crossed (both sides started at once): the lower user ID's key wins on both
+    // sides. Otherwise the newer key wins (the friend re-keyed, e.g. after a key change).
+    const crossed = mine !== null && Math.abs(opened.ts - mine.createdAt) < _CROSSING_MS;
+    const adopt = !mine || (crossed ? m.from < ks.userId : opened.ts > mine.createdAt);
     ks.addFriendKey(m.from, opened.kid, opened.fernetKey, { active: adopt });
+    if (adopt) this.#offers.delete(m.from);
     const f = ks.friend(m.from)!;
     this.#emit({ event: "friend", user: f.username, id: f.userId, initiated_by: "them" });
     this.#retryWaiting();
   }
 
-  async #groupKey(m: MessageFrame): Promise<void> {
+  async #groupKey(m: MessageFrame): Promise<void | "wait"> {
     const ks = this.#ks!;
     const group = m.group_id !== null ? ks.group(m.group_id) : null;
-    if (!group) throw new Error(`Key for an unknown group ${m.group_id}`);
+    if (!group) return this.#wait(m); // the group's event may come by another server
+    if (!group.isMember) throw new Error(`Key for group ${group.name}, which you have left`);
     if (group.adminId !== m.from) {
       throw new Error(`Key for group ${group.name} from #${m.from}, who is not its admin`);
     }
@@ -873,7 +1008,7 @@ export class ChatClient {
     this.#retryWaiting();
   }
 
-  async #direct(m: MessageFrame): Promise<void> {
+  async #direct(m: MessageFrame): Promise<void | "wait"> {
     const ks = this.#ks!;
     let opened;
     try {
@@ -911,10 +1046,10 @@ export class ChatClient {
     });
   }
 
-  async #group(m: MessageFrame): Promise<void> {
+  async #group(m: MessageFrame): Promise<void | "wait"> {
     const ks = this.#ks!;
     const group = m.group_id !== null ? ks.group(m.group_id) : null;
-    if (!group) throw new Error(`Message for an unknown group ${m.group_id}`);
+    if (!group) return this.#wait(m);
     let opened;
     try {
       opened = await this.#verified(m.from, (identity) =>
@@ -1005,7 +1140,8 @@ export class ChatClient {
       by: number;
     };
     const g = ev.group;
-    const iAmOut = (ev.event === "removed" || ev.event === "left") && ev.user_id === ks.userId;
+    // Membership follows the member list, so an event processed late cannot re-add me.
+    const iAmOut = !g.members.includes(ks.userId);
     let record = ks.upsertGroup({
       groupId: g.id,
       name: g.name,
@@ -1032,7 +1168,9 @@ export class ChatClient {
     });
     if (g.admin !== ks.userId || iAmOut) return;
     // I am the admin: keys follow membership.
-    if (ev.event === "created" || ev.event === "removed" || ev.event === "left") {
+    if (ev.event === "created") {
+      await this.#rotateGroupKey(record, true);
+    } else if (ev.event === "removed" || ev.event === "left") {
       await this.#rotateGroupKey(record);
     } else if (ev.event === "added") {
       const current = ks.currentGroupKey(g.id);
@@ -1049,27 +1187,21 @@ export class ChatClient {
     }
   }
 
-  /** Keeps a message whose key has not arrived yet (keys and messages can cross servers). */
-  #wait(m: MessageFrame): void {
+  /** Parks a message whose key (or group) has not arrived yet; it stays unacknowledged. */
+  #wait(m: MessageFrame): "wait" {
     this.#waiting.push({ frame: m, since: Date.now() });
+    return "wait";
   }
 
   #retryWaiting(): void {
     const again = this.#waiting.splice(0);
-    for (const w of again) {
-      this.#inbox = this.#inbox.then(async () => {
-        try {
-          await this.#handle(w.frame);
-        } catch (err) {
-          this.#emit({ event: "error", message: (err as Error).message });
-        }
-      });
-    }
+    for (const w of again) this.#inbox = this.#inbox.then(() => this.#process(w.frame));
   }
 
   #expireWaiting(): void {
     const now = Date.now();
     const expired = this.#waiting.filter((w) => now - w.since > _KEY_WAIT_MS);
+    if (expired.length === 0) return;
     this.#waiting = this.#waiting.filter((w) => now - w.since <= _KEY_WAIT_MS);
     for (const w of expired) {
       const where = w.frame.group_id !== null ? ` in group ${w.frame.group_id}` : "";
@@ -1079,6 +1211,9 @@ export class ChatClient {
         message: `Cannot decrypt message ${w.frame.msg_id} from #${w.frame.from}${where}: ` +
           "you do not have its key",
       });
+      this.#done.add(w.frame.msg_id);
+      this.#inflight.delete(w.frame.msg_id);
+      this.#conn?.ack([w.frame.msg_id]);
     }
   }
 
@@ -1130,6 +1265,26 @@ async function _freePath(dir: string, name: string): Promise<string> {
       return candidate;
     }
   }
+}
+
+/** Waits `ms`, or less if `signal` aborts. */
+function _sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, Math.max(0, ms));
+    signal?.addEventListener("abort", () => {
+      clearTimeout(timer);
+      resolve();
+    }, { once: true });
+  });
+}
+
+/** Failures of the connection rather than of the request: worth retrying later. */
+function _transient(err: unknown): boolean {
+  if (err instanceof RequestError) return err.code === "internal" || err.code === "rate_limited";
+  return err instanceof Error &&
+    /Connection closed|connection is closed|No answer to|Not connected|closed while/.test(
+      err.message,
+    );
 }
 
 /** Re-exported for the front end's type checks. */

@@ -63,6 +63,12 @@ export interface ConnectOptions {
    * reconnect is acked again but not shown twice (default: a new set per connection).
    */
   seen?: Set<number>;
+  /**
+   * Drop redelivered messages (default true). An application that acks only after handling
+   * a message turns this off and de-duplicates itself, so a redelivery of a message it has
+   * not finished with is not acked behind its back.
+   */
+  dedupe?: boolean;
 }
 
 /** A connected protocol client. */
@@ -83,6 +89,7 @@ export class ProtocolClient {
   onFrame: (f: ServerFrame) => void = () => {};
 
   readonly #autoAck: boolean;
+  readonly #dedupe: boolean;
   readonly #requestTimeoutMs: number;
   readonly #pending = new Map<number, {
     resolve: (f: ServerFrame) => void;
@@ -105,6 +112,7 @@ export class ProtocolClient {
     this.socket = socket;
     this.welcome = welcome;
     this.#autoAck = opts.autoAck ?? true;
+    this.#dedupe = opts.dedupe ?? true;
     this.#requestTimeoutMs = opts.requestTimeoutMs ?? 30_000;
     this.#seen = opts.seen ?? new Set();
     this.#closedPromise = closed;
@@ -277,6 +285,11 @@ export class ProtocolClient {
     this.onFrame(frame);
     switch (frame.type) {
       case "message": {
+        if (!this.#dedupe) {
+          this.onMessage(frame);
+          if (this.#autoAck) this.#queueAck(frame.msg_id);
+          return;
+        }
         if (this.#seen.has(frame.msg_id)) {
           this.#queueAck(frame.msg_id); // a redelivery: ack again, show once
           return;

@@ -23,16 +23,16 @@ export function renderEvent(e: ClientEvent): string | null {
         ? `${e.what}…`
         : `${e.what}: done.`;
     case "message":
-      return `[${_time(e.sent_at)}] ${e.group_name ? `${e.group_name}/` : ""}${e.from_name}: ${
-        _clean(e.text)
-      }`;
+      return `[${_time(e.sent_at)}] ${
+        e.group_name ? `${clean(e.group_name)}/` : ""
+      }${e.from_name}: ${clean(e.text)}`;
     case "sent":
     case "accepted":
       return null;
     case "delivered":
       return `  ✓ delivered to ${e.to_name} (message ${e.id})`;
     case "file":
-      return `[file] ${e.group ? `group ${e.group}/` : ""}${e.from_name} sent ${_clean(e.name)} ` +
+      return `[file] ${e.group ? `group ${e.group}/` : ""}${e.from_name} sent ${clean(e.name)} ` +
         `(${_size(e.size)}), saved to ${e.path}`;
     case "group": {
       const what = {
@@ -41,7 +41,7 @@ export function renderEvent(e: ClientEvent): string | null {
         removed: `${e.user_name} was removed`,
         left: `${e.user_name} left`,
       }[e.change];
-      return `[group ${e.name} #${e.group}] ${what}; members: ${e.members.join(", ")}`;
+      return `[group ${clean(e.name)} #${e.group}] ${what}; members: ${e.members.join(", ")}`;
     }
     case "group_key":
       return `[group #${e.group}] new key (epoch ${e.epoch}) received`;
@@ -70,7 +70,7 @@ export function renderEvent(e: ClientEvent): string | null {
       return e.groups.length === 0
         ? "No groups yet: create_group NAME USER..."
         : e.groups.map((g) =>
-          `  #${g.id} ${g.name.padEnd(20)} admin #${g.admin}, members ${
+          `  #${g.id} ${clean(g.name).padEnd(20)} admin #${g.admin}, members ${
             g.members.join(", ")
           }, key epoch ${g.epoch ?? "none yet"}`
         ).join("\n");
@@ -78,7 +78,7 @@ export function renderEvent(e: ClientEvent): string | null {
       return e.messages.length === 0
         ? `No messages with ${e.target}.`
         : e.messages.map((m) =>
-          `[${_time(m.sent_at)}] ${m.from_name}: ${_clean(m.text)}${
+          `[${_time(m.sent_at)}] ${m.from_name}: ${clean(m.text)}${
             m.state && m.state !== "accepted" ? ` (${m.state})` : ""
           }`
         ).join("\n");
@@ -92,7 +92,7 @@ export function renderEvent(e: ClientEvent): string | null {
     case "help":
       return `Commands:\n${e.text}`;
     case "error":
-      return `error: ${e.message}`;
+      return `error: ${clean(e.message)}`;
     case "quit":
       return null;
   }
@@ -112,8 +112,15 @@ function _group(digits: string): string {
   return digits.replace(/(\d{5})(?=\d)/g, "$1 ");
 }
 
-/** Strips terminal control characters so a message cannot repaint the user's screen. */
-function _clean(text: string): string {
-  // deno-lint-ignore no-control-regex
-  return text.replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g, "�");
+/**
+ * Makes untrusted text safe to print: terminal control characters (escape sequences could
+ * repaint the screen or retitle the window), bidi overrides and other invisible format
+ * characters become U+FFFD. Line breaks become an indented continuation, so a message can
+ * never print a line that looks like it came from someone else.
+ */
+export function clean(text: string): string {
+  return text
+    .replace(/\r\n|[\n\r\u2028\u2029]/g, "\n    ")
+    // deno-lint-ignore no-control-regex
+    .replace(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f]|\p{Cf}/gu, "\uFFFD");
 }
