@@ -5,18 +5,12 @@
  */
 
 import assert from "node:assert/strict";
+import { freePort } from "../core/cluster/free_port.ts";
 import { join } from "node:path";
 import { openSqliteStore, type SqliteStore } from "../core/store/sqlite_store.ts";
 
 const MAIN = new URL("../main.ts", import.meta.url).pathname;
 const HOST = "127.0.0.1";
-
-function _freePort(): number {
-  const l = Deno.listen({ hostname: HOST, port: 0 });
-  const port = (l.addr as Deno.NetAddr).port;
-  l.close();
-  return port;
-}
 
 function _sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)));
@@ -30,7 +24,7 @@ async function _cluster(): Promise<
   const servers = join(dir, "servers.txt");
   const db = join(dir, "fastchat.db");
   const ids = [1, 2, 3];
-  const ports = ids.map(() => _freePort());
+  const ports = ids.map(() => freePort());
   await Deno.writeTextFile(
     servers,
     "# test cluster\n" + ids.map((id, i) => `${id} ${HOST} ${ports[i]}`).join("\n") + "\n",
@@ -180,7 +174,7 @@ async function _withBalancer(
       reporter = new _Reporter(store, loads);
       await reporter.report();
     }
-    const port = _freePort();
+    const port = freePort();
     balancer = new _Balancer([
       "--strategy",
       strategy,

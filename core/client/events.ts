@@ -88,3 +88,44 @@ export type ClientEvent =
 
 /** A sink for events. */
 export type EventSink = (e: ClientEvent) => void;
+
+/** Events collected in order, with a way to wait for one (the demo and tests use it). */
+export class EventLog {
+  readonly events: ClientEvent[] = [];
+  /** Extra text for the timeout error (e.g. a process's stderr). */
+  describe: () => string = () => "";
+
+  /** Records an event. */
+  push(e: ClientEvent): void {
+    this.events.push(e);
+  }
+
+  /** Events of one kind, in order. */
+  all<E extends ClientEvent["event"]>(event: E): Extract<ClientEvent, { event: E }>[] {
+    return this.events.filter((e) => e.event === event) as Extract<ClientEvent, { event: E }>[];
+  }
+
+  /**
+   * Resolves with the first event of kind `event` matching `pred` (among all events so far
+   * and to come); rejects after `timeoutMs` listing what did arrive.
+   */
+  async waitFor<E extends ClientEvent["event"]>(
+    event: E,
+    pred: (e: Extract<ClientEvent, { event: E }>) => boolean = () => true,
+    timeoutMs = 20_000,
+  ): Promise<Extract<ClientEvent, { event: E }>> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const found = this.all(event).find(pred);
+      if (found) return found;
+      if (Date.now() > deadline) {
+        throw new Error(
+          `No ${event} event in time. Events:\n${
+            this.events.map((e) => JSON.stringify(e)).join("\n")
+          }${this.describe()}`,
+        );
+      }
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+}

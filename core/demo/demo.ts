@@ -10,8 +10,9 @@ import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { ChatClient } from "../client/chat_client.ts";
 import type { ClientCommand } from "../client/commands.ts";
-import type { ClientEvent } from "../client/events.ts";
+import { EventLog } from "../client/events.ts";
 import { startBalancer } from "../balancer/mod.ts";
+import { freePort } from "../cluster/free_port.ts";
 import type { ServerEntry } from "../cluster/servers_file.ts";
 import { createLogger } from "../log/logger.ts";
 import { newClusterSecret, parseClusterSecret } from "../server/peer_auth.ts";
@@ -19,18 +20,10 @@ import { type RunningServer, startServer } from "../server/serve.ts";
 import { openSqliteStore } from "../store/sqlite_store.ts";
 import type { Store } from "../store/store.ts";
 
-/** A free TCP port on 127.0.0.1 (the OS picks it). */
-export function freePort(): number {
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (l.addr as Deno.NetAddr).port;
-  l.close();
-  return port;
-}
-
 class _User {
   readonly name: string;
   readonly client: ChatClient;
-  readonly events: ClientEvent[] = [];
+  readonly log = new EventLog();
 
   constructor(name: string, balancerUrl: string, dataDir: string, say: (l: string) => void) {
     this.name = name;
@@ -41,7 +34,7 @@ class _User {
       password: `demo password of ${name}`,
       keystoreScryptN: 1024,
       emit: (e) => {
-        this.events.push(e);
+        this.log.push(e);
         if (e.event === "error") say(`   ! ${name}: ${e.message}`);
       },
     });
@@ -51,21 +44,9 @@ class _User {
     await this.client.run(cmd);
   }
 
-  async waitFor<E extends ClientEvent["event"]>(
-    event: E,
-    pred: (e: Extract<ClientEvent, { event: E }>) => boolean = () => true,
-    timeoutMs = 20_000,
-  ): Promise<Extract<ClientEvent, { event: E }>> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const found = this.events.find((e) =>
-        e.event === event && pred(e as Extract<ClientEvent, { event: E }>)
-      );
-      if (found) return found as Extract<ClientEvent, { event: E }>;
-      if (Date.now() > deadline) throw new Error(`${this.name} did not get a ${event} event`);
-      await new Promise((r) => setTimeout(r, 20));
-    }
-  }
+  /** Waits for an event; see {@linkcode EventLog.waitFor}. */
+  waitFor: EventLog["waitFor"] = (event, pred, timeoutMs) =>
+    this.log.waitFor(event, pred, timeoutMs);
 }
 
 /** Runs the demo, printing the transcript through `say`; resolves to the exit code. */

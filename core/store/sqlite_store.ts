@@ -692,16 +692,7 @@ export class SqliteStore implements Store {
         throw new RangeError(`limit must be a positive integer, got ${limit}`);
       }
       const rows = this.#open().pendingFor.all(userId, afterId, limit) as _Row[];
-      return rows.map((r) => ({
-        id: r["id"] as number,
-        senderId: r["sender_id"] as number,
-        clientMsgId: r["client_msg_id"] as string | null,
-        kind: r["kind"] as MessageKind,
-        groupId: r["group_id"] as number | null,
-        body: r["body"] as string,
-        recipientId: userId,
-        createdAt: r["created_at"] as number,
-      }));
+      return rows.map((r) => _pending(r, userId));
     });
   }
 
@@ -714,16 +705,7 @@ export class SqliteStore implements Store {
         throw new RangeError(`limit must be a positive integer, got ${limit}`);
       }
       const rows = this.#open().pendingOnServer.all(serverId, before, limit) as _Row[];
-      return rows.map((r) => ({
-        id: r["id"] as number,
-        senderId: r["sender_id"] as number,
-        clientMsgId: r["client_msg_id"] as string | null,
-        kind: r["kind"] as MessageKind,
-        groupId: r["group_id"] as number | null,
-        body: r["body"] as string,
-        recipientId: r["recipient_id"] as number,
-        createdAt: r["created_at"] as number,
-      }));
+      return rows.map((r) => _pending(r, r["recipient_id"] as number));
     });
   }
 
@@ -1074,6 +1056,20 @@ function _noNul(name: string, value: string): void {
   if (value.includes("\0")) {
     throw new TypeError(`${name} must not contain NUL characters`);
   }
+}
+
+/** A pending delivery from a row of the pending queries. */
+function _pending(r: _Row, recipientId: number): PendingMessage {
+  return {
+    id: r["id"] as number,
+    senderId: r["sender_id"] as number,
+    clientMsgId: r["client_msg_id"] as string | null,
+    kind: r["kind"] as MessageKind,
+    groupId: r["group_id"] as number | null,
+    body: r["body"] as string,
+    recipientId,
+    createdAt: r["created_at"] as number,
+  };
 }
 
 function _hash(tokenHash: Uint8Array): void {

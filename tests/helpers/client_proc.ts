@@ -5,14 +5,18 @@
  * @module
  */
 
-import type { ClientEvent } from "../../core/client/events.ts";
+import { type ClientEvent, EventLog } from "../../core/client/events.ts";
 import { selfCommand } from "../../core/cluster/self_command.ts";
 
 /** A running client process. */
 export class ClientProc {
   readonly user: string;
   readonly child: Deno.ChildProcess;
-  readonly events: ClientEvent[] = [];
+  readonly log = new EventLog();
+  /** Every event so far. */
+  get events(): ClientEvent[] {
+    return this.log.events;
+  }
   stderr = "";
   readonly done: Promise<Deno.CommandStatus>;
   readonly #writer: WritableStreamDefaultWriter<Uint8Array>;
@@ -44,6 +48,7 @@ export class ClientProc {
       env: { FASTCHAT_PASSWORD: opts.password ?? `pw-of-${user}` },
     }).spawn();
     this.#writer = this.child.stdin.getWriter();
+    this.log.describe = () => `\n${user}'s stderr:\n${this.stderr}`;
     const dec = new TextDecoder();
     const readOut = async () => {
       let pending = "";
@@ -53,7 +58,7 @@ export class ClientProc {
         while ((nl = pending.indexOf("\n")) >= 0) {
           const line = pending.slice(0, nl);
           pending = pending.slice(nl + 1);
-          if (line.trim() !== "") this.events.push(JSON.parse(line));
+          if (line.trim() !== "") this.log.push(JSON.parse(line));
         }
       }
     };
@@ -72,33 +77,12 @@ export class ClientProc {
     await this.#writer.write(new TextEncoder().encode(line + "\n"));
   }
 
-  /** Waits for an event matching `pred` (searching all events so far) and returns it. */
-  async waitFor<E extends ClientEvent["event"]>(
-    event: E,
-    pred: (e: Extract<ClientEvent, { event: E }>) => boolean = () => true,
-    timeoutMs = 20_000,
-  ): Promise<Extract<ClientEvent, { event: E }>> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const found = this.events.find((e) =>
-        e.event === event && pred(e as Extract<ClientEvent, { event: E }>)
-      );
-      if (found) return found as Extract<ClientEvent, { event: E }>;
-      if (Date.now() > deadline) {
-        throw new Error(
-          `${this.user}: no ${event} event in time. Events:\n${
-            this.events.map((e) => JSON.stringify(e)).join("\n")
-          }\nstderr:\n${this.stderr}`,
-        );
-      }
-      await new Promise((r) => setTimeout(r, 25));
-    }
-  }
+  /** Waits for an event; see {@linkcode EventLog.waitFor}. */
+  waitFor: EventLog["waitFor"] = (event, pred, timeoutMs) =>
+    this.log.waitFor(event, pred, timeoutMs);
 
   /** Events of one kind. */
-  all<E extends ClientEvent["event"]>(event: E): Extract<ClientEvent, { event: E }>[] {
-    return this.events.filter((e) => e.event === event) as Extract<ClientEvent, { event: E }>[];
-  }
+  all: EventLog["all"] = (event) => this.log.all(event);
 
   /** Ends input (the client drains and exits) and waits for the exit status. */
   async finish(): Promise<Deno.CommandStatus> {

@@ -17,13 +17,8 @@ export const TEST_RSA_PUBLIC_KEY = await Deno.readTextFile(
   new URL("../testdata/rsa/rsa2048_spki_public.pem", import.meta.url),
 );
 
-/** A free TCP port on 127.0.0.1 (the OS picks it; there is a small race until it is used). */
-export function freePort(): number {
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (l.addr as Deno.NetAddr).port;
-  l.close();
-  return port;
-}
+export { freePort } from "../../core/cluster/free_port.ts";
+import { freePort } from "../../core/cluster/free_port.ts";
 
 /** A started `fastchat` child process with its captured output. */
 export class Proc {
