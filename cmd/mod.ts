@@ -7,6 +7,7 @@
 
 import type { Command } from "./command.ts";
 import { balanceCommand } from "./balance.ts";
+import { benchCommand } from "./bench.ts";
 import { clientCommand } from "./client.ts";
 import { demoCommand } from "./demo.ts";
 import { serverCommand } from "./server.ts";
@@ -22,4 +23,5 @@ export const COMMANDS: readonly Command[] = [
   balanceCommand,
   clientCommand,
   demoCommand,
+  benchCommand,
 ];

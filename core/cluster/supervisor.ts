@@ -27,6 +27,21 @@ export interface ClusterOptions {
   startTimeoutMs?: number;
   /** Where progress lines go (default: stdout). */
   print?: (line: string) => void;
+  /**
+   * Where the children's stdout goes: `"inherit"` (default) or `"stderr"`, copied to this
+   * process's stderr so its own stdout stays clean (the benchmark's `--json`).
+   */
+  childStdout?: "inherit" | "stderr";
+}
+
+/** A child process of the cluster as it runs now. */
+export interface ClusterProcess {
+  /** `server N` or `balancer`. */
+  readonly name: string;
+  /** The server's ID; null for the balancer. */
+  readonly serverId: number | null;
+  /** The OS process ID (for /proc readings). */
+  readonly pid: number;
 }
 
 /** A running cluster. */
@@ -37,10 +52,13 @@ export interface RunningCluster {
   stop(): Promise<void>;
   /** Resolves when the cluster has stopped. */
   readonly finished: Promise<void>;
+  /** The children running now (a restarted child shows its new PID). */
+  processes(): ClusterProcess[];
 }
 
 interface _Child {
   name: string;
+  serverId: number | null;
   args: string[];
   healthUrl: string;
   process: Deno.ChildProcess | null;
@@ -56,6 +74,7 @@ export async function startCluster(opts: ClusterOptions): Promise<RunningCluster
   const common = ["--servers", opts.serversFile, "--db", dbPath];
   const children: _Child[] = opts.servers.map((s) => ({
     name: `server ${s.id}`,
+    serverId: s.id,
     args: [
       "server",
       "--id",
@@ -73,6 +92,7 @@ export async function startCluster(opts: ClusterOptions): Promise<RunningCluster
   }));
   children.push({
     name: "balancer",
+    serverId: null,
     args: [
       "balance",
       "--strategy",
@@ -92,14 +112,16 @@ export async function startCluster(opts: ClusterOptions): Promise<RunningCluster
   const done = Promise.withResolvers<void>();
   const exits: Promise<unknown>[] = [];
 
+  const toStderr = opts.childStdout === "stderr";
   const spawn = (child: _Child) => {
     const { cmd, args } = selfCommand(child.args);
     const proc = new Deno.Command(cmd, {
       args,
       stdin: "null",
-      stdout: "inherit",
+      stdout: toStderr ? "piped" : "inherit",
       stderr: "inherit",
     }).spawn();
+    if (toStderr) void _copyToStderr(proc.stdout);
     child.process = proc;
     const exited = proc.status.then((status) => {
       if (child.process === proc) child.process = null;
@@ -144,7 +166,22 @@ export async function startCluster(opts: ClusterOptions): Promise<RunningCluster
     dbPath,
     stop,
     finished: done.promise,
+    processes: () =>
+      children.flatMap((c) =>
+        c.process ? [{ name: c.name, serverId: c.serverId, pid: c.process.pid }] : []
+      ),
   };
+}
+
+async function _copyToStderr(stream: ReadableStream<Uint8Array>): Promise<void> {
+  try {
+    for await (const chunk of stream) {
+      let rest = chunk;
+      while (rest.length > 0) rest = rest.subarray(Deno.stderr.writeSync(rest));
+    }
+  } catch {
+    // the child is gone
+  }
 }
 
 async function _waitHealthy(child: _Child, deadline: number): Promise<void> {

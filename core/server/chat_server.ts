@@ -463,10 +463,10 @@ export class ChatServer {
     let count = 0;
     for (;;) {
       const page = await this.#store.pendingFor(conn.userId, after, _REPLAY_PAGE);
-      const now = this.#now();
       for (const m of page) {
+        // Always sent: a live push held back meanwhile is dropped instead (it is in `replayed`).
         conn.replayed.add(m.id);
-        conn.inflight.set(m.id, now);
+        conn.markPushed(m.id);
         conn.send(_messageFrame(m));
         after = m.id;
       }
@@ -572,8 +572,8 @@ export class ChatServer {
         remote.push(r.userId);
         continue;
       }
+      if (!conn.markPushed(saved.id)) continue;
       this.metrics.messagesRouted++;
-      conn.inflight.set(saved.id, this.#now());
       if (r.body !== undefined) {
         conn.push({ ...frame, body: r.body });
       } else if (conn.syncing) {
@@ -663,7 +663,6 @@ export class ChatServer {
   }
 
   async #ack(conn: ClientConn, ids: number[]): Promise<void> {
-    for (const id of ids) conn.inflight.delete(id);
     const done = await this.#store.ackDeliveries(conn.userId, ids);
     this.metrics.messagesDelivered += done.length;
     const bySender = new Map<number, typeof done>();
@@ -706,11 +705,12 @@ export class ChatServer {
   }
 
   /**
-   * Pushes again what is still pending for users connected here and was accepted, or last
-   * pushed, more than `ageMs` ago. A live push is lost when the server that accepted a
-   * message dies between committing and pushing it, or when a peer link drops with frames
-   * in flight; the database still has the delivery, and this finds it. Clients drop
-   * duplicates by message ID. Returns how many messages were pushed.
+   * Pushes what is still pending for users connected here, accepted more than `ageMs` ago,
+   * and never pushed on their current connection. A live push is lost when the server
+   * that accepted a message dies between committing and pushing it, or when a peer link
+   * drops with frames in flight; the database still has the delivery, and this finds it.
+   * What was pushed on the connection is never pushed again (an ack may just be slow to
+   * commit). Returns how many messages were pushed.
    */
   async redeliver(ageMs: number, limit = 1000): Promise<number> {
     if (this.#local.size === 0) return 0;
@@ -719,10 +719,7 @@ export class ChatServer {
     let pushed = 0;
     for (const m of rows) {
       const conn = this.#local.get(m.recipientId);
-      if (!conn || conn.syncing) continue;
-      const last = conn.inflight.get(m.id);
-      if (last !== undefined && now - last < ageMs) continue;
-      conn.inflight.set(m.id, now);
+      if (!conn || conn.syncing || !conn.markPushed(m.id)) continue;
       conn.send(_messageFrame(m));
       pushed++;
     }
@@ -740,8 +737,8 @@ export class ChatServer {
       for (const uid of frame.recipients) {
         const conn = this.#local.get(uid);
         if (!conn) continue; // moved or gone: the delivery waits in the database
+        if (!conn.markPushed(base.msg_id)) continue;
         this.metrics.messagesRouted++;
-        conn.inflight.set(base.msg_id, this.#now());
         const body = frame.bodies?.[uid];
         if (body !== undefined) {
           conn.push({ ...base, body });

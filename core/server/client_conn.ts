@@ -8,6 +8,9 @@
 
 import { encode, type MessageFrame, type ServerFrame } from "../protocol/mod.ts";
 
+/** Message IDs remembered per connection (see {@linkcode ClientConn.pushed}). */
+const _PUSHED_CAP = 20_000;
+
 /** A client connection. */
 export class ClientConn {
   readonly socket: WebSocket;
@@ -29,12 +32,31 @@ export class ClientConn {
   /** Message IDs sent during the replay, so a held push is not sent twice. */
   replayed = new Set<number>();
   closed = false;
-  /** Pushed but not yet acknowledged: message ID to push time, for the redelivery sweep. */
-  readonly inflight = new Map<number, number>();
+  /**
+   * Message IDs already pushed on this connection. A WebSocket delivers in order or dies,
+   * so nothing pushed here ever needs pushing here again: live pushes, mesh pushes, the
+   * replay and the redelivery sweep all check it, and each message goes out at most once
+   * per connection. Bounded: the oldest IDs are forgotten past the cap.
+   */
+  readonly pushed = new Set<number>();
 
   constructor(socket: WebSocket, addr: string) {
     this.socket = socket;
     this.addr = addr;
+  }
+
+  /** Records that `msgId` is being pushed; false if it was pushed on this connection before. */
+  markPushed(msgId: number): boolean {
+    if (this.pushed.has(msgId)) return false;
+    this.pushed.add(msgId);
+    if (this.pushed.size > _PUSHED_CAP) {
+      let drop = this.pushed.size - _PUSHED_CAP / 2;
+      for (const id of this.pushed) {
+        if (drop-- <= 0) break;
+        this.pushed.delete(id);
+      }
+    }
+    return true;
   }
 
   /** Sends a frame if the socket is open; returns whether it was sent. */

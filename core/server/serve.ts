@@ -80,7 +80,9 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
     try {
       await store.reportLoad(
         self.id,
-        { clients: chat.clientCount, lagMs: Math.round(lagMs) },
+        // Open connections, not only logged-in clients: one still registering is load too,
+        // and the balancer forgets its own count of assignments at each report.
+        { clients: chat.connectionCount, lagMs: Math.round(lagMs) },
         Date.now(),
       );
     } catch (err) {

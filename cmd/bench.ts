@@ -1,0 +1,94 @@
+/**
+ * `fastchat bench`: starts its own cluster per strategy, drives it with simulated clients
+ * and reports throughput, latency, balance, CPU and memory (see `core/bench/`). Progress
+ * goes to stderr so `--json` leaves exactly one JSON object on stdout. Ctrl-C or SIGTERM
+ * stops every process it started before it exits. `--echo-server PORT` is the hidden mode
+ * the baseline runs its echo server in.
+ *
+ * @module
+ */
+
+import {
+  BENCH_USAGE,
+  BenchCancelled,
+  BenchUsageError,
+  parseBenchArgs,
+  renderHtmlReport,
+  renderTextReport,
+  runBench,
+  serveEcho,
+} from "../core/bench/mod.ts";
+import { type Command, UsageError } from "./command.ts";
+
+/** `fastchat bench`. */
+export const benchCommand: Command = {
+  name: "bench",
+  summary: "Benchmark a local cluster: throughput, latency, balance, CPU and memory",
+  async run(args) {
+    let line;
+    try {
+      line = parseBenchArgs(args);
+    } catch (err) {
+      if (err instanceof BenchUsageError) throw new UsageError(err.message);
+      throw err;
+    }
+    if (line.kind === "help") {
+      console.log(BENCH_USAGE);
+      return 0;
+    }
+    const ac = new AbortController();
+    let exitCode = 0;
+    const onSignal = (sig: Deno.Signal) => () => {
+      if (ac.signal.aborted) return;
+      exitCode = sig === "SIGINT" ? 130 : 143;
+      if (line.kind === "run") console.error(`fastchat bench: ${sig}; stopping everything`);
+      ac.abort();
+    };
+    const onInt = onSignal("SIGINT");
+    const onTerm = onSignal("SIGTERM");
+    Deno.addSignalListener("SIGINT", onInt);
+    Deno.addSignalListener("SIGTERM", onTerm);
+    try {
+      if (line.kind === "echo_server") {
+        await serveEcho(line.port, ac.signal, (port) => {
+          console.error(`fastchat bench: echo server listening on 127.0.0.1:${port}`);
+        });
+        return 0;
+      }
+      const opts = line.options;
+      let report;
+      try {
+        report = await runBench(opts, {
+          progress: (l) => console.error(`bench: ${l}`),
+          signal: ac.signal,
+        });
+      } catch (err) {
+        if (err instanceof BenchCancelled || ac.signal.aborted) {
+          console.error("fastchat bench: cancelled; every process it started is stopped");
+          return exitCode || 130;
+        }
+        throw err;
+      }
+      if (opts.report !== null) {
+        await Deno.writeTextFile(opts.report, renderHtmlReport(report));
+        console.error(`bench: report written to ${opts.report}`);
+      }
+      if (opts.json) console.log(JSON.stringify(report));
+      else console.log(renderTextReport(report));
+      if (!report.ok) {
+        console.error(
+          [
+            "",
+            "fastchat bench: FAILED - the cluster did not deliver every message exactly once:",
+            ...report.failures.map((f) => `  - ${f}`),
+          ].join("\n"),
+        );
+        return 1;
+      }
+      return 0;
+    } finally {
+      Deno.removeSignalListener("SIGINT", onInt);
+      Deno.removeSignalListener("SIGTERM", onTerm);
+    }
+  },
+};

@@ -1,0 +1,36 @@
+/**
+ * `fastchat bench`: the load benchmark of a whole cluster. Public API of `core/bench/`:
+ *
+ * - {@linkcode parseBenchArgs}, {@linkcode BENCH_USAGE}: the command line;
+ * - {@linkcode runBench}: runs every strategy (and the baseline) and returns a
+ *   {@linkcode BenchReport};
+ * - {@linkcode renderTextReport}, {@linkcode renderHtmlReport}: the table and the HTML
+ *   report with SVG charts;
+ * - {@linkcode serveEcho}: the baseline's echo server (the hidden `--echo-server` mode).
+ *
+ * @module
+ */
+
+export { BenchCancelled } from "./async_util.ts";
+export {
+  BENCH_STRATEGIES,
+  BENCH_USAGE,
+  type BenchCommandLine,
+  type BenchOptions,
+  type BenchStrategy,
+  BenchUsageError,
+  type MessageMix,
+  parseBenchArgs,
+  parseMix,
+} from "./options.ts";
+export {
+  type BaselineSummary,
+  type BenchIo,
+  type BenchReport,
+  type IdleStrategyResult,
+  type LoadStrategyResult,
+  runBench,
+} from "./run_bench.ts";
+export { renderTextReport } from "./report_text.ts";
+export { barChartSvg, renderHtmlReport } from "./report_svg.ts";
+export { serveEcho } from "./echo_server.ts";

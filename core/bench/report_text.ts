@@ -1,0 +1,196 @@
+/**
+ * The human-readable form of a {@linkcode BenchReport}: what was run, one table row per
+ * strategy, a row per server process, the baseline, and a loud FAILED block when any
+ * correctness check failed. Pure (string in, string out).
+ *
+ * @module
+ */
+
+import type { BenchReport, IdleStrategyResult, LoadStrategyResult } from "./run_bench.ts";
+
+/** Renders the report as text tables. */
+export function renderTextReport(report: BenchReport): string {
+  const c = report.config;
+  const lines: string[] = [];
+  const loads = report.results.filter((r): r is LoadStrategyResult => r.mode === "load");
+  const idles = report.results.filter((r): r is IdleStrategyResult => r.mode === "connections");
+  lines.push(
+    `fastchat bench ${report.fastchat_version}: ${c.servers} server(s) on ${c.cpus} CPU(s), ` +
+      `users registered with scrypt N=${c.scrypt_n} (not measured)`,
+  );
+  if (loads.length > 0) {
+    lines.push(
+      `${c.clients} clients, ${
+        c.rate === null ? `closed loop (window ${c.window})` : `open loop at ${c.rate} msg/s`
+      }, mix dm ${_pct(c.mix.dm)} / group ${_pct(c.mix.group)} (group size ${c.group_size}), ` +
+        `${c.message_bytes}-byte messages, ${c.duration_s} s measured after ${c.warmup_s} s warm-up`,
+      "",
+      ...renderTable(
+        [
+          "strategy",
+          "acc/s",
+          "deliv/s",
+          "p50 ms",
+          "p95 ms",
+          "p99 ms",
+          "max ms",
+          "acc p50",
+          "acc p99",
+          "lost",
+          "dup",
+          "errors",
+          "late",
+          "clients/server",
+          "sd",
+          "gen CPU%",
+          "bal CPU%",
+          "host busy%",
+          "iowait%",
+          "vs echo",
+        ],
+        loads.map((r) => [
+          r.strategy,
+          _n(r.accepted_per_s),
+          _n(r.delivered_per_s),
+          _n(r.p50_ms),
+          _n(r.p95_ms),
+          _n(r.p99_ms),
+          _n(r.max_ms),
+          _n(r.accept_p50_ms),
+          _n(r.accept_p99_ms),
+          _n(r.lost),
+          _n(r.duplicated),
+          _n(r.send_errors + r.unanswered + r.misrouted),
+          _n(r.late_sends),
+          Object.values(r.clients_per_server).join("/"),
+          _n(r.clients_per_server_stddev),
+          _n(r.generator_cpu_percent),
+          _n(r.balancer_cpu_percent),
+          _n(r.machine_busy_percent),
+          _n(r.machine_iowait_percent),
+          r.baseline_ratio === null ? "-" : r.baseline_ratio.toFixed(3),
+        ]),
+      ),
+    );
+  }
+  if (idles.length > 0) {
+    lines.push(
+      `${c.connections} idle authenticated connections, then ${
+        idles[0]!.probes_sent
+      } direct messages one at a time`,
+      "",
+      ...renderTable(
+        [
+          "strategy",
+          "connect s",
+          "RSS before MB",
+          "RSS after MB",
+          "growth MB",
+          "bytes/conn",
+          "p50 ms",
+          "p99 ms",
+          "max ms",
+          "lost",
+          "dup",
+          "clients/server",
+          "gen fds",
+        ],
+        idles.map((r) => [
+          r.strategy,
+          _n(r.connect_s),
+          _n(r.rss_before_mb),
+          _n(r.rss_after_mb),
+          _n(r.rss_growth_mb),
+          _n(r.bytes_per_connection),
+          _n(r.p50_ms),
+          _n(r.p99_ms),
+          _n(r.max_ms),
+          _n(r.lost),
+          _n(r.duplicated),
+          Object.values(r.clients_per_server).join("/"),
+          _n(r.generator_open_fds),
+        ]),
+      ),
+    );
+  }
+  lines.push(
+    "",
+    "Server processes:",
+    ...renderTable(
+      [
+        "strategy",
+        "server",
+        "PID",
+        "clients",
+        "CPU % (1 core)",
+        "RSS MB",
+        "peak RSS MB",
+        "lag ms",
+        "msg batches",
+        "msgs/batch",
+        "redelivered",
+      ],
+      report.results.flatMap((r) =>
+        r.servers.map((s) => [
+          r.strategy,
+          String(s.server_id),
+          String(s.pid),
+          _n(r.clients_per_server[String(s.server_id)] ?? null),
+          _n(s.cpu_percent),
+          _n(s.rss_mb),
+          _n(s.peak_rss_mb),
+          _n(s.lag_ms),
+          _n(s.store_batches),
+          _n(s.mean_batch_messages),
+          _n(s.redelivered),
+        ])
+      ),
+    ),
+  );
+  if (report.baseline !== null) {
+    const b = report.baseline;
+    lines.push(
+      "",
+      `Baseline (bare WebSocket echo in one child process, ${b.connections} connections): ` +
+        `${_n(b.echoes_per_s)} echoes/s, p50 ${_n(b.p50_ms)} ms, p99 ${_n(b.p99_ms)} ms, ` +
+        `echo server CPU ${_n(b.server_cpu_percent)}%, generator CPU ${
+          _n(b.generator_cpu_percent)
+        }%`,
+    );
+  }
+  if (report.failures.length > 0) {
+    lines.push(
+      "",
+      "!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!",
+      "!! FAILED: the cluster did not deliver every message exactly once !!",
+      "!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!",
+      ...report.failures.map((f) => `  - ${f}`),
+    );
+  } else {
+    lines.push("", "OK: every accepted message reached every recipient exactly once.");
+  }
+  return lines.join("\n");
+}
+
+/** Lays out `rows` under `header` in aligned columns (text left, numbers right). */
+export function renderTable(header: readonly string[], rows: readonly string[][]): string[] {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
+  const line = (cells: readonly string[], isHeader: boolean) =>
+    cells.map((cell, i) =>
+      i === 0 || isHeader ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!)
+    ).join("  ").trimEnd();
+  return [
+    line(header, true),
+    widths.map((w) => "-".repeat(w)).join("  "),
+    ...rows.map((r) => line(r, false)),
+  ];
+}
+
+function _n(v: number | null): string {
+  if (v === null) return "-";
+  return Number.isInteger(v) ? String(v) : v.toFixed(v >= 100 ? 0 : v >= 10 ? 1 : 2);
+}
+
+function _pct(f: number): string {
+  return `${Math.round(f * 100)}%`;
+}

@@ -1,0 +1,585 @@
+/**
+ * `fastchat bench` from start to finish: for each strategy, a fresh cluster, users through
+ * the balancer, groups, the load (or idle-scale mode), CPU and memory from /proc, and the
+ * cluster stopped again; then the optional echo baseline. Produces one
+ * {@linkcode BenchReport} (the `--json` object) whose `failures` list every correctness
+ * problem (lost, duplicated or misrouted messages, errors, restarts, leftover processes).
+ * Every process it starts is stopped before it settles, also when `signal` aborts.
+ *
+ * @module
+ */
+
+import { VERSION } from "../version.ts";
+import type { ClusterProcess } from "../cluster/supervisor.ts";
+import { checkCancelled } from "./async_util.ts";
+import { runEchoBaseline } from "./baseline.ts";
+import { BENCH_SCRYPT_N, type BenchCluster, startBenchCluster } from "./bench_cluster.ts";
+import { type BenchUser, closeUsers, connectUsers, createGroups } from "./bench_users.ts";
+import { makeBodyPool } from "./body_pool.ts";
+import { runIdleScale } from "./idle_scale.ts";
+import { runLoad } from "./load_generator.ts";
+import type { BenchOptions, BenchStrategy } from "./options.ts";
+import {
+  CLOCK_TICKS_PER_SECOND,
+  type MachineCpu,
+  readCpuSnapshot,
+  readCpuTicks,
+  readMemory,
+  readOpenFileLimit,
+} from "./proc_stats.ts";
+import { fetchServerCounters, type ServerCounters } from "./server_metrics.ts";
+import { cpuPercent, perSecond, round, spread, summarizeLatencies } from "./stats.ts";
+
+/** Descriptors kept free for the runtime, the balancer fetches and the children's pipes. */
+const _FD_MARGIN = 500;
+
+/** One server process as measured. */
+export interface ServerProcessResult {
+  readonly server_id: number;
+  readonly pid: number;
+  /** CPU over the measured window, % of one core. */
+  readonly cpu_percent: number | null;
+  readonly rss_mb: number | null;
+  readonly peak_rss_mb: number | null;
+  /** From its `GET /metrics` at the end: messages the redelivery sweep pushed again. */
+  readonly redelivered: number | null;
+  /** Storage commits and messages per commit (group commit). */
+  readonly store_batches: number | null;
+  readonly mean_batch_messages: number | null;
+  /** Event-loop lag it measured (smoothed), ms. */
+  readonly lag_ms: number | null;
+}
+
+/** Fields every result has (load and idle-scale mode). */
+export interface ResultBase {
+  readonly strategy: BenchStrategy;
+  readonly mode: "load" | "connections";
+  readonly delivered_per_s: number | null;
+  readonly deliveries: number;
+  readonly p50_ms: number | null;
+  readonly p95_ms: number | null;
+  readonly p99_ms: number | null;
+  readonly max_ms: number | null;
+  readonly mean_ms: number | null;
+  readonly latency_samples: number;
+  readonly lost: number;
+  readonly duplicated: number;
+  readonly clients_per_server: Readonly<Record<string, number>>;
+  readonly clients_per_server_min: number;
+  readonly clients_per_server_max: number;
+  readonly clients_per_server_stddev: number;
+  readonly servers: readonly ServerProcessResult[];
+  /** Ports the run used (all closed again when it ends). */
+  readonly ports: { readonly balancer: number; readonly servers: readonly number[] };
+}
+
+/** One strategy under load. */
+export interface LoadStrategyResult extends ResultBase {
+  readonly mode: "load";
+  readonly clients: number;
+  readonly load_model: "closed" | "open";
+  readonly window: number | null;
+  readonly rate: number | null;
+  readonly duration_s: number;
+  readonly warmup_s: number;
+  readonly sent: number;
+  readonly sent_direct: number;
+  readonly sent_group: number;
+  readonly accepted: number;
+  readonly accepted_per_s: number;
+  readonly delivered_per_s: number;
+  /** Send to `accepted` (the message is durable), for messages sent in the window. */
+  readonly accept_p50_ms: number | null;
+  readonly accept_p99_ms: number | null;
+  readonly expected_deliveries: number;
+  readonly lost_deliveries: number;
+  readonly misrouted: number;
+  readonly send_errors: number;
+  readonly unanswered: number;
+  readonly disconnected: number;
+  readonly late_sends: number;
+  readonly skipped_sends: number;
+  readonly max_send_lag_ms: number;
+  readonly drain_s: number;
+  readonly groups: number;
+  readonly mean_group_size: number | null;
+  readonly balancer_cpu_percent: number | null;
+  readonly generator_cpu_percent: number | null;
+  readonly generator_rss_mb: number | null;
+  /** The whole machine over the window: busy and I/O-wait time, % of all cores. */
+  readonly machine_busy_percent: number | null;
+  readonly machine_iowait_percent: number | null;
+  /** delivered_per_s / baseline_per_s; null without `--baseline`. */
+  readonly baseline_ratio: number | null;
+  readonly error_samples: readonly string[];
+}
+
+/** One strategy in idle-scale mode. */
+export interface IdleStrategyResult extends ResultBase {
+  readonly mode: "connections";
+  readonly delivered_per_s: null;
+  readonly connections: number;
+  readonly connect_s: number;
+  readonly rss_before_mb: number | null;
+  readonly rss_after_mb: number | null;
+  readonly rss_growth_mb: number | null;
+  readonly bytes_per_connection: number | null;
+  readonly probes_sent: number;
+  readonly disconnected: number;
+  readonly server_open_fds: readonly (number | null)[];
+  readonly generator_open_fds: number | null;
+  readonly generator_rss_mb: number | null;
+}
+
+/** The echo baseline as reported. */
+export interface BaselineSummary {
+  readonly echoes_per_s: number;
+  readonly connections: number;
+  readonly sent: number;
+  readonly echoes: number;
+  readonly p50_ms: number | null;
+  readonly p99_ms: number | null;
+  readonly max_ms: number | null;
+  readonly lost: number;
+  readonly late_sends: number;
+  readonly server_cpu_percent: number | null;
+  readonly server_rss_mb: number | null;
+  readonly generator_cpu_percent: number | null;
+  readonly port: number;
+}
+
+/** Everything one `fastchat bench` run found: the `--json` object. */
+export interface BenchReport {
+  readonly fastchat_version: string;
+  readonly config: {
+    readonly servers: number;
+    readonly clients: number;
+    readonly connections: number | null;
+    readonly strategies: readonly BenchStrategy[];
+    readonly duration_s: number;
+    readonly warmup_s: number;
+    readonly mix: { readonly dm: number; readonly group: number };
+    readonly group_size: number;
+    readonly rate: number | null;
+    readonly window: number | null;
+    readonly message_bytes: number;
+    readonly scrypt_n: number;
+    readonly cpus: number;
+  };
+  readonly results: readonly (LoadStrategyResult | IdleStrategyResult)[];
+  readonly baseline_per_s: number | null;
+  readonly baseline: BaselineSummary | null;
+  /** Every correctness problem; empty when the run is good. */
+  readonly failures: readonly string[];
+  readonly ok: boolean;
+}
+
+/** Where a run reports progress, and how it is cancelled. */
+export interface BenchIo {
+  readonly progress: (line: string) => void;
+  readonly signal: AbortSignal;
+}
+
+/**
+ * Runs the benchmark. Throws `BenchCancelled` when `io.signal` aborts (after
+ * stopping everything it started) and Error when the machine cannot run it (open files).
+ */
+export async function runBench(opts: BenchOptions, io: BenchIo): Promise<BenchReport> {
+  const needed = (opts.connections ?? opts.clients) + _FD_MARGIN;
+  const limit = await readOpenFileLimit();
+  if (limit !== null && needed > limit) {
+    throw new Error(
+      `${opts.connections ?? opts.clients} connections need about ${needed} open files in this ` +
+        `process, but the limit (ulimit -n) is ${limit}; raise it or ask for fewer`,
+    );
+  }
+  const bodies = makeBodyPool(opts.messageBytes);
+  const failures: string[] = [];
+  const results: (LoadStrategyResult | IdleStrategyResult)[] = [];
+  for (const strategy of opts.strategies) {
+    checkCancelled(io.signal);
+    const result = opts.connections !== null
+      ? await _idleStrategy(strategy, opts, bodies[0]!, io, failures)
+      : await _loadStrategy(strategy, opts, bodies, io, failures);
+    results.push(result);
+  }
+  let baseline: BaselineSummary | null = null;
+  if (opts.baseline) {
+    checkCancelled(io.signal);
+    const b = await runEchoBaseline({
+      connections: opts.clients,
+      bodies,
+      warmupMs: opts.warmupS * 1000,
+      durationMs: opts.durationS * 1000,
+      rate: opts.rate,
+      window: opts.window,
+      signal: io.signal,
+      progress: io.progress,
+    });
+    checkCancelled(io.signal);
+    const lat = summarizeLatencies(b.latencies);
+    baseline = {
+      echoes_per_s: round(b.echoesPerS)!,
+      connections: opts.clients,
+      sent: b.sent,
+      echoes: b.echoes,
+      p50_ms: round(lat.p50, 2),
+      p99_ms: round(lat.p99, 2),
+      max_ms: round(lat.max, 2),
+      lost: b.lost,
+      late_sends: b.late,
+      server_cpu_percent: round(b.serverCpuPercent),
+      server_rss_mb: _mb(b.serverRssBytes),
+      generator_cpu_percent: round(b.generatorCpuPercent),
+      port: b.port,
+    };
+    if (b.lost > 0) failures.push(`baseline: ${b.lost} frames were never echoed`);
+  }
+  const withRatio = results.map((r) =>
+    r.mode === "load" && baseline !== null && baseline.echoes_per_s > 0
+      ? { ...r, baseline_ratio: round(r.delivered_per_s / baseline.echoes_per_s, 3) }
+      : r
+  );
+  return {
+    fastchat_version: VERSION,
+    config: {
+      servers: opts.servers,
+      clients: opts.clients,
+      connections: opts.connections,
+      strategies: opts.strategies,
+      duration_s: opts.durationS,
+      warmup_s: opts.warmupS,
+      mix: opts.mix,
+      group_size: opts.groupSize,
+      rate: opts.rate,
+      window: opts.rate === null ? opts.window : null,
+      message_bytes: opts.messageBytes,
+      scrypt_n: BENCH_SCRYPT_N,
+      cpus: navigator.hardwareConcurrency,
+    },
+    results: withRatio,
+    baseline_per_s: baseline?.echoes_per_s ?? null,
+    baseline,
+    failures,
+    ok: failures.length === 0,
+  };
+}
+
+async function _withCluster<T>(
+  strategy: BenchStrategy,
+  opts: BenchOptions,
+  io: BenchIo,
+  failures: string[],
+  body: (cluster: BenchCluster) => Promise<T>,
+): Promise<T> {
+  io.progress(`${strategy}: starting a balancer and ${opts.servers} server(s)`);
+  const cluster = await startBenchCluster({
+    servers: opts.servers,
+    strategy,
+    progress: (l) => io.progress(`${strategy}: ${l}`),
+  });
+  const started = cluster.processes();
+  io.progress(
+    `${strategy}: cluster up: balancer ${cluster.balancerUrl}, servers ${
+      cluster.servers.map((s) => `${s.host}:${s.port}`).join(" ")
+    }`,
+  );
+  try {
+    const result = await body(cluster);
+    const now = new Map(cluster.processes().map((p) => [p.name, p.pid]));
+    for (const p of started) {
+      if (now.get(p.name) !== p.pid) failures.push(`${strategy}: ${p.name} died during the run`);
+    }
+    return result;
+  } finally {
+    io.progress(`${strategy}: stopping the cluster`);
+    await cluster.stop();
+    const all = [...started, ...cluster.processes()];
+    const alive = await readCpuTicks([...new Set(all.map((p) => p.pid))]);
+    for (const p of started) {
+      if (alive.has(p.pid)) {
+        failures.push(`${strategy}: ${p.name} (PID ${p.pid}) is still running after stop`);
+      }
+    }
+  }
+}
+
+function _loadStrategy(
+  strategy: BenchStrategy,
+  opts: BenchOptions,
+  bodies: readonly string[],
+  io: BenchIo,
+  failures: string[],
+): Promise<LoadStrategyResult> {
+  return _withCluster(strategy, opts, io, failures, async (cluster) => {
+    let users: BenchUser[] = [];
+    try {
+      const step = Math.max(100, Math.round(opts.clients / 5));
+      users = await connectUsers({
+        balancerUrl: cluster.balancerUrl,
+        count: opts.clients,
+        signal: io.signal,
+        onProgress: (n) => {
+          if (n % step === 0 || n === opts.clients) {
+            io.progress(`${strategy}: ${n} of ${opts.clients} users connected and registered`);
+          }
+        },
+      });
+      const groups = opts.mix.group > 0 ? await createGroups(users, opts.groupSize, io.signal) : [];
+      if (groups.length > 0) io.progress(`${strategy}: ${groups.length} groups created`);
+      const procs = cluster.processes();
+      let before: Promise<_Snapshot> | null = null;
+      let after: Promise<_Snapshot> | null = null;
+      io.progress(
+        `${strategy}: ${opts.warmupS} s warm-up, then ${opts.durationS} s measured (${
+          opts.rate === null ? `closed loop, window ${opts.window}` : `open loop, ${opts.rate}/s`
+        })`,
+      );
+      const load = await runLoad(users, groups, {
+        warmupMs: opts.warmupS * 1000,
+        durationMs: opts.durationS * 1000,
+        rate: opts.rate,
+        window: opts.window,
+        mix: opts.mix,
+        bodies,
+        signal: io.signal,
+        progress: io.progress,
+        label: strategy,
+        onMeasureStart: () => before = _snapshot(procs),
+        onMeasureEnd: () => after = _snapshot(procs),
+      });
+      checkCancelled(io.signal);
+      const s0 = await (before as Promise<_Snapshot> | null);
+      const s1 = await (after as Promise<_Snapshot> | null);
+      const memory = await readMemory([...procs.map((p) => p.pid), Deno.pid]);
+      const counters = await _counters(cluster);
+      const lat = summarizeLatencies(load.latencies);
+      const acc = summarizeLatencies(load.acceptLatencies);
+      const balance = _balance(users.map((u) => u.serverId), cluster);
+      const cpu = (pid: number) => _cpu(s0, s1, pid);
+      const balancer = procs.find((p) => p.serverId === null);
+      const result: LoadStrategyResult = {
+        strategy,
+        mode: "load",
+        clients: opts.clients,
+        load_model: opts.rate === null ? "closed" : "open",
+        window: opts.rate === null ? opts.window : null,
+        rate: opts.rate,
+        duration_s: opts.durationS,
+        warmup_s: opts.warmupS,
+        sent: load.sent,
+        sent_direct: load.sentDirect,
+        sent_group: load.sentGroup,
+        accepted: load.accepted,
+        accepted_per_s: round(perSecond(load.acceptedInWindow, load.windowMs))!,
+        delivered_per_s: round(perSecond(load.deliveredInWindow, load.windowMs))!,
+        accept_p50_ms: round(acc.p50, 2),
+        accept_p99_ms: round(acc.p99, 2),
+        deliveries: load.deliveries,
+        expected_deliveries: load.expectedDeliveries,
+        p50_ms: round(lat.p50, 2),
+        p95_ms: round(lat.p95, 2),
+        p99_ms: round(lat.p99, 2),
+        max_ms: round(lat.max, 2),
+        mean_ms: round(lat.mean, 2),
+        latency_samples: lat.count,
+        lost: load.lost,
+        lost_deliveries: load.lostDeliveries,
+        duplicated: load.duplicated,
+        misrouted: load.misrouted,
+        send_errors: load.sendErrors,
+        unanswered: load.unanswered,
+        disconnected: load.disconnected,
+        late_sends: load.late,
+        skipped_sends: load.skipped,
+        max_send_lag_ms: round(load.maxSendLagMs)!,
+        drain_s: round(load.drainMs / 1000, 2)!,
+        groups: groups.length,
+        mean_group_size: groups.length > 0
+          ? round(groups.reduce((s, g) => s + g.members.length, 0) / groups.length, 2)
+          : null,
+        ...balance,
+        servers: procs.filter((p) => p.serverId !== null).map((p) => {
+          const mem = memory.get(p.pid);
+          return {
+            server_id: p.serverId!,
+            pid: p.pid,
+            cpu_percent: round(cpu(p.pid)),
+            rss_mb: _mb(mem?.rssBytes ?? null),
+            peak_rss_mb: _mb(mem?.peakBytes ?? null),
+            ..._counterFields(counters.get(p.serverId!)),
+          };
+        }),
+        balancer_cpu_percent: balancer ? round(cpu(balancer.pid)) : null,
+        generator_cpu_percent: round(cpu(Deno.pid)),
+        generator_rss_mb: _mb(memory.get(Deno.pid)?.rssBytes ?? null),
+        ..._machine(s0, s1),
+        baseline_ratio: null,
+        error_samples: load.errorSamples,
+        ports: { balancer: cluster.balancerPort, servers: cluster.servers.map((s) => s.port) },
+      };
+      _checkLoad(result, failures);
+      return result;
+    } finally {
+      await closeUsers(users);
+    }
+  });
+}
+
+function _idleStrategy(
+  strategy: BenchStrategy,
+  opts: BenchOptions,
+  body: string,
+  io: BenchIo,
+  failures: string[],
+): Promise<IdleStrategyResult> {
+  return _withCluster(strategy, opts, io, failures, async (cluster) => {
+    const idle = await runIdleScale(cluster, {
+      connections: opts.connections!,
+      body,
+      signal: io.signal,
+      progress: io.progress,
+    });
+    checkCancelled(io.signal);
+    const counters = await _counters(cluster);
+    const lat = summarizeLatencies(idle.latencies);
+    const sum = (xs: (number | null)[]) =>
+      xs.some((x) => x === null) ? null : xs.reduce<number>((s, x) => s + x!, 0);
+    const before = sum(idle.servers.map((s) => s.rssBeforeBytes));
+    const after = sum(idle.servers.map((s) => s.rssAfterBytes));
+    const growth = before !== null && after !== null ? after - before : null;
+    const result: IdleStrategyResult = {
+      strategy,
+      mode: "connections",
+      connections: idle.connections,
+      connect_s: round(idle.connectMs / 1000, 2)!,
+      delivered_per_s: null,
+      deliveries: idle.latencies.length,
+      p50_ms: round(lat.p50, 2),
+      p95_ms: round(lat.p95, 2),
+      p99_ms: round(lat.p99, 2),
+      max_ms: round(lat.max, 2),
+      mean_ms: round(lat.mean, 2),
+      latency_samples: lat.count,
+      probes_sent: idle.probesSent,
+      lost: idle.lost,
+      duplicated: idle.duplicated,
+      disconnected: idle.disconnected,
+      rss_before_mb: _mb(before),
+      rss_after_mb: _mb(after),
+      rss_growth_mb: _mb(growth),
+      bytes_per_connection: growth !== null ? Math.round(growth / idle.connections) : null,
+      ..._balance(idle.assignments, cluster),
+      servers: idle.servers.map((s) => ({
+        server_id: s.serverId,
+        pid: s.pid,
+        cpu_percent: null,
+        rss_mb: _mb(s.rssAfterBytes),
+        peak_rss_mb: _mb(s.peakBytes),
+        ..._counterFields(counters.get(s.serverId)),
+      })),
+      server_open_fds: idle.servers.map((s) => s.openFds),
+      generator_open_fds: idle.generatorOpenFds,
+      generator_rss_mb: _mb(idle.generatorRssBytes),
+      ports: { balancer: cluster.balancerPort, servers: cluster.servers.map((s) => s.port) },
+    };
+    if (idle.lost > 0) failures.push(`${strategy}: ${idle.lost} probe messages lost`);
+    if (idle.duplicated > 0) {
+      failures.push(`${strategy}: ${idle.duplicated} probe messages duplicated on the wire`);
+    }
+    if (idle.disconnected > 0) {
+      failures.push(`${strategy}: ${idle.disconnected} connections closed during the run`);
+    }
+    if (idle.latencies.length === 0) failures.push(`${strategy}: no probe message arrived`);
+    return result;
+  });
+}
+
+async function _counters(cluster: BenchCluster): Promise<Map<number, ServerCounters>> {
+  const all = await Promise.all(cluster.servers.map((s) => fetchServerCounters(s.host, s.port)));
+  return new Map(cluster.servers.map((s, i) => [s.id, all[i]!]));
+}
+
+function _counterFields(c: ServerCounters | undefined) {
+  const batches = c?.storeBatches ?? null;
+  const messages = c?.storeBatchMessages ?? null;
+  return {
+    redelivered: c?.redelivered ?? null,
+    store_batches: batches,
+    mean_batch_messages: batches && messages !== null ? round(messages / batches, 1) : null,
+    lag_ms: c?.lagMs ?? null,
+  };
+}
+
+function _checkLoad(r: LoadStrategyResult, failures: string[]): void {
+  const s = r.strategy;
+  if (r.lost > 0) {
+    failures.push(`${s}: ${r.lost} messages lost (${r.lost_deliveries} deliveries missing)`);
+  }
+  if (r.duplicated > 0) {
+    const swept = r.servers.reduce((n, x) => n + (x.redelivered ?? 0), 0);
+    failures.push(
+      `${s}: ${r.duplicated} messages duplicated on the wire (the servers' redelivery sweep ` +
+        `pushed ${swept} pending messages again; p99 latency ${r.p99_ms} ms, max ${r.max_ms} ms)`,
+    );
+  }
+  if (r.misrouted > 0) failures.push(`${s}: ${r.misrouted} messages reached the wrong user`);
+  if (r.send_errors > 0) {
+    failures.push(`${s}: ${r.send_errors} sends failed (${r.error_samples.join("; ")})`);
+  }
+  if (r.unanswered > 0) {
+    failures.push(`${s}: ${r.unanswered} sends were never answered by the end of the drain`);
+  }
+  if (r.disconnected > 0) failures.push(`${s}: ${r.disconnected} clients were disconnected`);
+  if (r.deliveries === 0) failures.push(`${s}: no message was delivered`);
+}
+
+interface _Snapshot {
+  /** When the reading was taken (the middle of the `tail` run). */
+  readonly at: number;
+  readonly ticks: ReadonlyMap<number, number>;
+  readonly machine: MachineCpu | null;
+}
+
+async function _snapshot(procs: readonly ClusterProcess[]): Promise<_Snapshot> {
+  const t0 = performance.now();
+  const { ticks, machine } = await readCpuSnapshot([...procs.map((p) => p.pid), Deno.pid]);
+  return { at: (t0 + performance.now()) / 2, ticks, machine };
+}
+
+function _machine(a: _Snapshot | null, b: _Snapshot | null) {
+  const m0 = a?.machine;
+  const m1 = b?.machine;
+  const total = m0 && m1 ? m1.total - m0.total : 0;
+  if (!m0 || !m1 || !(total > 0)) {
+    return { machine_busy_percent: null, machine_iowait_percent: null };
+  }
+  return {
+    machine_busy_percent: round(((m1.busy - m0.busy) * 100) / total),
+    machine_iowait_percent: round(((m1.iowait - m0.iowait) * 100) / total),
+  };
+}
+
+function _cpu(a: _Snapshot | null, b: _Snapshot | null, pid: number): number | null {
+  const t0 = a?.ticks.get(pid);
+  const t1 = b?.ticks.get(pid);
+  if (a === null || b === null || t0 == null || t1 == null) return null;
+  return cpuPercent(t1 - t0, CLOCK_TICKS_PER_SECOND, b.at - a.at);
+}
+
+function _balance(assignments: readonly number[], cluster: BenchCluster) {
+  const counts: Record<string, number> = {};
+  for (const s of cluster.servers) counts[String(s.id)] = 0;
+  for (const id of assignments) counts[String(id)] = (counts[String(id)] ?? 0) + 1;
+  const sp = spread(Object.values(counts));
+  return {
+    clients_per_server: counts,
+    clients_per_server_min: sp.min,
+    clients_per_server_max: sp.max,
+    clients_per_server_stddev: round(sp.stddev, 2)!,
+  };
+}
+
+function _mb(bytes: number | null): number | null {
+  return bytes === null ? null : round(bytes / (1024 * 1024), 1);
+}
