@@ -19,13 +19,7 @@ export class BenchCancelled extends Error {
   }
 }
 
-/** A free TCP port on 127.0.0.1 (the OS picks it; there is a small race until it is used). */
-export function freePort(): number {
-  const l = Deno.listen({ hostname: BENCH_HOST, port: 0 });
-  const port = (l.addr as Deno.NetAddr).port;
-  l.close();
-  return port;
-}
+export { freePort } from "../cluster/free_port.ts";
 
 /** Throws {@linkcode BenchCancelled} if `signal` is aborted. */
 export function checkCancelled(signal: AbortSignal): void {
