@@ -429,3 +429,51 @@ Deno.test("client exits cleanly on SIGTERM while waiting for input", async () =>
     await t.stop();
   }
 });
+
+Deno.test("client rejects an old message a server replays as a new one", async () => {
+  const t = await _setup();
+  try {
+    const alice = await t.start("alice");
+    const bob = await t.start("bob");
+    await alice.send("add_friend bob");
+    await bob.waitFor("friend");
+    assert.equal((await bob.finish()).code, 0);
+    await alice.send("msg bob pay carol 10");
+    await alice.waitFor("accepted");
+    // While bob is away the server holds the envelope; it stores a copy as a new message.
+    const db = new DatabaseSync(t.cluster.dbPath);
+    let body: string;
+    let senderId: number;
+    try {
+      const row = db.prepare(
+        "SELECT m.body, m.sender_id FROM messages m JOIN deliveries d ON d.message_id = m.id " +
+          "WHERE m.kind = 'direct'",
+      ).get() as { body: string; sender_id: number };
+      body = row.body;
+      senderId = row.sender_id;
+    } finally {
+      db.close();
+    }
+    const bobId = (await bob.waitFor("ready")).id;
+    const store = await openSqliteStore(t.cluster.dbPath);
+    try {
+      await store.saveMessages([{
+        senderId,
+        clientMsgId: "replayed-as-new",
+        kind: "direct",
+        groupId: null,
+        body,
+        recipients: [{ userId: bobId }],
+      }]);
+    } finally {
+      await store.close();
+    }
+    const again = await t.start("bob");
+    await again.waitFor("message", (e) => e.text === "pay carol 10");
+    await again.waitFor("error", (e) => e.code === "bad_signature");
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(again.all("message").length, 1, "the replay was not shown");
+  } finally {
+    await t.stop();
+  }
+});

@@ -332,7 +332,7 @@ Deno.test("opened file names are sanitized; malformed file content is bad_conten
   const build = (inner: string) => {
     const ct = fernetEncrypt(KEY, utf8(inner));
     const sig = toBase64Url(
-      sign(ALICE.secretKey, envelopeSignedData("dm", [1, 2, KID, ct])),
+      sign(ALICE.secretKey, envelopeSignedData("dm", [1, 2, KID, ct, ""])),
       false,
     );
     return JSON.stringify({ v: 1, t: "dm", kid: KID, ct, sig });

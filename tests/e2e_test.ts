@@ -212,7 +212,8 @@ Deno.test("envelopeSignedData is the documented canonical string", () => {
 Deno.test("a dm's signature covers routing IDs and fields in the documented order", () => {
   const body = sealDm();
   const env = JSON.parse(body);
-  const data = utf8(`fastchat-e2e-v1\ndm\n${ALICE_ID}\n${BOB_ID}\n${env.kid}\n${env.ct}`);
+  // The last line is the client message ID (empty when none was given).
+  const data = utf8(`fastchat-e2e-v1\ndm\n${ALICE_ID}\n${BOB_ID}\n${env.kid}\n${env.ct}\n`);
   assert.ok(verify(ALICE.publicKey, data, fromBase64Url(env.sig)));
 });
 
@@ -427,7 +428,7 @@ Deno.test("dm: an unknown kid gives no_key; a key with another kid gives bad_key
 Deno.test("dm: validly signed but undecryptable or malformed content gives bad_content", () => {
   const kid = fernetKeyId(FRIEND_KEY);
   const build = (ct: string) => {
-    const sig = signAs(ALICE.secretKey, "dm", [ALICE_ID, BOB_ID, kid, ct]);
+    const sig = signAs(ALICE.secretKey, "dm", [ALICE_ID, BOB_ID, kid, ct, ""]);
     return JSON.stringify({ v: 1, t: "dm", kid, ct, sig });
   };
   // Encrypted under another key while naming FRIEND_KEY's kid.
@@ -606,7 +607,7 @@ Deno.test("gm: replayed into another group or re-attributed fails the signature"
 Deno.test("gm: an envelope naming another group than it arrived in gives bad_signature", () => {
   const kid = fernetKeyId(EPOCH2_KEY);
   const ct = fernetEncrypt(EPOCH2_KEY, utf8('{"text":"x","ts":1}'));
-  const sig = signAs(ALICE.secretKey, "gm", [ALICE_ID, GROUP_ID, 2, kid, ct]);
+  const sig = signAs(ALICE.secretKey, "gm", [ALICE_ID, GROUP_ID, 2, kid, ct, ""]);
   const body = JSON.stringify({ v: 1, t: "gm", group: OTHER_GROUP_ID, epoch: 2, kid, ct, sig });
   assertE2e(() => openGroup(body, gmCtx), "bad_signature", /names group 8 but arrived in group 7/);
 });
@@ -760,4 +761,49 @@ Deno.test("E2E_ERRORS lists every code and E2eError carries one", () => {
   assert.equal(err.code, "no_key");
   assert.equal(err.details.epoch, 3);
   assert.deepEqual(new E2eError("bad_key", "x").details, {});
+});
+
+Deno.test("openDirect() and openGroup() reject an envelope replayed under another client message ID", () => {
+  const dm = sealDirect({
+    fromId: ALICE_ID,
+    toId: BOB_ID,
+    fernetKey: FRIEND_KEY,
+    plaintext: "pay bob 10",
+    senderIdentitySecret: ALICE.secretKey,
+    clientMsgId: "m-1",
+  });
+  const ctx = {
+    fromId: ALICE_ID,
+    toId: BOB_ID,
+    keysByKid: () => FRIEND_KEY,
+    senderIdentityPublic: ALICE.publicKey,
+  };
+  const opened = openDirect(dm, { ...ctx, clientMsgId: "m-1" });
+  assert.equal(opened.kind === "text" && opened.text, "pay bob 10");
+  for (const other of ["m-2", ""]) {
+    assert.throws(
+      () => openDirect(dm, { ...ctx, clientMsgId: other }),
+      (e: unknown) => e instanceof E2eError && e.code === "bad_signature",
+    );
+  }
+  const gm = sealGroup({
+    fromId: ALICE_ID,
+    groupId: GROUP_ID,
+    epoch: 1,
+    fernetKey: EPOCH1_KEY,
+    plaintext: "meet at 8",
+    senderIdentitySecret: ALICE.secretKey,
+    clientMsgId: "g-1",
+  });
+  const gctx = {
+    fromId: ALICE_ID,
+    groupId: GROUP_ID,
+    keyForEpoch: () => EPOCH1_KEY,
+    senderIdentityPublic: ALICE.publicKey,
+  };
+  assert.equal(openGroup(gm, { ...gctx, clientMsgId: "g-1" }).epoch, 1);
+  assert.throws(
+    () => openGroup(gm, { ...gctx, clientMsgId: "g-2" }),
+    (e: unknown) => e instanceof E2eError && e.code === "bad_signature",
+  );
 });

@@ -677,6 +677,7 @@ export class ChatClient {
       fernetKey: key.key,
       plaintext: text,
       senderIdentitySecret: this.#identitySecret!,
+      clientMsgId,
     });
     const acc = await this.#track(
       this.#live().request({
@@ -701,6 +702,7 @@ export class ChatClient {
       fernetKey: key.key,
       plaintext: text,
       senderIdentitySecret: this.#identitySecret!,
+      clientMsgId,
     });
     const acc = await this.#track(
       this.#live().request({
@@ -738,6 +740,7 @@ export class ChatClient {
           fernetKey: key.key,
           plaintext: c,
           senderIdentitySecret: this.#identitySecret!,
+          clientMsgId: _chunkId(c),
         }),
       });
     } else {
@@ -753,6 +756,7 @@ export class ChatClient {
           fernetKey: key.key,
           plaintext: c,
           senderIdentitySecret: this.#identitySecret!,
+          clientMsgId: _chunkId(c),
         }),
       });
     }
@@ -766,7 +770,7 @@ export class ChatClient {
       while (next < chunks.length) {
         const chunk = chunks[next++]!;
         const { type, body } = seal(chunk);
-        const id = `file-${meta.id}-${chunk.file.index}`;
+        const id = _chunkId(chunk);
         const acc = type === "group_message"
           ? await this.#track(conn.request({ type, group_id: peerId, body, client_msg_id: id }))
           : await this.#track(conn.request({ type, to: peerId, body, client_msg_id: id }));
@@ -1018,6 +1022,7 @@ export class ChatClient {
           toId: ks.userId,
           keysByKid: (kid) => ks.friendKey(m.from, kid)?.key,
           senderIdentityPublic: identity,
+          clientMsgId: m.client_msg_id ?? "",
         }));
     } catch (err) {
       if (err instanceof E2eError && err.code === "no_key") return this.#wait(m);
@@ -1025,7 +1030,7 @@ export class ChatClient {
     }
     const name = ks.friend(m.from)?.username ?? `#${m.from}`;
     if (opened.kind === "file") return await this.#fileChunk(m, opened.chunk, name, null);
-    ks.addIncoming({
+    const stored = ks.addIncoming({
       msgId: m.msg_id,
       clientMsgId: m.client_msg_id,
       kind: "direct",
@@ -1034,6 +1039,8 @@ export class ChatClient {
       text: opened.text,
       sentAt: m.sent_at,
     });
+    // The same sender and client message ID again: a replay, not a new message.
+    if (!stored) return;
     this.#emit({
       event: "message",
       id: m.msg_id,
@@ -1058,6 +1065,7 @@ export class ChatClient {
           groupId: group.groupId,
           keyForEpoch: (epoch) => ks.groupKey(group.groupId, epoch) ?? undefined,
           senderIdentityPublic: identity,
+          clientMsgId: m.client_msg_id ?? "",
         }));
     } catch (err) {
       if (err instanceof E2eError && err.code === "no_key") return this.#wait(m);
@@ -1065,7 +1073,7 @@ export class ChatClient {
     }
     const name = ks.friend(m.from)?.username ?? `#${m.from}`;
     if (opened.kind === "file") return await this.#fileChunk(m, opened.chunk, name, group);
-    ks.addIncoming({
+    const stored = ks.addIncoming({
       msgId: m.msg_id,
       clientMsgId: m.client_msg_id,
       kind: "group",
@@ -1074,6 +1082,7 @@ export class ChatClient {
       text: opened.text,
       sentAt: m.sent_at,
     });
+    if (!stored) return; // a replay of a message already received
     this.#emit({
       event: "message",
       id: m.msg_id,
@@ -1265,6 +1274,11 @@ async function _freePath(dir: string, name: string): Promise<string> {
       return candidate;
     }
   }
+}
+
+/** The client message ID of one file chunk (signed into its envelope). */
+function _chunkId(c: FileChunk): string {
+  return `file-${c.file.id}-${c.file.index}`;
 }
 
 /** Waits `ms`, or less if `signal` aborts. */

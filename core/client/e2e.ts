@@ -20,14 +20,15 @@
  * - `sig`: Ed25519 (RFC 8032) by the sender's identity key over
  *   `"fastchat-e2e-v1\n" + t + "\n" + fields, one per line`, in this order:
  *   - `friend_key`: from, to, kid, wrapped, ts
- *   - `dm`: from, to, kid, ct
+ *   - `dm`: from, to, kid, ct, client message ID
  *   - `group_key`: from, to, group, epoch, kid, wrapped
- *   - `gm`: from, group, epoch, kid, ct
+ *   - `gm`: from, group, epoch, kid, ct, client message ID
  *
- *   `from`, `to` and the group of a "gm" come from the routing context (the server-stamped
- *   sender, our own ID, the group the message arrived in), never from the envelope, so a
- *   server or another member cannot re-address a message, re-attribute it or replay it into
- *   another group: the signature would not verify.
+ *   `from`, `to`, the group of a "gm" and the client message ID come from the routing
+ *   context (the server-stamped sender, our own ID, the group the message arrived in, the
+ *   message's client ID), never from the envelope, so a server or another member cannot
+ *   re-address a message, re-attribute it, replay it into another group, or replay it as a
+ *   new message: the signature would not verify (and a repeated client ID is dropped).
  *
  * Opening checks, in order: the arguments, the envelope's shape (`bad_envelope`), the
  * signature (`bad_signature`; also when a "gm" names another group than the one it arrived

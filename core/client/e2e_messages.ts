@@ -45,6 +45,12 @@ export interface SealDirectOptions {
   senderIdentitySecret: Uint8Array;
   /** Timestamp to put inside, Unix milliseconds; defaults to now. */
   now?: number;
+  /**
+   * The message's client message ID, bound into the signature, so a server cannot replay
+   * an old envelope as a new message (the receiver also drops a repeated ID). Empty if not
+   * given; the opener must then pass none either.
+   */
+  clientMsgId?: string;
 }
 
 /** Routing context and keys for {@linkcode openDirect}. */
@@ -57,6 +63,8 @@ export interface OpenDirectContext {
   keysByKid: (kid: string) => string | undefined;
   /** The sender's 32-byte Ed25519 identity public key. */
   senderIdentityPublic: Uint8Array;
+  /** The client message ID the message arrived with (see the seal options). */
+  clientMsgId?: string;
 }
 
 /** An opened direct message: the content and the ID of the key it used. */
@@ -75,7 +83,13 @@ export function sealDirect(opts: SealDirectOptions): string {
   assertBytes(opts.senderIdentitySecret, "senderIdentitySecret", 32);
   const ts = checkTimestamp(opts.now);
   const ct = _encrypt(opts.fernetKey, opts.plaintext, ts);
-  const sig = signEnvelope(opts.senderIdentitySecret, "dm", [opts.fromId, opts.toId, kid, ct]);
+  const sig = signEnvelope(opts.senderIdentitySecret, "dm", [
+    opts.fromId,
+    opts.toId,
+    kid,
+    ct,
+    opts.clientMsgId ?? "",
+  ]);
   return serializeChecked({ v: 1, t: "dm", kid, ct, sig });
 }
 
@@ -92,7 +106,13 @@ export function openDirect(body: string, ctx: OpenDirectContext): OpenedDirect {
   assertFunction(ctx.keysByKid, "keysByKid");
   assertBytes(ctx.senderIdentityPublic, "senderIdentityPublic", 32);
   const env = parseEnvelopeAs(body, "dm");
-  verifyEnvelope(ctx.senderIdentityPublic, "dm", [ctx.fromId, ctx.toId, env.kid, env.ct], env.sig);
+  verifyEnvelope(ctx.senderIdentityPublic, "dm", [
+    ctx.fromId,
+    ctx.toId,
+    env.kid,
+    env.ct,
+    ctx.clientMsgId ?? "",
+  ], env.sig);
   const key = ctx.keysByKid(env.kid);
   if (key === undefined) {
     throw new E2eError(
@@ -123,6 +143,12 @@ export interface SealGroupOptions {
   senderIdentitySecret: Uint8Array;
   /** Timestamp to put inside, Unix milliseconds; defaults to now. */
   now?: number;
+  /**
+   * The message's client message ID, bound into the signature, so a server cannot replay
+   * an old envelope as a new message (the receiver also drops a repeated ID). Empty if not
+   * given; the opener must then pass none either.
+   */
+  clientMsgId?: string;
 }
 
 /** Routing context and keys for {@linkcode openGroup}. */
@@ -135,6 +161,8 @@ export interface OpenGroupContext {
   keyForEpoch: (epoch: number) => string | undefined;
   /** The sender's 32-byte Ed25519 identity public key. */
   senderIdentityPublic: Uint8Array;
+  /** The client message ID the message arrived with (see the seal options). */
+  clientMsgId?: string;
 }
 
 /** An opened group message: the content, its epoch and key ID. */
@@ -155,7 +183,14 @@ export function sealGroup(opts: SealGroupOptions): string {
   const ts = checkTimestamp(opts.now);
   const ct = _encrypt(opts.fernetKey, opts.plaintext, ts);
   const { groupId: group, epoch } = opts;
-  const sig = signEnvelope(opts.senderIdentitySecret, "gm", [opts.fromId, group, epoch, kid, ct]);
+  const sig = signEnvelope(opts.senderIdentitySecret, "gm", [
+    opts.fromId,
+    group,
+    epoch,
+    kid,
+    ct,
+    opts.clientMsgId ?? "",
+  ]);
   return serializeChecked({ v: 1, t: "gm", group, epoch, kid, ct, sig });
 }
 
@@ -187,6 +222,7 @@ export function openGroup(body: string, ctx: OpenGroupContext): OpenedGroup {
     env.epoch,
     env.kid,
     env.ct,
+    ctx.clientMsgId ?? "",
   ], env.sig);
   const key = ctx.keyForEpoch(env.epoch);
   if (key === undefined) {
