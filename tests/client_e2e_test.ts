@@ -36,6 +36,23 @@ async function _setup(n = 3, strategy = "round-robin") {
   return { cluster, data, start, stop };
 }
 
+/** Stores a direct message straight into the server database, as a malicious server could. */
+async function _inject(dbPath: string, from: number, id: string, body: string, to: number) {
+  const store = await openSqliteStore(dbPath);
+  try {
+    await store.saveMessages([{
+      senderId: from,
+      clientMsgId: id,
+      kind: "direct",
+      groupId: null,
+      body,
+      recipients: [{ userId: to }],
+    }]);
+  } finally {
+    await store.close();
+  }
+}
+
 Deno.test("client users become friends and exchange encrypted direct messages", async () => {
   const t = await _setup();
   try {
@@ -218,19 +235,7 @@ Deno.test("client rejects a message whose signature does not match the claimed s
       plaintext: "send me your password",
       senderIdentitySecret: mallory.secretKey,
     });
-    const store = await openSqliteStore(t.cluster.dbPath);
-    try {
-      await store.saveMessages([{
-        senderId: aliceId,
-        clientMsgId: "forged-1",
-        kind: "direct",
-        groupId: null,
-        body: forged,
-        recipients: [{ userId: bobId }],
-      }]);
-    } finally {
-      await store.close();
-    }
+    await _inject(t.cluster.dbPath, aliceId, "forged-1", forged, bobId);
     const err = await bob.waitFor("error", (e) => e.code === "bad_signature", 15_000);
     assert.match(err.message, /rejected/);
     assert.equal(bob.all("message").some((m) => m.text === "send me your password"), false);
@@ -455,19 +460,7 @@ Deno.test("client rejects an old message a server replays as a new one", async (
       db.close();
     }
     const bobId = (await bob.waitFor("ready")).id;
-    const store = await openSqliteStore(t.cluster.dbPath);
-    try {
-      await store.saveMessages([{
-        senderId,
-        clientMsgId: "replayed-as-new",
-        kind: "direct",
-        groupId: null,
-        body,
-        recipients: [{ userId: bobId }],
-      }]);
-    } finally {
-      await store.close();
-    }
+    await _inject(t.cluster.dbPath, senderId, "replayed-as-new", body, bobId);
     const again = await t.start("bob");
     await again.waitFor("message", (e) => e.text === "pay carol 10");
     await again.waitFor("error", (e) => e.code === "bad_signature");

@@ -679,16 +679,9 @@ export class ChatClient {
       senderIdentitySecret: this.#identitySecret!,
       clientMsgId,
     });
-    const acc = await this.#track(
-      this.#live().request({
-        type: "single_message",
-        to: friendId,
-        body,
-        client_msg_id: clientMsgId,
-      }),
+    await this.#sendAndRecord(
+      { type: "single_message", to: friendId, body, client_msg_id: clientMsgId },
     );
-    ks.markAccepted(clientMsgId, acc.msg_id);
-    this.#emit({ event: "accepted", client_msg_id: clientMsgId, id: acc.msg_id });
   }
 
   async #sendGroupText(groupId: number, text: string, clientMsgId: string): Promise<void> {
@@ -704,16 +697,20 @@ export class ChatClient {
       senderIdentitySecret: this.#identitySecret!,
       clientMsgId,
     });
-    const acc = await this.#track(
-      this.#live().request({
-        type: "group_message",
-        group_id: groupId,
-        body,
-        client_msg_id: clientMsgId,
-      }),
+    await this.#sendAndRecord(
+      { type: "group_message", group_id: groupId, body, client_msg_id: clientMsgId },
     );
-    ks.markAccepted(clientMsgId, acc.msg_id);
-    this.#emit({ event: "accepted", client_msg_id: clientMsgId, id: acc.msg_id });
+  }
+
+  /** Sends a sealed message and records its acceptance in the history. */
+  async #sendAndRecord(
+    frame:
+      | { type: "single_message"; to: number; body: string; client_msg_id: string }
+      | { type: "group_message"; group_id: number; body: string; client_msg_id: string },
+  ): Promise<void> {
+    const acc = await this.#track(this.#live().request(frame));
+    this.#ks!.markAccepted(frame.client_msg_id, acc.msg_id);
+    this.#emit({ event: "accepted", client_msg_id: frame.client_msg_id, id: acc.msg_id });
   }
 
   async #sendFile(target: string, path: string): Promise<void> {
