@@ -36,6 +36,7 @@ import {
   FileAssembler,
   type FileChunk,
   openDirect,
+  type OpenedContent,
   openFriendKey,
   openGroup,
   openGroupKey,
@@ -1025,29 +1026,7 @@ export class ChatClient {
       if (err instanceof E2eError && err.code === "no_key") return this.#wait(m);
       throw err;
     }
-    const name = ks.friend(m.from)?.username ?? `#${m.from}`;
-    if (opened.kind === "file") return await this.#fileChunk(m, opened.chunk, name, null);
-    const stored = ks.addIncoming({
-      msgId: m.msg_id,
-      clientMsgId: m.client_msg_id,
-      kind: "direct",
-      peerId: m.from,
-      senderId: m.from,
-      text: opened.text,
-      sentAt: m.sent_at,
-    });
-    // The same sender and client message ID again: a replay, not a new message.
-    if (!stored) return;
-    this.#emit({
-      event: "message",
-      id: m.msg_id,
-      from: m.from,
-      from_name: name,
-      group: null,
-      group_name: null,
-      text: opened.text,
-      sent_at: m.sent_at,
-    });
+    await this.#received(m, opened, null);
   }
 
   async #group(m: MessageFrame): Promise<void | "wait"> {
@@ -1068,25 +1047,34 @@ export class ChatClient {
       if (err instanceof E2eError && err.code === "no_key") return this.#wait(m);
       throw err;
     }
+    await this.#received(m, opened, group);
+  }
+
+  /**
+   * Stores and shows an opened direct (`group` null) or group message; a file chunk goes to
+   * reassembly. The same sender and client message ID again is a replay and is dropped.
+   */
+  async #received(m: MessageFrame, opened: OpenedContent, group: GroupRecord | null) {
+    const ks = this.#ks!;
     const name = ks.friend(m.from)?.username ?? `#${m.from}`;
     if (opened.kind === "file") return await this.#fileChunk(m, opened.chunk, name, group);
     const stored = ks.addIncoming({
       msgId: m.msg_id,
       clientMsgId: m.client_msg_id,
-      kind: "group",
-      peerId: group.groupId,
+      kind: group ? "group" : "direct",
+      peerId: group ? group.groupId : m.from,
       senderId: m.from,
       text: opened.text,
       sentAt: m.sent_at,
     });
-    if (!stored) return; // a replay of a message already received
+    if (!stored) return;
     this.#emit({
       event: "message",
       id: m.msg_id,
       from: m.from,
       from_name: name,
-      group: group.groupId,
-      group_name: group.name,
+      group: group?.groupId ?? null,
+      group_name: group?.name ?? null,
       text: opened.text,
       sent_at: m.sent_at,
     });
