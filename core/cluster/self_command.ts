@@ -27,6 +27,28 @@ export function selfCommand(args: readonly string[]): { cmd: string; args: strin
   const config = fileURLToPath(new URL("../../deno.json", import.meta.url));
   return {
     cmd: exe,
-    args: ["run", "--quiet", `--config=${config}`, ...CHILD_PERMISSIONS, main, ...args],
+    args: [
+      "run",
+      "--quiet",
+      `--config=${config}`,
+      ...CHILD_PERMISSIONS,
+      ..._extraFlags(),
+      main,
+      ...args,
+    ],
   };
+}
+
+/**
+ * Extra `deno run` flags for children from FASTCHAT_CHILD_DENO_FLAGS (space-separated), so a
+ * cluster can be profiled as it runs, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`.
+ */
+function _extraFlags(): string[] {
+  let raw: string | undefined;
+  try {
+    raw = Deno.env.get("FASTCHAT_CHILD_DENO_FLAGS");
+  } catch {
+    return [];
+  }
+  return raw ? raw.split(/\s+/).filter((f) => f.startsWith("--")) : [];
 }

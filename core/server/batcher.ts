@@ -7,6 +7,8 @@
  * @module
  */
 
+import { setImmediate } from "node:timers";
+
 /** Batching limits. */
 export interface BatcherOptions {
   /** Most items in one flush. */
@@ -49,10 +51,10 @@ export class Batcher<In, Out> {
     if (this.#running || this.#scheduled) return;
     this.#scheduled = true;
     // A macrotask lets every frame already received in this turn join the batch.
-    setTimeout(() => {
+    setImmediate(() => {
       this.#scheduled = false;
       void this.#run();
-    }, 0);
+    });
   }
 
   async #run(): Promise<void> {

@@ -1,9 +1,13 @@
 /**
  * The mesh: this server's authenticated links to every other server in servers.txt. Each
- * server dials every peer and sends only on links it dialed; links it accepts are for
- * receiving. A link that drops is redialed with backoff, and frames meant for a peer whose
- * link is down wait in a bounded outbox until it is back (recipients who moved meanwhile are
- * served from the database when they log in, and clients drop duplicates by message ID).
+ * server dials every peer and receives on the links it dialed; it sends on the links its
+ * peers dialed to it (the accepted side). Why that way round: Deno's WebSocket client leaves
+ * Nagle's algorithm on, and a one-way stream of small frames from a client socket stalls up
+ * to 40 ms waiting for the receiver's delayed ACK; the server side of a `Deno.serve` upgrade
+ * sends without delay. A link that drops is redialed by its dialer with backoff, and frames
+ * meant for a peer whose link is down wait in a bounded outbox until the peer dials again
+ * (recipients who moved meanwhile are served from the database when they log in, and clients
+ * drop duplicates by message ID).
  *
  * @module
  */
@@ -39,8 +43,10 @@ export interface MeshOptions {
 
 interface _Link {
   peer: ServerEntry;
+  /** The link this server dialed (receives the peer's frames). */
   socket: WebSocket | null;
-  ready: boolean;
+  /** The peer's authenticated link to this server (carries this server's frames). */
+  sendSocket: WebSocket | null;
   outbox: string[];
   backoffMs: number;
   timer: ReturnType<typeof setTimeout> | undefined;
@@ -60,7 +66,7 @@ export class Mesh {
       this.#links.set(peer.id, {
         peer,
         socket: null,
-        ready: false,
+        sendSocket: null,
         outbox: [],
         backoffMs: 100,
         timer: undefined,
@@ -73,16 +79,17 @@ export class Mesh {
     for (const link of this.#links.values()) this.#dial(link);
   }
 
-  /** Number of peers with an authenticated outbound link. */
+  /** Number of peers this server can send to now (their authenticated link is open). */
   get readyLinks(): number {
     let n = 0;
-    for (const l of this.#links.values()) if (l.ready) n++;
+    for (const l of this.#links.values()) if (_open(l.sendSocket)) n++;
     return n;
   }
 
-  /** True when the outbound link to `peerId` is up. */
+  /** True when frames for `peerId` go out now rather than into the outbox. */
   isReady(peerId: number): boolean {
-    return this.#links.get(peerId)?.ready ?? false;
+    const link = this.#links.get(peerId);
+    return link !== undefined && _open(link.sendSocket);
   }
 
   /**
@@ -93,8 +100,8 @@ export class Mesh {
     const link = this.#links.get(peerId);
     if (!link) return false;
     const text = encode(frame);
-    if (link.ready && link.socket?.readyState === WebSocket.OPEN) {
-      link.socket.send(text);
+    if (_open(link.sendSocket)) {
+      link.sendSocket!.send(text);
       return true;
     }
     if (link.outbox.length >= _OUTBOX_LIMIT) {
@@ -118,7 +125,10 @@ export class Mesh {
     socket.onclose = () => {
       clearTimeout(timer);
       this.#accepted.delete(socket);
-      if (peerId !== 0) logger.info("peer_link_closed", { peer: peerId, direction: "in" });
+      if (peerId === 0) return;
+      const link = this.#links.get(peerId);
+      if (link?.sendSocket === socket) link.sendSocket = null;
+      logger.info("peer_link_closed", { peer: peerId, direction: "in" });
     };
     socket.onmessage = (ev) => {
       let frame: PeerFrame;
@@ -149,7 +159,17 @@ export class Mesh {
           type: "peer_ready",
           mac: peerProof(secret, "acceptor", selfId, peerId, frame.nonce),
         }));
-        logger.info("peer_link_up", { peer: peerId, direction: "in" });
+        // This is now the link for frames to that peer; an older one (from before the
+        // peer restarted) is closed so that frames never split across two links.
+        const link = this.#links.get(peerId)!;
+        const previous = link.sendSocket;
+        link.sendSocket = socket;
+        if (previous !== null && previous !== socket) {
+          previous.close(CLOSE_CODES.goingAway, "Replaced by a newer link");
+        }
+        const queued = link.outbox.splice(0);
+        for (const text of queued) socket.send(text);
+        logger.info("peer_link_up", { peer: peerId, direction: "in", flushed: queued.length });
         return;
       }
       this.#opts.onFrame(peerId, frame);
@@ -218,28 +238,21 @@ export class Mesh {
         }
         state = "up";
         clearTimeout(timer);
-        link.ready = true;
         link.backoffMs = 100;
-        const queued = link.outbox.splice(0);
-        for (const text of queued) socket.send(text);
-        logger.info("peer_link_up", {
-          peer: link.peer.id,
-          direction: "out",
-          flushed: queued.length,
-        });
+        logger.info("peer_link_up", { peer: link.peer.id, direction: "out" });
         return;
       }
-      // Outbound links are for sending; a peer answers only with errors on them.
       if (frame.type === "error") {
         logger.warn("peer_error", { peer: link.peer.id, code: frame.code, error: frame.message });
+        return;
       }
+      // The peer's frames for this server arrive on the link this server dialed.
+      this.#opts.onFrame(link.peer.id, frame);
     };
     socket.onclose = () => {
       clearTimeout(timer);
-      const wasUp = link.ready;
-      link.ready = false;
       link.socket = null;
-      if (wasUp) logger.info("peer_link_closed", { peer: link.peer.id, direction: "out" });
+      if (state === "up") logger.info("peer_link_closed", { peer: link.peer.id, direction: "out" });
       this.#redial(link);
     };
     socket.onerror = () => {/* onclose follows and redials */};
@@ -251,4 +264,8 @@ export class Mesh {
     link.timer = setTimeout(() => this.#dial(link), link.backoffMs);
     link.backoffMs = Math.min(2_000, link.backoffMs * 2);
   }
+}
+
+function _open(socket: WebSocket | null): boolean {
+  return socket !== null && socket.readyState === WebSocket.OPEN;
 }
