@@ -128,6 +128,13 @@ const EXAMPLES: Record<Direction, Record<string, Json>> = {
       client_msg_id: "c-1",
       to: 2,
     },
+    peer_batch: {
+      type: "peer_batch",
+      frames: [
+        { type: "peer_deliver", recipients: [2], message: _MESSAGE },
+        { type: "peer_delivered", sender_id: 1, msg_id: 42, client_msg_id: null, to: 2 },
+      ],
+    },
     error: { type: "error", code: "bad_frame", message: "Frame must be a JSON object" },
   },
 };
@@ -807,6 +814,48 @@ Deno.test("decode() rejects peer frames on the client direction and vice versa",
     assertRejected(EXAMPLES.server[type], "peer", ERROR_CODES.unknownType);
   }
   assertRejected(EXAMPLES.peer.error, "client", ERROR_CODES.unknownType);
+});
+
+Deno.test("decode() rejects a peer_batch that is empty, too long, nested or holds a bad frame", () => {
+  const deliver = EXAMPLES.peer.peer_deliver!;
+  const delivered = EXAMPLES.peer.peer_delivered!;
+  assertRejected({ type: "peer_batch", frames: [] }, "peer", ERROR_CODES.badFrame, {
+    message: /Field "frames" of a peer_batch frame must hold 1 to 1024 frames, got 0/,
+  });
+  assertRejected(
+    { type: "peer_batch", frames: Array(LIMITS.peerBatchFrames + 1).fill(delivered) },
+    "peer",
+    ERROR_CODES.badFrame,
+  );
+  assertRejected({ type: "peer_batch", frames: deliver }, "peer", ERROR_CODES.badFrame, {
+    message: /must be an array of peer frames/,
+  });
+  // Only deliveries and receipts: no handshake frames, errors or batches inside a batch.
+  for (const inner of ["peer_batch", "peer_auth", "peer_ready", "error"]) {
+    assertRejected(
+      { type: "peer_batch", frames: [delivered, EXAMPLES.peer[inner]!] },
+      "peer",
+      ERROR_CODES.badFrame,
+      { message: /frame at index 1 that has type .*expected one of peer_deliver, peer_delivered/ },
+    );
+  }
+  assertRejected({ type: "peer_batch", frames: [delivered, null] }, "peer", ERROR_CODES.badFrame, {
+    message: /index 1 that is not a JSON object/,
+  });
+  assertRejected(
+    { type: "peer_batch", frames: [{ ...delivered, msg_id: 0 }] },
+    "peer",
+    ERROR_CODES.badFrame,
+    { message: /index 0 that is invalid: Field "msg_id" of a peer_delivered frame must be/ },
+  );
+  assertRejected(
+    { type: "peer_batch", frames: [{ ...deliver, extra: 1 }] },
+    "peer",
+    ERROR_CODES.badFrame,
+    { message: /index 0 that is invalid: Unexpected field "extra" in a peer_deliver frame/ },
+  );
+  const ok = decode(encode(EXAMPLES.peer.peer_batch as unknown as Frame), "peer");
+  assert.equal(ok.type, "peer_batch");
 });
 
 Deno.test("encode() writes plain JSON without re-encoding any field", () => {

@@ -9,7 +9,7 @@
 import { ERROR_CODES, ProtocolError } from "./errors.ts";
 import type { Direction, Frame, FramesByDirection } from "./frames.ts";
 import { LIMITS } from "./limits.ts";
-import { type FieldRule, SCHEMAS } from "./schema.ts";
+import { type FieldRule, type FrameSchema, PEER_BATCHED_TYPES, SCHEMAS } from "./schema.ts";
 
 /** Serializes a frame. Frames are plain JSON; no field is re-encoded. */
 export function encode(frame: Frame): string {
@@ -58,35 +58,8 @@ export function decode<D extends Direction>(
       ref,
     );
   }
-  for (const key of Object.keys(obj)) {
-    if (key !== "type" && !Object.hasOwn(schema.fields, key)) {
-      throw new ProtocolError(
-        ERROR_CODES.badFrame,
-        `Unexpected field "${key.slice(0, 40)}" in a ${type} frame`,
-        ref,
-      );
-    }
-  }
-  for (const [name, rule] of Object.entries(schema.fields)) {
-    const problem = _check(obj[name], rule);
-    if (problem) {
-      throw new ProtocolError(
-        ERROR_CODES.badFrame,
-        `Field "${name}" of a ${type} frame ${problem}`,
-        ref,
-      );
-    }
-  }
-  for (const group of schema.oneOf ?? []) {
-    const present = group.filter((f) => obj[f] !== undefined);
-    if (present.length !== 1) {
-      throw new ProtocolError(
-        ERROR_CODES.badFrame,
-        `A ${type} frame needs exactly one of ${group.map((f) => `"${f}"`).join(", ")}`,
-        ref,
-      );
-    }
-  }
+  const problem = _frameProblem(obj, type, schema);
+  if (problem) throw new ProtocolError(ERROR_CODES.badFrame, problem, ref);
   return obj as unknown as FramesByDirection[D];
 }
 
@@ -114,6 +87,44 @@ export function frameFits(text: string): boolean {
   if (text.length > LIMITS.frameBytes) return false;
   if (text.length * 3 <= LIMITS.frameBytes) return true;
   return utf8Length(text) <= LIMITS.frameBytes;
+}
+
+/** What is wrong with a frame's fields (unknown, invalid, or a broken one-of), if anything. */
+function _frameProblem(
+  obj: Record<string, unknown>,
+  type: string,
+  schema: FrameSchema,
+): string | undefined {
+  for (const key of Object.keys(obj)) {
+    if (key !== "type" && !Object.hasOwn(schema.fields, key)) {
+      return `Unexpected field "${key.slice(0, 40)}" in a ${type} frame`;
+    }
+  }
+  for (const [name, rule] of Object.entries(schema.fields)) {
+    const problem = _check(obj[name], rule);
+    if (problem) return `Field "${name}" of a ${type} frame ${problem}`;
+  }
+  for (const group of schema.oneOf ?? []) {
+    const present = group.filter((f) => obj[f] !== undefined);
+    if (present.length !== 1) {
+      return `A ${type} frame needs exactly one of ${group.map((f) => `"${f}"`).join(", ")}`;
+    }
+  }
+  return undefined;
+}
+
+/** What is wrong with one frame inside a `peer_batch`, if anything. */
+function _batchedProblem(v: unknown): string | undefined {
+  if (typeof v !== "object" || v === null || Array.isArray(v)) return "is not a JSON object";
+  const obj = v as Record<string, unknown>;
+  const type = obj.type;
+  if (typeof type !== "string" || !PEER_BATCHED_TYPES.includes(type)) {
+    return `has type ${JSON.stringify(String(type).slice(0, 40))}, expected one of ${
+      PEER_BATCHED_TYPES.join(", ")
+    }`;
+  }
+  const problem = _frameProblem(obj, type, SCHEMAS.peer[type]!);
+  return problem ? `is invalid: ${problem}` : undefined;
 }
 
 function _readRef(ref: unknown): number | undefined {
@@ -191,6 +202,17 @@ function _check(v: unknown, rule: FieldRule): string | undefined {
         if (p) return `has a group that ${p.replace(/^must/, "does not")}`;
       }
       return undefined;
+    case "peer_frames": {
+      if (!Array.isArray(v)) return "must be an array of peer frames";
+      if (v.length < 1 || v.length > rule.max) {
+        return `must hold 1 to ${rule.max} frames, got ${v.length}`;
+      }
+      for (let i = 0; i < v.length; i++) {
+        const problem = _batchedProblem(v[i]);
+        if (problem) return `has a frame at index ${i} that ${problem}`;
+      }
+      return undefined;
+    }
     case "message": {
       if (typeof v !== "object" || v === null || Array.isArray(v)) return "must be an object";
       const m = v as Record<string, unknown>;

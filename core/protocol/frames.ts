@@ -47,7 +47,15 @@ export const FRAME_TYPES = {
     "error",
   ],
   /** Server to server. */
-  peer: ["peer_challenge", "peer_auth", "peer_ready", "peer_deliver", "peer_delivered", "error"],
+  peer: [
+    "peer_challenge",
+    "peer_auth",
+    "peer_ready",
+    "peer_deliver",
+    "peer_delivered",
+    "peer_batch",
+    "error",
+  ],
 } as const;
 
 /** A direction frames travel in; `decode` validates against that direction's types. */
@@ -354,6 +362,19 @@ export interface PeerDeliveredFrame {
   to: number;
 }
 
+/** The peer frames a `peer_batch` may carry. */
+export type PeerBatchedFrame = PeerDeliverFrame | PeerDeliveredFrame;
+
+/**
+ * Several `peer_deliver` and `peer_delivered` frames in one WebSocket frame, handled in
+ * order. Servers batch what they send a peer in one event-loop turn (a group commit routes
+ * many messages at once), so a busy mesh costs one frame per turn instead of one per message.
+ */
+export interface PeerBatchFrame {
+  type: "peer_batch";
+  frames: PeerBatchedFrame[];
+}
+
 /** Any server-to-server frame. */
 export type PeerFrame =
   | PeerChallengeFrame
@@ -361,6 +382,7 @@ export type PeerFrame =
   | PeerReadyFrame
   | PeerDeliverFrame
   | PeerDeliveredFrame
+  | PeerBatchFrame
   | ErrorFrame;
 
 /** Frames by direction. */

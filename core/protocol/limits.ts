@@ -28,6 +28,8 @@ export const LIMITS = {
   sessionTokenPattern: /^[A-Za-z0-9_-]{43}$/,
   /** Most message IDs in one ack. */
   ackIds: 1024,
+  /** Most frames in one `peer_batch`. */
+  peerBatchFrames: 1024,
   /** Consecutive invalid frames tolerated before the connection is closed (1008). */
   invalidFrames: 10,
   /** Request correlation IDs are integers in [0, 2^31). */

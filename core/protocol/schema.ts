@@ -21,7 +21,8 @@ export type FieldRule =
   | { kind: "enum"; values: readonly string[]; optional?: boolean }
   | { kind: "groups"; optional?: boolean }
   | { kind: "group"; optional?: boolean }
-  | { kind: "message"; optional?: boolean };
+  | { kind: "message"; optional?: boolean }
+  | { kind: "peer_frames"; max: number; optional?: boolean };
 
 /** A frame's fields (besides `type`), and which of a set is required (exactly one). */
 export interface FrameSchema {
@@ -181,6 +182,7 @@ export const SCHEMAS: Record<Direction, Record<string, FrameSchema>> = {
         to: _id,
       },
     },
+    peer_batch: { fields: { frames: { kind: "peer_frames", max: LIMITS.peerBatchFrames } } },
     error: {
       fields: {
         ref: { ..._ref, optional: true } as FieldRule,
@@ -190,3 +192,6 @@ export const SCHEMAS: Record<Direction, Record<string, FrameSchema>> = {
     },
   },
 };
+
+/** The frame types a `peer_batch` may carry. */
+export const PEER_BATCHED_TYPES: readonly string[] = ["peer_deliver", "peer_delivered"];

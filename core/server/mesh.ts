@@ -12,14 +12,17 @@
  * @module
  */
 
+import { setImmediate } from "node:timers";
 import {
   CLOSE_CODES,
   decode,
   encode,
   ERROR_CODES,
+  type PeerBatchedFrame,
   type PeerFrame,
   ProtocolError,
 } from "../protocol/mod.ts";
+import { writePeerFrames } from "./peer_batch.ts";
 import type { ServerEntry } from "../cluster/servers_file.ts";
 import type { Logger } from "../log/logger.ts";
 import { checkPeerProof, newNonce, peerProof } from "./peer_auth.ts";
@@ -37,7 +40,7 @@ export interface MeshOptions {
   logger: Logger;
   /** Dial with wss:// instead of ws://. */
   tls?: boolean;
-  /** Called for every authenticated frame a peer sends. */
+  /** Called for every authenticated frame a peer sends (batches arrive unpacked, in order). */
   onFrame: (fromId: number, frame: PeerFrame) => void;
 }
 
@@ -48,6 +51,9 @@ interface _Link {
   /** The peer's authenticated link to this server (carries this server's frames). */
   sendSocket: WebSocket | null;
   outbox: string[];
+  /** Encoded frames sent during this event-loop turn, written together after it. */
+  pending: string[];
+  flushScheduled: boolean;
   backoffMs: number;
   timer: ReturnType<typeof setTimeout> | undefined;
 }
@@ -68,6 +74,8 @@ export class Mesh {
         socket: null,
         sendSocket: null,
         outbox: [],
+        pending: [],
+        flushScheduled: false,
         backoffMs: 100,
         timer: undefined,
       });
@@ -93,23 +101,50 @@ export class Mesh {
   }
 
   /**
-   * Sends a frame to a peer, or keeps it in the outbox while the link is down.
-   * Returns false only for an unknown peer or a full outbox.
+   * Sends a frame to a peer: after this event-loop turn, together with the other frames for
+   * that peer from the same turn (see `writePeerFrames`), or into the outbox while the
+   * link is down. Returns false only for an unknown peer or a full outbox.
    */
-  send(peerId: number, frame: PeerFrame): boolean {
+  send(peerId: number, frame: PeerBatchedFrame): boolean {
     const link = this.#links.get(peerId);
     if (!link) return false;
-    const text = encode(frame);
-    if (_open(link.sendSocket)) {
-      link.sendSocket!.send(text);
-      return true;
-    }
-    if (link.outbox.length >= _OUTBOX_LIMIT) {
+    if (!_open(link.sendSocket) && link.outbox.length + link.pending.length >= _OUTBOX_LIMIT) {
       this.#opts.logger.warn("peer_outbox_full", { peer: peerId });
       return false;
     }
-    link.outbox.push(text);
+    link.pending.push(encode(frame));
+    if (!link.flushScheduled) {
+      link.flushScheduled = true;
+      setImmediate(() => this.#flush(link));
+    }
     return true;
+  }
+
+  #flush(link: _Link): void {
+    link.flushScheduled = false;
+    const texts = link.pending.splice(0);
+    if (texts.length === 0) return;
+    if (_open(link.sendSocket)) {
+      writePeerFrames(link.sendSocket!, texts);
+      return;
+    }
+    const room = _OUTBOX_LIMIT - link.outbox.length;
+    if (texts.length > room) {
+      this.#opts.logger.warn("peer_outbox_full", {
+        peer: link.peer.id,
+        dropped: texts.length - room,
+      });
+    }
+    for (const text of texts.slice(0, Math.max(0, room))) link.outbox.push(text);
+  }
+
+  /** Hands an authenticated frame to `onFrame`, unpacking a batch in order. */
+  #receive(peerId: number, frame: PeerFrame): void {
+    if (frame.type !== "peer_batch") {
+      this.#opts.onFrame(peerId, frame);
+      return;
+    }
+    for (const inner of frame.frames) this.#opts.onFrame(peerId, inner);
   }
 
   /** Handles an inbound peer connection (the acceptor side of the handshake). */
@@ -168,11 +203,11 @@ export class Mesh {
           previous.close(CLOSE_CODES.goingAway, "Replaced by a newer link");
         }
         const queued = link.outbox.splice(0);
-        for (const text of queued) socket.send(text);
+        if (queued.length > 0) writePeerFrames(socket, queued);
         logger.info("peer_link_up", { peer: peerId, direction: "in", flushed: queued.length });
         return;
       }
-      this.#opts.onFrame(peerId, frame);
+      this.#receive(peerId, frame);
     };
   }
 
@@ -247,7 +282,7 @@ export class Mesh {
         return;
       }
       // The peer's frames for this server arrive on the link this server dialed.
-      this.#opts.onFrame(link.peer.id, frame);
+      this.#receive(link.peer.id, frame);
     };
     socket.onclose = () => {
       clearTimeout(timer);
