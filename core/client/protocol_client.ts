@@ -7,6 +7,7 @@
  * @module
  */
 
+import { setImmediate } from "node:timers";
 import {
   type AcceptedFrame,
   type ClientFrame,
@@ -15,6 +16,7 @@ import {
   encode,
   type GroupFrame,
   type GroupsFrame,
+  LIMITS,
   type LoggedInFrame,
   type MessageFrame,
   type RegisteredFrame,
@@ -91,11 +93,15 @@ export class ProtocolClient {
   readonly #autoAck: boolean;
   readonly #dedupe: boolean;
   readonly #requestTimeoutMs: number;
+  /** Requests waiting for an answer, by ref; insertion order is deadline order. */
   readonly #pending = new Map<number, {
     resolve: (f: ServerFrame) => void;
     reject: (e: Error) => void;
-    timer: ReturnType<typeof setTimeout>;
+    type: string;
+    deadline: number;
   }>();
+  /** One sweep for every request's timeout, instead of a timer per request. */
+  #sweep: ReturnType<typeof setInterval> | undefined;
   readonly #seen: Set<number>;
   #ackQueue: number[] = [];
   #ackScheduled = false;
@@ -181,15 +187,16 @@ export class ProtocolClient {
         reject(new Error("The connection is closed"));
         return;
       }
-      const timer = setTimeout(() => {
-        this.#pending.delete(ref);
-        reject(new Error(`No answer to ${frame.type} within ${this.#requestTimeoutMs} ms`));
-      }, this.#requestTimeoutMs);
       this.#pending.set(ref, {
         resolve: resolve as (f: ServerFrame) => void,
         reject,
-        timer,
+        type: frame.type,
+        deadline: Date.now() + this.#requestTimeoutMs,
       });
+      this.#sweep ??= setInterval(
+        () => this.#expire(),
+        Math.min(1_000, Math.max(10, this.#requestTimeoutMs / 4)),
+      );
       this.socket.send(encode(full));
     });
   }
@@ -317,8 +324,7 @@ export class ProtocolClient {
     if (frame.type === "error") {
       const err = new RequestError(frame.code, frame.message, frame.retry_after_ms);
       if (waiter) {
-        this.#pending.delete(ref!);
-        clearTimeout(waiter.timer);
+        this.#settled(ref!);
         waiter.reject(err);
       } else {
         this.onError(err);
@@ -326,27 +332,54 @@ export class ProtocolClient {
       return;
     }
     if (waiter) {
-      this.#pending.delete(ref!);
-      clearTimeout(waiter.timer);
+      this.#settled(ref!);
       waiter.resolve(frame);
     }
+  }
+
+  /** Forgets an answered request; the sweep stops when none is left (no idle wake-ups). */
+  #settled(ref: number): void {
+    this.#pending.delete(ref);
+    if (this.#pending.size === 0) this.#stopSweep();
+  }
+
+  /**
+   * Fails the requests past their deadline (at most a quarter of the timeout late, and 1 s).
+   * Every request has the same timeout, so the map's order is deadline order.
+   */
+  #expire(): void {
+    const now = Date.now();
+    for (const [ref, w] of this.#pending) {
+      if (w.deadline > now) break;
+      this.#pending.delete(ref);
+      w.reject(new Error(`No answer to ${w.type} within ${this.#requestTimeoutMs} ms`));
+    }
+    if (this.#pending.size === 0) this.#stopSweep();
+  }
+
+  #stopSweep(): void {
+    clearInterval(this.#sweep);
+    this.#sweep = undefined;
   }
 
   #queueAck(id: number): void {
     this.#ackQueue.push(id);
     if (this.#ackScheduled) return;
     this.#ackScheduled = true;
-    // One ack frame per burst of messages rather than one per message.
-    setTimeout(() => {
+    // One ack frame per burst of messages rather than one per message: after the frames
+    // already received are handled (setImmediate; a setTimeout would cost a timer each).
+    setImmediate(() => {
       this.#ackScheduled = false;
-      while (this.#ackQueue.length > 0) this.ack(this.#ackQueue.splice(0, 1024));
-    }, 0);
+      while (this.#ackQueue.length > 0 && !this.#closed) {
+        this.ack(this.#ackQueue.splice(0, LIMITS.ackIds));
+      }
+    });
   }
 
   #onClosed(code: number, reason: string): void {
     this.#closed = true;
+    this.#stopSweep();
     for (const [ref, w] of this.#pending) {
-      clearTimeout(w.timer);
       w.reject(new Error(`Connection closed (${code}${reason ? `: ${reason}` : ""})`));
       this.#pending.delete(ref);
     }

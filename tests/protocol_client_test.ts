@@ -1,0 +1,108 @@
+import assert from "node:assert/strict";
+import { ProtocolClient } from "../core/client/protocol_client.ts";
+import { decode, encode } from "../core/protocol/mod.ts";
+
+/**
+ * A fake server on 127.0.0.1 that sends a welcome, records every client frame, and answers
+ * only what `answer` returns something for.
+ */
+function _fakeServer(answer: (frame: Record<string, unknown>) => unknown[] = () => []) {
+  const received: Record<string, unknown>[] = [];
+  let socket: WebSocket | null = null;
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, (req) => {
+    const up = Deno.upgradeWebSocket(req);
+    socket = up.socket;
+    up.socket.onopen = () =>
+      up.socket.send(encode({ type: "welcome", server_id: 1, version: "t" }));
+    up.socket.onmessage = (ev) => {
+      const frame = decode(String(ev.data), "client") as unknown as Record<string, unknown>;
+      received.push(frame);
+      for (const reply of answer(frame)) up.socket.send(JSON.stringify(reply));
+    };
+    return up.response;
+  });
+  return {
+    url: `ws://127.0.0.1:${server.addr.port}/ws`,
+    received,
+    push: (frame: unknown) => socket!.send(JSON.stringify(frame)),
+    close: () => server.shutdown(),
+  };
+}
+
+Deno.test("ProtocolClient.request() fails a request nobody answers, after its timeout", async () => {
+  const srv = _fakeServer();
+  const client = await ProtocolClient.connect(srv.url, { requestTimeoutMs: 100 });
+  try {
+    const started = Date.now();
+    await assert.rejects(
+      client.request({ type: "ping" }),
+      /No answer to ping within 100 ms/,
+    );
+    const waited = Date.now() - started;
+    assert.ok(waited >= 100, `rejected after ${waited} ms, before the timeout`);
+    // Later requests still time out one by one, and an answered one resolves.
+    await assert.rejects(client.request({ type: "list_groups" }), /No answer to list_groups/);
+  } finally {
+    await client.close();
+    await srv.close();
+  }
+});
+
+Deno.test("ProtocolClient.request() resolves many concurrent requests by their refs", async () => {
+  const srv = _fakeServer((f) =>
+    f.type === "ping" ? [{ type: "pong", ref: f.ref, server_id: 1 }] : []
+  );
+  const client = await ProtocolClient.connect(srv.url, { requestTimeoutMs: 200 });
+  try {
+    const answers = await Promise.all(
+      Array.from({ length: 50 }, () => client.request({ type: "ping" })),
+    );
+    assert.equal(answers.length, 50);
+    assert.ok(answers.every((a) => a.type === "pong"));
+  } finally {
+    await client.close();
+    await srv.close();
+  }
+});
+
+Deno.test("ProtocolClient.close() rejects pending requests with the close reason", async () => {
+  const srv = _fakeServer();
+  const client = await ProtocolClient.connect(srv.url, { requestTimeoutMs: 10_000 });
+  const pending = client.request({ type: "ping" });
+  await client.close(1000, "bye");
+  await assert.rejects(pending, /Connection closed \(1000/);
+  await srv.close();
+});
+
+Deno.test("ProtocolClient acks a burst of messages in one ack frame", async () => {
+  const srv = _fakeServer();
+  const client = await ProtocolClient.connect(srv.url);
+  try {
+    const shown: number[] = [];
+    client.onMessage = (m) => void shown.push(m.msg_id);
+    for (let id = 1; id <= 20; id++) {
+      srv.push({
+        type: "message",
+        msg_id: id,
+        kind: "direct",
+        from: 2,
+        group_id: null,
+        body: "gAAAAAB-body",
+        sent_at: 1,
+        client_msg_id: `c-${id}`,
+      });
+    }
+    const deadline = Date.now() + 5_000;
+    const acked = () => srv.received.flatMap((f) => f.type === "ack" ? f.ids as number[] : []);
+    while (acked().length < 20 && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    assert.deepEqual(acked(), Array.from({ length: 20 }, (_, i) => i + 1));
+    assert.deepEqual(shown, Array.from({ length: 20 }, (_, i) => i + 1));
+    const frames = srv.received.filter((f) => f.type === "ack").length;
+    assert.ok(frames < 20, `expected the burst's acks batched, got ${frames} ack frames`);
+  } finally {
+    await client.close();
+    await srv.close();
+  }
+});
