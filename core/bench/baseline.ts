@@ -14,6 +14,7 @@ import { selfCommand } from "../cluster/self_command.ts";
 import { BENCH_HOST, checkCancelled, freePort, mapLimited, sleep, waitFor } from "./async_util.ts";
 import { CONNECT_CONCURRENCY } from "./bench_users.ts";
 import { LATE_MS, MAX_OUTSTANDING } from "./load_generator.ts";
+import { paceOpenLoop } from "./pacer.ts";
 import { CLOCK_TICKS_PER_SECOND, readCpuTicks, readMemory } from "./proc_stats.ts";
 import { cpuPercent, perSecond } from "./stats.ts";
 
@@ -182,26 +183,18 @@ async function _drive(
   if (cfg.rate === null) {
     for (let w = 0; w < cfg.window; w++) for (let i = 0; i < conns.length; i++) send(i);
   } else {
-    const interval = 1000 / cfg.rate;
-    let issued = 0;
-    const tick = () => {
-      if (!sending) return;
-      const now = performance.now();
-      const due = Math.floor((now - start) / interval) + 1;
-      while (issued < due) {
-        if (now - (start + issued * interval) > LATE_MS) late++;
-        const i = issued % conns.length;
-        issued++;
-        if (outstanding >= MAX_OUTSTANDING) {
-          skipped++;
-          continue;
-        }
-        send(i);
-      }
-      const wait = start + issued * interval - performance.now();
-      timers.push(setTimeout(tick, Math.max(0, Math.min(5, wait))));
-    };
-    tick();
+    paceOpenLoop({
+      rate: cfg.rate,
+      start,
+      count: conns.length,
+      active: () => sending,
+      timers,
+      onSlot: (i, lag) => {
+        if (lag > LATE_MS) late++;
+        if (outstanding >= MAX_OUTSTANDING) skipped++;
+        else send(i);
+      },
+    });
   }
   await ended.promise;
   await waitFor(() => outstanding === 0, 5_000, cfg.signal, 50).catch(() => false);

@@ -24,6 +24,7 @@ import type { ServerFrame } from "../protocol/mod.ts";
 import { sleep } from "./async_util.ts";
 import type { BenchGroup, BenchUser } from "./bench_users.ts";
 import type { MessageMix } from "./options.ts";
+import { paceOpenLoop } from "./pacer.ts";
 
 /** A send issued this many milliseconds after its open-loop slot counts as late. */
 export const LATE_MS = 10;
@@ -262,28 +263,19 @@ export async function runLoad(
   if (closedLoop) {
     for (let w = 0; w < cfg.window; w++) for (let i = 0; i < users.length; i++) send(i);
   } else {
-    const interval = 1000 / cfg.rate!;
-    let issued = 0;
-    const tick = () => {
-      if (!sending) return;
-      const now = performance.now();
-      const due = Math.floor((now - start) / interval) + 1;
-      while (issued < due) {
-        const lag = now - (start + issued * interval);
+    paceOpenLoop({
+      rate: cfg.rate!,
+      start,
+      count: users.length,
+      active: () => sending,
+      timers,
+      onSlot: (sender, lag) => {
         if (lag > LATE_MS) late++;
         if (lag > maxSendLagMs) maxSendLagMs = lag;
-        const sender = issued % users.length;
-        issued++;
-        if (records.size >= MAX_OUTSTANDING || users[sender]!.closed !== null) {
-          skipped++;
-          continue;
-        }
-        send(sender);
-      }
-      const wait = start + issued * interval - performance.now();
-      timers.push(setTimeout(tick, Math.max(0, Math.min(5, wait))));
-    };
-    tick();
+        if (records.size >= MAX_OUTSTANDING || users[sender]!.closed !== null) skipped++;
+        else send(sender);
+      },
+    });
   }
 
   await ended.promise;
