@@ -1,7 +1,7 @@
 /**
  * Tests of the SQLite main database: the shared conformance suite, then what is specific
- * to SQLite files shared by several processes (WAL, locking, ID assignment across
- * connections and processes, concurrent schema creation, durability across reopen).
+ * to SQLite files shared by several processes (WAL, the writer lock, migration of an older
+ * file, durability across reopen).
  *
  * @module
  */
@@ -15,14 +15,30 @@ import {
 } from "../core/store/sqlite_store.ts";
 import type { NewMessage, NewUser } from "../core/store/store.ts";
 import { storeConformance } from "./store_conformance.ts";
-
-const WORKER = new URL("./helpers/sqlite_store_worker.ts", import.meta.url).pathname;
+import { spawnStoreWorker } from "./helpers/store_worker_proc.ts";
+import { migrateSqlite } from "../core/store/sqlite_schema.ts";
+import { STORE_ERRORS, StoreError } from "../core/store/store.ts";
 
 storeConformance("SqliteStore", async () => {
   const dir = await Deno.makeTempDir({ prefix: "fastchat_store_" });
-  const store = await openSqliteStore(`${dir}/main.db`);
+  const location = `${dir}/main.db`;
+  const store = await openSqliteStore(location);
+  let fresh = 0;
   return {
     store,
+    location,
+    storedBody: (id) => {
+      const raw = new DatabaseSync(location, { readOnly: true });
+      try {
+        const row = raw.prepare("SELECT body FROM messages WHERE id = ?").get(id) as
+          | { body: string }
+          | undefined;
+        return Promise.resolve(row?.body ?? null);
+      } finally {
+        raw.close();
+      }
+    },
+    newLocation: () => Promise.resolve(`${dir}/new${++fresh}.db`),
     cleanup: async () => {
       await store.close();
       await Deno.remove(dir, { recursive: true });
@@ -53,6 +69,42 @@ Deno.test("openSqliteStore() refuses a file with a newer schema version", async 
     raw.exec(`PRAGMA user_version = ${SQLITE_SCHEMA_VERSION + 1}`);
     raw.close();
     await assert.rejects(openSqliteStore(path), RangeError);
+  });
+});
+
+Deno.test("openSqliteStore() migrates a version 1 file and keeps its data", async () => {
+  await _withDir(async (dir) => {
+    const path = `${dir}/main.db`;
+    const raw = new DatabaseSync(path);
+    migrateSqlite(raw, path, 1);
+    raw.exec(`INSERT INTO users (username, password_hash, rsa_public_key, identity_key, created_at)
+      VALUES ('ada', 'h', 'k', 'i', 1), ('bob', 'h', 'k', 'i', 2)`);
+    raw.exec("INSERT INTO presence (user_id, server_id, since) VALUES (1, 3, 5)");
+    raw.exec(`INSERT INTO messages (sender_id, client_msg_id, kind, group_id, body, created_at,
+      remaining) VALUES (1, 'm1', 'direct', NULL, 'hi', 7, 1)`);
+    raw.exec("INSERT INTO deliveries (recipient_id, message_id, body) VALUES (2, 1, NULL)");
+    assert.equal(_pragma(raw, "user_version"), 1);
+    raw.close();
+
+    // Several processes opening the old file at once: one migrates, the others find it done.
+    const workers = [0, 1, 2].map((i) => spawnStoreWorker([path, "init", `m${i}`]));
+    for (const w of workers) assert.equal((await w.finish()).code, 0);
+    const store = await openSqliteStore(path);
+    try {
+      assert.equal((await store.getUserByName("ada"))?.id, 1);
+      assert.deepEqual(await store.getPresence([1]), [{ userId: 1, serverId: 3 }]);
+      await store.addPresence(1, 4);
+      assert.deepEqual((await store.getPresence([1])).map((p) => p.serverId), [3, 4]);
+      assert.deepEqual((await store.pendingFor(2, 0, 10)).map((p) => [p.id, p.body]), [[1, "hi"]]);
+      const [again] = await store.saveMessages([_direct(1, "m1", 2)]);
+      assert.equal(again?.duplicate, true);
+      assert.equal((await store.stats()).users, 5);
+    } finally {
+      await store.close();
+    }
+    const check = new DatabaseSync(path);
+    assert.equal(_pragma(check, "user_version"), SQLITE_SCHEMA_VERSION);
+    check.close();
   });
 });
 
@@ -89,180 +141,12 @@ Deno.test("openSqliteStore() keeps data across close and reopen", async () => {
   });
 });
 
-Deno.test("SqliteStore never reuses a message ID after the newest message's body is cleared", async () => {
-  await _withDir(async (dir) => {
-    const store = await openSqliteStore(`${dir}/main.db`);
-    try {
-      const ada = await store.createUser(_newUser("ada"));
-      const bob = await store.createUser(_newUser("bob"));
-      const [m1] = await store.saveMessages([_direct(ada.id, "m1", bob.id)]);
-      await store.ackDeliveries(bob.id, [m1!.id]);
-      const [m2] = await store.saveMessages([_direct(ada.id, "m2", bob.id)]);
-      assert.ok(m2!.id > m1!.id);
-    } finally {
-      await store.close();
-    }
-  });
-});
-
-Deno.test("SqliteStore clears a message body once its last delivery is acked", async () => {
-  await _withDir(async (dir) => {
-    const path = `${dir}/main.db`;
-    const store = await openSqliteStore(path);
-    const raw = new DatabaseSync(path);
-    try {
-      const ada = await store.createUser(_newUser("ada"));
-      const bob = await store.createUser(_newUser("bob"));
-      const cy = await store.createUser(_newUser("cy"));
-      const [m] = await store.saveMessages([{
-        ..._direct(ada.id, "m1", bob.id, "secret"),
-        recipients: [{ userId: bob.id }, { userId: cy.id, body: "wrapped" }],
-      }]);
-      const body = () =>
-        (raw.prepare("SELECT body FROM messages WHERE id = ?").get(m!.id) as { body: string })
-          .body;
-      await store.ackDeliveries(bob.id, [m!.id]);
-      assert.equal(body(), "secret");
-      await store.ackDeliveries(cy.id, [m!.id]);
-      assert.equal(body(), "");
-    } finally {
-      raw.close();
-      await store.close();
-    }
-  });
-});
-
-Deno.test("two SqliteStore instances on one file see each other's writes", async () => {
-  await _withDir(async (dir) => {
-    const path = `${dir}/main.db`;
-    const a = await openSqliteStore(path);
-    const b = await openSqliteStore(path);
-    try {
-      const ada = await a.createUser(_newUser("ada"));
-      assert.deepEqual(await b.getUserById(ada.id), ada);
-      await assert.rejects(b.createUser(_newUser("ada")), { code: "username_taken" });
-      const bob = await b.createUser(_newUser("bob"));
-      await b.setPresence(bob.id, 2);
-      assert.deepEqual(await a.getPresence([bob.id]), [{ userId: bob.id, serverId: 2 }]);
-      const [m] = await a.saveMessages([_direct(ada.id, "m1", bob.id)]);
-      assert.deepEqual((await b.pendingFor(bob.id, 0, 10)).map((p) => p.id), [m!.id]);
-      const [dup] = await b.saveMessages([_direct(ada.id, "m1", bob.id)]);
-      assert.deepEqual(dup, { ...m!, duplicate: true });
-      assert.equal((await b.ackDeliveries(bob.id, [m!.id])).length, 1);
-      assert.deepEqual(await a.ackDeliveries(bob.id, [m!.id]), []);
-    } finally {
-      await a.close();
-      await b.close();
-    }
-  });
-});
-
-Deno.test("two SqliteStore instances interleaving inserts never collide on IDs", async () => {
-  await _withDir(async (dir) => {
-    const path = `${dir}/main.db`;
-    const stores = [await openSqliteStore(path), await openSqliteStore(path)] as const;
-    try {
-      const userIds: number[] = [];
-      for (let i = 0; i < 20; i++) {
-        userIds.push((await stores[i % 2]!.createUser(_newUser(`user${i}`))).id);
-      }
-      assert.equal(new Set(userIds).size, userIds.length);
-      assert.deepEqual(userIds, [...userIds].sort((x, y) => x - y));
-      const [to] = userIds as [number];
-      const messageIds: number[] = [];
-      for (let i = 0; i < 100; i++) {
-        const from = userIds[1 + (i % 5)]!;
-        const saved = await stores[i % 2]!.saveMessages([
-          _direct(from, `m${i}`, to),
-          _direct(from, `n${i}`, to),
-        ]);
-        messageIds.push(...saved.map((s) => s.id));
-      }
-      assert.equal(new Set(messageIds).size, 200);
-      assert.deepEqual(messageIds, [...messageIds].sort((x, y) => x - y));
-      const pending = await stores[1].pendingFor(to, 0, 1000);
-      assert.deepEqual(pending.map((p) => p.id), messageIds);
-    } finally {
-      for (const s of stores) await s.close();
-    }
-  });
-});
-
-Deno.test("several processes saving messages at once get unique increasing IDs", async () => {
-  await _withDir(async (dir) => {
-    const path = `${dir}/main.db`;
-    const setup = await openSqliteStore(path);
-    const inbox = await setup.createUser(_newUser("inbox"));
-    await setup.close();
-
-    const perWorker = 300;
-    const batches = [1, 1, 10];
-    const workers = batches.map((batch, i) =>
-      _spawn([path, "messages", `w${i}`, String(inbox.id), String(perWorker), String(batch)])
-    );
-    for (const w of workers) assert.equal(await w.nextLine(), "ready");
-    for (const w of workers) await w.send("go\n");
-    const results = await Promise.all(workers.map((w) => w.finish()));
-
-    const all: number[] = [];
-    const senders = new Map<number, number>();
-    for (const [i, r] of results.entries()) {
-      assert.equal(r.code, 0, `worker ${i} failed: ${r.stderr}`);
-      assert.doesNotMatch(r.stderr, /locked|busy/i);
-      const out = JSON.parse(r.lines.at(-1)!) as { userId: number; ids: number[] };
-      assert.equal(out.ids.length, perWorker);
-      assert.deepEqual(out.ids, [...out.ids].sort((x, y) => x - y), `worker ${i} IDs increase`);
-      for (const id of out.ids) senders.set(id, out.userId);
-      all.push(...out.ids);
-    }
-    assert.equal(new Set(all).size, perWorker * workers.length);
-    const order = [...all].sort((x, y) => x - y).map((id) => senders.get(id));
-    const switches = order.filter((s, i) => i > 0 && s !== order[i - 1]).length;
-    assert.ok(switches >= workers.length, `workers ran one after another (${switches} switches)`);
-
-    const store = await openSqliteStore(path);
-    try {
-      const pending = await store.pendingFor(inbox.id, 0, 10_000);
-      assert.equal(pending.length, all.length);
-      assert.deepEqual(pending.map((p) => p.id), [...all].sort((x, y) => x - y));
-      for (const p of pending) assert.equal(p.senderId, senders.get(p.id));
-      assert.deepEqual(await store.stats(), {
-        users: 1 + workers.length,
-        messages: all.length,
-        pendingDeliveries: all.length,
-      });
-    } finally {
-      await store.close();
-    }
-  });
-});
-
-Deno.test("several processes creating the schema on a new file at once all succeed", async () => {
-  await _withDir(async (dir) => {
-    const path = `${dir}/new.db`;
-    const workers = [0, 1, 2, 3].map((i) => _spawn([path, "init", String(i)]));
-    const results = await Promise.all(workers.map((w) => w.finish()));
-    const ids: number[] = [];
-    for (const [i, r] of results.entries()) {
-      assert.equal(r.code, 0, `worker ${i} failed: ${r.stderr}`);
-      ids.push((JSON.parse(r.lines.at(-1)!) as { userId: number }).userId);
-    }
-    assert.deepEqual([...ids].sort((x, y) => x - y), [1, 2, 3, 4]);
-    const store = await openSqliteStore(path);
-    try {
-      assert.equal((await store.stats()).users, 4);
-    } finally {
-      await store.close();
-    }
-  });
-});
-
 Deno.test("SqliteStore waits for a SQLite write lock taken outside the store instead of failing", async () => {
   await _withDir(async (dir) => {
     const path = `${dir}/main.db`;
     const store = await openSqliteStore(path);
     try {
-      const holder = _spawn([path, "hold", "400"]);
+      const holder = spawnStoreWorker([path, "hold", "400"]);
       assert.equal(await holder.nextLine(), "locked");
       const started = performance.now();
       const ada = await store.createUser(_newUser("ada"));
@@ -282,7 +166,7 @@ Deno.test("SqliteStore waits for another store's write without blocking the even
     const path = `${dir}/main.db`;
     const store = await openSqliteStore(path);
     try {
-      const holder = _spawn([path, "holdwriter", "300"]);
+      const holder = spawnStoreWorker([path, "holdwriter", "300"]);
       assert.equal(await holder.nextLine(), "locked");
       let ticks = 0;
       const ticker = setInterval(() => ticks++, 10);
@@ -310,7 +194,7 @@ Deno.test("SqliteStore falls back on SQLite's locking when the writer lock is he
     const path = `${dir}/main.db`;
     const store = await openSqliteStore(path, { busyTimeoutMs: 50 });
     try {
-      const holder = _spawn([path, "holdwriter", "300"]);
+      const holder = spawnStoreWorker([path, "holdwriter", "300"]);
       assert.equal(await holder.nextLine(), "locked");
       assert.equal((await store.createUser(_newUser("ada"))).id, 1);
       assert.equal((await holder.finish()).code, 0);
@@ -322,14 +206,20 @@ Deno.test("SqliteStore falls back on SQLite's locking when the writer lock is he
   });
 });
 
-Deno.test("SqliteStore fails with 'database is locked' after busyTimeoutMs", async () => {
+Deno.test("SqliteStore fails with retryable StoreError unavailable after busyTimeoutMs", async () => {
   await _withDir(async (dir) => {
     const path = `${dir}/main.db`;
     const store: SqliteStore = await openSqliteStore(path, { busyTimeoutMs: 50 });
     try {
-      const holder = _spawn([path, "hold", "1000"]);
+      const holder = spawnStoreWorker([path, "hold", "1000"]);
       assert.equal(await holder.nextLine(), "locked");
-      await assert.rejects(store.createUser(_newUser("ada")), /database is locked/);
+      await assert.rejects(store.createUser(_newUser("ada")), (err: unknown) => {
+        assert.ok(err instanceof StoreError, `expected a StoreError, got ${String(err)}`);
+        assert.equal(err.code, STORE_ERRORS.unavailable);
+        assert.equal(err.retryable, true);
+        assert.match(err.message, /database is locked/);
+        return true;
+      });
       assert.equal((await holder.finish()).code, 0);
       assert.equal((await store.createUser(_newUser("ada"))).id, 1);
     } finally {
@@ -369,56 +259,6 @@ function _direct(senderId: number, clientMsgId: string, to: number, body = "hi")
     groupId: null,
     body,
     recipients: [{ userId: to }],
-  };
-}
-
-/** A running worker process with line-wise access to its stdout. */
-interface _Worker {
-  nextLine(): Promise<string>;
-  send(text: string): Promise<void>;
-  finish(): Promise<{ code: number; lines: string[]; stderr: string }>;
-}
-
-function _spawn(args: string[]): _Worker {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", WORKER, ...args],
-    stdin: "piped",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  const stderr = new Response(child.stderr).text();
-  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  const writer = child.stdin.getWriter();
-  let buffered = "";
-  const lines: string[] = [];
-  const nextLine = async (): Promise<string> => {
-    for (;;) {
-      const nl = buffered.indexOf("\n");
-      if (nl >= 0) {
-        const line = buffered.slice(0, nl);
-        buffered = buffered.slice(nl + 1);
-        lines.push(line);
-        return line;
-      }
-      const { value, done } = await reader.read();
-      if (done) throw new Error(`Worker ended before a full line; stderr: ${await stderr}`);
-      buffered += value;
-    }
-  };
-  return {
-    nextLine,
-    send: (text) => writer.write(new TextEncoder().encode(text)),
-    finish: async () => {
-      await writer.close();
-      for (;;) {
-        const { value, done } = await reader.read();
-        if (done) break;
-        buffered += value;
-      }
-      lines.push(...buffered.split("\n").filter((l) => l !== ""));
-      const status = await child.status;
-      return { code: status.code, lines, stderr: await stderr };
-    },
   };
 }
 

@@ -1,15 +1,24 @@
 /**
- * The conformance suite every {@linkcode Store} adapter must pass (SQLite now, PostgreSQL
- * later). It uses only the `Store` interface, so one behaviour is pinned down for all
- * adapters. Each test opens a fresh, empty store and cleans it up afterwards.
+ * The conformance suite every {@linkcode Store} adapter must pass (SQLite and PostgreSQL).
+ * It uses the `Store` interface, `openStore()` (for second instances and other processes)
+ * and two small hooks for what the interface cannot show: the body kept at rest, and a
+ * location for a database that does not exist yet. So one behaviour is pinned down for all
+ * adapters. Each test opens a fresh, empty database and removes it afterwards.
  *
  * Usage, from an adapter's test file:
  *
  * ```ts ignore
  * storeConformance("SqliteStore", async () => {
  *   const dir = await Deno.makeTempDir();
- *   const store = await openSqliteStore(`${dir}/main.db`);
- *   return { store, cleanup: async () => { await store.close(); await Deno.remove(dir, { recursive: true }); } };
+ *   const location = `${dir}/main.db`;
+ *   const store = await openSqliteStore(location);
+ *   return {
+ *     store,
+ *     location,
+ *     storedBody: (id) => ...,
+ *     newLocation: () => ...,
+ *     cleanup: async () => { await store.close(); await Deno.remove(dir, { recursive: true }); },
+ *   };
  * });
  * ```
  *
@@ -17,6 +26,7 @@
  */
 
 import assert from "node:assert/strict";
+import { openStore } from "../core/store/open_store.ts";
 import {
   type NewMessage,
   type NewUser,
@@ -25,22 +35,39 @@ import {
   StoreError,
   type UserRecord,
 } from "../core/store/store.ts";
+import { spawnStoreWorker } from "./helpers/store_worker_proc.ts";
 
-/** Opens a fresh, empty store; `cleanup` closes it and removes whatever it created. */
-export type OpenStore = () => Promise<{ store: Store; cleanup: () => Promise<void> }>;
+/** A fresh, empty database for one test, with the hooks the suite needs. */
+export interface StoreFixture {
+  /** An open store on the database. */
+  readonly store: Store;
+  /** The database as `openStore()` takes it, for second instances and other processes. */
+  readonly location: string;
+  /** The body the database keeps at rest for a message; null when it keeps no row. */
+  storedBody(messageId: number): Promise<string | null>;
+  /** A location for a database that does not exist yet (removed by `cleanup`). */
+  newLocation(): Promise<string>;
+  /** Closes the store and removes every database the fixture made. */
+  cleanup(): Promise<void>;
+}
+
+/** Opens a fresh fixture. */
+export type OpenStore = () => Promise<StoreFixture>;
 
 /** Registers the conformance tests for one adapter; test names start with `${name}: `. */
 export function storeConformance(name: string, open: OpenStore): void {
-  const test = (title: string, fn: (store: Store) => Promise<void>) => {
+  const fixtureTest = (title: string, fn: (f: StoreFixture) => Promise<void>) => {
     Deno.test(`${name}: ${title}`, async () => {
-      const { store, cleanup } = await open();
+      const fixture = await open();
       try {
-        await fn(store);
+        await fn(fixture);
       } finally {
-        await cleanup();
+        await fixture.cleanup();
       }
     });
   };
+  const test = (title: string, fn: (store: Store) => Promise<void>) =>
+    fixtureTest(title, (f) => fn(f.store));
 
   // Users.
 
@@ -196,53 +223,59 @@ export function storeConformance(name: string, open: OpenStore): void {
 
   // Presence.
 
-  test("setPresence() records the server that getPresence() reports", async (store) => {
+  test("addPresence() records the servers that getPresence() reports", async (store) => {
     const [ada, bob] = await _users(store, 2);
-    await store.setPresence(ada.id, 1);
-    await store.setPresence(bob.id, 2);
+    await store.addPresence(ada.id, 1);
+    await store.addPresence(bob.id, 2);
     assert.deepEqual(await store.getPresence([bob.id, ada.id]), [
       { userId: ada.id, serverId: 1 },
       { userId: bob.id, serverId: 2 },
     ]);
   });
 
-  test("setPresence() replaces the server after a newer login elsewhere", async (store) => {
+  test("addPresence() keeps a user present on several servers at once", async (store) => {
     const [ada] = await _users(store, 1);
-    await store.setPresence(ada.id, 1);
-    await store.setPresence(ada.id, 2);
-    assert.deepEqual(await store.getPresence([ada.id]), [{ userId: ada.id, serverId: 2 }]);
+    await store.addPresence(ada.id, 2);
+    await store.addPresence(ada.id, 1);
+    await store.addPresence(ada.id, 2);
+    assert.deepEqual(await store.getPresence([ada.id]), [
+      { userId: ada.id, serverId: 1 },
+      { userId: ada.id, serverId: 2 },
+    ]);
   });
 
-  test("setPresence() for an unknown user fails with StoreError not_found", async (store) => {
-    await _rejectsWith(store.setPresence(42, 1), STORE_ERRORS.notFound);
+  test("addPresence() for an unknown user fails with StoreError not_found", async (store) => {
+    await _rejectsWith(store.addPresence(42, 1), STORE_ERRORS.notFound);
   });
 
-  test("clearPresence() by the old server leaves a newer login in place", async (store) => {
+  test("removePresence() removes one server's record and leaves the others", async (store) => {
     const [ada] = await _users(store, 1);
-    await store.setPresence(ada.id, 1);
-    await store.setPresence(ada.id, 2);
-    await store.clearPresence(ada.id, 1);
+    await store.addPresence(ada.id, 1);
+    await store.addPresence(ada.id, 2);
+    await store.removePresence(ada.id, 1);
     assert.deepEqual(await store.getPresence([ada.id]), [{ userId: ada.id, serverId: 2 }]);
-    await store.clearPresence(ada.id, 2);
+    await store.removePresence(ada.id, 2);
     assert.deepEqual(await store.getPresence([ada.id]), []);
-    await store.clearPresence(ada.id, 2);
+    await store.removePresence(ada.id, 2);
   });
 
-  test("clearServerPresence() removes only that server's users", async (store) => {
+  test("clearServerPresence() removes only that server's records", async (store) => {
     const [ada, bob, cy] = await _users(store, 3);
-    await store.setPresence(ada.id, 1);
-    await store.setPresence(bob.id, 2);
-    await store.setPresence(cy.id, 1);
+    await store.addPresence(ada.id, 1);
+    await store.addPresence(bob.id, 2);
+    await store.addPresence(cy.id, 1);
+    await store.addPresence(cy.id, 2);
     await store.clearServerPresence(1);
     assert.deepEqual(await store.getPresence([ada.id, bob.id, cy.id]), [
       { userId: bob.id, serverId: 2 },
+      { userId: cy.id, serverId: 2 },
     ]);
     await store.clearServerPresence(9);
   });
 
   test("getPresence() leaves out offline and unknown users and repeats", async (store) => {
     const [ada, bob] = await _users(store, 2);
-    await store.setPresence(ada.id, 3);
+    await store.addPresence(ada.id, 3);
     assert.deepEqual(await store.getPresence([]), []);
     assert.deepEqual(await store.getPresence([bob.id]), []);
     assert.deepEqual(await store.getPresence([ada.id, ada.id, bob.id, 999]), [
@@ -252,7 +285,7 @@ export function storeConformance(name: string, open: OpenStore): void {
 
   test("getPresence() answers for lists longer than a query's parameter limit", async (store) => {
     const users = await _users(store, 3);
-    for (const u of users) await store.setPresence(u.id, 1);
+    for (const u of users) await store.addPresence(u.id, 1);
     const ids = Array.from({ length: 40_000 }, (_, i) => 40_000 - i);
     const found = await store.getPresence(ids);
     assert.deepEqual(
@@ -263,7 +296,7 @@ export function storeConformance(name: string, open: OpenStore): void {
 
   test("getPresence() rejects IDs that are not positive integers", async (store) => {
     await assert.rejects(store.getPresence([1, -2]), RangeError);
-    await assert.rejects(store.setPresence(0, 1), RangeError);
+    await assert.rejects(store.addPresence(0, 1), RangeError);
   });
 
   // Servers.
@@ -463,8 +496,8 @@ export function storeConformance(name: string, open: OpenStore): void {
     const [ada, bob, cy] = await _users(store, 3);
     await store.upsertServer({ id: 1, host: "127.0.0.1", port: 7101 });
     await store.upsertServer({ id: 2, host: "127.0.0.1", port: 7102 });
-    await store.setPresence(bob.id, 1);
-    await store.setPresence(cy.id, 2);
+    await store.addPresence(bob.id, 1);
+    await store.addPresence(cy.id, 2);
     const saved = await store.saveMessages([
       _direct(ada.id, "m1", bob.id, "to bob"),
       _direct(ada.id, "m2", cy.id, "to cy"),
@@ -490,7 +523,7 @@ export function storeConformance(name: string, open: OpenStore): void {
     // Acked deliveries and absent users drop out.
     await store.ackDeliveries(bob.id, [saved[0]!.id]);
     assert.deepEqual((await store.pendingOnServer(1, later, 10)).map((p) => p.id), [saved[2]!.id]);
-    await store.clearPresence(bob.id, 1);
+    await store.removePresence(bob.id, 1);
     assert.deepEqual(await store.pendingOnServer(1, later, 10), []);
     await assert.rejects(store.pendingOnServer(1, later, 0), RangeError);
   });
@@ -752,6 +785,248 @@ export function storeConformance(name: string, open: OpenStore): void {
     assert.deepEqual(again, { id: first!.id, createdAt: first!.createdAt, duplicate: true });
     assert.deepEqual(await store.pendingFor(bob.id, 0, 10), []);
   });
+
+  // Text is stored exactly or refused.
+
+  test("every text argument with a lone surrogate is refused with TypeError", async (store) => {
+    const lone = "A\ud800B";
+    await assert.rejects(store.createUser(_newUser(lone)), TypeError);
+    await assert.rejects(store.createUser({ ..._newUser("ada"), rsaPublicKey: lone }), TypeError);
+    const [ada, bob] = await _users(store, 2);
+    await assert.rejects(store.createGroup(lone, ada.id, []), TypeError);
+    await assert.rejects(store.saveMessages([_direct(ada.id, "m1", bob.id, lone)]), TypeError);
+    await assert.rejects(
+      store.saveMessages([{
+        ..._direct(ada.id, "m2", bob.id),
+        recipients: [{ userId: bob.id, body: "\udc00" }],
+      }]),
+      TypeError,
+    );
+    await assert.rejects(store.saveMessages([_direct(ada.id, lone, bob.id)]), TypeError);
+    assert.deepEqual(await store.stats(), { users: 2, messages: 0, pendingDeliveries: 0 });
+  });
+
+  test("saveMessages() keeps emoji sequences, combining marks and controls exactly", async (store) => {
+    const [ada, bob] = await _users(store, 2);
+    const bodies = [
+      "\u{1F3F3}\uFE0F\u200D\u{1F308}", // rainbow flag (ZWJ sequence)
+      "\u0645\u06CC\u200C\u062E\u0648\u0627\u0647\u0645", // Persian with ZWNJ
+      "e\u0301\t\r\n\u001b[31m\u202E", // combining mark, controls, bidi override
+      "\u{10FFFF}\uFFFF",
+    ];
+    const saved = await store.saveMessages(
+      bodies.map((b, i) => _direct(ada.id, `m${i}`, bob.id, b)),
+    );
+    const pending = await store.pendingFor(bob.id, 0, 10);
+    assert.deepEqual(pending.map((p) => p.body), bodies);
+    assert.deepEqual(pending.map((p) => p.id), saved.map((m) => m.id));
+  });
+
+  // Retention and IDs.
+
+  fixtureTest(
+    "ackDeliveries() clears a message body once its last delivery is acked",
+    async (f) => {
+      const store = f.store;
+      const [ada, bob, cy] = await _users(store, 3);
+      const [m] = await store.saveMessages([{
+        ..._direct(ada.id, "m1", bob.id, "secret"),
+        recipients: [{ userId: bob.id }, { userId: cy.id, body: "wrapped" }],
+      }]);
+      assert.equal(await f.storedBody(m!.id), "secret");
+      await store.ackDeliveries(bob.id, [m!.id]);
+      assert.equal(await f.storedBody(m!.id), "secret");
+      await store.ackDeliveries(cy.id, [m!.id]);
+      assert.equal(await f.storedBody(m!.id), "");
+      const [empty] = await store.saveMessages([{
+        ..._direct(ada.id, "m2", bob.id, "x"),
+        recipients: [],
+      }]);
+      assert.equal(await f.storedBody(empty!.id), "");
+    },
+  );
+
+  test("saveMessages() never reuses an ID after the newest message is settled", async (store) => {
+    const [ada, bob] = await _users(store, 2);
+    const [m1] = await store.saveMessages([_direct(ada.id, "m1", bob.id)]);
+    await store.ackDeliveries(bob.id, [m1!.id]);
+    const [m2] = await store.saveMessages([_direct(ada.id, "m2", bob.id)]);
+    assert.ok(m2!.id > m1!.id);
+  });
+
+  // Several instances and processes on one database.
+
+  fixtureTest("two instances on one database see each other's writes", async (f) => {
+    const a = f.store;
+    const b = await openStore(f.location);
+    try {
+      const ada = await a.createUser(_newUser("ada"));
+      assert.deepEqual(await b.getUserById(ada.id), ada);
+      await _rejectsWith(b.createUser(_newUser("ada")), STORE_ERRORS.usernameTaken);
+      const bob = await b.createUser(_newUser("bob"));
+      await b.addPresence(bob.id, 2);
+      assert.deepEqual(await a.getPresence([bob.id]), [{ userId: bob.id, serverId: 2 }]);
+      const [m] = await a.saveMessages([_direct(ada.id, "m1", bob.id)]);
+      assert.deepEqual((await b.pendingFor(bob.id, 0, 10)).map((p) => p.id), [m!.id]);
+      const [dup] = await b.saveMessages([_direct(ada.id, "m1", bob.id)]);
+      assert.deepEqual(dup, { ...m!, duplicate: true });
+      assert.equal((await b.ackDeliveries(bob.id, [m!.id])).length, 1);
+      assert.deepEqual(await a.ackDeliveries(bob.id, [m!.id]), []);
+    } finally {
+      await b.close();
+    }
+  });
+
+  fixtureTest("two instances interleaving inserts never collide on IDs", async (f) => {
+    const stores = [f.store, await openStore(f.location)] as const;
+    try {
+      const userIds: number[] = [];
+      for (let i = 0; i < 20; i++) {
+        userIds.push((await stores[i % 2]!.createUser(_newUser(`user${i}`))).id);
+      }
+      assert.equal(new Set(userIds).size, userIds.length);
+      assert.deepEqual(userIds, [...userIds].sort((x, y) => x - y));
+      const [to] = userIds as [number];
+      const messageIds: number[] = [];
+      for (let i = 0; i < 100; i++) {
+        const from = userIds[1 + (i % 5)]!;
+        const saved = await stores[i % 2]!.saveMessages([
+          _direct(from, `m${i}`, to),
+          _direct(from, `n${i}`, to),
+        ]);
+        messageIds.push(...saved.map((s) => s.id));
+      }
+      assert.equal(new Set(messageIds).size, 200);
+      assert.deepEqual(messageIds, [...messageIds].sort((x, y) => x - y));
+      const pending = await stores[1].pendingFor(to, 0, 1000);
+      assert.deepEqual(pending.map((p) => p.id), messageIds);
+    } finally {
+      await stores[1].close();
+    }
+  });
+
+  fixtureTest("several processes saving messages at once get unique increasing IDs", async (f) => {
+    const inbox = await f.store.createUser(_newUser("inbox"));
+    const perWorker = 300;
+    const batches = [1, 1, 10];
+    const workers = batches.map((batch, i) =>
+      spawnStoreWorker([
+        f.location,
+        "messages",
+        `w${i}`,
+        String(inbox.id),
+        String(perWorker),
+        String(batch),
+      ])
+    );
+    for (const w of workers) assert.equal(await w.nextLine(), "ready");
+    for (const w of workers) await w.send("go\n");
+    const results = await Promise.all(workers.map((w) => w.finish()));
+
+    const all: number[] = [];
+    const senders = new Map<number, number>();
+    for (const [i, r] of results.entries()) {
+      assert.equal(r.code, 0, `worker ${i} failed: ${r.stderr}`);
+      assert.doesNotMatch(r.stderr, /locked|busy/i);
+      const out = JSON.parse(r.lines.at(-1)!) as { userId: number; ids: number[] };
+      assert.equal(out.ids.length, perWorker);
+      assert.deepEqual(out.ids, [...out.ids].sort((x, y) => x - y), `worker ${i} IDs increase`);
+      for (const id of out.ids) senders.set(id, out.userId);
+      all.push(...out.ids);
+    }
+    assert.equal(new Set(all).size, perWorker * workers.length);
+    const order = [...all].sort((x, y) => x - y).map((id) => senders.get(id));
+    const switches = order.filter((s, i) => i > 0 && s !== order[i - 1]).length;
+    assert.ok(switches >= workers.length, `workers ran one after another (${switches} switches)`);
+
+    const pending = await f.store.pendingFor(inbox.id, 0, 10_000);
+    assert.equal(pending.length, all.length);
+    assert.deepEqual(pending.map((p) => p.id), [...all].sort((x, y) => x - y));
+    for (const p of pending) assert.equal(p.senderId, senders.get(p.id));
+    assert.deepEqual(await f.store.stats(), {
+      users: 1 + workers.length,
+      messages: all.length,
+      pendingDeliveries: all.length,
+    });
+  });
+
+  fixtureTest(
+    "several processes creating the schema on a new database at once all succeed",
+    async (f) => {
+      const location = await f.newLocation();
+      const workers = [0, 1, 2, 3].map((i) => spawnStoreWorker([location, "init", String(i)]));
+      const results = await Promise.all(workers.map((w) => w.finish()));
+      const ids: number[] = [];
+      for (const [i, r] of results.entries()) {
+        assert.equal(r.code, 0, `worker ${i} failed: ${r.stderr}`);
+        ids.push((JSON.parse(r.lines.at(-1)!) as { userId: number }).userId);
+      }
+      assert.deepEqual([...ids].sort((x, y) => x - y), [1, 2, 3, 4]);
+      const store = await openStore(location);
+      try {
+        assert.equal((await store.stats()).users, 4);
+      } finally {
+        await store.close();
+      }
+    },
+  );
+
+  // Order (see "Order" in store.ts).
+
+  fixtureTest(
+    "pendingFor() paging never skips a message while other processes commit",
+    async (f) => {
+      const inbox = await f.store.createUser(_newUser("inbox"));
+      const perWorker = 1000;
+      const workers = [1, 2, 3, 4].map((batch, i) =>
+        spawnStoreWorker([
+          f.location,
+          "messages",
+          `o${i}`,
+          String(inbox.id),
+          String(perWorker),
+          String(batch),
+        ])
+      );
+      for (const w of workers) assert.equal(await w.nextLine(), "ready");
+      let writing = workers.length;
+      const finished = Promise.all(workers.map(async (w) => {
+        await w.send("go\n");
+        try {
+          return await w.finish();
+        } finally {
+          writing--;
+        }
+      }));
+      // The reader pages as the replay after login does: from the last ID it has seen.
+      const seen: number[] = [];
+      let cursor = 0;
+      for (;;) {
+        const done = writing === 0;
+        const page = await f.store.pendingFor(inbox.id, cursor, 64);
+        for (const p of page) {
+          assert.ok(p.id > cursor, `page went backwards: ${p.id} after ${cursor}`);
+          seen.push(p.id);
+          cursor = p.id;
+        }
+        if (done && page.length < 64) break;
+        if (page.length < 64) await new Promise((r) => setTimeout(r, 1));
+      }
+      const saved: number[][] = [];
+      for (const [i, r] of (await finished).entries()) {
+        assert.equal(r.code, 0, `worker ${i} failed: ${r.stderr}`);
+        saved.push((JSON.parse(r.lines.at(-1)!) as { ids: number[] }).ids);
+      }
+      const all = saved.flat().sort((a, b) => a - b);
+      assert.equal(all.length, perWorker * workers.length);
+      const seenSet = new Set(seen);
+      const missed = all.filter((id) => !seenSet.has(id));
+      assert.deepEqual(missed, [], `the cursor skipped ${missed.length} committed message(s)`);
+      assert.deepEqual(seen, all);
+      // Each sender's messages come in the order they were accepted.
+      for (const ids of saved) assert.deepEqual(ids, [...ids].sort((a, b) => a - b));
+    },
+  );
 
   // Stats and lifecycle.
 

@@ -452,7 +452,7 @@ export class ChatServer {
     conn.syncing = true;
     // Presence first, then the replay: a message committed after the replay's query reads
     // this presence and is pushed, one committed before it is in the replay.
-    await this.#store.setPresence(user.id, this.id);
+    await this.#store.addPresence(user.id, this.id);
     conn.send({ type, ref, user_id: user.id, username: user.username, session_token: token });
     this.#log.info("client_logged_in", { user: user.id, addr: conn.addr });
     await this.#replay(conn);
@@ -491,7 +491,7 @@ export class ChatServer {
     this.#connections.delete(conn);
     if (conn.userId !== 0 && this.#local.get(conn.userId) === conn) {
       this.#local.delete(conn.userId);
-      this.#store.clearPresence(conn.userId, this.id).catch((err) => {
+      this.#store.removePresence(conn.userId, this.id).catch((err) => {
         this.#log.error("presence_clear_failed", { user: conn.userId, error: String(err) });
       });
       this.#log.info("client_disconnected", { user: conn.userId });

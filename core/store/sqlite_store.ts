@@ -19,25 +19,26 @@
  *   `saveMessages()` resolves and the sender is told it was accepted.
  * - IDs come from `INTEGER PRIMARY KEY AUTOINCREMENT` inside those write transactions, so
  *   they are unique, increasing in acceptance order across processes, and never reused.
- * - Schema creation runs in a `BEGIN IMMEDIATE` transaction keyed on `PRAGMA user_version`,
- *   so several processes may start at once on a new file.
+ *   Writers take turns, so IDs also become visible in ID order (the "Order" promise in
+ *   `store.ts`).
+ * - Schema creation and migration run in a `BEGIN IMMEDIATE` transaction keyed on
+ *   `PRAGMA user_version` (`sqlite_schema.ts`), so several processes may start at once.
+ * - A write that stays blocked past `busyTimeoutMs` fails with StoreError `unavailable`.
  *
- * Retention: a message row is kept after its last delivery is acknowledged, so a resend
- * with the same (sender, clientMsgId) is still recognised as a duplicate; but its body is
- * cleared to `""` at that moment (and per-recipient bodies go with their deliveries), so the
- * server does not keep ciphertext forever. A message saved with no recipients is stored
- * with an empty body for the same reason.
- *
- * Text may not contain NUL characters (TypeError): SQLite's text API cuts strings at NUL
- * and PostgreSQL rejects it, so refusing it keeps the adapters alike.
+ * One limit of sharing a file between processes: a process stopped (SIGSTOP, a debugger)
+ * in the middle of a write transaction holds SQLite's write lock until it runs again, and
+ * every other writer waits for it. Clusters that must survive a hung server run on
+ * PostgreSQL, whose adapter never leaves a transaction open between round trips.
  *
  * @module
  */
 
 import { DatabaseSync, type StatementSync } from "node:sqlite";
+import { groupRows, missingRecipientsError, pendingFromRow, userFromRow } from "./records.ts";
+import { migrateSqlite } from "./sqlite_schema.ts";
 import {
+  type AckedDelivery,
   type GroupRecord,
-  type MessageKind,
   type NewMessage,
   type NewUser,
   type PendingMessage,
@@ -49,6 +50,21 @@ import {
   StoreError,
   type UserRecord,
 } from "./store.ts";
+import {
+  checkCount,
+  checkId,
+  checkIds,
+  checkLimit,
+  checkLoad,
+  checkMessages,
+  checkNewUser,
+  checkServer,
+  checkSession,
+  checkText,
+  checkTokenHash,
+  MAX_WRITES_PER_TRANSACTION,
+  uniqueSorted,
+} from "./validate.ts";
 
 /** Options for {@linkcode openSqliteStore}. */
 export interface SqliteStoreOptions {
@@ -66,78 +82,7 @@ export interface SqliteStoreOptions {
   readonly synchronous?: "full" | "normal";
 }
 
-/** The schema version this code creates and understands (kept in `PRAGMA user_version`). */
-export const SQLITE_SCHEMA_VERSION = 1;
-
-/** Most queued writes joined into one transaction (bounds how long one commit holds the lock). */
-const _MAX_WRITES_PER_TRANSACTION = 256;
-
-const _KINDS: ReadonlySet<string> = new Set<MessageKind>([
-  "direct",
-  "group",
-  "key",
-  "group_event",
-]);
-
-const _SCHEMA = `
-CREATE TABLE IF NOT EXISTS users (
-  id INTEGER PRIMARY KEY AUTOINCREMENT,
-  username TEXT NOT NULL UNIQUE,
-  password_hash TEXT NOT NULL,
-  rsa_public_key TEXT NOT NULL,
-  identity_key TEXT NOT NULL,
-  created_at INTEGER NOT NULL
-);
-CREATE TABLE IF NOT EXISTS sessions (
-  token_hash BLOB PRIMARY KEY,
-  user_id INTEGER NOT NULL REFERENCES users(id),
-  expires_at INTEGER NOT NULL
-) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS sessions_by_user ON sessions(user_id, expires_at);
-CREATE TABLE IF NOT EXISTS presence (
-  user_id INTEGER PRIMARY KEY REFERENCES users(id),
-  server_id INTEGER NOT NULL,
-  since INTEGER NOT NULL
-);
-CREATE INDEX IF NOT EXISTS presence_by_server ON presence(server_id);
-CREATE TABLE IF NOT EXISTS servers (
-  id INTEGER PRIMARY KEY,
-  host TEXT NOT NULL,
-  port INTEGER NOT NULL,
-  clients INTEGER NOT NULL DEFAULT 0,
-  lag_ms INTEGER NOT NULL DEFAULT 0,
-  reported_at INTEGER NOT NULL DEFAULT 0
-);
-CREATE TABLE IF NOT EXISTS groups (
-  id INTEGER PRIMARY KEY AUTOINCREMENT,
-  name TEXT NOT NULL,
-  admin_id INTEGER NOT NULL REFERENCES users(id),
-  created_at INTEGER NOT NULL
-);
-CREATE TABLE IF NOT EXISTS group_members (
-  group_id INTEGER NOT NULL REFERENCES groups(id),
-  user_id INTEGER NOT NULL REFERENCES users(id),
-  PRIMARY KEY (group_id, user_id)
-) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS group_members_by_user ON group_members(user_id, group_id);
-CREATE TABLE IF NOT EXISTS messages (
-  id INTEGER PRIMARY KEY AUTOINCREMENT,
-  sender_id INTEGER NOT NULL,
-  client_msg_id TEXT,
-  kind TEXT NOT NULL CHECK (kind IN ('direct', 'group', 'key', 'group_event')),
-  group_id INTEGER REFERENCES groups(id),
-  body TEXT NOT NULL,
-  created_at INTEGER NOT NULL,
-  remaining INTEGER NOT NULL,
-  UNIQUE (sender_id, client_msg_id)
-);
-CREATE TABLE IF NOT EXISTS deliveries (
-  recipient_id INTEGER NOT NULL REFERENCES users(id),
-  message_id INTEGER NOT NULL REFERENCES messages(id),
-  body TEXT,
-  PRIMARY KEY (recipient_id, message_id)
-) WITHOUT ROWID;
-`;
+export { SQLITE_SCHEMA_VERSION } from "./sqlite_schema.ts";
 
 const _SQL = {
   begin: "BEGIN",
@@ -161,12 +106,12 @@ const _SQL = {
     ON CONFLICT (token_hash) DO NOTHING`,
   getSession: "SELECT user_id, expires_at FROM sessions WHERE token_hash = ? AND expires_at > ?",
   deleteSession: "DELETE FROM sessions WHERE token_hash = ?",
-  setPresence: `INSERT INTO presence (user_id, server_id, since) VALUES (?, ?, ?)
-    ON CONFLICT (user_id) DO UPDATE SET server_id = excluded.server_id, since = excluded.since`,
-  clearPresence: "DELETE FROM presence WHERE user_id = ? AND server_id = ?",
+  addPresence: `INSERT INTO presence (user_id, server_id, since) VALUES (?, ?, ?)
+    ON CONFLICT (user_id, server_id) DO NOTHING`,
+  removePresence: "DELETE FROM presence WHERE user_id = ? AND server_id = ?",
   clearServerPresence: "DELETE FROM presence WHERE server_id = ?",
   getPresence: `SELECT user_id, server_id FROM presence
-    WHERE user_id IN (SELECT value FROM json_each(?)) ORDER BY user_id`,
+    WHERE user_id IN (SELECT value FROM json_each(?)) ORDER BY user_id, server_id`,
   upsertServer: `INSERT INTO servers (id, host, port) VALUES (?, ?, ?)
     ON CONFLICT (id) DO UPDATE SET host = excluded.host, port = excluded.port`,
   reportLoad: "UPDATE servers SET clients = ?, lag_ms = ?, reported_at = ? WHERE id = ?",
@@ -201,7 +146,7 @@ const _SQL = {
     JOIN deliveries AS d ON d.recipient_id = p.user_id
     JOIN messages AS m ON m.id = d.message_id
     WHERE p.server_id = ? AND m.created_at < ?
-    ORDER BY d.message_id LIMIT ?`,
+    ORDER BY d.message_id, d.recipient_id LIMIT ?`,
   deleteDelivery: "DELETE FROM deliveries WHERE recipient_id = ? AND message_id = ?",
   settleMessage: `UPDATE messages
     SET remaining = remaining - 1, body = CASE WHEN remaining <= 1 THEN '' ELSE body END
@@ -215,8 +160,9 @@ type _Statements = { readonly [K in keyof typeof _SQL]: StatementSync };
 type _Row = Record<string, unknown>;
 
 /**
- * Opens (creating if needed) the main database at `path` and returns a {@linkcode SqliteStore}.
- * Safe to call from several processes at once on the same, possibly new, file.
+ * Opens (creating or migrating if needed) the main database at `path` and returns a
+ * {@linkcode SqliteStore}. Safe to call from several processes at once on the same, possibly
+ * new, file.
  *
  * @example
  * ```ts ignore
@@ -301,26 +247,18 @@ export class SqliteStore implements Store {
           throw new Error(`Could not switch ${path} to WAL mode; the journal mode is "${mode}"`);
         }
       });
-      await _retryWhileBusy(busyTimeoutMs, () => _migrate(conn, path));
+      await _retryWhileBusy(busyTimeoutMs, () => migrateSqlite(conn, path));
       return new SqliteStore(db, lockFile, busyTimeoutMs);
     } catch (err) {
       db?.close();
       lockFile?.close();
-      throw err;
+      throw _isBusyError(err) ? _unavailable(err, busyTimeoutMs) : err;
     }
   }
 
   /** Registers a user. Throws StoreError "username_taken" if the name exists. */
   async createUser(user: NewUser): Promise<UserRecord> {
-    if (typeof user !== "object" || user === null) {
-      throw new TypeError(
-        "User must be an object with username, passwordHash, rsaPublicKey, identityKey",
-      );
-    }
-    _text("username", user.username);
-    _text("passwordHash", user.passwordHash);
-    _text("rsaPublicKey", user.rsaPublicKey);
-    _text("identityKey", user.identityKey);
+    checkNewUser(user);
     const st = this.#open();
     const createdAt = Date.now();
     const row = await this.#write(() =>
@@ -351,32 +289,24 @@ export class SqliteStore implements Store {
   /** Returns the user with this ID, or null. */
   getUserById(id: number): Promise<UserRecord | null> {
     return _settle(() => {
-      _id("id", id);
+      checkId("id", id);
       const row = this.#open().userById.get(id) as _Row | undefined;
-      return row === undefined ? null : _user(row);
+      return row === undefined ? null : userFromRow(row);
     });
   }
 
   /** Returns the user with exactly this username, or null. */
   getUserByName(username: string): Promise<UserRecord | null> {
     return _settle(() => {
-      _text("username", username);
+      checkText("username", username);
       const row = this.#open().userByName.get(username) as _Row | undefined;
-      return row === undefined ? null : _user(row);
+      return row === undefined ? null : userFromRow(row);
     });
   }
 
-  /**
-   * Stores a session under the SHA-256 hash of its token, pruning the user's expired ones.
-   * Unknown user: StoreError "not_found"; a hash already stored: StoreError "conflict".
-   */
+  /** Stores a session; see {@linkcode Store.createSession}. */
   async createSession(tokenHash: Uint8Array, session: SessionRecord): Promise<void> {
-    _hash(tokenHash);
-    if (typeof session !== "object" || session === null) {
-      throw new TypeError("Session must be an object with userId and expiresAt");
-    }
-    _id("session.userId", session.userId);
-    _time("session.expiresAt", session.expiresAt);
+    checkSession(tokenHash, session);
     const st = this.#open();
     await this.#write(() => {
       if (st.userExists.get(session.userId) === undefined) {
@@ -392,8 +322,8 @@ export class SqliteStore implements Store {
   /** Returns the session if it exists and has not expired at `now`. */
   getSession(tokenHash: Uint8Array, now: number): Promise<SessionRecord | null> {
     return _settle(() => {
-      _hash(tokenHash);
-      _time("now", now);
+      checkTokenHash(tokenHash);
+      checkCount("now", now);
       const row = this.#open().getSession.get(tokenHash, now) as _Row | undefined;
       if (row === undefined) return null;
       return { userId: row["user_id"] as number, expiresAt: row["expires_at"] as number };
@@ -402,46 +332,43 @@ export class SqliteStore implements Store {
 
   /** Deletes a session; deleting one that does not exist is not an error. */
   async deleteSession(tokenHash: Uint8Array): Promise<void> {
-    _hash(tokenHash);
+    checkTokenHash(tokenHash);
     const st = this.#open();
     await this.#write(() => st.deleteSession.run(tokenHash));
   }
 
-  /**
-   * Records that `userId` is connected to `serverId` (replacing any earlier server).
-   * Unknown user: StoreError "not_found".
-   */
-  async setPresence(userId: number, serverId: number): Promise<void> {
-    _id("userId", userId);
-    _id("serverId", serverId);
+  /** Records a live connection of `userId` on `serverId`; see {@linkcode Store.addPresence}. */
+  async addPresence(userId: number, serverId: number): Promise<void> {
+    checkId("userId", userId);
+    checkId("serverId", serverId);
     const st = this.#open();
     await this.#write(() => {
       if (st.userExists.get(userId) === undefined) {
         throw new StoreError("not_found", `No user with ID ${userId}; cannot record presence`);
       }
-      st.setPresence.run(userId, serverId, Date.now());
+      st.addPresence.run(userId, serverId, Date.now());
     });
   }
 
-  /** Removes presence only if it still points at `serverId` (a newer login elsewhere wins). */
-  async clearPresence(userId: number, serverId: number): Promise<void> {
-    _id("userId", userId);
-    _id("serverId", serverId);
+  /** Removes the record of `userId` on `serverId` only. */
+  async removePresence(userId: number, serverId: number): Promise<void> {
+    checkId("userId", userId);
+    checkId("serverId", serverId);
     const st = this.#open();
-    await this.#write(() => st.clearPresence.run(userId, serverId));
+    await this.#write(() => st.removePresence.run(userId, serverId));
   }
 
   /** Removes every presence on a server (on server start, after a crash). */
   async clearServerPresence(serverId: number): Promise<void> {
-    _id("serverId", serverId);
+    checkId("serverId", serverId);
     const st = this.#open();
     await this.#write(() => st.clearServerPresence.run(serverId));
   }
 
-  /** Presence for the given users, by ascending user ID; offline users are absent. */
+  /** Presence of the given users, by user ID then server ID; offline users are absent. */
   getPresence(userIds: readonly number[]): Promise<PresenceRecord[]> {
     return _settle(() => {
-      _ids("userIds", userIds);
+      checkIds("userIds", userIds);
       const st = this.#open();
       if (userIds.length === 0) return [];
       const rows = st.getPresence.all(JSON.stringify(userIds)) as _Row[];
@@ -454,14 +381,7 @@ export class SqliteStore implements Store {
 
   /** Inserts or updates a server's address (from servers.txt); keeps its load report. */
   async upsertServer(server: { id: number; host: string; port: number }): Promise<void> {
-    if (typeof server !== "object" || server === null) {
-      throw new TypeError("Server must be an object with id, host and port");
-    }
-    _id("server.id", server.id);
-    _text("server.host", server.host);
-    if (!Number.isInteger(server.port) || server.port < 1 || server.port > 65535) {
-      throw new RangeError(`server.port must be an integer from 1 to 65535, got ${server.port}`);
-    }
+    checkServer(server);
     const st = this.#open();
     await this.#write(() => st.upsertServer.run(server.id, server.host, server.port));
   }
@@ -472,13 +392,7 @@ export class SqliteStore implements Store {
     load: { clients: number; lagMs: number },
     at: number,
   ): Promise<void> {
-    _id("serverId", serverId);
-    if (typeof load !== "object" || load === null) {
-      throw new TypeError("Load must be an object with clients and lagMs");
-    }
-    _count("load.clients", load.clients);
-    _count("load.lagMs", load.lagMs);
-    _time("at", at);
+    checkLoad(serverId, load, at);
     const st = this.#open();
     const changes = await this.#write(() =>
       st.reportLoad.run(load.clients, load.lagMs, at, serverId).changes
@@ -503,20 +417,17 @@ export class SqliteStore implements Store {
     });
   }
 
-  /**
-   * Creates a group; the admin is added as a member and members are deduplicated.
-   * Unknown admin or member IDs: StoreError "not_found" naming them.
-   */
+  /** Creates a group; see {@linkcode Store.createGroup}. */
   async createGroup(
     name: string,
     adminId: number,
     memberIds: readonly number[],
   ): Promise<GroupRecord> {
-    _text("name", name);
-    _id("adminId", adminId);
-    _ids("memberIds", memberIds);
+    checkText("name", name);
+    checkId("adminId", adminId);
+    checkIds("memberIds", memberIds);
     const st = this.#open();
-    const members = [...new Set([adminId, ...memberIds])].sort((a, b) => a - b);
+    const members = uniqueSorted([adminId, ...memberIds]);
     const createdAt = Date.now();
     const id = await this.#write(() => {
       const missing = st.missingUsers.all(JSON.stringify(members)) as _Row[];
@@ -537,7 +448,7 @@ export class SqliteStore implements Store {
   /** Returns a group with its members, or null. */
   getGroup(groupId: number): Promise<GroupRecord | null> {
     return _settle(() => {
-      _id("groupId", groupId);
+      checkId("groupId", groupId);
       const st = this.#open();
       return this.#read(() => {
         const row = st.groupById.get(groupId) as _Row | undefined;
@@ -554,13 +465,10 @@ export class SqliteStore implements Store {
     });
   }
 
-  /**
-   * Adds a member; returns false if already a member. Unknown group or user: StoreError
-   * "not_found".
-   */
+  /** Adds a member; see {@linkcode Store.addMember}. */
   async addMember(groupId: number, userId: number): Promise<boolean> {
-    _id("groupId", groupId);
-    _id("userId", userId);
+    checkId("groupId", groupId);
+    checkId("userId", userId);
     const st = this.#open();
     return await this.#write(() => {
       if (st.groupById.get(groupId) === undefined) {
@@ -573,13 +481,10 @@ export class SqliteStore implements Store {
     });
   }
 
-  /**
-   * Removes a member; returns false if not a member (or no such group). Removing the admin
-   * is StoreError "conflict": the admin is always a member.
-   */
+  /** Removes a member; see {@linkcode Store.removeMember}. */
   async removeMember(groupId: number, userId: number): Promise<boolean> {
-    _id("groupId", groupId);
-    _id("userId", userId);
+    checkId("groupId", groupId);
+    checkId("userId", userId);
     const st = this.#open();
     return await this.#write(() => {
       const group = st.groupById.get(groupId) as _Row | undefined;
@@ -597,45 +502,15 @@ export class SqliteStore implements Store {
   /** Groups the user belongs to, by ascending ID, each with all its members. */
   listGroupsOf(userId: number): Promise<GroupRecord[]> {
     return _settle(() => {
-      _id("userId", userId);
+      checkId("userId", userId);
       const rows = this.#open().groupsOf.all(userId) as _Row[];
-      const out: {
-        id: number;
-        name: string;
-        adminId: number;
-        members: number[];
-        createdAt: number;
-      }[] = [];
-      for (const r of rows) {
-        const id = r["id"] as number;
-        let last = out[out.length - 1];
-        if (last === undefined || last.id !== id) {
-          last = {
-            id,
-            name: r["name"] as string,
-            adminId: r["admin_id"] as number,
-            members: [],
-            createdAt: r["created_at"] as number,
-          };
-          out.push(last);
-        }
-        last.members.push(r["member"] as number);
-      }
-      return out;
+      return groupRows(rows);
     });
   }
 
-  /**
-   * Persists messages and their deliveries in one `BEGIN IMMEDIATE` transaction, fsynced
-   * before this resolves. Idempotent on (senderId, clientMsgId), also within one batch.
-   * Returns one result per input, in order. Any invalid message rejects the whole batch before
-   * anything is written; unknown recipients or groups reject it with StoreError "not_found".
-   */
+  /** Persists messages in one `BEGIN IMMEDIATE` transaction; see {@linkcode Store.saveMessages}. */
   async saveMessages(messages: readonly NewMessage[]): Promise<SavedMessage[]> {
-    if (!Array.isArray(messages)) {
-      throw new TypeError("saveMessages() expects an array of messages");
-    }
-    messages.forEach(_checkMessage);
+    checkMessages(messages);
     this.#open();
     if (messages.length === 0) return [];
     return await this.#write(() => {
@@ -686,46 +561,34 @@ export class SqliteStore implements Store {
   /** Deliveries still pending for a user, in acceptance order, after `afterId`, at most `limit`. */
   pendingFor(userId: number, afterId: number, limit: number): Promise<PendingMessage[]> {
     return _settle(() => {
-      _id("userId", userId);
-      _count("afterId", afterId);
-      if (!Number.isSafeInteger(limit) || limit < 1) {
-        throw new RangeError(`limit must be a positive integer, got ${limit}`);
-      }
+      checkId("userId", userId);
+      checkCount("afterId", afterId);
+      checkLimit(limit);
       const rows = this.#open().pendingFor.all(userId, afterId, limit) as _Row[];
-      return rows.map((r) => _pending(r, userId));
+      return rows.map((r) => pendingFromRow(r, userId));
     });
   }
 
   /** Deliveries pending for users present on `serverId`, accepted before `before`. */
   pendingOnServer(serverId: number, before: number, limit: number): Promise<PendingMessage[]> {
     return _settle(() => {
-      _id("serverId", serverId);
-      _count("before", before);
-      if (!Number.isSafeInteger(limit) || limit < 1) {
-        throw new RangeError(`limit must be a positive integer, got ${limit}`);
-      }
+      checkId("serverId", serverId);
+      checkCount("before", before);
+      checkLimit(limit);
       const rows = this.#open().pendingOnServer.all(serverId, before, limit) as _Row[];
-      return rows.map((r) => _pending(r, r["recipient_id"] as number));
+      return rows.map((r) => pendingFromRow(r, r["recipient_id"] as number));
     });
   }
 
-  /**
-   * Marks deliveries to `userId` as done and removes them. Returns, by ascending ID, the
-   * message IDs that were pending, with senders; IDs not pending (already acked, never
-   * addressed to this user, repeated) are left out. Clears a message's body once its last
-   * delivery is acked.
-   */
-  async ackDeliveries(
-    userId: number,
-    messageIds: readonly number[],
-  ): Promise<{ id: number; senderId: number; clientMsgId: string | null }[]> {
-    _id("userId", userId);
-    _ids("messageIds", messageIds);
+  /** Settles deliveries to `userId`; see {@linkcode Store.ackDeliveries}. */
+  async ackDeliveries(userId: number, messageIds: readonly number[]): Promise<AckedDelivery[]> {
+    checkId("userId", userId);
+    checkIds("messageIds", messageIds);
     const st = this.#open();
     if (messageIds.length === 0) return [];
-    const ids = [...new Set(messageIds)].sort((a, b) => a - b);
+    const ids = uniqueSorted(messageIds);
     return await this.#write(() => {
-      const out: { id: number; senderId: number; clientMsgId: string | null }[] = [];
+      const out: AckedDelivery[] = [];
       for (const id of ids) {
         if (st.deleteDelivery.run(userId, id).changes === 0) continue;
         const row = st.settleMessage.get(id) as _Row;
@@ -751,10 +614,7 @@ export class SqliteStore implements Store {
     });
   }
 
-  /**
-   * Closes the database after the writes already queued; closing twice is harmless. Other
-   * methods then reject.
-   */
+  /** Closes the database after the writes already queued; see {@linkcode Store.close}. */
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
@@ -791,7 +651,7 @@ export class SqliteStore implements Store {
     try {
       while (this.#writeQueue.length > 0) {
         const locked = await this.#lockWriters();
-        const batch = this.#writeQueue.splice(0, _MAX_WRITES_PER_TRANSACTION);
+        const batch = this.#writeQueue.splice(0, MAX_WRITES_PER_TRANSACTION);
         const results: ({ ok: true; value: unknown } | { ok: false; error: unknown })[] = [];
         try {
           this.#st.beginImmediate.run();
@@ -815,7 +675,8 @@ export class SqliteStore implements Store {
           }
         } catch (err) {
           // The transaction itself failed (busy, disk full): every write in it failed.
-          for (const item of batch) item.reject(err);
+          const error = _isBusyError(err) ? _unavailable(err, this.#busyTimeoutMs) : err;
+          for (const item of batch) item.reject(error);
           continue;
         } finally {
           if (locked) this.#unlockWriters();
@@ -888,17 +749,13 @@ export class SqliteStore implements Store {
     const users = messages.flatMap((m) => m.recipients.map((r) => r.userId));
     const groups = messages.flatMap((m) => (m.groupId === null ? [] : [m.groupId]));
     const st = this.#st;
-    const missingUsers = (st.missingUsers.all(JSON.stringify(users)) as _Row[]).map((r) => r["id"]);
+    const missingUsers = (st.missingUsers.all(JSON.stringify(users)) as _Row[]).map((r) =>
+      r["id"] as number
+    );
     const missingGroups = (st.missingGroups.all(JSON.stringify(groups)) as _Row[]).map((r) =>
-      r["id"]
+      r["id"] as number
     );
-    const parts: string[] = [];
-    if (missingUsers.length > 0) parts.push(`recipient user ID(s) ${missingUsers.join(", ")}`);
-    if (missingGroups.length > 0) parts.push(`group ID(s) ${missingGroups.join(", ")}`);
-    return new StoreError(
-      "not_found",
-      `Unknown ${parts.join(" and ") || "recipient or group"}; nothing in the batch was saved`,
-    );
+    return missingRecipientsError(missingUsers, missingGroups);
   }
 }
 
@@ -916,30 +773,7 @@ function _settle<T>(fn: () => T): Promise<T> {
   try {
     return Promise.resolve(fn());
   } catch (err) {
-    return Promise.reject(err);
-  }
-}
-
-/** Creates the schema if the file is new; checks its version otherwise. */
-function _migrate(db: DatabaseSync, path: string): void {
-  db.exec("BEGIN IMMEDIATE");
-  try {
-    const row = db.prepare("PRAGMA user_version").get() as _Row;
-    const version = row["user_version"] as number;
-    if (version > SQLITE_SCHEMA_VERSION) {
-      throw new RangeError(
-        `${path} has schema version ${version}, newer than this FastChat supports ` +
-          `(${SQLITE_SCHEMA_VERSION}); upgrade FastChat`,
-      );
-    }
-    if (version < SQLITE_SCHEMA_VERSION) {
-      db.exec(_SCHEMA);
-      db.exec(`PRAGMA user_version = ${SQLITE_SCHEMA_VERSION}`);
-    }
-    db.exec("COMMIT");
-  } catch (err) {
-    if (db.isTransaction) db.exec("ROLLBACK");
-    throw err;
+    return Promise.reject(_isBusyError(err) ? _unavailable(err, 0) : err);
   }
 }
 
@@ -956,127 +790,39 @@ async function _retryWhileBusy(timeoutMs: number, fn: () => void): Promise<void>
   }
 }
 
+/** SQLITE_BUSY or SQLITE_LOCKED. */
 function _isBusyError(err: unknown): boolean {
-  return err instanceof Error &&
-    /database is locked|database is busy|SQLITE_BUSY/i.test(err.message);
+  return _sqliteFailure(err) === "busy";
 }
 
+/** SQLITE_CONSTRAINT_FOREIGNKEY. */
 function _isForeignKeyError(err: unknown): boolean {
-  return err instanceof Error && /FOREIGN KEY constraint failed/.test(err.message);
+  return _sqliteFailure(err) === "foreign_key";
 }
 
-function _user(row: _Row): UserRecord {
-  return {
-    id: row["id"] as number,
-    username: row["username"] as string,
-    passwordHash: row["password_hash"] as string,
-    rsaPublicKey: row["rsa_public_key"] as string,
-    identityKey: row["identity_key"] as string,
-    createdAt: row["created_at"] as number,
-  };
+/**
+ * Which SQLite failure an error is. Node's `node:sqlite` sets `errcode`; Deno's gives every
+ * SQLite failure the one code `ERR_SQLITE_ERROR` and no `errcode`, so there SQLite's own
+ * message text, fixed per result code, is the only thing to go by. It is read here only.
+ */
+function _sqliteFailure(err: unknown): "busy" | "foreign_key" | null {
+  const e = err as { code?: unknown; errcode?: unknown; message?: unknown } | null;
+  if (typeof e?.errcode === "number") {
+    if (e.errcode === 787) return "foreign_key";
+    const primary = e.errcode & 0xff; // 5 BUSY, 6 LOCKED
+    return primary === 5 || primary === 6 ? "busy" : null;
+  }
+  if (e?.code !== "ERR_SQLITE_ERROR" || typeof e.message !== "string") return null;
+  if (/^database (table )?is (locked|busy)/.test(e.message)) return "busy";
+  if (e.message.startsWith("FOREIGN KEY constraint failed")) return "foreign_key";
+  return null;
 }
 
-function _checkMessage(m: NewMessage, i: number): void {
-  const at = `messages[${i}]`;
-  if (typeof m !== "object" || m === null) throw new TypeError(`${at} must be an object`);
-  _count(`${at}.senderId`, m.senderId);
-  if (m.clientMsgId !== null && (typeof m.clientMsgId !== "string" || m.clientMsgId === "")) {
-    throw new TypeError(`${at}.clientMsgId must be a non-empty string or null`);
-  }
-  if (!_KINDS.has(m.kind)) {
-    throw new TypeError(
-      `${at}.kind must be one of ${[..._KINDS].join(", ")}, got ${String(m.kind)}`,
-    );
-  }
-  if (m.groupId !== null) _id(`${at}.groupId`, m.groupId);
-  _body(`${at}.body`, m.body);
-  if (!Array.isArray(m.recipients)) throw new TypeError(`${at}.recipients must be an array`);
-  const seen = new Set<number>();
-  for (let j = 0; j < m.recipients.length; j++) {
-    const r = m.recipients[j]!;
-    const rat = `${at}.recipients[${j}]`;
-    if (typeof r !== "object" || r === null) throw new TypeError(`${rat} must be an object`);
-    _id(`${rat}.userId`, r.userId);
-    if (r.body !== undefined) _body(`${rat}.body`, r.body);
-    if (seen.has(r.userId)) {
-      throw new TypeError(`${rat}.userId ${r.userId} is listed twice; list each recipient once`);
-    }
-    seen.add(r.userId);
-  }
-}
-
-/** A database ID: a positive safe integer. */
-function _id(name: string, value: number): void {
-  if (typeof value !== "number") {
-    throw new TypeError(`${name} must be a number, got ${typeof value}`);
-  }
-  if (!Number.isSafeInteger(value) || value < 1) {
-    throw new RangeError(`${name} must be a positive integer, got ${value}`);
-  }
-}
-
-function _ids(name: string, values: readonly number[]): void {
-  if (!Array.isArray(values)) throw new TypeError(`${name} must be an array of IDs`);
-  for (let i = 0; i < values.length; i++) _id(`${name}[${i}]`, values[i]!);
-}
-
-/** A count or cursor: a non-negative safe integer. */
-function _count(name: string, value: number): void {
-  if (typeof value !== "number") {
-    throw new TypeError(`${name} must be a number, got ${typeof value}`);
-  }
-  if (!Number.isSafeInteger(value) || value < 0) {
-    throw new RangeError(`${name} must be a non-negative integer, got ${value}`);
-  }
-}
-
-/** A Unix-milliseconds time. */
-function _time(name: string, value: number): void {
-  _count(name, value);
-}
-
-function _text(name: string, value: string): void {
-  if (typeof value !== "string") {
-    throw new TypeError(`${name} must be a string, got ${typeof value}`);
-  }
-  if (value === "") throw new TypeError(`${name} must not be empty`);
-  _noNul(name, value);
-}
-
-/** A message body: any string without NUL (ciphertext is base64, events are JSON). */
-function _body(name: string, value: string): void {
-  if (typeof value !== "string") {
-    throw new TypeError(`${name} must be a string, got ${typeof value}`);
-  }
-  _noNul(name, value);
-}
-
-/** SQLite's text API and PostgreSQL's text type both stop at or reject NUL characters. */
-function _noNul(name: string, value: string): void {
-  if (value.includes("\0")) {
-    throw new TypeError(`${name} must not contain NUL characters`);
-  }
-}
-
-/** A pending delivery from a row of the pending queries. */
-function _pending(r: _Row, recipientId: number): PendingMessage {
-  return {
-    id: r["id"] as number,
-    senderId: r["sender_id"] as number,
-    clientMsgId: r["client_msg_id"] as string | null,
-    kind: r["kind"] as MessageKind,
-    groupId: r["group_id"] as number | null,
-    body: r["body"] as string,
-    recipientId,
-    createdAt: r["created_at"] as number,
-  };
-}
-
-function _hash(tokenHash: Uint8Array): void {
-  if (!(tokenHash instanceof Uint8Array)) {
-    throw new TypeError("tokenHash must be a Uint8Array (the SHA-256 of the session token)");
-  }
-  if (tokenHash.length !== 32) {
-    throw new RangeError(`tokenHash must be 32 bytes (SHA-256), got ${tokenHash.length}`);
-  }
+function _unavailable(err: unknown, timeoutMs: number): StoreError {
+  return new StoreError(
+    "unavailable",
+    `The database stayed locked by another writer for over ${timeoutMs} ms ` +
+      "(database is locked); try again",
+    { cause: err },
+  );
 }

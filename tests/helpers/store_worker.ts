@@ -1,17 +1,18 @@
 /**
- * A child process for tests/sqlite_store_test.ts: it plays one server process sharing the
- * main database file, so the tests can check real multi-process behaviour (locking, ID
- * assignment, schema creation), which two connections in one process cannot show.
+ * A child process for the store tests: it plays one server process sharing the main
+ * database, so the tests can check real multi-process behaviour (locking, ID assignment,
+ * schema creation), which two connections in one process cannot show.
  *
- * Usage: `deno run -A sqlite_store_worker.ts DB_PATH MODE ...`
+ * Usage: `deno run -A store_worker.ts LOCATION MODE ...`, where LOCATION is what
+ * `openStore()` takes (a SQLite path or a PostgreSQL URL).
  * - `init TAG`: open (creating the schema if needed), register user `init-TAG`, print
  *   `{"userId":N}`.
  * - `messages TAG RECIPIENT_ID COUNT BATCH`: register user `worker-TAG`, print `ready`, wait
  *   for a line on stdin, then save COUNT messages to RECIPIENT_ID in batches of BATCH and
  *   print `{"userId":N,"ids":[...]}`.
- * - `hold MS`: take SQLite's write lock with a raw connection, print `locked`, hold it MS
- *   milliseconds, then commit.
- * - `holdwriter MS`: take the store's writer lock file (`DB_PATH-writer.lock`), print
+ * - `hold MS` (SQLite): take SQLite's write lock with a raw connection, print `locked`, hold
+ *   it MS milliseconds, then commit.
+ * - `holdwriter MS` (SQLite): take the store's writer lock file (`PATH-writer.lock`), print
  *   `locked`, hold it MS milliseconds, then release it.
  *
  * Any failure exits with code 1 and the error on stderr.
@@ -21,15 +22,15 @@
 
 import { DatabaseSync } from "node:sqlite";
 import type { NewMessage } from "../../core/store/store.ts";
-import { openSqliteStore } from "../../core/store/sqlite_store.ts";
+import { openStore } from "../../core/store/open_store.ts";
 
 async function _main(args: string[]): Promise<void> {
-  const [dbPath, mode, ...rest] = args;
-  if (dbPath === undefined || mode === undefined) {
-    throw new TypeError("Usage: sqlite_store_worker.ts DB_PATH init|messages|hold|holdwriter ...");
+  const [location, mode, ...rest] = args;
+  if (location === undefined || mode === undefined) {
+    throw new TypeError("Usage: store_worker.ts LOCATION init|messages|hold|holdwriter ...");
   }
   if (mode === "holdwriter") {
-    const file = await Deno.open(`${dbPath}-writer.lock`, {
+    const file = await Deno.open(`${location}-writer.lock`, {
       read: true,
       write: true,
       create: true,
@@ -42,7 +43,7 @@ async function _main(args: string[]): Promise<void> {
     return;
   }
   if (mode === "hold") {
-    const db = new DatabaseSync(dbPath);
+    const db = new DatabaseSync(location);
     db.exec("PRAGMA busy_timeout = 5000");
     db.exec("BEGIN IMMEDIATE");
     console.log("locked");
@@ -51,7 +52,7 @@ async function _main(args: string[]): Promise<void> {
     db.close();
     return;
   }
-  const store = await openSqliteStore(dbPath);
+  const store = await openStore(location);
   try {
     if (mode === "init") {
       const user = await store.createUser(_user(`init-${rest[0]}`));

@@ -1,0 +1,14 @@
+/**
+ * The main database: the {@linkcode Store} port (`store.ts`), its two adapters (SQLite and
+ * PostgreSQL), and `openStore(url)`, which picks one.
+ *
+ * @module
+ */
+
+export * from "./store.ts";
+export { DB_ENV, dbLocation, DEFAULT_DB, openStore, storeBackend } from "./open_store.ts";
+export type { OpenStoreOptions, StoreBackend } from "./open_store.ts";
+export { openSqliteStore, SQLITE_SCHEMA_VERSION, SqliteStore } from "./sqlite_store.ts";
+export type { SqliteStoreOptions } from "./sqlite_store.ts";
+export { openPostgresStore, PG_SCHEMA_VERSION, PostgresStore } from "./postgres_store.ts";
+export type { PostgresStoreOptions } from "./postgres_store.ts";

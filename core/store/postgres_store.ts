@@ -1,0 +1,582 @@
+/**
+ * The main database on PostgreSQL: a {@linkcode Store} for servers on several machines, on
+ * the npm `postgres` driver with a connection pool and prepared statements.
+ *
+ * Design:
+ * - **One statement per call.** Every method is a single SQL statement (data-modifying CTEs,
+ *   or the `fastchat_save_messages` function for a batch of messages), so it is its own
+ *   transaction and runs to its end inside PostgreSQL. A server that hangs (SIGSTOP, a long
+ *   pause) between round trips therefore never holds a transaction or a lock open, and the
+ *   other servers keep writing. Only migrations use an explicit transaction.
+ * - **Group commit.** The server hands `saveMessages()` many messages at once; they are
+ *   written by one statement, in one transaction, with one WAL flush.
+ * - **IDs visible in ID order.** A sequence alone would let a transaction that drew ID 6
+ *   commit before the one that drew ID 5, and a reader paging with `afterId = 6` would skip
+ *   5 forever. `fastchat_save_messages` takes a transaction-level advisory lock before it
+ *   draws IDs and holds it to commit (PostgreSQL makes a commit visible before it releases
+ *   the transaction's locks), so message-saving transactions draw and commit one after
+ *   another. The cost is one short critical section per batch, not per message.
+ * - **Timeouts.** A call that has no answer within `queryTimeoutMs` (a network partition
+ *   keeps TCP silent for minutes) fails with StoreError `unavailable`.
+ *
+ * @module
+ */
+
+import { Buffer } from "node:buffer";
+import { groupRows, missingRecipientsError, pendingFromRow, userFromRow } from "./records.ts";
+import { openPool, type PgFailure, pgFailure, redactUrl, type Sql } from "./postgres_driver.ts";
+import { migratePostgres } from "./postgres_schema.ts";
+import {
+  type AckedDelivery,
+  type GroupRecord,
+  type NewMessage,
+  type NewUser,
+  type PendingMessage,
+  type PresenceRecord,
+  type SavedMessage,
+  type ServerRecord,
+  type SessionRecord,
+  type Store,
+  StoreError,
+  type UserRecord,
+} from "./store.ts";
+import {
+  checkCount,
+  checkId,
+  checkIds,
+  checkLimit,
+  checkLoad,
+  checkMessages,
+  checkNewUser,
+  checkServer,
+  checkSession,
+  checkText,
+  checkTokenHash,
+  uniqueSorted,
+} from "./validate.ts";
+
+export { PG_SCHEMA_VERSION } from "./postgres_schema.ts";
+
+/** Options for {@linkcode openPostgresStore}. */
+export interface PostgresStoreOptions {
+  /** Most connections in the pool (default 8). */
+  readonly poolSize?: number;
+  /** A call with no answer after this many milliseconds fails as `unavailable` (default 15 s). */
+  readonly queryTimeoutMs?: number;
+  /** `application_name` for `pg_stat_activity` (default "fastchat"). */
+  readonly applicationName?: string;
+}
+
+const _SQL = {
+  insertUser: `INSERT INTO users (username, password_hash, rsa_public_key, identity_key, created_at)
+    VALUES ($1, $2, $3, $4, $5) ON CONFLICT (username) DO NOTHING RETURNING id`,
+  userById: "SELECT * FROM users WHERE id = $1",
+  userByName: "SELECT * FROM users WHERE username = $1",
+  missingUsers: `SELECT DISTINCT u AS id FROM unnest($1::bigint[]) AS u
+    WHERE NOT EXISTS (SELECT 1 FROM users WHERE users.id = u) ORDER BY u`,
+  missingGroups: `SELECT DISTINCT g AS id FROM unnest($1::bigint[]) AS g
+    WHERE NOT EXISTS (SELECT 1 FROM groups WHERE groups.id = g) ORDER BY g`,
+  createSession: `WITH u AS (SELECT id FROM users WHERE id = $2),
+    pruned AS (DELETE FROM sessions WHERE user_id IN (SELECT id FROM u) AND expires_at <= $4),
+    ins AS (INSERT INTO sessions (token_hash, user_id, expires_at)
+      SELECT $1, id, $3 FROM u ON CONFLICT (token_hash) DO NOTHING RETURNING 1)
+    SELECT (SELECT count(*) FROM u) AS users, (SELECT count(*) FROM ins) AS inserted`,
+  getSession: `SELECT user_id, expires_at FROM sessions
+    WHERE token_hash = $1 AND expires_at > $2`,
+  deleteSession: "DELETE FROM sessions WHERE token_hash = $1",
+  addPresence: `INSERT INTO presence (user_id, server_id, since) VALUES ($1, $2, $3)
+    ON CONFLICT (user_id, server_id) DO NOTHING`,
+  removePresence: "DELETE FROM presence WHERE user_id = $1 AND server_id = $2",
+  clearServerPresence: "DELETE FROM presence WHERE server_id = $1",
+  getPresence: `SELECT user_id, server_id FROM presence WHERE user_id = ANY($1::bigint[])
+    ORDER BY user_id, server_id`,
+  upsertServer: `INSERT INTO servers (id, host, port) VALUES ($1, $2, $3)
+    ON CONFLICT (id) DO UPDATE SET host = excluded.host, port = excluded.port`,
+  reportLoad: `UPDATE servers SET clients = $1, lag_ms = $2, reported_at = $3 WHERE id = $4
+    RETURNING id`,
+  listServers: "SELECT * FROM servers ORDER BY id",
+  createGroup: `WITH g AS (
+      INSERT INTO groups (name, admin_id, created_at) VALUES ($1, $2, $3) RETURNING id),
+    m AS (INSERT INTO group_members (group_id, user_id)
+      SELECT g.id, u FROM g, unnest($4::bigint[]) AS u)
+    SELECT id FROM g`,
+  getGroup: `SELECT g.id, g.name, g.admin_id, g.created_at,
+      array(SELECT user_id FROM group_members WHERE group_id = g.id ORDER BY user_id) AS members
+    FROM groups AS g WHERE g.id = $1`,
+  addMember: `INSERT INTO group_members (group_id, user_id) VALUES ($1, $2)
+    ON CONFLICT DO NOTHING RETURNING 1`,
+  groupOrUserMissing: `SELECT EXISTS (SELECT 1 FROM groups WHERE id = $1) AS group_found,
+    EXISTS (SELECT 1 FROM users WHERE id = $2) AS user_found`,
+  removeMember: `WITH g AS (SELECT admin_id FROM groups WHERE id = $1),
+    del AS (DELETE FROM group_members WHERE group_id = $1 AND user_id = $2
+      AND NOT EXISTS (SELECT 1 FROM g WHERE admin_id = $2) RETURNING 1)
+    SELECT (SELECT admin_id FROM g) AS admin_id, (SELECT count(*) FROM del) AS removed`,
+  groupsOf: `SELECT g.id, g.name, g.admin_id, g.created_at, m.user_id AS member
+    FROM group_members AS mine
+    JOIN groups AS g ON g.id = mine.group_id
+    JOIN group_members AS m ON m.group_id = mine.group_id
+    WHERE mine.user_id = $1
+    ORDER BY g.id, m.user_id`,
+  saveMessages: `SELECT msg_id, msg_created_at, is_duplicate
+    FROM fastchat_save_messages($1::text::jsonb, $2)`,
+  pendingFor: `SELECT m.id, m.sender_id, m.client_msg_id, m.kind, m.group_id,
+      coalesce(d.body, m.body) AS body, m.created_at
+    FROM deliveries AS d JOIN messages AS m ON m.id = d.message_id
+    WHERE d.recipient_id = $1 AND d.message_id > $2
+    ORDER BY d.message_id LIMIT $3`,
+  pendingOnServer: `SELECT m.id, m.sender_id, m.client_msg_id, m.kind, m.group_id,
+      coalesce(d.body, m.body) AS body, m.created_at, d.recipient_id
+    FROM presence AS p
+    JOIN deliveries AS d ON d.recipient_id = p.user_id
+    JOIN messages AS m ON m.id = d.message_id
+    WHERE p.server_id = $1 AND m.created_at < $2
+    ORDER BY d.message_id, d.recipient_id LIMIT $3`,
+  ackDeliveries: `WITH d AS (
+      DELETE FROM deliveries WHERE recipient_id = $1 AND message_id = ANY($2::bigint[])
+      RETURNING message_id),
+    u AS (UPDATE messages AS m
+      SET remaining = m.remaining - 1,
+        body = CASE WHEN m.remaining <= 1 THEN '' ELSE m.body END
+      FROM d WHERE m.id = d.message_id
+      RETURNING m.id, m.sender_id, m.client_msg_id)
+    SELECT id, sender_id, client_msg_id FROM u ORDER BY id`,
+  stats: `SELECT (SELECT count(*) FROM users) AS users,
+    (SELECT count(*) FROM messages) AS messages,
+    (SELECT count(*) FROM deliveries) AS pending`,
+} as const;
+
+type _Row = Record<string, unknown>;
+
+/**
+ * Connects to the PostgreSQL database at `url` (`postgres://user:pass@host:port/db`),
+ * creating or migrating its schema if needed, and returns a {@linkcode PostgresStore}. Safe
+ * to call from several servers at once. Fails with StoreError `unavailable` when the
+ * database cannot be reached.
+ *
+ * @example
+ * ```ts ignore
+ * const store = await openPostgresStore("postgres://fastchat@db.internal:5432/fastchat");
+ * ```
+ */
+export function openPostgresStore(
+  url: string,
+  opts: PostgresStoreOptions = {},
+): Promise<PostgresStore> {
+  return PostgresStore.open(url, opts);
+}
+
+/** A {@linkcode Store} on a PostgreSQL database, shareable by servers on many machines. */
+export class PostgresStore implements Store {
+  readonly #sql: Sql;
+  readonly #where: string;
+  readonly #timeoutMs: number;
+  #closed = false;
+  readonly #inFlight = new Set<Promise<unknown>>();
+
+  private constructor(sql: Sql, where: string, timeoutMs: number) {
+    this.#sql = sql;
+    this.#where = where;
+    this.#timeoutMs = timeoutMs;
+  }
+
+  /** Connects and migrates; see {@linkcode openPostgresStore}. */
+  static async open(url: string, opts: PostgresStoreOptions = {}): Promise<PostgresStore> {
+    if (typeof url !== "string" || !/^postgres(ql)?:\/\//.test(url)) {
+      throw new TypeError(
+        `A PostgreSQL URL must start with postgres:// or postgresql://, got "${String(url)}"`,
+      );
+    }
+    const poolSize = opts.poolSize ?? 8;
+    if (!Number.isSafeInteger(poolSize) || poolSize < 1 || poolSize > 100) {
+      throw new RangeError(`poolSize must be an integer from 1 to 100, got ${String(poolSize)}`);
+    }
+    const timeoutMs = opts.queryTimeoutMs ?? 15_000;
+    if (!Number.isSafeInteger(timeoutMs) || timeoutMs < 1) {
+      throw new RangeError(
+        `queryTimeoutMs must be a positive integer, got ${String(opts.queryTimeoutMs)}`,
+      );
+    }
+    const where = redactUrl(url);
+    const sql = openPool(url, {
+      max: poolSize,
+      connectTimeoutS: Math.max(1, Math.ceil(timeoutMs / 1000)),
+      applicationName: opts.applicationName ?? "fastchat",
+    });
+    try {
+      await migratePostgres(sql, where);
+    } catch (err) {
+      await sql.end({ timeout: 1 }).catch(() => {});
+      if (err instanceof RangeError || err instanceof TypeError) throw err;
+      throw _storeError(err, where) ?? err;
+    }
+    return new PostgresStore(sql, where, timeoutMs);
+  }
+
+  /** Registers a user. Throws StoreError "username_taken" if the name exists. */
+  async createUser(user: NewUser): Promise<UserRecord> {
+    checkNewUser(user);
+    const createdAt = Date.now();
+    const rows = await this.#run("insertUser", [
+      user.username,
+      user.passwordHash,
+      user.rsaPublicKey,
+      user.identityKey,
+      createdAt,
+    ]);
+    const row = rows[0];
+    if (row === undefined) {
+      throw new StoreError(
+        "username_taken",
+        `Username "${user.username}" is already taken; choose another`,
+      );
+    }
+    return {
+      id: row["id"] as number,
+      username: user.username,
+      passwordHash: user.passwordHash,
+      rsaPublicKey: user.rsaPublicKey,
+      identityKey: user.identityKey,
+      createdAt,
+    };
+  }
+
+  /** Returns the user with this ID, or null. */
+  async getUserById(id: number): Promise<UserRecord | null> {
+    checkId("id", id);
+    const [row] = await this.#run("userById", [id]);
+    return row === undefined ? null : userFromRow(row);
+  }
+
+  /** Returns the user with exactly this username, or null. */
+  async getUserByName(username: string): Promise<UserRecord | null> {
+    checkText("username", username);
+    const [row] = await this.#run("userByName", [username]);
+    return row === undefined ? null : userFromRow(row);
+  }
+
+  /** Stores a session; see {@linkcode Store.createSession}. */
+  async createSession(tokenHash: Uint8Array, session: SessionRecord): Promise<void> {
+    checkSession(tokenHash, session);
+    const [row] = await this.#run("createSession", [
+      _bytes(tokenHash),
+      session.userId,
+      session.expiresAt,
+      Date.now(),
+    ]);
+    if (Number(row?.["users"]) === 0) {
+      throw new StoreError("not_found", `No user with ID ${session.userId}; cannot log in`);
+    }
+    if (Number(row?.["inserted"]) === 0) {
+      throw new StoreError("conflict", "A session with this token hash already exists");
+    }
+  }
+
+  /** Returns the session if it exists and has not expired at `now`. */
+  async getSession(tokenHash: Uint8Array, now: number): Promise<SessionRecord | null> {
+    checkTokenHash(tokenHash);
+    checkCount("now", now);
+    const [row] = await this.#run("getSession", [_bytes(tokenHash), now]);
+    if (row === undefined) return null;
+    return { userId: row["user_id"] as number, expiresAt: row["expires_at"] as number };
+  }
+
+  /** Deletes a session; deleting one that does not exist is not an error. */
+  async deleteSession(tokenHash: Uint8Array): Promise<void> {
+    checkTokenHash(tokenHash);
+    await this.#run("deleteSession", [_bytes(tokenHash)]);
+  }
+
+  /** Records a live connection of `userId` on `serverId`; see {@linkcode Store.addPresence}. */
+  async addPresence(userId: number, serverId: number): Promise<void> {
+    checkId("userId", userId);
+    checkId("serverId", serverId);
+    await this.#run("addPresence", [userId, serverId, Date.now()], {
+      foreign_key: () =>
+        new StoreError("not_found", `No user with ID ${userId}; cannot record presence`),
+    });
+  }
+
+  /** Removes the record of `userId` on `serverId` only. */
+  async removePresence(userId: number, serverId: number): Promise<void> {
+    checkId("userId", userId);
+    checkId("serverId", serverId);
+    await this.#run("removePresence", [userId, serverId]);
+  }
+
+  /** Removes every presence on a server (on server start, after a crash). */
+  async clearServerPresence(serverId: number): Promise<void> {
+    checkId("serverId", serverId);
+    await this.#run("clearServerPresence", [serverId]);
+  }
+
+  /** Presence of the given users, by user ID then server ID; offline users are absent. */
+  async getPresence(userIds: readonly number[]): Promise<PresenceRecord[]> {
+    checkIds("userIds", userIds);
+    if (userIds.length === 0) return [];
+    const rows = await this.#run("getPresence", [[...userIds]]);
+    return rows.map((r) => ({
+      userId: r["user_id"] as number,
+      serverId: r["server_id"] as number,
+    }));
+  }
+
+  /** Inserts or updates a server's address (from servers.txt); keeps its load report. */
+  async upsertServer(server: { id: number; host: string; port: number }): Promise<void> {
+    checkServer(server);
+    await this.#run("upsertServer", [server.id, server.host, server.port]);
+  }
+
+  /** Records a load report. Unknown server: StoreError "not_found". */
+  async reportLoad(
+    serverId: number,
+    load: { clients: number; lagMs: number },
+    at: number,
+  ): Promise<void> {
+    checkLoad(serverId, load, at);
+    const rows = await this.#run("reportLoad", [load.clients, load.lagMs, at, serverId]);
+    if (rows.length === 0) {
+      throw new StoreError("not_found", `No server with ID ${serverId}; upsert it first`);
+    }
+  }
+
+  /** Every known server, by ascending ID. */
+  async listServers(): Promise<ServerRecord[]> {
+    const rows = await this.#run("listServers", []);
+    return rows.map((r) => ({
+      id: r["id"] as number,
+      host: r["host"] as string,
+      port: r["port"] as number,
+      clients: r["clients"] as number,
+      lagMs: r["lag_ms"] as number,
+      reportedAt: r["reported_at"] as number,
+    }));
+  }
+
+  /** Creates a group; see {@linkcode Store.createGroup}. */
+  async createGroup(
+    name: string,
+    adminId: number,
+    memberIds: readonly number[],
+  ): Promise<GroupRecord> {
+    checkText("name", name);
+    checkId("adminId", adminId);
+    checkIds("memberIds", memberIds);
+    const members = uniqueSorted([adminId, ...memberIds]);
+    const createdAt = Date.now();
+    const [row] = await this.#run("createGroup", [name, adminId, createdAt, members], {
+      foreign_key: async () => {
+        const missing = await this.#run("missingUsers", [members]);
+        return new StoreError(
+          "not_found",
+          `Unknown user ID(s) ${missing.map((r) => r["id"]).join(", ")}; ` +
+            "every group member must be a registered user",
+        );
+      },
+    });
+    return { id: row!["id"] as number, name, adminId, members, createdAt };
+  }
+
+  /** Returns a group with its members, or null. */
+  async getGroup(groupId: number): Promise<GroupRecord | null> {
+    checkId("groupId", groupId);
+    const [row] = await this.#run("getGroup", [groupId]);
+    if (row === undefined) return null;
+    return {
+      id: row["id"] as number,
+      name: row["name"] as string,
+      adminId: row["admin_id"] as number,
+      members: row["members"] as number[],
+      createdAt: row["created_at"] as number,
+    };
+  }
+
+  /** Adds a member; see {@linkcode Store.addMember}. */
+  async addMember(groupId: number, userId: number): Promise<boolean> {
+    checkId("groupId", groupId);
+    checkId("userId", userId);
+    const rows = await this.#run("addMember", [groupId, userId], {
+      foreign_key: async () => {
+        const [found] = await this.#run("groupOrUserMissing", [groupId, userId]);
+        return found?.["group_found"] === false
+          ? new StoreError("not_found", `No group with ID ${groupId}`)
+          : new StoreError("not_found", `No user with ID ${userId}; cannot add to a group`);
+      },
+    });
+    return rows.length > 0;
+  }
+
+  /** Removes a member; see {@linkcode Store.removeMember}. */
+  async removeMember(groupId: number, userId: number): Promise<boolean> {
+    checkId("groupId", groupId);
+    checkId("userId", userId);
+    const [row] = await this.#run("removeMember", [groupId, userId]);
+    if (row?.["admin_id"] === userId) {
+      throw new StoreError(
+        "conflict",
+        `User ${userId} is the admin of group ${groupId} and cannot be removed from it`,
+      );
+    }
+    return Number(row?.["removed"] ?? 0) > 0;
+  }
+
+  /** Groups the user belongs to, by ascending ID, each with all its members. */
+  async listGroupsOf(userId: number): Promise<GroupRecord[]> {
+    checkId("userId", userId);
+    return groupRows(await this.#run("groupsOf", [userId]));
+  }
+
+  /** Persists messages with one statement; see {@linkcode Store.saveMessages}. */
+  async saveMessages(messages: readonly NewMessage[]): Promise<SavedMessage[]> {
+    checkMessages(messages);
+    this.#check();
+    if (messages.length === 0) return [];
+    // One JSON parameter: the driver cannot send NULL inside a text[] parameter, and
+    // per-recipient bodies are optional. Short keys keep the document small.
+    const batch = JSON.stringify(messages.map((m) => ({
+      s: m.senderId,
+      c: m.clientMsgId,
+      k: m.kind,
+      g: m.groupId,
+      b: m.body,
+      r: m.recipients.map((
+        r,
+      ) => (r.body === undefined ? { u: r.userId } : { u: r.userId, b: r.body })),
+    })));
+    const rows = await this.#run("saveMessages", [batch, Date.now()], {
+      foreign_key: async () => {
+        const users = uniqueSorted(messages.flatMap((m) => m.recipients.map((r) => r.userId)));
+        const groups = uniqueSorted(
+          messages.flatMap((m) => (m.groupId === null ? [] : [m.groupId])),
+        );
+        const [mu, mg] = await Promise.all([
+          this.#run("missingUsers", [users]),
+          this.#run("missingGroups", [groups]),
+        ]);
+        return missingRecipientsError(
+          mu.map((r) => r["id"] as number),
+          mg.map((r) => r["id"] as number),
+        );
+      },
+    });
+    return rows.map((r) => ({
+      id: r["msg_id"] as number,
+      createdAt: r["msg_created_at"] as number,
+      duplicate: r["is_duplicate"] as boolean,
+    }));
+  }
+
+  /** Deliveries still pending for a user, in acceptance order, after `afterId`, at most `limit`. */
+  async pendingFor(userId: number, afterId: number, limit: number): Promise<PendingMessage[]> {
+    checkId("userId", userId);
+    checkCount("afterId", afterId);
+    checkLimit(limit);
+    const rows = await this.#run("pendingFor", [userId, afterId, limit]);
+    return rows.map((r) => pendingFromRow(r, userId));
+  }
+
+  /** Deliveries pending for users present on `serverId`, accepted before `before`. */
+  async pendingOnServer(
+    serverId: number,
+    before: number,
+    limit: number,
+  ): Promise<PendingMessage[]> {
+    checkId("serverId", serverId);
+    checkCount("before", before);
+    checkLimit(limit);
+    const rows = await this.#run("pendingOnServer", [serverId, before, limit]);
+    return rows.map((r) => pendingFromRow(r, r["recipient_id"] as number));
+  }
+
+  /** Settles deliveries to `userId`; see {@linkcode Store.ackDeliveries}. */
+  async ackDeliveries(userId: number, messageIds: readonly number[]): Promise<AckedDelivery[]> {
+    checkId("userId", userId);
+    checkIds("messageIds", messageIds);
+    this.#check();
+    if (messageIds.length === 0) return [];
+    const rows = await this.#run("ackDeliveries", [userId, uniqueSorted(messageIds)]);
+    return rows.map((r) => ({
+      id: r["id"] as number,
+      senderId: r["sender_id"] as number,
+      clientMsgId: r["client_msg_id"] as string | null,
+    }));
+  }
+
+  /** Counts for metrics and tests (full counts: O(rows), fine for metrics intervals). */
+  async stats(): Promise<{ users: number; messages: number; pendingDeliveries: number }> {
+    const [row] = await this.#run("stats", []);
+    return {
+      users: Number(row!["users"]),
+      messages: Number(row!["messages"]),
+      pendingDeliveries: Number(row!["pending"]),
+    };
+  }
+
+  /** Waits for calls in flight, then closes the pool; see {@linkcode Store.close}. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await Promise.allSettled([...this.#inFlight]);
+    await this.#sql.end({ timeout: 5 });
+  }
+
+  #check(): void {
+    if (this.#closed) throw new TypeError("The store is closed; open a new one to use it");
+  }
+
+  /**
+   * Runs one prepared statement. Driver failures become StoreErrors: `unavailable` for
+   * connection trouble and timeouts, or what `on` builds for a failure this call expects.
+   */
+  async #run(
+    name: keyof typeof _SQL,
+    params: unknown[],
+    on: Partial<Record<Exclude<PgFailure, null>, () => StoreError | Promise<StoreError>>> = {},
+  ): Promise<_Row[]> {
+    this.#check();
+    // deno-lint-ignore no-explicit-any
+    const query = this.#sql.unsafe(_SQL[name], params as any[], { prepare: true });
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        query.cancel();
+        reject(
+          new StoreError(
+            "unavailable",
+            `The database at ${this.#where} did not answer within ${this.#timeoutMs} ms; ` +
+              "try again",
+          ),
+        );
+      }, this.#timeoutMs);
+    });
+    const work = Promise.race([query, timeout]);
+    this.#inFlight.add(work);
+    try {
+      return (await work) as unknown as _Row[];
+    } catch (err) {
+      if (err instanceof StoreError) throw err;
+      const failure = pgFailure(err);
+      const build = failure === null ? undefined : on[failure];
+      if (build !== undefined) throw await build();
+      throw _storeError(err, this.#where) ?? err;
+    } finally {
+      clearTimeout(timer);
+      this.#inFlight.delete(work);
+    }
+  }
+}
+
+/** The StoreError for a connection failure, or null for anything else. */
+function _storeError(err: unknown, where: string): StoreError | null {
+  if (pgFailure(err) !== "unavailable") return null;
+  const reason = err instanceof Error ? err.message : String(err);
+  return new StoreError(
+    "unavailable",
+    `The database at ${where} is unavailable (${reason}); try again`,
+    { cause: err },
+  );
+}
+
+/** A Buffer over the same bytes (the driver sends Buffers as bytea). */
+function _bytes(view: Uint8Array): Buffer {
+  return Buffer.from(view.buffer, view.byteOffset, view.byteLength);
+}

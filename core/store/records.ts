@@ -1,0 +1,81 @@
+/**
+ * Pieces both store adapters build their answers with, so the two read alike.
+ *
+ * @module
+ */
+
+import {
+  type GroupRecord,
+  type MessageKind,
+  type PendingMessage,
+  StoreError,
+  type UserRecord,
+} from "./store.ts";
+
+/**
+ * The `not_found` error for a message batch naming unknown recipients or groups (shared by
+ * the adapters so the message reads the same).
+ */
+export function missingRecipientsError(
+  users: readonly number[],
+  groups: readonly number[],
+): StoreError {
+  const parts: string[] = [];
+  if (users.length > 0) parts.push(`recipient user ID(s) ${users.join(", ")}`);
+  if (groups.length > 0) parts.push(`group ID(s) ${groups.join(", ")}`);
+  return new StoreError(
+    "not_found",
+    `Unknown ${parts.join(" and ") || "recipient or group"}; nothing in the batch was saved`,
+  );
+}
+
+/**
+ * Groups from rows of (id, name, admin_id, created_at, member), ordered by group then
+ * member (shared by the adapters).
+ */
+export function groupRows(rows: readonly Record<string, unknown>[]): GroupRecord[] {
+  const out: { id: number; name: string; adminId: number; members: number[]; createdAt: number }[] =
+    [];
+  for (const r of rows) {
+    const id = r["id"] as number;
+    let last = out[out.length - 1];
+    if (last === undefined || last.id !== id) {
+      last = {
+        id,
+        name: r["name"] as string,
+        adminId: r["admin_id"] as number,
+        members: [],
+        createdAt: r["created_at"] as number,
+      };
+      out.push(last);
+    }
+    last.members.push(r["member"] as number);
+  }
+  return out;
+}
+
+/** A user from a `users` row. */
+export function userFromRow(row: Record<string, unknown>): UserRecord {
+  return {
+    id: row["id"] as number,
+    username: row["username"] as string,
+    passwordHash: row["password_hash"] as string,
+    rsaPublicKey: row["rsa_public_key"] as string,
+    identityKey: row["identity_key"] as string,
+    createdAt: row["created_at"] as number,
+  };
+}
+
+/** A pending delivery from a row of the pending queries. */
+export function pendingFromRow(r: Record<string, unknown>, recipientId: number): PendingMessage {
+  return {
+    id: r["id"] as number,
+    senderId: r["sender_id"] as number,
+    clientMsgId: r["client_msg_id"] as string | null,
+    kind: r["kind"] as MessageKind,
+    groupId: r["group_id"] as number | null,
+    body: r["body"] as string,
+    recipientId,
+    createdAt: r["created_at"] as number,
+  };
+}

@@ -1,0 +1,125 @@
+/**
+ * The SQLite main database's schema and its migrations. The version lives in
+ * `PRAGMA user_version`; migration `i` takes a database from version `i` to `i + 1`, so a
+ * new file runs them all and an older file runs the ones it lacks, inside one
+ * `BEGIN IMMEDIATE` transaction: the first process to start migrates while the others wait
+ * for the write lock, then find the work done.
+ *
+ * @module
+ */
+
+import type { DatabaseSync } from "node:sqlite";
+
+/** Migration `i` (0-based) brings a database from version `i` to `i + 1`. */
+const _MIGRATIONS: readonly string[] = [
+  // 1: the first schema.
+  `
+CREATE TABLE IF NOT EXISTS users (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  username TEXT NOT NULL UNIQUE,
+  password_hash TEXT NOT NULL,
+  rsa_public_key TEXT NOT NULL,
+  identity_key TEXT NOT NULL,
+  created_at INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS sessions (
+  token_hash BLOB PRIMARY KEY,
+  user_id INTEGER NOT NULL REFERENCES users(id),
+  expires_at INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS sessions_by_user ON sessions(user_id, expires_at);
+CREATE TABLE IF NOT EXISTS presence (
+  user_id INTEGER PRIMARY KEY REFERENCES users(id),
+  server_id INTEGER NOT NULL,
+  since INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS presence_by_server ON presence(server_id);
+CREATE TABLE IF NOT EXISTS servers (
+  id INTEGER PRIMARY KEY,
+  host TEXT NOT NULL,
+  port INTEGER NOT NULL,
+  clients INTEGER NOT NULL DEFAULT 0,
+  lag_ms INTEGER NOT NULL DEFAULT 0,
+  reported_at INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS groups (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  name TEXT NOT NULL,
+  admin_id INTEGER NOT NULL REFERENCES users(id),
+  created_at INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS group_members (
+  group_id INTEGER NOT NULL REFERENCES groups(id),
+  user_id INTEGER NOT NULL REFERENCES users(id),
+  PRIMARY KEY (group_id, user_id)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS group_members_by_user ON group_members(user_id, group_id);
+CREATE TABLE IF NOT EXISTS messages (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  sender_id INTEGER NOT NULL,
+  client_msg_id TEXT,
+  kind TEXT NOT NULL CHECK (kind IN ('direct', 'group', 'key', 'group_event')),
+  group_id INTEGER REFERENCES groups(id),
+  body TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  remaining INTEGER NOT NULL,
+  UNIQUE (sender_id, client_msg_id)
+);
+CREATE TABLE IF NOT EXISTS deliveries (
+  recipient_id INTEGER NOT NULL REFERENCES users(id),
+  message_id INTEGER NOT NULL REFERENCES messages(id),
+  body TEXT,
+  PRIMARY KEY (recipient_id, message_id)
+) WITHOUT ROWID;
+`,
+  // 2: a user may be present on several servers at once (one record per user and server).
+  `
+CREATE TABLE presence_v2 (
+  user_id INTEGER NOT NULL REFERENCES users(id),
+  server_id INTEGER NOT NULL,
+  since INTEGER NOT NULL,
+  PRIMARY KEY (user_id, server_id)
+) WITHOUT ROWID;
+INSERT INTO presence_v2 (user_id, server_id, since) SELECT user_id, server_id, since FROM presence;
+DROP TABLE presence;
+ALTER TABLE presence_v2 RENAME TO presence;
+CREATE INDEX presence_by_server ON presence(server_id, user_id);
+`,
+];
+
+/** The schema version this code creates and understands. */
+export const SQLITE_SCHEMA_VERSION: number = _MIGRATIONS.length;
+
+/**
+ * Brings the database to `target` (default: the current version) in one `BEGIN IMMEDIATE`
+ * transaction. A database newer than this code is refused with a RangeError naming both
+ * versions; the transaction is rolled back on any failure.
+ */
+export function migrateSqlite(
+  db: DatabaseSync,
+  path: string,
+  target: number = SQLITE_SCHEMA_VERSION,
+): void {
+  if (!Number.isInteger(target) || target < 1 || target > SQLITE_SCHEMA_VERSION) {
+    throw new RangeError(
+      `target must be a schema version from 1 to ${SQLITE_SCHEMA_VERSION}, got ${target}`,
+    );
+  }
+  db.exec("BEGIN IMMEDIATE");
+  try {
+    const row = db.prepare("PRAGMA user_version").get() as Record<string, unknown>;
+    const version = row["user_version"] as number;
+    if (version > SQLITE_SCHEMA_VERSION) {
+      throw new RangeError(
+        `${path} has schema version ${version}, newer than this FastChat supports ` +
+          `(${SQLITE_SCHEMA_VERSION}); upgrade FastChat`,
+      );
+    }
+    for (let v = version; v < target; v++) db.exec(_MIGRATIONS[v]!);
+    if (version < target) db.exec(`PRAGMA user_version = ${target}`);
+    db.exec("COMMIT");
+  } catch (err) {
+    if (db.isTransaction) db.exec("ROLLBACK");
+    throw err;
+  }
+}

@@ -1,0 +1,172 @@
+/**
+ * Argument checks shared by every {@linkcode Store} adapter, so both reject the same input
+ * with the same error before touching their database (see "Arguments" in `store.ts`).
+ *
+ * @module
+ */
+
+import { MESSAGE_KINDS, type NewMessage, type NewUser, type SessionRecord } from "./store.ts";
+
+/** Most queued writes an adapter joins into one transaction. */
+export const MAX_WRITES_PER_TRANSACTION = 256;
+
+const _KINDS: ReadonlySet<string> = new Set(MESSAGE_KINDS);
+
+/** A database ID: a positive safe integer. */
+export function checkId(name: string, value: number): void {
+  if (typeof value !== "number") {
+    throw new TypeError(`${name} must be a number, got ${typeof value}`);
+  }
+  if (!Number.isSafeInteger(value) || value < 1) {
+    throw new RangeError(`${name} must be a positive integer, got ${value}`);
+  }
+}
+
+/** An array of database IDs (repeats allowed). */
+export function checkIds(name: string, values: readonly number[]): void {
+  if (!Array.isArray(values)) throw new TypeError(`${name} must be an array of IDs`);
+  for (let i = 0; i < values.length; i++) checkId(`${name}[${i}]`, values[i]!);
+}
+
+/** A count, cursor or time in Unix milliseconds: a non-negative safe integer. */
+export function checkCount(name: string, value: number): void {
+  if (typeof value !== "number") {
+    throw new TypeError(`${name} must be a number, got ${typeof value}`);
+  }
+  if (!Number.isSafeInteger(value) || value < 0) {
+    throw new RangeError(`${name} must be a non-negative integer, got ${value}`);
+  }
+}
+
+/** A page size: a positive safe integer. */
+export function checkLimit(value: number): void {
+  if (typeof value !== "number" || !Number.isSafeInteger(value) || value < 1) {
+    throw new RangeError(`limit must be a positive integer, got ${String(value)}`);
+  }
+}
+
+/** Non-empty text that both databases store exactly. */
+export function checkText(name: string, value: string): void {
+  checkBody(name, value);
+  if (value === "") throw new TypeError(`${name} must not be empty`);
+}
+
+/**
+ * Any text both databases store exactly (may be empty): a string that is well-formed UTF-16
+ * (no lone surrogates, which both would turn into U+FFFD) and has no NUL characters (which
+ * SQLite's text API cuts at and PostgreSQL rejects).
+ */
+export function checkBody(name: string, value: string): void {
+  if (typeof value !== "string") {
+    throw new TypeError(`${name} must be a string, got ${typeof value}`);
+  }
+  if (value.includes("\0")) {
+    throw new TypeError(`${name} must not contain NUL characters`);
+  }
+  if (!value.isWellFormed()) {
+    throw new TypeError(`${name} must be well-formed Unicode; it contains a lone surrogate`);
+  }
+}
+
+/** A SHA-256 session token hash. */
+export function checkTokenHash(tokenHash: Uint8Array): void {
+  if (!(tokenHash instanceof Uint8Array)) {
+    throw new TypeError("tokenHash must be a Uint8Array (the SHA-256 of the session token)");
+  }
+  if (tokenHash.length !== 32) {
+    throw new RangeError(`tokenHash must be 32 bytes (SHA-256), got ${tokenHash.length}`);
+  }
+}
+
+/** A user to register. */
+export function checkNewUser(user: NewUser): void {
+  if (typeof user !== "object" || user === null) {
+    throw new TypeError(
+      "User must be an object with username, passwordHash, rsaPublicKey, identityKey",
+    );
+  }
+  checkText("username", user.username);
+  checkText("passwordHash", user.passwordHash);
+  checkText("rsaPublicKey", user.rsaPublicKey);
+  checkText("identityKey", user.identityKey);
+}
+
+/** A session to store. */
+export function checkSession(tokenHash: Uint8Array, session: SessionRecord): void {
+  checkTokenHash(tokenHash);
+  if (typeof session !== "object" || session === null) {
+    throw new TypeError("Session must be an object with userId and expiresAt");
+  }
+  checkId("session.userId", session.userId);
+  checkCount("session.expiresAt", session.expiresAt);
+}
+
+/** A server's address from servers.txt. */
+export function checkServer(server: { id: number; host: string; port: number }): void {
+  if (typeof server !== "object" || server === null) {
+    throw new TypeError("Server must be an object with id, host and port");
+  }
+  checkId("server.id", server.id);
+  checkText("server.host", server.host);
+  if (!Number.isInteger(server.port) || server.port < 1 || server.port > 65535) {
+    throw new RangeError(`server.port must be an integer from 1 to 65535, got ${server.port}`);
+  }
+}
+
+/** A load report. */
+export function checkLoad(
+  serverId: number,
+  load: { clients: number; lagMs: number },
+  at: number,
+): void {
+  checkId("serverId", serverId);
+  if (typeof load !== "object" || load === null) {
+    throw new TypeError("Load must be an object with clients and lagMs");
+  }
+  checkCount("load.clients", load.clients);
+  checkCount("load.lagMs", load.lagMs);
+  checkCount("at", at);
+}
+
+/** A batch for `saveMessages()`: every message is checked before anything is written. */
+export function checkMessages(messages: readonly NewMessage[]): void {
+  if (!Array.isArray(messages)) {
+    throw new TypeError("saveMessages() expects an array of messages");
+  }
+  messages.forEach(_checkMessage);
+}
+
+function _checkMessage(m: NewMessage, i: number): void {
+  const at = `messages[${i}]`;
+  if (typeof m !== "object" || m === null) throw new TypeError(`${at} must be an object`);
+  checkCount(`${at}.senderId`, m.senderId);
+  if (m.clientMsgId !== null && (typeof m.clientMsgId !== "string" || m.clientMsgId === "")) {
+    throw new TypeError(`${at}.clientMsgId must be a non-empty string or null`);
+  }
+  if (m.clientMsgId !== null) checkText(`${at}.clientMsgId`, m.clientMsgId);
+  if (!_KINDS.has(m.kind)) {
+    throw new TypeError(
+      `${at}.kind must be one of ${MESSAGE_KINDS.join(", ")}, got ${String(m.kind)}`,
+    );
+  }
+  if (m.groupId !== null) checkId(`${at}.groupId`, m.groupId);
+  checkBody(`${at}.body`, m.body);
+  if (!Array.isArray(m.recipients)) throw new TypeError(`${at}.recipients must be an array`);
+  const seen = new Set<number>();
+  for (let j = 0; j < m.recipients.length; j++) {
+    const r = m.recipients[j]!;
+    const rat = `${at}.recipients[${j}]`;
+    if (typeof r !== "object" || r === null) throw new TypeError(`${rat} must be an object`);
+    checkId(`${rat}.userId`, r.userId);
+    if (r.body !== undefined) checkBody(`${rat}.body`, r.body);
+    if (seen.has(r.userId)) {
+      throw new TypeError(`${rat}.userId ${r.userId} is listed twice; list each recipient once`);
+    }
+    seen.add(r.userId);
+  }
+}
+
+/** Sorted, de-duplicated IDs (for acks and member lists). */
+export function uniqueSorted(ids: readonly number[]): number[] {
+  return [...new Set(ids)].sort((a, b) => a - b);
+}

@@ -1,0 +1,130 @@
+/**
+ * Tests of the PostgreSQL main database: the shared conformance suite on a throw-away
+ * server, then what is specific to PostgreSQL (migration of an older schema under a lock,
+ * refusing a newer one, failing clearly when the server cannot be reached).
+ *
+ * @module
+ */
+
+import assert from "node:assert/strict";
+import postgres from "postgres";
+import { openPostgresStore, PG_SCHEMA_VERSION } from "../core/store/postgres_store.ts";
+import { migratePostgres } from "../core/store/postgres_schema.ts";
+import { STORE_ERRORS, StoreError } from "../core/store/store.ts";
+import { openPool } from "../core/store/postgres_driver.ts";
+import { freePort } from "../core/cluster/free_port.ts";
+import { storeConformance } from "./store_conformance.ts";
+import { freshPostgresDatabase, testPostgres } from "./helpers/postgres.ts";
+import { spawnStoreWorker } from "./helpers/store_worker_proc.ts";
+
+// Started before any test, so no test owns the server process.
+await testPostgres();
+
+storeConformance("PostgresStore", async () => {
+  const location = await freshPostgresDatabase();
+  const store = await openPostgresStore(location);
+  const raw = postgres(location, { max: 1, onnotice: () => {} });
+  return {
+    store,
+    location,
+    storedBody: async (id) => {
+      const rows = await raw.unsafe("SELECT body FROM messages WHERE id = $1", [id]);
+      return rows.length === 0 ? null : String(rows[0]!["body"]);
+    },
+    newLocation: () => freshPostgresDatabase(),
+    cleanup: async () => {
+      await store.close();
+      await raw.end({ timeout: 5 });
+    },
+  };
+});
+
+Deno.test("openPostgresStore() creates the schema at the current version", async () => {
+  const url = await freshPostgresDatabase();
+  const store = await openPostgresStore(url);
+  const raw = postgres(url, { max: 1, onnotice: () => {} });
+  try {
+    const rows = await raw.unsafe("SELECT version FROM fastchat_schema");
+    assert.deepEqual(rows.map((r) => r["version"]), [PG_SCHEMA_VERSION]);
+  } finally {
+    await raw.end();
+    await store.close();
+  }
+});
+
+Deno.test("openPostgresStore() migrates a version 1 database and keeps its data", async () => {
+  const url = await freshPostgresDatabase();
+  const sql = openPool(url, { max: 1, connectTimeoutS: 5, applicationName: "test" });
+  try {
+    await migratePostgres(sql, "test", 1);
+    await sql.unsafe(`INSERT INTO users (username, password_hash, rsa_public_key, identity_key,
+      created_at) VALUES ('ada', 'h', 'k', 'i', 1), ('bob', 'h', 'k', 'i', 2)`);
+    await sql.unsafe("INSERT INTO presence (user_id, server_id, since) VALUES (1, 3, 5)");
+    await sql.unsafe(`SELECT * FROM fastchat_save_messages(
+      '[{"s":1,"c":"m1","k":"direct","g":null,"b":"hi","r":[{"u":2}]}]'::jsonb, 7)`);
+    const [v] = await sql.unsafe("SELECT version FROM fastchat_schema");
+    assert.equal(v!["version"], 1);
+  } finally {
+    await sql.end();
+  }
+  // Several processes opening the old database at once: one migrates, the others wait.
+  const workers = [0, 1, 2].map((i) => spawnStoreWorker([url, "init", `m${i}`]));
+  for (const w of workers) {
+    const r = await w.finish();
+    assert.equal(r.code, 0, r.stderr);
+  }
+  const store = await openPostgresStore(url);
+  try {
+    assert.equal((await store.getUserByName("ada"))?.id, 1);
+    assert.deepEqual(await store.getPresence([1]), [{ userId: 1, serverId: 3 }]);
+    await store.addPresence(1, 4);
+    assert.deepEqual((await store.getPresence([1])).map((p) => p.serverId), [3, 4]);
+    const pending = await store.pendingFor(2, 0, 10);
+    assert.deepEqual(pending.map((p) => [p.senderId, p.body]), [[1, "hi"]]);
+    const [again] = await store.saveMessages([{
+      senderId: 1,
+      clientMsgId: "m1",
+      kind: "direct",
+      groupId: null,
+      body: "hi",
+      recipients: [{ userId: 2 }],
+    }]);
+    assert.equal(again?.duplicate, true);
+    assert.equal((await store.stats()).users, 5);
+  } finally {
+    await store.close();
+  }
+});
+
+Deno.test("openPostgresStore() refuses a database with a newer schema version", async () => {
+  const url = await freshPostgresDatabase();
+  const raw = postgres(url, { max: 1, onnotice: () => {} });
+  try {
+    await raw.unsafe("CREATE TABLE fastchat_schema (version integer NOT NULL)");
+    await raw.unsafe(`INSERT INTO fastchat_schema VALUES (${PG_SCHEMA_VERSION + 1})`);
+  } finally {
+    await raw.end();
+  }
+  await assert.rejects(openPostgresStore(url), (err: unknown) => {
+    assert.ok(err instanceof RangeError);
+    assert.match(err.message, /newer than this FastChat supports/);
+    return true;
+  });
+});
+
+Deno.test("openPostgresStore() rejects a URL that is not postgres:// and bad options", async () => {
+  await assert.rejects(openPostgresStore("mysql://x"), TypeError);
+  await assert.rejects(openPostgresStore("postgres://x/y", { poolSize: 0 }), RangeError);
+  await assert.rejects(openPostgresStore("postgres://x/y", { queryTimeoutMs: -1 }), RangeError);
+});
+
+Deno.test("openPostgresStore() fails with retryable StoreError unavailable when nothing listens", async () => {
+  const url = `postgres://fc:secret@127.0.0.1:${freePort()}/fastchat`;
+  await assert.rejects(openPostgresStore(url, { queryTimeoutMs: 2000 }), (err: unknown) => {
+    assert.ok(err instanceof StoreError, `expected a StoreError, got ${String(err)}`);
+    assert.equal(err.code, STORE_ERRORS.unavailable);
+    assert.equal(err.retryable, true);
+    assert.doesNotMatch(err.message, /secret/, "the password stays out of messages");
+    return true;
+  });
+});
