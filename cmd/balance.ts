@@ -11,7 +11,7 @@ import { dirname } from "node:path";
 import { type Command, UsageError } from "./command.ts";
 import { isStrategy, startBalancer, STRATEGIES } from "../core/balancer/mod.ts";
 import { readServersFile, ServersFileError } from "../core/cluster/servers_file.ts";
-import { openSqliteStore } from "../core/store/sqlite_store.ts";
+import { DB_ENV, dbLocation, openStore, storeBackend } from "../core/store/open_store.ts";
 
 const _USAGE = `Usage: fastchat balance --strategy STRATEGY [options]
 
@@ -26,7 +26,9 @@ Options:
   --port PORT          Port to listen on (default 7100; 0 picks a free port)
   --host HOST          Address to listen on (default 127.0.0.1)
   --servers FILE       Servers file, "ID HOST PORT" per line (default ./servers.txt)
-  --db PATH            SQLite database shared with the servers (default ./data/fastchat.db)
+  --db DB              The main database shared with the servers: a SQLite file or a
+                       postgres:// URL (default ./data/fastchat.db; ${DB_ENV} gives it
+                       too). Several balancers may share one database.
   -h, --help           Show this help`;
 
 /** `fastchat balance`. */
@@ -46,7 +48,7 @@ async function _run(args: string[]): Promise<number> {
         port: { type: "string", default: "7100" },
         host: { type: "string", default: "127.0.0.1" },
         servers: { type: "string", default: "./servers.txt" },
-        db: { type: "string", default: "./data/fastchat.db" },
+        db: { type: "string" },
         help: { type: "boolean", short: "h" },
       },
       allowPositionals: false,
@@ -85,8 +87,9 @@ async function _run(args: string[]): Promise<number> {
     throw err;
   }
 
-  await Deno.mkdir(dirname(values.db), { recursive: true });
-  const store = await openSqliteStore(values.db);
+  const db = dbLocation(values.db);
+  if (storeBackend(db) === "sqlite") await Deno.mkdir(dirname(db), { recursive: true });
+  const store = await openStore(db, { applicationName: "fastchat-balancer", poolSize: 2 });
   try {
     // Registered up front so GET / lists every server before it first reports.
     for (const entry of entries) await store.upsertServer(entry);

@@ -10,7 +10,7 @@ import { readServersFile } from "../core/cluster/servers_file.ts";
 import { loadClusterSecret, SECRET_ENV } from "../core/cluster/secret.ts";
 import { createLogger, parseLogLevel } from "../core/log/logger.ts";
 import { startServer } from "../core/server/serve.ts";
-import { openSqliteStore } from "../core/store/sqlite_store.ts";
+import { DB_ENV, dbLocation, openStore, storeBackend } from "../core/store/open_store.ts";
 import { type Command, UsageError } from "./command.ts";
 
 const _USAGE = `Usage: fastchat server --id N [options]
@@ -21,8 +21,12 @@ to /peer; GET /healthz and GET /metrics (Prometheus) report its state.
 Options:
   --id N              This server's ID in the servers file (required)
   --servers FILE      Servers file, "ID HOST PORT" per line (default ./servers.txt)
-  --db PATH           Shared SQLite database (default ./data/fastchat.db)
-  --secret-file FILE  Cluster secret (default: cluster.secret beside the database);
+  --db DB             The main database: a SQLite file shared by servers on this
+                      machine, or a postgres://user:pass@host:port/name URL for
+                      servers on several machines (default ./data/fastchat.db;
+                      ${DB_ENV} gives it too)
+  --secret-file FILE  Cluster secret (default: cluster.secret beside a SQLite
+                      database, ./data/cluster.secret with PostgreSQL);
                       ${SECRET_ENV} overrides it
   --listen HOST       Address to bind (default: the host in the servers file)
   --tls-cert FILE     Serve wss:// and https:// with this PEM certificate...
@@ -70,10 +74,12 @@ export const serverCommand: Command = {
         `server ${id} is not in ${serversFile} (it lists ${servers.map((s) => s.id).join(", ")})`,
       );
     }
-    const dbPath = values.db ?? "./data/fastchat.db";
-    await Deno.mkdir(dirname(dbPath), { recursive: true });
+    const db = dbLocation(values.db);
+    const sqlite = storeBackend(db) === "sqlite";
+    const dataDir = sqlite ? dirname(db) : "./data";
+    if (sqlite) await Deno.mkdir(dataDir, { recursive: true });
     const secret = await loadClusterSecret(
-      values["secret-file"] ?? join(dirname(dbPath), "cluster.secret"),
+      values["secret-file"] ?? join(dataDir, "cluster.secret"),
     );
     const tls = values["tls-cert"] !== undefined
       ? {
@@ -82,17 +88,29 @@ export const serverCommand: Command = {
       }
       : undefined;
     const logger = createLogger(logLevel);
-    const store = await openSqliteStore(dbPath);
-    const running = await startServer({
-      self,
-      servers,
-      store,
-      secret,
-      logger,
-      tls,
-      listenHost: values.listen,
-      passwordCost: scryptN !== undefined ? { N: scryptN, r: 8, p: 1 } : undefined,
-    });
+    const store = await openStore(db, { applicationName: `fastchat-server-${id}` });
+    let running;
+    try {
+      running = await startServer({
+        self,
+        servers,
+        store,
+        secret,
+        logger,
+        tls,
+        listenHost: values.listen,
+        passwordCost: scryptN !== undefined ? { N: scryptN, r: 8, p: 1 } : undefined,
+      });
+    } catch (err) {
+      await store.close();
+      if (err instanceof Deno.errors.AddrInUse) {
+        throw new Error(
+          `cannot listen on ${values.listen ?? self.host}:${self.port}: the port is in use ` +
+            "(is another server " + id + " running?)",
+        );
+      }
+      throw err;
+    }
     const stop = Promise.withResolvers<void>();
     const onSignal = () => stop.resolve();
     Deno.addSignalListener("SIGINT", onSignal);

@@ -1,6 +1,7 @@
 /**
  * `fastchat up`: the balancer and every server of servers.txt as child processes on one
- * embedded SQLite database. The README's "run it" command.
+ * main database: embedded SQLite by default (the README's "run it" command), or PostgreSQL
+ * with `--db postgres://...`.
  *
  * @module
  */
@@ -9,6 +10,8 @@ import { parseArgs } from "node:util";
 import { readServersFile, serverUrl } from "../core/cluster/servers_file.ts";
 import { startCluster } from "../core/cluster/supervisor.ts";
 import { parseLogLevel } from "../core/log/logger.ts";
+import { redactUrl } from "../core/store/postgres_driver.ts";
+import { DB_ENV, storeBackend } from "../core/store/open_store.ts";
 import { type Command, UsageError } from "./command.ts";
 
 const _STRATEGIES = ["load", "random", "round-robin"];
@@ -16,11 +19,14 @@ const _STRATEGIES = ["load", "random", "round-robin"];
 const _USAGE = `Usage: fastchat up [options]
 
 Starts the load balancer and every server in the servers file as child processes sharing
-one SQLite database in the data directory; stops them all on Ctrl-C or SIGTERM.
+one main database: a SQLite file in the data directory, or PostgreSQL with --db; stops
+them all on Ctrl-C or SIGTERM.
 
 Options:
   --servers FILE         Servers file (default ./servers.txt)
-  --data DIR             Database and cluster secret directory (default ./data)
+  --data DIR             Cluster secret and SQLite database directory (default ./data)
+  --db DB                The main database instead: a SQLite path or a postgres:// URL
+                         (${DB_ENV} gives it too)
   --strategy S           load, random or round-robin (default load)
   --balancer-port P      Balancer port (default 7100)
   --balancer-host H      Balancer address (default 127.0.0.1)
@@ -40,6 +46,7 @@ export const upCommand: Command = {
         options: {
           servers: { type: "string" },
           data: { type: "string" },
+          db: { type: "string" },
           strategy: { type: "string" },
           "balancer-port": { type: "string" },
           "balancer-host": { type: "string" },
@@ -85,10 +92,14 @@ export const upCommand: Command = {
     const serversFile = values.servers ?? "./servers.txt";
     const servers = await readServersFile(serversFile);
     const dataDir = values.data ?? "./data";
+    const envDb = Deno.env.get(DB_ENV);
+    const db = values.db ?? (envDb ? envDb : undefined);
+    if (db !== undefined) storeBackend(db); // an empty value fails here, with one line
     const cluster = await startCluster({
       servers,
       serversFile,
       dataDir,
+      db,
       strategy,
       balancerHost: values["balancer-host"] ?? "127.0.0.1",
       balancerPort: port,
@@ -100,7 +111,9 @@ export const upCommand: Command = {
       `  balancer  ${cluster.balancerUrl}  (clients ask GET ${cluster.balancerUrl}/assign)`,
     );
     for (const s of servers) console.log(`  server ${s.id}  ${serverUrl(s)}`);
-    console.log(`  database  ${cluster.dbPath}`);
+    console.log(
+      `  database  ${storeBackend(cluster.db) === "postgres" ? redactUrl(cluster.db) : cluster.db}`,
+    );
     console.log("Press Ctrl-C to stop.");
     const onSignal = () => void cluster.stop();
     Deno.addSignalListener("SIGINT", onSignal);

@@ -6,17 +6,17 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { sha256 } from "@noble/hashes/sha2.js";
-import { DatabaseSync } from "node:sqlite";
 import { toBase64Url, toHex } from "../core/crypto/bytes.ts";
 import { generateFernetKey, generateIdentityKeyPair } from "../core/crypto/mod.ts";
 import { sealDirect } from "../core/client/e2e.ts";
-import { openSqliteStore } from "../core/store/sqlite_store.ts";
+import { openStore } from "../core/store/open_store.ts";
 import { ClientProc } from "./helpers/client_proc.ts";
-import { TestCluster } from "./helpers/cluster.ts";
+import { TestCluster, testEachBackend } from "./helpers/cluster.ts";
+import type { StoreBackend } from "../core/store/open_store.ts";
 import { Keystore } from "../core/client/keystore.ts";
 
-async function _setup(n = 3, strategy = "round-robin") {
-  const cluster = await TestCluster.start(n, { balancer: strategy });
+async function _setup(backend: StoreBackend, n = 3, strategy = "round-robin") {
+  const cluster = await TestCluster.start(n, { balancer: strategy, backend });
   const data = join(cluster.dir, "clients");
   const procs: ClientProc[] = [];
   const start = async (user: string, password?: string) => {
@@ -37,8 +37,8 @@ async function _setup(n = 3, strategy = "round-robin") {
 }
 
 /** Stores a direct message straight into the server database, as a malicious server could. */
-async function _inject(dbPath: string, from: number, id: string, body: string, to: number) {
-  const store = await openSqliteStore(dbPath);
+async function _inject(db: string, from: number, id: string, body: string, to: number) {
+  const store = await openStore(db);
   try {
     await store.saveMessages([{
       senderId: from,
@@ -53,68 +53,74 @@ async function _inject(dbPath: string, from: number, id: string, body: string, t
   }
 }
 
-Deno.test("client users become friends and exchange encrypted direct messages", async () => {
-  const t = await _setup();
-  try {
-    const alice = await t.start("alice");
-    const bob = await t.start("bob");
-    await alice.send("single_message bob hello bob, this is alice");
-    const m = await bob.waitFor("message", (e) => e.from_name === "alice");
-    assert.equal(m.text, "hello bob, this is alice");
-    assert.equal(m.group, null);
-    await bob.waitFor("friend", (e) => e.user === "alice" && e.initiated_by === "them");
-    await alice.waitFor("delivered", (e) => e.to_name === "bob");
-    await bob.send("msg alice hi alice!");
-    const back = await alice.waitFor("message", (e) => e.from_name === "bob");
-    assert.equal(back.text, "hi alice!");
-    // Both ends exit 0 once their messages are acknowledged.
-    assert.equal((await alice.finish()).code, 0);
-    assert.equal((await bob.finish()).code, 0);
-  } finally {
-    await t.stop();
-  }
-});
-
-Deno.test("client groups: members read, a removed member gets no key for what follows", async () => {
-  const t = await _setup();
-  try {
-    const alice = await t.start("alice");
-    const bob = await t.start("bob");
-    const carol = await t.start("carol");
-    await alice.send("create_group team bob carol");
-    const created = await bob.waitFor("group", (e) => e.change === "created");
-    const gid = created.group;
-    await bob.waitFor("group_key", (e) => e.group === gid && e.epoch === 1);
-    await carol.waitFor("group_key", (e) => e.group === gid && e.epoch === 1);
-    await alice.send("group_message team hello team");
-    for (const p of [bob, carol]) {
-      const m = await p.waitFor("message", (e) => e.group === gid);
-      assert.equal(m.text, "hello team");
-      assert.equal(m.from_name, "alice");
-      assert.equal(m.group_name, "team");
+testEachBackend(
+  "client users become friends and exchange encrypted direct messages",
+  async (backend) => {
+    const t = await _setup(backend);
+    try {
+      const alice = await t.start("alice");
+      const bob = await t.start("bob");
+      await alice.send("single_message bob hello bob, this is alice");
+      const m = await bob.waitFor("message", (e) => e.from_name === "alice");
+      assert.equal(m.text, "hello bob, this is alice");
+      assert.equal(m.group, null);
+      await bob.waitFor("friend", (e) => e.user === "alice" && e.initiated_by === "them");
+      await alice.waitFor("delivered", (e) => e.to_name === "bob");
+      await bob.send("msg alice hi alice!");
+      const back = await alice.waitFor("message", (e) => e.from_name === "bob");
+      assert.equal(back.text, "hi alice!");
+      // Both ends exit 0 once their messages are acknowledged.
+      assert.equal((await alice.finish()).code, 0);
+      assert.equal((await bob.finish()).code, 0);
+    } finally {
+      await t.stop();
     }
-    // Members post too, by group ID.
-    await carol.send(`group_message ${gid} carol here`);
-    await bob.waitFor("message", (e) => e.text === "carol here");
+  },
+);
 
-    await alice.send("remove_member team carol");
-    await carol.waitFor("group", (e) => e.change === "removed" && e.user_name === "carol");
-    await bob.waitFor("group_key", (e) => e.group === gid && e.epoch === 2);
-    await alice.send("group_message team after carol left");
-    await bob.waitFor("message", (e) => e.text === "after carol left");
-    // Carol is told, is no longer a member, and cannot post.
-    await carol.send(`group_message ${gid} let me back`);
-    await carol.waitFor("error", (e) => /No group/.test(e.message));
-    await new Promise((r) => setTimeout(r, 300));
-    assert.equal(carol.all("message").some((m) => m.text === "after carol left"), false);
-    assert.equal(carol.all("group_key").some((k) => k.epoch === 2), false);
-  } finally {
-    await t.stop();
-  }
-});
+testEachBackend(
+  "client groups: members read, a removed member gets no key for what follows",
+  async (backend) => {
+    const t = await _setup(backend);
+    try {
+      const alice = await t.start("alice");
+      const bob = await t.start("bob");
+      const carol = await t.start("carol");
+      await alice.send("create_group team bob carol");
+      const created = await bob.waitFor("group", (e) => e.change === "created");
+      const gid = created.group;
+      await bob.waitFor("group_key", (e) => e.group === gid && e.epoch === 1);
+      await carol.waitFor("group_key", (e) => e.group === gid && e.epoch === 1);
+      await alice.send("group_message team hello team");
+      for (const p of [bob, carol]) {
+        const m = await p.waitFor("message", (e) => e.group === gid);
+        assert.equal(m.text, "hello team");
+        assert.equal(m.from_name, "alice");
+        assert.equal(m.group_name, "team");
+      }
+      // Members post too, by group ID.
+      await carol.send(`group_message ${gid} carol here`);
+      await bob.waitFor("message", (e) => e.text === "carol here");
 
-Deno.test("client receives messages sent while it was offline, in order", async () => {
-  const t = await _setup();
+      await alice.send("remove_member team carol");
+      await carol.waitFor("group", (e) => e.change === "removed" && e.user_name === "carol");
+      await bob.waitFor("group_key", (e) => e.group === gid && e.epoch === 2);
+      await alice.send("group_message team after carol left");
+      await bob.waitFor("message", (e) => e.text === "after carol left");
+      // Carol is told, is no longer a member, and cannot post.
+      await carol.send(`group_message ${gid} let me back`);
+      await carol.waitFor("error", (e) => /No group/.test(e.message));
+      await new Promise((r) => setTimeout(r, 300));
+      assert.equal(carol.all("message").some((m) => m.text === "after carol left"), false);
+      assert.equal(carol.all("group_key").some((k) => k.epoch === 2), false);
+    } finally {
+      await t.stop();
+    }
+  },
+);
+
+testEachBackend("client receives messages sent while it was offline, in order", async (backend) => {
+  const t = await _setup(backend);
   try {
     const alice = await t.start("alice");
     const bob = await t.start("bob");
@@ -138,149 +144,160 @@ Deno.test("client receives messages sent while it was offline, in order", async 
   }
 });
 
-Deno.test("client sends a file in chunks and the recipient saves identical bytes", async () => {
-  const t = await _setup();
-  try {
-    const alice = await t.start("alice");
-    const bob = await t.start("bob");
-    const bytes = new Uint8Array(300 * 1024);
-    for (let o = 0; o < bytes.length; o += 65536) {
-      crypto.getRandomValues(bytes.subarray(o, Math.min(bytes.length, o + 65536)));
-    }
-    const path = join(t.cluster.dir, "photo.png");
-    await Deno.writeFile(path, bytes);
-    await alice.send(`send_file bob ${path}`);
-    const f = await bob.waitFor("file", undefined, 30_000);
-    assert.equal(f.name, "photo.png");
-    assert.equal(f.size, bytes.length);
-    assert.equal(f.sha256, toHex(sha256(bytes)));
-    assert.deepEqual(await Deno.readFile(f.path), bytes);
-    assert.ok(alice.all("progress").length >= 2, "the sender saw progress");
-    assert.equal((await alice.finish()).code, 0);
-    assert.equal(alice.all("error").length, 0, JSON.stringify(alice.all("error")));
-  } finally {
-    await t.stop();
-  }
-});
-
-Deno.test("client settles simultaneous friend requests on one shared key", async () => {
-  const t = await _setup();
-  try {
-    const alice = await t.start("alice");
-    const bob = await t.start("bob");
-    await Promise.all([alice.send("add_friend bob"), bob.send("add_friend alice")]);
-    await alice.waitFor("friend", (e) => e.initiated_by === "them");
-    await bob.waitFor("friend", (e) => e.initiated_by === "them");
-    await alice.send("msg bob one");
-    await bob.send("msg alice two");
-    assert.equal((await bob.waitFor("message")).text, "one");
-    assert.equal((await alice.waitFor("message")).text, "two");
-    assert.equal((await alice.finish()).code, 0);
-    assert.equal((await bob.finish()).code, 0);
-    // Both keystores now send with the same key: the one made by the lower user ID.
-    const ka = await Keystore.open(join(t.data, "alice", "keystore.db"), "pw-of-alice");
-    const kb = await Keystore.open(join(t.data, "bob", "keystore.db"), "pw-of-bob");
+testEachBackend(
+  "client sends a file in chunks and the recipient saves identical bytes",
+  async (backend) => {
+    const t = await _setup(backend);
     try {
-      assert.equal(ka.activeFriendKey(kb.userId)!.kid, kb.activeFriendKey(ka.userId)!.kid);
+      const alice = await t.start("alice");
+      const bob = await t.start("bob");
+      const bytes = new Uint8Array(300 * 1024);
+      for (let o = 0; o < bytes.length; o += 65536) {
+        crypto.getRandomValues(bytes.subarray(o, Math.min(bytes.length, o + 65536)));
+      }
+      const path = join(t.cluster.dir, "photo.png");
+      await Deno.writeFile(path, bytes);
+      await alice.send(`send_file bob ${path}`);
+      const f = await bob.waitFor("file", undefined, 30_000);
+      assert.equal(f.name, "photo.png");
+      assert.equal(f.size, bytes.length);
+      assert.equal(f.sha256, toHex(sha256(bytes)));
+      assert.deepEqual(await Deno.readFile(f.path), bytes);
+      assert.ok(alice.all("progress").length >= 2, "the sender saw progress");
+      assert.equal((await alice.finish()).code, 0);
+      assert.equal(alice.all("error").length, 0, JSON.stringify(alice.all("error")));
     } finally {
-      ka.close();
-      kb.close();
+      await t.stop();
     }
-  } finally {
-    await t.stop();
-  }
-});
+  },
+);
 
-Deno.test("client reconnects through the balancer when its server dies and sends what was typed", async () => {
-  const t = await _setup();
-  try {
-    const alice = await t.start("alice");
-    const bob = await t.start("bob");
-    await alice.send("msg bob before");
-    await bob.waitFor("message", (e) => e.text === "before");
-    const server = (await alice.waitFor("ready")).server;
-    const bobServer = (await bob.waitFor("ready")).server;
-    assert.notEqual(server, bobServer, "round-robin put them on different servers");
-    await t.cluster.kill(server, "SIGKILL");
-    await alice.send("msg bob typed while disconnected");
-    await alice.waitFor("reconnected", undefined, 30_000);
-    await bob.waitFor("message", (e) => e.text === "typed while disconnected", 30_000);
-    await alice.send("msg bob after");
-    await bob.waitFor("message", (e) => e.text === "after");
-    assert.deepEqual(
-      bob.all("message").map((m) => m.text),
-      ["before", "typed while disconnected", "after"],
-    );
-  } finally {
-    await t.stop();
-  }
-});
-
-Deno.test("client rejects a message whose signature does not match the claimed sender", async () => {
-  const t = await _setup();
-  try {
-    const alice = await t.start("alice");
-    const bob = await t.start("bob");
-    await alice.send("msg bob genuine");
-    await bob.waitFor("message", (e) => e.text === "genuine");
-    const aliceId = (await alice.waitFor("ready")).id;
-    const bobId = (await bob.waitFor("ready")).id;
-    // A malicious server (or anyone with database access) injects a message "from alice",
-    // signed with a key that is not alice's.
-    const mallory = generateIdentityKeyPair();
-    const forged = sealDirect({
-      fromId: aliceId,
-      toId: bobId,
-      fernetKey: generateFernetKey(),
-      plaintext: "send me your password",
-      senderIdentitySecret: mallory.secretKey,
-    });
-    await _inject(t.cluster.dbPath, aliceId, "forged-1", forged, bobId);
-    const err = await bob.waitFor("error", (e) => e.code === "bad_signature", 15_000);
-    assert.match(err.message, /rejected/);
-    assert.equal(bob.all("message").some((m) => m.text === "send me your password"), false);
-  } finally {
-    await t.stop();
-  }
-});
-
-Deno.test("client warns loudly when a friend's keys change and refuses to encrypt to them", async () => {
-  const t = await _setup();
-  try {
-    const alice = await t.start("alice");
-    const bob = await t.start("bob");
-    await alice.send("msg bob hi");
-    await bob.waitFor("message");
-    assert.equal((await alice.finish()).code, 0);
-    // The directory now publishes other keys for bob (a compromised server, say).
-    const db = new DatabaseSync(t.cluster.dbPath);
+testEachBackend(
+  "client settles simultaneous friend requests on one shared key",
+  async (backend) => {
+    const t = await _setup(backend);
     try {
-      db.prepare("UPDATE users SET identity_key = ? WHERE username = 'bob'")
-        .run(toBase64Url(generateIdentityKeyPair().publicKey, false));
+      const alice = await t.start("alice");
+      const bob = await t.start("bob");
+      await Promise.all([alice.send("add_friend bob"), bob.send("add_friend alice")]);
+      await alice.waitFor("friend", (e) => e.initiated_by === "them");
+      await bob.waitFor("friend", (e) => e.initiated_by === "them");
+      await alice.send("msg bob one");
+      await bob.send("msg alice two");
+      assert.equal((await bob.waitFor("message")).text, "one");
+      assert.equal((await alice.waitFor("message")).text, "two");
+      assert.equal((await alice.finish()).code, 0);
+      assert.equal((await bob.finish()).code, 0);
+      // Both keystores now send with the same key: the one made by the lower user ID.
+      const ka = await Keystore.open(join(t.data, "alice", "keystore.db"), "pw-of-alice");
+      const kb = await Keystore.open(join(t.data, "bob", "keystore.db"), "pw-of-bob");
+      try {
+        assert.equal(ka.activeFriendKey(kb.userId)!.kid, kb.activeFriendKey(ka.userId)!.kid);
+      } finally {
+        ka.close();
+        kb.close();
+      }
     } finally {
-      db.close();
+      await t.stop();
     }
-    const again = await t.start("alice");
-    const warning = await again.waitFor("key_changed", (e) => e.user === "bob");
-    assert.match(warning.message, /bob's keys have changed/);
-    assert.match(warning.safety_number, /^[0-9]{60}$/);
-    await again.send("msg bob are you still you?");
-    await again.waitFor("error", (e) => /keys have changed/.test(e.message));
-    await again.send("friends");
-    const f = await again.waitFor("friends");
-    assert.equal(f.friends.find((x) => x.user === "bob")!.verified_keys, false);
-    await again.send("fingerprint bob");
-    const fp = await again.waitFor("fingerprint");
-    assert.equal(fp.safety_number, warning.safety_number);
-    await again.send("accept_key bob");
-    await again.waitFor("key_accepted", (e) => e.user === "bob");
-  } finally {
-    await t.stop();
-  }
-});
+  },
+);
 
-Deno.test("client traffic leaves no plaintext in the server database", async () => {
-  const t = await _setup();
+testEachBackend(
+  "client reconnects through the balancer when its server dies and sends what was typed",
+  async (backend) => {
+    const t = await _setup(backend);
+    try {
+      const alice = await t.start("alice");
+      const bob = await t.start("bob");
+      await alice.send("msg bob before");
+      await bob.waitFor("message", (e) => e.text === "before");
+      const server = (await alice.waitFor("ready")).server;
+      const bobServer = (await bob.waitFor("ready")).server;
+      assert.notEqual(server, bobServer, "round-robin put them on different servers");
+      await t.cluster.kill(server, "SIGKILL");
+      await alice.send("msg bob typed while disconnected");
+      await alice.waitFor("reconnected", undefined, 30_000);
+      await bob.waitFor("message", (e) => e.text === "typed while disconnected", 30_000);
+      await alice.send("msg bob after");
+      await bob.waitFor("message", (e) => e.text === "after");
+      assert.deepEqual(
+        bob.all("message").map((m) => m.text),
+        ["before", "typed while disconnected", "after"],
+      );
+    } finally {
+      await t.stop();
+    }
+  },
+);
+
+testEachBackend(
+  "client rejects a message whose signature does not match the claimed sender",
+  async (backend) => {
+    const t = await _setup(backend);
+    try {
+      const alice = await t.start("alice");
+      const bob = await t.start("bob");
+      await alice.send("msg bob genuine");
+      await bob.waitFor("message", (e) => e.text === "genuine");
+      const aliceId = (await alice.waitFor("ready")).id;
+      const bobId = (await bob.waitFor("ready")).id;
+      // A malicious server (or anyone with database access) injects a message "from alice",
+      // signed with a key that is not alice's.
+      const mallory = generateIdentityKeyPair();
+      const forged = sealDirect({
+        fromId: aliceId,
+        toId: bobId,
+        fernetKey: generateFernetKey(),
+        plaintext: "send me your password",
+        senderIdentitySecret: mallory.secretKey,
+      });
+      await _inject(t.cluster.db, aliceId, "forged-1", forged, bobId);
+      const err = await bob.waitFor("error", (e) => e.code === "bad_signature", 15_000);
+      assert.match(err.message, /rejected/);
+      assert.equal(bob.all("message").some((m) => m.text === "send me your password"), false);
+    } finally {
+      await t.stop();
+    }
+  },
+);
+
+testEachBackend(
+  "client warns loudly when a friend's keys change and refuses to encrypt to them",
+  async (backend) => {
+    const t = await _setup(backend);
+    try {
+      const alice = await t.start("alice");
+      const bob = await t.start("bob");
+      await alice.send("msg bob hi");
+      await bob.waitFor("message");
+      assert.equal((await alice.finish()).code, 0);
+      // The directory now publishes other keys for bob (a compromised server, say).
+      await t.cluster.query("UPDATE users SET identity_key = $1 WHERE username = 'bob'", [
+        toBase64Url(generateIdentityKeyPair().publicKey, false),
+      ]);
+      const again = await t.start("alice");
+      const warning = await again.waitFor("key_changed", (e) => e.user === "bob");
+      assert.match(warning.message, /bob's keys have changed/);
+      assert.match(warning.safety_number, /^[0-9]{60}$/);
+      await again.send("msg bob are you still you?");
+      await again.waitFor("error", (e) => /keys have changed/.test(e.message));
+      await again.send("friends");
+      const f = await again.waitFor("friends");
+      assert.equal(f.friends.find((x) => x.user === "bob")!.verified_keys, false);
+      await again.send("fingerprint bob");
+      const fp = await again.waitFor("fingerprint");
+      assert.equal(fp.safety_number, warning.safety_number);
+      await again.send("accept_key bob");
+      await again.waitFor("key_accepted", (e) => e.user === "bob");
+    } finally {
+      await t.stop();
+    }
+  },
+);
+
+testEachBackend("client traffic leaves no plaintext in the server database", async (backend) => {
+  const t = await _setup(backend);
   try {
     const alice = await t.start("alice");
     const bob = await t.start("bob");
@@ -304,16 +321,9 @@ Deno.test("client traffic leaves no plaintext in the server database", async () 
     await Deno.writeTextFile(path, fileText);
     await alice.send(`send_file bob ${path}`);
     await bob.waitFor("file");
-    // Stop everything so the WAL is checkpointed, then read every byte the servers wrote.
+    // Stop the clients, then read everything the database holds.
     for (const p of [alice, bob, carol]) assert.equal((await p.finish()).code, 0, p.user);
-    let bytes = "";
-    for await (const entry of Deno.readDir(t.cluster.dir)) {
-      if (entry.name.startsWith("fastchat.db")) {
-        bytes += new TextDecoder("latin1").decode(
-          await Deno.readFile(join(t.cluster.dir, entry.name)),
-        );
-      }
-    }
+    const bytes = await t.cluster.databaseText();
     assert.ok(bytes.includes("alice"), "the scan reads the database (usernames are there)");
     for (const s of [...secrets, fileText, "note.txt"]) {
       assert.equal(bytes.includes(s), false, `plaintext found in the server database: ${s}`);
@@ -323,107 +333,119 @@ Deno.test("client traffic leaves no plaintext in the server database", async () 
   }
 });
 
-Deno.test("client handles a first contact and a group key that arrived while it was offline", async () => {
-  const t = await _setup();
-  try {
-    const alice = await t.start("alice");
-    const bob = await t.start("bob");
-    const carol = await t.start("carol");
-    assert.equal((await bob.finish()).code, 0);
-    assert.equal((await carol.finish()).code, 0);
-    // bob: never talked to alice; the friend key and the message wait on the server.
-    await alice.send("msg bob hello while you were away");
-    // carol: the group and its key are made while she is offline.
-    await alice.send("create_group team carol");
-    await alice.send("group_message team the plan");
-    await alice.waitFor("accepted", () => alice.all("accepted").length >= 2);
-    const bob2 = await t.start("bob");
-    const carol2 = await t.start("carol");
-    assert.equal((await bob2.waitFor("message")).text, "hello while you were away");
-    assert.equal((await carol2.waitFor("message")).text, "the plan");
-    assert.equal(bob2.all("error").length, 0, JSON.stringify(bob2.all("error")));
-    assert.equal(carol2.all("error").length, 0, JSON.stringify(carol2.all("error")));
-    // Everything was acknowledged: nothing is replayed next time.
-    assert.equal((await bob2.finish()).code, 0);
-    const bob3 = await t.start("bob");
-    await new Promise((r) => setTimeout(r, 500));
-    assert.equal(bob3.all("message").length, 0);
-    await alice.waitFor("delivered", (e) => e.to_name === "bob");
-  } finally {
-    await t.stop();
-  }
-});
-
-Deno.test("client admin rotates the group key on its return when a member left meanwhile", async () => {
-  const t = await _setup();
-  try {
-    const alice = await t.start("alice");
-    const bob = await t.start("bob");
-    const carol = await t.start("carol");
-    await alice.send("create_group team bob carol");
-    await bob.waitFor("group_key", (e) => e.epoch === 1);
-    await carol.waitFor("group_key", (e) => e.epoch === 1);
-    assert.equal((await alice.finish()).code, 0);
-    await carol.send("leave_group team");
-    await bob.waitFor("group", (e) => e.change === "left");
-    const alice2 = await t.start("alice");
-    await bob.waitFor("group_key", (e) => e.epoch === 2, 20_000);
-    await alice2.send("group_message team only bob now");
-    assert.equal(
-      (await bob.waitFor("message", (e) => e.text === "only bob now")).text,
-      "only bob now",
-    );
-    assert.equal(bob.all("error").length, 0, JSON.stringify(bob.all("error")));
-  } finally {
-    await t.stop();
-  }
-});
-
-Deno.test("client can message a group right after creating it in a script", async () => {
-  const t = await _setup();
-  try {
-    const alice = await t.start("alice");
-    const bob = await t.start("bob");
-    await alice.send("create_group quick bob");
-    await alice.send("group_message quick straight away");
-    assert.equal((await bob.waitFor("message")).text, "straight away");
-    assert.equal((await alice.finish()).code, 0);
-    assert.equal(alice.all("error").length, 0, JSON.stringify(alice.all("error")));
-  } finally {
-    await t.stop();
-  }
-});
-
-Deno.test("client keeps reconnecting while every server is down, then resumes", async () => {
-  const t = await _setup(1);
-  try {
-    const alice = await t.start("alice");
-    const bob = new ClientProc("bob", {
-      balancer: `http://127.0.0.1:${t.cluster.balancerPort}`,
-      data: t.data,
-      extraArgs: ["--connect-timeout", "2"],
-    });
+testEachBackend(
+  "client handles a first contact and a group key that arrived while it was offline",
+  async (backend) => {
+    const t = await _setup(backend);
     try {
-      await bob.waitFor("ready");
-      await t.cluster.kill(1, "SIGKILL");
-      await bob.waitFor("connecting");
-      await new Promise((r) => setTimeout(r, 4_500)); // longer than its connect timeout
-      t.cluster.startServer(1);
-      await t.cluster.waitServer(1);
-      await bob.waitFor("reconnected", undefined, 30_000);
-      await alice.waitFor("reconnected", undefined, 30_000);
-      await alice.send("msg bob you are back");
-      assert.equal((await bob.waitFor("message")).text, "you are back");
+      const alice = await t.start("alice");
+      const bob = await t.start("bob");
+      const carol = await t.start("carol");
+      assert.equal((await bob.finish()).code, 0);
+      assert.equal((await carol.finish()).code, 0);
+      // bob: never talked to alice; the friend key and the message wait on the server.
+      await alice.send("msg bob hello while you were away");
+      // carol: the group and its key are made while she is offline.
+      await alice.send("create_group team carol");
+      await alice.send("group_message team the plan");
+      await alice.waitFor("accepted", () => alice.all("accepted").length >= 2);
+      const bob2 = await t.start("bob");
+      const carol2 = await t.start("carol");
+      assert.equal((await bob2.waitFor("message")).text, "hello while you were away");
+      assert.equal((await carol2.waitFor("message")).text, "the plan");
+      assert.equal(bob2.all("error").length, 0, JSON.stringify(bob2.all("error")));
+      assert.equal(carol2.all("error").length, 0, JSON.stringify(carol2.all("error")));
+      // Everything was acknowledged: nothing is replayed next time.
+      assert.equal((await bob2.finish()).code, 0);
+      const bob3 = await t.start("bob");
+      await new Promise((r) => setTimeout(r, 500));
+      assert.equal(bob3.all("message").length, 0);
+      await alice.waitFor("delivered", (e) => e.to_name === "bob");
     } finally {
-      await bob.kill();
+      await t.stop();
     }
-  } finally {
-    await t.stop();
-  }
-});
+  },
+);
 
-Deno.test("client exits cleanly on SIGTERM while waiting for input", async () => {
-  const t = await _setup(1);
+testEachBackend(
+  "client admin rotates the group key on its return when a member left meanwhile",
+  async (backend) => {
+    const t = await _setup(backend);
+    try {
+      const alice = await t.start("alice");
+      const bob = await t.start("bob");
+      const carol = await t.start("carol");
+      await alice.send("create_group team bob carol");
+      await bob.waitFor("group_key", (e) => e.epoch === 1);
+      await carol.waitFor("group_key", (e) => e.epoch === 1);
+      assert.equal((await alice.finish()).code, 0);
+      await carol.send("leave_group team");
+      await bob.waitFor("group", (e) => e.change === "left");
+      const alice2 = await t.start("alice");
+      await bob.waitFor("group_key", (e) => e.epoch === 2, 20_000);
+      await alice2.send("group_message team only bob now");
+      assert.equal(
+        (await bob.waitFor("message", (e) => e.text === "only bob now")).text,
+        "only bob now",
+      );
+      assert.equal(bob.all("error").length, 0, JSON.stringify(bob.all("error")));
+    } finally {
+      await t.stop();
+    }
+  },
+);
+
+testEachBackend(
+  "client can message a group right after creating it in a script",
+  async (backend) => {
+    const t = await _setup(backend);
+    try {
+      const alice = await t.start("alice");
+      const bob = await t.start("bob");
+      await alice.send("create_group quick bob");
+      await alice.send("group_message quick straight away");
+      assert.equal((await bob.waitFor("message")).text, "straight away");
+      assert.equal((await alice.finish()).code, 0);
+      assert.equal(alice.all("error").length, 0, JSON.stringify(alice.all("error")));
+    } finally {
+      await t.stop();
+    }
+  },
+);
+
+testEachBackend(
+  "client keeps reconnecting while every server is down, then resumes",
+  async (backend) => {
+    const t = await _setup(backend, 1);
+    try {
+      const alice = await t.start("alice");
+      const bob = new ClientProc("bob", {
+        balancer: `http://127.0.0.1:${t.cluster.balancerPort}`,
+        data: t.data,
+        extraArgs: ["--connect-timeout", "2"],
+      });
+      try {
+        await bob.waitFor("ready");
+        await t.cluster.kill(1, "SIGKILL");
+        await bob.waitFor("connecting");
+        await new Promise((r) => setTimeout(r, 4_500)); // longer than its connect timeout
+        t.cluster.startServer(1);
+        await t.cluster.waitServer(1);
+        await bob.waitFor("reconnected", undefined, 30_000);
+        await alice.waitFor("reconnected", undefined, 30_000);
+        await alice.send("msg bob you are back");
+        assert.equal((await bob.waitFor("message")).text, "you are back");
+      } finally {
+        await bob.kill();
+      }
+    } finally {
+      await t.stop();
+    }
+  },
+);
+
+testEachBackend("client exits cleanly on SIGTERM while waiting for input", async (backend) => {
+  const t = await _setup(backend, 1);
   try {
     const alice = await t.start("alice");
     alice.child.kill("SIGTERM");
@@ -435,8 +457,8 @@ Deno.test("client exits cleanly on SIGTERM while waiting for input", async () =>
   }
 });
 
-Deno.test("client rejects an old message a server replays as a new one", async () => {
-  const t = await _setup();
+testEachBackend("client rejects an old message a server replays as a new one", async (backend) => {
+  const t = await _setup(backend);
   try {
     const alice = await t.start("alice");
     const bob = await t.start("bob");
@@ -446,21 +468,14 @@ Deno.test("client rejects an old message a server replays as a new one", async (
     await alice.send("msg bob pay carol 10");
     await alice.waitFor("accepted");
     // While bob is away the server holds the envelope; it stores a copy as a new message.
-    const db = new DatabaseSync(t.cluster.dbPath);
-    let body: string;
-    let senderId: number;
-    try {
-      const row = db.prepare(
-        "SELECT m.body, m.sender_id FROM messages m JOIN deliveries d ON d.message_id = m.id " +
-          "WHERE m.kind = 'direct'",
-      ).get() as { body: string; sender_id: number };
-      body = row.body;
-      senderId = row.sender_id;
-    } finally {
-      db.close();
-    }
+    const [row] = await t.cluster.query(
+      "SELECT m.body, m.sender_id FROM messages m JOIN deliveries d ON d.message_id = m.id " +
+        "WHERE m.kind = 'direct'",
+    );
+    const body = row!["body"] as string;
+    const senderId = Number(row!["sender_id"]);
     const bobId = (await bob.waitFor("ready")).id;
-    await _inject(t.cluster.dbPath, senderId, "replayed-as-new", body, bobId);
+    await _inject(t.cluster.db, senderId, "replayed-as-new", body, bobId);
     const again = await t.start("bob");
     await again.waitFor("message", (e) => e.text === "pay carol 10");
     await again.waitFor("error", (e) => e.code === "bad_signature");

@@ -4,7 +4,7 @@
  */
 
 import assert from "node:assert/strict";
-import { TestCluster } from "./helpers/cluster.ts";
+import { TestCluster, testEachBackend } from "./helpers/cluster.ts";
 
 async function _assign(c: TestCluster): Promise<number> {
   const res = await fetch(`http://127.0.0.1:${c.balancerPort}/assign`);
@@ -14,46 +14,52 @@ async function _assign(c: TestCluster): Promise<number> {
   return body.id;
 }
 
-Deno.test("balancer round-robin visits live servers in turn and drops a killed one", async () => {
-  const c = await TestCluster.start(3, { balancer: "round-robin" });
-  try {
-    const first = await Promise.all([0, 1, 2].map(() => _assign(c)));
-    assert.deepEqual([...first].sort(), [1, 2, 3]);
-    const seq: number[] = [];
-    for (let i = 0; i < 6; i++) seq.push(await _assign(c));
-    for (let i = 1; i < seq.length; i++) assert.equal(seq[i], (seq[i - 1]! % 3) + 1, `${seq}`);
+testEachBackend(
+  "balancer round-robin visits live servers in turn and drops a killed one",
+  async (backend) => {
+    const c = await TestCluster.start(3, { balancer: "round-robin", backend });
+    try {
+      const first = await Promise.all([0, 1, 2].map(() => _assign(c)));
+      assert.deepEqual([...first].sort(), [1, 2, 3]);
+      const seq: number[] = [];
+      for (let i = 0; i < 6; i++) seq.push(await _assign(c));
+      for (let i = 1; i < seq.length; i++) assert.equal(seq[i], (seq[i - 1]! % 3) + 1, `${seq}`);
 
-    await c.kill(2, "SIGKILL");
-    await new Promise((r) => setTimeout(r, 3_500)); // reports older than 3 s mean dead
-    const after: number[] = [];
-    for (let i = 0; i < 20; i++) after.push(await _assign(c));
-    assert.ok(!after.includes(2), `dead server assigned: ${after}`);
-    assert.deepEqual(new Set(after), new Set([1, 3]));
-  } finally {
-    await c.stop();
-  }
-});
+      await c.kill(2, "SIGKILL");
+      await new Promise((r) => setTimeout(r, 3_500)); // reports older than 3 s mean dead
+      const after: number[] = [];
+      for (let i = 0; i < 20; i++) after.push(await _assign(c));
+      assert.ok(!after.includes(2), `dead server assigned: ${after}`);
+      assert.deepEqual(new Set(after), new Set([1, 3]));
+    } finally {
+      await c.stop();
+    }
+  },
+);
 
-Deno.test("balancer load strategy picks the least loaded server from real reports", async () => {
-  const c = await TestCluster.start(3, { balancer: "load" });
-  try {
-    for (let i = 0; i < 4; i++) await c.user(1, `one${i}`);
-    for (let i = 0; i < 2; i++) await c.user(2, `two${i}`);
-    await new Promise((r) => setTimeout(r, 1_200)); // at least one report from each
-    assert.equal(await _assign(c), 3);
-    // A burst between reports spreads: assignments since the last report count as load.
-    const burst: number[] = [];
-    for (let i = 0; i < 6; i++) burst.push(await _assign(c));
-    const counts = [1, 2, 3].map((id) => burst.filter((x) => x === id).length);
-    assert.ok(counts[2]! >= 2 && counts[2]! <= 4, `burst ${burst}`);
-    assert.ok(counts[0]! <= counts[1]!, `server 1 is the most loaded: ${burst}`);
-  } finally {
-    await c.stop();
-  }
-});
+testEachBackend(
+  "balancer load strategy picks the least loaded server from real reports",
+  async (backend) => {
+    const c = await TestCluster.start(3, { balancer: "load", backend });
+    try {
+      for (let i = 0; i < 4; i++) await c.user(1, `one${i}`);
+      for (let i = 0; i < 2; i++) await c.user(2, `two${i}`);
+      await new Promise((r) => setTimeout(r, 1_200)); // at least one report from each
+      assert.equal(await _assign(c), 3);
+      // A burst between reports spreads: assignments since the last report count as load.
+      const burst: number[] = [];
+      for (let i = 0; i < 6; i++) burst.push(await _assign(c));
+      const counts = [1, 2, 3].map((id) => burst.filter((x) => x === id).length);
+      assert.ok(counts[2]! >= 2 && counts[2]! <= 4, `burst ${burst}`);
+      assert.ok(counts[0]! <= counts[1]!, `server 1 is the most loaded: ${burst}`);
+    } finally {
+      await c.stop();
+    }
+  },
+);
 
-Deno.test("balancer random strategy spreads over every live server", async () => {
-  const c = await TestCluster.start(3, { balancer: "random" });
+testEachBackend("balancer random strategy spreads over every live server", async (backend) => {
+  const c = await TestCluster.start(3, { balancer: "random", backend });
   try {
     const counts = new Map<number, number>();
     for (let i = 0; i < 300; i++) {
@@ -67,8 +73,8 @@ Deno.test("balancer random strategy spreads over every live server", async () =>
   }
 });
 
-Deno.test("balancer answers 503 when every server is dead", async () => {
-  const c = await TestCluster.start(1, { balancer: "load" });
+testEachBackend("balancer answers 503 when every server is dead", async (backend) => {
+  const c = await TestCluster.start(1, { balancer: "load", backend });
   try {
     await c.kill(1, "SIGKILL");
     await new Promise((r) => setTimeout(r, 3_500));

@@ -5,40 +5,43 @@
 import assert from "node:assert/strict";
 import type { MessageFrame } from "../core/protocol/mod.ts";
 import type { DeliveredFrame } from "../core/protocol/mod.ts";
-import { TestCluster, until } from "./helpers/cluster.ts";
+import { TestCluster, testEachBackend, until } from "./helpers/cluster.ts";
 
-Deno.test("cluster delivers direct messages across servers with a delivered receipt", async () => {
-  const c = await TestCluster.start(3);
-  try {
-    const alice = await c.user(1, "alice");
-    const bob = await c.user(2, "bob");
-    const got: MessageFrame[] = [];
-    const receipts: DeliveredFrame[] = [];
-    bob.client.onMessage = (m) => got.push(m);
-    alice.client.onDelivered = (d) => receipts.push(d);
-    const acc = await alice.client.send(bob.id, "ciphertext-1", "m1");
-    assert.equal(acc.client_msg_id, "m1");
-    assert.equal(acc.duplicate, false);
-    await until(() => got.length === 1, "bob to receive the message");
-    assert.equal(got[0]!.from, alice.id);
-    assert.equal(got[0]!.body, "ciphertext-1");
-    assert.equal(got[0]!.kind, "direct");
-    assert.equal(got[0]!.msg_id, acc.msg_id);
-    assert.equal(got[0]!.group_id, null);
-    await until(() => receipts.length === 1, "alice to get the delivered receipt");
-    assert.deepEqual(receipts[0], {
-      type: "delivered",
-      msg_id: acc.msg_id,
-      client_msg_id: "m1",
-      to: bob.id,
-    });
-  } finally {
-    await c.stop();
-  }
-});
+testEachBackend(
+  "cluster delivers direct messages across servers with a delivered receipt",
+  async (backend) => {
+    const c = await TestCluster.start(3, { backend });
+    try {
+      const alice = await c.user(1, "alice");
+      const bob = await c.user(2, "bob");
+      const got: MessageFrame[] = [];
+      const receipts: DeliveredFrame[] = [];
+      bob.client.onMessage = (m) => got.push(m);
+      alice.client.onDelivered = (d) => receipts.push(d);
+      const acc = await alice.client.send(bob.id, "ciphertext-1", "m1");
+      assert.equal(acc.client_msg_id, "m1");
+      assert.equal(acc.duplicate, false);
+      await until(() => got.length === 1, "bob to receive the message");
+      assert.equal(got[0]!.from, alice.id);
+      assert.equal(got[0]!.body, "ciphertext-1");
+      assert.equal(got[0]!.kind, "direct");
+      assert.equal(got[0]!.msg_id, acc.msg_id);
+      assert.equal(got[0]!.group_id, null);
+      await until(() => receipts.length === 1, "alice to get the delivered receipt");
+      assert.deepEqual(receipts[0], {
+        type: "delivered",
+        msg_id: acc.msg_id,
+        client_msg_id: "m1",
+        to: bob.id,
+      });
+    } finally {
+      await c.stop();
+    }
+  },
+);
 
-Deno.test("cluster fans a group message out to members on every server", async () => {
-  const c = await TestCluster.start(3);
+testEachBackend("cluster fans a group message out to members on every server", async (backend) => {
+  const c = await TestCluster.start(3, { backend });
   try {
     const alice = await c.user(1, "alice");
     const bob = await c.user(2, "bob");
@@ -86,88 +89,101 @@ Deno.test("cluster fans a group message out to members on every server", async (
   }
 });
 
-Deno.test("cluster keeps messages for an offline user and delivers them in order on login", async () => {
-  const c = await TestCluster.start(3);
-  try {
-    const alice = await c.user(1, "alice");
-    const bob = await c.user(2, "bob", "bobs password");
-    await bob.client.close();
-    const ids: number[] = [];
-    for (let i = 0; i < 20; i++) ids.push((await alice.client.send(bob.id, `offline-${i}`)).msg_id);
-    // Bob returns on another server, by username and password.
-    const again = await c.connect(3);
-    const got: MessageFrame[] = [];
-    let synced = -1;
-    again.onMessage = (m) => got.push(m);
-    again.onSynced = (s) => synced = s.pending;
-    await again.login("bob", "bobs password");
-    await until(() => synced >= 0, "the synced frame");
-    assert.equal(synced, 20);
-    assert.deepEqual(got.map((m) => m.msg_id), ids);
-    assert.deepEqual(got.map((m) => m.body), ids.map((_, i) => `offline-${i}`));
-    // Acked messages are not delivered again on the next login.
-    await new Promise((r) => setTimeout(r, 200));
-    await again.close();
-    const third = await c.connect(1);
-    let synced2 = -1;
-    third.onSynced = (s) => synced2 = s.pending;
-    await third.resume(bob.token);
-    await until(() => synced2 >= 0, "the second synced frame");
-    assert.equal(synced2, 0);
-  } finally {
-    await c.stop();
-  }
-});
-
-Deno.test("cluster suppresses duplicates when a client resends the same client message ID", async () => {
-  const c = await TestCluster.start(2);
-  try {
-    const alice = await c.user(1, "alice");
-    const bob = await c.user(2, "bob");
-    const got: MessageFrame[] = [];
-    bob.client.onFrame = (f) => f.type === "message" && got.push(f);
-    const first = await alice.client.send(bob.id, "hello", "same-id");
-    const second = await alice.client.send(bob.id, "hello", "same-id");
-    assert.equal(second.msg_id, first.msg_id);
-    assert.equal(second.duplicate, true);
-    await until(() => got.length >= 1, "the message");
-    await new Promise((r) => setTimeout(r, 300));
-    assert.equal(got.length, 1, "the recipient got the message once");
-  } finally {
-    await c.stop();
-  }
-});
-
-Deno.test("cluster delivers a group key frame with each member's own body on every server", async () => {
-  const c = await TestCluster.start(3);
-  try {
-    const alice = await c.user(1, "alice");
-    const bob = await c.user(2, "bob");
-    const carol = await c.user(3, "carol");
-    const got = new Map<number, MessageFrame[]>([[bob.id, []], [carol.id, []]]);
-    for (const u of [bob, carol]) {
-      u.client.onMessage = (m) => m.kind === "key" && got.get(u.id)!.push(m);
+testEachBackend(
+  "cluster keeps messages for an offline user and delivers them in order on login",
+  async (backend) => {
+    const c = await TestCluster.start(3, { backend });
+    try {
+      const alice = await c.user(1, "alice");
+      const bob = await c.user(2, "bob", "bobs password");
+      await bob.client.close();
+      const ids: number[] = [];
+      for (let i = 0; i < 20; i++) {
+        ids.push(
+          (await alice.client.send(bob.id, `offline-${i}`)).msg_id,
+        );
+      }
+      // Bob returns on another server, by username and password.
+      const again = await c.connect(3);
+      const got: MessageFrame[] = [];
+      let synced = -1;
+      again.onMessage = (m) => got.push(m);
+      again.onSynced = (s) => synced = s.pending;
+      await again.login("bob", "bobs password");
+      await until(() => synced >= 0, "the synced frame");
+      assert.equal(synced, 20);
+      assert.deepEqual(got.map((m) => m.msg_id), ids);
+      assert.deepEqual(got.map((m) => m.body), ids.map((_, i) => `offline-${i}`));
+      // Acked messages are not delivered again on the next login.
+      await new Promise((r) => setTimeout(r, 200));
+      await again.close();
+      const third = await c.connect(1);
+      let synced2 = -1;
+      third.onSynced = (s) => synced2 = s.pending;
+      await third.resume(bob.token);
+      await until(() => synced2 >= 0, "the second synced frame");
+      assert.equal(synced2, 0);
+    } finally {
+      await c.stop();
     }
-    const g = await alice.client.request({
-      type: "create_group",
-      name: "keys",
-      members: [bob.id, carol.id],
-    });
-    const acc = await alice.client.request({
-      type: "key",
-      client_msg_id: "gk1",
-      group_id: g.group.id,
-      keys: { [bob.id]: "wrapped-for-bob", [carol.id]: "wrapped-for-carol" },
-    });
-    await until(() => got.get(bob.id)!.length === 1 && got.get(carol.id)!.length === 1, "keys");
-    for (const [uid, body] of [[bob.id, "wrapped-for-bob"], [carol.id, "wrapped-for-carol"]]) {
-      const m = got.get(uid as number)![0]!;
-      assert.equal(m.msg_id, acc.msg_id);
-      assert.equal(m.body, body);
-      assert.equal(m.group_id, g.group.id);
-      assert.equal(m.from, alice.id);
+  },
+);
+
+testEachBackend(
+  "cluster suppresses duplicates when a client resends the same client message ID",
+  async (backend) => {
+    const c = await TestCluster.start(2, { backend });
+    try {
+      const alice = await c.user(1, "alice");
+      const bob = await c.user(2, "bob");
+      const got: MessageFrame[] = [];
+      bob.client.onFrame = (f) => f.type === "message" && got.push(f);
+      const first = await alice.client.send(bob.id, "hello", "same-id");
+      const second = await alice.client.send(bob.id, "hello", "same-id");
+      assert.equal(second.msg_id, first.msg_id);
+      assert.equal(second.duplicate, true);
+      await until(() => got.length >= 1, "the message");
+      await new Promise((r) => setTimeout(r, 300));
+      assert.equal(got.length, 1, "the recipient got the message once");
+    } finally {
+      await c.stop();
     }
-  } finally {
-    await c.stop();
-  }
-});
+  },
+);
+
+testEachBackend(
+  "cluster delivers a group key frame with each member's own body on every server",
+  async (backend) => {
+    const c = await TestCluster.start(3, { backend });
+    try {
+      const alice = await c.user(1, "alice");
+      const bob = await c.user(2, "bob");
+      const carol = await c.user(3, "carol");
+      const got = new Map<number, MessageFrame[]>([[bob.id, []], [carol.id, []]]);
+      for (const u of [bob, carol]) {
+        u.client.onMessage = (m) => m.kind === "key" && got.get(u.id)!.push(m);
+      }
+      const g = await alice.client.request({
+        type: "create_group",
+        name: "keys",
+        members: [bob.id, carol.id],
+      });
+      const acc = await alice.client.request({
+        type: "key",
+        client_msg_id: "gk1",
+        group_id: g.group.id,
+        keys: { [bob.id]: "wrapped-for-bob", [carol.id]: "wrapped-for-carol" },
+      });
+      await until(() => got.get(bob.id)!.length === 1 && got.get(carol.id)!.length === 1, "keys");
+      for (const [uid, body] of [[bob.id, "wrapped-for-bob"], [carol.id, "wrapped-for-carol"]]) {
+        const m = got.get(uid as number)![0]!;
+        assert.equal(m.msg_id, acc.msg_id);
+        assert.equal(m.body, body);
+        assert.equal(m.group_id, g.group.id);
+        assert.equal(m.from, alice.id);
+      }
+    } finally {
+      await c.stop();
+    }
+  },
+);

@@ -6,8 +6,8 @@
 import assert from "node:assert/strict";
 import { ProtocolClient } from "../core/client/protocol_client.ts";
 import type { AcceptedFrame, MessageFrame } from "../core/protocol/mod.ts";
-import { openSqliteStore } from "../core/store/sqlite_store.ts";
-import { TestCluster, until } from "./helpers/cluster.ts";
+import { openStore } from "../core/store/open_store.ts";
+import { TestCluster, testEachBackend, until } from "./helpers/cluster.ts";
 
 /** Fires `n` sends without waiting; returns the accepted frames as they arrive. */
 function _burst(client: ProtocolClient, to: number, n: number, prefix: string) {
@@ -60,87 +60,93 @@ async function _viaBalancer(c: TestCluster): Promise<ProtocolClient> {
   throw new Error("No live server through the balancer");
 }
 
-Deno.test("cluster loses nothing the sender's server acknowledged when it is SIGKILLed", async () => {
-  const c = await TestCluster.start(3, { balancer: "round-robin" });
-  try {
-    const alice = await c.user(1, "alice");
-    const bob = await c.user(2, "bob");
-    const got = new Map<number, MessageFrame>();
-    let dupes = 0;
-    bob.client.onFrame = (f) => {
-      if (f.type !== "message") return;
-      if (got.has(f.msg_id)) dupes++;
-    };
-    bob.client.onMessage = (m) => got.set(m.msg_id, m);
+testEachBackend(
+  "cluster loses nothing the sender's server acknowledged when it is SIGKILLed",
+  async (backend) => {
+    const c = await TestCluster.start(3, { balancer: "round-robin", backend });
+    try {
+      const alice = await c.user(1, "alice");
+      const bob = await c.user(2, "bob");
+      const got = new Map<number, MessageFrame>();
+      let dupes = 0;
+      bob.client.onFrame = (f) => {
+        if (f.type !== "message") return;
+        if (got.has(f.msg_id)) dupes++;
+      };
+      bob.client.onMessage = (m) => got.set(m.msg_id, m);
 
-    const { accepted, attempted, done } = _stream(alice.client, bob.id, "k");
-    await until(() => accepted.size >= 300, "some messages to be accepted");
-    await c.kill(1, "SIGKILL");
-    await done;
-    const total = attempted.length;
-    assert.ok(accepted.size < total, `some sends were in flight (${accepted.size}/${total})`);
+      const { accepted, attempted, done } = _stream(alice.client, bob.id, "k");
+      await until(() => accepted.size >= 300, "some messages to be accepted");
+      await c.kill(1, "SIGKILL");
+      await done;
+      const total = attempted.length;
+      assert.ok(accepted.size < total, `some sends were in flight (${accepted.size}/${total})`);
 
-    // Every message the dead server acknowledged reaches bob, who stays connected to server 2.
-    await until(
-      () => [...accepted.values()].every((a) => got.has(a.msg_id)),
-      "bob to receive every acknowledged message",
-      20_000,
-    );
+      // Every message the dead server acknowledged reaches bob, who stays connected to server 2.
+      await until(
+        () => [...accepted.values()].every((a) => got.has(a.msg_id)),
+        "bob to receive every acknowledged message",
+        20_000,
+      );
 
-    // Alice comes back elsewhere and resends everything; acknowledged ones are not duplicated.
-    const back = await _viaBalancer(c);
-    await back.resume(alice.token);
-    const results = await Promise.all(attempted.map((id) => back.send(bob.id, `body-${id}`, id)));
-    for (const [id, a] of accepted) {
-      const again = results[attempted.indexOf(id)]!;
-      assert.equal(again.msg_id, a.msg_id, `${id} kept its message ID`);
-      assert.equal(again.duplicate, true);
+      // Alice comes back elsewhere and resends everything; acknowledged ones are not duplicated.
+      const back = await _viaBalancer(c);
+      await back.resume(alice.token);
+      const results = await Promise.all(attempted.map((id) => back.send(bob.id, `body-${id}`, id)));
+      for (const [id, a] of accepted) {
+        const again = results[attempted.indexOf(id)]!;
+        assert.equal(again.msg_id, a.msg_id, `${id} kept its message ID`);
+        assert.equal(again.duplicate, true);
+      }
+      await until(() => got.size === total, `all ${total} messages exactly once`, 20_000);
+      const bodies = [...got.values()].map((m) => m.body).sort();
+      assert.deepEqual(bodies, attempted.map((id) => `body-${id}`).sort());
+      assert.equal(new Set(results.map((r) => r.msg_id)).size, total, "one stored message per ID");
+      assert.equal(dupes, 0, "the recipient's client saw no message twice");
+    } finally {
+      await c.stop();
     }
-    await until(() => got.size === total, `all ${total} messages exactly once`, 20_000);
-    const bodies = [...got.values()].map((m) => m.body).sort();
-    assert.deepEqual(bodies, attempted.map((id) => `body-${id}`).sort());
-    assert.equal(new Set(results.map((r) => r.msg_id)).size, total, "one stored message per ID");
-    assert.equal(dupes, 0, "the recipient's client saw no message twice");
-  } finally {
-    await c.stop();
-  }
-});
+  },
+);
 
-Deno.test("cluster hands undelivered messages to a user whose server was SIGKILLed", async () => {
-  const c = await TestCluster.start(3, { balancer: "round-robin" });
-  try {
-    const alice = await c.user(1, "alice");
-    const bob = await c.user(2, "bob");
-    const seen = new Set<number>();
-    bob.client.onMessage = (m) => seen.add(m.msg_id);
-    const { accepted, settled } = _burst(alice.client, bob.id, 300, "r");
-    await until(() => accepted.size >= 30, "some messages to be accepted");
-    await c.kill(2, "SIGKILL");
-    await settled;
-    assert.equal(accepted.size, 300, "the sender's server accepted everything");
+testEachBackend(
+  "cluster hands undelivered messages to a user whose server was SIGKILLed",
+  async (backend) => {
+    const c = await TestCluster.start(3, { balancer: "round-robin", backend });
+    try {
+      const alice = await c.user(1, "alice");
+      const bob = await c.user(2, "bob");
+      const seen = new Set<number>();
+      bob.client.onMessage = (m) => seen.add(m.msg_id);
+      const { accepted, settled } = _burst(alice.client, bob.id, 300, "r");
+      await until(() => accepted.size >= 30, "some messages to be accepted");
+      await c.kill(2, "SIGKILL");
+      await settled;
+      assert.equal(accepted.size, 300, "the sender's server accepted everything");
 
-    // Bob reconnects through the balancer to a live server and resumes his session.
-    const again = await _viaBalancer(c);
-    assert.notEqual(again.welcome.server_id, 2);
-    const got: MessageFrame[] = [];
-    let synced = false;
-    again.onMessage = (m) => got.push(m);
-    again.onSynced = () => synced = true;
-    await again.resume(bob.token);
-    await until(() => synced, "the replay");
-    const all = new Set([...seen, ...got.map((m) => m.msg_id)]);
-    for (const a of accepted.values()) assert.ok(all.has(a.msg_id), `message ${a.msg_id} lost`);
-    // The replay is in acceptance order.
-    const ids = got.map((m) => m.msg_id);
-    assert.deepEqual(ids, [...ids].sort((a, b) => a - b));
-    await again.close();
-  } finally {
-    await c.stop();
-  }
-});
+      // Bob reconnects through the balancer to a live server and resumes his session.
+      const again = await _viaBalancer(c);
+      assert.notEqual(again.welcome.server_id, 2);
+      const got: MessageFrame[] = [];
+      let synced = false;
+      again.onMessage = (m) => got.push(m);
+      again.onSynced = () => synced = true;
+      await again.resume(bob.token);
+      await until(() => synced, "the replay");
+      const all = new Set([...seen, ...got.map((m) => m.msg_id)]);
+      for (const a of accepted.values()) assert.ok(all.has(a.msg_id), `message ${a.msg_id} lost`);
+      // The replay is in acceptance order.
+      const ids = got.map((m) => m.msg_id);
+      assert.deepEqual(ids, [...ids].sort((a, b) => a - b));
+      await again.close();
+    } finally {
+      await c.stop();
+    }
+  },
+);
 
-Deno.test("cluster mesh reconnects after a peer restarts", async () => {
-  const c = await TestCluster.start(2);
+testEachBackend("cluster mesh reconnects after a peer restarts", async (backend) => {
+  const c = await TestCluster.start(2, { backend });
   try {
     const alice = await c.user(1, "alice");
     await c.kill(2, "SIGKILL");
@@ -158,8 +164,8 @@ Deno.test("cluster mesh reconnects after a peer restarts", async () => {
   }
 });
 
-Deno.test("server redelivers a pending message whose live push was lost", async () => {
-  const c = await TestCluster.start(1);
+testEachBackend("server redelivers a pending message whose live push was lost", async (backend) => {
+  const c = await TestCluster.start(1, { backend });
   try {
     const alice = await c.user(1, "alice");
     const bob = await c.user(1, "bob");
@@ -167,7 +173,7 @@ Deno.test("server redelivers a pending message whose live push was lost", async 
     bob.client.onMessage = (m) => got.push(m);
     // Commit a message the way a server does, but push it nowhere: the state a server
     // leaves when it dies between commit and push.
-    const store = await openSqliteStore(c.dbPath);
+    const store = await openStore(c.db);
     let saved;
     try {
       [saved] = await store.saveMessages([{

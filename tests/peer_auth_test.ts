@@ -7,14 +7,8 @@ import assert from "node:assert/strict";
 import { hmac } from "@noble/hashes/hmac.js";
 import { sha256 } from "@noble/hashes/sha2.js";
 import { fromBase64Url, toBase64Url, utf8 } from "../core/crypto/bytes.ts";
-import {
-  checkPeerProof,
-  MIN_SECRET_BYTES,
-  newClusterSecret,
-  newNonce,
-  parseClusterSecret,
-  peerProof,
-} from "../core/server/peer_auth.ts";
+import { checkPeerProof, newNonce, peerProof } from "../core/mesh/peer_auth.ts";
+import { MIN_SECRET_BYTES, newClusterSecret, parseClusterSecret } from "../core/cluster/secret.ts";
 
 const _B64URL_43 = /^[A-Za-z0-9_-]{43}$/;
 const _SECRET = new Uint8Array(32).map((_, i) => i + 1);

@@ -7,7 +7,7 @@ import {
   type PeerBatchedFrame,
   type PeerFrame,
 } from "../core/protocol/mod.ts";
-import { writePeerFrames } from "../core/server/peer_batch.ts";
+import { writePeerFrames } from "../core/mesh/peer_batch.ts";
 
 function _deliver(msgId: number, body = "gAAAAAB-body"): PeerBatchedFrame {
   return {

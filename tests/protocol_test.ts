@@ -128,6 +128,9 @@ const EXAMPLES: Record<Direction, Record<string, Json>> = {
       client_msg_id: "c-1",
       to: 2,
     },
+    peer_presence: { type: "peer_presence", reset: false, online: [4, 9], offline: [2], seq: 7 },
+    peer_presence_ack: { type: "peer_presence_ack", seq: 7 },
+    peer_heartbeat: { type: "peer_heartbeat" },
     peer_batch: {
       type: "peer_batch",
       frames: [
@@ -836,7 +839,10 @@ Deno.test("decode() rejects a peer_batch that is empty, too long, nested or hold
       { type: "peer_batch", frames: [delivered, EXAMPLES.peer[inner]!] },
       "peer",
       ERROR_CODES.badFrame,
-      { message: /frame at index 1 that has type .*expected one of peer_deliver, peer_delivered/ },
+      {
+        message:
+          /frame at index 1 that has type .*expected one of peer_deliver, peer_delivered, peer_presence/,
+      },
     );
   }
   assertRejected({ type: "peer_batch", frames: [delivered, null] }, "peer", ERROR_CODES.badFrame, {
@@ -856,6 +862,36 @@ Deno.test("decode() rejects a peer_batch that is empty, too long, nested or hold
   );
   const ok = decode(encode(EXAMPLES.peer.peer_batch as unknown as Frame), "peer");
   assert.equal(ok.type, "peer_batch");
+});
+Deno.test("decode() rejects peer_presence lists that repeat, hold non-IDs or run too long", () => {
+  const base = EXAMPLES.peer.peer_presence!;
+  assertRejected({ ...base, online: [3, 3] }, "peer", ERROR_CODES.badFrame, {
+    message: /"online" of a peer_presence frame must not repeat an ID/,
+  });
+  assertRejected({ ...base, offline: [0] }, "peer", ERROR_CODES.badFrame, {
+    message: /"offline" of a peer_presence frame must hold only positive integer IDs/,
+  });
+  const long = Array.from({ length: LIMITS.presenceIds + 1 }, (_, i) => i + 1);
+  assertRejected({ ...base, online: long }, "peer", ERROR_CODES.badFrame, {
+    message: /must hold 0 to 4096 IDs/,
+  });
+  assertRejected({ ...base, reset: "yes" }, "peer", ERROR_CODES.badFrame);
+  assertRejected({ ...base, seq: 0 }, "peer", ERROR_CODES.badFrame);
+  const { seq: _seq, ...noSeq } = base;
+  assert.equal(
+    decode(JSON.stringify({ ...noSeq, online: [], offline: [] }), "peer").type,
+    "peer_presence",
+  );
+  assertRejected({ type: "peer_presence_ack" }, "peer", ERROR_CODES.badFrame);
+  assertRejected({ type: "peer_heartbeat", at: 1 }, "peer", ERROR_CODES.badFrame, {
+    message: /Unexpected field "at"/,
+  });
+  // Presence, acks and heartbeats may travel inside a batch.
+  const batch = {
+    type: "peer_batch",
+    frames: [base, EXAMPLES.peer.peer_presence_ack!, EXAMPLES.peer.peer_heartbeat!],
+  };
+  assert.equal(decode(JSON.stringify(batch), "peer").type, "peer_batch");
 });
 
 Deno.test("encode() writes plain JSON without re-encoding any field", () => {

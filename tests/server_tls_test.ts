@@ -5,7 +5,7 @@
 
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { newClusterSecret } from "../core/server/peer_auth.ts";
+import { newClusterSecret } from "../core/cluster/secret.ts";
 import { freePort, Proc, until } from "./helpers/cluster.ts";
 
 const TLS = new URL("./testdata/tls/", import.meta.url).pathname;

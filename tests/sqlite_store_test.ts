@@ -88,7 +88,10 @@ Deno.test("openSqliteStore() migrates a version 1 file and keeps its data", asyn
 
     // Several processes opening the old file at once: one migrates, the others find it done.
     const workers = [0, 1, 2].map((i) => spawnStoreWorker([path, "init", `m${i}`]));
-    for (const w of workers) assert.equal((await w.finish()).code, 0);
+    for (const w of workers) {
+      const r = await w.finish();
+      assert.equal(r.code, 0, r.stderr);
+    }
     const store = await openSqliteStore(path);
     try {
       assert.equal((await store.getUserByName("ada"))?.id, 1);

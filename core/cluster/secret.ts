@@ -6,10 +6,32 @@
  * @module
  */
 
-import { newClusterSecret, parseClusterSecret } from "../server/peer_auth.ts";
+import { fromBase64Url, randomBytes, toBase64Url } from "../crypto/bytes.ts";
 
 /** The environment variable servers read the secret from. */
 export const SECRET_ENV = "FASTCHAT_CLUSTER_SECRET";
+
+/** Smallest cluster secret accepted, in bytes. */
+export const MIN_SECRET_BYTES = 32;
+
+/** A new random cluster secret, url-safe base64 (what `fastchat up` writes). */
+export function newClusterSecret(): string {
+  return toBase64Url(randomBytes(32), false);
+}
+
+/**
+ * Parses a cluster secret (url-safe base64 of at least 32 bytes, surrounding whitespace
+ * ignored). Throws `RangeError` or `SyntaxError` saying what was expected.
+ */
+export function parseClusterSecret(text: string): Uint8Array {
+  const bytes = fromBase64Url(text.trim());
+  if (bytes.length < MIN_SECRET_BYTES) {
+    throw new RangeError(
+      `Cluster secret is ${bytes.length} bytes; expected at least ${MIN_SECRET_BYTES} bytes, url-safe base64`,
+    );
+  }
+  return bytes;
+}
 
 /**
  * Loads the cluster secret: the environment variable wins, then `file`. Throws an error

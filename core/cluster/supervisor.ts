@@ -1,6 +1,6 @@
 /**
- * `fastchat up`: the embedded default cluster. Starts the balancer and every server in the
- * servers file as child processes sharing one SQLite database, waits until each answers its
+ * `fastchat up`: the local cluster. Starts the balancer and every server in the servers file
+ * as child processes sharing one main database (embedded SQLite by default, or PostgreSQL), waits until each answers its
  * health check, restarts a child that dies, and on shutdown stops them all (SIGTERM, then
  * SIGKILL after a grace period).
  *
@@ -16,7 +16,10 @@ import { selfCommand } from "./self_command.ts";
 export interface ClusterOptions {
   servers: readonly ServerEntry[];
   serversFile: string;
+  /** Where the cluster secret lives, and the SQLite database unless `db` says otherwise. */
   dataDir: string;
+  /** The main database (a SQLite path or a postgres:// URL); default `DATA/fastchat.db`. */
+  db?: string;
   strategy: string;
   balancerHost: string;
   balancerPort: number;
@@ -47,7 +50,8 @@ export interface ClusterProcess {
 /** A running cluster. */
 export interface RunningCluster {
   readonly balancerUrl: string;
-  readonly dbPath: string;
+  /** The main database the children use (a SQLite path or a PostgreSQL URL). */
+  readonly db: string;
   /** Stops every child; resolves when all have exited. */
   stop(): Promise<void>;
   /** Resolves when the cluster has stopped. */
@@ -69,9 +73,9 @@ interface _Child {
 export async function startCluster(opts: ClusterOptions): Promise<RunningCluster> {
   const print = opts.print ?? ((l: string) => console.log(l));
   await Deno.mkdir(opts.dataDir, { recursive: true });
-  const dbPath = join(opts.dataDir, "fastchat.db");
+  const db = opts.db ?? join(opts.dataDir, "fastchat.db");
   const secretFile = await ensureClusterSecret(join(opts.dataDir, "cluster.secret"));
-  const common = ["--servers", opts.serversFile, "--db", dbPath];
+  const common = ["--servers", opts.serversFile, "--db", db];
   const children: _Child[] = opts.servers.map((s) => ({
     name: `server ${s.id}`,
     serverId: s.id,
@@ -163,7 +167,7 @@ export async function startCluster(opts: ClusterOptions): Promise<RunningCluster
   }
   return {
     balancerUrl: `http://${_httpHost(opts.balancerHost)}:${opts.balancerPort}`,
-    dbPath,
+    db,
     stop,
     finished: done.promise,
     processes: () =>

@@ -15,7 +15,7 @@ import { startBalancer } from "../balancer/mod.ts";
 import { freePort } from "../cluster/free_port.ts";
 import type { ServerEntry } from "../cluster/servers_file.ts";
 import { createLogger } from "../log/logger.ts";
-import { newClusterSecret, parseClusterSecret } from "../server/peer_auth.ts";
+import { newClusterSecret, parseClusterSecret } from "../cluster/secret.ts";
 import { type RunningServer, startServer } from "../server/serve.ts";
 import { openSqliteStore } from "../store/sqlite_store.ts";
 import type { Store } from "../store/store.ts";

@@ -53,6 +53,9 @@ export const FRAME_TYPES = {
     "peer_ready",
     "peer_deliver",
     "peer_delivered",
+    "peer_presence",
+    "peer_presence_ack",
+    "peer_heartbeat",
     "peer_batch",
     "error",
   ],
@@ -362,12 +365,45 @@ export interface PeerDeliveredFrame {
   to: number;
 }
 
-/** The peer frames a `peer_batch` may carry. */
-export type PeerBatchedFrame = PeerDeliverFrame | PeerDeliveredFrame;
+/**
+ * Who has a live connection on the sending server. Each server keeps every peer's list in
+ * memory, so routing a message reads no database.
+ */
+export interface PeerPresenceFrame {
+  type: "peer_presence";
+  /**
+   * True: forget what the sender said before; `online` starts its full list (continued by the
+   * frames that follow without `reset`). Sent first on every new link.
+   */
+  reset: boolean;
+  /** Users now connected to the sender (at least one connection). */
+  online: number[];
+  /** Users whose last connection to the sender closed. */
+  offline: number[];
+  /** When present, the receiver answers `peer_presence_ack` once it has applied the frame. */
+  seq?: number;
+}
+/** The receiver applied the `peer_presence` frame with this `seq`. */
+export interface PeerPresenceAckFrame {
+  type: "peer_presence_ack";
+  seq: number;
+}
+/** Sent on an idle link so the receiver can tell a live peer from a hung one. */
+export interface PeerHeartbeatFrame {
+  type: "peer_heartbeat";
+}
+
+/** The peer frames a `peer_batch` may carry: everything after the handshake. */
+export type PeerBatchedFrame =
+  | PeerDeliverFrame
+  | PeerDeliveredFrame
+  | PeerPresenceFrame
+  | PeerPresenceAckFrame
+  | PeerHeartbeatFrame;
 
 /**
- * Several `peer_deliver` and `peer_delivered` frames in one WebSocket frame, handled in
- * order. Servers batch what they send a peer in one event-loop turn (a group commit routes
+ * Several peer frames (any after the handshake, but not another batch) in one WebSocket
+ * frame, handled in order. Servers batch what they send a peer in one event-loop turn (a group commit routes
  * many messages at once), so a busy mesh costs one frame per turn instead of one per message.
  */
 export interface PeerBatchFrame {
@@ -382,6 +418,9 @@ export type PeerFrame =
   | PeerReadyFrame
   | PeerDeliverFrame
   | PeerDeliveredFrame
+  | PeerPresenceFrame
+  | PeerPresenceAckFrame
+  | PeerHeartbeatFrame
   | PeerBatchFrame
   | ErrorFrame;
 

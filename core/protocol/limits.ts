@@ -28,6 +28,8 @@ export const LIMITS = {
   sessionTokenPattern: /^[A-Za-z0-9_-]{43}$/,
   /** Most message IDs in one ack. */
   ackIds: 1024,
+  /** Most user IDs in each list of one `peer_presence` (longer rosters take several frames). */
+  presenceIds: 4096,
   /** Most frames in one `peer_batch`. */
   peerBatchFrames: 1024,
   /** Consecutive invalid frames tolerated before the connection is closed (1008). */

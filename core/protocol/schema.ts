@@ -182,6 +182,16 @@ export const SCHEMAS: Record<Direction, Record<string, FrameSchema>> = {
         to: _id,
       },
     },
+    peer_presence: {
+      fields: {
+        reset: { kind: "bool" },
+        online: { kind: "ids", min: 0, max: LIMITS.presenceIds },
+        offline: { kind: "ids", min: 0, max: LIMITS.presenceIds },
+        seq: { kind: "int", min: 1, max: Number.MAX_SAFE_INTEGER, optional: true },
+      },
+    },
+    peer_presence_ack: { fields: { seq: { kind: "int", min: 1, max: Number.MAX_SAFE_INTEGER } } },
+    peer_heartbeat: { fields: {} },
     peer_batch: { fields: { frames: { kind: "peer_frames", max: LIMITS.peerBatchFrames } } },
     error: {
       fields: {
@@ -194,4 +204,10 @@ export const SCHEMAS: Record<Direction, Record<string, FrameSchema>> = {
 };
 
 /** The frame types a `peer_batch` may carry. */
-export const PEER_BATCHED_TYPES: readonly string[] = ["peer_deliver", "peer_delivered"];
+export const PEER_BATCHED_TYPES: readonly string[] = [
+  "peer_deliver",
+  "peer_delivered",
+  "peer_presence",
+  "peer_presence_ack",
+  "peer_heartbeat",
+];

@@ -1,17 +1,19 @@
 /**
- * Starts a chat server: opens its HTTP listener (Deno.serve, optionally TLS), joins the
- * mesh, clears presence left by an earlier crash, and reports its load (connected clients,
- * event-loop lag) to the shared database at least once a second for the balancer.
+ * Starts a chat server: opens its HTTP listener (Deno.serve, optionally TLS) first, so a
+ * server that cannot own its port touches nothing shared; then clears presence left by an
+ * earlier crash, joins the mesh, and reports its load (open connections, event-loop lag) to
+ * the shared database twice a second for the balancer. Until that setup is done, `/ws` and
+ * `/healthz` answer 503.
  *
  * @module
  */
 
 import type { ServerEntry } from "../cluster/servers_file.ts";
 import type { Logger } from "../log/logger.ts";
+import { WsMesh } from "../mesh/ws_mesh.ts";
 import type { Store } from "../store/store.ts";
 import { createServerApp } from "./app.ts";
 import { ChatServer, type PasswordCost } from "./chat_server.ts";
-import { Mesh } from "./mesh.ts";
 
 /** How often the redelivery sweep runs, and how old a pending push must be to be redone. */
 export const REDELIVER_EVERY_MS = 1_000;
@@ -40,72 +42,41 @@ export interface StartServerOptions {
 /** A running chat server. */
 export interface RunningServer {
   readonly chat: ChatServer;
-  readonly mesh: Mesh;
+  readonly mesh: WsMesh;
   readonly port: number;
   /** Stops accepting, closes every connection and the mesh; the store stays open. */
   close(): Promise<void>;
 }
 
-/** Starts a chat server. */
+/**
+ * Starts a chat server. Throws `Deno.errors.AddrInUse` (before any database write) when its
+ * port is taken.
+ */
 export async function startServer(opts: StartServerOptions): Promise<RunningServer> {
   const { self, store, logger } = opts;
   const log = logger.with({ server: self.id });
-  await store.upsertServer(self);
-  await store.clearServerPresence(self.id);
   const chat = new ChatServer({
     id: self.id,
     store,
     logger: log,
     passwordCost: opts.passwordCost,
   });
-  const mesh = new Mesh({
+  const mesh = new WsMesh({
     selfId: self.id,
     peers: opts.servers,
     secret: opts.secret,
     logger: log,
     tls: opts.tls !== undefined,
-    onFrame: (from, frame) => chat.onPeerFrame(from, frame),
+    events: chat,
   });
   chat.attachMesh(mesh);
 
   let lagMs = 0;
-  let expected = performance.now() + 100;
-  const lagTimer = setInterval(() => {
-    const now = performance.now();
-    // Smooth so one long pause does not flip the balancer's choice for long.
-    lagMs = lagMs * 0.7 + Math.max(0, now - expected) * 0.3;
-    expected = now + 100;
-  }, 100);
-  const report = async () => {
-    try {
-      await store.reportLoad(
-        self.id,
-        // Open connections, not only logged-in clients: one still registering is load too,
-        // and the balancer forgets its own count of assignments at each report.
-        { clients: chat.connectionCount, lagMs: Math.round(lagMs) },
-        Date.now(),
-      );
-    } catch (err) {
-      log.warn("load_report_failed", { error: (err as Error).message });
-    }
-  };
-  await report();
-  const reportTimer = setInterval(report, LOAD_REPORT_MS);
-  let sweeping = false;
-  const sweepTimer = setInterval(async () => {
-    if (sweeping) return;
-    sweeping = true;
-    try {
-      const n = await chat.redeliver(REDELIVER_AFTER_MS);
-      if (n > 0) log.info("redelivered", { messages: n });
-    } catch (err) {
-      log.warn("redelivery_failed", { error: (err as Error).message });
-    } finally {
-      sweeping = false;
-    }
-  }, REDELIVER_EVERY_MS);
-
-  const app = createServerApp(chat, mesh, { lagMs: () => Math.round(lagMs * 10) / 10 });
+  let ready = false;
+  const app = createServerApp(chat, mesh, {
+    lagMs: () => Math.round(lagMs * 10) / 10,
+    ready: () => ready,
+  });
   const ac = new AbortController();
   const listening = Promise.withResolvers<number>();
   const server = Deno.serve({
@@ -120,7 +91,57 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
     },
   }, (req, info) => app.fetch(req, { remoteAddr: info.remoteAddr }));
   const port = await listening.promise;
+
+  const timers: ReturnType<typeof setInterval>[] = [];
+  try {
+    // Only now, owning the port: a second copy of this server fails above instead of
+    // wiping the running one's presence.
+    await store.upsertServer(self);
+    await store.clearServerPresence(self.id);
+  } catch (err) {
+    ac.abort();
+    await server.finished;
+    throw err;
+  }
+
+  let expected = performance.now() + 100;
+  timers.push(setInterval(() => {
+    const now = performance.now();
+    // Smooth so one long pause does not flip the balancer's choice for long.
+    lagMs = lagMs * 0.7 + Math.max(0, now - expected) * 0.3;
+    expected = now + 100;
+  }, 100));
+  const report = async () => {
+    try {
+      await store.reportLoad(
+        self.id,
+        // Open connections, not only logged-in clients: one still registering is load too,
+        // and the balancer forgets its own count of assignments at each report.
+        { clients: chat.connectionCount, lagMs: Math.round(lagMs) },
+        Date.now(),
+      );
+    } catch (err) {
+      log.warn("load_report_failed", { error: (err as Error).message });
+    }
+  };
+  await report();
+  timers.push(setInterval(report, LOAD_REPORT_MS));
+  let sweeping = false;
+  timers.push(setInterval(async () => {
+    if (sweeping) return;
+    sweeping = true;
+    try {
+      const n = await chat.redeliver(REDELIVER_AFTER_MS);
+      if (n > 0) log.info("redelivered", { messages: n });
+    } catch (err) {
+      log.warn("redelivery_failed", { error: (err as Error).message });
+    } finally {
+      sweeping = false;
+    }
+  }, REDELIVER_EVERY_MS));
+
   mesh.start();
+  ready = true;
   log.info("server_listening", {
     url: `${opts.tls ? "wss" : "ws"}://${self.host}:${port}/ws`,
     peers: opts.servers.length - 1,
@@ -134,9 +155,8 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
     async close() {
       if (closed) return;
       closed = true;
-      clearInterval(lagTimer);
-      clearInterval(reportTimer);
-      clearInterval(sweepTimer);
+      ready = false;
+      for (const t of timers) clearInterval(t);
       mesh.close();
       chat.closeAll();
       ac.abort();

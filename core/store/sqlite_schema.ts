@@ -107,6 +107,10 @@ export function migrateSqlite(
   }
   db.exec("BEGIN IMMEDIATE");
   try {
+    // Reading the schema table makes this connection reload a schema that another process
+    // changed since it last looked; without it, statements prepared after this call could be
+    // compiled against the old tables.
+    db.prepare("SELECT count(*) FROM sqlite_master").get();
     const row = db.prepare("PRAGMA user_version").get() as Record<string, unknown>;
     const version = row["user_version"] as number;
     if (version > SQLITE_SCHEMA_VERSION) {

@@ -1,15 +1,21 @@
 /**
  * Real-process cluster fixtures for tests: free ports on 127.0.0.1, a temporary data dir,
- * `fastchat server` and `fastchat balance` child processes, and registered protocol clients.
- * Everything started here is stopped by `stop()`.
+ * `fastchat server` and `fastchat balance` child processes on either store backend (a
+ * SQLite file, or a fresh database on the test suite's PostgreSQL), and registered protocol
+ * clients. Everything started here is stopped by `stop()`.
  *
  * @module
  */
 
 import { join } from "node:path";
+import { DatabaseSync } from "node:sqlite";
+import postgres from "postgres";
+import type { StoreBackend } from "../../core/store/open_store.ts";
+import { postgresBinDir } from "../../core/store/local_postgres.ts";
+import { freshPostgresDatabase, testPostgres } from "./postgres.ts";
 import { ProtocolClient } from "../../core/client/protocol_client.ts";
 import { randomBytes, toBase64Url } from "../../core/crypto/bytes.ts";
-import { newClusterSecret } from "../../core/server/peer_auth.ts";
+import { newClusterSecret } from "../../core/cluster/secret.ts";
 import { selfCommand } from "../../core/cluster/self_command.ts";
 
 /** A public key for test users (registration checks the key; generating one is slow). */
@@ -89,31 +95,61 @@ export async function until(cond: () => boolean, what: string, timeoutMs = 10_00
   }
 }
 
+// The suite's PostgreSQL starts when the first test module loads, so no test owns it.
+await testPostgres();
+
+/** Both store backends, for tests that run once on each. */
+export const BACKENDS: readonly StoreBackend[] = ["sqlite", "postgres"];
+
+/** Registers one test per store backend, named `${name} (${backend})`. */
+export function testEachBackend(
+  name: string,
+  fn: (backend: StoreBackend) => Promise<void>,
+): void {
+  for (const backend of BACKENDS) Deno.test(`${name} (${backend})`, () => fn(backend));
+}
+
+/** What {@linkcode TestCluster.start} takes. */
+export interface TestClusterOptions {
+  /** Start a balancer with this strategy. */
+  balancer?: string;
+  /** The main database (default sqlite). */
+  backend?: StoreBackend;
+}
+
 /** A test cluster of N servers (and optionally a balancer) as real processes. */
 export class TestCluster {
   readonly dir: string;
   readonly ports: number[];
   readonly serversFile: string;
-  readonly dbPath: string;
+  /** The main database as `openStore()` takes it: a SQLite path or a PostgreSQL URL. */
+  readonly db: string;
+  readonly backend: StoreBackend;
   readonly secretFile: string;
   readonly servers = new Map<number, Proc>();
   balancer: Proc | null = null;
   balancerPort = 0;
   readonly #clients: ProtocolClient[] = [];
 
-  private constructor(dir: string, ports: number[]) {
+  private constructor(dir: string, ports: number[], backend: StoreBackend, db: string) {
     this.dir = dir;
     this.ports = ports;
     this.serversFile = join(dir, "servers.txt");
-    this.dbPath = join(dir, "fastchat.db");
+    this.backend = backend;
+    this.db = db;
     this.secretFile = join(dir, "cluster.secret");
   }
 
-  /** Creates the files for `n` servers and starts them all. */
-  static async start(n: number, opts: { balancer?: string } = {}): Promise<TestCluster> {
+  /**
+   * Creates the files for `n` servers, starts them all, and waits until each is healthy and
+   * linked to every other.
+   */
+  static async start(n: number, opts: TestClusterOptions = {}): Promise<TestCluster> {
     const dir = await Deno.makeTempDir({ prefix: "fastchat_test_" });
     const ports = Array.from({ length: n }, () => freePort());
-    const c = new TestCluster(dir, ports);
+    const backend = opts.backend ?? "sqlite";
+    const db = backend === "postgres" ? await freshPostgresDatabase() : join(dir, "fastchat.db");
+    const c = new TestCluster(dir, ports, backend, db);
     await Deno.writeTextFile(
       c.serversFile,
       "# test cluster\n" + ports.map((p, i) => `${i + 1} 127.0.0.1 ${p}`).join("\n") + "\n",
@@ -122,6 +158,7 @@ export class TestCluster {
     try {
       for (let i = 1; i <= n; i++) c.startServer(i);
       for (let i = 1; i <= n; i++) await c.waitServer(i);
+      await c.waitMesh();
       if (opts.balancer) await c.startBalancer(opts.balancer);
     } catch (err) {
       await c.stop();
@@ -139,7 +176,7 @@ export class TestCluster {
       "--servers",
       this.serversFile,
       "--db",
-      this.dbPath,
+      this.db,
       "--secret-file",
       this.secretFile,
       "--scrypt-n",
@@ -156,6 +193,75 @@ export class TestCluster {
     return waitHealthy(`http://127.0.0.1:${this.port(id)}/healthz`, this.servers.get(id));
   }
 
+  /** Waits until every running server is linked to every other one. */
+  async waitMesh(timeoutMs = 10_000): Promise<void> {
+    const want = this.ports.length - 1;
+    const deadline = Date.now() + timeoutMs;
+    for (const [id, proc] of this.servers) {
+      if (proc.exited) continue;
+      for (;;) {
+        try {
+          const res = await fetch(`http://127.0.0.1:${this.port(id)}/healthz`);
+          const body = await res.json() as { peer_links?: number };
+          if (body.peer_links === want) break;
+        } catch {
+          // not yet
+        }
+        if (Date.now() > deadline) throw new Error(`server ${id} did not link to its peers`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    }
+  }
+
+  /**
+   * Runs raw SQL on the cluster's database, as a misbehaving server could (tests only).
+   * Parameters are written `$1`, `$2`, ... for both backends.
+   */
+  async query(sql: string, params: unknown[] = []): Promise<Record<string, unknown>[]> {
+    if (this.backend === "postgres") {
+      const pg = postgres(this.db, { max: 1, onnotice: () => {} });
+      try {
+        // deno-lint-ignore no-explicit-any
+        return [...await pg.unsafe(sql, params as any[])];
+      } finally {
+        await pg.end();
+      }
+    }
+    const raw = new DatabaseSync(this.db);
+    try {
+      // deno-lint-ignore no-explicit-any
+      return raw.prepare(sql.replace(/\$(\d+)/g, "?$1")).all(...params as any[]) as Record<
+        string,
+        unknown
+      >[];
+    } finally {
+      raw.close();
+    }
+  }
+
+  /**
+   * Everything the database holds, as text to search: every byte of the SQLite files (the
+   * database and its WAL), or a `pg_dump` of the PostgreSQL database's data.
+   */
+  async databaseText(): Promise<string> {
+    if (this.backend === "postgres") {
+      const out = await new Deno.Command(join(await postgresBinDir(), "pg_dump"), {
+        args: ["--data-only", "--dbname", this.db],
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+      if (!out.success) throw new Error(new TextDecoder().decode(out.stderr));
+      return new TextDecoder().decode(out.stdout);
+    }
+    let text = "";
+    for await (const entry of Deno.readDir(this.dir)) {
+      if (entry.name.startsWith("fastchat.db")) {
+        text += new TextDecoder("latin1").decode(await Deno.readFile(join(this.dir, entry.name)));
+      }
+    }
+    return text;
+  }
+
   /** Starts the balancer with a strategy. */
   async startBalancer(strategy: string): Promise<void> {
     this.balancerPort = freePort();
@@ -168,7 +274,7 @@ export class TestCluster {
       "--servers",
       this.serversFile,
       "--db",
-      this.dbPath,
+      this.db,
     ]);
     await waitHealthy(`http://127.0.0.1:${this.balancerPort}/healthz`, this.balancer);
   }

@@ -9,33 +9,11 @@
 
 import { hmac } from "@noble/hashes/hmac.js";
 import { sha256 } from "@noble/hashes/sha2.js";
-import { equalBytes, fromBase64Url, randomBytes, toBase64Url, utf8 } from "../crypto/bytes.ts";
-
-/** Smallest cluster secret accepted, in bytes. */
-export const MIN_SECRET_BYTES = 32;
+import { equalBytes, randomBytes, toBase64Url, utf8 } from "../crypto/bytes.ts";
 
 /** A fresh 32-byte nonce, url-safe base64 without padding (43 characters). */
 export function newNonce(): string {
   return toBase64Url(randomBytes(32), false);
-}
-
-/** A new random cluster secret, url-safe base64 (what `fastchat up` writes). */
-export function newClusterSecret(): string {
-  return toBase64Url(randomBytes(32), false);
-}
-
-/**
- * Parses a cluster secret (url-safe base64 of at least 32 bytes, surrounding whitespace
- * ignored). Throws `RangeError` or `SyntaxError` saying what was expected.
- */
-export function parseClusterSecret(text: string): Uint8Array {
-  const bytes = fromBase64Url(text.trim());
-  if (bytes.length < MIN_SECRET_BYTES) {
-    throw new RangeError(
-      `Cluster secret is ${bytes.length} bytes; expected at least ${MIN_SECRET_BYTES} bytes, url-safe base64`,
-    );
-  }
-  return bytes;
 }
 
 /**

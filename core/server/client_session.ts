@@ -1,21 +1,21 @@
 /**
- * One client's WebSocket connection as the server sees it: who is logged in on it, its
- * frame-processing chain (frames from one client are handled in arrival order), and the
- * buffer that keeps live pushes behind the pending-message replay after login.
+ * One client connection as the server tracks it: who is logged in on it, its
+ * frame-processing chain (frames from one client are handled in arrival order), what was
+ * pushed on it, and the buffer that keeps live pushes behind the pending-message replay
+ * after login.
  *
  * @module
  */
 
 import { encode, type MessageFrame, type ServerFrame } from "../protocol/mod.ts";
+import type { Conn } from "./conn.ts";
 
-/** Message IDs remembered per connection (see {@linkcode ClientConn.pushed}). */
+/** Message IDs remembered per connection (see {@linkcode ClientSession.markPushed}). */
 const _PUSHED_CAP = 20_000;
 
-/** A client connection. */
-export class ClientConn {
-  readonly socket: WebSocket;
-  /** The remote address, for login throttling and logs. */
-  readonly addr: string;
+/** A client connection's state. */
+export class ClientSession {
+  readonly conn: Conn;
   /** Logged-in user ID; 0 until register, login or resume succeeds. */
   userId = 0;
   username = "";
@@ -40,9 +40,13 @@ export class ClientConn {
    */
   readonly pushed = new Set<number>();
 
-  constructor(socket: WebSocket, addr: string) {
-    this.socket = socket;
-    this.addr = addr;
+  constructor(conn: Conn) {
+    this.conn = conn;
+  }
+
+  /** The remote address, for login throttling and logs. */
+  get addr(): string {
+    return this.conn.addr;
   }
 
   /** Records that `msgId` is being pushed; false if it was pushed on this connection before. */
@@ -59,16 +63,14 @@ export class ClientConn {
     return true;
   }
 
-  /** Sends a frame if the socket is open; returns whether it was sent. */
+  /** Sends a frame if the connection is open; returns whether it was sent. */
   send(frame: ServerFrame): boolean {
-    return this.sendText(encode(frame));
+    return this.conn.send(encode(frame));
   }
 
   /** Sends pre-encoded text (fan-out encodes once for many recipients). */
   sendText(text: string): boolean {
-    if (this.socket.readyState !== WebSocket.OPEN) return false;
-    this.socket.send(text);
-    return true;
+    return this.conn.send(text);
   }
 
   /** Pushes a message now, or holds it while the pending replay runs. */
@@ -80,12 +82,8 @@ export class ClientConn {
     return this.send(frame);
   }
 
-  /** Closes the socket with a code and reason. */
+  /** Closes the connection with a code and reason. */
   close(code: number, reason: string): void {
-    if (
-      this.socket.readyState === WebSocket.OPEN || this.socket.readyState === WebSocket.CONNECTING
-    ) {
-      this.socket.close(code, reason);
-    }
+    this.conn.close(code, reason);
   }
 }

@@ -1,0 +1,284 @@
+/**
+ * Reliable delivery: a message is persisted (group commit) before its sender hears
+ * `accepted`; it is then pushed to every session of every recipient on this server at once,
+ * and sent to every peer server a recipient is connected to (one `peer_deliver` per server,
+ * however many of its users a group message reaches). A delivery is removed only when the
+ * recipient acknowledges it, and every session of the sender then gets a `delivered`
+ * receipt. The database is the source of truth: the replay after login and the redelivery
+ * sweep deliver whatever a live push missed (a peer that was down, a server that died
+ * between commit and push).
+ *
+ * @module
+ */
+
+import {
+  encode,
+  type MessageFrame,
+  type PeerDeliveredFrame,
+  type PeerDeliverFrame,
+} from "../protocol/mod.ts";
+import type { AckedDelivery, NewMessage, PendingMessage, SavedMessage } from "../store/store.ts";
+import { Batcher } from "./batcher.ts";
+import type { ClientSession } from "./client_session.ts";
+import type { ServerContext } from "./context.ts";
+
+/** Pending messages fetched per page during the replay after login. */
+const _REPLAY_PAGE = 256;
+
+/** Delivery of messages; see the module documentation. */
+export class Delivery {
+  readonly #ctx: ServerContext;
+  readonly #saver: Batcher<NewMessage, SavedMessage | Error>;
+
+  constructor(ctx: ServerContext) {
+    this.#ctx = ctx;
+    const { store, metrics } = ctx;
+    this.#saver = new Batcher(async (batch) => {
+      metrics.storeBatches++;
+      metrics.storeBatchMessages += batch.length;
+      try {
+        return await store.saveMessages(batch);
+      } catch (err) {
+        if (batch.length === 1) return [_asError(err)];
+      }
+      // One bad message fails its whole transaction; save one by one so it fails alone.
+      const out: (SavedMessage | Error)[] = [];
+      for (const m of batch) {
+        try {
+          out.push((await store.saveMessages([m]))[0]!);
+        } catch (err) {
+          out.push(_asError(err));
+        }
+      }
+      return out;
+    });
+  }
+
+  /**
+   * Queues a message for the next group commit; once it is durable, answers `accepted` and
+   * routes it. Resolves then (rejects if saving failed), so callers may await it or not:
+   * frames behind it are handled meanwhile, and acceptance order is still arrival order.
+   */
+  async accept(session: ClientSession, ref: number, msg: NewMessage): Promise<void> {
+    const saved = await this.#saver.submit(msg);
+    if (saved instanceof Error) throw saved;
+    session.send({
+      type: "accepted",
+      ref,
+      client_msg_id: msg.clientMsgId!,
+      msg_id: saved.id,
+      duplicate: saved.duplicate,
+    });
+    if (saved.duplicate) {
+      this.#ctx.metrics.duplicatesSuppressed++;
+      return;
+    }
+    this.#ctx.metrics.messagesStored++;
+    this.route(msg, saved);
+  }
+
+  /** Stores a server-made message (a group event) and routes it. */
+  async saveAndRoute(msg: NewMessage): Promise<void> {
+    const saved = await this.#saver.submit(msg);
+    if (saved instanceof Error) throw saved;
+    this.route(msg, saved);
+  }
+
+  /** Pushes a stored message to recipients connected here and to the peers they are on. */
+  route(msg: NewMessage, saved: SavedMessage): void {
+    if (msg.recipients.length === 0) return;
+    const { presence, metrics, id: selfId } = this.#ctx;
+    const frame: MessageFrame = {
+      type: "message",
+      msg_id: saved.id,
+      kind: msg.kind,
+      from: msg.senderId,
+      group_id: msg.groupId,
+      body: msg.body,
+      sent_at: saved.createdAt,
+      client_msg_id: msg.clientMsgId,
+    };
+    const shared = new _SharedText(frame);
+    const byServer = new Map<number, number[]>();
+    const bodies = new Map<number, string>();
+    for (const r of msg.recipients) {
+      if (r.body !== undefined) bodies.set(r.userId, r.body);
+      for (const session of presence.localSessions(r.userId)) {
+        if (this.#push(session, frame, r.body, shared)) metrics.messagesRouted++;
+      }
+      for (const serverId of presence.remoteServers(r.userId)) {
+        if (serverId === selfId) continue;
+        let list = byServer.get(serverId);
+        if (list === undefined) byServer.set(serverId, list = []);
+        list.push(r.userId);
+      }
+    }
+    const mesh = this.#ctx.mesh();
+    if (byServer.size === 0 || mesh === null) return;
+    const { type: _t, ...message } = frame;
+    for (const [serverId, recipients] of byServer) {
+      let peerBodies: Record<string, string> | undefined;
+      for (const uid of recipients) {
+        const b = bodies.get(uid);
+        if (b !== undefined) (peerBodies ??= {})[uid] = b;
+      }
+      const sent = mesh.send(serverId, {
+        type: "peer_deliver",
+        recipients,
+        message,
+        ...(peerBodies !== undefined ? { bodies: peerBodies } : {}),
+      });
+      if (sent) metrics.messagesRouted += recipients.length;
+    }
+  }
+
+  /**
+   * Settles the deliveries a session acknowledged and sends each message's sender a
+   * `delivered` receipt, on every session of theirs, here and on peers.
+   */
+  async ack(session: ClientSession, ids: number[]): Promise<void> {
+    const done = await this.#ctx.store.ackDeliveries(session.userId, ids);
+    this.#ctx.metrics.messagesDelivered += done.length;
+    this.#receipts(session.userId, done);
+  }
+
+  #receipts(to: number, done: readonly AckedDelivery[]): void {
+    const { presence } = this.#ctx;
+    const mesh = this.#ctx.mesh();
+    for (const d of done) {
+      if (d.senderId === 0) continue; // server-made events have no sender to tell
+      const receipt: PeerDeliveredFrame = {
+        type: "peer_delivered",
+        sender_id: d.senderId,
+        msg_id: d.id,
+        client_msg_id: d.clientMsgId,
+        to,
+      };
+      this.onPeerDelivered(receipt);
+      if (mesh === null) continue;
+      for (const serverId of presence.remoteServers(d.senderId)) mesh.send(serverId, receipt);
+    }
+  }
+
+  /** A receipt for a sender connected here (from this server or a peer). */
+  onPeerDelivered(f: PeerDeliveredFrame): void {
+    const sessions = this.#ctx.presence.localSessions(f.sender_id);
+    if (sessions.size === 0) return;
+    const text = encode({
+      type: "delivered",
+      msg_id: f.msg_id,
+      client_msg_id: f.client_msg_id,
+      to: f.to,
+    });
+    for (const s of sessions) s.sendText(text);
+  }
+
+  /** A peer's message for users connected here. */
+  onPeerDeliver(f: PeerDeliverFrame): void {
+    const base: MessageFrame = { type: "message", ...f.message };
+    const shared = new _SharedText(base);
+    for (const uid of f.recipients) {
+      // Users who left meanwhile are skipped: their delivery waits in the database.
+      for (const session of this.#ctx.presence.localSessions(uid)) {
+        if (this.#push(session, base, f.bodies?.[uid], shared)) this.#ctx.metrics.messagesRouted++;
+      }
+    }
+  }
+
+  /**
+   * Sends a session every pending delivery of its user, in acceptance order, then `synced`.
+   * Live pushes that arrive meanwhile are held and sent after the replay (those it already
+   * sent are dropped).
+   */
+  async replay(session: ClientSession): Promise<void> {
+    session.syncing = true;
+    let after = 0;
+    let count = 0;
+    try {
+      for (;;) {
+        const page = await this.#ctx.store.pendingFor(session.userId, after, _REPLAY_PAGE);
+        for (const m of page) {
+          session.replayed.add(m.id);
+          session.markPushed(m.id);
+          session.send(messageFrame(m));
+          after = m.id;
+        }
+        count += page.length;
+        if (page.length < _REPLAY_PAGE || session.closed) break;
+      }
+    } finally {
+      session.syncing = false;
+      const held = session.held.splice(0);
+      for (const m of held) if (!session.replayed.has(m.msg_id)) session.send(m);
+      session.replayed.clear();
+    }
+    session.send({ type: "synced", pending: count });
+  }
+
+  /**
+   * Pushes what is still pending for users connected here, accepted more than `ageMs` ago,
+   * and never pushed on their current sessions. A live push is lost when the server that
+   * accepted a message dies between committing and pushing it, or when the peer a recipient
+   * is on was unreachable; the database still has the delivery, and this finds it. Returns
+   * how many messages were pushed.
+   */
+  async redeliver(ageMs: number, limit = 1000): Promise<number> {
+    const { presence, store, id } = this.#ctx;
+    if (presence.localUserCount === 0) return 0;
+    const rows = await store.pendingOnServer(id, this.#ctx.now() - ageMs, limit);
+    let pushed = 0;
+    for (const m of rows) {
+      for (const session of presence.localSessions(m.recipientId)) {
+        if (session.syncing || !session.markPushed(m.id)) continue;
+        session.send(messageFrame(m));
+        pushed++;
+      }
+    }
+    this.#ctx.metrics.redelivered += pushed;
+    return pushed;
+  }
+
+  /** Pushes one message on one session unless it was pushed there before. */
+  #push(
+    session: ClientSession,
+    frame: MessageFrame,
+    body: string | undefined,
+    shared: _SharedText,
+  ): boolean {
+    if (!session.markPushed(frame.msg_id)) return false;
+    if (body !== undefined) session.push({ ...frame, body });
+    else if (session.syncing) session.push(frame);
+    else session.sendText(shared.text); // encoded once for every recipient of a group message
+    return true;
+  }
+}
+
+/** The `message` frame for a pending delivery. */
+export function messageFrame(m: PendingMessage): MessageFrame {
+  return {
+    type: "message",
+    msg_id: m.id,
+    kind: m.kind,
+    from: m.senderId,
+    group_id: m.groupId,
+    body: m.body,
+    sent_at: m.createdAt,
+    client_msg_id: m.clientMsgId,
+  };
+}
+
+/** A frame's encoding, made on first use and shared by every recipient. */
+class _SharedText {
+  readonly #frame: MessageFrame;
+  #text: string | null = null;
+  constructor(frame: MessageFrame) {
+    this.#frame = frame;
+  }
+  get text(): string {
+    return this.#text ??= encode(this.#frame);
+  }
+}
+
+function _asError(err: unknown): Error {
+  return err instanceof Error ? err : new Error(String(err));
+}

@@ -1,0 +1,246 @@
+/**
+ * Chat servers in one process, for tests of the server logic without sockets: a fake mesh
+ * ({@linkcode FakeNetwork}) whose links a test brings up, cuts and stalls, and fake client
+ * connections ({@linkcode FakeClient}) that speak frames. Every server shares one SQLite
+ * store in a temporary directory.
+ *
+ * @module
+ */
+
+import { setImmediate } from "node:timers";
+import { randomBytes, toBase64Url } from "../../core/crypto/bytes.ts";
+import { createLogger } from "../../core/log/logger.ts";
+import type { MeshTransport } from "../../core/mesh/transport.ts";
+import {
+  type ClientFrame,
+  decode,
+  encode,
+  type PeerBatchedFrame,
+  type ServerFrame,
+} from "../../core/protocol/mod.ts";
+import { ChatServer } from "../../core/server/chat_server.ts";
+import type { Conn } from "../../core/server/conn.ts";
+import { openSqliteStore, type SqliteStore } from "../../core/store/sqlite_store.ts";
+
+const _RSA_PUBLIC_KEY = await Deno.readTextFile(
+  new URL("../testdata/rsa/rsa2048_spki_public.pem", import.meta.url),
+);
+
+/** The mesh between in-process servers: links are up, cut, or stalled (a hung peer). */
+export class FakeNetwork {
+  readonly servers = new Map<number, ChatServer>();
+  /** Links that are up, as "a-b" with a < b. */
+  readonly #up = new Set<string>();
+  /** Servers whose incoming frames are held, as if the process were stopped. */
+  readonly #stalled = new Map<number, (() => void)[]>();
+
+  /** The transport server `id` sends through. */
+  transport(id: number): MeshTransport {
+    return {
+      send: (peerId: number, frame: PeerBatchedFrame) => {
+        if (!this.#up.has(_key(id, peerId))) return false;
+        // Frames cross the "wire" as text, after this turn, in order.
+        const text = encode(frame);
+        setImmediate(() => this.#deliver(id, peerId, text));
+        return true;
+      },
+      isUp: (peerId: number) => this.#up.has(_key(id, peerId)),
+      upPeers: () =>
+        [...this.servers.keys()].filter((p) => p !== id && this.#up.has(_key(id, p))).sort(),
+    };
+  }
+
+  /** Brings the link between `a` and `b` up; both servers hear `onLinkUp`. */
+  link(a: number, b: number): void {
+    if (this.#up.has(_key(a, b))) return;
+    this.#up.add(_key(a, b));
+    this.servers.get(a)!.onLinkUp(b);
+    this.servers.get(b)!.onLinkUp(a);
+  }
+
+  /** Takes the link between `a` and `b` down; both servers hear `onLinkDown`. */
+  cut(a: number, b: number): void {
+    if (!this.#up.delete(_key(a, b))) return;
+    this.servers.get(a)!.onLinkDown(b);
+    this.servers.get(b)!.onLinkDown(a);
+  }
+
+  /** Holds every frame for server `id` until {@linkcode resume} (a hung process). */
+  stall(id: number): void {
+    if (!this.#stalled.has(id)) this.#stalled.set(id, []);
+  }
+
+  /** Delivers what a stalled server missed, in order. */
+  resume(id: number): void {
+    const held = this.#stalled.get(id) ?? [];
+    this.#stalled.delete(id);
+    for (const f of held) f();
+  }
+
+  #deliver(from: number, to: number, text: string): void {
+    const run = () => {
+      if (!this.#up.has(_key(from, to))) return; // cut while in flight
+      const frame = decode(text, "peer");
+      if (frame.type === "peer_batch") {
+        for (const f of frame.frames) this.servers.get(to)!.onFrame(from, f);
+      } else {
+        this.servers.get(to)!.onFrame(from, frame as PeerBatchedFrame);
+      }
+    };
+    const held = this.#stalled.get(to);
+    if (held) held.push(run);
+    else run();
+  }
+}
+
+/** Servers 1..n in this process over a {@linkcode FakeNetwork}, all linked. */
+export class InProcessCluster {
+  readonly network = new FakeNetwork();
+  readonly store: SqliteStore;
+  readonly #dir: string;
+  readonly #clients: FakeClient[] = [];
+
+  private constructor(store: SqliteStore, dir: string) {
+    this.store = store;
+    this.#dir = dir;
+  }
+
+  /** Starts `n` servers sharing one store, every pair linked. */
+  static async start(n: number, opts: { presenceBarrierMs?: number } = {}) {
+    const dir = await Deno.makeTempDir({ prefix: "fastchat_inproc_" });
+    const store = await openSqliteStore(`${dir}/main.db`, { synchronous: "normal" });
+    const c = new InProcessCluster(store, dir);
+    for (let id = 1; id <= n; id++) {
+      const server = new ChatServer({
+        id,
+        store,
+        logger: createLogger("error"),
+        passwordCost: { N: 1024, r: 8, p: 1 },
+        presenceBarrierMs: opts.presenceBarrierMs,
+      });
+      server.attachMesh(c.network.transport(id));
+      c.network.servers.set(id, server);
+    }
+    for (let a = 1; a <= n; a++) for (let b = a + 1; b <= n; b++) c.network.link(a, b);
+    return c;
+  }
+
+  /** Server `id`. */
+  server(id: number): ChatServer {
+    return this.network.servers.get(id)!;
+  }
+
+  /** Opens a connection to server `id`. */
+  connect(id: number): FakeClient {
+    const client = new FakeClient(this.server(id));
+    this.#clients.push(client);
+    return client;
+  }
+
+  /** Registers a user on server `id`; resolves once its replay is over. */
+  async user(id: number, username: string): Promise<{ client: FakeClient; id: number }> {
+    const client = this.connect(id);
+    const reg = await client.request({
+      type: "register",
+      ref: 0,
+      username,
+      password: "correct horse 1",
+      rsa_public_key: _RSA_PUBLIC_KEY,
+      identity_key: toBase64Url(randomBytes(32), false),
+    });
+    await client.waitFor((f) => f.type === "synced");
+    return { client, id: (reg as { user_id: number }).user_id };
+  }
+
+  /** Closes every connection and the store, and removes the directory. */
+  async stop(): Promise<void> {
+    for (const c of this.#clients) c.close();
+    for (const s of this.network.servers.values()) s.closeAll();
+    // Let handlers that are still running finish before the store closes.
+    await new Promise((r) => setTimeout(r, 50));
+    await this.store.close();
+    await Deno.remove(this.#dir, { recursive: true });
+  }
+}
+
+/** A client connection to an in-process server, speaking frames. */
+export class FakeClient implements Conn {
+  readonly addr = "127.0.0.1";
+  readonly frames: ServerFrame[] = [];
+  readonly #server: ChatServer;
+  #open = true;
+  #ref = 0;
+  #waiters: { match: (f: ServerFrame) => boolean; resolve: (f: ServerFrame) => void }[] = [];
+
+  constructor(server: ChatServer) {
+    this.#server = server;
+    server.onOpen(this);
+  }
+
+  /** Whether the server still holds this connection open. */
+  get open(): boolean {
+    return this.#open;
+  }
+
+  /** From the server. */
+  send(text: string): boolean {
+    if (!this.#open) return false;
+    const frame = decode(text, "server");
+    this.frames.push(frame);
+    this.#waiters = this.#waiters.filter((w) => {
+      if (!w.match(frame)) return true;
+      w.resolve(frame);
+      return false;
+    });
+    return true;
+  }
+
+  /** From the server: the connection closes. */
+  close(_code?: number, _reason?: string): void {
+    if (!this.#open) return;
+    this.#open = false;
+    this.#server.onClose(this);
+  }
+
+  /** Sends a frame to the server. */
+  write(frame: ClientFrame): void {
+    this.#server.onData(this, encode(frame));
+  }
+
+  /** Sends a request with the next `ref` and waits for its answer (or error). */
+  request(frame: Exclude<ClientFrame, { type: "ack" }>): Promise<ServerFrame> {
+    const ref = ++this.#ref;
+    const answer = this.waitFor((f) => "ref" in f && f.ref === ref);
+    this.write({ ...frame, ref } as ClientFrame);
+    return answer;
+  }
+
+  /** The first frame (already received or to come) that matches. */
+  waitFor(match: (f: ServerFrame) => boolean, timeoutMs = 5_000): Promise<ServerFrame> {
+    const seen = this.frames.find(match);
+    if (seen) return Promise.resolve(seen);
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(
+        () =>
+          reject(new Error(`Timed out waiting for a frame; got ${JSON.stringify(this.frames)}`)),
+        timeoutMs,
+      );
+      this.#waiters.push({
+        match,
+        resolve: (f) => {
+          clearTimeout(timer);
+          resolve(f);
+        },
+      });
+    });
+  }
+
+  /** Message frames received, by message ID. */
+  messageIds(): number[] {
+    return this.frames.flatMap((f) => (f.type === "message" ? [f.msg_id] : []));
+  }
+}
+
+function _key(a: number, b: number): string {
+  return a < b ? `${a}-${b}` : `${b}-${a}`;
+}
