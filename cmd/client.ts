@@ -21,7 +21,9 @@ The FastChat terminal client. Asks the balancer for a server, registers (first t
 logs in, and keeps your keys and history encrypted under DATA/USER/.
 
 Options:
-  --balancer URL        Balancer to join through (default http://127.0.0.1:7100)
+  --balancer URL        Balancer to join through (default http://127.0.0.1:7100); give
+                        it several times (or comma-separated) and the next is asked
+                        when one is down
   --user NAME           Your username (asked on a terminal if omitted)
   --data DIR            Where keystores and received files live (default ~/.fastchat)
   --password-file FILE  Read the password from FILE's first line (else FASTCHAT_PASSWORD,
@@ -44,7 +46,7 @@ export const clientCommand: Command = {
       ({ values } = parseArgs({
         args,
         options: {
-          balancer: { type: "string" },
+          balancer: { type: "string", multiple: true },
           user: { type: "string" },
           data: { type: "string" },
           "password-file": { type: "string" },
@@ -75,13 +77,23 @@ export const clientCommand: Command = {
         `"${user}" is not a valid username: 3 to 32 letters, digits, "_", "." or "-"`,
       );
     }
-    const balancer = values.balancer ?? "http://127.0.0.1:7100";
-    try {
-      new URL(balancer);
-    } catch {
-      throw new UsageError(
-        `--balancer must be a URL like http://127.0.0.1:7100, got "${balancer}"`,
-      );
+    const balancers = (values.balancer ?? ["http://127.0.0.1:7100"])
+      .flatMap((b) => b.split(","))
+      .map((b) => b.trim())
+      .filter((b) => b !== "");
+    if (balancers.length === 0) throw new UsageError("--balancer needs a URL");
+    for (const b of balancers) {
+      let url: URL | undefined;
+      try {
+        url = new URL(b);
+      } catch {
+        url = undefined;
+      }
+      if (url === undefined || (url.protocol !== "http:" && url.protocol !== "https:")) {
+        throw new UsageError(
+          `--balancer must be an http(s) URL like http://127.0.0.1:7100, got "${b}"`,
+        );
+      }
     }
     const timeout = Number(values["connect-timeout"] ?? "30");
     if (!(timeout > 0 && timeout <= 3600)) {
@@ -106,7 +118,7 @@ export const clientCommand: Command = {
       else write(text + "\n");
     };
     const client = new ChatClient({
-      balancerUrl: balancer,
+      balancerUrls: balancers,
       dataDir,
       username: user,
       password,

@@ -11,7 +11,7 @@ import { generateFernetKey, generateIdentityKeyPair } from "../core/crypto/mod.t
 import { sealDirect } from "../core/client/e2e.ts";
 import { openStore } from "../core/store/open_store.ts";
 import { ClientProc } from "./helpers/client_proc.ts";
-import { TestCluster, testEachBackend } from "./helpers/cluster.ts";
+import { freePort, Proc, TestCluster, testEachBackend, waitHealthy } from "./helpers/cluster.ts";
 import type { StoreBackend } from "../core/store/open_store.ts";
 import { Keystore } from "../core/client/keystore.ts";
 
@@ -482,6 +482,51 @@ testEachBackend("client rejects an old message a server replays as a new one", a
     await new Promise((r) => setTimeout(r, 300));
     assert.equal(again.all("message").length, 1, "the replay was not shown");
   } finally {
+    await t.stop();
+  }
+});
+
+Deno.test("client joins through the next balancer when the first is down", async () => {
+  const t = await _setup("sqlite");
+  const second = freePort();
+  const dead = `http://127.0.0.1:${freePort()}`;
+  const balancer2 = new Proc("balancer 2", [
+    "balance",
+    "--strategy",
+    "round-robin",
+    "--port",
+    String(second),
+    "--servers",
+    t.cluster.serversFile,
+    "--db",
+    t.cluster.db,
+  ]);
+  try {
+    await waitHealthy(`http://127.0.0.1:${second}/healthz`, balancer2);
+    const live = `http://127.0.0.1:${t.cluster.balancerPort}`;
+    const both = `${dead},${live},http://127.0.0.1:${second}`;
+    const alice = new ClientProc("alice", { balancer: both, data: t.data });
+    const bob = new ClientProc("bob", { balancer: both, data: t.data });
+    try {
+      await alice.waitFor("ready");
+      await bob.waitFor("ready");
+      await alice.send("msg bob through the first live balancer");
+      await bob.waitFor("message", (e) => e.text === "through the first live balancer");
+      // The first live balancer and alice's server go away: she reconnects through the
+      // second balancer and what she typed meanwhile arrives.
+      t.cluster.balancer!.kill("SIGTERM");
+      await t.cluster.balancer!.done;
+      await t.cluster.kill((await alice.waitFor("ready")).server, "SIGKILL");
+      await alice.send("msg bob via the other balancer");
+      await alice.waitFor("reconnected", undefined, 30_000);
+      await bob.waitFor("message", (e) => e.text === "via the other balancer", 30_000);
+    } finally {
+      await alice.kill();
+      await bob.kill();
+    }
+  } finally {
+    balancer2.kill("SIGTERM");
+    await balancer2.done;
     await t.stop();
   }
 });

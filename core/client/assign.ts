@@ -1,7 +1,8 @@
 /**
- * Asking the balancer for a server (`GET /assign`) and connecting to it, retrying with
+ * Asking a balancer for a server (`GET /assign`) and connecting to it, retrying with
  * backoff while no server is live or the named one refuses (a server that just died can
- * still be named for up to 3 s).
+ * still be named for up to 3 s). Several balancers may serve one cluster (they are
+ * stateless over the shared database): when one is down, the next one is asked.
  *
  * @module
  */
@@ -35,21 +36,27 @@ export async function assignServer(balancerUrl: string, signal?: AbortSignal): P
 }
 
 /**
- * Connects through the balancer, retrying for up to `timeoutMs` (default 30 s) with backoff
- * from 200 ms to 2 s. `onRetry` hears each failure (for a status line).
+ * Connects through a balancer, retrying for up to `timeoutMs` (default 30 s) with backoff
+ * from 200 ms to 2 s. With several balancer URLs, a failed attempt moves on to the next URL
+ * at once; the backoff starts only when every one has failed in a row. `onRetry` hears each
+ * failure (for a status line).
  */
 export async function connectViaBalancer(
-  balancerUrl: string,
+  balancers: string | readonly string[],
   opts: ConnectOptions & {
     timeoutMs?: number;
     signal?: AbortSignal;
     onRetry?: (err: Error, attempt: number) => void;
   } = {},
 ): Promise<{ client: ProtocolClient; assignment: Assignment }> {
+  const urls = typeof balancers === "string" ? [balancers] : [...balancers];
+  if (urls.length === 0) throw new TypeError("At least one balancer URL is needed");
   const deadline = Date.now() + (opts.timeoutMs ?? 30_000);
   let delay = 200;
+  let failedInRow = 0;
   for (let attempt = 1;; attempt++) {
     if (opts.signal?.aborted) throw new Error("Connecting was cancelled");
+    const balancerUrl = urls[(attempt - 1) % urls.length]!;
     try {
       const assignment = await assignServer(
         balancerUrl,
@@ -62,11 +69,15 @@ export async function connectViaBalancer(
       return { client, assignment };
     } catch (err) {
       const e = err instanceof Error ? err : new Error(String(err));
+      failedInRow++;
       if (Date.now() + delay > deadline) {
-        throw new Error(`Could not reach a FastChat server through ${balancerUrl}: ${e.message}`);
+        throw new Error(
+          `Could not reach a FastChat server through ${urls.join(" or ")}: ${e.message}`,
+        );
       }
       if (opts.signal?.aborted) throw new Error("Connecting was cancelled");
       opts.onRetry?.(e, attempt);
+      if (failedInRow % urls.length !== 0) continue; // the next balancer, at once
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, delay);
         opts.signal?.addEventListener("abort", () => {

@@ -64,8 +64,11 @@ const _FILE_WINDOW = 4;
 
 /** What the client needs. */
 export interface ChatClientOptions {
-  /** Balancer base URL, e.g. http://127.0.0.1:7100. */
-  balancerUrl: string;
+  /**
+   * Balancer base URLs, e.g. http://127.0.0.1:7100; the next is asked when one is down
+   * (one URL alone is fine).
+   */
+  balancerUrls: string | readonly string[];
   /** Data directory; the user's keystore and received files go under `<data>/<user>/`. */
   dataDir: string;
   username: string;
@@ -224,7 +227,7 @@ export class ChatClient {
   }
 
   async #dial(reason: string): Promise<ProtocolClient> {
-    const { client, assignment } = await connectViaBalancer(this.#opts.balancerUrl, {
+    const { client, assignment } = await connectViaBalancer(this.#opts.balancerUrls, {
       autoAck: false,
       dedupe: false,
       signal: this.#stop.signal,

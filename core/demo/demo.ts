@@ -28,7 +28,7 @@ class _User {
   constructor(name: string, balancerUrl: string, dataDir: string, say: (l: string) => void) {
     this.name = name;
     this.client = new ChatClient({
-      balancerUrl,
+      balancerUrls: balancerUrl,
       dataDir,
       username: name,
       password: `demo password of ${name}`,
