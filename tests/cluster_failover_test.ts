@@ -199,3 +199,58 @@ testEachBackend("server redelivers a pending message whose live push was lost", 
     await c.stop();
   }
 });
+
+Deno.test("cluster keeps accepting while a server is hung, and its user gets everything after SIGCONT (postgres)", async () => {
+  // On PostgreSQL no server holds a lock between its round trips, so a stopped one stalls
+  // nobody. (With SQLite, a process stopped inside a write transaction holds the file's
+  // write lock: docs/DEPLOY.md says why clusters that must survive that use PostgreSQL.)
+  const c = await TestCluster.start(3, { backend: "postgres" });
+  try {
+    const alice = await c.user(1, "alice");
+    const bob = await c.user(2, "bob");
+    const carol = await c.user(3, "carol");
+    const toCarol = new Set<number>();
+    const toBob = new Set<number>();
+    const got = { bob: new Set<number>(), carol: new Set<number>() };
+    carol.client.onMessage = (m) => got.carol.add(m.msg_id);
+    bob.client.onMessage = (m) => got.bob.add(m.msg_id);
+    const acceptedAt: number[] = [];
+    let running = true;
+    const load = (async () => {
+      for (let i = 0; running; i++) {
+        const target = i % 2 === 0 ? carol.id : bob.id;
+        const a = await alice.client.send(target, `m${i}`, `m${i}`);
+        acceptedAt.push(performance.now());
+        (target === carol.id ? toCarol : toBob).add(a.msg_id);
+      }
+    })();
+    await new Promise((r) => setTimeout(r, 500));
+    const stoppedAt = performance.now();
+    c.servers.get(2)!.kill("SIGSTOP");
+    await new Promise((r) => setTimeout(r, 4_000));
+    c.servers.get(2)!.kill("SIGCONT");
+    const resumedAt = performance.now();
+    await new Promise((r) => setTimeout(r, 500));
+    running = false;
+    await load;
+    // No second without an accepted message while server 2 was stopped.
+    const during = acceptedAt.filter((t) => t >= stoppedAt && t <= resumedAt);
+    let longest = 0;
+    let last = stoppedAt;
+    for (const t of [...during, resumedAt]) {
+      longest = Math.max(longest, t - last);
+      last = t;
+    }
+    assert.ok(during.length > 50, `only ${during.length} messages accepted while stopped`);
+    assert.ok(longest < 1_000, `no message was accepted for ${longest.toFixed(0)} ms`);
+    // Carol, on a healthy server, got everything; bob gets everything once server 2 runs.
+    await until(() => [...toCarol].every((id) => got.carol.has(id)), "carol's messages", 5_000);
+    await until(
+      () => [...toBob].every((id) => got.bob.has(id)),
+      `bob's messages (${got.bob.size} of ${toBob.size})`,
+      15_000,
+    );
+  } finally {
+    await c.stop();
+  }
+});
