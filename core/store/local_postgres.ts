@@ -119,6 +119,11 @@ export async function startLocalPostgres(opts: LocalPostgresOptions = {}): Promi
       "--locale=C",
       "--no-sync",
     ]);
+    // initdb's "trust" covers local sockets and loopback only; a server listening on another
+    // address (a test host in a network namespace) also trusts its own subnet.
+    await Deno.writeTextFile(join(data, "pg_hba.conf"), "host all all samenet trust\n", {
+      append: true,
+    });
     const settings = [
       `-p ${port}`,
       `-k ${dir}`,
@@ -166,7 +171,15 @@ export async function startLocalPostgres(opts: LocalPostgresOptions = {}): Promi
             `got "${name}"`,
         );
       }
-      const sql = postgres(url(), { max: 1, onnotice: () => {} });
+      // Over the Unix socket: the server may listen on an address only a network namespace
+      // can reach.
+      const sql = postgres({
+        path: join(dir, `.s.PGSQL.${port}`),
+        user: "fc",
+        database: "postgres",
+        max: 1,
+        onnotice: () => {},
+      });
       try {
         await sql.unsafe(`CREATE DATABASE ${name}`);
       } finally {

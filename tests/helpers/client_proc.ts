@@ -24,10 +24,17 @@ export class ClientProc {
 
   constructor(
     user: string,
-    opts: { balancer: string; data: string; password?: string; extraArgs?: string[] },
+    opts: {
+      balancer: string;
+      data: string;
+      password?: string;
+      extraArgs?: string[];
+      /** A command prefix, e.g. `["ip", "netns", "exec", NS]` to run on a lab host. */
+      wrap?: readonly string[];
+    },
   ) {
     this.user = user;
-    const { cmd, args } = selfCommand([
+    const self = selfCommand([
       "client",
       "--json",
       "--balancer",
@@ -40,6 +47,7 @@ export class ClientProc {
       "1024",
       ...(opts.extraArgs ?? []),
     ]);
+    const [cmd, ...args] = [...(opts.wrap ?? []), self.cmd, ...self.args] as [string, ...string[]];
     this.child = new Deno.Command(cmd, {
       args,
       stdin: "piped",
