@@ -132,6 +132,35 @@ Deno.test("fastchat bench --strategy all runs each strategy on its own cluster a
   assert.equal(ports.size, 9, "every strategy had its own cluster");
 });
 
+Deno.test("fastchat bench --backend both runs on SQLite and on its own PostgreSQL, then stops it", async () => {
+  const report = await _run([
+    "--servers",
+    "2",
+    "--clients",
+    "20",
+    "--duration",
+    "2",
+    "--warmup",
+    "0.5",
+    "--strategy",
+    "round-robin",
+    "--backend",
+    "both",
+    "--json",
+  ]);
+  assert.deepEqual(report.results.map((r: _Json) => r.backend), ["sqlite", "postgres"]);
+  assert.deepEqual(report.config.backends, ["sqlite", "postgres"]);
+  assert.match(report.config.postgres, /^postgres:\/\/fc@127\.0\.0\.1:\d+\/postgres$/);
+  for (const r of report.results) {
+    assert.ok(r.delivered_per_s > 0, `${r.backend} delivered`);
+    assert.equal(r.deliveries, r.expected_deliveries, `${r.backend}: nothing lost`);
+    assert.equal(r.lost + r.duplicated, 0);
+  }
+  // The throw-away PostgreSQL is gone with the benchmark.
+  const pgPort = Number(new URL(report.config.postgres).port);
+  assert.equal(await _listening(pgPort), false, "PostgreSQL still listens after the run");
+});
+
 Deno.test("fastchat bench --baseline measures the echo ceiling and writes the HTML report", async () => {
   const dir = await Deno.makeTempDir({ prefix: "fastchat_bench_test_" });
   try {

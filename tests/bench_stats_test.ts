@@ -106,6 +106,8 @@ Deno.test("parseBenchArgs gives the documented defaults", () => {
   assert.equal(o.durationS, 10);
   assert.equal(o.warmupS, 2);
   assert.deepEqual(o.strategies, ["load"]);
+  assert.deepEqual(o.backends, ["sqlite"]);
+  assert.equal(o.pgUrl, null);
   assert.deepEqual(o.mix, { dm: 0.8, group: 0.2 });
   assert.equal(o.groupSize, 10);
   assert.equal(o.rate, null);
@@ -156,6 +158,10 @@ Deno.test("parseBenchArgs reads every option", () => {
   assert.equal(o.report, "out.html");
   assert.equal(_options(["--connections", "10000"]).connections, 10000);
   assert.deepEqual(_options(["--strategy", "round-robin"]).strategies, ["round-robin"]);
+  assert.deepEqual(_options(["--backend", "both"]).backends, ["sqlite", "postgres"]);
+  const pg = _options(["--backend", "postgres", "--db", "postgres://fc@db.example/x"]);
+  assert.deepEqual(pg.backends, ["postgres"]);
+  assert.equal(pg.pgUrl, "postgres://fc@db.example/x");
 });
 
 Deno.test("parseBenchArgs rejects bad values with what was expected", () => {
@@ -180,6 +186,9 @@ Deno.test("parseBenchArgs rejects bad values with what was expected", () => {
   _usage(["--connections", "1"], /--connections must be an integer from 2/);
   _usage(["--connections", "100", "--baseline"], /does not apply with --connections/);
   _usage(["--report", ""], /--report needs a file name/);
+  _usage(["--backend", "mysql"], /--backend must be sqlite, postgres or both, got "mysql"/);
+  _usage(["--backend", "postgres", "--db", "db.sqlite"], /--db must be a postgres:\/\/ URL/);
+  _usage(["--db", "postgres://x/y"], /--db applies to PostgreSQL; add --backend postgres/);
   _usage(["--nope"], /Unknown option '--nope'/);
   _usage(["extra"], /positional/i);
   _usage(["--echo-server", "0"], /--echo-server must be an integer from 1 to 65535/);
@@ -309,6 +318,7 @@ Deno.test("renderTable aligns columns: text left, numbers right", () => {
 function _result(strategy: LoadStrategyResult["strategy"], p50: number): LoadStrategyResult {
   return {
     strategy,
+    backend: "sqlite",
     mode: "load",
     clients: 20,
     load_model: "closed",
@@ -392,6 +402,8 @@ function _report(failures: string[] = []): BenchReport {
       clients: 20,
       connections: null,
       strategies: ["load", "random"],
+      backends: ["sqlite"],
+      postgres: null,
       duration_s: 2,
       warmup_s: 0.5,
       mix: { dm: 0.8, group: 0.2 },
@@ -461,9 +473,9 @@ Deno.test("renderTextReport shows every strategy and a loud failure", () => {
   const text = renderTextReport(_report());
   assert.match(
     text,
-    /^load\s+50\s+130\s+10\s+20\s+30\s+40\s+4\s+9\s+0\s+0\s+0\s+0\s+9\/11\s+1\s+40\s+1\s+90\s+2\s+0\.100$/m,
+    /^load\s+sqlite\s+50\s+130\s+10\s+20\s+30\s+40\s+4\s+9\s+0\s+0\s+0\s+0\s+9\/11\s+1\s+40\s+1\s+90\s+2\s+0\.100$/m,
   );
-  assert.match(text, /^random\s+50\s+130\s+12\.5\s+25\s+37\.5\s+50\s/m);
+  assert.match(text, /^random\s+sqlite\s+50\s+130\s+12\.5\s+25\s+37\.5\s+50\s/m);
   assert.match(text, /OK: every accepted message/);
   const failed = renderTextReport(_report(["load: 2 messages duplicated on the wire"]));
   assert.match(failed, /FAILED/);

@@ -1,6 +1,7 @@
 /**
  * The cluster one benchmark strategy runs against: a temporary directory with servers.txt
- * (free ports on 127.0.0.1) and the SQLite database, and `fastchat up`'s supervisor starting
+ * (free ports on 127.0.0.1) and the main database (a SQLite file there, or a fresh
+ * PostgreSQL database), and `fastchat up`'s supervisor starting
  * the balancer and N servers as child processes. Users register with scrypt N=1024, so
  * registration is cheap; it is not what the benchmark measures. `stop()` stops every child
  * and removes the directory.
@@ -33,6 +34,8 @@ export interface BenchCluster {
 export async function startBenchCluster(opts: {
   servers: number;
   strategy: BenchStrategy;
+  /** The main database; a SQLite file in the temporary directory when omitted. */
+  db?: string;
   progress: (line: string) => void;
 }): Promise<BenchCluster> {
   const dir = await Deno.makeTempDir({ prefix: "fastchat_bench_" });
@@ -53,6 +56,7 @@ export async function startBenchCluster(opts: {
       servers,
       serversFile,
       dataDir: join(dir, "data"),
+      db: opts.db,
       strategy: opts.strategy,
       balancerHost: BENCH_HOST,
       balancerPort,

@@ -7,6 +7,7 @@
  */
 
 import { parseArgs } from "node:util";
+import type { StoreBackend } from "../store/open_store.ts";
 
 /** A balancing strategy the benchmark can run. */
 export type BenchStrategy = "load" | "random" | "round-robin";
@@ -32,6 +33,13 @@ export interface BenchOptions {
   readonly warmupS: number;
   /** The strategies to run, each on its own cluster. */
   readonly strategies: readonly BenchStrategy[];
+  /** The store backends to run every strategy on, in order. */
+  readonly backends: readonly StoreBackend[];
+  /**
+   * A PostgreSQL server to benchmark on (a postgres:// URL whose user may create
+   * databases); null: the benchmark starts a throw-away PostgreSQL of its own.
+   */
+  readonly pgUrl: string | null;
   readonly mix: MessageMix;
   /** Members per group (the admin included). */
   readonly groupSize: number;
@@ -75,8 +83,8 @@ export const MAX_CONNECTIONS = 50_000;
 /** The usage text of `fastchat bench`. */
 export const BENCH_USAGE = `Usage: fastchat bench [options]
 
-Starts its own cluster (balancer + N servers on a temporary SQLite database) for each
-strategy, connects simulated clients through the balancer with the real protocol, sends
+Starts its own cluster (balancer + N servers on a fresh main database) for each strategy
+and store backend, connects simulated clients through the balancer with the real protocol, sends
 real Fernet ciphertexts, and reports throughput, end-to-end latency, balance, server CPU
 and memory, and lost or duplicated messages (either one makes it exit 1).
 
@@ -88,6 +96,13 @@ Options:
   --duration S           Measured seconds (default 10)
   --warmup S             Seconds of load before measuring (default 2)
   --strategy S           load, random, round-robin or all (default load)
+  --backend B            sqlite, postgres or both: the main database every strategy runs
+                         on, side by side in one run (default sqlite). Both are durable:
+                         SQLite fsyncs every commit, PostgreSQL flushes its WAL
+  --db URL               With postgres: benchmark on this server (postgres://...; its user
+                         must be allowed to create databases; each run gets a fresh one,
+                         dropped afterwards). Without it, a throw-away PostgreSQL is
+                         started (needs Debian's postgresql package)
   --mix dm=A,group=B     Share of direct and group messages (default dm=80,group=20)
   --group-size K         Members per group (default 10)
   --rate R               Open loop: R messages per second in total, spread over clients
@@ -138,6 +153,8 @@ export function parseBenchArgs(args: readonly string[]): BenchCommandLine {
         duration: { type: "string" },
         warmup: { type: "string" },
         strategy: { type: "string" },
+        backend: { type: "string" },
+        db: { type: "string" },
         mix: { type: "string" },
         "group-size": { type: "string" },
         rate: { type: "string" },
@@ -186,6 +203,15 @@ export function parseBenchArgs(args: readonly string[]): BenchCommandLine {
     );
   }
   if (values.report === "") throw new BenchUsageError("--report needs a file name");
+  const backends = _backends(values.backend ?? "sqlite");
+  if (values.db !== undefined) {
+    if (!/^postgres(ql)?:\/\//.test(values.db)) {
+      throw new BenchUsageError(`--db must be a postgres:// URL, got "${values.db}"`);
+    }
+    if (!backends.includes("postgres")) {
+      throw new BenchUsageError("--db applies to PostgreSQL; add --backend postgres or both");
+    }
+  }
   return {
     kind: "run",
     options: {
@@ -194,6 +220,8 @@ export function parseBenchArgs(args: readonly string[]): BenchCommandLine {
       durationS: _number(values.duration, "--duration", 0.1, 3600, 10),
       warmupS: _number(values.warmup, "--warmup", 0, 600, 2),
       strategies: _strategies(values.strategy ?? "load"),
+      backends,
+      pgUrl: values.db ?? null,
       mix,
       groupSize,
       rate: values.rate === undefined ? null : _number(values.rate, "--rate", 0.1, 1_000_000),
@@ -205,6 +233,12 @@ export function parseBenchArgs(args: readonly string[]): BenchCommandLine {
       report: values.report ?? null,
     },
   };
+}
+
+function _backends(text: string): StoreBackend[] {
+  if (text === "both") return ["sqlite", "postgres"];
+  if (text === "sqlite" || text === "postgres") return [text];
+  throw new BenchUsageError(`--backend must be sqlite, postgres or both, got "${text}"`);
 }
 
 function _strategies(text: string): BenchStrategy[] {

@@ -102,7 +102,7 @@ export function barChartSvg(chart: BarChart): string {
 
 /** The charts of a report. */
 export function reportCharts(report: BenchReport): BarChart[] {
-  const strategies = report.results.map((r) => r.strategy);
+  const strategies = report.results.map((r) => `${r.strategy} ${r.backend}`);
   const serverIds = [
     ...new Set(report.results.flatMap((r) => Object.keys(r.clients_per_server))),
   ].sort((a, b) => Number(a) - Number(b));
@@ -131,7 +131,10 @@ export function reportCharts(report: BenchReport): BarChart[] {
     charts.push({
       title: "Throughput by strategy",
       unit: "per second",
-      categories: [...loads.map((r) => r.strategy), ...(report.baseline ? ["echo baseline"] : [])],
+      categories: [
+        ...loads.map((r) => `${r.strategy} ${r.backend}`),
+        ...(report.baseline ? ["echo baseline"] : []),
+      ],
       series: [{
         name: "delivered/s",
         values: [...loads.map((r) => r.delivered_per_s), ...(report.baseline ? [null] : [])],

@@ -1,6 +1,6 @@
 /**
  * The human-readable form of a {@linkcode BenchReport}: what was run, one table row per
- * strategy, a row per server process, the baseline, and a loud FAILED block when any
+ * strategy and store backend, a row per server process, the baseline, and a loud FAILED block when any
  * correctness check failed. Pure (string in, string out).
  *
  * @module
@@ -28,6 +28,7 @@ export function renderTextReport(report: BenchReport): string {
       ...renderTable(
         [
           "strategy",
+          "backend",
           "acc/s",
           "deliv/s",
           "p50 ms",
@@ -50,6 +51,7 @@ export function renderTextReport(report: BenchReport): string {
         ],
         loads.map((r) => [
           r.strategy,
+          r.backend,
           _n(r.accepted_per_s),
           _n(r.delivered_per_s),
           _n(r.p50_ms),
@@ -82,6 +84,7 @@ export function renderTextReport(report: BenchReport): string {
       ...renderTable(
         [
           "strategy",
+          "backend",
           "connect s",
           "RSS before MB",
           "RSS after MB",
@@ -97,6 +100,7 @@ export function renderTextReport(report: BenchReport): string {
         ],
         idles.map((r) => [
           r.strategy,
+          r.backend,
           _n(r.connect_s),
           _n(r.rss_before_mb),
           _n(r.rss_after_mb),
@@ -119,6 +123,7 @@ export function renderTextReport(report: BenchReport): string {
     ...renderTable(
       [
         "strategy",
+        "backend",
         "server",
         "PID",
         "clients",
@@ -133,6 +138,7 @@ export function renderTextReport(report: BenchReport): string {
       report.results.flatMap((r) =>
         r.servers.map((s) => [
           r.strategy,
+          r.backend,
           String(s.server_id),
           String(s.pid),
           _n(r.clients_per_server[String(s.server_id)] ?? null),

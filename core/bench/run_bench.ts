@@ -1,5 +1,6 @@
 /**
- * `fastchat bench` from start to finish: for each strategy, a fresh cluster, users through
+ * `fastchat bench` from start to finish: for each store backend and strategy, a fresh
+ * cluster on a fresh main database, users through
  * the balancer, groups, the load (or idle-scale mode), CPU and memory from /proc, and the
  * cluster stopped again; then the optional echo baseline. Produces one
  * {@linkcode BenchReport} (the `--json` object) whose `failures` list every correctness
@@ -14,6 +15,8 @@ import type { ClusterProcess } from "../cluster/supervisor.ts";
 import { checkCancelled } from "./async_util.ts";
 import { runEchoBaseline } from "./baseline.ts";
 import { BENCH_SCRYPT_N, type BenchCluster, startBenchCluster } from "./bench_cluster.ts";
+import { benchDatabases } from "./bench_db.ts";
+import type { StoreBackend } from "../store/open_store.ts";
 import { type BenchUser, closeUsers, connectUsers, createGroups } from "./bench_users.ts";
 import { makeBodyPool } from "./body_pool.ts";
 import { runIdleScale } from "./idle_scale.ts";
@@ -53,6 +56,8 @@ export interface ServerProcessResult {
 /** Fields every result has (load and idle-scale mode). */
 export interface ResultBase {
   readonly strategy: BenchStrategy;
+  /** The main database the cluster ran on. */
+  readonly backend: StoreBackend;
   readonly mode: "load" | "connections";
   readonly delivered_per_s: number | null;
   readonly deliveries: number;
@@ -156,6 +161,9 @@ export interface BenchReport {
     readonly clients: number;
     readonly connections: number | null;
     readonly strategies: readonly BenchStrategy[];
+    readonly backends: readonly StoreBackend[];
+    /** The PostgreSQL server the postgres runs used (password hidden), if any. */
+    readonly postgres: string | null;
     readonly duration_s: number;
     readonly warmup_s: number;
     readonly mix: { readonly dm: number; readonly group: number };
@@ -196,12 +204,20 @@ export async function runBench(opts: BenchOptions, io: BenchIo): Promise<BenchRe
   const bodies = makeBodyPool(opts.messageBytes);
   const failures: string[] = [];
   const results: (LoadStrategyResult | IdleStrategyResult)[] = [];
-  for (const strategy of opts.strategies) {
-    checkCancelled(io.signal);
-    const result = opts.connections !== null
-      ? await _idleStrategy(strategy, opts, bodies[0]!, io, failures)
-      : await _loadStrategy(strategy, opts, bodies, io, failures);
-    results.push(result);
+  const dbs = benchDatabases(opts.pgUrl, io.progress);
+  try {
+    for (const backend of opts.backends) {
+      for (const strategy of opts.strategies) {
+        checkCancelled(io.signal);
+        const run: _Run = { strategy, backend, db: await dbs.next(backend) };
+        const result = opts.connections !== null
+          ? await _idleStrategy(run, opts, bodies[0]!, io, failures)
+          : await _loadStrategy(run, opts, bodies, io, failures);
+        results.push(result);
+      }
+    }
+  } finally {
+    await dbs.close();
   }
   let baseline: BaselineSummary | null = null;
   if (opts.baseline) {
@@ -247,6 +263,8 @@ export async function runBench(opts: BenchOptions, io: BenchIo): Promise<BenchRe
       clients: opts.clients,
       connections: opts.connections,
       strategies: opts.strategies,
+      backends: opts.backends,
+      postgres: dbs.postgres,
       duration_s: opts.durationS,
       warmup_s: opts.warmupS,
       mix: opts.mix,
@@ -265,17 +283,27 @@ export async function runBench(opts: BenchOptions, io: BenchIo): Promise<BenchRe
   };
 }
 
+/** One benchmark run: a strategy on a backend, and the database it runs on. */
+interface _Run {
+  readonly strategy: BenchStrategy;
+  readonly backend: StoreBackend;
+  /** The main database; undefined: the cluster's own SQLite file. */
+  readonly db: string | undefined;
+}
+
 async function _withCluster<T>(
-  strategy: BenchStrategy,
+  run: _Run,
   opts: BenchOptions,
   io: BenchIo,
   failures: string[],
   body: (cluster: BenchCluster) => Promise<T>,
 ): Promise<T> {
+  const strategy = _label(run);
   io.progress(`${strategy}: starting a balancer and ${opts.servers} server(s)`);
   const cluster = await startBenchCluster({
     servers: opts.servers,
-    strategy,
+    strategy: run.strategy,
+    db: run.db,
     progress: (l) => io.progress(`${strategy}: ${l}`),
   });
   const started = cluster.processes();
@@ -305,13 +333,14 @@ async function _withCluster<T>(
 }
 
 function _loadStrategy(
-  strategy: BenchStrategy,
+  run: _Run,
   opts: BenchOptions,
   bodies: readonly string[],
   io: BenchIo,
   failures: string[],
 ): Promise<LoadStrategyResult> {
-  return _withCluster(strategy, opts, io, failures, async (cluster) => {
+  const strategy = _label(run);
+  return _withCluster(run, opts, io, failures, async (cluster) => {
     let users: BenchUser[] = [];
     try {
       const step = Math.max(100, Math.round(opts.clients / 5));
@@ -359,7 +388,8 @@ function _loadStrategy(
       const cpu = (pid: number) => _cpu(s0, s1, pid);
       const balancer = procs.find((p) => p.serverId === null);
       const result: LoadStrategyResult = {
-        strategy,
+        strategy: run.strategy,
+        backend: run.backend,
         mode: "load",
         clients: opts.clients,
         load_model: opts.rate === null ? "closed" : "open",
@@ -427,13 +457,14 @@ function _loadStrategy(
 }
 
 function _idleStrategy(
-  strategy: BenchStrategy,
+  run: _Run,
   opts: BenchOptions,
   body: string,
   io: BenchIo,
   failures: string[],
 ): Promise<IdleStrategyResult> {
-  return _withCluster(strategy, opts, io, failures, async (cluster) => {
+  const strategy = _label(run);
+  return _withCluster(run, opts, io, failures, async (cluster) => {
     const idle = await runIdleScale(cluster, {
       connections: opts.connections!,
       body,
@@ -449,7 +480,8 @@ function _idleStrategy(
     const after = sum(idle.servers.map((s) => s.rssAfterBytes));
     const growth = before !== null && after !== null ? after - before : null;
     const result: IdleStrategyResult = {
-      strategy,
+      strategy: run.strategy,
+      backend: run.backend,
       mode: "connections",
       connections: idle.connections,
       connect_s: round(idle.connectMs / 1000, 2)!,
@@ -582,4 +614,9 @@ function _balance(assignments: readonly number[], cluster: BenchCluster) {
 
 function _mb(bytes: number | null): number | null {
   return bytes === null ? null : round(bytes / (1024 * 1024), 1);
+}
+
+/** How a run is named in progress lines and failures: `load/postgres`. */
+function _label(run: _Run): string {
+  return `${run.strategy}/${run.backend}`;
 }
