@@ -214,7 +214,7 @@ Deno.test("fastchat bench stops every process it started on SIGINT", async () =>
   const bench = new _Bench(["--servers", "2", "--clients", "20", "--duration", "30", "--json"]);
   try {
     // Past the 2 s warm-up, so the measured phase (and its /proc readings) is under way.
-    await until(() => /load: 3 s, sent/.test(bench.stderr), "the measured load", 30_000);
+    await until(() => /load\/sqlite: 3 s, sent/.test(bench.stderr), "the measured load", 30_000);
     const up = /cluster up: balancer http:\/\/127\.0\.0\.1:(\d+), servers (.*)/.exec(bench.stderr);
     assert.ok(up, bench.stderr);
     const ports = [Number(up[1]), ...[...up[2]!.matchAll(/:(\d+)/g)].map((m) => Number(m[1]))];

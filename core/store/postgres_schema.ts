@@ -6,8 +6,8 @@
  * others wait, then find the work done. DDL is transactional in PostgreSQL: a migration that
  * fails leaves the database as it was.
  *
- * The versions match the SQLite adapter's (`sqlite_schema.ts`): version 2 of either holds
- * the same data.
+ * Versions 1 and 2 hold the same tables as the SQLite adapter's (`sqlite_schema.ts`);
+ * version 3 only replaces the functions that save and settle messages.
  *
  * @module
  */
@@ -137,6 +137,87 @@ ALTER TABLE presence DROP CONSTRAINT presence_pkey;
 ALTER TABLE presence ADD PRIMARY KEY (user_id, server_id);
 DROP INDEX presence_by_server;
 CREATE INDEX presence_by_server ON presence (server_id, user_id);
+`,
+  // 3: set-based saving (one INSERT per table per batch, not per message) and batched,
+  // deadlock-free acknowledgements.
+  `
+CREATE OR REPLACE FUNCTION fastchat_save_messages(batch jsonb, now_ms bigint)
+RETURNS TABLE (msg_id bigint, msg_created_at bigint, is_duplicate boolean)
+LANGUAGE plpgsql AS $fn$
+BEGIN
+  -- Held to commit: a transaction that draws a smaller ID commits before the next one
+  -- draws any, so IDs become visible in ID order.
+  PERFORM pg_advisory_xact_lock(${PG_LOCKS.messageIds});
+  RETURN QUERY
+  WITH src AS (
+    SELECT t.ord, (t.e->>'s')::bigint AS s, t.e->>'c' AS c, t.e->>'k' AS k,
+      (t.e->>'g')::bigint AS g, t.e->>'b' AS b, t.e->'r' AS r
+    FROM jsonb_array_elements(batch) WITH ORDINALITY AS t(e, ord)
+  ),
+  old AS (
+    SELECT src.ord, m.id, m.created_at FROM src
+    JOIN messages AS m ON m.sender_id = src.s AND m.client_msg_id = src.c
+  ),
+  -- New messages: not stored before, and the first of their (sender, client ID) in the batch.
+  fresh AS (
+    SELECT src.* FROM src
+    WHERE NOT EXISTS (SELECT 1 FROM old WHERE old.ord = src.ord)
+      AND (src.c IS NULL OR NOT EXISTS (
+        SELECT 1 FROM src AS p WHERE p.s = src.s AND p.c = src.c AND p.ord < src.ord))
+    ORDER BY src.ord
+  ),
+  -- IDs drawn in input order (the subquery's order feeds nextval row by row).
+  ids AS (SELECT f.*, nextval('message_ids') AS id FROM fresh AS f),
+  ins_m AS (
+    INSERT INTO messages (id, sender_id, client_msg_id, kind, group_id, body, created_at, remaining)
+    SELECT ids.id, ids.s, ids.c, ids.k, ids.g,
+      CASE WHEN jsonb_array_length(ids.r) = 0 THEN '' ELSE ids.b END,
+      now_ms, jsonb_array_length(ids.r)
+    FROM ids
+  ),
+  ins_d AS (
+    INSERT INTO deliveries (recipient_id, message_id, body)
+    SELECT (x->>'u')::bigint, ids.id, x->>'b' FROM ids, jsonb_array_elements(ids.r) AS x
+  )
+  SELECT coalesce(n.id, o.id, first.id), coalesce(o.created_at, now_ms),
+    n.id IS NULL
+  FROM src
+  LEFT JOIN ids AS n ON n.ord = src.ord
+  LEFT JOIN old AS o ON o.ord = src.ord
+  LEFT JOIN ids AS first ON n.id IS NULL AND o.id IS NULL
+    AND first.s = src.s AND first.c = src.c
+  ORDER BY src.ord;
+END
+$fn$;
+
+-- Settles acknowledgements of many users at once. Message rows are locked in ID order
+-- before anything is deleted, so two of these running at once never deadlock.
+CREATE FUNCTION fastchat_ack(recipients bigint[], ids bigint[])
+RETURNS TABLE (recipient_id bigint, id bigint, sender_id bigint, client_msg_id text)
+LANGUAGE plpgsql AS $fn$
+BEGIN
+  PERFORM 1 FROM messages AS m
+    WHERE m.id IN (SELECT DISTINCT unnest(ids)) ORDER BY m.id FOR NO KEY UPDATE;
+  RETURN QUERY
+  WITH req AS (SELECT DISTINCT * FROM unnest(recipients, ids) AS r(u, m)),
+  d AS (
+    DELETE FROM deliveries AS x USING req
+    WHERE x.recipient_id = req.u AND x.message_id = req.m
+    RETURNING x.recipient_id, x.message_id
+  ),
+  n AS (SELECT d.message_id, count(*) AS c FROM d GROUP BY d.message_id),
+  u AS (
+    UPDATE messages AS m
+    SET remaining = m.remaining - n.c,
+      body = CASE WHEN m.remaining <= n.c THEN '' ELSE m.body END
+    FROM n WHERE m.id = n.message_id
+    RETURNING m.id, m.sender_id, m.client_msg_id
+  )
+  SELECT d.recipient_id, u.id, u.sender_id, u.client_msg_id
+  FROM d JOIN u ON u.id = d.message_id
+  ORDER BY d.recipient_id, u.id;
+END
+$fn$;
 `,
 ];
 

@@ -9,7 +9,10 @@
  *   pause) between round trips therefore never holds a transaction or a lock open, and the
  *   other servers keep writing. Only migrations use an explicit transaction.
  * - **Group commit.** The server hands `saveMessages()` many messages at once; they are
- *   written by one statement, in one transaction, with one WAL flush.
+ *   written by one statement, in one transaction, with one WAL flush. Acknowledgements are
+ *   joined the same way inside the store: the `ackDeliveries()` calls made while one
+ *   statement runs go together in the next (the `fastchat_ack` function, which locks
+ *   message rows in ID order, so two such statements never deadlock).
  * - **IDs visible in ID order.** A sequence alone would let a transaction that drew ID 6
  *   commit before the one that drew ID 5, and a reader paging with `afterId = 6` would skip
  *   5 forever. `fastchat_save_messages` takes a transaction-level advisory lock before it
@@ -131,21 +134,17 @@ const _SQL = {
     JOIN messages AS m ON m.id = d.message_id
     WHERE p.server_id = $1 AND m.created_at < $2
     ORDER BY d.message_id, d.recipient_id LIMIT $3`,
-  ackDeliveries: `WITH d AS (
-      DELETE FROM deliveries WHERE recipient_id = $1 AND message_id = ANY($2::bigint[])
-      RETURNING message_id),
-    u AS (UPDATE messages AS m
-      SET remaining = m.remaining - 1,
-        body = CASE WHEN m.remaining <= 1 THEN '' ELSE m.body END
-      FROM d WHERE m.id = d.message_id
-      RETURNING m.id, m.sender_id, m.client_msg_id)
-    SELECT id, sender_id, client_msg_id FROM u ORDER BY id`,
+  ackDeliveries: `SELECT recipient_id, id, sender_id, client_msg_id
+    FROM fastchat_ack($1::bigint[], $2::bigint[])`,
   stats: `SELECT (SELECT count(*) FROM users) AS users,
     (SELECT count(*) FROM messages) AS messages,
     (SELECT count(*) FROM deliveries) AS pending`,
 } as const;
 
 type _Row = Record<string, unknown>;
+
+/** Most acknowledgement calls joined into one statement. */
+const _ACKS_PER_STATEMENT = 512;
 
 /**
  * Connects to the PostgreSQL database at `url` (`postgres://user:pass@host:port/db`),
@@ -172,6 +171,16 @@ export class PostgresStore implements Store {
   readonly #timeoutMs: number;
   #closed = false;
   readonly #inFlight = new Set<Promise<unknown>>();
+  /** Acknowledgements waiting for the next combined statement. */
+  #acks: {
+    userId: number;
+    ids: number[];
+    resolve: (r: AckedDelivery[]) => void;
+    reject: (e: unknown) => void;
+  }[] = [];
+  #acking = false;
+  #ackLoop: Promise<void> = Promise.resolve();
+  #closing: Promise<void> | null = null;
 
   private constructor(sql: Sql, where: string, timeoutMs: number) {
     this.#sql = sql;
@@ -493,12 +502,60 @@ export class PostgresStore implements Store {
     checkIds("messageIds", messageIds);
     this.#check();
     if (messageIds.length === 0) return [];
-    const rows = await this.#run("ackDeliveries", [userId, uniqueSorted(messageIds)]);
-    return rows.map((r) => ({
-      id: r["id"] as number,
-      senderId: r["sender_id"] as number,
-      clientMsgId: r["client_msg_id"] as string | null,
-    }));
+    return await new Promise<AckedDelivery[]>((resolve, reject) => {
+      this.#acks.push({ userId, ids: uniqueSorted(messageIds), resolve, reject });
+      if (!this.#acking) this.#ackLoop = this.#flushAcks();
+    });
+  }
+
+  /**
+   * Settles every queued acknowledgement with one statement, and again while more queue up.
+   * A delivery named by two callers in one statement is reported to the first only (it was
+   * pending once).
+   */
+  async #flushAcks(): Promise<void> {
+    this.#acking = true;
+    try {
+      while (this.#acks.length > 0) {
+        const batch = this.#acks.splice(0, _ACKS_PER_STATEMENT);
+        const users: number[] = [];
+        const ids: number[] = [];
+        for (const a of batch) {
+          for (const id of a.ids) {
+            users.push(a.userId);
+            ids.push(id);
+          }
+        }
+        let rows: _Row[];
+        try {
+          rows = await this.#run("ackDeliveries", [users, ids]);
+        } catch (err) {
+          for (const a of batch) a.reject(err);
+          continue;
+        }
+        const settled = new Map<string, AckedDelivery>();
+        for (const r of rows) {
+          settled.set(`${r["recipient_id"]}:${r["id"]}`, {
+            id: r["id"] as number,
+            senderId: r["sender_id"] as number,
+            clientMsgId: r["client_msg_id"] as string | null,
+          });
+        }
+        for (const a of batch) {
+          const out: AckedDelivery[] = [];
+          for (const id of a.ids) {
+            const key = `${a.userId}:${id}`;
+            const d = settled.get(key);
+            if (d === undefined) continue;
+            settled.delete(key);
+            out.push(d);
+          }
+          a.resolve(out);
+        }
+      }
+    } finally {
+      this.#acking = false;
+    }
   }
 
   /** Counts for metrics and tests (full counts: O(rows), fine for metrics intervals). */
@@ -512,15 +569,21 @@ export class PostgresStore implements Store {
   }
 
   /** Waits for calls in flight, then closes the pool; see {@linkcode Store.close}. */
-  async close(): Promise<void> {
-    if (this.#closed) return;
-    this.#closed = true;
-    await Promise.allSettled([...this.#inFlight]);
-    await this.#sql.end({ timeout: 5 });
+  close(): Promise<void> {
+    this.#closing ??= (async () => {
+      // Queued acknowledgements still go out; then nothing new starts.
+      await this.#ackLoop;
+      this.#closed = true;
+      await Promise.allSettled([...this.#inFlight]);
+      await this.#sql.end({ timeout: 5 });
+    })();
+    return this.#closing;
   }
 
   #check(): void {
-    if (this.#closed) throw new TypeError("The store is closed; open a new one to use it");
+    if (this.#closed || (this.#closing !== null && !this.#acking)) {
+      throw new TypeError("The store is closed; open a new one to use it");
+    }
   }
 
   /**
