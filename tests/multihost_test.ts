@@ -281,7 +281,9 @@ Deno.test({
       const quiet = [];
       for (let s = hungFrom + 1; s < hungTo; s++) if (!(perSecond[s]! > 0)) quiet.push(s);
       assert.deepEqual(quiet, [], `seconds without an accepted message during the hang`);
-      console.log(`multi-host: ${summary}`);
+      const during = [];
+      for (let s = hungFrom + 1; s < hungTo; s++) during.push(perSecond[s] ?? 0);
+      console.log(`multi-host: ${summary}; accepted per second during the hang: ${during}`);
     } catch (err) {
       const logs = procs.map((p) => `--- ${p.name}\n${p.output.slice(-3000)}`).join("\n");
       throw new Error(`${(err as Error).message}\n${logs}\n--- driver\n${driver?.stderr ?? ""}`, {

@@ -825,7 +825,7 @@ export function storeConformance(name: string, open: OpenStore): void {
   // Retention and IDs.
 
   fixtureTest(
-    "ackDeliveries() clears a message body once its last delivery is acked",
+    "settle() clears a message body once its last delivery is acked",
     async (f) => {
       const store = f.store;
       const [ada, bob, cy] = await _users(store, 3);
@@ -835,9 +835,12 @@ export function storeConformance(name: string, open: OpenStore): void {
       }]);
       assert.equal(await f.storedBody(m!.id), "secret");
       await store.ackDeliveries(bob.id, [m!.id]);
-      assert.equal(await f.storedBody(m!.id), "secret");
+      await store.settle(100);
+      assert.equal(await f.storedBody(m!.id), "secret", "cy's delivery still needs the body");
       await store.ackDeliveries(cy.id, [m!.id]);
+      await store.settle(100);
       assert.equal(await f.storedBody(m!.id), "");
+      await assert.rejects(store.settle(0), RangeError);
       const [empty] = await store.saveMessages([{
         ..._direct(ada.id, "m2", bob.id, "x"),
         recipients: [],

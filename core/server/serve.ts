@@ -19,6 +19,9 @@ import { ChatServer, type PasswordCost } from "./chat_server.ts";
 export const REDELIVER_EVERY_MS = 1_000;
 export const REDELIVER_AFTER_MS = 2_000;
 
+/** Most message bodies one sweep clears (see `Store.settle`). */
+const _SETTLE_PER_SWEEP = 20_000;
+
 /** How often load is reported, milliseconds (the balancer treats 3 s of silence as dead). */
 export const LOAD_REPORT_MS = 500;
 
@@ -133,6 +136,8 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
     try {
       const n = await chat.redeliver(REDELIVER_AFTER_MS);
       if (n > 0) log.info("redelivered", { messages: n });
+      // Bodies nobody still needs are cleared (one server at a time does the work).
+      await store.settle(_SETTLE_PER_SWEEP);
     } catch (err) {
       log.warn("redelivery_failed", { error: (err as Error).message });
     } finally {

@@ -7,7 +7,8 @@
  * fails leaves the database as it was.
  *
  * Versions 1 and 2 hold the same tables as the SQLite adapter's (`sqlite_schema.ts`);
- * version 3 only replaces the functions that save and settle messages.
+ * version 3 adds the functions that save, acknowledge and settle messages in batches (and the
+ * queue and index settling needs).
  *
  * @module
  */
@@ -19,10 +20,13 @@ export const PG_LOCKS = {
   /** Held while migrating. */
   migrate: 0x4643_0000,
   /**
-   * Held by every message-saving transaction from before it draws IDs until it commits, so
-   * IDs become visible in ID order (the "Order" promise in `store.ts`).
+   * Held by a message-saving transaction while it takes its transaction ID and a block of
+   * message IDs (microseconds), so both come in the same order (the "Order" promise in
+   * `store.ts`).
    */
   messageIds: 0x4643_0001,
+  /** Held by the one `fastchat_settle` call running in the cluster. */
+  settle: 0x4643_0002,
 } as const;
 
 /** Migration `i` (0-based) brings a database from version `i` to `i + 1`. */
@@ -138,16 +142,43 @@ ALTER TABLE presence ADD PRIMARY KEY (user_id, server_id);
 DROP INDEX presence_by_server;
 CREATE INDEX presence_by_server ON presence (server_id, user_id);
 `,
-  // 3: set-based saving (one INSERT per table per batch, not per message) and batched,
-  // deadlock-free acknowledgements.
+  // 3: set-based saving (one INSERT per table per batch, not per message); batched
+  // acknowledgements that touch no message row, and bodies cleared by fastchat_settle.
   `
+-- Which transaction wrote each message: readers only return messages of transactions older
+-- than every transaction still running (see fastchat_save_messages).
+ALTER TABLE messages ADD COLUMN tx xid8;
+
 CREATE OR REPLACE FUNCTION fastchat_save_messages(batch jsonb, now_ms bigint)
 RETURNS TABLE (msg_id bigint, msg_created_at bigint, is_duplicate boolean)
-LANGUAGE plpgsql AS $fn$
+LANGUAGE plpgsql
+-- Every lookup here is by key. plpgsql caches its plans, and one made while a new table was
+-- small scans it whole; without sequential scans the cached plan stays an index lookup.
+SET enable_seqscan = off
+AS $fn$
+DECLARE
+  first_id bigint;
+  tx_id xid8;
+  n integer := jsonb_array_length(batch);
 BEGIN
-  -- Held to commit: a transaction that draws a smaller ID commits before the next one
-  -- draws any, so IDs become visible in ID order.
-  PERFORM pg_advisory_xact_lock(${PG_LOCKS.messageIds});
+  -- IDs in transaction order: under a lock held for microseconds, this transaction takes
+  -- its transaction ID and then a block of message IDs, so a transaction with a smaller
+  -- transaction ID always has smaller message IDs. Readers return only messages whose
+  -- transaction is older than every transaction still running; so when they return message
+  -- X, every message with a smaller ID is already committed (or never will be). Commits
+  -- themselves run in parallel.
+  PERFORM pg_advisory_lock(${PG_LOCKS.messageIds});
+  BEGIN
+    tx_id := pg_current_xact_id();
+    first_id := nextval('message_ids');
+    IF n > 1 THEN
+      PERFORM setval('message_ids', first_id + n - 1);
+    END IF;
+  EXCEPTION WHEN query_canceled OR others THEN
+    PERFORM pg_advisory_unlock(${PG_LOCKS.messageIds});
+    RAISE;
+  END;
+  PERFORM pg_advisory_unlock(${PG_LOCKS.messageIds});
   RETURN QUERY
   WITH src AS (
     SELECT t.ord, (t.e->>'s')::bigint AS s, t.e->>'c' AS c, t.e->>'k' AS k,
@@ -158,21 +189,20 @@ BEGIN
     SELECT src.ord, m.id, m.created_at FROM src
     JOIN messages AS m ON m.sender_id = src.s AND m.client_msg_id = src.c
   ),
-  -- New messages: not stored before, and the first of their (sender, client ID) in the batch.
-  fresh AS (
-    SELECT src.* FROM src
+  -- New messages: not stored before, and the first of their (sender, client ID) in the batch;
+  -- they take the reserved IDs in input order.
+  ids AS (
+    SELECT src.*, first_id + row_number() OVER (ORDER BY src.ord) - 1 AS id FROM src
     WHERE NOT EXISTS (SELECT 1 FROM old WHERE old.ord = src.ord)
       AND (src.c IS NULL OR NOT EXISTS (
         SELECT 1 FROM src AS p WHERE p.s = src.s AND p.c = src.c AND p.ord < src.ord))
-    ORDER BY src.ord
   ),
-  -- IDs drawn in input order (the subquery's order feeds nextval row by row).
-  ids AS (SELECT f.*, nextval('message_ids') AS id FROM fresh AS f),
   ins_m AS (
-    INSERT INTO messages (id, sender_id, client_msg_id, kind, group_id, body, created_at, remaining)
+    INSERT INTO messages
+      (id, sender_id, client_msg_id, kind, group_id, body, created_at, remaining, tx)
     SELECT ids.id, ids.s, ids.c, ids.k, ids.g,
       CASE WHEN jsonb_array_length(ids.r) = 0 THEN '' ELSE ids.b END,
-      now_ms, jsonb_array_length(ids.r)
+      now_ms, jsonb_array_length(ids.r), tx_id
     FROM ids
   ),
   ins_d AS (
@@ -190,32 +220,63 @@ BEGIN
 END
 $fn$;
 
--- Settles acknowledgements of many users at once. Message rows are locked in ID order
--- before anything is deleted, so two of these running at once never deadlock.
+-- Acknowledgements only delete deliveries (no message row is touched, so acks of one group
+-- message never wait for each other); they queue the message IDs for fastchat_settle, which
+-- clears the body of every message whose last delivery is gone.
+CREATE TABLE settle_queue (message_id bigint NOT NULL);
+CREATE INDEX deliveries_by_message ON deliveries (message_id);
+
 CREATE FUNCTION fastchat_ack(recipients bigint[], ids bigint[])
 RETURNS TABLE (recipient_id bigint, id bigint, sender_id bigint, client_msg_id text)
-LANGUAGE plpgsql AS $fn$
+LANGUAGE plpgsql
+SET enable_seqscan = off -- key lookups only; see fastchat_save_messages
+AS $fn$
 BEGIN
-  PERFORM 1 FROM messages AS m
-    WHERE m.id IN (SELECT DISTINCT unnest(ids)) ORDER BY m.id FOR NO KEY UPDATE;
+  -- An acknowledgement lost in a crash only means the message is delivered again (clients
+  -- drop repeats by ID), so its commit need not wait for the disk.
+  PERFORM set_config('synchronous_commit', 'off', true);
   RETURN QUERY
-  WITH req AS (SELECT DISTINCT * FROM unnest(recipients, ids) AS r(u, m)),
-  d AS (
-    DELETE FROM deliveries AS x USING req
-    WHERE x.recipient_id = req.u AND x.message_id = req.m
+  WITH d AS (
+    DELETE FROM deliveries AS x USING unnest(recipients, ids) AS r(u, m)
+    WHERE x.recipient_id = r.u AND x.message_id = r.m
     RETURNING x.recipient_id, x.message_id
   ),
-  n AS (SELECT d.message_id, count(*) AS c FROM d GROUP BY d.message_id),
-  u AS (
-    UPDATE messages AS m
-    SET remaining = m.remaining - n.c,
-      body = CASE WHEN m.remaining <= n.c THEN '' ELSE m.body END
-    FROM n WHERE m.id = n.message_id
-    RETURNING m.id, m.sender_id, m.client_msg_id
+  q AS (INSERT INTO settle_queue (message_id) SELECT DISTINCT d.message_id FROM d)
+  SELECT d.recipient_id, m.id, m.sender_id, m.client_msg_id
+  FROM d JOIN messages AS m ON m.id = d.message_id
+  ORDER BY 1, 2;
+END
+$fn$;
+
+-- Clears the bodies of queued messages that have no delivery left; one caller at a time in
+-- the whole cluster (the others return 0 at once). Returns how many bodies it cleared.
+CREATE FUNCTION fastchat_settle(max_rows integer)
+RETURNS integer
+LANGUAGE plpgsql
+SET enable_seqscan = off
+AS $fn$
+DECLARE
+  n integer;
+BEGIN
+  IF NOT pg_try_advisory_xact_lock(${PG_LOCKS.settle}) THEN
+    RETURN 0;
+  END IF;
+  -- Lost in a crash, this work is simply done again (the queue rows come back with it).
+  PERFORM set_config('synchronous_commit', 'off', true);
+  WITH q AS (
+    DELETE FROM settle_queue
+    WHERE ctid = ANY(ARRAY(SELECT ctid FROM settle_queue LIMIT max_rows))
+    RETURNING message_id
+  ),
+  c AS (
+    UPDATE messages AS m SET body = ''
+    FROM (SELECT DISTINCT q.message_id FROM q) AS s
+    WHERE m.id = s.message_id AND m.body <> ''
+      AND NOT EXISTS (SELECT 1 FROM deliveries AS d WHERE d.message_id = m.id)
+    RETURNING 1
   )
-  SELECT d.recipient_id, u.id, u.sender_id, u.client_msg_id
-  FROM d JOIN u ON u.id = d.message_id
-  ORDER BY d.recipient_id, u.id;
+  SELECT count(*) INTO n FROM c;
+  RETURN n;
 END
 $fn$;
 `,

@@ -11,14 +11,24 @@
  * - **Group commit.** The server hands `saveMessages()` many messages at once; they are
  *   written by one statement, in one transaction, with one WAL flush. Acknowledgements are
  *   joined the same way inside the store: the `ackDeliveries()` calls made while one
- *   statement runs go together in the next (the `fastchat_ack` function, which locks
- *   message rows in ID order, so two such statements never deadlock).
- * - **IDs visible in ID order.** A sequence alone would let a transaction that drew ID 6
- *   commit before the one that drew ID 5, and a reader paging with `afterId = 6` would skip
- *   5 forever. `fastchat_save_messages` takes a transaction-level advisory lock before it
- *   draws IDs and holds it to commit (PostgreSQL makes a commit visible before it releases
- *   the transaction's locks), so message-saving transactions draw and commit one after
- *   another. The cost is one short critical section per batch, not per message.
+ *   statement runs go together in the next. An acknowledgement only deletes deliveries (no
+ *   message row is updated, so the acks of one group message never wait for each other);
+ *   `settle()` clears the bodies of messages left with no delivery afterwards.
+ * - **Plans.** The functions look everything up by key and run with sequential scans off:
+ *   PostgreSQL caches their plans, and a plan made while a new table was small would
+ *   otherwise scan the table whole long after it grew.
+ * - **IDs visible in ID order, without serial commits.** A sequence alone would let a
+ *   transaction that drew ID 6 commit before the one that drew ID 5, and a reader paging
+ *   with `afterId = 6` would skip 5 forever. `fastchat_save_messages` takes its transaction
+ *   ID and a block of message IDs together under an advisory lock held for microseconds, so
+ *   message IDs follow transaction IDs; the pending queries return only messages whose
+ *   transaction is older than every transaction still running (`pg_snapshot_xmin`). When
+ *   they return message X, every message with a smaller ID has a smaller transaction ID, so
+ *   it has committed (and is returned too) or aborted. Commits from different servers run in
+ *   parallel. The price: while any write transaction in the PostgreSQL cluster is older
+ *   than a message, the replay and the sweep hold that message back (live pushes do not
+ *   wait); FastChat's own transactions last milliseconds, so keep long write transactions
+ *   off the database cluster FastChat uses.
  * - **Timeouts.** A call that has no answer within `queryTimeoutMs` (a network partition
  *   keeps TCP silent for minutes) fails with StoreError `unavailable`.
  *
@@ -126,6 +136,7 @@ const _SQL = {
       coalesce(d.body, m.body) AS body, m.created_at
     FROM deliveries AS d JOIN messages AS m ON m.id = d.message_id
     WHERE d.recipient_id = $1 AND d.message_id > $2
+      AND (m.tx IS NULL OR m.tx < pg_snapshot_xmin(pg_current_snapshot()))
     ORDER BY d.message_id LIMIT $3`,
   pendingOnServer: `SELECT m.id, m.sender_id, m.client_msg_id, m.kind, m.group_id,
       coalesce(d.body, m.body) AS body, m.created_at, d.recipient_id
@@ -133,15 +144,20 @@ const _SQL = {
     JOIN deliveries AS d ON d.recipient_id = p.user_id
     JOIN messages AS m ON m.id = d.message_id
     WHERE p.server_id = $1 AND m.created_at < $2
+      AND (m.tx IS NULL OR m.tx < pg_snapshot_xmin(pg_current_snapshot()))
     ORDER BY d.message_id, d.recipient_id LIMIT $3`,
   ackDeliveries: `SELECT recipient_id, id, sender_id, client_msg_id
     FROM fastchat_ack($1::bigint[], $2::bigint[])`,
+  settle: "SELECT fastchat_settle($1) AS n",
   stats: `SELECT (SELECT count(*) FROM users) AS users,
     (SELECT count(*) FROM messages) AS messages,
     (SELECT count(*) FROM deliveries) AS pending`,
 } as const;
 
 type _Row = Record<string, unknown>;
+
+/** How long acknowledgements gather before a statement settles them, milliseconds. */
+const _ACK_GATHER_MS = 2;
 
 /** Most acknowledgement calls joined into one statement. */
 const _ACKS_PER_STATEMENT = 512;
@@ -504,7 +520,15 @@ export class PostgresStore implements Store {
     if (messageIds.length === 0) return [];
     return await new Promise<AckedDelivery[]>((resolve, reject) => {
       this.#acks.push({ userId, ids: uniqueSorted(messageIds), resolve, reject });
-      if (!this.#acking) this.#ackLoop = this.#flushAcks();
+      if (!this.#acking) {
+        // A moment to gather: acknowledgements arrive in bursts from many connections, and
+        // one statement for many costs PostgreSQL far less CPU than one each. Receipts wait
+        // that long; nothing else does.
+        this.#acking = true;
+        this.#ackLoop = new Promise((r) => setTimeout(r, _ACK_GATHER_MS)).then(() =>
+          this.#flushAcks()
+        );
+      }
     });
   }
 
@@ -556,6 +580,13 @@ export class PostgresStore implements Store {
     } finally {
       this.#acking = false;
     }
+  }
+
+  /** Clears the bodies of settled messages; see {@linkcode Store.settle}. */
+  async settle(limit: number): Promise<number> {
+    checkLimit(limit);
+    const [row] = await this.#run("settle", [limit]);
+    return Number(row?.["n"] ?? 0);
   }
 
   /** Counts for metrics and tests (full counts: O(rows), fine for metrics intervals). */

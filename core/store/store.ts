@@ -29,9 +29,11 @@
  *
  * ## Order
  * Message IDs are assigned in acceptance order, and a message is visible to every read that
- * starts after its `saveMessages()` resolved. Both adapters also keep the stronger promise
- * that cursors rely on: **IDs become visible in ID order.** When a read sees message X, every
- * message with a smaller ID that will ever exist is already visible to it. So:
+ * starts after its `saveMessages()` resolved (PostgreSQL's pending reads may hold it back
+ * for as long as a write transaction older than it is still running; see below). The pending reads (`pendingFor`,
+ * `pendingOnServer`) of both adapters also keep the stronger promise that cursors rely on:
+ * **they see messages in ID order.** When one returns message X, every message with a smaller
+ * ID that will ever exist is already visible to it. So:
  * - `pendingFor(user, afterId)` never skips a message: one committed after the call cannot
  *   have an ID at or below an ID the call returned;
  * - a recipient's pending messages, and the replay after login that pages through them,
@@ -39,15 +41,19 @@
  * - each sender's messages reach every recipient in the order they were accepted.
  *
  * SQLite gets this from its single writer. PostgreSQL sequences alone do not (a transaction
- * can take ID 5, another ID 6 and commit first): the PostgreSQL adapter takes a transaction
- * lock before it draws IDs and holds it to commit, so message-saving transactions commit in
- * ID order. See `postgres_store.ts`.
+ * can take ID 5, another ID 6 and commit first): the PostgreSQL adapter draws message IDs in
+ * the order of transaction IDs and reads only messages of transactions older than every one
+ * still running, so commits stay parallel and a cursor still never skips; a message may be
+ * held back meanwhile, never skipped. See `postgres_store.ts`.
  *
  * ## Retention
  * A message row is kept after its last delivery is acknowledged, so a resend with the same
  * (sender, client message ID) is still recognised as a duplicate; but its body is cleared to
- * `""` at that moment (per-recipient bodies go with their deliveries), so the server does not
- * keep ciphertext it no longer needs. A message saved with no recipients is stored with an
+ * `""` once the last delivery is gone (per-recipient bodies go with their deliveries), so the
+ * server does not keep ciphertext it no longer needs. SQLite clears it with the last
+ * acknowledgement; PostgreSQL at the next `settle()`, which servers call every second (an
+ * acknowledgement there touches no message row, so the acks of one group message never
+ * wait for each other). A message saved with no recipients is stored with an
  * empty body for the same reason. IDs of users, groups and messages are never reused.
  *
  * ## Concurrency
@@ -298,6 +304,14 @@ export interface Store {
    * repeated) are left out. Clears a message's body once its last delivery is acked.
    */
   ackDeliveries(userId: number, messageIds: readonly number[]): Promise<AckedDelivery[]>;
+
+  /**
+   * Clears the bodies of messages whose every delivery has been acknowledged since the last
+   * call, at most `limit` of them (servers call it every second). Returns how many were
+   * cleared; 0 when another caller is settling right now (one at a time per database) or
+   * when the adapter already clears bodies at acknowledgement.
+   */
+  settle(limit: number): Promise<number>;
 
   /** Counts for metrics and tests. */
   stats(): Promise<{ users: number; messages: number; pendingDeliveries: number }>;
