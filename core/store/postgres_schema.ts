@@ -221,10 +221,10 @@ END
 $fn$;
 
 -- Acknowledgements only delete deliveries (no message row is touched, so acks of one group
--- message never wait for each other); they queue the message IDs for fastchat_settle, which
--- clears the body of every message whose last delivery is gone.
+-- message never wait for each other); they queue one row per delivery they removed, and
+-- fastchat_settle counts them off each message's "remaining" and clears the body of every
+-- message that has none left.
 CREATE TABLE settle_queue (message_id bigint NOT NULL);
-CREATE INDEX deliveries_by_message ON deliveries (message_id);
 
 CREATE FUNCTION fastchat_ack(recipients bigint[], ids bigint[])
 RETURNS TABLE (recipient_id bigint, id bigint, sender_id bigint, client_msg_id text)
@@ -241,15 +241,16 @@ BEGIN
     WHERE x.recipient_id = r.u AND x.message_id = r.m
     RETURNING x.recipient_id, x.message_id
   ),
-  q AS (INSERT INTO settle_queue (message_id) SELECT DISTINCT d.message_id FROM d)
+  q AS (INSERT INTO settle_queue (message_id) SELECT d.message_id FROM d)
   SELECT d.recipient_id, m.id, m.sender_id, m.client_msg_id
   FROM d JOIN messages AS m ON m.id = d.message_id
   ORDER BY 1, 2;
 END
 $fn$;
 
--- Clears the bodies of queued messages that have no delivery left; one caller at a time in
--- the whole cluster (the others return 0 at once). Returns how many bodies it cleared.
+-- Counts queued acknowledgements off their messages and clears the bodies of those with no
+-- delivery left; one caller at a time in the whole cluster (the others return 0 at once), so
+-- nothing else ever updates a message row. Returns how many bodies it cleared.
 CREATE FUNCTION fastchat_settle(max_rows integer)
 RETURNS integer
 LANGUAGE plpgsql
@@ -268,14 +269,15 @@ BEGIN
     WHERE ctid = ANY(ARRAY(SELECT ctid FROM settle_queue LIMIT max_rows))
     RETURNING message_id
   ),
+  settled AS (SELECT q.message_id, count(*) AS k FROM q GROUP BY q.message_id),
   c AS (
-    UPDATE messages AS m SET body = ''
-    FROM (SELECT DISTINCT q.message_id FROM q) AS s
-    WHERE m.id = s.message_id AND m.body <> ''
-      AND NOT EXISTS (SELECT 1 FROM deliveries AS d WHERE d.message_id = m.id)
-    RETURNING 1
+    UPDATE messages AS m
+    SET remaining = m.remaining - settled.k,
+      body = CASE WHEN m.remaining <= settled.k THEN '' ELSE m.body END
+    FROM settled WHERE m.id = settled.message_id
+    RETURNING m.remaining
   )
-  SELECT count(*) INTO n FROM c;
+  SELECT count(*) INTO n FROM c WHERE c.remaining <= 0;
   RETURN n;
 END
 $fn$;
