@@ -7,7 +7,7 @@
 
 import { parseArgs } from "node:util";
 import { join } from "node:path";
-import { ChatClient } from "../core/client/chat_client.ts";
+import { ChatClient, type ShutOut } from "../core/client/chat_client.ts";
 import { CommandError, parseCommand } from "../core/client/commands.ts";
 import type { ClientEvent } from "../core/client/events.ts";
 import { renderEvent } from "../core/client/render.ts";
@@ -142,8 +142,13 @@ export const clientCommand: Command = {
     Deno.addSignalListener("SIGTERM", stop);
     // The "ready" line has drawn the first prompt.
     const lines = stdinLines();
+    let shutOut: ShutOut | null = null;
+    const ended = client.shutOut.then((why) => {
+      shutOut = why;
+      return null;
+    });
     for (;;) {
-      const next = await Promise.race([lines.next(), stopped.promise]);
+      const next = await Promise.race([lines.next(), stopped.promise, ended]);
       if (next === null || next.done) break;
       const line = next.value;
       let cmd;
@@ -163,9 +168,17 @@ export const clientCommand: Command = {
       busy = true;
       await client.run(cmd);
       busy = false;
+      if (shutOut !== null) break;
       if (interactive) write(promptText);
     }
     Deno.removeSignalListener("SIGTERM", stop);
+    if (shutOut !== null) {
+      // The event line already said why; nothing typed can be sent any more.
+      emit({ event: "quit" });
+      await client.close();
+      if (interactive) write("\n");
+      return (shutOut as ShutOut).reason === "logout" ? 0 : 1;
+    }
     // End of input: let every sent message be accepted first (bounded).
     const drained = await client.drain();
     if (!drained) emit({ event: "error", message: "Some messages were not acknowledged in time" });

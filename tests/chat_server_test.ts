@@ -131,7 +131,7 @@ Deno.test("ChatServer routes nothing over a cut link; the sweep delivers from th
     await new Promise((r) => setTimeout(r, 30));
     assert.deepEqual(bob.client.messageIds(), [], "nothing crossed the cut link");
     // Server 2's redelivery sweep finds the delivery in the database.
-    assert.equal(await c.server(2).redeliver(0), 1);
+    assert.equal(await c.server(2).redeliver(0, 10_000), 1);
     await bob.client.waitFor(_isMessage(id));
     // Once healed, routing resumes: server 1 learns bob's presence again.
     c.network.link(1, 2);
@@ -197,6 +197,153 @@ Deno.test("ChatServer forgets a peer's users when its link goes down", async () 
     bob.client.close();
     await new Promise((r) => setTimeout(r, 10));
     assert.equal(c.server(1).presence.remoteServers(bob.id).size, 0);
+  } finally {
+    await c.stop();
+  }
+});
+
+Deno.test("ChatServer answers requests in order, errors for bad frames included", async () => {
+  const c = await InProcessCluster.start(1);
+  try {
+    const alice = await c.user(1, "alice");
+    const bob = await c.user(1, "bob");
+    const client = c.connect(1);
+    // A login (slow: scrypt) followed at once by frames that fail to decode.
+    client.write({ type: "login", ref: 7, username: "alice", password: "correct horse 1" });
+    client.writeRaw("{not json");
+    client.writeRaw(JSON.stringify({ type: "ping", ref: 8, extra: 1 }));
+    client.write({ type: "ping", ref: 9 });
+    await client.waitFor((f) => f.type === "pong");
+    const answers = client.frames.filter((f) => f.type !== "welcome" && f.type !== "synced");
+    assert.deepEqual(
+      answers.map((f) => [f.type, "ref" in f ? f.ref : undefined]),
+      [["logged_in", 7], ["error", undefined], ["error", 8], ["pong", 9]],
+    );
+    // A message's `accepted` waits for its commit; a ping sent after it is answered after it.
+    alice.client.frames.length = 0;
+    alice.client.write({
+      type: "single_message",
+      ref: 20,
+      client_msg_id: "m1",
+      to: bob.id,
+      body: "x",
+    });
+    alice.client.write({ type: "ping", ref: 21 });
+    await alice.client.waitFor((f) => f.type === "pong");
+    assert.deepEqual(
+      alice.client.frames.filter((f) => "ref" in f).map((f) => f.type),
+      ["accepted", "pong"],
+    );
+  } finally {
+    await c.stop();
+  }
+});
+
+Deno.test("ChatServer closes a connection after 10 invalid frames in a row, decode or handler", async () => {
+  const c = await InProcessCluster.start(1);
+  try {
+    const client = c.connect(1);
+    // Each decodes but fails in the handler: the RSA key is not a key.
+    for (let i = 0; i < 10; i++) {
+      client.write({
+        type: "register",
+        ref: i,
+        username: `user${i}`,
+        password: "long enough",
+        rsa_public_key: "not a key",
+        identity_key: "A".repeat(43),
+      });
+    }
+    await client.waitFor(() => !client.open || client.closedWith !== null, 5_000).catch(() => {});
+    for (let i = 0; i < 50 && client.open; i++) await new Promise((r) => setTimeout(r, 20));
+    assert.equal(client.open, false, "still open after 10 invalid registrations");
+    assert.deepEqual(client.closedWith, { code: 1008, reason: "Too many invalid frames" });
+    // One good frame in between resets the count.
+    const other = c.connect(1);
+    for (let i = 0; i < 9; i++) other.writeRaw("{");
+    other.write({ type: "ping", ref: 1 });
+    await other.waitFor((f) => f.type === "pong");
+    for (let i = 0; i < 9; i++) other.writeRaw("{");
+    await new Promise((r) => setTimeout(r, 50));
+    assert.equal(other.open, true);
+  } finally {
+    await c.stop();
+  }
+});
+
+Deno.test("ChatServer's sweep pushes an unacknowledged message again, and stops once it is acked", async () => {
+  const c = await InProcessCluster.start(1);
+  try {
+    const alice = await c.user(1, "alice");
+    const bob = await c.user(1, "bob");
+    const id = await _send(alice.client, bob.id, "ack me", "m1");
+    await bob.client.waitFor(_isMessage(id));
+    // Pushed just now: not again yet.
+    assert.equal(await c.server(1).redeliver(0, 60_000), 0);
+    await new Promise((r) => setTimeout(r, 60));
+    assert.equal(await c.server(1).redeliver(0, 50), 1);
+    assert.equal(bob.client.messageIds().filter((m) => m === id).length, 2);
+    bob.client.write({ type: "ack", ids: [id] });
+    await new Promise((r) => setTimeout(r, 60));
+    assert.equal(await c.server(1).redeliver(0, 50), 0);
+  } finally {
+    await c.stop();
+  }
+});
+
+Deno.test("ChatServer's logout closes every connection on that session, on every server", async () => {
+  const c = await InProcessCluster.start(2);
+  try {
+    const alice = await c.user(1, "alice");
+    const bob = await c.user(1, "bob");
+    const token = (alice.client.frames.find((f) => f.type === "registered") as {
+      session_token: string;
+    }).session_token;
+    // The same session resumed on both servers, and a second session of alice on server 2.
+    const resumed = [c.connect(1), c.connect(2)];
+    for (const r of resumed) {
+      await r.request({ type: "resume", ref: 0, session_token: token });
+      await r.waitFor((f) => f.type === "synced");
+    }
+    const other = c.connect(2);
+    await other.request({ type: "login", ref: 0, username: "alice", password: "correct horse 1" });
+    await other.waitFor((f) => f.type === "synced");
+    const ok = await alice.client.request({ type: "logout", ref: 0 });
+    assert.equal(ok.type, "ok");
+    await new Promise((r) => setTimeout(r, 30));
+    for (const r of resumed) {
+      assert.equal(r.open, false, "a connection on the logged-out session stayed open");
+      assert.equal(r.closedWith?.code, 4003);
+    }
+    assert.equal(other.open, true, "another session of the same user is not affected");
+    // A frame sent on the ended session afterwards is not accepted.
+    const late = c.connect(1);
+    const answer = await late.request({ type: "resume", ref: 0, session_token: token });
+    assert.equal(answer.type, "error");
+    const id = await _send(bob.client, alice.id, "still reaches her other session", "b1");
+    await other.waitFor(_isMessage(id));
+  } finally {
+    await c.stop();
+  }
+});
+
+Deno.test("ChatServer.checkSessions() closes connections whose session ended unheard", async () => {
+  const c = await InProcessCluster.start(2);
+  try {
+    const alice = await c.user(1, "alice");
+    const token = (alice.client.frames.find((f) => f.type === "registered") as {
+      session_token: string;
+    }).session_token;
+    const onTwo = c.connect(2);
+    await onTwo.request({ type: "resume", ref: 0, session_token: token });
+    await onTwo.waitFor((f) => f.type === "synced");
+    // The link is down when alice logs out on server 1: server 2 does not hear of it...
+    c.network.cut(1, 2);
+    await alice.client.request({ type: "logout", ref: 0 });
+    assert.equal(onTwo.open, true);
+    // ...until it checks its sessions against the database.
+    assert.equal(await c.server(2).checkSessions(), 1);
+    assert.equal(onTwo.closedWith?.code, 4003);
   } finally {
     await c.stop();
   }

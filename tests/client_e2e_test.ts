@@ -530,3 +530,37 @@ Deno.test("client joins through the next balancer when the first is down", async
     await t.stop();
   }
 });
+
+testEachBackend(
+  "client: two clients of one user both receive, and a logout shuts the other out",
+  async (backend) => {
+    const t = await _setup(backend);
+    try {
+      const alice = await t.start("alice");
+      const bob = await t.start("bob");
+      await alice.send("msg bob hello");
+      await bob.waitFor("message", (e) => e.text === "hello");
+      // A second client of bob (same device data, same session) on another server.
+      const bob2 = await t.start("bob");
+      const servers = [(await bob.waitFor("ready")).server, (await bob2.waitFor("ready")).server];
+      await alice.send("msg bob to both of you");
+      await bob.waitFor("message", (e) => e.text === "to both of you");
+      await bob2.waitFor("message", (e) => e.text === "to both of you");
+      // bob closes one: the other keeps receiving.
+      assert.equal((await bob2.finish()).code, 0);
+      await alice.send("msg bob still there?");
+      await bob.waitFor("message", (e) => e.text === "still there?");
+      // A third client logs the session out: the first says so and stops.
+      const bob3 = await t.start("bob");
+      await bob3.send("logout");
+      await bob3.waitFor("logged_out");
+      assert.equal((await bob3.finish()).code, 0);
+      const ended = await bob.waitFor("error", (e) => e.code === "session_ended");
+      assert.match(ended.message, /logged out/);
+      assert.equal((await bob.done).code, 1, "the shut-out client stops by itself");
+      assert.ok(servers.length === 2);
+    } finally {
+      await t.stop();
+    }
+  },
+);

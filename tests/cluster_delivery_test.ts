@@ -187,3 +187,31 @@ testEachBackend(
     }
   },
 );
+
+testEachBackend(
+  "cluster keeps pushing to a user's open connection after another on a second server closes",
+  async (backend) => {
+    const c = await TestCluster.start(3, { backend });
+    try {
+      const alice = await c.user(1, "alice");
+      const bob = await c.user(2, "bob", "bobs password");
+      const bob3 = await c.connect(3);
+      await bob3.login("bob", "bobs password");
+      const on2: MessageFrame[] = [];
+      const on3: MessageFrame[] = [];
+      bob.client.onMessage = (m) => on2.push(m);
+      bob3.onMessage = (m) => on3.push(m);
+      const first = await alice.client.send(bob.id, "to both");
+      await until(() => on2.length === 1 && on3.length === 1, "both connections to get it");
+      assert.equal(on2[0]!.msg_id, first.msg_id);
+      assert.equal(on3[0]!.msg_id, first.msg_id);
+      await bob3.close();
+      await new Promise((r) => setTimeout(r, 100));
+      const second = await alice.client.send(bob.id, "after the other closed");
+      await until(() => on2.length === 2, "the open connection to keep receiving", 3_000);
+      assert.equal(on2[1]!.msg_id, second.msg_id);
+    } finally {
+      await c.stop();
+    }
+  },
+);

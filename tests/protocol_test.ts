@@ -131,6 +131,7 @@ const EXAMPLES: Record<Direction, Record<string, Json>> = {
     peer_presence: { type: "peer_presence", reset: false, online: [4, 9], offline: [2], seq: 7 },
     peer_presence_ack: { type: "peer_presence_ack", seq: 7 },
     peer_heartbeat: { type: "peer_heartbeat" },
+    peer_session_ended: { type: "peer_session_ended", token_hash: _NONCE },
     peer_batch: {
       type: "peer_batch",
       frames: [
@@ -964,4 +965,46 @@ Deno.test("decode() accepts an empty message body, as group key messages carry p
     bodies: { "2": "for two", "3": "for three" },
   };
   assert.equal(decode(JSON.stringify(peer), "peer").type, "peer_deliver");
+});
+
+Deno.test("decode() rejects NUL and lone surrogates in every string field with bad_frame", () => {
+  const bad = ["a\0b", "A\ud800B", "\udc00", "x\ud83d"];
+  const cases: [Direction, string, Json][] = [
+    ["client", "single_message", { body: "?" }],
+    ["client", "group_message", { body: "?" }],
+    ["client", "register", { password: "?" }],
+    ["client", "login", { password: "?" }],
+    ["client", "create_group", { name: "?" }],
+    ["client", "key", { body: "?" }],
+    ["server", "message", { body: "?" }],
+  ];
+  for (const text of bad) {
+    for (const [direction, type, field] of cases) {
+      const [name] = Object.keys(field) as [string];
+      // Long enough for the password's minimum length.
+      const value = text.padEnd(10, "x");
+      assertRejected(_with(direction, type, { [name]: value }), direction, ERROR_CODES.badFrame, {
+        message: new RegExp(
+          `Field "${name}" of a ${type} frame must (not contain NUL|be well-formed)`,
+        ),
+      });
+    }
+    assertRejected(
+      {
+        type: "key",
+        ref: 1,
+        client_msg_id: "k-1",
+        group_id: 7,
+        keys: { "2": `ok${text}` },
+      },
+      "client",
+      ERROR_CODES.badFrame,
+      { message: /has a body for 2 that does not/ },
+    );
+  }
+  // Well-formed text of every kind passes, and comes back exactly.
+  const good = "e\u0301 \u{1F3F3}\uFE0F\u200D\u{1F308} \u0645\u06CC\u200C \t\u202E";
+  const frame = _with("client", "single_message", { body: good });
+  const decoded = decode(JSON.stringify(frame), "client") as { body: string };
+  assert.equal(decoded.body, good);
 });

@@ -221,6 +221,19 @@ export function storeConformance(name: string, open: OpenStore): void {
     assert.equal((await store.getSession(_hash(2), Date.now()))?.userId, ada.id);
   });
 
+  test("liveSessions() returns the hashes whose session exists and has not expired", async (store) => {
+    const ada = await store.createUser(_newUser("ada"));
+    const t = Date.now() + 60_000;
+    await store.createSession(_hash(1), { userId: ada.id, expiresAt: t + 10_000 });
+    await store.createSession(_hash(2), { userId: ada.id, expiresAt: t + 20_000 });
+    await store.createSession(_hash(3), { userId: ada.id, expiresAt: t + 30_000 });
+    await store.deleteSession(_hash(3));
+    const live = await store.liveSessions([_hash(1), _hash(2), _hash(3), _hash(4)], t + 15_000);
+    assert.deepEqual(live.map((h) => h[0]).sort(), [_hash(2)[0]]);
+    assert.deepEqual(await store.liveSessions([], 0), []);
+    await assert.rejects(store.liveSessions([new Uint8Array(5)], 0), RangeError);
+  });
+
   // Presence.
 
   test("addPresence() records the servers that getPresence() reports", async (store) => {

@@ -28,6 +28,7 @@ import {
   toBase64Url,
 } from "../crypto/mod.ts";
 import type { MessageFrame } from "../protocol/mod.ts";
+import { CLOSE_CODES } from "../protocol/mod.ts";
 import { connectViaBalancer } from "./assign.ts";
 import { type ClientCommand, helpText } from "./commands.ts";
 import {
@@ -61,6 +62,12 @@ const _KEY_WAIT_MS = 60_000;
 const _CROSSING_MS = 30_000;
 /** File chunks in flight at once while sending. */
 const _FILE_WINDOW = 4;
+
+/** Why the client's session ended: its own `logout`, or the server ending it. */
+export interface ShutOut {
+  readonly reason: "logout" | "session_ended";
+  readonly message: string;
+}
 
 /** What the client needs. */
 export interface ChatClientOptions {
@@ -96,6 +103,8 @@ export class ChatClient {
   #rsaPrivate: RsaPrivateKey | null = null;
   #identitySecret: Uint8Array | null = null;
   #quitting = false;
+  /** Resolves with a reason when the server ends this client's session (a logout). */
+  readonly #shutOut = Promise.withResolvers<ShutOut>();
   /** Aborts a reconnect in progress when the client closes. */
   readonly #stop = new AbortController();
   #connecting: Promise<void> | null = null;
@@ -252,12 +261,14 @@ export class ChatClient {
   #onClosed(conn: ProtocolClient, code: number): void {
     if (this.#conn === conn) this.#conn = null;
     if (this.#quitting || this.#conn !== null) return;
-    if (code === 4000) {
-      this.#emit({
-        event: "error",
-        code: "replaced",
-        message: "You logged in from somewhere else; this session is closed",
-      });
+    if (code === CLOSE_CODES.sessionEnded) {
+      // Logged out, here or on another device: this session is over; reconnecting with it
+      // would be refused, and typing on would queue messages that never go.
+      const message =
+        "This session was logged out (on this or another device); run the client again to log in";
+      this.#ks?.setSessionToken(null);
+      this.#emit({ event: "error", code: "session_ended", message });
+      this.#shutOut.resolve({ reason: "session_ended", message });
       return;
     }
     this.#reconnectForever(`connection closed (${code})`);
@@ -363,6 +374,16 @@ export class ChatClient {
         return;
       case "quit":
         return;
+      case "logout": {
+        // The server ends the session on every connection (this one with 1000, the others
+        // with 4003); locally it is forgotten, and the client stops like one shut out.
+        await this.#live().request({ type: "logout" });
+        ks.setSessionToken(null);
+        this.#quitting = true;
+        this.#emit({ event: "logged_out" });
+        this.#shutOut.resolve({ reason: "logout", message: "Logged out" });
+        return;
+      }
       case "friends":
         this.#emit({
           event: "friends",
@@ -526,6 +547,14 @@ export class ChatClient {
       }
     }
     return false;
+  }
+
+  /**
+   * Resolves with a reason when the server ended this session (it was logged out): the
+   * client is shut out, and the program should say so and stop.
+   */
+  get shutOut(): Promise<ShutOut> {
+    return this.#shutOut.promise;
   }
 
   /** Stops: closes the connection and the keystore. */
@@ -917,6 +946,10 @@ export class ChatClient {
       if (!this.#done.has(m.msg_id) && !ks.hasMessage(m.msg_id)) {
         if (await this.#handle(m) === "wait") return;
         ks.markSeen(m.msg_id);
+      } else if (!this.#done.has(m.msg_id)) {
+        // Another client of this keystore (a second terminal) stored it first: show it here
+        // too, since every live connection of a user gets every message.
+        this.#reshow(m.msg_id);
       }
       this.#done.add(m.msg_id);
     } catch (err) {
@@ -1070,7 +1103,12 @@ export class ChatClient {
       text: opened.text,
       sentAt: m.sent_at,
     });
-    if (!stored) return;
+    if (!stored) {
+      // Stored already: by another client of this keystore under this very message ID (show
+      // it here too), or under another ID (a server replaying an old message: dropped).
+      if (ks.incoming(m.msg_id) !== null) this.#reshow(m.msg_id);
+      return;
+    }
     this.#emit({
       event: "message",
       id: m.msg_id,
@@ -1080,6 +1118,24 @@ export class ChatClient {
       group_name: group?.name ?? null,
       text: opened.text,
       sent_at: m.sent_at,
+    });
+  }
+
+  /** Shows a stored incoming text message that this process has not shown yet. */
+  #reshow(msgId: number): void {
+    const ks = this.#ks!;
+    const r = ks.incoming(msgId);
+    if (r === null || r.file !== null) return;
+    const group = r.kind === "group" ? ks.group(r.peerId) : null;
+    this.#emit({
+      event: "message",
+      id: msgId,
+      from: r.senderId,
+      from_name: ks.friend(r.senderId)?.username ?? `#${r.senderId}`,
+      group: group?.groupId ?? null,
+      group_name: group?.name ?? null,
+      text: r.text,
+      sent_at: r.sentAt,
     });
   }
 

@@ -22,6 +22,7 @@ export type ClientCommand =
   | { name: "fingerprint"; user: string }
   | { name: "accept_key"; user: string }
   | { name: "whoami" }
+  | { name: "logout" }
   | { name: "help" }
   | { name: "quit" };
 
@@ -142,6 +143,12 @@ export const COMMAND_SPECS: Readonly<Record<ClientCommand["name"], _Spec>> = {
     summary: "Show your user ID, name and server",
     aliases: ["me"],
     parse: (a) => a.length === 0 ? { name: "whoami" } : "takes no arguments",
+  },
+  logout: {
+    usage: "logout",
+    summary: "End this session everywhere it is open and quit (next time: log in again)",
+    aliases: [],
+    parse: (a) => a.length === 0 ? { name: "logout" } : "takes no arguments",
   },
   help: {
     usage: "help",

@@ -84,6 +84,7 @@ export type ClientEvent =
   | { event: "whoami"; user: string; id: number; server: number | null; connected: boolean }
   | { event: "help"; text: string }
   | { event: "error"; message: string; code?: string }
+  | { event: "logged_out" }
   | { event: "quit" };
 
 /** A sink for events. */

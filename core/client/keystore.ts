@@ -485,6 +485,11 @@ export class Keystore {
     return history.queued(this.#ctx());
   }
 
+  /** The stored incoming message with this server ID, or null. */
+  incoming(msgId: number): MessageRecord | null {
+    return history.incoming(this.#ctx(), msgId);
+  }
+
   /** Whether a message with this server ID is stored (de-duplication across restarts). */
   hasMessage(msgId: number): boolean {
     return history.hasMessage(this.#ctx(), msgId);

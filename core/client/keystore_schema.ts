@@ -183,6 +183,7 @@ export const KEYSTORE_SQL = {
     WHERE direction = 'out' AND client_msg_id = ? AND state = 'queued' RETURNING id`,
   queued: "SELECT * FROM messages WHERE state = 'queued' ORDER BY id",
   hasMessage: "SELECT 1 AS x FROM messages WHERE msg_id = ?",
+  incoming: "SELECT * FROM messages WHERE msg_id = ? AND direction = 'in'",
   allMessages: "SELECT id, text_enc, file_enc FROM messages WHERE id > ? ORDER BY id LIMIT ?",
 } as const;
 

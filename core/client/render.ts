@@ -93,6 +93,8 @@ export function renderEvent(e: ClientEvent): string | null {
       return `Commands:\n${e.text}`;
     case "error":
       return `error: ${clean(e.message)}`;
+    case "logged_out":
+      return "Logged out: this session is ended on every device that used it.";
     case "quit":
       return null;
   }

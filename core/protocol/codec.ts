@@ -152,6 +152,7 @@ function _check(v: unknown, rule: FieldRule): string | undefined {
       if (v.length < rule.min || v.length > rule.max) {
         return `must be ${rule.min} to ${rule.max} characters, got ${v.length}`;
       }
+      if (_badText(v)) return _badText(v);
       if (rule.pattern && !rule.pattern.test(v)) return `does not match ${rule.pattern}`;
       return undefined;
     case "ids": {
@@ -168,9 +169,11 @@ function _check(v: unknown, rule: FieldRule): string | undefined {
     case "null_or_id":
       return v === null || _isId(v) ? undefined : "must be null or a positive integer ID";
     case "null_or_str":
-      return v === null || (typeof v === "string" && v.length <= rule.max)
-        ? undefined
-        : `must be null or a string of at most ${rule.max} characters`;
+      if (v === null) return undefined;
+      if (typeof v !== "string" || v.length > rule.max) {
+        return `must be null or a string of at most ${rule.max} characters`;
+      }
+      return _badText(v);
     case "bodies": {
       if (typeof v !== "object" || v === null || Array.isArray(v)) {
         return "must be an object mapping user IDs to bodies";
@@ -186,6 +189,8 @@ function _check(v: unknown, rule: FieldRule): string | undefined {
         if (typeof b !== "string" || b.length < 1 || b.length > LIMITS.bodyChars) {
           return `has a body for ${k} that is not a string of 1 to ${LIMITS.bodyChars} characters`;
         }
+        const bad = _badText(b);
+        if (bad) return `has a body for ${k} that ${bad.replace(/^must/, "does not")}`;
       }
       return undefined;
     }
@@ -233,11 +238,24 @@ function _checkGroup(v: unknown): string | undefined {
   if (typeof v !== "object" || v === null || Array.isArray(v)) return "must be a group object";
   const g = v as Record<string, unknown>;
   if (!_isId(g.id) || !_isId(g.admin)) return "must have positive integer id and admin";
-  if (typeof g.name !== "string" || g.name.length > LIMITS.groupNameMax) {
-    return "must have a name of at most 64 characters";
+  if (typeof g.name !== "string" || g.name.length > LIMITS.groupNameMax || _badText(g.name)) {
+    return "must have a name of at most 64 characters of well-formed text";
   }
   if (!Array.isArray(g.members) || !g.members.every((x) => _isId(x))) {
     return "must have an array of member IDs";
+  }
+  return undefined;
+}
+
+/**
+ * Why a string cannot be stored and returned exactly, if it cannot: a NUL character (the
+ * databases stop at or reject it) or a lone surrogate (UTF-8 has no encoding for it, so it
+ * would come back as U+FFFD).
+ */
+function _badText(v: string): string | undefined {
+  if (v.includes("\0")) return "must not contain NUL characters (U+0000)";
+  if (!v.isWellFormed()) {
+    return "must be well-formed Unicode; it contains a lone surrogate (U+D800 to U+DFFF)";
   }
   return undefined;
 }

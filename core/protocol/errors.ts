@@ -54,8 +54,16 @@ export const CLOSE_CODES = {
   policyViolation: 1008,
   /** A frame over {@linkcode LIMITS.frameBytes}. */
   tooLarge: 1009,
-  /** The session was replaced by a newer login of the same user. */
+  /**
+   * Reserved: the session was replaced by a newer login of the same user. Not sent any more
+   * (a user may keep several connections); kept so the number is never reused.
+   */
   replaced: 4000,
+  /**
+   * The connection's session ended: it was logged out (on any connection, on any server) or
+   * expired. The client must not reconnect with it; it logs in again or stops.
+   */
+  sessionEnded: 4003,
   /** Peer authentication failed. */
   peerAuthFailed: 4001,
 } as const;

@@ -56,6 +56,7 @@ export const FRAME_TYPES = {
     "peer_presence",
     "peer_presence_ack",
     "peer_heartbeat",
+    "peer_session_ended",
     "peer_batch",
     "error",
   ],
@@ -392,6 +393,12 @@ export interface PeerPresenceAckFrame {
 export interface PeerHeartbeatFrame {
   type: "peer_heartbeat";
 }
+/** A session was logged out: the receiver closes its connections on that session. */
+export interface PeerSessionEndedFrame {
+  type: "peer_session_ended";
+  /** SHA-256 of the session token, url-safe base64 without padding (43 characters). */
+  token_hash: string;
+}
 
 /** The peer frames a `peer_batch` may carry: everything after the handshake. */
 export type PeerBatchedFrame =
@@ -399,7 +406,8 @@ export type PeerBatchedFrame =
   | PeerDeliveredFrame
   | PeerPresenceFrame
   | PeerPresenceAckFrame
-  | PeerHeartbeatFrame;
+  | PeerHeartbeatFrame
+  | PeerSessionEndedFrame;
 
 /**
  * Several peer frames (any after the handshake, but not another batch) in one WebSocket
@@ -421,6 +429,7 @@ export type PeerFrame =
   | PeerPresenceFrame
   | PeerPresenceAckFrame
   | PeerHeartbeatFrame
+  | PeerSessionEndedFrame
   | PeerBatchFrame
   | ErrorFrame;
 

@@ -53,6 +53,8 @@ export interface AuthOptions {
     user: UserRecord,
     frame: ServerFrame,
   ) => Promise<void>;
+  /** A session was logged out here: its other connections, here and on peers, must close. */
+  readonly sessionEnded: (tokenHash: Uint8Array) => void;
   /** Sends an error frame with a retry delay (rate limiting). */
   readonly rateLimited: (session: ClientSession, err: ProtocolError, retryAfterMs: number) => void;
 }
@@ -186,11 +188,17 @@ export class Auth {
     await this.#opts.loggedIn(session, user, _answer("logged_in", f.ref, user, f.session_token));
   }
 
-  /** Ends this session's token and closes the connection. */
+  /**
+   * Ends this connection's session: the token stops working, this connection is answered
+   * and closed, and every other connection on the same session, on any server, is closed
+   * too (see `sessionEnded`).
+   */
   async logout(session: ClientSession, ref: number): Promise<void> {
-    if (session.sessionHash) await this.#ctx.store.deleteSession(session.sessionHash);
+    const hash = session.sessionHash;
+    if (hash) await this.#ctx.store.deleteSession(hash);
     session.send({ type: "ok", ref });
     session.close(CLOSE_CODES.normal, "Logged out");
+    if (hash) this.#opts.sessionEnded(hash);
   }
 
   async #newSession(session: ClientSession, userId: number): Promise<string> {

@@ -24,6 +24,7 @@ import {
 } from "../protocol/mod.ts";
 import { type Store, StoreError, type UserRecord } from "../store/store.ts";
 import { VERSION } from "../version.ts";
+import { fromBase64Url, toBase64Url, toHex } from "../crypto/bytes.ts";
 import { Auth, type PasswordCost } from "./auth.ts";
 import { ClientSession } from "./client_session.ts";
 import type { Conn, ConnHandler } from "./conn.ts";
@@ -95,6 +96,11 @@ export class ChatServer implements ConnHandler, MeshEvents {
       throttle: opts.throttle ?? new LoginThrottle(),
       addrThrottle: new LoginThrottle({ freeFailures: 20 }),
       loggedIn: (s, user, frame) => this.#loggedIn(s, user, frame),
+      sessionEnded: (hash) => {
+        this.#endSession(hash);
+        const frame = { type: "peer_session_ended" as const, token_hash: toBase64Url(hash, false) };
+        for (const peer of this.#mesh?.upPeers() ?? []) this.#mesh!.send(peer, frame);
+      },
       rateLimited: (s, err, ms) => s.send(_errorFrame(err, ms)),
     });
   }
@@ -123,8 +129,8 @@ export class ChatServer implements ConnHandler, MeshEvents {
   }
 
   /** See {@linkcode Delivery.redeliver}. */
-  redeliver(ageMs: number, limit = 1000): Promise<number> {
-    return this.#delivery.redeliver(ageMs, limit);
+  redeliver(ageMs: number, repushMs: number, limit = 1000): Promise<number> {
+    return this.#delivery.redeliver(ageMs, repushMs, limit);
   }
 
   // ---- Client connections (ConnHandler) ---------------------------------------------
@@ -141,11 +147,11 @@ export class ChatServer implements ConnHandler, MeshEvents {
     const session = this.#sessions.get(conn);
     if (session === undefined) return;
     if (typeof data !== "string") {
-      this.#reject(session, new ProtocolError(ERROR_CODES.badFrame, "Expected a text frame"));
+      this.#refuse(session, new ProtocolError(ERROR_CODES.badFrame, "Expected a text frame"));
       return;
     }
     if (!frameFits(data)) {
-      this.#reject(
+      this.#refuse(
         session,
         new ProtocolError(ERROR_CODES.tooLarge, `Frame exceeds ${LIMITS.frameBytes} bytes`),
       );
@@ -155,13 +161,15 @@ export class ChatServer implements ConnHandler, MeshEvents {
     try {
       frame = decode(data, "client");
     } catch (err) {
-      this.#reject(session, err);
+      this.#refuse(session, err);
       return;
     }
-    session.invalidFrames = 0;
-    session.chain = session.chain.then(() => this.#handle(session, frame)).catch((err) => {
-      this.#reject(session, err, "ref" in frame ? frame.ref : undefined);
-    });
+    const ref = "ref" in frame ? frame.ref : undefined;
+    if (ref !== undefined) session.expectAnswer(ref);
+    session.chain = session.chain.then(async () => {
+      await this.#handle(session, frame);
+      session.invalidFrames = 0;
+    }).catch((err) => this.#reject(session, err, ref));
   }
 
   /** A client connection closed. */
@@ -198,7 +206,42 @@ export class ChatServer implements ConnHandler, MeshEvents {
         return;
       case "peer_heartbeat":
         return;
+      case "peer_session_ended":
+        this.#endSession(fromBase64Url(frame.token_hash));
+        return;
     }
+  }
+
+  /**
+   * Closes the connections whose sessions ended without this server hearing of it (a
+   * logout on a peer it could not reach, an expiry): servers call it every few seconds.
+   * Returns how many connections it closed.
+   */
+  async checkSessions(): Promise<number> {
+    const byKey = new Map<string, Uint8Array>();
+    for (const s of this.#sessions.values()) {
+      if (s.sessionHash !== null) byKey.set(toHex(s.sessionHash), s.sessionHash);
+    }
+    if (byKey.size === 0) return 0;
+    const live = await this.#ctx.store.liveSessions([...byKey.values()], this.#ctx.now());
+    for (const h of live) byKey.delete(toHex(h));
+    let closed = 0;
+    for (const hash of byKey.values()) closed += this.#endSession(hash);
+    return closed;
+  }
+
+  /** Closes every connection here on the session with this token hash; returns how many. */
+  #endSession(hash: Uint8Array): number {
+    const key = toHex(hash);
+    let n = 0;
+    for (const s of this.#sessions.values()) {
+      if (s.closed || s.sessionHash === null || toHex(s.sessionHash) !== key) continue;
+      // Nothing more is handled for it: frames already queued find it closed.
+      s.closed = true;
+      s.close(CLOSE_CODES.sessionEnded, "Your session ended (logged out); log in again");
+      n++;
+    }
+    return n;
   }
 
   /** A link to a peer came up: it learns who is connected here. */
@@ -374,10 +417,27 @@ export class ChatServer implements ConnHandler, MeshEvents {
     await this.#delivery.replay(session);
   }
 
+  /**
+   * Refuses a frame that did not decode. Its error takes its place in the answer order, and
+   * it is counted after the frames before it are handled, so "invalid frames in a row" means
+   * in arrival order.
+   */
+  #refuse(session: ClientSession, err: unknown): void {
+    session.expectAnswer(err instanceof ProtocolError ? err.ref : undefined);
+    if (err instanceof ProtocolError && err.code === ERROR_CODES.tooLarge) {
+      this.#reject(session, err);
+      return;
+    }
+    session.chain = session.chain.then(() => this.#reject(session, err));
+  }
+
   #reject(session: ClientSession, err: unknown, ref?: number): void {
     let perr: ProtocolError;
     if (err instanceof ProtocolError) {
-      perr = err;
+      // The answer fills the place its request holds, so it carries that request's ref.
+      perr = err.ref === undefined && ref !== undefined
+        ? new ProtocolError(err.code, err.message, ref)
+        : err;
     } else if (err instanceof StoreError && err.code !== "unavailable") {
       perr = new ProtocolError(_storeCode(err.code), err.message, ref);
     } else {

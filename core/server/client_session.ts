@@ -1,6 +1,7 @@
 /**
  * One client connection as the server tracks it: who is logged in on it, its
- * frame-processing chain (frames from one client are handled in arrival order), what was
+ * frame-processing chain (frames from one client are handled in arrival order), the answers
+ * it is owed (sent in the order of the requests, whatever order they are ready in), what was
  * pushed on it, and the buffer that keeps live pushes behind the pending-message replay
  * after login.
  *
@@ -12,6 +13,25 @@ import type { Conn } from "./conn.ts";
 
 /** Message IDs remembered per connection (see {@linkcode ClientSession.markPushed}). */
 const _PUSHED_CAP = 20_000;
+
+/** Frames that answer a request (everything else the server sends is a push). */
+const _ANSWERS: ReadonlySet<string> = new Set([
+  "registered",
+  "logged_in",
+  "user",
+  "accepted",
+  "group",
+  "groups",
+  "ok",
+  "pong",
+  "error",
+]);
+
+/** An answer this connection is owed, in request order. */
+interface _Slot {
+  readonly ref: number | undefined;
+  text: string | null;
+}
 
 /** A client connection's state. */
 export class ClientSession {
@@ -33,12 +53,14 @@ export class ClientSession {
   replayed = new Set<number>();
   closed = false;
   /**
-   * Message IDs already pushed on this connection. A WebSocket delivers in order or dies,
-   * so nothing pushed here ever needs pushing here again: live pushes, mesh pushes, the
-   * replay and the redelivery sweep all check it, and each message goes out at most once
-   * per connection. Bounded: the oldest IDs are forgotten past the cap.
+   * When each message was last pushed on this connection (performance.now()), or Infinity
+   * once this connection acknowledged it. Live pushes, mesh pushes and the replay push a
+   * message here at most once; the redelivery sweep pushes again one that stayed
+   * unacknowledged too long. Bounded: the oldest IDs are forgotten past the cap.
    */
-  readonly pushed = new Set<number>();
+  readonly pushed = new Map<number, number>();
+  /** Answers owed, oldest first; the head goes out as soon as it is ready. */
+  readonly #slots: _Slot[] = [];
 
   constructor(conn: Conn) {
     this.conn = conn;
@@ -52,20 +74,73 @@ export class ClientSession {
   /** Records that `msgId` is being pushed; false if it was pushed on this connection before. */
   markPushed(msgId: number): boolean {
     if (this.pushed.has(msgId)) return false;
-    this.pushed.add(msgId);
+    this.#remember(msgId, performance.now());
+    return true;
+  }
+
+  /**
+   * Records a push by the redelivery sweep: true (and the time is updated) if `msgId` was
+   * never pushed here, or was pushed more than `afterMs` ago and not acknowledged since.
+   */
+  markRepushed(msgId: number, afterMs: number): boolean {
+    const now = performance.now();
+    const last = this.pushed.get(msgId);
+    if (last !== undefined && now - last < afterMs) return false;
+    this.#remember(msgId, now);
+    return true;
+  }
+
+  /** Records that this connection acknowledged these messages: they are never pushed again. */
+  markAcked(ids: readonly number[]): void {
+    for (const id of ids) if (this.pushed.has(id)) this.pushed.set(id, Infinity);
+  }
+
+  #remember(msgId: number, at: number): void {
+    this.pushed.delete(msgId); // re-inserted last: the map stays in push order
+    this.pushed.set(msgId, at);
     if (this.pushed.size > _PUSHED_CAP) {
       let drop = this.pushed.size - _PUSHED_CAP / 2;
-      for (const id of this.pushed) {
+      for (const id of this.pushed.keys()) {
         if (drop-- <= 0) break;
         this.pushed.delete(id);
       }
     }
-    return true;
   }
 
-  /** Sends a frame if the connection is open; returns whether it was sent. */
+  /**
+   * Opens the place of the answer to one request (or to an invalid frame), in arrival
+   * order. The answer with this `ref` fills it (see {@linkcode send}); answers go out in the
+   * order their places were opened, so a quick answer never overtakes an earlier request's.
+   */
+  expectAnswer(ref: number | undefined): void {
+    this.#slots.push({ ref, text: null });
+  }
+
+  /**
+   * Sends a frame. An answer (with a `ref`, or an error) fills the oldest open place with
+   * the same `ref` and waits for the answers owed before it; pushes go out at once. Returns
+   * false once the connection is closed.
+   */
   send(frame: ServerFrame): boolean {
-    return this.conn.send(encode(frame));
+    const text = encode(frame);
+    if (this.#slots.length > 0 && _ANSWERS.has(frame.type)) {
+      const ref = "ref" in frame ? frame.ref : undefined;
+      const slot = this.#slots.find((s) => s.text === null && s.ref === ref);
+      if (slot !== undefined) {
+        slot.text = text;
+        return this.#flushAnswers();
+      }
+    }
+    return this.conn.send(text);
+  }
+
+  /** Sends the answers that are ready, up to the first one still owed. */
+  #flushAnswers(): boolean {
+    let ok = true;
+    while (this.#slots.length > 0 && this.#slots[0]!.text !== null) {
+      ok = this.conn.send(this.#slots.shift()!.text!) && ok;
+    }
+    return ok;
   }
 
   /** Sends pre-encoded text (fan-out encodes once for many recipients). */

@@ -137,6 +137,7 @@ export class Delivery {
    * `delivered` receipt, on every session of theirs, here and on peers.
    */
   async ack(session: ClientSession, ids: number[]): Promise<void> {
+    session.markAcked(ids);
     const done = await this.#ctx.store.ackDeliveries(session.userId, ids);
     this.#ctx.metrics.messagesDelivered += done.length;
     this.#receipts(session.userId, done);
@@ -217,19 +218,21 @@ export class Delivery {
 
   /**
    * Pushes what is still pending for users connected here, accepted more than `ageMs` ago,
-   * and never pushed on their current sessions. A live push is lost when the server that
-   * accepted a message dies between committing and pushing it, or when the peer a recipient
-   * is on was unreachable; the database still has the delivery, and this finds it. Returns
-   * how many messages were pushed.
+   * on each of their sessions where it was never pushed, or was pushed more than `repushMs`
+   * ago and not acknowledged. A live push is lost when the server that accepted a message
+   * dies between committing and pushing it, or when the peer a recipient is on was
+   * unreachable; the database still has the delivery, and this finds it. A client that got
+   * a message and never acknowledged it (it crashed while handling it, say) gets it again.
+   * Returns how many messages were pushed.
    */
-  async redeliver(ageMs: number, limit = 1000): Promise<number> {
+  async redeliver(ageMs: number, repushMs: number, limit = 1000): Promise<number> {
     const { presence, store, id } = this.#ctx;
     if (presence.localUserCount === 0) return 0;
     const rows = await store.pendingOnServer(id, this.#ctx.now() - ageMs, limit);
     let pushed = 0;
     for (const m of rows) {
       for (const session of presence.localSessions(m.recipientId)) {
-        if (session.syncing || !session.markPushed(m.id)) continue;
+        if (session.syncing || !session.markRepushed(m.id, repushMs)) continue;
         session.send(messageFrame(m));
         pushed++;
       }

@@ -15,9 +15,19 @@ import type { Store } from "../store/store.ts";
 import { createServerApp } from "./app.ts";
 import { ChatServer, type PasswordCost } from "./chat_server.ts";
 
-/** How often the redelivery sweep runs, and how old a pending push must be to be redone. */
+/**
+ * How often the redelivery sweep runs; how old a pending message must be before it looks at
+ * it; and how long a push may stay unacknowledged on a connection before it is pushed again.
+ */
 export const REDELIVER_EVERY_MS = 1_000;
 export const REDELIVER_AFTER_MS = 2_000;
+export const REPUSH_AFTER_MS = 10_000;
+
+/**
+ * How often a server checks that its connections' sessions still exist: a logout on a peer
+ * it could not hear from, or an expiry, closes them within this time.
+ */
+export const SESSION_CHECK_MS = 10_000;
 
 /** Most message bodies one sweep clears (see `Store.settle`). */
 const _SETTLE_PER_SWEEP = 20_000;
@@ -134,7 +144,7 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
     if (sweeping) return;
     sweeping = true;
     try {
-      const n = await chat.redeliver(REDELIVER_AFTER_MS);
+      const n = await chat.redeliver(REDELIVER_AFTER_MS, REPUSH_AFTER_MS);
       if (n > 0) log.info("redelivered", { messages: n });
       // Bodies nobody still needs are cleared (one server at a time does the work).
       await store.settle(_SETTLE_PER_SWEEP);
@@ -144,6 +154,12 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
       sweeping = false;
     }
   }, REDELIVER_EVERY_MS));
+
+  timers.push(setInterval(() => {
+    chat.checkSessions().then((n) => {
+      if (n > 0) log.info("sessions_ended", { connections: n });
+    }, (err) => log.warn("session_check_failed", { error: (err as Error).message }));
+  }, SESSION_CHECK_MS));
 
   mesh.start();
   ready = true;

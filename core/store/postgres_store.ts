@@ -36,6 +36,7 @@
  */
 
 import { Buffer } from "node:buffer";
+import { fromHex, toHex } from "../crypto/bytes.ts";
 import { groupRows, missingRecipientsError, pendingFromRow, userFromRow } from "./records.ts";
 import { openPool, type PgFailure, pgFailure, redactUrl, type Sql } from "./postgres_driver.ts";
 import { migratePostgres } from "./postgres_schema.ts";
@@ -97,6 +98,9 @@ const _SQL = {
   getSession: `SELECT user_id, expires_at FROM sessions
     WHERE token_hash = $1 AND expires_at > $2`,
   deleteSession: "DELETE FROM sessions WHERE token_hash = $1",
+  liveSessions: `SELECT encode(token_hash, 'hex') AS h FROM sessions
+    WHERE token_hash IN (SELECT decode(x, 'hex') FROM unnest($1::text[]) AS x)
+      AND expires_at > $2`,
   addPresence: `INSERT INTO presence (user_id, server_id, since) VALUES ($1, $2, $3)
     ON CONFLICT (user_id, server_id) DO NOTHING`,
   removePresence: "DELETE FROM presence WHERE user_id = $1 AND server_id = $2",
@@ -303,6 +307,16 @@ export class PostgresStore implements Store {
     const [row] = await this.#run("getSession", [_bytes(tokenHash), now]);
     if (row === undefined) return null;
     return { userId: row["user_id"] as number, expiresAt: row["expires_at"] as number };
+  }
+
+  /** The token hashes among these whose session is alive at `now`. */
+  async liveSessions(tokenHashes: readonly Uint8Array[], now: number): Promise<Uint8Array[]> {
+    if (!Array.isArray(tokenHashes)) throw new TypeError("tokenHashes must be an array");
+    tokenHashes.forEach(checkTokenHash);
+    checkCount("now", now);
+    if (tokenHashes.length === 0) return [];
+    const rows = await this.#run("liveSessions", [tokenHashes.map(toHex), now]);
+    return rows.map((r) => fromHex(r["h"] as string));
   }
 
   /** Deletes a session; deleting one that does not exist is not an error. */

@@ -330,6 +330,17 @@ export class SqliteStore implements Store {
     });
   }
 
+  /** The token hashes among these whose session is alive at `now`. */
+  liveSessions(tokenHashes: readonly Uint8Array[], now: number): Promise<Uint8Array[]> {
+    return _settle(() => {
+      if (!Array.isArray(tokenHashes)) throw new TypeError("tokenHashes must be an array");
+      tokenHashes.forEach(checkTokenHash);
+      checkCount("now", now);
+      const st = this.#open();
+      return this.#read(() => tokenHashes.filter((h) => st.getSession.get(h, now) !== undefined));
+    });
+  }
+
   /** Deletes a session; deleting one that does not exist is not an error. */
   async deleteSession(tokenHash: Uint8Array): Promise<void> {
     checkTokenHash(tokenHash);

@@ -230,6 +230,11 @@ export interface Store {
   getSession(tokenHash: Uint8Array, now: number): Promise<SessionRecord | null>;
   /** Deletes a session; deleting one that does not exist is not an error. */
   deleteSession(tokenHash: Uint8Array): Promise<void>;
+  /**
+   * Of the given token hashes, those whose session exists and has not expired at `now`, in
+   * no particular order (servers check their connections' sessions with it).
+   */
+  liveSessions(tokenHashes: readonly Uint8Array[], now: number): Promise<Uint8Array[]>;
 
   /**
    * Records that `userId` has a live connection on `serverId`. A user may be present on

@@ -195,10 +195,11 @@ export class FakeClient implements Conn {
     return true;
   }
 
-  /** From the server: the connection closes. */
-  close(_code?: number, _reason?: string): void {
+  /** From the server (or the test): the connection closes. */
+  close(code = 1000, reason = ""): void {
     if (!this.#open) return;
     this.#open = false;
+    this.closedWith = { code, reason };
     this.#server.onClose(this);
   }
 
@@ -206,6 +207,14 @@ export class FakeClient implements Conn {
   write(frame: ClientFrame): void {
     this.#server.onData(this, encode(frame));
   }
+
+  /** Sends raw text (or anything) to the server, as a misbehaving client might. */
+  writeRaw(data: unknown): void {
+    this.#server.onData(this, data);
+  }
+
+  /** The close code and reason the server closed with, if it did. */
+  closedWith: { code: number; reason: string } | null = null;
 
   /** Sends a request with the next `ref` and waits for its answer (or error). */
   request(frame: Exclude<ClientFrame, { type: "ack" }>): Promise<ServerFrame> {
