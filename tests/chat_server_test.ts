@@ -83,6 +83,46 @@ Deno.test("ChatServer sends a delivered receipt to every connection of the sende
   }
 });
 
+Deno.test("ChatServer answers an ack that carries a ref with ok, once it is applied", async () => {
+  const c = await InProcessCluster.start(1);
+  try {
+    const alice = await c.user(1, "alice");
+    const bob = await c.user(1, "bob");
+    const id = await _send(alice.client, bob.id, "hi", "m1");
+    await bob.client.waitFor(_isMessage(id));
+    assert.equal((await c.store.pendingFor(bob.id, 0, 10)).length, 1);
+    const answer = await bob.client.request({ type: "ack", ids: [id] });
+    assert.equal(answer.type, "ok");
+    // By the time of the answer, the delivery is gone for every server.
+    assert.equal((await c.store.pendingFor(bob.id, 0, 10)).length, 0);
+    // An ack without a ref still gets no answer.
+    const before = bob.client.frames.length;
+    bob.client.write({ type: "ack", ids: [id] });
+    await new Promise((r) => setTimeout(r, 20));
+    assert.equal(bob.client.frames.length, before);
+  } finally {
+    await c.stop();
+  }
+});
+
+Deno.test("ChatServer closes a connection that does not log in in time", async () => {
+  const c = await InProcessCluster.start(1, { loginTimeoutMs: 50 });
+  try {
+    const stranger = c.connect(1);
+    assert.equal(stranger.maxMessageBytes, 16 * 1024, "small frames before login");
+    const alice = await c.user(1, "alice");
+    assert.equal(alice.client.maxMessageBytes, 256 * 1024, "the full limit after login");
+    await new Promise((r) => setTimeout(r, 120));
+    assert.deepEqual(stranger.closedWith, {
+      code: 1008,
+      reason: "Log in within 0.05 s of connecting",
+    });
+    assert.ok(alice.client.open, "a logged-in connection stays");
+  } finally {
+    await c.stop();
+  }
+});
+
 Deno.test("ChatServer loses nothing while a user moves between servers mid-stream", async () => {
   const c = await InProcessCluster.start(3);
   try {

@@ -7,7 +7,12 @@ import { ClientSession } from "../core/server/client_session.ts";
 import { PresenceDirectory } from "../core/server/presence.ts";
 
 function _session(userId: number): ClientSession {
-  const s = new ClientSession({ addr: "x", send: () => true, close: () => {} });
+  const s = new ClientSession({
+    addr: "x",
+    send: () => true,
+    close: () => {},
+    setMaxMessageBytes: () => {},
+  });
   s.userId = userId;
   return s;
 }

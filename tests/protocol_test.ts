@@ -277,6 +277,7 @@ Deno.test("decode() accepts values exactly at their bounds", () => {
   ok("client", _with("client", "create_group", { name: "n".repeat(LIMITS.groupNameMax) }));
   const ids = Array.from({ length: LIMITS.ackIds }, (_, i) => i + 1);
   ok("client", { type: "ack", ids });
+  ok("client", { type: "ack", ref: 3, ids });
   const members = Array.from({ length: LIMITS.groupMembers - 1 }, (_, i) => i + 2);
   ok("client", { type: "create_group", ref: 1, name: "big", members });
   const keys = Object.fromEntries(
@@ -353,10 +354,13 @@ Deno.test("decode() rejects unknown extra fields", () => {
   assertRejected(_with("client", "single_message", { To: 2 }), "client", ERROR_CODES.badFrame, {
     message: /Unexpected field "To"/,
   });
-  // `ack` has no ref field: a ref is an unknown field, but it is still echoed.
-  assertRejected({ type: "ack", ref: 5, ids: [1] }, "client", ERROR_CODES.badFrame, {
+  // `ack`'s ref is optional; a bad one is refused like any field, and `null` counts as present.
+  assertRejected({ type: "ack", ref: null, ids: [1] }, "client", ERROR_CODES.badFrame, {
+    message: /Field "ref" of a ack frame must be an integer/,
+  });
+  assertRejected({ type: "ack", ids: [1], extra: 5, ref: 5 }, "client", ERROR_CODES.badFrame, {
     ref: 5,
-    message: /Unexpected field "ref" in a ack frame/,
+    message: /Unexpected field "extra" in a ack frame/,
   });
   // A literal "__proto__" key is an own property after JSON.parse, and unknown.
   assertRejected('{"type":"ping","ref":1,"__proto__":{"x":1}}', "client", ERROR_CODES.badFrame, {

@@ -10,6 +10,7 @@ import { createLogger } from "../core/log/logger.ts";
 import { AcceptorHandshake, DialerHandshake } from "../core/mesh/handshake.ts";
 import type { MeshEvents } from "../core/mesh/transport.ts";
 import { WsMesh } from "../core/mesh/ws_mesh.ts";
+import { listenHttp } from "../core/ws/http_listener.ts";
 import { decode, encode, type PeerBatchedFrame, type PeerFrame } from "../core/protocol/mod.ts";
 
 const _SECRET = new Uint8Array(32).map((_, i) => i + 7);
@@ -29,7 +30,7 @@ class _Events implements MeshEvents {
   }
 }
 
-/** A mesh node: a WsMesh behind its own Deno.serve on a free port. */
+/** A mesh node: a WsMesh behind its own listener on a free port. */
 function _node(selfId: number, peers: { id: number; port: number }[], events: MeshEvents) {
   const self = peers.find((p) => p.id === selfId)!;
   const mesh = new WsMesh({
@@ -41,22 +42,18 @@ function _node(selfId: number, peers: { id: number; port: number }[], events: Me
     heartbeatMs: 50,
     staleMs: 300,
   });
-  const ac = new AbortController();
-  const server = Deno.serve(
-    { hostname: "127.0.0.1", port: self.port, signal: ac.signal, onListen: () => {} },
-    (req) => {
-      const { socket, response } = Deno.upgradeWebSocket(req);
-      mesh.accept(socket);
-      return response;
-    },
-  );
+  const listener = listenHttp({
+    hostname: "127.0.0.1",
+    port: self.port,
+    fetch: () => new Response("Not found", { status: 404 }),
+    upgrade: () => ({ maxMessageBytes: 16 * 1024, accept: (socket) => mesh.accept(socket) }),
+  });
   mesh.start();
   return {
     mesh,
     async stop() {
       mesh.close();
-      ac.abort();
-      await server.finished;
+      await listener.close();
     },
   };
 }

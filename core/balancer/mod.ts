@@ -19,6 +19,7 @@
  * @module
  */
 
+import { type HttpListener, listenHttp } from "../ws/http_listener.ts";
 import type { Store } from "../store/store.ts";
 import { createBalancerApp } from "./app.ts";
 import type { Strategy } from "./strategy.ts";
@@ -72,7 +73,8 @@ export interface RunningBalancer {
 }
 
 /**
- * Starts the balancer on `Deno.serve`. Resolves once it listens; rejects if the address
+ * Starts the balancer on the bounded listener of `core/ws` (a head must arrive within 5 s,
+ * connections per address are capped). Resolves once it listens; rejects if the address
  * cannot be bound (e.g. `Deno.errors.AddrInUse`).
  */
 export function startBalancer(opts: StartBalancerOptions): Promise<RunningBalancer> {
@@ -87,24 +89,28 @@ export function startBalancer(opts: StartBalancerOptions): Promise<RunningBalanc
     source: () => opts.store.listServers(),
     tls: opts.tls,
   });
-  const stop = new AbortController();
-  const onAbort = () => stop.abort();
-  if (opts.signal?.aborted) stop.abort();
-  opts.signal?.addEventListener("abort", onAbort, { once: true });
-  let server: Deno.HttpServer<Deno.NetAddr>;
+  let listener: HttpListener;
   try {
-    server = Deno.serve(
-      { port: opts.port, hostname: host, signal: stop.signal, onListen: () => {} },
-      app.fetch,
-    );
+    listener = listenHttp({
+      hostname: host,
+      port: opts.port,
+      fetch: (req) => app.fetch(req),
+      upgrade: (path) =>
+        Response.json({ error: "not_found", message: `No WebSocket at ${path}` }, {
+          status: 404,
+        }),
+    });
   } catch (err) {
-    opts.signal?.removeEventListener("abort", onAbort);
     return Promise.reject(err);
   }
-  const close = async () => {
+  let closing: Promise<void> | null = null;
+  const close = () => {
     opts.signal?.removeEventListener("abort", onAbort);
-    stop.abort();
-    await server.finished;
+    closing ??= listener.close(0);
+    return closing;
   };
-  return Promise.resolve({ port: server.addr.port, host, close });
+  const onAbort = () => void close();
+  if (opts.signal?.aborted) void close();
+  else opts.signal?.addEventListener("abort", onAbort, { once: true });
+  return Promise.resolve({ port: listener.port, host, close });
 }

@@ -5,10 +5,11 @@
  * Two sockets per peer. Each server dials every peer and *receives* on the link it dialed;
  * it *sends* on the link the peer dialed to it. Why that way round: Deno's WebSocket client
  * leaves Nagle's algorithm on, and a one-way stream of small frames from a client socket
- * stalls up to 40 ms waiting for the receiver's delayed ACK; the server side of a
- * `Deno.serve` upgrade sends without delay. The two sockets make one logical link: it is up
- * when both have completed the handshake (`handshake.ts`), and when either fails both are
- * closed, so both servers notice at once and rebuild it. The dialer redials with backoff.
+ * stalls up to 40 ms waiting for the receiver's delayed ACK; the accepted socket (a
+ * `ServerSocket`, with TCP_NODELAY) sends without delay. The two sockets make one logical
+ * link: it is up when both have completed the handshake (`handshake.ts`), and when either
+ * fails both are closed, so both servers notice at once and rebuild it. The dialer redials
+ * with backoff.
  *
  * Hung peers. A peer that is stopped (SIGSTOP, a long pause) keeps its TCP connections open,
  * so a socket never closes by itself. Every link carries a frame at least every
@@ -30,6 +31,7 @@ import {
   ProtocolError,
 } from "../protocol/mod.ts";
 import type { Logger } from "../log/logger.ts";
+import type { ServerSocket } from "../ws/server_socket.ts";
 import { AcceptorHandshake, DialerHandshake, type HandshakeStep } from "./handshake.ts";
 import { writePeerFrames } from "./peer_batch.ts";
 import type { MeshEvents, MeshTransport } from "./transport.ts";
@@ -67,7 +69,7 @@ interface _Link {
   dialed: WebSocket | null;
   dialedUp: boolean;
   /** The peer's authenticated link to this server (carries this server's frames). */
-  accepted: WebSocket | null;
+  accepted: ServerSocket | null;
   /** Both directions up and `onLinkUp` reported. */
   up: boolean;
   /** performance.now() of the last frame received on `dialed`. */
@@ -87,7 +89,7 @@ export class WsMesh implements MeshTransport {
   readonly #links = new Map<number, _Link>();
   readonly #known: ReadonlySet<number>;
   /** Inbound sockets still in their handshake, or authenticated. */
-  readonly #inbound = new Set<WebSocket>();
+  readonly #inbound = new Set<ServerSocket>();
   readonly #heartbeatMs: number;
   readonly #staleMs: number;
   readonly #maxBuffered: number;
@@ -155,8 +157,11 @@ export class WsMesh implements MeshTransport {
     return true;
   }
 
-  /** Handles an inbound peer connection (the acceptor side of the handshake). */
-  accept(socket: WebSocket): void {
+  /**
+   * Handles an inbound peer connection (the acceptor side of the handshake). The dialer only
+   * sends handshake frames on it, so its owner may keep a small message limit.
+   */
+  accept(socket: ServerSocket): void {
     if (this.#closed) {
       socket.onopen = () => socket.close(CLOSE_CODES.goingAway, "Server shutting down");
       return;
@@ -293,7 +298,7 @@ export class WsMesh implements MeshTransport {
     for (const s of [dialed, accepted]) {
       if (s === null) continue;
       _detach(s);
-      this.#inbound.delete(s);
+      if (s === accepted) this.#inbound.delete(s);
       s.close(CLOSE_CODES.goingAway, "Link reset");
     }
     if (wasUp) {
@@ -363,7 +368,7 @@ export class WsMesh implements MeshTransport {
   }
 
   /** Sends what a handshake step asks for, or closes the socket. */
-  #apply(socket: WebSocket, step: HandshakeStep): void {
+  #apply(socket: WebSocket | ServerSocket, step: HandshakeStep): void {
     if (step.kind === "fail") {
       if (step.reason === "Peer authentication failed") {
         socket.send(encode({
@@ -421,7 +426,7 @@ export class WsMesh implements MeshTransport {
 }
 
 /** Stops a socket's handlers from reporting on a link that has moved on. */
-function _detach(socket: WebSocket): void {
+function _detach(socket: WebSocket | ServerSocket): void {
   socket.onopen = null;
   socket.onmessage = null;
   socket.onclose = null;

@@ -82,11 +82,11 @@ export function utf8Length(text: string): number {
 }
 
 /** True when a text frame is within {@linkcode LIMITS.frameBytes} bytes of UTF-8. */
-export function frameFits(text: string): boolean {
+export function frameFits(text: string, limit: number = LIMITS.frameBytes): boolean {
   // Cheap bounds first: UTF-8 takes 1 to 3 bytes per UTF-16 code unit.
-  if (text.length > LIMITS.frameBytes) return false;
-  if (text.length * 3 <= LIMITS.frameBytes) return true;
-  return utf8Length(text) <= LIMITS.frameBytes;
+  if (text.length > limit) return false;
+  if (text.length * 3 <= limit) return true;
+  return utf8Length(text) <= limit;
 }
 
 /** What is wrong with a frame's fields (unknown, invalid, or a broken one-of), if anything. */

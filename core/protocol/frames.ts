@@ -139,6 +139,8 @@ export interface KeyFrame {
 /** Acknowledge received messages by server message ID. */
 export interface AckFrame {
   type: "ack";
+  /** When present, the server answers `ok` once the deliveries are removed. */
+  ref?: number;
   ids: number[];
 }
 /** Create a group; the creator becomes its admin. */

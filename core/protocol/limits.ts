@@ -6,8 +6,15 @@
 
 /** Protocol limits; see docs/PROTOCOL.md. */
 export const LIMITS = {
-  /** Largest WebSocket text frame accepted, in bytes; larger closes the connection (1009). */
+  /** Largest WebSocket message accepted, in bytes; larger closes the connection (1009). */
   frameBytes: 256 * 1024,
+  /**
+   * Largest WebSocket message accepted before login, in bytes: `register` with the largest
+   * key and password fits. Larger closes the connection (1009) before its payload is read.
+   */
+  loginFrameBytes: 16 * 1024,
+  /** A connection must be logged in this long after it opens, or it is closed (1008). */
+  loginWithinMs: 10_000,
   /** Largest message body (ciphertext), in characters; files travel in chunks below this. */
   bodyChars: 192 * 1024,
   /** Most members in a group, admin included. */

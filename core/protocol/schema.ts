@@ -92,7 +92,12 @@ export const SCHEMAS: Record<Direction, Record<string, FrameSchema>> = {
       },
       oneOf: [["to", "group_id"]],
     },
-    ack: { fields: { ids: { kind: "ids", min: 1, max: LIMITS.ackIds } } },
+    ack: {
+      fields: {
+        ref: { ..._ref, optional: true } as FieldRule,
+        ids: { kind: "ids", min: 1, max: LIMITS.ackIds },
+      },
+    },
     create_group: {
       fields: {
         ref: _ref,

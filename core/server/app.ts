@@ -1,6 +1,7 @@
 /**
- * The chat server's HTTP face, on Hono: `/ws` (clients), `/peer` (other servers),
- * `/healthz` and `/metrics`. WebSocket glue only: client sockets become connections of the
+ * The chat server's HTTP face: `/healthz` and `/metrics` on Hono, and the two WebSocket
+ * endpoints, `/ws` (clients) and `/peer` (other servers), as upgrade routes for the
+ * listener (`core/ws/http_listener.ts`). Glue only: client sockets become connections of the
  * {@linkcode ChatServer} (`ws_conn.ts`), peer sockets go to the {@linkcode WsMesh}.
  *
  * @module
@@ -10,6 +11,8 @@ import { Hono } from "hono";
 import type { ChatServer } from "./chat_server.ts";
 import type { WsMesh } from "../mesh/ws_mesh.ts";
 import { adoptWebSocket } from "./ws_conn.ts";
+import { LIMITS } from "../protocol/limits.ts";
+import type { UpgradeAnswer } from "../ws/http_listener.ts";
 
 /** Live numbers and state the app reports. */
 export interface AppGauges {
@@ -18,8 +21,14 @@ export interface AppGauges {
   ready(): boolean;
 }
 
-/** Builds the Hono app for a chat server. */
-export function createServerApp(chat: ChatServer, mesh: WsMesh, gauges: AppGauges): Hono {
+/** A chat server's routes: plain HTTP on Hono, and the WebSocket upgrades. */
+export interface ServerRoutes {
+  readonly app: Hono;
+  upgrade(path: string, remote: Deno.NetAddr): UpgradeAnswer;
+}
+
+/** Builds the routes of a chat server. */
+export function createServerApp(chat: ChatServer, mesh: WsMesh, gauges: AppGauges): ServerRoutes {
   const app = new Hono();
   app.get("/healthz", (c) =>
     c.json({
@@ -37,30 +46,44 @@ export function createServerApp(chat: ChatServer, mesh: WsMesh, gauges: AppGauge
     });
     return c.body(body, 200, { "content-type": "text/plain; version=0.0.4; charset=utf-8" });
   });
-  app.get("/ws", (c) => {
-    if (!gauges.ready()) {
-      return c.json({ error: "starting", message: "The server is starting; try again" }, 503);
-    }
-    if (c.req.header("upgrade")?.toLowerCase() !== "websocket") {
-      return c.json({ error: "upgrade_required", message: "Connect with a WebSocket" }, 426);
-    }
-    const { socket, response } = Deno.upgradeWebSocket(c.req.raw, { idleTimeout: 60 });
-    const info = (c.env as { remoteAddr?: Deno.NetAddr } | undefined)?.remoteAddr;
-    adoptWebSocket(socket, info?.hostname ?? "unknown", chat);
-    return response;
-  });
-  app.get("/peer", (c) => {
-    if (c.req.header("upgrade")?.toLowerCase() !== "websocket") {
-      return c.json({ error: "upgrade_required", message: "Connect with a WebSocket" }, 426);
-    }
-    const { socket, response } = Deno.upgradeWebSocket(c.req.raw, { idleTimeout: 60 });
-    mesh.accept(socket);
-    return response;
-  });
+  // Reached without an Upgrade header (an upgrade never gets here).
+  for (const path of ["/ws", "/peer"]) {
+    app.get(
+      path,
+      (c) =>
+        c.json({ error: "upgrade_required", message: "Connect with a WebSocket" }, 426, {
+          upgrade: "websocket",
+        }),
+    );
+  }
   app.notFound((c) => c.json({ error: "not_found", message: `No route ${c.req.path}` }, 404));
   app.onError((err, c) => {
     console.error(err);
     return c.json({ error: "internal", message: "The server failed" }, 500);
   });
-  return app;
+
+  const upgrade = (path: string, remote: Deno.NetAddr): UpgradeAnswer => {
+    if (path === "/ws") {
+      if (!gauges.ready()) {
+        return Response.json(
+          { error: "starting", message: "The server is starting; try again" },
+          { status: 503 },
+        );
+      }
+      return {
+        // Until login, only small frames: nobody unknown makes the server hold much.
+        maxMessageBytes: LIMITS.loginFrameBytes,
+        accept: (socket) => void adoptWebSocket(socket, remote.hostname, chat),
+      };
+    }
+    if (path === "/peer") {
+      return {
+        // The dialer sends only its handshake on this link (see ws_mesh.ts).
+        maxMessageBytes: LIMITS.loginFrameBytes,
+        accept: (socket) => mesh.accept(socket),
+      };
+    }
+    return Response.json({ error: "not_found", message: `No route ${path}` }, { status: 404 });
+  };
+  return { app, upgrade };
 }

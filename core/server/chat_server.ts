@@ -52,6 +52,8 @@ export interface ChatServerOptions {
   now?: () => number;
   /** Longest wait at login for peers to learn of it (default 500 ms). */
   presenceBarrierMs?: number;
+  /** Time a connection has to log in, milliseconds (default `LIMITS.loginWithinMs`). */
+  loginTimeoutMs?: number;
 }
 
 /** A chat server's state and frame handling. */
@@ -67,9 +69,11 @@ export class ChatServer implements ConnHandler, MeshEvents {
   readonly #groups: Groups;
   readonly #gossip: PresenceGossip;
   #mesh: MeshTransport | null = null;
+  readonly #loginTimeoutMs: number;
 
   constructor(opts: ChatServerOptions) {
     this.id = opts.id;
+    this.#loginTimeoutMs = opts.loginTimeoutMs ?? LIMITS.loginWithinMs;
     this.#ctx = {
       id: opts.id,
       store: opts.store,
@@ -139,7 +143,31 @@ export class ChatServer implements ConnHandler, MeshEvents {
   onOpen(conn: Conn): void {
     const session = new ClientSession(conn);
     this.#sessions.set(conn, session);
+    // Strangers get small frames and a few seconds: connections that never log in do not
+    // pile up, and none makes the server hold much memory.
+    conn.setMaxMessageBytes(LIMITS.loginFrameBytes);
+    this.#armLoginTimer(session, 0);
     session.send({ type: "welcome", server_id: this.id, version: VERSION });
+  }
+
+  /**
+   * Closes the connection unless it logs in in time. A login or registration still being
+   * answered when the time is up gets two more periods (scrypt under load is slow).
+   */
+  #armLoginTimer(session: ClientSession, extensions: number): void {
+    session.loginTimer = setTimeout(() => {
+      session.loginTimer = undefined;
+      if (session.closed || session.userId !== 0) return;
+      if (session.owesAnswers && extensions < 2) {
+        this.#armLoginTimer(session, extensions + 1);
+        return;
+      }
+      this.#ctx.log.info("client_closed_login_timeout", { addr: session.addr });
+      session.close(
+        CLOSE_CODES.policyViolation,
+        `Log in within ${this.#loginTimeoutMs / 1000} s of connecting`,
+      );
+    }, this.#loginTimeoutMs);
   }
 
   /** A frame from a client: validated, then handled after the connection's earlier frames. */
@@ -150,10 +178,12 @@ export class ChatServer implements ConnHandler, MeshEvents {
       this.#refuse(session, new ProtocolError(ERROR_CODES.badFrame, "Expected a text frame"));
       return;
     }
-    if (!frameFits(data)) {
+    // The transport refuses these at the frame header; this holds for any transport.
+    const limit = session.userId === 0 ? LIMITS.loginFrameBytes : LIMITS.frameBytes;
+    if (!frameFits(data, limit)) {
       this.#refuse(
         session,
-        new ProtocolError(ERROR_CODES.tooLarge, `Frame exceeds ${LIMITS.frameBytes} bytes`),
+        new ProtocolError(ERROR_CODES.tooLarge, `Frame exceeds ${limit} bytes`),
       );
       return;
     }
@@ -178,6 +208,7 @@ export class ChatServer implements ConnHandler, MeshEvents {
     if (session === undefined) return;
     this.#sessions.delete(conn);
     session.closed = true;
+    clearTimeout(session.loginTimer);
     if (session.userId === 0 || !this.presence.removeLocal(session)) return;
     // The user's last connection here: peers stop routing to this server for them.
     this.#gossip.announceOffline(session.userId);
@@ -314,7 +345,10 @@ export class ChatServer implements ConnHandler, MeshEvents {
       case "key":
         return await this.#key(session, frame);
       case "ack":
-        return await this.#delivery.ack(session, frame.ids);
+        await this.#delivery.ack(session, frame.ids);
+        // An ack with a ref asks to know that it was applied.
+        if (frame.ref !== undefined) session.send({ type: "ok", ref: frame.ref });
+        return;
       case "create_group":
         return await this.#groups.create(session, frame.ref, frame.name, frame.members);
       case "add_member":
@@ -412,6 +446,8 @@ export class ChatServer implements ConnHandler, MeshEvents {
       session.held.length = 0;
       throw err;
     }
+    clearTimeout(session.loginTimer);
+    session.conn.setMaxMessageBytes(LIMITS.frameBytes);
     session.send(answer);
     this.#ctx.log.info("client_logged_in", { user: user.id, addr: session.addr });
     await this.#delivery.replay(session);

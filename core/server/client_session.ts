@@ -59,6 +59,8 @@ export class ClientSession {
    * unacknowledged too long. Bounded: the oldest IDs are forgotten past the cap.
    */
   readonly pushed = new Map<number, number>();
+  /** Closes the connection if it has not logged in in time; cleared at login. */
+  loginTimer: ReturnType<typeof setTimeout> | undefined;
   /** Answers owed, oldest first; the head goes out as soon as it is ready. */
   readonly #slots: _Slot[] = [];
 
@@ -105,6 +107,11 @@ export class ClientSession {
         this.pushed.delete(id);
       }
     }
+  }
+
+  /** True while a request is still waiting for its answer. */
+  get owesAnswers(): boolean {
+    return this.#slots.length > 0;
   }
 
   /**

@@ -1,7 +1,8 @@
 /**
- * A client connection as the chat server's logic sees it: three members, like Hono's
+ * A client connection as the chat server's logic sees it: a few members, like Hono's
  * `WSContext` and centrifuge's `Transport`. The WebSocket glue (`ws_conn.ts`) adapts a
- * Deno WebSocket to it; tests use an in-memory fake. The server never touches a socket.
+ * `ServerSocket` (core/ws) to it; tests use an in-memory fake. The server never touches a
+ * socket.
  *
  * @module
  */
@@ -12,6 +13,11 @@ export interface Conn {
   send(text: string): boolean;
   /** Closes the connection with a WebSocket close code and a reason. */
   close(code: number, reason: string): void;
+  /**
+   * Sets the largest message accepted from now on (small before login, larger after); the
+   * transport refuses a bigger one at its header, before reading it.
+   */
+  setMaxMessageBytes(bytes: number): void;
   /** The remote address, for throttling and logs. */
   readonly addr: string;
 }

@@ -1,5 +1,5 @@
 /**
- * Starts a chat server: opens its HTTP listener (Deno.serve, optionally TLS) first, so a
+ * Starts a chat server: opens its listener (`core/ws`, optionally TLS) first, so a
  * server that cannot own its port touches nothing shared; then clears presence left by an
  * earlier crash, joins the mesh, and reports its load (open connections, event-loop lag) to
  * the shared database twice a second for the balancer. Until that setup is done, `/ws` and
@@ -12,6 +12,7 @@ import type { ServerEntry } from "../cluster/servers_file.ts";
 import type { Logger } from "../log/logger.ts";
 import { WsMesh } from "../mesh/ws_mesh.ts";
 import type { Store } from "../store/store.ts";
+import { type HttpLimits, listenHttp } from "../ws/http_listener.ts";
 import { createServerApp } from "./app.ts";
 import { ChatServer, type PasswordCost } from "./chat_server.ts";
 
@@ -50,6 +51,10 @@ export interface StartServerOptions {
   /** Listen on this address instead of the entry's host (e.g. 0.0.0.0). */
   listenHost?: string;
   passwordCost?: PasswordCost;
+  /** Listener limits (head timeout, connections per address...); defaults otherwise. */
+  httpLimits?: Partial<HttpLimits>;
+  /** Time a connection has to log in, milliseconds (default `LIMITS.loginWithinMs`). */
+  loginTimeoutMs?: number;
 }
 
 /** A running chat server. */
@@ -73,6 +78,7 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
     store,
     logger: log,
     passwordCost: opts.passwordCost,
+    loginTimeoutMs: opts.loginTimeoutMs,
   });
   const mesh = new WsMesh({
     selfId: self.id,
@@ -86,24 +92,20 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
 
   let lagMs = 0;
   let ready = false;
-  const app = createServerApp(chat, mesh, {
+  const routes = createServerApp(chat, mesh, {
     lagMs: () => Math.round(lagMs * 10) / 10,
     ready: () => ready,
   });
-  const ac = new AbortController();
-  const listening = Promise.withResolvers<number>();
-  const server = Deno.serve({
+  const listener = listenHttp({
     hostname: opts.listenHost ?? self.host.replace(/^\[|\]$/g, ""),
     port: self.port,
-    signal: ac.signal,
-    ...(opts.tls ? { cert: opts.tls.cert, key: opts.tls.key } : {}),
-    onListen: (addr) => listening.resolve(addr.port),
-    onError: (err) => {
-      log.error("http_error", { error: String(err) });
-      return new Response("Internal error", { status: 500 });
-    },
-  }, (req, info) => app.fetch(req, { remoteAddr: info.remoteAddr }));
-  const port = await listening.promise;
+    tls: opts.tls,
+    fetch: (req, remote) => routes.app.fetch(req, { remoteAddr: remote }),
+    upgrade: (path, _head, remote) => routes.upgrade(path, remote),
+    limits: opts.httpLimits,
+    onError: (err) => log.error("http_error", { error: String(err) }),
+  });
+  const port = listener.port;
 
   const timers: ReturnType<typeof setInterval>[] = [];
   try {
@@ -112,8 +114,7 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
     await store.upsertServer(self);
     await store.clearServerPresence(self.id);
   } catch (err) {
-    ac.abort();
-    await server.finished;
+    await listener.close(0);
     throw err;
   }
 
@@ -180,8 +181,8 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
       for (const t of timers) clearInterval(t);
       mesh.close();
       chat.closeAll();
-      ac.abort();
-      await server.finished;
+      // Sockets were asked to close (4002); give their close handshakes a moment.
+      await listener.close(1_000);
       await store.clearServerPresence(self.id).catch(() => {});
       log.info("server_stopped");
     },

@@ -106,7 +106,10 @@ export class InProcessCluster {
   }
 
   /** Starts `n` servers sharing one store, every pair linked. */
-  static async start(n: number, opts: { presenceBarrierMs?: number } = {}) {
+  static async start(
+    n: number,
+    opts: { presenceBarrierMs?: number; loginTimeoutMs?: number } = {},
+  ) {
     const dir = await Deno.makeTempDir({ prefix: "fastchat_inproc_" });
     const store = await openSqliteStore(`${dir}/main.db`, { synchronous: "normal" });
     const c = new InProcessCluster(store, dir);
@@ -117,6 +120,7 @@ export class InProcessCluster {
         logger: createLogger("error"),
         passwordCost: { N: 1024, r: 8, p: 1 },
         presenceBarrierMs: opts.presenceBarrierMs,
+        loginTimeoutMs: opts.loginTimeoutMs,
       });
       server.attachMesh(c.network.transport(id));
       c.network.servers.set(id, server);
@@ -177,6 +181,13 @@ export class FakeClient implements Conn {
     server.onOpen(this);
   }
 
+  /** The largest message the server last allowed on this connection. */
+  maxMessageBytes = 0;
+
+  setMaxMessageBytes(bytes: number): void {
+    this.maxMessageBytes = bytes;
+  }
+
   /** Whether the server still holds this connection open. */
   get open(): boolean {
     return this.#open;
@@ -217,7 +228,7 @@ export class FakeClient implements Conn {
   closedWith: { code: number; reason: string } | null = null;
 
   /** Sends a request with the next `ref` and waits for its answer (or error). */
-  request(frame: Exclude<ClientFrame, { type: "ack" }>): Promise<ServerFrame> {
+  request(frame: ClientFrame): Promise<ServerFrame> {
     const ref = ++this.#ref;
     const answer = this.waitFor((f) => "ref" in f && f.ref === ref);
     this.write({ ...frame, ref } as ClientFrame);
