@@ -106,3 +106,29 @@ Deno.test("ProtocolClient acks a burst of messages in one ack frame", async () =
     await srv.close();
   }
 });
+
+Deno.test("ProtocolClient with keepAliveMs pings a quiet server and closes on a silent one", async () => {
+  // This server answers pings: the connection stays up through several quiet periods.
+  const live = _fakeServer((f) =>
+    f.type === "ping" ? [{ type: "pong", ref: f.ref, server_id: 1 }] : []
+  );
+  const alive = await ProtocolClient.connect(live.url, { keepAliveMs: 40, deadAfterMs: 60 });
+  // This one never answers, like a stopped (SIGSTOP) server whose socket stays open.
+  const hung = _fakeServer();
+  const dead = await ProtocolClient.connect(hung.url, { keepAliveMs: 40, deadAfterMs: 60 });
+  try {
+    const closed = await dead.whenClosed;
+    assert.equal(closed.code, 1006);
+    assert.match(closed.reason, /No answer from the server/);
+    assert.equal(dead.closed, true);
+    assert.ok(hung.received.some((f) => f.type === "ping"), "the quiet server was pinged");
+    await assert.rejects(dead.request({ type: "ping" }), /closed/);
+    await new Promise((r) => setTimeout(r, 200));
+    assert.equal(alive.closed, false, "a server that answers pings stays connected");
+    assert.ok(live.received.filter((f) => f.type === "ping").length >= 2);
+  } finally {
+    await alive.close();
+    await live.close();
+    await hung.close();
+  }
+});

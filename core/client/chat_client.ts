@@ -51,7 +51,7 @@ import {
 import type { ClientEvent, EventSink } from "./events.ts";
 import { Keystore, KeystoreError } from "./keystore.ts";
 import type { GroupRecord } from "./keystore_types.ts";
-import { type ProtocolClient, RequestError } from "./protocol_client.ts";
+import { type ConnectOptions, type ProtocolClient, RequestError } from "./protocol_client.ts";
 
 /**
  * How long a message waits for its key (or its group) before it is reported and dropped.
@@ -86,6 +86,13 @@ export interface ChatClientOptions {
   keystoreScryptN?: number;
   /** Seconds to keep trying to reach a server before giving up (default 30). */
   connectTimeoutS?: number;
+  /**
+   * Liveness of the server: ping after this many milliseconds of silence (default 15 s);
+   * see {@linkcode ConnectOptions.keepAliveMs}.
+   */
+  keepAliveMs?: number;
+  /** A server silent this long after a ping counts as gone, and the client reconnects (10 s). */
+  deadAfterMs?: number;
 }
 
 interface _Pending {
@@ -241,6 +248,9 @@ export class ChatClient {
       dedupe: false,
       signal: this.#stop.signal,
       timeoutMs: (this.#opts.connectTimeoutS ?? 30) * 1000,
+      // A hung server keeps the socket open; only silence after a ping shows it.
+      keepAliveMs: this.#opts.keepAliveMs ?? 15_000,
+      deadAfterMs: this.#opts.deadAfterMs ?? 10_000,
       onRetry: (err, attempt) =>
         this.#emit({ event: "connecting", attempt, reason: `${reason}: ${err.message}` }),
     });

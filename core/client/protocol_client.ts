@@ -61,6 +61,17 @@ export interface ConnectOptions {
   /** Milliseconds a request may wait for its answer (default 30 s). */
   requestTimeoutMs?: number;
   /**
+   * Liveness: after this many milliseconds without a frame from the server, send a `ping`;
+   * 0 (the default) turns it off. A hung server (stopped, or cut off without a TCP reset)
+   * keeps the socket open, and only this notices it.
+   */
+  keepAliveMs?: number;
+  /**
+   * With `keepAliveMs`: the connection counts as dead, and closes with 1006, when nothing
+   * arrives this long after the ping (default 10 s).
+   */
+  deadAfterMs?: number;
+  /**
    * Message IDs already shown, shared across connections so a message redelivered after a
    * reconnect is acked again but not shown twice (default: a new set per connection).
    */
@@ -108,12 +119,17 @@ export class ProtocolClient {
   #nextRef = 1;
   #closed = false;
   readonly #closedPromise: Promise<{ code: number; reason: string }>;
+  readonly #whenClosed: PromiseWithResolvers<{ code: number; reason: string }>;
+  /** Date.now() of the last frame from the server. */
+  #lastHeard = Date.now();
+  #lastPing = 0;
+  #liveness: ReturnType<typeof setInterval> | undefined;
 
   private constructor(
     socket: WebSocket,
     welcome: WelcomeFrame,
     opts: ConnectOptions,
-    closed: Promise<{ code: number; reason: string }>,
+    closed: PromiseWithResolvers<{ code: number; reason: string }>,
   ) {
     this.socket = socket;
     this.welcome = welcome;
@@ -121,7 +137,40 @@ export class ProtocolClient {
     this.#dedupe = opts.dedupe ?? true;
     this.#requestTimeoutMs = opts.requestTimeoutMs ?? 30_000;
     this.#seen = opts.seen ?? new Set();
-    this.#closedPromise = closed;
+    this.#whenClosed = closed;
+    this.#closedPromise = closed.promise;
+    const keepAlive = opts.keepAliveMs ?? 0;
+    if (keepAlive > 0) {
+      const deadAfter = opts.deadAfterMs ?? 10_000;
+      this.#liveness = setInterval(
+        () => this.#checkLiveness(keepAlive, deadAfter),
+        Math.max(10, Math.min(keepAlive, deadAfter) / 4),
+      );
+    }
+  }
+
+  /** Pings a quiet server; gives up on one that stays silent after the ping. */
+  #checkLiveness(keepAliveMs: number, deadAfterMs: number): void {
+    if (this.#closed) return;
+    const now = Date.now();
+    if (this.#lastPing > this.#lastHeard && now - this.#lastPing >= deadAfterMs) {
+      // Nothing since the ping: stop waiting on this socket (its close handshake may never
+      // finish) and report it closed, so the application reconnects elsewhere.
+      const socket = this.socket;
+      socket.onmessage = null;
+      socket.onclose = null;
+      try {
+        socket.close(1000, "No answer from the server");
+      } catch {
+        // closing already
+      }
+      this.#onClosed(1006, `No answer from the server for ${now - this.#lastHeard} ms`);
+      return;
+    }
+    if (now - this.#lastHeard >= keepAliveMs && this.#lastPing <= this.#lastHeard) {
+      this.#lastPing = now;
+      this.socket.send(encode({ type: "ping", ref: this.#nextRef++ }));
+    }
   }
 
   /** Connects to a server's `/ws` URL and waits for its welcome. */
@@ -155,7 +204,7 @@ export class ProtocolClient {
           return;
         }
         clearTimeout(timer);
-        client = new ProtocolClient(socket, frame, opts, closed.promise);
+        client = new ProtocolClient(socket, frame, opts, closed);
         resolve(client);
       };
       socket.onclose = (ev) => {
@@ -280,6 +329,7 @@ export class ProtocolClient {
   }
 
   #onText(data: unknown): void {
+    this.#lastHeard = Date.now();
     let frame: ServerFrame;
     try {
       frame = decode(String(data), "server");
@@ -377,7 +427,10 @@ export class ProtocolClient {
   }
 
   #onClosed(code: number, reason: string): void {
+    if (this.#closed) return;
     this.#closed = true;
+    this.#whenClosed.resolve({ code, reason });
+    clearInterval(this.#liveness);
     this.#stopSweep();
     for (const [ref, w] of this.#pending) {
       w.reject(new Error(`Connection closed (${code}${reason ? `: ${reason}` : ""})`));
