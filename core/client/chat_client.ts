@@ -51,7 +51,7 @@ import {
 import type { ClientEvent, EventSink } from "./events.ts";
 import { Keystore, KeystoreError } from "./keystore.ts";
 import type { GroupRecord } from "./keystore_types.ts";
-import { type ConnectOptions, type ProtocolClient, RequestError } from "./protocol_client.ts";
+import { type ProtocolClient, RequestError } from "./protocol_client.ts";
 
 /**
  * How long a message waits for its key (or its group) before it is reported and dropped.
@@ -88,7 +88,7 @@ export interface ChatClientOptions {
   connectTimeoutS?: number;
   /**
    * Liveness of the server: ping after this many milliseconds of silence (default 15 s);
-   * see {@linkcode ConnectOptions.keepAliveMs}.
+   * see `ConnectOptions.keepAliveMs` in protocol_client.ts.
    */
   keepAliveMs?: number;
   /** A server silent this long after a ping counts as gone, and the client reconnects (10 s). */
