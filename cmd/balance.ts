@@ -1,7 +1,7 @@
 /**
  * `fastchat balance`: runs the load balancer that tells new clients which chat server to
- * connect to. Thin: parses flags, opens the store, registers the servers of the servers
- * file and hands over to `core/balancer/`.
+ * connect to. Thin: parses flags, opens the store, hands over to `core/balancer/` and, once
+ * it listens, registers the servers of the servers file.
  *
  * @module
  */
@@ -11,6 +11,7 @@ import { dirname } from "node:path";
 import { type Command, UsageError } from "./command.ts";
 import { isStrategy, startBalancer, STRATEGIES } from "../core/balancer/mod.ts";
 import { readServersFile, ServersFileError } from "../core/cluster/servers_file.ts";
+import { untilStopped } from "../core/cluster/until_stopped.ts";
 import { DB_ENV, dbLocation, openStore, storeBackend } from "../core/store/open_store.ts";
 
 const _USAGE = `Usage: fastchat balance --strategy STRATEGY [options]
@@ -91,9 +92,6 @@ async function _run(args: string[]): Promise<number> {
   if (storeBackend(db) === "sqlite") await Deno.mkdir(dirname(db), { recursive: true });
   const store = await openStore(db, { applicationName: "fastchat-balancer", poolSize: 2 });
   try {
-    // Registered up front so GET / lists every server before it first reports.
-    for (const entry of entries) await store.upsertServer(entry);
-
     let balancer;
     try {
       balancer = await startBalancer({ strategy, port, host: values.host, store });
@@ -104,25 +102,23 @@ async function _run(args: string[]): Promise<number> {
       }
       throw err;
     }
+    try {
+      // Only now, owning the port, so a balancer that cannot start writes nothing; up front
+      // of "listening" so GET / lists every server before it first reports.
+      for (const entry of entries) await store.upsertServer(entry);
+    } catch (err) {
+      await balancer.close();
+      throw err;
+    }
     const host = balancer.host.includes(":") ? `[${balancer.host}]` : balancer.host;
     console.log(`balancer listening on http://${host}:${balancer.port} strategy=${strategy}`);
 
-    await _untilSignal();
+    if (await untilStopped() === "supervisor_gone") {
+      console.error("fastchat balance: stopping: its supervisor (fastchat up) is gone");
+    }
     await balancer.close();
     return 0;
   } finally {
     await store.close();
   }
-}
-
-/** Resolves on the first SIGINT or SIGTERM, then stops listening for them. */
-function _untilSignal(): Promise<void> {
-  const signals: Deno.Signal[] = Deno.build.os === "windows" ? ["SIGINT"] : ["SIGINT", "SIGTERM"];
-  return new Promise((resolve) => {
-    const handler = () => {
-      for (const s of signals) Deno.removeSignalListener(s, handler);
-      resolve();
-    };
-    for (const s of signals) Deno.addSignalListener(s, handler);
-  });
 }

@@ -8,6 +8,7 @@ import { parseArgs } from "node:util";
 import { dirname, join } from "node:path";
 import { readServersFile } from "../core/cluster/servers_file.ts";
 import { loadClusterSecret, SECRET_ENV } from "../core/cluster/secret.ts";
+import { untilStopped } from "../core/cluster/until_stopped.ts";
 import { createLogger, parseLogLevel } from "../core/log/logger.ts";
 import { startServer } from "../core/server/serve.ts";
 import { DB_ENV, dbLocation, openStore, storeBackend } from "../core/store/open_store.ts";
@@ -32,6 +33,9 @@ Options:
   --tls-cert FILE     Serve wss:// and https:// with this PEM certificate...
   --tls-key FILE      ...and this PEM private key
   --scrypt-n N        scrypt cost N for new passwords (power of two, default 32768)
+  --max-conns-per-addr N
+                      Most open connections from one address (default 1024; 0 = no
+                      cap; raise it behind a proxy or NAT that many users share)
   --log-level LEVEL   debug, info, warn or error (default info)
   -h, --help          Show this help`;
 
@@ -63,6 +67,17 @@ export const serverCommand: Command = {
       scryptN = Number(values["scrypt-n"]);
       if (!Number.isSafeInteger(scryptN) || scryptN < 2 || (scryptN & (scryptN - 1)) !== 0) {
         throw new UsageError(`--scrypt-n must be a power of two, got "${values["scrypt-n"]}"`);
+      }
+    }
+    let maxConnsPerAddr: number | undefined;
+    if (values["max-conns-per-addr"] !== undefined) {
+      maxConnsPerAddr = Number(values["max-conns-per-addr"]);
+      if (!/^[0-9]{1,9}$/.test(values["max-conns-per-addr"])) {
+        throw new UsageError(
+          `--max-conns-per-addr must be a whole number (0 for no cap), got "${
+            values["max-conns-per-addr"]
+          }"`,
+        );
       }
     }
     const id = Number(values.id);
@@ -100,6 +115,7 @@ export const serverCommand: Command = {
         tls,
         listenHost: values.listen,
         passwordCost: scryptN !== undefined ? { N: scryptN, r: 8, p: 1 } : undefined,
+        httpLimits: maxConnsPerAddr !== undefined ? { maxConnsPerAddr } : undefined,
       });
     } catch (err) {
       await store.close();
@@ -111,13 +127,9 @@ export const serverCommand: Command = {
       }
       throw err;
     }
-    const stop = Promise.withResolvers<void>();
-    const onSignal = () => stop.resolve();
-    Deno.addSignalListener("SIGINT", onSignal);
-    Deno.addSignalListener("SIGTERM", onSignal);
-    await stop.promise;
-    Deno.removeSignalListener("SIGINT", onSignal);
-    Deno.removeSignalListener("SIGTERM", onSignal);
+    if (await untilStopped() === "supervisor_gone") {
+      console.error(`fastchat server: server ${id} stopping: its supervisor (fastchat up) is gone`);
+    }
     await running.close();
     await store.close();
     return 0;
@@ -137,6 +149,7 @@ function _parse(args: string[]) {
         "tls-cert": { type: "string" },
         "tls-key": { type: "string" },
         "scrypt-n": { type: "string" },
+        "max-conns-per-addr": { type: "string" },
         "log-level": { type: "string" },
         help: { type: "boolean", short: "h" },
       },

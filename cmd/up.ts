@@ -20,7 +20,8 @@ const _USAGE = `Usage: fastchat up [options]
 
 Starts the load balancer and every server in the servers file as child processes sharing
 one main database: a SQLite file in the data directory, or PostgreSQL with --db; stops
-them all on Ctrl-C or SIGTERM.
+them all on Ctrl-C or SIGTERM. Refuses to start while another fastchat up holds the data
+directory (DIR/up.lock) or any of the ports.
 
 Options:
   --servers FILE         Servers file (default ./servers.txt)

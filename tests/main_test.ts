@@ -48,3 +48,11 @@ Deno.test("fastchat with no arguments prints usage to stderr and exits 2", async
   assert.equal(r.code, 2);
   assert.match(r.stderr, /Usage: fastchat/);
 });
+
+Deno.test("fastchat server refuses a bad --max-conns-per-addr with exit 2", async () => {
+  for (const bad of ["-1", "lots", "1.5"]) {
+    const r = await _fastchat("server", "--id", "1", `--max-conns-per-addr=${bad}`);
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, /--max-conns-per-addr must be a whole number \(0 for no cap\)/);
+  }
+});

@@ -62,6 +62,8 @@ export async function startBenchCluster(opts: {
       balancerPort,
       logLevel: "warn",
       scryptN: BENCH_SCRYPT_N,
+      // Every simulated client comes from 127.0.0.1.
+      maxConnsPerAddr: 0,
       print: opts.progress,
       childStdout: "stderr",
     });

@@ -21,7 +21,7 @@ export const CHILD_PERMISSIONS = [
 
 /** The executable and leading arguments that run `fastchat <args>` in a new process. */
 export function selfCommand(args: readonly string[]): { cmd: string; args: string[] } {
-  const exe = Deno.execPath();
+  const exe = _execPath();
   if (!/^deno(\.exe)?$/.test(basename(exe))) return { cmd: exe, args: [...args] };
   const main = fileURLToPath(new URL("../../main.ts", import.meta.url));
   const config = fileURLToPath(new URL("../../deno.json", import.meta.url));
@@ -37,6 +37,16 @@ export function selfCommand(args: readonly string[]): { cmd: string; args: strin
       ...args,
     ],
   };
+}
+
+/**
+ * This process's executable. On Linux, once that file was replaced (`npm ci` unlinks
+ * node_modules and writes it anew), `Deno.execPath()` reads "/path/deno (deleted)": the new
+ * file at the same path is the one to run. (If nothing is there yet, the spawn fails and
+ * the supervisor retries.)
+ */
+function _execPath(): string {
+  return Deno.execPath().replace(/ \(deleted\)$/, "");
 }
 
 /**

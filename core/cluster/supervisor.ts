@@ -1,16 +1,26 @@
 /**
  * `fastchat up`: the local cluster. Starts the balancer and every server in the servers file
- * as child processes sharing one main database (embedded SQLite by default, or PostgreSQL), waits until each answers its
- * health check, restarts a child that dies, and on shutdown stops them all (SIGTERM, then
- * SIGKILL after a grace period).
+ * as child processes sharing one main database (embedded SQLite by default, or PostgreSQL),
+ * waits until each answers its health check, restarts a child that dies, and on shutdown
+ * stops them all (SIGTERM, then SIGKILL after a grace period).
+ *
+ * One cluster per data directory and per port: it takes `DATA/up.lock` and checks every
+ * port before it starts anything, and a child that exits during startup fails the start.
+ * Once up, a child that exits, or cannot even be spawned (its executable being replaced
+ * under it), is retried with backoff; children read EOF on stdin when the supervisor is
+ * gone and stop (`until_stopped.ts`).
  *
  * @module
  */
 
 import { join } from "node:path";
 import type { ServerEntry } from "./servers_file.ts";
+import { ClusterError } from "./cluster_error.ts";
+import { lockDataDir } from "./data_dir_lock.ts";
+import { assertPortsFree } from "./port_check.ts";
 import { ensureClusterSecret } from "./secret.ts";
 import { selfCommand } from "./self_command.ts";
+import { SUPERVISED_ENV } from "./until_stopped.ts";
 
 /** What the cluster runs. */
 export interface ClusterOptions {
@@ -26,6 +36,8 @@ export interface ClusterOptions {
   logLevel: string;
   /** scrypt N for new passwords (tests use a small one). */
   scryptN?: number;
+  /** Each server's cap on connections per address (0 = none); the server's default otherwise. */
+  maxConnsPerAddr?: number;
   /** Milliseconds to wait for every process to become healthy. */
   startTimeoutMs?: number;
   /** Where progress lines go (default: stdout). */
@@ -64,18 +76,157 @@ interface _Child {
   name: string;
   serverId: number | null;
   args: string[];
+  host: string;
+  port: number;
   healthUrl: string;
   process: Deno.ChildProcess | null;
   restarts: number;
 }
 
-/** Starts the cluster and resolves once every process is healthy. */
+/**
+ * Starts the cluster and resolves once every process is healthy. Before it starts anything
+ * it takes the data directory's lock and checks every port; it fails at once with a
+ * {@linkcode ClusterError} when another cluster holds either, and when a child cannot be
+ * spawned or exits before the cluster is up (stopping the others).
+ */
 export async function startCluster(opts: ClusterOptions): Promise<RunningCluster> {
-  const print = opts.print ?? ((l: string) => console.log(l));
+  const out = opts.print ?? ((l: string) => console.log(l));
+  // Called from timers and exit handlers: a closed stdout must not throw out of them.
+  const print = (line: string) => {
+    try {
+      out(line);
+    } catch {
+      // nowhere to say it
+    }
+  };
   await Deno.mkdir(opts.dataDir, { recursive: true });
-  const db = opts.db ?? join(opts.dataDir, "fastchat.db");
-  const secretFile = await ensureClusterSecret(join(opts.dataDir, "cluster.secret"));
-  const common = ["--servers", opts.serversFile, "--db", db];
+  const lock = await lockDataDir(opts.dataDir);
+  let children: _Child[];
+  try {
+    children = _children(opts);
+    assertPortsFree(children.map((c) => ({ owner: c.name, host: c.host, port: c.port })));
+    const secretFile = await ensureClusterSecret(join(opts.dataDir, "cluster.secret"));
+    for (const c of children) if (c.serverId !== null) c.args.push("--secret-file", secretFile);
+  } catch (err) {
+    lock.release();
+    throw err;
+  }
+
+  let stopping = false;
+  let started = false;
+  let startupError: ClusterError | null = null;
+  const startupFailed = Promise.withResolvers<never>();
+  startupFailed.promise.catch(() => {});
+  const timers = new Set<ReturnType<typeof setTimeout>>();
+  const done = Promise.withResolvers<void>();
+
+  const toStderr = opts.childStdout === "stderr";
+  /** Spawns `child`; throws when the executable cannot be started. */
+  const spawn = (child: _Child) => {
+    const { cmd, args } = selfCommand(child.args);
+    const proc = new Deno.Command(cmd, {
+      args,
+      // Held open and never written: the child reads EOF once this process is gone.
+      stdin: "piped",
+      stdout: toStderr ? "piped" : "inherit",
+      stderr: "inherit",
+      env: { [SUPERVISED_ENV]: "1" },
+    }).spawn();
+    const stdin = proc.stdin.getWriter();
+    if (toStderr) void _copyToStderr(proc.stdout);
+    child.process = proc;
+    void proc.status.then((status) => {
+      stdin.close().catch(() => {});
+      if (child.process === proc) child.process = null;
+      if (stopping) return;
+      const how = `code ${status.code}${status.signal ? `, ${status.signal}` : ""}`;
+      if (!started) {
+        startupError ??= new ClusterError(
+          "child_exited",
+          `${child.name} exited during startup (${how}); stopped the cluster`,
+        );
+        startupFailed.reject(startupError);
+        return;
+      }
+      const delay = _nextDelay(child);
+      print(`fastchat up: ${child.name} exited (${how}); restarting in ${delay} ms`);
+      restartLater(child, delay);
+    });
+  };
+  /** Spawns `child` after `delay` ms; a failed spawn is printed and retried, never thrown. */
+  const restartLater = (child: _Child, delay: number) => {
+    const timer = setTimeout(() => {
+      timers.delete(timer);
+      if (stopping) return;
+      try {
+        spawn(child);
+      } catch (err) {
+        const next = _nextDelay(child);
+        print(
+          `fastchat up: could not start ${child.name} (${(err as Error).message}); ` +
+            `retrying in ${next} ms`,
+        );
+        restartLater(child, next);
+      }
+    }, delay);
+    timers.add(timer);
+  };
+
+  const stop = async () => {
+    if (stopping) return done.promise;
+    stopping = true;
+    for (const t of timers) clearTimeout(t);
+    timers.clear();
+    for (const c of children) _signal(c.process, "SIGTERM");
+    const grace = setTimeout(() => {
+      for (const c of children) _signal(c.process, "SIGKILL");
+    }, 5_000);
+    await Promise.allSettled(children.map((c) => c.process?.status));
+    clearTimeout(grace);
+    lock.release();
+    done.resolve();
+  };
+
+  const health = new AbortController();
+  try {
+    // Servers first, so the balancer's first look finds them reporting.
+    for (const c of children) {
+      try {
+        spawn(c);
+      } catch (err) {
+        throw new ClusterError(
+          "spawn_failed",
+          `could not start ${c.name}: ${(err as Error).message}`,
+        );
+      }
+    }
+    const deadline = Date.now() + (opts.startTimeoutMs ?? 30_000);
+    await Promise.race([
+      Promise.all(children.map((c) => _waitHealthy(c, deadline, health.signal))),
+      startupFailed.promise,
+    ]);
+    if (startupError) throw startupError;
+    started = true;
+  } catch (err) {
+    health.abort();
+    await stop();
+    throw err;
+  }
+  return {
+    balancerUrl: `http://${_httpHost(opts.balancerHost)}:${opts.balancerPort}`,
+    db: _db(opts),
+    stop,
+    finished: done.promise,
+    processes: () =>
+      children.flatMap((c) =>
+        c.process ? [{ name: c.name, serverId: c.serverId, pid: c.process.pid }] : []
+      ),
+  };
+}
+
+/** The child processes to run (servers first); `--secret-file` is added later. */
+function _children(opts: ClusterOptions): _Child[] {
+  const common = ["--servers", opts.serversFile, "--db", _db(opts)];
   const children: _Child[] = opts.servers.map((s) => ({
     name: `server ${s.id}`,
     serverId: s.id,
@@ -84,12 +235,15 @@ export async function startCluster(opts: ClusterOptions): Promise<RunningCluster
       "--id",
       String(s.id),
       ...common,
-      "--secret-file",
-      secretFile,
       "--log-level",
       opts.logLevel,
       ...(opts.scryptN ? ["--scrypt-n", String(opts.scryptN)] : []),
+      ...(opts.maxConnsPerAddr !== undefined
+        ? ["--max-conns-per-addr", String(opts.maxConnsPerAddr)]
+        : []),
     ],
+    host: s.host,
+    port: s.port,
     healthUrl: `http://${_httpHost(s.host)}:${s.port}/healthz`,
     process: null,
     restarts: 0,
@@ -107,74 +261,23 @@ export async function startCluster(opts: ClusterOptions): Promise<RunningCluster
       String(opts.balancerPort),
       ...common,
     ],
+    host: opts.balancerHost,
+    port: opts.balancerPort,
     healthUrl: `http://${_httpHost(opts.balancerHost)}:${opts.balancerPort}/healthz`,
     process: null,
     restarts: 0,
   });
+  return children;
+}
 
-  let stopping = false;
-  const done = Promise.withResolvers<void>();
-  const exits: Promise<unknown>[] = [];
+function _db(opts: ClusterOptions): string {
+  return opts.db ?? join(opts.dataDir, "fastchat.db");
+}
 
-  const toStderr = opts.childStdout === "stderr";
-  const spawn = (child: _Child) => {
-    const { cmd, args } = selfCommand(child.args);
-    const proc = new Deno.Command(cmd, {
-      args,
-      stdin: "null",
-      stdout: toStderr ? "piped" : "inherit",
-      stderr: "inherit",
-    }).spawn();
-    if (toStderr) void _copyToStderr(proc.stdout);
-    child.process = proc;
-    const exited = proc.status.then((status) => {
-      if (child.process === proc) child.process = null;
-      if (stopping) return;
-      child.restarts++;
-      const delay = Math.min(10_000, 500 * 2 ** Math.min(child.restarts - 1, 5));
-      print(
-        `fastchat up: ${child.name} exited (code ${status.code}${
-          status.signal ? `, ${status.signal}` : ""
-        }); restarting in ${delay} ms`,
-      );
-      setTimeout(() => {
-        if (!stopping) spawn(child);
-      }, delay);
-    });
-    exits.push(exited);
-  };
-
-  const stop = async () => {
-    if (stopping) return done.promise;
-    stopping = true;
-    for (const c of children) _signal(c.process, "SIGTERM");
-    const grace = setTimeout(() => {
-      for (const c of children) _signal(c.process, "SIGKILL");
-    }, 5_000);
-    await Promise.allSettled(children.map((c) => c.process?.status));
-    clearTimeout(grace);
-    done.resolve();
-  };
-
-  // Servers first, so the balancer's first look finds them reporting.
-  for (const c of children) spawn(c);
-  const deadline = Date.now() + (opts.startTimeoutMs ?? 30_000);
-  try {
-    for (const c of children) await _waitHealthy(c, deadline);
-  } catch (err) {
-    await stop();
-    throw err;
-  }
-  return {
-    balancerUrl: `http://${_httpHost(opts.balancerHost)}:${opts.balancerPort}`,
-    db,
-    stop,
-    finished: done.promise,
-    processes: () =>
-      children.flatMap((c) =>
-        c.process ? [{ name: c.name, serverId: c.serverId, pid: c.process.pid }] : []
-      ),
-  };
+/** Counts a restart of `child` and returns how long to wait before it: 0.5 s doubling to 10 s. */
+function _nextDelay(child: _Child): number {
+  child.restarts++;
+  return Math.min(10_000, 500 * 2 ** Math.min(child.restarts - 1, 5));
 }
 
 async function _copyToStderr(stream: ReadableStream<Uint8Array>): Promise<void> {
@@ -188,17 +291,23 @@ async function _copyToStderr(stream: ReadableStream<Uint8Array>): Promise<void> 
   }
 }
 
-async function _waitHealthy(child: _Child, deadline: number): Promise<void> {
+async function _waitHealthy(child: _Child, deadline: number, signal: AbortSignal): Promise<void> {
   for (;;) {
+    if (signal.aborted) return;
     try {
-      const res = await fetch(child.healthUrl, { signal: AbortSignal.timeout(1_000) });
+      const res = await fetch(child.healthUrl, {
+        signal: AbortSignal.any([signal, AbortSignal.timeout(1_000)]),
+      });
       await res.body?.cancel();
       if (res.ok) return;
     } catch {
       // not listening yet
     }
     if (Date.now() > deadline) {
-      throw new Error(`${child.name} did not become healthy at ${child.healthUrl} in time`);
+      throw new ClusterError(
+        "unhealthy",
+        `${child.name} did not become healthy at ${child.healthUrl} in time`,
+      );
     }
     await new Promise((r) => setTimeout(r, 100));
   }
