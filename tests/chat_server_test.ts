@@ -388,3 +388,19 @@ Deno.test("ChatServer.checkSessions() closes connections whose session ended unh
     await c.stop();
   }
 });
+
+Deno.test("ChatServer's lookup says whether the user is online on any server", async () => {
+  const c = await InProcessCluster.start(2);
+  try {
+    const alice = await c.user(1, "alice");
+    const bob = await c.user(2, "bob");
+    const seen = await alice.client.request({ type: "lookup", ref: 0, username: "bob" });
+    assert.equal(seen.type === "user" && seen.online, true, "bob is on server 2");
+    bob.client.close();
+    await new Promise((r) => setTimeout(r, 20)); // server 2's offline news reaches server 1
+    const gone = await alice.client.request({ type: "lookup", ref: 0, user_id: bob.id });
+    assert.equal(gone.type === "user" && gone.online, false);
+  } finally {
+    await c.stop();
+  }
+});

@@ -100,6 +100,7 @@ const EXAMPLES: Record<Direction, Record<string, Json>> = {
       username: "bob",
       rsa_public_key: _PEM,
       identity_key: _IDENTITY,
+      online: true,
     },
     accepted: { type: "accepted", ref: 6, client_msg_id: "c-1", msg_id: 42, duplicate: false },
     message: { type: "message", ..._MESSAGE },

@@ -246,6 +246,8 @@ export interface UserFrame {
   username: string;
   rsa_public_key: string;
   identity_key: string;
+  /** The user has at least one live connection, on any server. */
+  online: boolean;
 }
 /** The message is durable; `msg_id` is the server's ID for it. */
 export interface AcceptedFrame {

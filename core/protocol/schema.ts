@@ -129,6 +129,7 @@ export const SCHEMAS: Record<Direction, Record<string, FrameSchema>> = {
         username: _username,
         rsa_public_key: { kind: "str", min: 1, max: LIMITS.publicKeyChars },
         identity_key: { kind: "str", min: 43, max: 44 },
+        online: { kind: "bool" },
       },
     },
     accepted: {

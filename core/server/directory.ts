@@ -39,6 +39,8 @@ export class Directory {
       username: user.username,
       rsa_public_key: user.rsaPublicKey,
       identity_key: user.identityKey,
+      online: this.#ctx.presence.localSessions(user.id).size > 0 ||
+        this.#ctx.presence.remoteServers(user.id).size > 0,
     });
   }
 
