@@ -1,6 +1,7 @@
 /**
- * `fastchat client`: the user's terminal client. Interactive on a terminal; one command
- * per line from stdin otherwise (with `--json`, one JSON event per line on stdout).
+ * `fastchat client`: the user's terminal client. Full screen on a terminal (`core/tui/`);
+ * one command per line otherwise, or with `--line` (with `--json`, one JSON event per line
+ * on stdout).
  *
  * @module
  */
@@ -13,6 +14,7 @@ import type { ClientEvent } from "../core/client/events.ts";
 import { renderEvent } from "../core/client/render.ts";
 import { promptPassword, stdinLines } from "../core/client/terminal.ts";
 import { LIMITS } from "../core/protocol/mod.ts";
+import { runTui } from "../core/tui/run_tui.ts";
 import { type Command, UsageError } from "./command.ts";
 
 const _USAGE = `Usage: fastchat client [options]
@@ -28,7 +30,8 @@ Options:
   --data DIR            Where keystores and received files live (default ~/.fastchat)
   --password-file FILE  Read the password from FILE's first line (else FASTCHAT_PASSWORD,
                         else asked on the terminal without echo)
-  --json                Print one JSON event per line (for scripts)
+  --json                Print one JSON event per line (for scripts; implies --line)
+  --line                One command per line even on a terminal, no full screen
   --connect-timeout S   Seconds to keep trying to reach a server (default 30)
   -h, --help            Show this help
 
@@ -51,6 +54,7 @@ export const clientCommand: Command = {
           data: { type: "string" },
           "password-file": { type: "string" },
           json: { type: "boolean" },
+          line: { type: "boolean" },
           "connect-timeout": { type: "string" },
           "keystore-scrypt-n": { type: "string" },
           help: { type: "boolean", short: "h" },
@@ -101,6 +105,19 @@ export const clientCommand: Command = {
     }
     const dataDir = values.data ?? join(Deno.env.get("HOME") ?? ".", ".fastchat");
     const password = await _password(values["password-file"]);
+    const keystoreScryptN = values["keystore-scrypt-n"]
+      ? Number(values["keystore-scrypt-n"])
+      : undefined;
+    if (interactive && Deno.stdout.isTerminal() && !json && !values.line) {
+      return await runTui({
+        balancerUrls: balancers,
+        dataDir,
+        username: user,
+        password,
+        connectTimeoutS: timeout,
+        keystoreScryptN,
+      });
+    }
 
     const write = (text: string) => Deno.stdout.writeSync(_enc.encode(text));
     const promptText = "> ";
@@ -124,9 +141,7 @@ export const clientCommand: Command = {
       password,
       emit,
       connectTimeoutS: timeout,
-      keystoreScryptN: values["keystore-scrypt-n"]
-        ? Number(values["keystore-scrypt-n"])
-        : undefined,
+      keystoreScryptN,
     });
     try {
       await client.start();

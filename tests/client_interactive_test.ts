@@ -1,5 +1,5 @@
 /**
- * The client's interactive mode in a real pseudo-terminal (tmux): the password prompt does
+ * The client's interactive line mode (`--line`) in a real pseudo-terminal (tmux): the password prompt does
  * not echo, commands typed at the prompt work, and incoming messages appear.
  */
 
@@ -49,6 +49,7 @@ Deno.test("client interactive mode: hidden password, commands at the prompt, liv
       data,
       "--keystore-scrypt-n",
       "1024",
+      "--line", // line mode on a terminal; the full-screen mode has tests of its own
     ]);
     const line = ["env", "-u", "FASTCHAT_PASSWORD", cmd, ...args].map(_quote).join(" ");
     await _tmux("new-session", "-d", "-s", "alice", "-x", "160", "-y", "50", line);

@@ -1,0 +1,231 @@
+/**
+ * The full-screen client's screen, on Ink (React for terminals): a side list of
+ * conversations with unread counts, the current conversation's messages, transfers as
+ * progress bars, a notice line, the input line and a status bar, and a help overlay. It only
+ * draws the controller's state and forwards keys and pastes to it.
+ *
+ * @module
+ */
+
+import React, { useEffect, useState, useSyncExternalStore } from "react";
+import { Box, Text, useInput, usePaste } from "ink";
+import { displaySafe, displayWidth, truncateToWidth } from "./text.ts";
+import type { TuiController } from "./controller.ts";
+import { keyAction, splitTyped } from "./keymap.ts";
+import { layoutLines, progressBar, type Row, visibleRows } from "./layout.ts";
+import type { Conversation, ViewState } from "./view_state.ts";
+
+const _SIDE = 24;
+
+/** Keys and commands, for the help overlay. */
+export const HELP_TEXT = [
+  "Keys",
+  "  Enter            send the line (plain text goes to the open conversation)",
+  "  Ctrl-N / Ctrl-P  next / previous conversation    Alt-1…9  jump to one",
+  "  PgUp / PgDn      scroll back and forth           Esc      close this help",
+  "  Up / Down        input history                   Tab      complete a command or name",
+  "  Ctrl-A / Ctrl-E  start / end of line             Alt-B / Alt-F  word left / right",
+  "  Ctrl-W           delete the word before          Ctrl-U / Ctrl-K  delete to start / end",
+  "  Ctrl-C           quit (Ctrl-D on an empty line too)",
+  "Commands (with /, or bare on the status pane)",
+  "  /query NAME      open a conversation             /close   back to the status pane",
+  "  /add_friend USER /create_group NAME USER...      /add_member GROUP USER",
+  "  /remove_member GROUP USER  /leave_group GROUP    /send_file NAME PATH",
+  "  /fingerprint USER /accept_key USER  /friends  /groups  /whoami  /logout  /quit",
+];
+
+/** The whole screen. */
+export function App({ controller }: { controller: TuiController }): React.ReactElement {
+  const snap = useSyncExternalStore(
+    (fn: () => void) => controller.subscribe(fn),
+    () => controller.snapshot,
+  );
+  const [size, setSize] = useState(_consoleSize);
+  useEffect(() => {
+    // The terminal was resized: lay everything out again.
+    const onResize = () => setSize(_consoleSize());
+    Deno.addSignalListener("SIGWINCH", onResize);
+    return () => Deno.removeSignalListener("SIGWINCH", onResize);
+  }, []);
+
+  const { view, line } = snap;
+  const paneWidth = Math.max(20, size.cols - _SIDE - 3);
+  const bottom = 3 + view.transfers.length;
+  const paneHeight = Math.max(3, size.rows - bottom - 2);
+  const current = view.conversations.find((c) => c.key === view.current)!;
+  const rows = layoutLines(current.lines, paneWidth, view.me);
+  const maxScroll = Math.max(0, rows.length - paneHeight);
+
+  useInput((input, key) => {
+    // Typed-ahead Tab or Enter can arrive in one chunk with text; split it into key presses.
+    const chunked = !key.ctrl && !key.meta && input.length > 1 && /[\t\r]/.test(input);
+    const presses = chunked ? splitTyped(input) : [{ input, key }];
+    for (const p of presses) {
+      controller.act(keyAction(p.input, p.key, controller.snapshot.line), paneHeight, maxScroll);
+    }
+  });
+  usePaste((text) => controller.paste(text));
+
+  return (
+    <Box flexDirection="column" width={size.cols} height={size.rows}>
+      <Box flexDirection="row" height={paneHeight + 2}>
+        <Sidebar view={view} height={paneHeight} />
+        <Box
+          flexDirection="column"
+          borderStyle="round"
+          borderColor="gray"
+          width={paneWidth + 2}
+          paddingLeft={0}
+        >
+          {view.help ? <Help width={paneWidth} /> : (
+            visibleRows(rows, paneHeight, Math.min(view.scroll, maxScroll)).map((r) => (
+              <RowView key={r.key} row={r} width={paneWidth} />
+            ))
+          )}
+        </Box>
+      </Box>
+      {view.transfers.map((t) => (
+        <Text key={t.what} wrap="truncate">
+          {truncateToWidth(displaySafe(t.what, { singleLine: true }), Math.max(10, size.cols - 30))}
+          {" "}
+          {progressBar(t.done, t.total, 20)}
+        </Text>
+      ))}
+      <Text color={view.notice?.error ? "red" : "yellow"} wrap="truncate">
+        {view.notice
+          ? truncateToWidth(displaySafe(view.notice.text, { singleLine: true }), size.cols)
+          : " "}
+      </Text>
+      <InputLine text={line.text} cursor={line.cursor} width={size.cols} target={current} />
+      <StatusBar view={view} scroll={Math.min(view.scroll, maxScroll)} width={size.cols} />
+    </Box>
+  );
+}
+
+function _consoleSize(): { cols: number; rows: number } {
+  try {
+    const { columns, rows } = Deno.consoleSize();
+    return { cols: columns, rows };
+  } catch {
+    return { cols: 80, rows: 24 };
+  }
+}
+
+function Sidebar({ view, height }: { view: ViewState; height: number }): React.ReactElement {
+  const list = view.conversations.slice(0, height);
+  return (
+    <Box flexDirection="column" borderStyle="round" borderColor="gray" width={_SIDE}>
+      {list.map((c, i) => (
+        <Text
+          key={c.key}
+          inverse={c.key === view.current}
+          bold={c.unread > 0}
+          color={c.keyWarning ? "red" : undefined}
+          wrap="truncate"
+        >
+          {_sideLabel(c, i)}
+        </Text>
+      ))}
+    </Box>
+  );
+}
+
+function _sideLabel(c: Conversation, i: number): string {
+  const num = i < 9 ? `${i + 1} ` : "  ";
+  if (c.kind === "status") return `${num}* status`;
+  const mark = c.kind === "group" ? "#" : c.online === true ? "●" : c.online === false ? "○" : "@";
+  const flags = `${c.verified ? " ✓" : ""}${c.keyWarning ? " !" : ""}`;
+  const unread = c.unread > 0 ? ` (${c.unread})` : "";
+  const name = truncateToWidth(
+    displaySafe(c.name, { singleLine: true }),
+    _SIDE - 8 - unread.length - flags.length,
+  );
+  return `${num}${mark}${name}${flags}${unread}`;
+}
+
+function RowView({ row, width }: { row: Row; width: number }): React.ReactElement {
+  const text = truncateToWidth(row.text, width);
+  switch (row.tone) {
+    case "separator":
+      return <Text color="gray">{text}</Text>;
+    case "dim":
+      return <Text dimColor>{text}</Text>;
+    case "warning":
+      return <Text color="red" bold>{text}</Text>;
+    case "mine":
+      return <Text color="cyan">{text}</Text>;
+    default:
+      return <Text>{text}</Text>;
+  }
+}
+
+function Help({ width }: { width: number }): React.ReactElement {
+  return (
+    <Box flexDirection="column">
+      {HELP_TEXT.map((l, i) => (
+        <Text key={i} bold={!l.startsWith(" ")}>{truncateToWidth(l, width)}</Text>
+      ))}
+    </Box>
+  );
+}
+
+/**
+ * The input line, scrolled so the cursor stays visible; a long paste shows its end and
+ * how many characters it holds.
+ */
+function InputLine(
+  { text, cursor, width, target }: {
+    text: string;
+    cursor: number;
+    width: number;
+    target: Conversation;
+  },
+): React.ReactElement {
+  const prompt = target.kind === "status"
+    ? "> "
+    : `${target.kind === "group" ? "#" : "@"}${target.name}> `;
+  const flat = displaySafe(text, { singleLine: true, keepBidi: true });
+  const before = displaySafe(text.slice(0, cursor), { singleLine: true, keepBidi: true });
+  const room = Math.max(10, width - displayWidth(prompt) - 12);
+  let shownBefore = before;
+  while (displayWidth(shownBefore) > room) {
+    shownBefore = shownBefore.slice(Math.ceil(shownBefore.length / 4));
+  }
+  const after = truncateToWidth(
+    flat.slice(before.length),
+    Math.max(0, room - displayWidth(shownBefore)),
+  );
+  const count = text.length > 200 ? ` [${text.length} chars]` : "";
+  return (
+    <Text wrap="truncate">
+      <Text color="green">{prompt}</Text>
+      {shownBefore}
+      <Text inverse>{after.slice(0, 1) || " "}</Text>
+      {after.slice(1)}
+      <Text dimColor>{count}</Text>
+    </Text>
+  );
+}
+
+function StatusBar(
+  { view, scroll, width }: { view: ViewState; scroll: number; width: number },
+): React.ReactElement {
+  const conn = view.conn === "online"
+    ? `online · server ${view.server}`
+    : view.conn === "reconnecting"
+    ? `reconnecting… (attempt ${view.attempts})`
+    : view.conn;
+  const unread = view.conversations.reduce((n, c) => n + c.unread, 0);
+  const parts = [
+    `${view.me}${view.myId ? ` #${view.myId}` : ""}`,
+    conn,
+    unread > 0 ? `${unread} unread` : "",
+    scroll > 0 ? `scrolled ${scroll} up (PgDn)` : "",
+    "/help · Ctrl-N/P switch · Ctrl-C quit",
+  ].filter((p) => p !== "");
+  return (
+    <Text inverse color={view.conn === "online" ? undefined : "yellow"} wrap="truncate">
+      {truncateToWidth(` ${parts.join("  │  ")}`, width).padEnd(width)}
+    </Text>
+  );
+}

@@ -1,0 +1,252 @@
+/**
+ * The full-screen client's logic without a screen: it owns the view state, the input line
+ * and its history, turns engine events and key actions into new state, and turns a
+ * submitted line into an engine command (plain text to the current conversation, `/cmd`
+ * anywhere, bare commands on the status pane). The Ink app subscribes to it and draws.
+ *
+ * @module
+ */
+
+import { COMMAND_SPECS, CommandError, parseCommand } from "../client/commands.ts";
+import type { ClientCommand } from "../client/commands.ts";
+import type { ClientEvent } from "../client/events.ts";
+import { complete } from "./completion.ts";
+import { type KeyAction } from "./keymap.ts";
+import {
+  type EditorState,
+  EMPTY_HISTORY,
+  EMPTY_LINE,
+  historyDown,
+  type HistoryState,
+  historyUp,
+  remember,
+} from "./line_editor.ts";
+import {
+  applyEvent,
+  cycle,
+  findConversation,
+  initialView,
+  notice,
+  query,
+  scrollBy,
+  select,
+  submitting,
+  toggleHelp,
+  type ViewState,
+} from "./view_state.ts";
+
+/** What the controller needs from the engine. */
+export interface CommandRunner {
+  run(cmd: ClientCommand): Promise<void>;
+}
+
+/** Commands the full-screen client handles itself. */
+export const TUI_COMMANDS = ["query", "close"] as const;
+
+/** The controller's whole state. */
+export interface TuiSnapshot {
+  readonly view: ViewState;
+  readonly line: EditorState;
+  readonly history: HistoryState;
+}
+
+/** See the module documentation. */
+export class TuiController {
+  #snap: TuiSnapshot;
+  readonly #runner: CommandRunner;
+  readonly #listeners = new Set<() => void>();
+  #quit = Promise.withResolvers<void>();
+  /** Commands run one at a time, in the order they were entered. */
+  #queue: Promise<void> = Promise.resolve();
+  /** Conversations whose history was asked for. */
+  readonly #loaded = new Set<string>();
+
+  constructor(me: string, runner: CommandRunner) {
+    this.#snap = { view: initialView(me), line: EMPTY_LINE, history: EMPTY_HISTORY };
+    this.#runner = runner;
+  }
+
+  /** The current state. */
+  get snapshot(): TuiSnapshot {
+    return this.#snap;
+  }
+
+  /** Resolves when the user asks to quit. */
+  get quitRequested(): Promise<void> {
+    return this.#quit.promise;
+  }
+
+  /** Calls `fn` after every change; returns the unsubscribe function. */
+  subscribe(fn: () => void): () => void {
+    this.#listeners.add(fn);
+    return () => this.#listeners.delete(fn);
+  }
+
+  /** An engine event. */
+  onEvent(e: ClientEvent): void {
+    this.#set({ ...this.#snap, view: applyEvent(this.#snap.view, e) });
+  }
+
+  /** Text pasted as one piece: inserted whole, newlines included. */
+  paste(text: string): void {
+    const { line } = this.#snap;
+    const clean = text.replace(/\r\n?/g, "\n");
+    this.#set({
+      ...this.#snap,
+      line: {
+        text: line.text.slice(0, line.cursor) + clean + line.text.slice(line.cursor),
+        cursor: line.cursor + clean.length,
+      },
+    });
+  }
+
+  /** A key action (see `keymap.ts`); `pageRows` is the message pane's height. */
+  act(action: KeyAction, pageRows: number, maxScroll: number): void {
+    const s = this.#snap;
+    switch (action.kind) {
+      case "edit":
+        this.#set({ ...s, line: action.edit(s.line) });
+        return;
+      case "history": {
+        const [history, line] = action.direction < 0
+          ? historyUp(s.history, s.line)
+          : historyDown(s.history, s.line);
+        this.#set({ ...s, history, line });
+        return;
+      }
+      case "complete": {
+        const result = complete(s.line, this.#completionSource());
+        let view = s.view;
+        if (result.candidates.length > 1) view = notice(view, result.candidates.join("  "));
+        this.#set({ ...s, line: result.line, view });
+        return;
+      }
+      case "conversation":
+        this.#open(cycle(s.view, action.delta));
+        return;
+      case "jump": {
+        const conv = s.view.conversations[action.index - 1];
+        if (conv) this.#open(select(s.view, conv.key));
+        return;
+      }
+      case "scroll":
+        this.#set({
+          ...s,
+          view: scrollBy(s.view, action.pages * Math.max(1, pageRows - 2), maxScroll),
+        });
+        return;
+      case "close":
+        this.#set({ ...s, view: s.view.help ? toggleHelp(s.view) : { ...s.view, notice: null } });
+        return;
+      case "quit":
+        this.#quit.resolve();
+        return;
+      case "submit":
+        this.#submit();
+        return;
+      case "none":
+        return;
+    }
+  }
+
+  /** Waits until every entered command has run. */
+  idle(): Promise<void> {
+    return this.#queue;
+  }
+
+  #submit(): void {
+    const s = this.#snap;
+    const text = s.line.text;
+    this.#set({
+      ...s,
+      line: EMPTY_LINE,
+      history: remember(s.history, text),
+      view: { ...s.view, help: false },
+    });
+    if (text.trim() === "") return;
+    const current = this.#snap.view.conversations.find((c) => c.key === this.#snap.view.current)!;
+    const slash = text.startsWith("/");
+    if (slash || current.kind === "status") {
+      this.#command(slash ? text.slice(1) : text);
+      return;
+    }
+    const cmd: ClientCommand = current.kind === "group"
+      ? { name: "group_message", group: String(current.id), text }
+      : { name: "single_message", user: current.name, text };
+    this.#set({ ...this.#snap, view: submitting(this.#snap.view, current.key, text) });
+    this.#run(cmd);
+  }
+
+  #command(line: string): void {
+    const [word = "", ...rest] = line.trim().split(/\s+/);
+    if (word === "query" || word === "q" || word === "open") {
+      const name = rest[0];
+      if (name === undefined) {
+        this.#set({ ...this.#snap, view: notice(this.#snap.view, "Usage: /query NAME", true) });
+        return;
+      }
+      this.#open(query(this.#snap.view, name));
+      return;
+    }
+    if (word === "close") {
+      this.#set({ ...this.#snap, view: select(this.#snap.view, "*") });
+      return;
+    }
+    if (word === "help" || word === "h" || word === "?") {
+      this.#set({ ...this.#snap, view: toggleHelp(this.#snap.view) });
+      return;
+    }
+    let cmd: ClientCommand | null;
+    try {
+      cmd = parseCommand(line);
+    } catch (err) {
+      if (!(err instanceof CommandError)) throw err;
+      this.#set({ ...this.#snap, view: notice(this.#snap.view, err.message, true) });
+      return;
+    }
+    if (cmd === null) return;
+    if (cmd.name === "quit") {
+      this.#quit.resolve();
+      return;
+    }
+    if (cmd.name === "single_message") {
+      const key = findConversation(this.#snap.view, cmd.user)?.key ?? `@${cmd.user}`;
+      this.#set({ ...this.#snap, view: submitting(this.#snap.view, key, cmd.text) });
+    }
+    this.#run(cmd);
+  }
+
+  /** Shows a conversation, asking once for its stored history. */
+  #open(view: ViewState): void {
+    this.#set({ ...this.#snap, view });
+    const conv = view.conversations.find((c) => c.key === view.current);
+    if (conv === undefined || conv.kind === "status" || this.#loaded.has(conv.key)) return;
+    this.#loaded.add(conv.key);
+    const target = conv.kind === "group" ? String(conv.id) : conv.name;
+    this.#run({ name: "history", target, count: 200 });
+  }
+
+  #run(cmd: ClientCommand): void {
+    this.#queue = this.#queue.then(() =>
+      this.#runner.run(cmd).catch((err) => {
+        this.#set({ ...this.#snap, view: notice(this.#snap.view, (err as Error).message, true) });
+      })
+    );
+  }
+
+  #completionSource() {
+    const commands = [
+      ...Object.entries(COMMAND_SPECS).flatMap(([name, spec]) => [name, ...spec.aliases]),
+      ...TUI_COMMANDS,
+    ];
+    const names = this.#snap.view.conversations.filter((c) => c.kind !== "status").map((c) =>
+      c.name
+    );
+    return { commands, names };
+  }
+
+  #set(next: TuiSnapshot): void {
+    this.#snap = next;
+    for (const fn of this.#listeners) fn();
+  }
+}

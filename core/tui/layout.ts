@@ -1,0 +1,99 @@
+/**
+ * Lays a conversation out as screen rows of a given width: a date separator where the day
+ * changes, `HH:MM name: text` with the message's state, continuation rows indented under
+ * the text. Pure, so scrolling can count rows and tests can check the result.
+ *
+ * @module
+ */
+
+import { displaySafe, displayWidth, wrapToWidth } from "./text.ts";
+import type { ChatLine, LineState } from "./view_state.ts";
+
+/** One screen row. */
+export interface Row {
+  readonly key: string;
+  readonly text: string;
+  readonly tone: "normal" | "dim" | "mine" | "warning" | "separator" | "name";
+}
+
+const _STATE_MARK: Record<LineState, string> = {
+  sending: " …",
+  queued: " (queued: offline)",
+  accepted: " ✓",
+  delivered: " ✓✓",
+  failed: " ✗ not sent",
+};
+
+/** Rows for `lines` at `width` columns. */
+export function layoutLines(lines: readonly ChatLine[], width: number, myName: string): Row[] {
+  const rows: Row[] = [];
+  let day = "";
+  for (const l of lines) {
+    const d = new Date(l.at);
+    const thisDay = _dayLabel(d);
+    if (thisDay !== day) {
+      day = thisDay;
+      const label = ` ${thisDay} `;
+      const side = Math.max(2, Math.floor((width - displayWidth(label)) / 2));
+      rows.push({
+        key: `${l.key}-day`,
+        text: "─".repeat(side) + label + "─".repeat(side),
+        tone: "separator",
+      });
+    }
+    const time = `${_two(d.getHours())}:${_two(d.getMinutes())} `;
+    let head: string;
+    let tone: Row["tone"];
+    if (l.kind === "info" || l.kind === "warning") {
+      head = `${time}* `;
+      tone = l.kind === "warning" ? "warning" : "dim";
+    } else {
+      head = `${time}${displaySafe(l.from === myName ? "you" : l.from, { singleLine: true })}: `;
+      tone = l.kind === "out" ? "mine" : "normal";
+    }
+    let body = displaySafe(l.text);
+    if (l.state !== null) {
+      body += _STATE_MARK[l.state];
+      if (l.state === "delivered" && l.deliveredTo.length > 1) {
+        body += ` (${l.deliveredTo.join(", ")})`;
+      }
+    }
+    const indent = Math.min(displayWidth(head), Math.floor(width / 3));
+    const avail = Math.max(8, width - indent);
+    const wrapped = body.split("\n").flatMap((part) => wrapToWidth(part, avail));
+    wrapped.forEach((text, i) => {
+      rows.push({
+        key: `${l.key}-${i}`,
+        text: (i === 0 ? head.slice(0, head.length) : " ".repeat(indent)) + text,
+        tone,
+      });
+    });
+  }
+  return rows;
+}
+
+/** The rows to show in a pane of `height`, `scroll` rows up from the bottom. */
+export function visibleRows(rows: readonly Row[], height: number, scroll: number): Row[] {
+  const endAt = Math.max(0, rows.length - scroll);
+  return rows.slice(Math.max(0, endAt - height), endAt);
+}
+
+/** A progress bar `width` columns wide. */
+export function progressBar(done: number, total: number, width: number): string {
+  const share = total > 0 ? Math.min(1, done / total) : 0;
+  const filled = Math.round(share * width);
+  return "█".repeat(filled) + "░".repeat(width - filled) + ` ${Math.round(share * 100)}%`;
+}
+
+function _dayLabel(d: Date): string {
+  return d.toLocaleDateString("en-GB", {
+    weekday: "short",
+    day: "numeric",
+    month: "short",
+    year: "numeric",
+  });
+}
+
+function _two(n: number): string {
+  return String(n).padStart(2, "0");
+}

@@ -1,0 +1,90 @@
+/**
+ * Runs the full-screen client: the engine (`ChatClient`) feeding a {@linkcode TuiController},
+ * drawn by the Ink {@linkcode App}. Used by `fastchat client` when stdin and stdout are a
+ * terminal.
+ *
+ * @module
+ */
+
+import React from "react";
+import { render } from "ink";
+import { ChatClient, type ChatClientOptions } from "../client/chat_client.ts";
+import type { ShutOut } from "../client/chat_client.ts";
+import { App } from "./app.tsx";
+import { TuiController } from "./controller.ts";
+
+/** Options: the engine's, without the event sink (the screen is the sink). */
+export type TuiOptions = Omit<ChatClientOptions, "emit">;
+
+const _enc = new TextEncoder();
+
+/** Runs until the user quits or is shut out; resolves to the exit code. */
+export async function runTui(opts: TuiOptions): Promise<number> {
+  let controller: TuiController | null = null;
+  const early: Parameters<TuiController["onEvent"]>[0][] = [];
+  const client = new ChatClient({
+    ...opts,
+    emit: (e) => controller ? controller.onEvent(e) : early.push(e),
+  });
+  controller = new TuiController(opts.username, client);
+  for (const e of early) controller.onEvent(e);
+  const c = controller;
+
+  // A bell and the unread count in the window title for messages in other conversations.
+  let bells = 0;
+  const unsubscribe = c.subscribe(() => {
+    const v = c.snapshot.view;
+    if (v.bell === bells) return;
+    bells = v.bell;
+    const unread = v.conversations.reduce((n, x) => n + x.unread, 0);
+    _write(`\x07\x1b]0;FastChat: ${unread} unread\x07`);
+  });
+
+  const ink = render(React.createElement(App, { controller: c }), {
+    exitOnCtrlC: false,
+    patchConsole: true,
+  });
+  try {
+    await client.start();
+  } catch (err) {
+    ink.unmount();
+    unsubscribe();
+    await client.close();
+    console.error(`fastchat client: ${(err as Error).message}`);
+    return 1;
+  }
+  c.act({ kind: "none" }, 0, 0);
+  await client.run({ name: "friends" });
+  await client.run({ name: "groups" });
+
+  let shutOut: ShutOut | null = null;
+  await Promise.race([
+    c.quitRequested,
+    client.shutOut.then((why) => {
+      shutOut = why;
+    }),
+  ]);
+  await c.idle();
+  const drained = shutOut !== null || await client.drain(5_000);
+  ink.unmount();
+  unsubscribe();
+  _write("\x1b]0;\x07");
+  await client.close();
+  const why = shutOut as ShutOut | null;
+  if (why !== null) {
+    console.log(why.message);
+    return why.reason === "logout" ? 0 : 1;
+  }
+  if (!drained) {
+    console.log("Some messages were not accepted yet; they are sent at the next start.");
+  }
+  return 0;
+}
+
+function _write(text: string): void {
+  try {
+    Deno.stdout.writeSync(_enc.encode(text));
+  } catch {
+    // the terminal is gone
+  }
+}

@@ -1,0 +1,482 @@
+/**
+ * What the full-screen client shows, as pure data, and how the engine's events and the
+ * user's actions change it: conversations with unread counts and message states, the
+ * connection state (one "reconnecting" state, not a line per attempt), file transfers as one
+ * progress entry each, notices. The Ink components only draw it.
+ *
+ * @module
+ */
+
+import type { ClientEvent } from "../client/events.ts";
+
+/** The connection as the status bar shows it. */
+export type ConnState = "connecting" | "online" | "reconnecting" | "offline";
+
+/** Where one of your messages is. */
+export type LineState = "sending" | "queued" | "accepted" | "delivered" | "failed";
+
+/** One line of a conversation. */
+export interface ChatLine {
+  /** Stable key for rendering. */
+  readonly key: string;
+  /** `in`: someone else's message; `out`: yours; `info`: an event; `warning`: loud. */
+  readonly kind: "in" | "out" | "info" | "warning";
+  readonly from: string;
+  readonly text: string;
+  /** Unix milliseconds. */
+  readonly at: number;
+  readonly msgId: number | null;
+  readonly clientMsgId: string | null;
+  /** Your messages only. */
+  readonly state: LineState | null;
+  /** Who acknowledged it (group messages collect several). */
+  readonly deliveredTo: readonly string[];
+}
+
+/** A conversation in the side list. */
+export interface Conversation {
+  /** `@name` for a friend, `#id` for a group, `*` for the status pane. */
+  readonly key: string;
+  readonly kind: "direct" | "group" | "status";
+  readonly id: number | null;
+  readonly name: string;
+  readonly unread: number;
+  /** Online status as last seen; null when unknown. */
+  readonly online: boolean | null;
+  readonly verified: boolean;
+  /** The contact's keys changed and are not accepted yet. */
+  readonly keyWarning: boolean;
+  readonly lines: readonly ChatLine[];
+}
+
+/** A file transfer shown as one progress bar. */
+export interface Transfer {
+  readonly what: string;
+  readonly done: number;
+  readonly total: number;
+}
+
+/** Everything the screen shows. */
+export interface ViewState {
+  readonly me: string;
+  readonly myId: number;
+  readonly server: number | null;
+  readonly conn: ConnState;
+  /** Failed attempts in the current reconnect, and the last reason. */
+  readonly attempts: number;
+  readonly connReason: string;
+  readonly conversations: readonly Conversation[];
+  /** Key of the conversation shown. */
+  readonly current: string;
+  readonly transfers: readonly Transfer[];
+  /** The last notice (an error or an answer), shown above the input line. */
+  readonly notice: { text: string; error: boolean } | null;
+  readonly help: boolean;
+  /** Lines scrolled up from the bottom of the current conversation. */
+  readonly scroll: number;
+  /** Counts messages that arrived in other conversations (a bell or title change). */
+  readonly bell: number;
+  /** Text you just submitted, waiting for its `sent` event to become a line. */
+  readonly outgoing: { conv: string; text: string } | null;
+}
+
+/** Lines kept per conversation. */
+export const MAX_LINES = 2_000;
+
+const _STATUS: Conversation = {
+  key: "*",
+  kind: "status",
+  id: null,
+  name: "status",
+  unread: 0,
+  online: null,
+  verified: false,
+  keyWarning: false,
+  lines: [],
+};
+
+/** The screen before anything happened. */
+export function initialView(me: string): ViewState {
+  return {
+    me,
+    myId: 0,
+    server: null,
+    conn: "connecting",
+    attempts: 0,
+    connReason: "",
+    conversations: [_STATUS],
+    current: "*",
+    transfers: [],
+    notice: null,
+    help: false,
+    scroll: 0,
+    bell: 0,
+    outgoing: null,
+  };
+}
+
+/** The conversation key for a friend. */
+export function directKey(name: string): string {
+  return `@${name}`;
+}
+
+/** The conversation key for a group. */
+export function groupKey(id: number): string {
+  return `#${id}`;
+}
+
+let _seq = 0;
+function _lineKey(): string {
+  return `l${++_seq}`;
+}
+
+/** Applies one engine event. */
+export function applyEvent(v: ViewState, e: ClientEvent, now = Date.now()): ViewState {
+  switch (e.event) {
+    case "ready":
+      return _info(
+        { ...v, myId: e.id, server: e.server, conn: "online", attempts: 0 },
+        "*",
+        `Logged in as ${e.user} on server ${e.server}`,
+        now,
+      );
+    case "connecting":
+      return {
+        ...v,
+        conn: v.myId === 0 ? "connecting" : "reconnecting",
+        attempts: e.attempt,
+        connReason: e.reason,
+      };
+    case "reconnected":
+      return { ...v, conn: "online", server: e.server, attempts: 0, connReason: "" };
+    case "progress":
+      return _progress(v, e.what, e.done, e.total);
+    case "message": {
+      const key = e.group !== null ? groupKey(e.group) : directKey(e.from_name);
+      const name = e.group !== null ? (e.group_name ?? `group ${e.group}`) : e.from_name;
+      let next = _ensure(v, key, e.group !== null ? "group" : "direct", e.group ?? e.from, name);
+      next = _addLine(next, key, {
+        key: _lineKey(),
+        kind: e.from === v.myId ? "out" : "in",
+        from: e.from_name,
+        text: e.text,
+        at: e.sent_at,
+        msgId: e.id,
+        clientMsgId: null,
+        state: null,
+        deliveredTo: [],
+      }, true);
+      return next;
+    }
+    case "sent": {
+      const key = e.group !== null ? groupKey(e.group) : directKey(e.to);
+      let next = _ensure(v, key, e.group !== null ? "group" : "direct", e.group, e.to);
+      const file = e.client_msg_id.startsWith("file-");
+      const text = file
+        ? "(file sent)"
+        : v.outgoing !== null && v.outgoing.conv === key
+        ? v.outgoing.text
+        : "(message)";
+      next = _addLine(next, key, {
+        key: _lineKey(),
+        kind: "out",
+        from: v.me,
+        text,
+        at: now,
+        msgId: null,
+        clientMsgId: e.client_msg_id,
+        state: file ? "accepted" : v.conn === "online" ? "sending" : "queued",
+        deliveredTo: [],
+      }, false);
+      return { ...next, outgoing: null };
+    }
+    case "accepted":
+      return _updateLine(v, (l) => l.clientMsgId === e.client_msg_id, (l) => ({
+        ...l,
+        msgId: e.id,
+        state: l.state === "delivered" ? l.state : "accepted",
+      }));
+    case "delivered":
+      return _updateLine(v, (l) => l.kind === "out" && l.msgId === e.id, (l) => ({
+        ...l,
+        state: "delivered",
+        deliveredTo: l.deliveredTo.includes(e.to_name)
+          ? l.deliveredTo
+          : [...l.deliveredTo, e.to_name],
+      }));
+    case "file": {
+      const key = e.group !== null ? groupKey(e.group) : directKey(e.from_name);
+      const next = _ensure(
+        v,
+        key,
+        e.group !== null ? "group" : "direct",
+        e.group ?? e.from,
+        e.from_name,
+      );
+      const done = { ...next, transfers: next.transfers.filter((t) => !t.what.includes(e.name)) };
+      return _addLine(done, key, {
+        key: _lineKey(),
+        kind: "in",
+        from: e.from_name,
+        text: `sent a file: ${e.name} (${_size(e.size)}), saved to ${e.path}`,
+        at: now,
+        msgId: e.id,
+        clientMsgId: null,
+        state: null,
+        deliveredTo: [],
+      }, true);
+    }
+    case "group": {
+      const key = groupKey(e.group);
+      const next = _ensure(v, key, "group", e.group, e.name);
+      const who = e.user === v.myId ? "you" : e.user_name;
+      const text = {
+        created: `${e.user === v.myId ? "You" : e.user_name} created the group`,
+        added: `${who} joined the group`,
+        removed: e.user === v.myId
+          ? "You were removed from the group"
+          : `${e.user_name} was removed`,
+        left: `${e.user === v.myId ? "You" : e.user_name} left the group`,
+      }[e.change];
+      return _info(next, key, text, now);
+    }
+    case "group_key":
+      return v;
+    case "friend": {
+      const key = directKey(e.user);
+      const next = _ensure(v, key, "direct", e.id, e.user);
+      const text = e.initiated_by === "me"
+        ? `You sent ${e.user} a key; you can write now`
+        : `${e.user} added you as a friend`;
+      return _info(next, key, text, now);
+    }
+    case "key_changed": {
+      const key = directKey(e.user);
+      const next = _ensure(v, key, "direct", e.id, e.user);
+      const flagged = _mapConv(next, key, (c) => ({ ...c, keyWarning: true, verified: false }));
+      return _warn({ ...flagged, notice: { text: e.message, error: true } }, key, e.message, now);
+    }
+    case "key_accepted": {
+      const key = directKey(e.user);
+      const next = _mapConv(v, key, (c) => ({ ...c, keyWarning: false }));
+      return _info(next, key, `You accepted ${e.user}'s new keys`, now);
+    }
+    case "friends": {
+      let next = v;
+      for (const f of e.friends) {
+        next = _ensure(next, directKey(f.user), "direct", f.id, f.user);
+        next = _mapConv(next, directKey(f.user), (c) => ({ ...c, verified: f.verified_keys }));
+      }
+      return next;
+    }
+    case "groups": {
+      let next = v;
+      for (const g of e.groups) next = _ensure(next, groupKey(g.id), "group", g.id, g.name);
+      return next;
+    }
+    case "history": {
+      const conv = v.conversations.find((c) =>
+        c.kind !== "status" &&
+        (c.name === e.target || c.key === e.target ||
+          (c.kind === "group" && String(c.id) === e.target))
+      );
+      if (conv === undefined) return v;
+      const lines: ChatLine[] = e.messages.map((m) => ({
+        key: _lineKey(),
+        kind: m.from === v.myId ? "out" : "in",
+        from: m.from_name,
+        text: m.file !== null ? `file: ${m.file}` : m.text,
+        at: m.sent_at,
+        msgId: m.id,
+        clientMsgId: null,
+        state: m.from === v.myId ? _historyState(m.state) : null,
+        deliveredTo: [],
+      }));
+      // Live lines that arrived before the history answer stay after it, without repeats.
+      const known = new Set(lines.flatMap((l) => l.msgId === null ? [] : [l.msgId]));
+      return _mapConv(v, conv.key, (c) => ({
+        ...c,
+        lines: [...lines, ...c.lines.filter((l) => l.msgId === null || !known.has(l.msgId))]
+          .map((l, i) => [l, i] as const)
+          .sort((a, b) => a[0].at - b[0].at || a[1] - b[1]) // by time; ties keep their order
+          .map(([l]) => l)
+          .slice(-MAX_LINES),
+      }));
+    }
+    case "fingerprint":
+      return _info(v, v.current, `Safety number with ${e.user}: ${e.safety_number}`, now);
+    case "whoami":
+      return _info(
+        v,
+        v.current,
+        `You are ${e.user} (#${e.id})${e.connected ? ` on server ${e.server}` : ", offline"}`,
+        now,
+      );
+    case "help":
+      return { ...v, help: true };
+    case "error":
+      return _info({ ...v, notice: { text: e.message, error: true } }, "*", e.message, now);
+    case "logged_out":
+      return { ...v, conn: "offline", notice: { text: "Logged out", error: false } };
+    case "quit":
+      return { ...v, conn: "offline" };
+  }
+}
+
+/** Shows conversation `key` and clears its unread count. */
+export function select(v: ViewState, key: string): ViewState {
+  if (!v.conversations.some((c) => c.key === key)) return v;
+  return { ..._mapConv(v, key, (c) => ({ ...c, unread: 0 })), current: key, scroll: 0 };
+}
+
+/** Shows the conversation `delta` places down (or up) the side list, wrapping around. */
+export function cycle(v: ViewState, delta: number): ViewState {
+  const keys = v.conversations.map((c) => c.key);
+  const at = keys.indexOf(v.current);
+  const next = keys[(at + delta + keys.length * 2) % keys.length]!;
+  return select(v, next);
+}
+
+/** The conversation named `name` (a friend or a group), if known. */
+export function findConversation(v: ViewState, name: string): Conversation | undefined {
+  const bare = name.replace(/^[@#]/, "");
+  return v.conversations.find((c) =>
+    c.kind !== "status" && (c.name === bare || c.key === name || String(c.id) === bare)
+  );
+}
+
+/** Opens (creating if needed) a direct conversation with `name`. */
+export function query(v: ViewState, name: string): ViewState {
+  const found = findConversation(v, name);
+  if (found) return select(v, found.key);
+  return select(_ensure(v, directKey(name), "direct", null, name), directKey(name));
+}
+
+/** Records text you are sending to the current conversation (its line appears on `sent`). */
+export function submitting(v: ViewState, conv: string, text: string): ViewState {
+  return { ...v, outgoing: { conv, text } };
+}
+
+/** Scrolls the current conversation by `delta` lines (positive = back in time). */
+export function scrollBy(v: ViewState, delta: number, maxScroll: number): ViewState {
+  return { ...v, scroll: Math.max(0, Math.min(maxScroll, v.scroll + delta)) };
+}
+
+/** Shows or hides the help overlay. */
+export function toggleHelp(v: ViewState): ViewState {
+  return { ...v, help: !v.help };
+}
+
+/** Sets the notice line. */
+export function notice(v: ViewState, text: string, error = false): ViewState {
+  return { ...v, notice: { text, error } };
+}
+
+/** Sets a contact's online status. */
+export function setOnline(v: ViewState, name: string, online: boolean): ViewState {
+  return _mapConv(v, directKey(name), (c) => ({ ...c, online }));
+}
+
+function _historyState(state: string | null): LineState | null {
+  switch (state) {
+    case "queued":
+    case "accepted":
+    case "delivered":
+    case "failed":
+      return state;
+    case null:
+      return null;
+    default:
+      return "sending";
+  }
+}
+
+function _ensure(
+  v: ViewState,
+  key: string,
+  kind: "direct" | "group",
+  id: number | null,
+  name: string,
+): ViewState {
+  const found = v.conversations.find((c) => c.key === key);
+  if (found) {
+    if ((found.id === null && id !== null) || found.name !== name) {
+      return _mapConv(v, key, (c) => ({ ...c, id: c.id ?? id, name }));
+    }
+    return v;
+  }
+  const conv: Conversation = {
+    key,
+    kind,
+    id,
+    name,
+    unread: 0,
+    online: null,
+    verified: false,
+    keyWarning: false,
+    lines: [],
+  };
+  return { ...v, conversations: [...v.conversations, conv] };
+}
+
+function _mapConv(v: ViewState, key: string, fn: (c: Conversation) => Conversation): ViewState {
+  return { ...v, conversations: v.conversations.map((c) => c.key === key ? fn(c) : c) };
+}
+
+function _addLine(v: ViewState, key: string, line: ChatLine, counts: boolean): ViewState {
+  const elsewhere = key !== v.current;
+  const next = _mapConv(v, key, (c) => ({
+    ...c,
+    unread: c.unread + (counts && elsewhere ? 1 : 0),
+    lines: [...c.lines, line].slice(-MAX_LINES),
+  }));
+  // A line added below keeps a scrolled-up view where it was.
+  const scroll = !elsewhere && v.scroll > 0 ? v.scroll + 1 : v.scroll;
+  return { ...next, scroll, bell: next.bell + (counts && elsewhere ? 1 : 0) };
+}
+
+function _updateLine(
+  v: ViewState,
+  match: (l: ChatLine) => boolean,
+  fn: (l: ChatLine) => ChatLine,
+): ViewState {
+  return {
+    ...v,
+    conversations: v.conversations.map((c) =>
+      c.lines.some(match) ? { ...c, lines: c.lines.map((l) => match(l) ? fn(l) : l) } : c
+    ),
+  };
+}
+
+function _info(v: ViewState, key: string, text: string, at: number): ViewState {
+  return _addLine(v, key, _plain("info", text, at), false);
+}
+
+function _warn(v: ViewState, key: string, text: string, at: number): ViewState {
+  return _addLine(v, key, _plain("warning", text, at), true);
+}
+
+function _plain(kind: "info" | "warning", text: string, at: number): ChatLine {
+  return {
+    key: _lineKey(),
+    kind,
+    from: "",
+    text,
+    at,
+    msgId: null,
+    clientMsgId: null,
+    state: null,
+    deliveredTo: [],
+  };
+}
+
+function _progress(v: ViewState, what: string, done: number, total: number): ViewState {
+  const rest = v.transfers.filter((t) => t.what !== what);
+  return { ...v, transfers: done >= total ? rest : [...rest, { what, done, total }] };
+}
+
+function _size(bytes: number): string {
+  if (bytes < 1024) return `${bytes} B`;
+  if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(1)} KiB`;
+  return `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
+}

@@ -1,0 +1,121 @@
+/**
+ * The full-screen client as a person uses it, in a real terminal (tmux) against a real
+ * cluster: typing while messages arrive, conversations and unread counts, message states,
+ * history, completion, a 100 KB paste arriving whole, Unicode arriving intact.
+ */
+
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { selfCommand } from "../core/cluster/self_command.ts";
+import { ClientProc } from "./helpers/client_proc.ts";
+import { TestCluster } from "./helpers/cluster.ts";
+import { Tmux } from "./helpers/tmux.ts";
+
+function _tuiArgv(balancer: string, data: string, user: string): string[] {
+  const { cmd, args } = selfCommand([
+    "client",
+    "--balancer",
+    balancer,
+    "--user",
+    user,
+    "--data",
+    data,
+    "--keystore-scrypt-n",
+    "1024",
+  ]);
+  return ["env", `FASTCHAT_PASSWORD=pw-of-${user}`, cmd, ...args];
+}
+
+Deno.test("full-screen client: chat while messages arrive, switch, history, completion, paste", async () => {
+  const c = await TestCluster.start(2, { balancer: "round-robin" });
+  const tmux = new Tmux();
+  const data = join(c.dir, "clients");
+  const balancer = `http://127.0.0.1:${c.balancerPort}`;
+  const bob = new ClientProc("bob", { balancer, data });
+  const carol = new ClientProc("carol", { balancer, data });
+  try {
+    await bob.waitFor("ready");
+    await carol.waitFor("ready");
+    await tmux.start("alice", _tuiArgv(balancer, data, "alice"), 120, 30);
+    // Registration makes an RSA-2048 key first: allow for a busy machine.
+    await tmux.until("alice", /alice #\d+\s+│\s+online · server \d/, 60_000);
+
+    // Friends, from the status pane without a slash.
+    await tmux.type("alice", "add_friend bob");
+    await tmux.keys("alice", ["Enter"]);
+    await tmux.until("alice", /2 @bob/);
+    await carol.send("add_friend alice");
+    await tmux.until("alice", /3 @carol/);
+
+    // Typing while a message arrives: the half-typed line stays, the unread count shows.
+    await tmux.type("alice", "half typed");
+    await bob.waitFor("friend");
+    await bob.send("msg alice ping from bob");
+    let screen = await tmux.until("alice", /@bob \(1\)/);
+    assert.match(screen, /> half typed/);
+
+    // Switch to bob (Ctrl-N twice from the status pane... once to bob): unread clears.
+    await tmux.keys("alice", ["C-u"]);
+    await tmux.keys("alice", ["C-n"]);
+    screen = await tmux.until("alice", /bob: ping from bob/);
+    assert.doesNotMatch(screen, /@bob \(1\)/);
+    assert.match(screen, /@bob>/);
+
+    // Plain text goes to the open conversation; its state goes to delivered in place.
+    await tmux.type("alice", "hello bob");
+    await tmux.keys("alice", ["Enter"]);
+    const got = await bob.waitFor("message", (m) => m.text === "hello bob");
+    assert.equal(got.from_name, "alice");
+    await tmux.until("alice", /you: hello bob ✓✓/);
+
+    // History: Up brings the sent line back.
+    await tmux.keys("alice", ["Up"]);
+    await tmux.until("alice", /@bob> hello bob/);
+    await tmux.keys("alice", ["C-u"]);
+
+    // Tab completes commands and names.
+    await tmux.type("alice", "/fingerp");
+    await tmux.keys("alice", ["Tab"]);
+    await tmux.until("alice", /@bob> \/fingerprint$/m); // the completion adds a space
+    await tmux.type("alice", "ca");
+    await tmux.keys("alice", ["Tab"]);
+    await tmux.until("alice", /@bob> \/fingerprint carol$/m);
+    await tmux.keys("alice", ["Enter"]);
+    await tmux.until("alice", /Safety number with carol: [0-9 ]+/);
+
+    // A 100 KB paste (newlines included) arrives whole, as one message.
+    const big = Array.from({ length: 1000 }, (_, i) => `line ${i} ${"x".repeat(92)}`).join("\n");
+    assert.ok(big.length > 100_000);
+    await tmux.paste("alice", big);
+    await tmux.until("alice", /\[\d{6} chars\]/);
+    await tmux.keys("alice", ["Enter"]);
+    const pasted = await bob.waitFor("message", (m) => m.text.startsWith("line 0 "), 30_000);
+    assert.equal(pasted.text, big);
+
+    // Unicode arrives intact: a ZWJ family, the rainbow flag, Persian with ZWNJ.
+    const unicode = "👩‍👩‍👧‍👦 🏳️‍🌈 می‌خواهم e\u0301";
+    await bob.send(`msg alice ${unicode}`);
+    screen = await tmux.until("alice", /bob: .*می‌خواهم/);
+    // Exactly what this terminal shows for the raw text: nothing replaced or dropped by us.
+    assert.ok(screen.includes(await tmux.rendered(unicode)), screen);
+    assert.doesNotMatch(screen, /\uFFFD/);
+
+    // Messages elsewhere count as unread; Alt-3 jumps there.
+    await carol.send("msg alice hi from carol");
+    await tmux.until("alice", /@carol \(1\)/);
+    await tmux.keys("alice", ["M-3"]);
+    await tmux.until("alice", /carol: hi from carol/);
+
+    await tmux.keys("alice", ["C-c"]);
+    const deadline = Date.now() + 15_000;
+    while (await tmux.has("alice")) {
+      if (Date.now() > deadline) throw new Error("The client did not exit on Ctrl-C");
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  } finally {
+    await tmux.kill();
+    await bob.kill();
+    await carol.kill();
+    await c.stop();
+  }
+});

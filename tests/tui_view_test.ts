@@ -1,0 +1,186 @@
+/**
+ * The full-screen client's state without a terminal: engine events becoming conversations,
+ * unread counts and message states; the controller turning lines into commands.
+ */
+
+import assert from "node:assert/strict";
+import type { ClientCommand } from "../core/client/commands.ts";
+import { TuiController } from "../core/tui/controller.ts";
+import {
+  applyEvent,
+  cycle,
+  initialView,
+  select,
+  submitting,
+  type ViewState,
+} from "../core/tui/view_state.ts";
+
+function _view(events: Parameters<typeof applyEvent>[1][], start = initialView("alice")) {
+  return events.reduce((v: ViewState, e) => applyEvent(v, e, 1_000), start);
+}
+
+const _ready = { event: "ready", user: "alice", id: 1, server: 2 } as const;
+const _msg = (
+  from: string,
+  fromId: number,
+  text: string,
+  id: number,
+  group: number | null = null,
+) =>
+  ({
+    event: "message",
+    id,
+    from: fromId,
+    from_name: from,
+    group,
+    group_name: group === null ? null : "hikers",
+    text,
+    sent_at: 1_000,
+  }) as const;
+
+Deno.test("applyEvent() files messages by conversation and counts unread ones", () => {
+  let v = _view([_ready, _msg("bob", 2, "hi", 10), _msg("carol", 3, "hey", 11, 7)]);
+  assert.deepEqual(v.conversations.map((c) => [c.key, c.name, c.unread]), [
+    ["*", "status", 0],
+    ["@bob", "bob", 1],
+    ["#7", "hikers", 1],
+  ]);
+  assert.equal(v.bell, 2);
+  v = select(v, "@bob");
+  assert.equal(v.conversations[1]!.unread, 0);
+  v = applyEvent(v, _msg("bob", 2, "again", 12));
+  assert.equal(v.conversations[1]!.unread, 0, "the open conversation does not count");
+  assert.equal(v.bell, 2);
+  assert.equal(cycle(v, 1).current, "#7");
+  assert.equal(cycle(v, -1).current, "*");
+  assert.equal(cycle(cycle(v, 1), 1).current, "*", "wraps around");
+});
+
+Deno.test("applyEvent() takes one of your messages from sending to delivered in place", () => {
+  let v = select(
+    _view([_ready, { event: "friend", user: "bob", id: 2, initiated_by: "me" }]),
+    "@bob",
+  );
+  v = submitting(v, "@bob", "hello");
+  v = applyEvent(v, { event: "sent", client_msg_id: "c1", to: "bob", group: null });
+  const line = () => v.conversations[1]!.lines.at(-1)!;
+  assert.equal(line().text, "hello");
+  assert.equal(line().state, "sending");
+  v = applyEvent(v, { event: "accepted", client_msg_id: "c1", id: 40 });
+  assert.equal(line().state, "accepted");
+  v = applyEvent(v, { event: "delivered", id: 40, to: 2, to_name: "bob" });
+  assert.equal(line().state, "delivered");
+  assert.deepEqual(line().deliveredTo, ["bob"]);
+  assert.equal(v.conversations[1]!.lines.length, 2, "one info line and the message, no new lines");
+});
+
+Deno.test("applyEvent() marks messages sent while offline as queued, and keeps one reconnect state", () => {
+  let v = _view([_ready, { event: "connecting", attempt: 1, reason: "connection closed (1006)" }]);
+  assert.equal(v.conn, "reconnecting");
+  v = applyEvent(v, { event: "connecting", attempt: 2, reason: "fetch failed" });
+  assert.equal(v.conn, "reconnecting");
+  assert.equal(v.attempts, 2);
+  assert.equal(v.conversations[0]!.lines.length, 1, "no line per attempt");
+  v = submitting(v, "@bob", "later");
+  v = applyEvent(v, { event: "sent", client_msg_id: "c2", to: "bob", group: null });
+  assert.equal(v.conversations.find((c) => c.key === "@bob")!.lines.at(-1)!.state, "queued");
+  v = applyEvent(v, { event: "reconnected", server: 3 });
+  assert.equal(v.conn, "online");
+  assert.equal(v.server, 3);
+});
+
+Deno.test("applyEvent() names people in group events and flags key changes loudly", () => {
+  let v = _view([_ready]);
+  const group = {
+    event: "group" as const,
+    group: 7,
+    name: "hikers",
+    user: 1,
+    user_name: "alice",
+    by: 2,
+    members: [2, 3],
+    admin: 2,
+  };
+  v = applyEvent(v, { ...group, change: "removed" as const });
+  assert.equal(v.conversations[1]!.lines.at(-1)!.text, "You were removed from the group");
+  v = applyEvent(v, { ...group, change: "added" as const, user: 3, user_name: "carol" });
+  assert.equal(v.conversations[1]!.lines.at(-1)!.text, "carol joined the group");
+  v = applyEvent(v, {
+    event: "key_changed",
+    user: "bob",
+    id: 2,
+    safety_number: "1234",
+    message: "bob's keys have changed",
+  });
+  const bob = v.conversations.find((c) => c.key === "@bob")!;
+  assert.equal(bob.keyWarning, true);
+  assert.equal(bob.lines.at(-1)!.kind, "warning");
+  assert.equal(v.notice?.error, true);
+});
+
+Deno.test("applyEvent() shows one progress entry per transfer, gone when done", () => {
+  let v = _view([_ready]);
+  for (const done of [1, 5, 9]) {
+    v = applyEvent(v, { event: "progress", what: "Sending a.bin to bob", done, total: 10 });
+  }
+  assert.deepEqual(v.transfers, [{ what: "Sending a.bin to bob", done: 9, total: 10 }]);
+  v = applyEvent(v, { event: "progress", what: "Sending a.bin to bob", done: 10, total: 10 });
+  assert.deepEqual(v.transfers, []);
+});
+
+class _Runner {
+  readonly ran: ClientCommand[] = [];
+  run(cmd: ClientCommand): Promise<void> {
+    this.ran.push(cmd);
+    return Promise.resolve();
+  }
+}
+
+function _typeLine(c: TuiController, text: string): void {
+  c.paste(text);
+  c.act({ kind: "submit" }, 20, 0);
+}
+
+Deno.test("TuiController sends plain text to the open conversation and runs /commands", async () => {
+  const runner = new _Runner();
+  const c = new TuiController("alice", runner);
+  c.onEvent(_ready);
+  c.onEvent({ event: "friend", user: "bob", id: 2, initiated_by: "me" });
+  c.onEvent({
+    event: "groups",
+    groups: [{ id: 7, name: "hikers", admin: 1, members: [1, 2], epoch: 1 }],
+  });
+  _typeLine(c, "add_friend carol"); // bare command on the status pane
+  _typeLine(c, "/query bob");
+  _typeLine(c, "hello there");
+  _typeLine(c, "/fingerprint bob");
+  c.act({ kind: "conversation", delta: 1 }, 20, 0);
+  _typeLine(c, "to the group");
+  _typeLine(c, "/bogus");
+  await c.idle();
+  assert.deepEqual(runner.ran, [
+    { name: "add_friend", user: "carol" },
+    { name: "history", target: "bob", count: 200 },
+    { name: "single_message", user: "bob", text: "hello there" },
+    { name: "fingerprint", user: "bob" },
+    { name: "history", target: "7", count: 200 },
+    { name: "group_message", group: "7", text: "to the group" },
+  ]);
+  assert.match(c.snapshot.view.notice!.text, /Unknown command "bogus"/);
+  assert.deepEqual(c.snapshot.history.entries.at(-1), "/bogus");
+});
+
+Deno.test("TuiController keeps a pasted text whole, newlines included", async () => {
+  const runner = new _Runner();
+  const c = new TuiController("alice", runner);
+  c.onEvent(_ready);
+  c.onEvent({ event: "friend", user: "bob", id: 2, initiated_by: "me" });
+  c.act({ kind: "conversation", delta: 1 }, 20, 0);
+  const big = "first line\r\n" + "y".repeat(120_000) + "\nlast";
+  c.paste(big);
+  assert.equal(c.snapshot.line.text.length, big.length - 1, "CRLF becomes LF");
+  c.act({ kind: "submit" }, 20, 0);
+  await c.idle();
+  const sent = runner.ran.find((r) => r.name === "single_message");
+  assert.equal(sent?.name === "single_message" && sent.text, big.replace("\r\n", "\n"));
+});
