@@ -10,6 +10,7 @@ import { readServersFile } from "../core/cluster/servers_file.ts";
 import { loadClusterSecret, SECRET_ENV } from "../core/cluster/secret.ts";
 import { untilStopped } from "../core/cluster/until_stopped.ts";
 import { createLogger, parseLogLevel } from "../core/log/logger.ts";
+import type { Quotas } from "../core/server/quotas.ts";
 import { startServer } from "../core/server/serve.ts";
 import { DB_ENV, dbLocation, openStore, storeBackend } from "../core/store/open_store.ts";
 import { type Command, UsageError } from "./command.ts";
@@ -36,6 +37,11 @@ Options:
   --max-conns-per-addr N
                       Most open connections from one address (default 1024; 0 = no
                       cap; raise it behind a proxy or NAT that many users share)
+  --send-rate N       Messages a second one user may send to this server, sustained
+                      (burst 4 times that; default 50; 0 = no limit, for benchmarks)
+  --pending-expiry-days D
+                      Days an undelivered message waits before it is dropped
+                      (default 30)
   --log-level LEVEL   debug, info, warn or error (default info)
   -h, --help          Show this help`;
 
@@ -80,6 +86,29 @@ export const serverCommand: Command = {
         );
       }
     }
+    let send: Quotas["send"] | undefined;
+    let pendingExpiryMs: number | undefined;
+    if (values["send-rate"] !== undefined) {
+      if (!/^[0-9]{1,6}$/.test(values["send-rate"])) {
+        throw new UsageError(
+          `--send-rate must be a whole number (0 for no limit), got "${values["send-rate"]}"`,
+        );
+      }
+      const rate = Number(values["send-rate"]);
+      send = rate === 0
+        ? null
+        : { burst: 4 * rate, intervalMs: Math.max(1, Math.round(1000 / rate)) };
+    }
+    if (values["pending-expiry-days"] !== undefined) {
+      if (!/^[1-9][0-9]{0,4}$/.test(values["pending-expiry-days"])) {
+        throw new UsageError(
+          `--pending-expiry-days must be a positive whole number, got "${
+            values["pending-expiry-days"]
+          }"`,
+        );
+      }
+      pendingExpiryMs = Number(values["pending-expiry-days"]) * 86_400_000;
+    }
     const id = Number(values.id);
     const serversFile = values.servers ?? "./servers.txt";
     const servers = await readServersFile(serversFile);
@@ -116,6 +145,7 @@ export const serverCommand: Command = {
         listenHost: values.listen,
         passwordCost: scryptN !== undefined ? { N: scryptN, r: 8, p: 1 } : undefined,
         httpLimits: maxConnsPerAddr !== undefined ? { maxConnsPerAddr } : undefined,
+        quotas: { send, pendingExpiryMs },
       });
     } catch (err) {
       await store.close();
@@ -150,6 +180,8 @@ function _parse(args: string[]) {
         "tls-key": { type: "string" },
         "scrypt-n": { type: "string" },
         "max-conns-per-addr": { type: "string" },
+        "send-rate": { type: "string" },
+        "pending-expiry-days": { type: "string" },
         "log-level": { type: "string" },
         help: { type: "boolean", short: "h" },
       },

@@ -31,6 +31,10 @@ storeConformance("PostgresStore", async () => {
       const rows = await raw.unsafe("SELECT body FROM messages WHERE id = $1", [id]);
       return rows.length === 0 ? null : String(rows[0]!["body"]);
     },
+    storedRows: async (table) => {
+      const rows = await raw.unsafe(`SELECT count(*) AS n FROM ${table}`);
+      return Number(rows[0]!["n"]);
+    },
     newLocation: () => freshPostgresDatabase(),
     cleanup: async () => {
       await store.close();
@@ -52,6 +56,9 @@ Deno.test("openPostgresStore() creates the schema at the current version", async
   }
 });
 
+/** When the messages saved before a migration were accepted (within the idempotency window). */
+const _MIGRATED_AT = Date.now();
+
 Deno.test("openPostgresStore() migrates a version 1 database and keeps its data", async () => {
   const url = await freshPostgresDatabase();
   const sql = openPool(url, { max: 1, connectTimeoutS: 5, applicationName: "test" });
@@ -64,6 +71,15 @@ Deno.test("openPostgresStore() migrates a version 1 database and keeps its data"
       '[{"s":1,"c":"m1","k":"direct","g":null,"b":"hi","r":[{"u":2}]}]'::jsonb, 7)`);
     const [v] = await sql.unsafe("SELECT version FROM fastchat_schema");
     assert.equal(v!["version"], 1);
+    // Up to version 3, the last before deliveries were bounded and delivered rows deleted:
+    // one message delivered and settled (its body cleared), one acknowledged not yet settled.
+    await migratePostgres(sql, "test", 3);
+    await sql.unsafe(`SELECT * FROM fastchat_save_messages('[
+      {"s":1,"c":"m2","k":"direct","g":null,"b":"x","r":[{"u":2}]},
+      {"s":1,"c":"m3","k":"direct","g":null,"b":"y","r":[{"u":2}]}]'::jsonb, ${_MIGRATED_AT})`);
+    await sql.unsafe("SELECT * FROM fastchat_ack('{2}', '{2}')");
+    await sql.unsafe("SELECT fastchat_settle(100)");
+    await sql.unsafe("SELECT * FROM fastchat_ack('{2}', '{3}')");
   } finally {
     await sql.end();
   }
@@ -91,6 +107,33 @@ Deno.test("openPostgresStore() migrates a version 1 database and keeps its data"
     }]);
     assert.equal(again?.duplicate, true);
     assert.equal((await store.stats()).users, 5);
+    // The delivered messages keep only their idempotency records.
+    await store.settle(100);
+    assert.deepEqual(await store.stats(), { users: 5, messages: 1, pendingDeliveries: 1 });
+    for (const [cmid, id] of [["m2", 2], ["m3", 3]] as const) {
+      const [dup] = await store.saveMessages([{
+        senderId: 1,
+        clientMsgId: cmid,
+        kind: "direct",
+        groupId: null,
+        body: "again",
+        recipients: [{ userId: 2 }],
+      }]);
+      assert.deepEqual(dup, { id, createdAt: _MIGRATED_AT, duplicate: true });
+    }
+    // The pending message counts toward its recipient's bound.
+    const bounds = { messages: 1, bytes: 1_000 };
+    const m4 = {
+      senderId: 1,
+      clientMsgId: "m4",
+      kind: "direct" as const,
+      groupId: null,
+      body: "z",
+      recipients: [{ userId: 2 }],
+    };
+    assert.equal((await store.saveMessages([m4], bounds))[0]?.id, 0);
+    await store.ackDeliveries(2, [1]);
+    assert.ok((await store.saveMessages([m4], bounds))[0]!.id > 3);
   } finally {
     await store.close();
   }

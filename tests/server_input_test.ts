@@ -202,7 +202,9 @@ Deno.test("server refuses wrong passwords and slows repeated failures", async ()
     await _rejects(client.login(alice.id, "wrong again"), "auth_failed");
     await _rejects(client.login("alice", "wrong 3"), "auth_failed");
     await _rejects(client.login("alice", "wrong 4"), "auth_failed");
-    // Now throttled, even with the right password, until the delay passes.
+    await _rejects(client.login("alice", "wrong 5"), "auth_failed");
+    // Five failures for one account from one address: now throttled, even with the right
+    // password, until the delay passes.
     await assert.rejects(client.login("alice", "right password"), (err: unknown) => {
       assert.ok(err instanceof RequestError);
       assert.equal(err.code, "rate_limited");

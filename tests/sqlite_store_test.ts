@@ -38,6 +38,15 @@ storeConformance("SqliteStore", async () => {
         raw.close();
       }
     },
+    storedRows: (table) => {
+      const raw = new DatabaseSync(location, { readOnly: true });
+      try {
+        const row = raw.prepare(`SELECT count(*) AS n FROM ${table}`).get() as { n: number };
+        return Promise.resolve(row.n);
+      } finally {
+        raw.close();
+      }
+    },
     newLocation: () => Promise.resolve(`${dir}/new${++fresh}.db`),
     cleanup: async () => {
       await store.close();
@@ -83,6 +92,9 @@ Deno.test("openSqliteStore() migrates a version 1 file and keeps its data", asyn
     raw.exec(`INSERT INTO messages (sender_id, client_msg_id, kind, group_id, body, created_at,
       remaining) VALUES (1, 'm1', 'direct', NULL, 'hi', 7, 1)`);
     raw.exec("INSERT INTO deliveries (recipient_id, message_id, body) VALUES (2, 1, NULL)");
+    // Delivered before the upgrade: its row stays only until the migration.
+    raw.exec(`INSERT INTO messages (sender_id, client_msg_id, kind, group_id, body, created_at,
+      remaining) VALUES (1, 'm0', 'direct', NULL, '', 6, 0)`);
     assert.equal(_pragma(raw, "user_version"), 1);
     raw.close();
 
@@ -102,11 +114,23 @@ Deno.test("openSqliteStore() migrates a version 1 file and keeps its data", asyn
       const [again] = await store.saveMessages([_direct(1, "m1", 2)]);
       assert.equal(again?.duplicate, true);
       assert.equal((await store.stats()).users, 5);
+      // The delivered message kept only its idempotency record.
+      assert.equal((await store.stats()).messages, 1);
+      assert.deepEqual(await store.saveMessages([_direct(1, "m0", 2)]), [
+        { id: 2, createdAt: 6, duplicate: true },
+      ]);
+      // The pending message counts toward its recipient's bound.
+      const bounds = { messages: 1, bytes: 1_000 };
+      assert.equal((await store.saveMessages([_direct(1, "m2", 2)], bounds))[0]?.id, 0);
+      await store.ackDeliveries(2, [1]);
+      assert.ok((await store.saveMessages([_direct(1, "m2", 2)], bounds))[0]!.id > 2);
+      await store.settle(100); // deletes the delivered message's row
     } finally {
       await store.close();
     }
     const check = new DatabaseSync(path);
     assert.equal(_pragma(check, "user_version"), SQLITE_SCHEMA_VERSION);
+    assert.equal(check.prepare("SELECT count(*) AS n FROM messages WHERE id <= 2").get()?.n, 0);
     check.close();
   });
 });

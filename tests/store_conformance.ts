@@ -16,6 +16,7 @@
  *     store,
  *     location,
  *     storedBody: (id) => ...,
+ *     storedRows: (table) => ...,
  *     newLocation: () => ...,
  *     cleanup: async () => { await store.close(); await Deno.remove(dir, { recursive: true }); },
  *   };
@@ -28,8 +29,10 @@
 import assert from "node:assert/strict";
 import { openStore } from "../core/store/open_store.ts";
 import {
+  DEFAULT_IDEMPOTENCY_MS,
   type NewMessage,
   type NewUser,
+  type RateLimit,
   type Store,
   STORE_ERRORS,
   StoreError,
@@ -45,6 +48,8 @@ export interface StoreFixture {
   readonly location: string;
   /** The body the database keeps at rest for a message; null when it keeps no row. */
   storedBody(messageId: number): Promise<string | null>;
+  /** How many rows a table holds (for state the interface does not show). */
+  storedRows(table: "rate_limits" | "sent_ids"): Promise<number>;
   /** A location for a database that does not exist yet (removed by `cleanup`). */
   newLocation(): Promise<string>;
   /** Closes the store and removes every database the fixture made. */
@@ -790,14 +795,20 @@ export function storeConformance(name: string, open: OpenStore): void {
     assert.equal((await store.stats()).pendingDeliveries, 0);
   });
 
-  test("saveMessages() still recognises a resend after every delivery was acked", async (store) => {
-    const [ada, bob] = await _users(store, 2);
-    const [first] = await store.saveMessages([_direct(ada.id, "m1", bob.id)]);
-    await store.ackDeliveries(bob.id, [first!.id]);
-    const [again] = await store.saveMessages([_direct(ada.id, "m1", bob.id)]);
-    assert.deepEqual(again, { id: first!.id, createdAt: first!.createdAt, duplicate: true });
-    assert.deepEqual(await store.pendingFor(bob.id, 0, 10), []);
-  });
+  fixtureTest(
+    "saveMessages() still recognises a resend after every delivery was acked",
+    async (f) => {
+      const store = f.store;
+      const [ada, bob] = await _users(store, 2);
+      const [first] = await store.saveMessages([_direct(ada.id, "m1", bob.id)]);
+      await store.ackDeliveries(bob.id, [first!.id]);
+      await store.settle(100);
+      assert.equal(await f.storedBody(first!.id), null, "the message row is gone");
+      const [again] = await store.saveMessages([_direct(ada.id, "m1", bob.id)]);
+      assert.deepEqual(again, { id: first!.id, createdAt: first!.createdAt, duplicate: true });
+      assert.deepEqual(await store.pendingFor(bob.id, 0, 10), []);
+    },
+  );
 
   // Text is stored exactly or refused.
 
@@ -837,30 +848,56 @@ export function storeConformance(name: string, open: OpenStore): void {
 
   // Retention and IDs.
 
-  fixtureTest(
-    "settle() clears a message body once its last delivery is acked",
-    async (f) => {
-      const store = f.store;
-      const [ada, bob, cy] = await _users(store, 3);
-      const [m] = await store.saveMessages([{
-        ..._direct(ada.id, "m1", bob.id, "secret"),
-        recipients: [{ userId: bob.id }, { userId: cy.id, body: "wrapped" }],
-      }]);
-      assert.equal(await f.storedBody(m!.id), "secret");
-      await store.ackDeliveries(bob.id, [m!.id]);
-      await store.settle(100);
-      assert.equal(await f.storedBody(m!.id), "secret", "cy's delivery still needs the body");
-      await store.ackDeliveries(cy.id, [m!.id]);
-      await store.settle(100);
-      assert.equal(await f.storedBody(m!.id), "");
-      await assert.rejects(store.settle(0), RangeError);
-      const [empty] = await store.saveMessages([{
-        ..._direct(ada.id, "m2", bob.id, "x"),
-        recipients: [],
-      }]);
-      assert.equal(await f.storedBody(empty!.id), "");
-    },
-  );
+  fixtureTest("settle() deletes a message row once its last delivery is acked", async (f) => {
+    const store = f.store;
+    const [ada, bob, cy] = await _users(store, 3);
+    const [m] = await store.saveMessages([{
+      ..._direct(ada.id, "m1", bob.id, "secret"),
+      recipients: [{ userId: bob.id }, { userId: cy.id, body: "wrapped" }],
+    }]);
+    assert.equal(await f.storedBody(m!.id), "secret");
+    await store.ackDeliveries(bob.id, [m!.id]);
+    await store.settle(100);
+    assert.equal(await f.storedBody(m!.id), "secret", "cy's delivery still needs the row");
+    await store.ackDeliveries(cy.id, [m!.id]);
+    await store.settle(100);
+    assert.equal(await f.storedBody(m!.id), null);
+    assert.equal((await store.stats()).messages, 0);
+    await assert.rejects(store.settle(0), RangeError);
+    await assert.rejects(store.settle(1, { now: -1 }), RangeError);
+    // A message with no recipient keeps no row, and a resend of it is still a duplicate.
+    const [empty] = await store.saveMessages([{
+      ..._direct(ada.id, "m2", bob.id),
+      recipients: [],
+    }]);
+    await store.settle(100);
+    assert.equal(await f.storedBody(empty!.id), null);
+    const [again] = await store.saveMessages([{
+      ..._direct(ada.id, "m2", bob.id),
+      recipients: [],
+    }]);
+    assert.deepEqual(again, { ...empty!, duplicate: true });
+  });
+
+  test("settle() forgets idempotency records older than the window, not younger ones", async (store) => {
+    const [ada, bob] = await _users(store, 2);
+    const saved = await store.saveMessages([
+      _direct(ada.id, "m1", bob.id),
+      _direct(ada.id, "m2", bob.id),
+    ]);
+    await store.ackDeliveries(bob.id, saved.map((s) => s.id));
+    await store.settle(100);
+    const at = saved[0]!.createdAt;
+    // Within the window (the default is seven days): still a duplicate.
+    await store.settle(100, { now: at + DEFAULT_IDEMPOTENCY_MS - 1 });
+    const [within] = await store.saveMessages([_direct(ada.id, "m1", bob.id)]);
+    assert.deepEqual(within, { ...saved[0]!, duplicate: true });
+    // Past a shorter window given to settle(): forgotten, so the resend is a new message.
+    await store.settle(100, { now: at + 60_000, idempotencyMs: 1_000 });
+    const [after] = await store.saveMessages([_direct(ada.id, "m2", bob.id)]);
+    assert.equal(after!.duplicate, false);
+    assert.ok(after!.id > saved[1]!.id);
+  });
 
   test("saveMessages() never reuses an ID after the newest message is settled", async (store) => {
     const [ada, bob] = await _users(store, 2);
@@ -868,6 +905,303 @@ export function storeConformance(name: string, open: OpenStore): void {
     await store.ackDeliveries(bob.id, [m1!.id]);
     const [m2] = await store.saveMessages([_direct(ada.id, "m2", bob.id)]);
     assert.ok(m2!.id > m1!.id);
+  });
+
+  // Bounds on what waits (see "Bounds on what waits" in store.ts).
+
+  test("saveMessages() refuses a message to a recipient at their pending message bound", async (store) => {
+    const [ada, bob, cy] = await _users(store, 3);
+    const bounds = { messages: 2, bytes: 1_000_000 };
+    const first = await store.saveMessages(
+      [_direct(ada.id, "m1", bob.id), _direct(ada.id, "m2", bob.id)],
+      bounds,
+    );
+    assert.ok(first.every((s) => s.id > 0 && s.fullRecipients === undefined));
+    const [refused] = await store.saveMessages([_direct(cy.id, "c1", bob.id)], bounds);
+    assert.deepEqual(refused, { id: 0, createdAt: 0, duplicate: false, fullRecipients: [bob.id] });
+    assert.equal((await store.pendingFor(bob.id, 0, 10)).length, 2);
+    assert.equal((await store.stats()).messages, 2);
+    // Others still receive.
+    const [toAda] = await store.saveMessages([_direct(cy.id, "c2", ada.id)], bounds);
+    assert.ok(toAda!.id > 0);
+    // Nothing was stored for the refused one: once bob acknowledges one, it is new.
+    await store.ackDeliveries(bob.id, [first[0]!.id]);
+    const [again] = await store.saveMessages([_direct(cy.id, "c1", bob.id)], bounds);
+    assert.equal(again!.duplicate, false);
+    assert.ok(again!.id > toAda!.id);
+    // The default bound is far away.
+    const [plenty] = await store.saveMessages([_direct(cy.id, "c3", bob.id)]);
+    assert.ok(plenty!.id > 0 && plenty!.fullRecipients === undefined);
+    await assert.rejects(store.saveMessages([], { messages: 0, bytes: 1 }), RangeError);
+    await assert.rejects(store.saveMessages([], { messages: 1, bytes: 1.5 }), RangeError);
+  });
+
+  test("saveMessages() refuses a message that would pass the recipient's byte bound", async (store) => {
+    const [ada, bob] = await _users(store, 2);
+    const bounds = { messages: 100, bytes: 10 };
+    // Bytes are UTF-8 bytes of the body the recipient gets: "é" is two.
+    const [a] = await store.saveMessages([_direct(ada.id, "m1", bob.id, "ééé")], bounds);
+    assert.ok(a!.id > 0);
+    const [b] = await store.saveMessages([_direct(ada.id, "m2", bob.id, "12345")], bounds);
+    assert.deepEqual(b, { id: 0, createdAt: 0, duplicate: false, fullRecipients: [bob.id] });
+    const [c] = await store.saveMessages([_direct(ada.id, "m3", bob.id, "1234")], bounds);
+    assert.ok(c!.id > 0, "exactly at the bound is allowed");
+    // A per-recipient body is what counts for that recipient.
+    await store.ackDeliveries(bob.id, [a!.id, c!.id]);
+    const [k] = await store.saveMessages([{
+      ..._direct(ada.id, "k1", bob.id, ""),
+      kind: "key",
+      recipients: [{ userId: bob.id, body: "x".repeat(11) }],
+    }], bounds);
+    assert.deepEqual(k!.fullRecipients, [bob.id]);
+    assert.equal(k!.id, 0);
+  });
+
+  test("saveMessages() counts a batch's messages to one recipient in input order", async (store) => {
+    const [ada, bob, cy] = await _users(store, 3);
+    const saved = await store.saveMessages([
+      _direct(ada.id, "m1", bob.id),
+      _direct(ada.id, "m2", cy.id),
+      _direct(ada.id, "m3", bob.id),
+      _direct(ada.id, "m4", bob.id),
+      _direct(ada.id, "m3", bob.id),
+      _direct(ada.id, "m4", bob.id),
+    ], { messages: 2, bytes: 1_000_000 });
+    assert.deepEqual(saved.map((s) => s.id > 0), [true, true, true, false, true, false]);
+    assert.deepEqual(saved[3]!.fullRecipients, [bob.id]);
+    assert.deepEqual(saved[4], { ...saved[2]!, duplicate: true });
+    // A repeat of a refused message is refused too, not a duplicate of nothing.
+    assert.deepEqual(saved[5], { id: 0, createdAt: 0, duplicate: false, fullRecipients: [bob.id] });
+    assert.ok(saved[2]!.id > saved[1]!.id && saved[1]!.id > saved[0]!.id);
+    assert.deepEqual((await store.pendingFor(bob.id, 0, 10)).map((p) => p.clientMsgId), [
+      "m1",
+      "m3",
+    ]);
+  });
+
+  test("saveMessages() leaves a full member out of a group message and refuses it when all are", async (store) => {
+    const [ada, bob, cy] = await _users(store, 3);
+    const group = await store.createGroup("g", ada.id, [bob.id, cy.id]);
+    const bounds = { messages: 1, bytes: 1_000_000 };
+    const toGroup = (cmid: string): NewMessage => ({
+      senderId: ada.id,
+      clientMsgId: cmid,
+      kind: "group",
+      groupId: group.id,
+      body: cmid,
+      recipients: [{ userId: bob.id }, { userId: cy.id }],
+    });
+    await store.saveMessages([_direct(ada.id, "to-bob", bob.id)], bounds);
+    const [partly] = await store.saveMessages([toGroup("g1")], bounds);
+    assert.ok(partly!.id > 0);
+    assert.deepEqual(partly!.fullRecipients, [bob.id]);
+    assert.deepEqual((await store.pendingFor(cy.id, 0, 10)).map((p) => p.body), ["g1"]);
+    assert.deepEqual((await store.pendingFor(bob.id, 0, 10)).map((p) => p.clientMsgId), ["to-bob"]);
+    // A resend is a duplicate (the full member stays left out).
+    const [dup] = await store.saveMessages([toGroup("g1")], bounds);
+    assert.deepEqual(dup, { id: partly!.id, createdAt: partly!.createdAt, duplicate: true });
+    // Both full: refused, nothing stored.
+    const [none] = await store.saveMessages([toGroup("g2")], bounds);
+    assert.deepEqual(none, {
+      id: 0,
+      createdAt: 0,
+      duplicate: false,
+      fullRecipients: [bob.id, cy.id],
+    });
+    // The acknowledgement by the one who got it frees their room.
+    await store.ackDeliveries(cy.id, [partly!.id]);
+    const [later] = await store.saveMessages([toGroup("g2")], bounds);
+    assert.deepEqual(later!.fullRecipients, [bob.id]);
+  });
+
+  fixtureTest(
+    "saveMessages() from concurrent callers on two instances never passes a recipient's bound",
+    async (f) => {
+      const stores = [f.store, await openStore(f.location)] as const;
+      try {
+        const [inbox, ...senders] = await _users(f.store, 5);
+        const bounds = { messages: 10, bytes: 1_000_000 };
+        const results = await Promise.all(
+          Array.from({ length: 40 }, (_, i) =>
+            stores[i % 2]!.saveMessages([
+              _direct(senders[i % 4]!.id, `m${i}`, inbox!.id),
+              _direct(senders[i % 4]!.id, `n${i}`, senders[(i + 1) % 4]!.id),
+            ], bounds)),
+        );
+        const toInbox = results.map((r) => r[0]!);
+        assert.equal(toInbox.filter((s) => s.id > 0).length, 10);
+        assert.ok(
+          toInbox.filter((s) => s.id === 0).every((s) => s.fullRecipients?.[0] === inbox!.id),
+        );
+        assert.equal((await f.store.pendingFor(inbox!.id, 0, 100)).length, 10);
+        assert.ok(results.every((r) => r[1]!.id > 0), "other recipients are not held up");
+      } finally {
+        await stores[1].close();
+      }
+    },
+  );
+
+  // Expiry.
+
+  test("expirePending() drops only deliveries of messages accepted before the cut-off", async (store) => {
+    const [ada, bob, cy] = await _users(store, 3);
+    const group = await store.createGroup("g", ada.id, [bob.id, cy.id]);
+    const [old1, old2] = await store.saveMessages([
+      _direct(ada.id, "old1", bob.id),
+      {
+        senderId: ada.id,
+        clientMsgId: "old2",
+        kind: "group",
+        groupId: group.id,
+        body: "x",
+        recipients: [{ userId: bob.id }, { userId: cy.id }],
+      },
+    ]);
+    const cut = await _after(old2!.createdAt);
+    await _after(cut);
+    const [fresh] = await store.saveMessages([_direct(ada.id, "new", bob.id)]);
+    assert.ok(fresh!.createdAt >= cut);
+    assert.equal(await store.expirePending(cut, 100), 3);
+    assert.equal(await store.expirePending(cut, 100), 0);
+    assert.deepEqual((await store.pendingFor(bob.id, 0, 10)).map((p) => p.id), [fresh!.id]);
+    assert.deepEqual(await store.pendingFor(cy.id, 0, 10), []);
+    // An expired delivery is not pending any more: acknowledging it is a no-op.
+    assert.deepEqual(await store.ackDeliveries(bob.id, [old1!.id, old2!.id]), []);
+    await store.settle(100);
+    assert.deepEqual(await store.stats(), { users: 3, messages: 1, pendingDeliveries: 1 });
+  });
+
+  fixtureTest(
+    "expirePending() makes room under the bound, and a resend of an expired message is a duplicate",
+    async (f) => {
+      const store = f.store;
+      const [ada, bob] = await _users(store, 2);
+      const bounds = { messages: 1, bytes: 1_000_000 };
+      const [m1] = await store.saveMessages([_direct(ada.id, "m1", bob.id)], bounds);
+      const [full] = await store.saveMessages([_direct(ada.id, "m2", bob.id)], bounds);
+      assert.equal(full!.id, 0);
+      assert.equal(await store.expirePending(await _after(m1!.createdAt), 100), 1);
+      await store.settle(100);
+      assert.equal(await f.storedBody(m1!.id), null, "the expired message's row is gone");
+      const [m2] = await store.saveMessages([_direct(ada.id, "m2", bob.id)], bounds);
+      assert.ok(m2!.id > m1!.id);
+      const [again] = await store.saveMessages([_direct(ada.id, "m1", bob.id)], bounds);
+      assert.deepEqual(again, { ...m1!, duplicate: true });
+    },
+  );
+
+  test("expirePending() drops at most limit per call", async (store) => {
+    const [ada, bob] = await _users(store, 2);
+    const saved = await store.saveMessages(
+      Array.from({ length: 5 }, (_, i) => _direct(ada.id, `m${i}`, bob.id)),
+    );
+    const cut = await _after(saved[4]!.createdAt);
+    assert.equal(await store.expirePending(cut, 2), 2);
+    assert.equal(await store.expirePending(cut, 2), 2);
+    assert.equal(await store.expirePending(cut, 2), 1);
+    assert.equal(await store.expirePending(cut, 2), 0);
+    assert.equal((await store.stats()).pendingDeliveries, 0);
+    await assert.rejects(store.expirePending(cut, 0), RangeError);
+    await assert.rejects(store.expirePending(-1, 10), RangeError);
+  });
+
+  // Rate limits (see "Rate limits" in store.ts).
+
+  test("takeAttempt() grants the burst at once, then one attempt per interval", async (store) => {
+    const k: RateLimit = { key: "login:x", burst: 3, intervalMs: 1_000 };
+    for (let i = 0; i < 3; i++) assert.equal(await store.takeAttempt([k], _T0), 0);
+    assert.equal(await store.takeAttempt([k], _T0), 1_000);
+    assert.equal(await store.takeAttempt([k], _T0 + 999), 1);
+    assert.equal(await store.takeAttempt([k], _T0 + 1_000), 0);
+    assert.equal(await store.takeAttempt([k], _T0 + 1_000), 1_000);
+    // Long after, the bucket is full again: the whole burst.
+    for (let i = 0; i < 3; i++) assert.equal(await store.takeAttempt([k], _T0 + 60_000), 0);
+    assert.equal(await store.takeAttempt([k], _T0 + 60_000), 1_000);
+    assert.equal(await store.takeAttempt([], _T0), 0);
+  });
+
+  test("takeAttempt() takes from every bucket or from none, and waits for the slowest", async (store) => {
+    const a: RateLimit = { key: "a", burst: 1, intervalMs: 1_000 };
+    const b: RateLimit = { key: "b", burst: 2, intervalMs: 5_000 };
+    assert.equal(await store.takeAttempt([a, b], _T0), 0);
+    assert.equal(await store.takeAttempt([a, b], _T0), 1_000, "a is empty");
+    assert.equal(await store.takeAttempt([b], _T0), 0, "b kept its second attempt");
+    assert.equal(await store.takeAttempt([b, a], _T0 + 1_000), 4_000, "now b is the slowest");
+    assert.equal(await store.takeAttempt([a], _T0 + 1_000), 0, "a was not taken from");
+  });
+
+  test("takeAttempt() keeps keys apart", async (store) => {
+    const one: RateLimit = { key: "login:pair:1", burst: 1, intervalMs: 60_000 };
+    const two: RateLimit = { key: "login:pair:2", burst: 1, intervalMs: 60_000 };
+    assert.equal(await store.takeAttempt([one], _T0), 0);
+    assert.equal(await store.takeAttempt([one], _T0), 60_000);
+    assert.equal(await store.takeAttempt([two], _T0), 0);
+    assert.equal(await store.takeAttempt([{ ...one, key: "LOGIN:PAIR:1" }], _T0), 0);
+  });
+
+  test("refundAttempt() gives one attempt back to each bucket", async (store) => {
+    const k: RateLimit = { key: "k", burst: 2, intervalMs: 10_000 };
+    const other: RateLimit = { key: "other", burst: 1, intervalMs: 10_000 };
+    assert.equal(await store.takeAttempt([k], _T0), 0);
+    assert.equal(await store.takeAttempt([k], _T0), 0);
+    assert.equal(await store.takeAttempt([k], _T0), 10_000);
+    await store.refundAttempt([k, other], _T0);
+    assert.equal(await store.takeAttempt([k], _T0), 0);
+    assert.equal(await store.takeAttempt([k], _T0), 10_000);
+    // A full or unknown bucket stays as it is: never more than the burst.
+    await store.refundAttempt([other], _T0);
+    await store.refundAttempt([other], _T0);
+    assert.equal(await store.takeAttempt([other], _T0), 0);
+    assert.equal(await store.takeAttempt([other], _T0), 10_000);
+  });
+
+  test("takeAttempt() rejects repeated keys and numbers out of range", async (store) => {
+    const k: RateLimit = { key: "k", burst: 1, intervalMs: 1 };
+    await assert.rejects(store.takeAttempt([k, k], _T0), TypeError);
+    await assert.rejects(store.takeAttempt([{ ...k, key: "" }], _T0), TypeError);
+    await assert.rejects(store.takeAttempt([{ ...k, key: "x".repeat(513) }], _T0), RangeError);
+    await assert.rejects(store.takeAttempt([{ ...k, burst: 0 }], _T0), RangeError);
+    await assert.rejects(store.takeAttempt([{ ...k, intervalMs: 86_400_001 }], _T0), RangeError);
+    await assert.rejects(store.takeAttempt([k], -1), RangeError);
+    await assert.rejects(store.refundAttempt([{ ...k, burst: 1.5 }], _T0), RangeError);
+  });
+
+  fixtureTest(
+    "takeAttempt() grants exactly the burst to many concurrent callers on two instances",
+    async (f) => {
+      const stores = [f.store, await openStore(f.location)] as const;
+      try {
+        const pair: RateLimit = { key: "login:pair:7@10.0.0.1", burst: 5, intervalMs: 60_000 };
+        const account: RateLimit = { key: "login:acct:7", burst: 100, intervalMs: 36_000 };
+        const waits = await Promise.all(
+          Array.from({ length: 24 }, (_, i) => stores[i % 2]!.takeAttempt([pair, account], _T0)),
+        );
+        assert.equal(waits.filter((w) => w === 0).length, 5);
+        assert.ok(waits.filter((w) => w > 0).every((w) => w === 60_000));
+        // Only the granted attempts were taken from the account's bucket.
+        const more = await Promise.all(
+          Array.from({ length: 100 }, () => f.store.takeAttempt([account], _T0)),
+        );
+        assert.equal(more.filter((w) => w === 0).length, 95);
+      } finally {
+        await stores[1].close();
+      }
+    },
+  );
+
+  fixtureTest("settle() forgets buckets that are full again, and only those", async (f) => {
+    const store = f.store;
+    const now = Date.now();
+    await store.takeAttempt([{ key: "short", burst: 1, intervalMs: 1_000 }], now);
+    await store.takeAttempt([{ key: "long", burst: 1, intervalMs: 3_600_000 }], now);
+    assert.equal(await f.storedRows("rate_limits"), 2);
+    await store.settle(100, { now: now + 1_000 });
+    assert.equal(await f.storedRows("rate_limits"), 1);
+    // The one kept still counts.
+    assert.equal(
+      await store.takeAttempt([{ key: "long", burst: 1, intervalMs: 3_600_000 }], now + 1_000),
+      3_599_000,
+    );
   });
 
   // Several instances and processes on one database.
@@ -1094,6 +1428,15 @@ function _direct(senderId: number, clientMsgId: string, to: number, body = "hi")
     body,
     recipients: [{ userId: to }],
   };
+}
+
+/** A fixed clock for rate limits. */
+const _T0 = 1_700_000_000_000;
+
+/** Waits until the clock has passed `t`; returns the time then (a cut-off after `t`). */
+async function _after(t: number): Promise<number> {
+  while (Date.now() <= t) await new Promise((r) => setTimeout(r, 1));
+  return Date.now();
 }
 
 /** A fake 32-byte token hash, distinct for each seed. */

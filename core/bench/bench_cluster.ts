@@ -64,6 +64,8 @@ export async function startBenchCluster(opts: {
       scryptN: BENCH_SCRYPT_N,
       // Every simulated client comes from 127.0.0.1.
       maxConnsPerAddr: 0,
+      // It measures throughput: every client sends as fast as the cluster answers.
+      sendRate: 0,
       print: opts.progress,
       childStdout: "stderr",
     });

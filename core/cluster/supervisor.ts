@@ -38,6 +38,8 @@ export interface ClusterOptions {
   scryptN?: number;
   /** Each server's cap on connections per address (0 = none); the server's default otherwise. */
   maxConnsPerAddr?: number;
+  /** Each server's send rate per user (0 = no limit); the server's default otherwise. */
+  sendRate?: number;
   /** Milliseconds to wait for every process to become healthy. */
   startTimeoutMs?: number;
   /** Where progress lines go (default: stdout). */
@@ -241,6 +243,7 @@ function _children(opts: ClusterOptions): _Child[] {
       ...(opts.maxConnsPerAddr !== undefined
         ? ["--max-conns-per-addr", String(opts.maxConnsPerAddr)]
         : []),
+      ...(opts.sendRate !== undefined ? ["--send-rate", String(opts.sendRate)] : []),
     ],
     host: s.host,
     port: s.port,

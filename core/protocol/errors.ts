@@ -21,8 +21,16 @@ export const ERROR_CODES = {
   alreadyAuthenticated: "already_authenticated",
   /** Wrong username, ID, password or session token (never says which). */
   authFailed: "auth_failed",
-  /** Too many failed logins; retry after the given delay. */
+  /**
+   * Too many attempts (logins, resumes, registrations from one address; messages from one
+   * sender); retry after the frame's `retry_after_ms`.
+   */
   rateLimited: "rate_limited",
+  /**
+   * The recipient has too many undelivered messages (or bytes of them) waiting; nothing was
+   * stored. Retry after they come online and acknowledge some.
+   */
+  recipientFull: "recipient_full",
   /** Registration with a username that exists. */
   usernameTaken: "username_taken",
   /** No such user or group. */
@@ -68,14 +76,20 @@ export const CLOSE_CODES = {
   peerAuthFailed: 4001,
 } as const;
 
-/** A protocol-level failure: becomes an `error` frame with `code`, echoing `ref` when known. */
+/**
+ * A protocol-level failure: becomes an `error` frame with `code`, echoing `ref` when known,
+ * and with `retry_after_ms` when `retryAfterMs` is set (`rate_limited`).
+ */
 export class ProtocolError extends Error {
   readonly code: ErrorCode;
   readonly ref: number | undefined;
-  constructor(code: ErrorCode, message: string, ref?: number) {
+  /** Milliseconds the client should wait before trying again, if the server says. */
+  readonly retryAfterMs: number | undefined;
+  constructor(code: ErrorCode, message: string, ref?: number, retryAfterMs?: number) {
     super(message);
     this.name = "ProtocolError";
     this.code = code;
     this.ref = ref;
+    this.retryAfterMs = retryAfterMs;
   }
 }

@@ -257,6 +257,12 @@ export interface AcceptedFrame {
   msg_id: number;
   /** True when this client message ID was accepted before (a resend). */
   duplicate: boolean;
+  /**
+   * Recipients the message was not stored for because they have too much waiting (group
+   * messages and group keys; a direct message to a full recipient is refused instead with
+   * `recipient_full`). Absent when everyone got it.
+   */
+  full_recipients?: number[];
 }
 /** A message for this client; acknowledge it with `ack`. */
 export interface MessageFrame {

@@ -41,6 +41,8 @@ export const LIMITS = {
   peerBatchFrames: 1024,
   /** Consecutive invalid frames tolerated before the connection is closed (1008). */
   invalidFrames: 10,
+  /** Longest wait an `error` frame's `retry_after_ms` may ask for, in milliseconds (1 hour). */
+  retryAfterMaxMs: 3_600_000,
   /** Request correlation IDs are integers in [0, 2^31). */
   refMax: 2 ** 31 - 1,
 } as const;

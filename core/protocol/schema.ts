@@ -138,6 +138,7 @@ export const SCHEMAS: Record<Direction, Record<string, FrameSchema>> = {
         client_msg_id: _clientMsgId,
         msg_id: _id,
         duplicate: { kind: "bool" },
+        full_recipients: { kind: "ids", min: 1, max: LIMITS.groupMembers, optional: true },
       },
     },
     message: {
@@ -165,7 +166,7 @@ export const SCHEMAS: Record<Direction, Record<string, FrameSchema>> = {
         ref: { ..._ref, optional: true } as FieldRule,
         code: { kind: "str", min: 1, max: 64 },
         message: { kind: "str", min: 0, max: 1024 },
-        retry_after_ms: { kind: "int", min: 0, max: 3_600_000, optional: true },
+        retry_after_ms: { kind: "int", min: 0, max: LIMITS.retryAfterMaxMs, optional: true },
       },
     },
   },

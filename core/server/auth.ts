@@ -1,8 +1,10 @@
 /**
  * Authentication: `register` (the new user is ID 0 on the wire until the server assigns
  * one), `login` by username or ID with a password, `resume` with a session token, and
- * `logout`. Passwords are kept as scrypt hashes and session tokens as SHA-256 hashes;
- * failed logins are slowed per account and per address.
+ * `logout`. Passwords are kept as scrypt hashes and session tokens as SHA-256 hashes.
+ * Logins, resumes and registrations take an attempt from the cluster-wide rate limits of
+ * `quotas.ts` before any password or token is checked, so concurrent guesses cannot all be
+ * checked; a login or resume that succeeds gives its attempt back.
  *
  * @module
  */
@@ -16,13 +18,14 @@ import {
   type ClientFrame,
   CLOSE_CODES,
   ERROR_CODES,
+  LIMITS,
   ProtocolError,
   type ServerFrame,
 } from "../protocol/mod.ts";
-import { StoreError, type UserRecord } from "../store/store.ts";
+import { type RateLimit, StoreError, type UserRecord } from "../store/store.ts";
 import type { ClientSession } from "./client_session.ts";
 import type { ServerContext } from "./context.ts";
-import type { LoginThrottle } from "./throttle.ts";
+import { formatWait, loginLimits, type Quotas, registerLimits, resumeLimits } from "./quotas.ts";
 
 /** Session lifetime: 30 days. */
 const _SESSION_MS = 30 * 24 * 3600 * 1000;
@@ -40,10 +43,8 @@ export interface PasswordCost {
 export interface AuthOptions {
   /** scrypt cost for new registrations; defaults to core/crypto's defaults. */
   readonly passwordCost?: PasswordCost;
-  /** Per account. */
-  readonly throttle: LoginThrottle;
-  /** Per address: looser, since many users may share one address (NAT). */
-  readonly addrThrottle: LoginThrottle;
+  /** The rate limits of logins, resumes and registrations. */
+  readonly quotas: Quotas;
   /**
    * Called once a session is authenticated: it makes the session known as its user's,
    * answers with `frame`, and replays what is pending.
@@ -55,8 +56,6 @@ export interface AuthOptions {
   ) => Promise<void>;
   /** A session was logged out here: its other connections, here and on peers, must close. */
   readonly sessionEnded: (tokenHash: Uint8Array) => void;
-  /** Sends an error frame with a retry delay (rate limiting). */
-  readonly rateLimited: (session: ClientSession, err: ProtocolError, retryAfterMs: number) => void;
 }
 
 /** Authentication; see the module documentation. */
@@ -102,6 +101,12 @@ export class Auth {
         f.ref,
       );
     }
+    // Counted whatever happens next: registering is what this limit is about.
+    await this.#attempt(
+      registerLimits(this.#opts.quotas, session.addr),
+      f.ref,
+      "registrations from your address",
+    );
     const store = this.#ctx.store;
     const taken = () =>
       new ProtocolError(ERROR_CODES.usernameTaken, `The username "${f.username}" is taken`, f.ref);
@@ -124,55 +129,45 @@ export class Auth {
     await this.#opts.loggedIn(session, user, _answer("registered", f.ref, user, token));
   }
 
-  /** Logs in by username or ID and password, slowing repeated failures. */
+  /**
+   * Logs in by username or ID and password. An attempt is taken from the account's, the
+   * address's and the pair's rate limits first; a wrong password keeps it, a right one gives
+   * it back.
+   */
   async login(
     session: ClientSession,
     f: Extract<ClientFrame, { type: "login" }>,
   ): Promise<void> {
     const { store, metrics, log } = this.#ctx;
-    const { throttle, addrThrottle } = this.#opts;
     const user = f.username !== undefined
       ? await store.getUserByName(f.username)
       : await store.getUserById(f.user_id!);
-    // One key per account however it is named; unknown names are throttled by spelling.
-    const userKey = user ? [`uid:${user.id}`] : [`name:${f.username ?? `#${f.user_id}`}`];
-    const addrKey = [`addr:${session.addr}`];
-    const now = this.#ctx.now();
-    const wait = Math.max(throttle.retryAfter(userKey, now), addrThrottle.retryAfter(addrKey, now));
-    if (wait > 0) {
-      this.#opts.rateLimited(
-        session,
-        new ProtocolError(
-          ERROR_CODES.rateLimited,
-          `Too many failed logins; try again in ${Math.ceil(wait / 1000)} s`,
-          f.ref,
-        ),
-        wait,
-      );
-      return;
-    }
+    // One key per account however it is named; unknown names are limited by spelling.
+    const account = user ? `uid:${user.id}` : `name:${f.username ?? `#${f.user_id}`}`;
+    const limits = loginLimits(this.#opts.quotas, account, session.addr);
+    await this.#attempt(limits, f.ref, "failed logins");
     // Verify against a dummy hash for unknown users so timing does not reveal who exists.
     const ok = user
       ? await verifyPasswordAsync(f.password, user.passwordHash)
       : (await verifyPasswordAsync(f.password, await this.#dummy()), false);
     if (!ok || !user) {
-      throttle.fail(userKey, now);
-      addrThrottle.fail(addrKey, now);
       metrics.authFailures++;
-      log.info("login_failed", { who: userKey[0], addr: session.addr });
+      log.info("login_failed", { who: account, addr: session.addr });
       throw new ProtocolError(ERROR_CODES.authFailed, "Wrong username, ID or password", f.ref);
     }
-    throttle.succeed(userKey);
+    await this.#giveBack(limits);
     const token = await this.#newSession(session, user.id);
     await this.#opts.loggedIn(session, user, _answer("logged_in", f.ref, user, token));
   }
 
-  /** Resumes a session with its token. */
+  /** Resumes a session with its token; failed resumes are limited per address. */
   async resume(
     session: ClientSession,
     f: Extract<ClientFrame, { type: "resume" }>,
   ): Promise<void> {
     const { store, metrics } = this.#ctx;
+    const limits = resumeLimits(this.#opts.quotas, session.addr);
+    await this.#attempt(limits, f.ref, "failed resumes");
     const hash = sha256(fromBase64Url(f.session_token));
     const found = await store.getSession(hash, this.#ctx.now());
     const user = found ? await store.getUserById(found.userId) : null;
@@ -184,6 +179,7 @@ export class Auth {
         f.ref,
       );
     }
+    await this.#giveBack(limits);
     session.sessionHash = hash;
     await this.#opts.loggedIn(session, user, _answer("logged_in", f.ref, user, f.session_token));
   }
@@ -199,6 +195,31 @@ export class Auth {
     session.send({ type: "ok", ref });
     session.close(CLOSE_CODES.normal, "Logged out");
     if (hash) this.#opts.sessionEnded(hash);
+  }
+
+  /**
+   * Takes one attempt from every bucket of `limits`, or throws `rate_limited` with the wait
+   * (taking none): `what` says what there were too many of.
+   */
+  async #attempt(limits: readonly RateLimit[], ref: number, what: string): Promise<void> {
+    const wait = await this.#ctx.store.takeAttempt(limits, this.#ctx.now());
+    if (wait === 0) return;
+    this.#ctx.metrics.rateLimited++;
+    throw new ProtocolError(
+      ERROR_CODES.rateLimited,
+      `Too many ${what}; try again in ${formatWait(wait)}`,
+      ref,
+      Math.min(wait, LIMITS.retryAfterMaxMs),
+    );
+  }
+
+  /** Gives back an attempt that succeeded; failing to is logged, not the caller's problem. */
+  async #giveBack(limits: readonly RateLimit[]): Promise<void> {
+    try {
+      await this.#ctx.store.refundAttempt(limits, this.#ctx.now());
+    } catch (err) {
+      this.#ctx.log.warn("rate_limit_refund_failed", { error: (err as Error).message });
+    }
   }
 
   async #newSession(session: ClientSession, userId: number): Promise<string> {

@@ -35,7 +35,8 @@ import { Groups } from "./groups.ts";
 import { ServerMetrics } from "./metrics.ts";
 import { PresenceDirectory } from "./presence.ts";
 import { PresenceGossip } from "./presence_gossip.ts";
-import { LoginThrottle } from "./throttle.ts";
+import { formatWait, type Quotas, resolveQuotas } from "./quotas.ts";
+import { Throttle } from "./throttle.ts";
 
 export type { PasswordCost } from "./auth.ts";
 
@@ -46,8 +47,11 @@ export interface ChatServerOptions {
   logger: Logger;
   /** scrypt cost for new registrations; defaults to core/crypto's defaults. */
   passwordCost?: PasswordCost;
-  /** Per-account login throttle; a fresh one by default. */
-  throttle?: LoginThrottle;
+  /**
+   * Rate limits, pending bounds and the pending expiry (`quotas.ts`); the defaults where not
+   * given. `pendingExpiryMs` is how long a delivery may wait (default 30 days).
+   */
+  quotas?: Partial<Quotas>;
   /** Clock, Unix milliseconds (tests). */
   now?: () => number;
   /** Longest wait at login for peers to learn of it (default 500 ms). */
@@ -70,16 +74,23 @@ export class ChatServer implements ConnHandler, MeshEvents {
   readonly #gossip: PresenceGossip;
   #mesh: MeshTransport | null = null;
   readonly #loginTimeoutMs: number;
+  /** Each user's send rate on this server; null when sends are not limited. */
+  readonly #sendThrottle: Throttle<number> | null;
+  /** When the pending expiry last ran (the clock's time). */
+  #expiredAt = -Infinity;
 
   constructor(opts: ChatServerOptions) {
     this.id = opts.id;
     this.#loginTimeoutMs = opts.loginTimeoutMs ?? LIMITS.loginWithinMs;
+    const quotas = resolveQuotas(opts.quotas);
+    this.#sendThrottle = quotas.send === null ? null : new Throttle(quotas.send);
     this.#ctx = {
       id: opts.id,
       store: opts.store,
       log: opts.logger,
       metrics: this.metrics,
       presence: this.presence,
+      quotas,
       now: opts.now ?? Date.now,
       mesh: () => this.#mesh,
     };
@@ -97,15 +108,13 @@ export class ChatServer implements ConnHandler, MeshEvents {
     });
     this.#auth = new Auth(this.#ctx, {
       passwordCost: opts.passwordCost,
-      throttle: opts.throttle ?? new LoginThrottle(),
-      addrThrottle: new LoginThrottle({ freeFailures: 20 }),
+      quotas,
       loggedIn: (s, user, frame) => this.#loggedIn(s, user, frame),
       sessionEnded: (hash) => {
         this.#endSession(hash);
         const frame = { type: "peer_session_ended" as const, token_hash: toBase64Url(hash, false) };
         for (const peer of this.#mesh?.upPeers() ?? []) this.#mesh!.send(peer, frame);
       },
-      rateLimited: (s, err, ms) => s.send(_errorFrame(err, ms)),
     });
   }
 
@@ -132,9 +141,35 @@ export class ChatServer implements ConnHandler, MeshEvents {
     }
   }
 
-  /** See {@linkcode Delivery.redeliver}. */
-  redeliver(ageMs: number, repushMs: number, limit = 1000): Promise<number> {
-    return this.#delivery.redeliver(ageMs, repushMs, limit);
+  /**
+   * The pending sweep, which servers run every second: pushes again what live pushes missed
+   * (see {@linkcode Delivery.redeliver}; returns how many it pushed) and, at most once a
+   * minute, drops deliveries pending longer than `quotas.pendingExpiryMs` (see
+   * {@linkcode expirePending}; a failure there is logged, not thrown).
+   */
+  async redeliver(ageMs: number, repushMs: number, limit = 1000): Promise<number> {
+    const pushed = await this.#delivery.redeliver(ageMs, repushMs, limit);
+    const now = this.#ctx.now();
+    if (now - this.#expiredAt >= _EXPIRE_EVERY_MS) {
+      this.#expiredAt = now;
+      try {
+        await this.expirePending();
+      } catch (err) {
+        this.#ctx.log.warn("expiry_failed", { error: (err as Error).message });
+      }
+    }
+    return pushed;
+  }
+
+  /**
+   * Drops deliveries pending longer than `quotas.pendingExpiryMs` (counted in the
+   * `fastchat_deliveries_expired_total` metric); the rows go at the store's next settle.
+   * Returns how many it dropped.
+   */
+  async expirePending(): Promise<number> {
+    const n = await this.#delivery.expire();
+    if (n > 0) this.#ctx.log.info("deliveries_expired", { deliveries: n });
+    return n;
   }
 
   // ---- Client connections (ConnHandler) ---------------------------------------------
@@ -305,6 +340,7 @@ export class ChatServer implements ConnHandler, MeshEvents {
         "ref" in frame ? frame.ref : undefined,
       );
     }
+    if (_STORING.has(frame.type)) this.#takeSend(session, (frame as { ref: number }).ref);
     switch (frame.type) {
       case "register":
         return await this.#auth.register(session, frame);
@@ -362,6 +398,22 @@ export class ChatServer implements ConnHandler, MeshEvents {
       case "group_info":
         return await this.#groups.info(session, frame.ref, frame.group_id);
     }
+  }
+
+  /**
+   * Takes one from the user's send rate on this server, or throws `rate_limited` with the
+   * wait; nothing of the frame is then stored.
+   */
+  #takeSend(session: ClientSession, ref: number): void {
+    const wait = this.#sendThrottle?.take(session.userId, this.#ctx.now()) ?? 0;
+    if (wait === 0) return;
+    this.metrics.rateLimited++;
+    throw new ProtocolError(
+      ERROR_CODES.rateLimited,
+      `Too many messages; slow down and try again in ${formatWait(wait)}`,
+      ref,
+      Math.min(wait, LIMITS.retryAfterMaxMs),
+    );
   }
 
   /**
@@ -472,7 +524,7 @@ export class ChatServer implements ConnHandler, MeshEvents {
     if (err instanceof ProtocolError) {
       // The answer fills the place its request holds, so it carries that request's ref.
       perr = err.ref === undefined && ref !== undefined
-        ? new ProtocolError(err.code, err.message, ref)
+        ? new ProtocolError(err.code, err.message, ref, err.retryAfterMs)
         : err;
     } else if (err instanceof StoreError && err.code !== "unavailable") {
       perr = new ProtocolError(_storeCode(err.code), err.message, ref);
@@ -501,13 +553,27 @@ export class ChatServer implements ConnHandler, MeshEvents {
   }
 }
 
-function _errorFrame(err: ProtocolError, retryAfterMs?: number): ServerFrame {
+/** How often the pending sweep also expires old deliveries, milliseconds. */
+const _EXPIRE_EVERY_MS = 60_000;
+
+/** Client frames that store a message (their own, or a group event): the send rate applies. */
+const _STORING: ReadonlySet<ClientFrame["type"]> = new Set([
+  "single_message",
+  "group_message",
+  "key",
+  "create_group",
+  "add_member",
+  "remove_member",
+  "leave_group",
+]);
+
+function _errorFrame(err: ProtocolError): ServerFrame {
   return {
     type: "error",
     ...(err.ref !== undefined ? { ref: err.ref } : {}),
     code: err.code,
     message: err.message,
-    ...(retryAfterMs !== undefined ? { retry_after_ms: retryAfterMs } : {}),
+    ...(err.retryAfterMs !== undefined ? { retry_after_ms: err.retryAfterMs } : {}),
   };
 }
 

@@ -8,14 +8,21 @@
  * sweep deliver whatever a live push missed (a peer that was down, a server that died
  * between commit and push).
  *
+ * What waits is bounded (`quotas.ts`): a recipient with too much pending is left out of a
+ * message (the sender's `accepted` names them in `full_recipients`), and a message every
+ * recipient of which is full is refused with `recipient_full`, nothing stored; deliveries
+ * still pending after the expiry are dropped by {@linkcode Delivery.expire}.
+ *
  * @module
  */
 
 import {
   encode,
+  ERROR_CODES,
   type MessageFrame,
   type PeerDeliveredFrame,
   type PeerDeliverFrame,
+  ProtocolError,
 } from "../protocol/mod.ts";
 import type { AckedDelivery, NewMessage, PendingMessage, SavedMessage } from "../store/store.ts";
 import { Batcher } from "./batcher.ts";
@@ -25,6 +32,10 @@ import type { ServerContext } from "./context.ts";
 /** Pending messages fetched per page during the replay after login. */
 const _REPLAY_PAGE = 256;
 
+/** Deliveries one store call expires, and calls per sweep at most. */
+const _EXPIRE_PER_CALL = 10_000;
+const _EXPIRE_CALLS_PER_SWEEP = 10;
+
 /** Delivery of messages; see the module documentation. */
 export class Delivery {
   readonly #ctx: ServerContext;
@@ -32,12 +43,12 @@ export class Delivery {
 
   constructor(ctx: ServerContext) {
     this.#ctx = ctx;
-    const { store, metrics } = ctx;
+    const { store, metrics, quotas } = ctx;
     this.#saver = new Batcher(async (batch) => {
       metrics.storeBatches++;
       metrics.storeBatchMessages += batch.length;
       try {
-        return await store.saveMessages(batch);
+        return await store.saveMessages(batch, quotas.pending);
       } catch (err) {
         if (batch.length === 1) return [_asError(err)];
       }
@@ -45,7 +56,7 @@ export class Delivery {
       const out: (SavedMessage | Error)[] = [];
       for (const m of batch) {
         try {
-          out.push((await store.saveMessages([m]))[0]!);
+          out.push((await store.saveMessages([m], quotas.pending))[0]!);
         } catch (err) {
           out.push(_asError(err));
         }
@@ -62,12 +73,16 @@ export class Delivery {
   async accept(session: ClientSession, ref: number, msg: NewMessage): Promise<void> {
     const saved = await this.#saver.submit(msg);
     if (saved instanceof Error) throw saved;
+    const full = saved.fullRecipients ?? [];
+    this.#ctx.metrics.recipientFull += full.length;
+    if (saved.id === 0) throw this.#fullError(full, ref);
     session.send({
       type: "accepted",
       ref,
       client_msg_id: msg.clientMsgId!,
       msg_id: saved.id,
       duplicate: saved.duplicate,
+      ...(full.length > 0 ? { full_recipients: [...full] } : {}),
     });
     if (saved.duplicate) {
       this.#ctx.metrics.duplicatesSuppressed++;
@@ -77,17 +92,30 @@ export class Delivery {
     this.route(msg, saved);
   }
 
-  /** Stores a server-made message (a group event) and routes it. */
+  /**
+   * Stores a server-made message (a group event) and routes it. Recipients with too much
+   * waiting are left out, as for any message, and logged: they learn the group's state from
+   * `group_info` or `list_groups`.
+   */
   async saveAndRoute(msg: NewMessage): Promise<void> {
     const saved = await this.#saver.submit(msg);
     if (saved instanceof Error) throw saved;
-    this.route(msg, saved);
+    const full = saved.fullRecipients ?? [];
+    if (full.length > 0) {
+      this.#ctx.metrics.recipientFull += full.length;
+      this.#ctx.log.warn("event_recipients_full", { group: msg.groupId, users: full.join(",") });
+    }
+    if (saved.id !== 0) this.route(msg, saved);
   }
 
-  /** Pushes a stored message to recipients connected here and to the peers they are on. */
+  /**
+   * Pushes a stored message to recipients connected here and to the peers they are on
+   * (those it was not stored for, being full, are left out).
+   */
   route(msg: NewMessage, saved: SavedMessage): void {
     if (msg.recipients.length === 0) return;
     const { presence, metrics, id: selfId } = this.#ctx;
+    const full = new Set(saved.fullRecipients ?? []);
     const frame: MessageFrame = {
       type: "message",
       msg_id: saved.id,
@@ -102,6 +130,7 @@ export class Delivery {
     const byServer = new Map<number, number[]>();
     const bodies = new Map<number, string>();
     for (const r of msg.recipients) {
+      if (full.has(r.userId)) continue;
       if (r.body !== undefined) bodies.set(r.userId, r.body);
       for (const session of presence.localSessions(r.userId)) {
         if (this.#push(session, frame, r.body, shared)) metrics.messagesRouted++;
@@ -241,6 +270,35 @@ export class Delivery {
     return pushed;
   }
 
+  /**
+   * Drops deliveries still pending `quotas.pendingExpiryMs` after acceptance, in calls of
+   * bounded size (the rows go at the next settle). Returns how many it dropped.
+   */
+  async expire(): Promise<number> {
+    const { store, quotas, metrics } = this.#ctx;
+    const before = Math.max(0, this.#ctx.now() - quotas.pendingExpiryMs);
+    let dropped = 0;
+    for (let i = 0; i < _EXPIRE_CALLS_PER_SWEEP; i++) {
+      const n = await store.expirePending(before, _EXPIRE_PER_CALL);
+      dropped += n;
+      if (n < _EXPIRE_PER_CALL) break;
+    }
+    metrics.deliveriesExpired += dropped;
+    return dropped;
+  }
+
+  /** The `recipient_full` error for a message none of whose recipients had room. */
+  #fullError(full: readonly number[], ref: number): ProtocolError {
+    const { messages, bytes } = this.#ctx.quotas.pending;
+    const who = full.length === 1 ? `User ${full[0]} has` : `Users ${full.join(", ")} have`;
+    return new ProtocolError(
+      ERROR_CODES.recipientFull,
+      `${who} too many undelivered messages (at most ${messages} or ${_mib(bytes)} may ` +
+        "wait); nothing was stored; try again after they come online",
+      ref,
+    );
+  }
+
   /** Pushes one message on one session unless it was pushed there before. */
   #push(
     session: ClientSession,
@@ -280,6 +338,11 @@ class _SharedText {
   get text(): string {
     return this.#text ??= encode(this.#frame);
   }
+}
+
+/** Bytes as MiB when whole, else as bytes ("64 MiB", "1000 bytes"). */
+function _mib(bytes: number): string {
+  return bytes % (1024 * 1024) === 0 ? `${bytes / (1024 * 1024)} MiB` : `${bytes} bytes`;
 }
 
 function _asError(err: unknown): Error {

@@ -21,6 +21,12 @@ export class ServerMetrics {
   invalidFrames = 0;
   /** Failed logins. */
   authFailures = 0;
+  /** Requests refused with `rate_limited` (logins, resumes, registrations, sends). */
+  rateLimited = 0;
+  /** Deliveries not stored because their recipient had too much waiting. */
+  recipientFull = 0;
+  /** Pending deliveries dropped because they waited longer than the expiry. */
+  deliveriesExpired = 0;
   /** Storage batches committed (group commit) and the messages in them. */
   storeBatches = 0;
   storeBatchMessages = 0;
@@ -66,6 +72,24 @@ export class ServerMetrics {
     );
     add("fastchat_invalid_frames_total", "counter", "Invalid client frames.", this.invalidFrames);
     add("fastchat_auth_failures_total", "counter", "Failed logins.", this.authFailures);
+    add(
+      "fastchat_rate_limited_total",
+      "counter",
+      "Requests refused as rate limited.",
+      this.rateLimited,
+    );
+    add(
+      "fastchat_recipient_full_total",
+      "counter",
+      "Deliveries not stored because the recipient had too much waiting.",
+      this.recipientFull,
+    );
+    add(
+      "fastchat_deliveries_expired_total",
+      "counter",
+      "Pending deliveries dropped after the expiry.",
+      this.deliveriesExpired,
+    );
     add("fastchat_store_batches_total", "counter", "Storage commits.", this.storeBatches);
     add(
       "fastchat_store_batch_messages_total",

@@ -15,6 +15,7 @@ import type { Store } from "../store/store.ts";
 import { type HttpLimits, listenHttp } from "../ws/http_listener.ts";
 import { createServerApp } from "./app.ts";
 import { ChatServer, type PasswordCost } from "./chat_server.ts";
+import type { Quotas } from "./quotas.ts";
 
 /**
  * How often the redelivery sweep runs; how old a pending message must be before it looks at
@@ -55,6 +56,8 @@ export interface StartServerOptions {
   httpLimits?: Partial<HttpLimits>;
   /** Time a connection has to log in, milliseconds (default `LIMITS.loginWithinMs`). */
   loginTimeoutMs?: number;
+  /** Rate limits, pending bounds and expiry (`quotas.ts`); the defaults where not given. */
+  quotas?: Partial<Quotas>;
 }
 
 /** A running chat server. */
@@ -79,6 +82,7 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
     logger: log,
     passwordCost: opts.passwordCost,
     loginTimeoutMs: opts.loginTimeoutMs,
+    quotas: opts.quotas,
   });
   const mesh = new WsMesh({
     selfId: self.id,

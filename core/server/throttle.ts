@@ -1,91 +1,59 @@
 /**
- * Slows repeated failed logins, per username and per address. After a few free failures
- * each further failure doubles the wait (capped), so guessing passwords online is slow while
- * a user who mistypes twice notices nothing. State is per server process; a success clears
- * the username's record.
+ * In-memory token buckets, one per key, for limits that hold per server process: the send
+ * rate (see `quotas.ts` for why that one is not in the database). The arithmetic is the
+ * store's (`token_bucket.ts`); a bucket full again is the same as none, so records are
+ * dropped once they are, and memory stays proportional to the keys active lately.
  *
  * @module
  */
 
-/** Throttle tuning. */
-export interface ThrottleOptions {
-  /** Failures allowed before any delay. */
-  freeFailures: number;
-  /** First delay, milliseconds; doubles with each further failure. */
-  baseDelayMs: number;
-  /** Largest delay, milliseconds. */
-  maxDelayMs: number;
-  /** Records idle this long are forgotten, milliseconds. */
-  forgetAfterMs: number;
-}
+import { type BucketShape, bucketTake, bucketWait } from "../store/token_bucket.ts";
 
-const _DEFAULTS: ThrottleOptions = {
-  freeFailures: 3,
-  baseDelayMs: 250,
-  maxDelayMs: 30_000,
-  forgetAfterMs: 15 * 60_000,
-};
+/** Records kept before the first sweep drops the ones that are full again. */
+const _SWEEP_AT = 10_000;
 
-interface _Record {
-  failures: number;
-  blockedUntil: number;
-  lastAt: number;
-}
+/** Token buckets of one shape, by key (a user ID, say). */
+export class Throttle<K> {
+  readonly #shape: BucketShape;
+  /** Each key's theoretical arrival time (see `token_bucket.ts`). */
+  readonly #tats = new Map<K, number>();
+  /** The size at which the next sweep runs: twice what the last one left (amortized O(1)). */
+  #sweepAt = _SWEEP_AT;
 
-/** Tracks failed logins by key (e.g. `user:alice`, `addr:127.0.0.1`). */
-export class LoginThrottle {
-  readonly #opts: ThrottleOptions;
-  readonly #records = new Map<string, _Record>();
-
-  constructor(opts: Partial<ThrottleOptions> = {}) {
-    this.#opts = { ..._DEFAULTS, ...opts };
-  }
-
-  /** Milliseconds the caller must still wait before trying any of `keys`; 0 if none. */
-  retryAfter(keys: readonly string[], now: number): number {
-    let wait = 0;
-    for (const k of keys) {
-      const r = this.#live(k, now);
-      if (r && r.blockedUntil > now) wait = Math.max(wait, r.blockedUntil - now);
+  /** Buckets of `shape`; RangeError unless its numbers are positive integers. */
+  constructor(shape: BucketShape) {
+    if (
+      !Number.isSafeInteger(shape.burst) || shape.burst < 1 ||
+      !Number.isSafeInteger(shape.intervalMs) || shape.intervalMs < 1
+    ) {
+      throw new RangeError(
+        `A bucket needs a positive integer burst and intervalMs, got ${shape.burst} and ` +
+          `${shape.intervalMs}`,
+      );
     }
-    return wait;
+    this.#shape = shape;
   }
 
-  /** Records a failure for each key. */
-  fail(keys: readonly string[], now: number): void {
-    this.#sweep(now);
-    for (const k of keys) {
-      const r = this.#live(k, now) ?? { failures: 0, blockedUntil: 0, lastAt: now };
-      r.failures++;
-      r.lastAt = now;
-      const over = r.failures - this.#opts.freeFailures;
-      if (over > 0) {
-        const delay = Math.min(this.#opts.maxDelayMs, this.#opts.baseDelayMs * 2 ** (over - 1));
-        r.blockedUntil = now + delay;
-      }
-      this.#records.set(k, r);
-    }
+  /** Keys with a record (for tests of the sweep). */
+  get size(): number {
+    return this.#tats.size;
   }
 
-  /** Clears the records of `keys` after a success. */
-  succeed(keys: readonly string[]): void {
-    for (const k of keys) this.#records.delete(k);
-  }
-
-  /** A key's record, unless it has been idle long enough to be forgotten. */
-  #live(key: string, now: number): _Record | undefined {
-    const r = this.#records.get(key);
-    if (r && now - r.lastAt > this.#opts.forgetAfterMs) {
-      this.#records.delete(key);
-      return undefined;
-    }
-    return r;
+  /**
+   * Takes one attempt from `key`'s bucket at `now`: 0 when taken, else the milliseconds
+   * until one would fit (nothing is taken then).
+   */
+  take(key: K, now: number): number {
+    const tat = this.#tats.get(key) ?? 0;
+    const wait = bucketWait(tat, now, this.#shape);
+    if (wait > 0) return wait;
+    if (this.#tats.size >= this.#sweepAt) this.#sweep(now);
+    this.#tats.set(key, bucketTake(tat, now, this.#shape));
+    return 0;
   }
 
   #sweep(now: number): void {
-    if (this.#records.size < 10_000) return;
-    for (const [k, r] of this.#records) {
-      if (now - r.lastAt > this.#opts.forgetAfterMs) this.#records.delete(k);
-    }
+    for (const [key, tat] of this.#tats) if (tat <= now) this.#tats.delete(key);
+    this.#sweepAt = Math.max(_SWEEP_AT, 2 * this.#tats.size);
   }
 }

@@ -8,7 +8,9 @@
  *
  * Versions 1 and 2 hold the same tables as the SQLite adapter's (`sqlite_schema.ts`);
  * version 3 adds the functions that save, acknowledge and settle messages in batches (and the
- * queue and index settling needs).
+ * queue and index settling needs); version 4 bounds what waits per recipient, deletes message
+ * rows once delivered (keeping idempotency records apart), expires old deliveries, and keeps
+ * the cluster's rate limits.
  *
  * @module
  */
@@ -27,6 +29,8 @@ export const PG_LOCKS = {
   messageIds: 0x4643_0001,
   /** Held by the one `fastchat_settle` call running in the cluster. */
   settle: 0x4643_0002,
+  /** Held by the one `fastchat_expire` call running in the cluster. */
+  expire: 0x4643_0003,
 } as const;
 
 /** Migration `i` (0-based) brings a database from version `i` to `i + 1`. */
@@ -279,6 +283,390 @@ BEGIN
   )
   SELECT count(*) INTO n FROM c WHERE c.remaining <= 0;
   RETURN n;
+END
+$fn$;
+`,
+  // 4: pending bounds, message rows deleted once delivered, expiry, rate limits.
+  `
+-- Each delivery's size (UTF-8 bytes of the body its recipient gets), so totals shrink by it.
+ALTER TABLE deliveries ADD COLUMN bytes integer NOT NULL DEFAULT 0;
+UPDATE deliveries AS d SET bytes = octet_length(coalesce(d.body, m.body))
+  FROM messages AS m WHERE m.id = d.message_id;
+-- Message rows are deleted once delivered; checking this key on each delete would need an
+-- index of deliveries by message, which every saved delivery would pay for. The functions
+-- keep the link instead: a message row is deleted only once its remaining count is 0.
+ALTER TABLE deliveries DROP CONSTRAINT deliveries_message_id_fkey;
+
+-- Per recipient: pending deliveries, their bytes, and a hint for the expiry sweep: a time at
+-- or before the oldest pending delivery's acceptance (null when nothing is pending).
+CREATE TABLE pending_totals (
+  user_id bigint PRIMARY KEY REFERENCES users(id),
+  messages bigint NOT NULL DEFAULT 0,
+  bytes bigint NOT NULL DEFAULT 0,
+  oldest_at bigint
+);
+CREATE INDEX pending_totals_by_oldest ON pending_totals (oldest_at) WHERE oldest_at IS NOT NULL;
+INSERT INTO pending_totals (user_id, messages, bytes, oldest_at)
+  SELECT d.recipient_id, count(*), sum(d.bytes), min(m.created_at)
+  FROM deliveries AS d JOIN messages AS m ON m.id = d.message_id
+  GROUP BY d.recipient_id;
+
+-- What idempotency needs once a message row is gone.
+CREATE TABLE sent_ids (
+  sender_id bigint NOT NULL,
+  client_msg_id text NOT NULL,
+  msg_id bigint NOT NULL,
+  created_at bigint NOT NULL,
+  PRIMARY KEY (sender_id, client_msg_id)
+);
+CREATE INDEX sent_ids_by_time ON sent_ids (created_at);
+INSERT INTO sent_ids (sender_id, client_msg_id, msg_id, created_at)
+  SELECT m.sender_id, m.client_msg_id, m.id, m.created_at FROM messages AS m
+  WHERE m.client_msg_id IS NOT NULL
+    AND NOT EXISTS (SELECT 1 FROM deliveries AS d WHERE d.message_id = m.id);
+DELETE FROM messages AS m WHERE NOT EXISTS (SELECT 1 FROM deliveries AS d WHERE d.message_id = m.id);
+DELETE FROM settle_queue AS q WHERE NOT EXISTS (SELECT 1 FROM messages AS m WHERE m.id = q.message_id);
+
+-- Token buckets (see token_bucket.ts): the time at which each would be full again.
+CREATE TABLE rate_limits (key text PRIMARY KEY, tat bigint NOT NULL);
+CREATE INDEX rate_limits_by_tat ON rate_limits (tat);
+
+DROP FUNCTION fastchat_save_messages(jsonb, bigint);
+CREATE FUNCTION fastchat_save_messages(
+  batch jsonb, now_ms bigint, max_messages bigint, max_bytes bigint)
+RETURNS TABLE (msg_id bigint, msg_created_at bigint, is_duplicate boolean,
+  full_recipients bigint[])
+LANGUAGE plpgsql
+SET enable_seqscan = off -- key lookups only; see version 3
+AS $fn$
+#variable_conflict use_column
+DECLARE
+  first_id bigint;
+  tx_id xid8;
+  n integer := jsonb_array_length(batch);
+  users bigint[];
+BEGIN
+  -- IDs in transaction order, exactly as in version 3: this comes before anything that
+  -- writes, since a write would take the transaction ID outside the lock.
+  PERFORM pg_advisory_lock(${PG_LOCKS.messageIds});
+  BEGIN
+    tx_id := pg_current_xact_id();
+    first_id := nextval('message_ids');
+    IF n > 1 THEN
+      PERFORM setval('message_ids', first_id + n - 1);
+    END IF;
+  EXCEPTION WHEN query_canceled OR others THEN
+    PERFORM pg_advisory_unlock(${PG_LOCKS.messageIds});
+    RAISE;
+  END;
+  PERFORM pg_advisory_unlock(${PG_LOCKS.messageIds});
+
+  -- Every recipient's total exists, then is locked in user order: concurrent batches to one
+  -- recipient take turns, and the statement below (whose snapshot is taken after the locks)
+  -- sees every delivery counted in it. An unknown recipient fails here (foreign key).
+  SELECT array_agg(DISTINCT (x->>'u')::bigint ORDER BY (x->>'u')::bigint) INTO users
+  FROM jsonb_array_elements(batch) AS e, jsonb_array_elements(e->'r') AS x;
+  IF users IS NOT NULL THEN
+    INSERT INTO pending_totals (user_id) SELECT u FROM unnest(users) AS u ORDER BY u
+      ON CONFLICT DO NOTHING;
+    PERFORM 1 FROM pending_totals AS t WHERE t.user_id = ANY(users) ORDER BY t.user_id
+      FOR UPDATE;
+  END IF;
+
+  RETURN QUERY
+  WITH src AS (
+    SELECT t.ord, (t.e->>'s')::bigint AS s, t.e->>'c' AS c, t.e->>'k' AS k,
+      (t.e->>'g')::bigint AS g, t.e->>'b' AS b, t.e->'r' AS r
+    FROM jsonb_array_elements(batch) WITH ORDINALITY AS t(e, ord)
+  ),
+  -- Stored before: a message row, or the idempotency record of one already gone.
+  old AS (
+    SELECT src.ord, coalesce(m.id, x.msg_id) AS id,
+      coalesce(m.created_at, x.created_at) AS created_at
+    FROM src
+    LEFT JOIN messages AS m ON m.sender_id = src.s AND m.client_msg_id = src.c
+    LEFT JOIN sent_ids AS x ON x.sender_id = src.s AND x.client_msg_id = src.c
+    WHERE m.id IS NOT NULL OR x.msg_id IS NOT NULL
+  ),
+  -- New: not stored before, and the first of their (sender, client ID) in the batch.
+  cand AS (
+    SELECT src.* FROM src
+    WHERE NOT EXISTS (SELECT 1 FROM old WHERE old.ord = src.ord)
+      AND (src.c IS NULL OR NOT EXISTS (
+        SELECT 1 FROM src AS p WHERE p.s = src.s AND p.c = src.c AND p.ord < src.ord))
+  ),
+  -- Each delivery they would make, with its size; the recipient is full for it when their
+  -- total plus the batch's demand on them so far (in input order) passes a bound.
+  dem AS (
+    SELECT cand.ord, (x->>'u')::bigint AS u, x->>'b' AS rb,
+      octet_length(coalesce(x->>'b', cand.b))::bigint AS bytes
+    FROM cand, jsonb_array_elements(cand.r) AS x
+  ),
+  fit AS (
+    SELECT dem.*,
+      (t.messages + count(*) OVER w > max_messages
+        OR t.bytes + sum(dem.bytes) OVER w > max_bytes) AS is_full
+    FROM dem JOIN pending_totals AS t ON t.user_id = dem.u
+    WINDOW w AS (PARTITION BY dem.u ORDER BY dem.ord)
+  ),
+  per AS (
+    SELECT fit.ord, count(*) FILTER (WHERE NOT fit.is_full) AS kept,
+      array_agg(fit.u ORDER BY fit.u) FILTER (WHERE fit.is_full) AS full_list
+    FROM fit GROUP BY fit.ord
+  ),
+  -- Stored: new messages with someone to deliver to, or with no recipient at all (refused
+  -- ones, every recipient full, are not); they take the reserved IDs in input order.
+  ids AS (
+    SELECT cand.*, coalesce(per.kept, 0) AS kept,
+      first_id + row_number() OVER (ORDER BY cand.ord) - 1 AS id
+    FROM cand LEFT JOIN per ON per.ord = cand.ord
+    WHERE per.ord IS NULL OR per.kept > 0
+  ),
+  ins_m AS (
+    INSERT INTO messages
+      (id, sender_id, client_msg_id, kind, group_id, body, created_at, remaining, tx)
+    SELECT ids.id, ids.s, ids.c, ids.k, ids.g, ids.b, now_ms, ids.kept, tx_id
+    FROM ids WHERE ids.kept > 0
+  ),
+  -- A message nobody waits for keeps no row, only what a resend needs.
+  ins_x AS (
+    INSERT INTO sent_ids (sender_id, client_msg_id, msg_id, created_at)
+    SELECT ids.s, ids.c, ids.id, now_ms FROM ids WHERE ids.kept = 0 AND ids.c IS NOT NULL
+  ),
+  ins_d AS (
+    INSERT INTO deliveries (recipient_id, message_id, body, bytes)
+    SELECT fit.u, ids.id, fit.rb, fit.bytes FROM fit JOIN ids ON ids.ord = fit.ord
+    WHERE NOT fit.is_full
+  ),
+  upd AS (
+    UPDATE pending_totals AS t
+    SET messages = t.messages + a.k, bytes = t.bytes + a.b,
+      oldest_at = coalesce(t.oldest_at, now_ms)
+    FROM (
+      SELECT fit.u, count(*) AS k, sum(fit.bytes) AS b
+      FROM fit JOIN ids ON ids.ord = fit.ord WHERE NOT fit.is_full GROUP BY fit.u
+    ) AS a
+    WHERE t.user_id = a.u
+  ),
+  -- Each input's original: itself when new, the first of its key in the batch when repeated.
+  res AS (
+    SELECT src.ord, o.id AS old_id, o.created_at AS old_at, coalesce(cs.ord, fc.ord) AS orig
+    FROM src
+    LEFT JOIN old AS o ON o.ord = src.ord
+    LEFT JOIN cand AS cs ON cs.ord = src.ord
+    LEFT JOIN cand AS fc ON o.ord IS NULL AND cs.ord IS NULL
+      AND fc.s = src.s AND fc.c = src.c
+  )
+  SELECT coalesce(res.old_id, i.id, 0)::bigint,
+    coalesce(res.old_at, CASE WHEN i.id IS NULL THEN 0 ELSE now_ms END)::bigint,
+    res.old_id IS NOT NULL OR (i.id IS NOT NULL AND res.orig <> res.ord),
+    CASE WHEN res.old_id IS NULL AND (i.id IS NULL OR res.orig = res.ord)
+      THEN p.full_list END
+  FROM res
+  LEFT JOIN ids AS i ON i.ord = res.orig
+  LEFT JOIN per AS p ON p.ord = res.orig
+  ORDER BY res.ord;
+END
+$fn$;
+
+-- Deliveries that ended (acknowledged or expired) leave their recipients' totals: locked in
+-- user order, as saving locks them, so the two never deadlock.
+CREATE FUNCTION fastchat_pending_ended(users bigint[], sizes bigint[])
+RETURNS void
+LANGUAGE plpgsql
+SET enable_seqscan = off
+AS $fn$
+BEGIN
+  PERFORM 1 FROM pending_totals AS t WHERE t.user_id = ANY(users) ORDER BY t.user_id
+    FOR UPDATE;
+  UPDATE pending_totals AS t
+  SET messages = t.messages - a.k, bytes = t.bytes - a.b,
+    oldest_at = CASE WHEN t.messages <= a.k THEN NULL ELSE t.oldest_at END
+  FROM (
+    SELECT g.u, count(*) AS k, sum(g.b) AS b FROM unnest(users, sizes) AS g(u, b) GROUP BY g.u
+  ) AS a
+  WHERE t.user_id = a.u;
+END
+$fn$;
+
+CREATE OR REPLACE FUNCTION fastchat_ack(recipients bigint[], ids bigint[])
+RETURNS TABLE (recipient_id bigint, id bigint, sender_id bigint, client_msg_id text)
+LANGUAGE plpgsql
+SET enable_seqscan = off
+AS $fn$
+#variable_conflict use_column
+DECLARE
+  gone_u bigint[];
+  gone_m bigint[];
+  gone_b bigint[];
+BEGIN
+  -- An acknowledgement lost in a crash only means the message is delivered again (clients
+  -- drop repeats by ID), so its commit need not wait for the disk.
+  PERFORM set_config('synchronous_commit', 'off', true);
+  WITH d AS (
+    DELETE FROM deliveries AS x USING unnest(recipients, ids) AS r(u, m)
+    WHERE x.recipient_id = r.u AND x.message_id = r.m
+    RETURNING x.recipient_id, x.message_id, x.bytes
+  ),
+  q AS (INSERT INTO settle_queue (message_id) SELECT d.message_id FROM d)
+  SELECT array_agg(d.recipient_id), array_agg(d.message_id), array_agg(d.bytes::bigint)
+  INTO gone_u, gone_m, gone_b FROM d;
+  IF gone_u IS NULL THEN
+    RETURN;
+  END IF;
+  PERFORM fastchat_pending_ended(gone_u, gone_b);
+  -- The message rows are still there: settle deletes one only after counting off this
+  -- transaction's queue rows, which it cannot see before the commit.
+  RETURN QUERY
+  SELECT g.u, m.id, m.sender_id, m.client_msg_id
+  FROM unnest(gone_u, gone_m) AS g(u, mid) JOIN messages AS m ON m.id = g.mid
+  ORDER BY 1, 2;
+END
+$fn$;
+
+-- Counts ended deliveries off their messages and deletes the rows of those with none left
+-- (keeping what idempotency needs), then forgets old idempotency records and run-out rate
+-- limits. One caller at a time in the whole cluster (the others return 0 at once), so nothing
+-- else ever updates a message row. Returns how many message rows it deleted.
+DROP FUNCTION fastchat_settle(integer);
+CREATE FUNCTION fastchat_settle(max_rows integer, now_ms bigint, keep_ids_ms bigint)
+RETURNS integer
+LANGUAGE plpgsql
+SET enable_seqscan = off
+AS $fn$
+DECLARE
+  n integer;
+BEGIN
+  IF NOT pg_try_advisory_xact_lock(${PG_LOCKS.settle}) THEN
+    RETURN 0;
+  END IF;
+  -- Lost in a crash, this work is simply done again (the queue rows come back with it).
+  PERFORM set_config('synchronous_commit', 'off', true);
+  WITH q AS (
+    DELETE FROM settle_queue
+    WHERE ctid = ANY(ARRAY(SELECT ctid FROM settle_queue LIMIT max_rows))
+    RETURNING message_id
+  ),
+  settled AS (SELECT q.message_id, count(*) AS k FROM q GROUP BY q.message_id),
+  c AS (
+    SELECT m.id, m.sender_id, m.client_msg_id, m.created_at, m.remaining - settled.k AS left_
+    FROM settled JOIN messages AS m ON m.id = settled.message_id
+  ),
+  counted AS (
+    UPDATE messages AS m SET remaining = c.left_ FROM c WHERE m.id = c.id AND c.left_ > 0
+  ),
+  kept AS (
+    INSERT INTO sent_ids (sender_id, client_msg_id, msg_id, created_at)
+    SELECT c.sender_id, c.client_msg_id, c.id, c.created_at FROM c
+    WHERE c.left_ <= 0 AND c.client_msg_id IS NOT NULL
+    ON CONFLICT DO NOTHING
+  ),
+  del AS (
+    DELETE FROM messages AS m USING c WHERE m.id = c.id AND c.left_ <= 0 RETURNING 1
+  )
+  SELECT count(*) INTO n FROM del;
+  DELETE FROM sent_ids AS x WHERE (x.sender_id, x.client_msg_id) IN (
+    SELECT y.sender_id, y.client_msg_id FROM sent_ids AS y
+    WHERE y.created_at < now_ms - keep_ids_ms ORDER BY y.created_at LIMIT max_rows);
+  -- The condition is repeated outside the subquery: a bucket taken from meanwhile is
+  -- re-checked on its new version and kept.
+  DELETE FROM rate_limits AS r WHERE r.tat <= now_ms AND r.key IN (
+    SELECT l.key FROM rate_limits AS l WHERE l.tat <= now_ms ORDER BY l.tat LIMIT max_rows);
+  RETURN n;
+END
+$fn$;
+
+-- Drops the deliveries of messages accepted before before_ms, for the recipients whose hint
+-- says they have some, at most max_rows; their messages are counted off by settle. One caller
+-- at a time in the cluster. Returns how many it dropped.
+CREATE FUNCTION fastchat_expire(before_ms bigint, max_rows integer)
+RETURNS integer
+LANGUAGE plpgsql
+SET enable_seqscan = off
+AS $fn$
+DECLARE
+  cands bigint[];
+  gone_u bigint[];
+  gone_b bigint[];
+BEGIN
+  IF NOT pg_try_advisory_xact_lock(${PG_LOCKS.expire}) THEN
+    RETURN 0;
+  END IF;
+  SELECT array_agg(c.user_id ORDER BY c.user_id) INTO cands FROM (
+    SELECT t.user_id FROM pending_totals AS t WHERE t.oldest_at < before_ms
+    ORDER BY t.oldest_at LIMIT max_rows
+  ) AS c;
+  IF cands IS NULL THEN
+    RETURN 0;
+  END IF;
+  WITH doomed AS (
+    SELECT d.recipient_id, d.message_id
+    FROM deliveries AS d JOIN messages AS m ON m.id = d.message_id
+    WHERE d.recipient_id = ANY(cands) AND m.created_at < before_ms
+    ORDER BY d.recipient_id, d.message_id LIMIT max_rows
+  ),
+  gone AS (
+    DELETE FROM deliveries AS x USING doomed
+    WHERE x.recipient_id = doomed.recipient_id AND x.message_id = doomed.message_id
+    RETURNING x.recipient_id, x.message_id, x.bytes
+  ),
+  q AS (INSERT INTO settle_queue (message_id) SELECT gone.message_id FROM gone)
+  SELECT array_agg(gone.recipient_id), array_agg(gone.bytes::bigint) INTO gone_u, gone_b
+  FROM gone;
+  -- The candidates' totals, locked in user order, lose what was dropped, and each hint
+  -- becomes the acceptance time of the oldest delivery left (or null).
+  PERFORM 1 FROM pending_totals AS t WHERE t.user_id = ANY(cands) ORDER BY t.user_id
+    FOR UPDATE;
+  UPDATE pending_totals AS t
+  SET messages = t.messages - coalesce(a.k, 0), bytes = t.bytes - coalesce(a.b, 0),
+    oldest_at = (
+      SELECT m.created_at FROM deliveries AS d JOIN messages AS m ON m.id = d.message_id
+      WHERE d.recipient_id = t.user_id ORDER BY d.message_id LIMIT 1)
+  FROM unnest(cands) AS c(u)
+  LEFT JOIN (
+    SELECT g.u, count(*) AS k, sum(g.b) AS b FROM unnest(gone_u, gone_b) AS g(u, b)
+    GROUP BY g.u
+  ) AS a ON a.u = c.u
+  WHERE t.user_id = c.u;
+  RETURN coalesce(array_length(gone_u, 1), 0);
+END
+$fn$;
+
+-- Takes one attempt from every bucket, or none; returns 0, or the milliseconds to wait.
+CREATE FUNCTION fastchat_take_attempt(
+  keys text[], bursts bigint[], intervals bigint[], now_ms bigint)
+RETURNS bigint
+LANGUAGE plpgsql
+AS $fn$
+DECLARE
+  wait bigint;
+BEGIN
+  -- Every bucket exists and is locked, in one key order, so callers never deadlock; a
+  -- bucket settle forgot meanwhile is simply made again.
+  INSERT INTO rate_limits AS r (key, tat)
+    SELECT k, 0 FROM unnest(keys) AS k ORDER BY k COLLATE "C"
+    ON CONFLICT (key) DO UPDATE SET tat = r.tat;
+  SELECT max(greatest(greatest(r.tat, now_ms) + l.i - now_ms - l.b * l.i, 0)) INTO wait
+  FROM unnest(keys, bursts, intervals) AS l(k, b, i) JOIN rate_limits AS r ON r.key = l.k;
+  IF wait > 0 THEN
+    RETURN wait;
+  END IF;
+  UPDATE rate_limits AS r SET tat = greatest(r.tat, now_ms) + l.i
+  FROM unnest(keys, bursts, intervals) AS l(k, b, i) WHERE r.key = l.k;
+  RETURN 0;
+END
+$fn$;
+
+-- Gives one attempt back to every bucket that exists.
+CREATE FUNCTION fastchat_refund_attempt(keys text[], intervals bigint[])
+RETURNS void
+LANGUAGE plpgsql
+AS $fn$
+BEGIN
+  PERFORM 1 FROM rate_limits AS r WHERE r.key = ANY(keys) ORDER BY r.key COLLATE "C"
+    FOR UPDATE;
+  UPDATE rate_limits AS r SET tat = r.tat - l.i
+  FROM unnest(keys, intervals) AS l(k, i) WHERE r.key = l.k;
 END
 $fn$;
 `,

@@ -13,7 +13,16 @@
  *   joined the same way inside the store: the `ackDeliveries()` calls made while one
  *   statement runs go together in the next. An acknowledgement only deletes deliveries (no
  *   message row is updated, so the acks of one group message never wait for each other);
- *   `settle()` clears the bodies of messages left with no delivery afterwards.
+ *   `settle()` deletes the rows of messages left with no delivery afterwards, keeping their
+ *   idempotency records (`sent_ids`).
+ * - **Pending bounds.** `pending_totals` keeps each recipient's pending count and bytes. A save
+ *   locks the totals of its recipients in user-ID order (as acknowledgements and expiry do, so
+ *   they never deadlock) before it reads them, so concurrent batches to one recipient take turns
+ *   and the bound holds exactly. The totals also hold a hint for expiry (a time at or before the
+ *   oldest pending delivery), so the expiry sweep visits only recipients that have something old
+ *   and needs no index of deliveries by message.
+ * - **Rate limits.** One row per bucket; `fastchat_take_attempt` upserts and locks its buckets in
+ *   key order, checks and takes in one function call.
  * - **Plans.** The functions look everything up by key and run with sequential scans off:
  *   PostgreSQL caches their plans, and a plan made while a new table was small would
  *   otherwise scan the table whole long after it grew.
@@ -45,16 +54,20 @@ import {
   type GroupRecord,
   type NewMessage,
   type NewUser,
+  type PendingBounds,
   type PendingMessage,
   type PresenceRecord,
+  type RateLimit,
   type SavedMessage,
   type ServerRecord,
   type SessionRecord,
+  type SettleOptions,
   type Store,
   StoreError,
   type UserRecord,
 } from "./store.ts";
 import {
+  checkBounds,
   checkCount,
   checkId,
   checkIds,
@@ -62,8 +75,10 @@ import {
   checkLoad,
   checkMessages,
   checkNewUser,
+  checkRateLimits,
   checkServer,
   checkSession,
+  checkSettleOptions,
   checkText,
   checkTokenHash,
   uniqueSorted,
@@ -134,8 +149,8 @@ const _SQL = {
     JOIN group_members AS m ON m.group_id = mine.group_id
     WHERE mine.user_id = $1
     ORDER BY g.id, m.user_id`,
-  saveMessages: `SELECT msg_id, msg_created_at, is_duplicate
-    FROM fastchat_save_messages($1::text::jsonb, $2)`,
+  saveMessages: `SELECT msg_id, msg_created_at, is_duplicate, full_recipients
+    FROM fastchat_save_messages($1::text::jsonb, $2, $3, $4)`,
   pendingFor: `SELECT m.id, m.sender_id, m.client_msg_id, m.kind, m.group_id,
       coalesce(d.body, m.body) AS body, m.created_at
     FROM deliveries AS d JOIN messages AS m ON m.id = d.message_id
@@ -152,7 +167,11 @@ const _SQL = {
     ORDER BY d.message_id, d.recipient_id LIMIT $3`,
   ackDeliveries: `SELECT recipient_id, id, sender_id, client_msg_id
     FROM fastchat_ack($1::bigint[], $2::bigint[])`,
-  settle: "SELECT fastchat_settle($1) AS n",
+  expirePending: "SELECT fastchat_expire($1, $2) AS n",
+  settle: "SELECT fastchat_settle($1, $2, $3) AS n",
+  takeAttempt: `SELECT fastchat_take_attempt($1::text[], $2::bigint[], $3::bigint[], $4)
+    AS wait`,
+  refundAttempt: "SELECT fastchat_refund_attempt($1::text[], $2::bigint[]) AS done",
   stats: `SELECT (SELECT count(*) FROM users) AS users,
     (SELECT count(*) FROM messages) AS messages,
     (SELECT count(*) FROM deliveries) AS pending`,
@@ -465,8 +484,12 @@ export class PostgresStore implements Store {
   }
 
   /** Persists messages with one statement; see {@linkcode Store.saveMessages}. */
-  async saveMessages(messages: readonly NewMessage[]): Promise<SavedMessage[]> {
+  async saveMessages(
+    messages: readonly NewMessage[],
+    bounds?: PendingBounds,
+  ): Promise<SavedMessage[]> {
     checkMessages(messages);
+    const max = checkBounds(bounds);
     this.#check();
     if (messages.length === 0) return [];
     // One JSON parameter: the driver cannot send NULL inside a text[] parameter, and
@@ -481,7 +504,7 @@ export class PostgresStore implements Store {
         r,
       ) => (r.body === undefined ? { u: r.userId } : { u: r.userId, b: r.body })),
     })));
-    const rows = await this.#run("saveMessages", [batch, Date.now()], {
+    const rows = await this.#run("saveMessages", [batch, Date.now(), max.messages, max.bytes], {
       foreign_key: async () => {
         const users = uniqueSorted(messages.flatMap((m) => m.recipients.map((r) => r.userId)));
         const groups = uniqueSorted(
@@ -497,11 +520,15 @@ export class PostgresStore implements Store {
         );
       },
     });
-    return rows.map((r) => ({
-      id: r["msg_id"] as number,
-      createdAt: r["msg_created_at"] as number,
-      duplicate: r["is_duplicate"] as boolean,
-    }));
+    return rows.map((r) => {
+      const full = r["full_recipients"] as number[] | null;
+      return {
+        id: r["msg_id"] as number,
+        createdAt: r["msg_created_at"] as number,
+        duplicate: r["is_duplicate"] as boolean,
+        ...(full !== null ? { fullRecipients: full } : {}),
+      };
+    });
   }
 
   /** Deliveries still pending for a user, in acceptance order, after `afterId`, at most `limit`. */
@@ -596,11 +623,44 @@ export class PostgresStore implements Store {
     }
   }
 
-  /** Clears the bodies of settled messages; see {@linkcode Store.settle}. */
-  async settle(limit: number): Promise<number> {
+  /** Drops deliveries of messages accepted before `before`; see {@linkcode Store.expirePending}. */
+  async expirePending(before: number, limit: number): Promise<number> {
+    checkCount("before", before);
     checkLimit(limit);
-    const [row] = await this.#run("settle", [limit]);
+    const [row] = await this.#run("expirePending", [before, limit]);
     return Number(row?.["n"] ?? 0);
+  }
+
+  /** Deletes delivered messages' rows and forgets what ran out; see {@linkcode Store.settle}. */
+  async settle(limit: number, opts?: SettleOptions): Promise<number> {
+    checkLimit(limit);
+    const { now, idempotencyMs } = checkSettleOptions(opts);
+    const [row] = await this.#run("settle", [limit, now, idempotencyMs]);
+    return Number(row?.["n"] ?? 0);
+  }
+
+  /** Takes one attempt from each bucket, or none; see {@linkcode Store.takeAttempt}. */
+  async takeAttempt(limits: readonly RateLimit[], now: number): Promise<number> {
+    checkRateLimits(limits);
+    checkCount("now", now);
+    this.#check();
+    if (limits.length === 0) return 0;
+    const [row] = await this.#run("takeAttempt", [
+      limits.map((l) => l.key),
+      limits.map((l) => l.burst),
+      limits.map((l) => l.intervalMs),
+      now,
+    ]);
+    return Number(row?.["wait"] ?? 0);
+  }
+
+  /** Gives one attempt back to each bucket; see {@linkcode Store.refundAttempt}. */
+  async refundAttempt(limits: readonly RateLimit[], now: number): Promise<void> {
+    checkRateLimits(limits);
+    checkCount("now", now);
+    this.#check();
+    if (limits.length === 0) return;
+    await this.#run("refundAttempt", [limits.map((l) => l.key), limits.map((l) => l.intervalMs)]);
   }
 
   /** Counts for metrics and tests (full counts: O(rows), fine for metrics intervals). */

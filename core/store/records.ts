@@ -79,3 +79,21 @@ export function pendingFromRow(r: Record<string, unknown>, recipientId: number):
     createdAt: r["created_at"] as number,
   };
 }
+
+/**
+ * The UTF-8 length of a well-formed string in bytes (the store checks text before it counts:
+ * no lone surrogates), as PostgreSQL's `octet_length` counts it.
+ */
+export function utf8Bytes(text: string): number {
+  let n = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 0x80) n += 1;
+    else if (c < 0x800) n += 2;
+    else if (c >= 0xd800 && c <= 0xdbff) {
+      n += 4; // a surrogate pair: one code point, four bytes
+      i++;
+    } else n += 3;
+  }
+  return n;
+}

@@ -85,6 +85,44 @@ DROP TABLE presence;
 ALTER TABLE presence_v2 RENAME TO presence;
 CREATE INDEX presence_by_server ON presence(server_id, user_id);
 `,
+  // 3: bounded pending totals per recipient; message rows deleted once delivered, with
+  // idempotency records kept apart; cluster-wide rate limits.
+  `
+ALTER TABLE deliveries ADD COLUMN bytes INTEGER NOT NULL DEFAULT 0;
+UPDATE deliveries SET bytes = length(CAST(coalesce(body,
+  (SELECT m.body FROM messages AS m WHERE m.id = deliveries.message_id)) AS BLOB));
+-- Finds a message's deliveries when it expires, and makes deleting a message row cheap
+-- (SQLite checks the foreign key by looking for deliveries that still name it).
+CREATE INDEX deliveries_by_message ON deliveries(message_id);
+-- Messages whose deliveries have all ended, for settle() to delete in bulk.
+CREATE INDEX messages_done ON messages(id) WHERE remaining <= 0;
+CREATE TABLE pending_totals (
+  user_id INTEGER PRIMARY KEY REFERENCES users(id),
+  messages INTEGER NOT NULL DEFAULT 0,
+  bytes INTEGER NOT NULL DEFAULT 0
+);
+INSERT INTO pending_totals (user_id, messages, bytes)
+  SELECT recipient_id, count(*), sum(bytes) FROM deliveries GROUP BY recipient_id;
+CREATE TABLE sent_ids (
+  sender_id INTEGER NOT NULL,
+  client_msg_id TEXT NOT NULL,
+  msg_id INTEGER NOT NULL,
+  created_at INTEGER NOT NULL,
+  PRIMARY KEY (sender_id, client_msg_id)
+) WITHOUT ROWID;
+CREATE INDEX sent_ids_by_time ON sent_ids(created_at);
+INSERT INTO sent_ids (sender_id, client_msg_id, msg_id, created_at)
+  SELECT sender_id, client_msg_id, id, created_at FROM messages AS m
+  WHERE client_msg_id IS NOT NULL
+    AND NOT EXISTS (SELECT 1 FROM deliveries AS d WHERE d.message_id = m.id);
+DELETE FROM messages
+  WHERE NOT EXISTS (SELECT 1 FROM deliveries AS d WHERE d.message_id = messages.id);
+CREATE TABLE rate_limits (
+  key TEXT PRIMARY KEY,
+  tat INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX rate_limits_by_tat ON rate_limits(tat);
+`,
 ];
 
 /** The schema version this code creates and understands. */

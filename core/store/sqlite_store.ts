@@ -24,6 +24,8 @@
  * - Schema creation and migration run in a `BEGIN IMMEDIATE` transaction keyed on
  *   `PRAGMA user_version` (`sqlite_schema.ts`), so several processes may start at once.
  * - A write that stays blocked past `busyTimeoutMs` fails with StoreError `unavailable`.
+ * - Pending bounds, rate limits and the deletion of delivered messages are read-then-write
+ *   inside those write transactions: being the only writer makes them atomic across processes.
  *
  * One limit of sharing a file between processes: a process stopped (SIGSTOP, a debugger)
  * in the middle of a write transaction holds SQLite's write lock until it runs again, and
@@ -34,23 +36,34 @@
  */
 
 import { DatabaseSync, type StatementSync } from "node:sqlite";
-import { groupRows, missingRecipientsError, pendingFromRow, userFromRow } from "./records.ts";
+import {
+  groupRows,
+  missingRecipientsError,
+  pendingFromRow,
+  userFromRow,
+  utf8Bytes,
+} from "./records.ts";
 import { migrateSqlite } from "./sqlite_schema.ts";
+import { bucketRefund, bucketTake, bucketWait } from "./token_bucket.ts";
 import {
   type AckedDelivery,
   type GroupRecord,
   type NewMessage,
   type NewUser,
+  type PendingBounds,
   type PendingMessage,
   type PresenceRecord,
+  type RateLimit,
   type SavedMessage,
   type ServerRecord,
   type SessionRecord,
+  type SettleOptions,
   type Store,
   StoreError,
   type UserRecord,
 } from "./store.ts";
 import {
+  checkBounds,
   checkCount,
   checkId,
   checkIds,
@@ -58,8 +71,10 @@ import {
   checkLoad,
   checkMessages,
   checkNewUser,
+  checkRateLimits,
   checkServer,
   checkSession,
+  checkSettleOptions,
   checkText,
   checkTokenHash,
   MAX_WRITES_PER_TRANSACTION,
@@ -130,11 +145,17 @@ const _SQL = {
     ORDER BY g.id, m.user_id`,
   insertMessage: `INSERT INTO messages
     (sender_id, client_msg_id, kind, group_id, body, created_at, remaining)
-    VALUES (?, ?, ?, ?, ?, ?, ?)
-    ON CONFLICT (sender_id, client_msg_id) DO NOTHING RETURNING id`,
-  existingMessage: `SELECT id, created_at FROM messages
-    WHERE sender_id = ? AND client_msg_id = ?`,
-  insertDelivery: "INSERT INTO deliveries (recipient_id, message_id, body) VALUES (?, ?, ?)",
+    VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+  existingMessage: `SELECT id, created_at FROM messages WHERE sender_id = ? AND client_msg_id = ?
+    UNION ALL
+    SELECT msg_id, created_at FROM sent_ids WHERE sender_id = ? AND client_msg_id = ?
+    LIMIT 1`,
+  insertDelivery: `INSERT INTO deliveries (recipient_id, message_id, body, bytes)
+    VALUES (?, ?, ?, ?)`,
+  pendingTotals: "SELECT messages, bytes FROM pending_totals WHERE user_id = ?",
+  addPending: `INSERT INTO pending_totals (user_id, messages, bytes) VALUES (?, ?, ?)
+    ON CONFLICT (user_id) DO UPDATE
+    SET messages = messages + excluded.messages, bytes = bytes + excluded.bytes`,
   pendingFor: `SELECT m.id, m.sender_id, m.client_msg_id, m.kind, m.group_id,
       coalesce(d.body, m.body) AS body, m.created_at
     FROM deliveries AS d JOIN messages AS m ON m.id = d.message_id
@@ -147,10 +168,40 @@ const _SQL = {
     JOIN messages AS m ON m.id = d.message_id
     WHERE p.server_id = ? AND m.created_at < ?
     ORDER BY d.message_id, d.recipient_id LIMIT ?`,
-  deleteDelivery: "DELETE FROM deliveries WHERE recipient_id = ? AND message_id = ?",
-  settleMessage: `UPDATE messages
-    SET remaining = remaining - 1, body = CASE WHEN remaining <= 1 THEN '' ELSE body END
-    WHERE id = ? RETURNING sender_id, client_msg_id`,
+  deleteDelivery: `DELETE FROM deliveries WHERE recipient_id = ? AND message_id = ?
+    RETURNING bytes`,
+  countOffMessage: `UPDATE messages SET remaining = remaining - ?
+    WHERE id = ? RETURNING sender_id, client_msg_id, remaining, created_at`,
+  deleteMessage: "DELETE FROM messages WHERE id = ?",
+  insertSentId: `INSERT INTO sent_ids (sender_id, client_msg_id, msg_id, created_at)
+    VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING`,
+  oldestMessages: `SELECT id, created_at FROM messages WHERE remaining > 0
+    ORDER BY id LIMIT ?`,
+  anyExpired: `SELECT count(*) AS n FROM
+    (SELECT created_at FROM messages WHERE remaining > 0 ORDER BY id LIMIT ?)
+    WHERE created_at < ?`,
+  expireDeliveries: `DELETE FROM deliveries WHERE (recipient_id, message_id) IN
+    (SELECT recipient_id, message_id FROM deliveries WHERE message_id = ? LIMIT ?)
+    RETURNING recipient_id, bytes`,
+  anyOldSentIds: "SELECT 1 AS x FROM sent_ids WHERE created_at < ? LIMIT 1",
+  anyDone: "SELECT 1 AS x FROM messages WHERE remaining <= 0 LIMIT 1",
+  keepDoneIds: `INSERT INTO sent_ids (sender_id, client_msg_id, msg_id, created_at)
+    SELECT sender_id, client_msg_id, id, created_at FROM
+      (SELECT * FROM messages WHERE remaining <= 0 ORDER BY id LIMIT ?)
+    WHERE client_msg_id IS NOT NULL
+    ON CONFLICT DO NOTHING`,
+  deleteDone: `DELETE FROM messages WHERE id IN
+    (SELECT id FROM messages WHERE remaining <= 0 ORDER BY id LIMIT ?)`,
+  forgetSentIds: `DELETE FROM sent_ids WHERE (sender_id, client_msg_id) IN
+    (SELECT sender_id, client_msg_id FROM sent_ids WHERE created_at < ?
+      ORDER BY created_at LIMIT ?)`,
+  rateTat: "SELECT tat FROM rate_limits WHERE key = ?",
+  setRateTat: `INSERT INTO rate_limits (key, tat) VALUES (?, ?)
+    ON CONFLICT (key) DO UPDATE SET tat = excluded.tat`,
+  deleteRate: "DELETE FROM rate_limits WHERE key = ?",
+  anyFullRates: "SELECT 1 AS x FROM rate_limits WHERE tat <= ? LIMIT 1",
+  forgetRates: `DELETE FROM rate_limits WHERE key IN
+    (SELECT key FROM rate_limits WHERE tat <= ? ORDER BY tat LIMIT ?)`,
   stats: `SELECT (SELECT count(*) FROM users) AS users,
     (SELECT count(*) FROM messages) AS messages,
     (SELECT count(*) FROM deliveries) AS pending`,
@@ -520,13 +571,17 @@ export class SqliteStore implements Store {
   }
 
   /** Persists messages in one `BEGIN IMMEDIATE` transaction; see {@linkcode Store.saveMessages}. */
-  async saveMessages(messages: readonly NewMessage[]): Promise<SavedMessage[]> {
+  async saveMessages(
+    messages: readonly NewMessage[],
+    bounds?: PendingBounds,
+  ): Promise<SavedMessage[]> {
     checkMessages(messages);
+    const max = checkBounds(bounds);
     this.#open();
     if (messages.length === 0) return [];
     return await this.#write(() => {
       try {
-        return this.#insertMessages(messages);
+        return this.#insertMessages(messages, max);
       } catch (err) {
         // Foreign keys are checked per statement, so the transaction is still open here and
         // the explanation sees the same snapshot; then the whole batch is rolled back.
@@ -536,37 +591,93 @@ export class SqliteStore implements Store {
     });
   }
 
-  /** The body of {@linkcode saveMessages}' transaction. */
-  #insertMessages(messages: readonly NewMessage[]): SavedMessage[] {
+  /**
+   * The body of {@linkcode saveMessages}' transaction. The write lock makes it the only
+   * writer, so reading a recipient's pending total and adding to it cannot race.
+   */
+  #insertMessages(messages: readonly NewMessage[], max: PendingBounds): SavedMessage[] {
     const st = this.#st;
     const createdAt = Date.now();
+    /** Each recipient's pending total plus the batch's demand so far (see `store.ts`). */
+    const demand = new Map<number, { messages: number; bytes: number }>();
+    /** What this batch actually added per recipient. */
+    const added = new Map<number, { messages: number; bytes: number }>();
     const out: SavedMessage[] = new Array(messages.length);
     for (let i = 0; i < messages.length; i++) {
       const m = messages[i]!;
-      const n = m.recipients.length;
+      if (m.clientMsgId !== null) {
+        const old = st.existingMessage.get(m.senderId, m.clientMsgId, m.senderId, m.clientMsgId) as
+          | _Row
+          | undefined;
+        if (old !== undefined) {
+          out[i] = {
+            id: old["id"] as number,
+            createdAt: old["created_at"] as number,
+            duplicate: true,
+          };
+          continue;
+        }
+      }
+      const shared = m.recipients.some((r) => r.body === undefined) ? utf8Bytes(m.body) : 0;
+      const sizes = m.recipients.map((r) => (r.body === undefined ? shared : utf8Bytes(r.body)));
+      const full = new Set<number>();
+      m.recipients.forEach((r, j) => {
+        let t = demand.get(r.userId);
+        if (t === undefined) {
+          const row = st.pendingTotals.get(r.userId) as _Row | undefined;
+          t = { messages: Number(row?.["messages"] ?? 0), bytes: Number(row?.["bytes"] ?? 0) };
+          demand.set(r.userId, t);
+        }
+        t.messages += 1;
+        t.bytes += sizes[j]!;
+        if (t.messages > max.messages || t.bytes > max.bytes) full.add(r.userId);
+      });
+      const fullRecipients = full.size > 0 ? { fullRecipients: uniqueSorted([...full]) } : {};
+      const kept = m.recipients.length - full.size;
+      if (m.recipients.length > 0 && kept === 0) {
+        out[i] = { id: 0, createdAt: 0, duplicate: false, ...fullRecipients };
+        continue;
+      }
       const row = st.insertMessage.get(
         m.senderId,
         m.clientMsgId,
         m.kind,
         m.groupId,
-        n === 0 ? "" : m.body,
+        kept === 0 ? "" : m.body,
         createdAt,
-        n,
-      ) as _Row | undefined;
-      if (row === undefined) {
-        const old = st.existingMessage.get(m.senderId, m.clientMsgId) as _Row;
-        out[i] = {
-          id: old["id"] as number,
-          createdAt: old["created_at"] as number,
-          duplicate: true,
-        };
-        continue;
-      }
+        kept,
+      ) as _Row;
       const id = row["id"] as number;
-      for (const r of m.recipients) st.insertDelivery.run(r.userId, id, r.body ?? null);
-      out[i] = { id, createdAt, duplicate: false };
+      m.recipients.forEach((r, j) => {
+        if (full.has(r.userId)) return;
+        st.insertDelivery.run(r.userId, id, r.body ?? null, sizes[j]!);
+        const a = added.get(r.userId) ?? { messages: 0, bytes: 0 };
+        a.messages += 1;
+        a.bytes += sizes[j]!;
+        added.set(r.userId, a);
+      });
+      // A message nobody is waiting for keeps no row; its ID was still drawn, never to be
+      // reused (AUTOINCREMENT), and a resend is still recognised.
+      if (kept === 0) this.#dropMessage(id, m.senderId, m.clientMsgId, createdAt);
+      out[i] = { id, createdAt, duplicate: false, ...fullRecipients };
     }
+    for (const [userId, a] of added) st.addPending.run(userId, a.messages, a.bytes);
     return out;
+  }
+
+  /** Deletes a message row with no delivery left, keeping its idempotency record. */
+  #dropMessage(id: number, senderId: number, clientMsgId: string | null, createdAt: number) {
+    this.#st.deleteMessage.run(id);
+    if (clientMsgId !== null) this.#st.insertSentId.run(senderId, clientMsgId, id, createdAt);
+  }
+
+  /**
+   * Counts `n` ended deliveries off a message; returns its sender and client ID. A row with
+   * none left is deleted by {@linkcode settle}, many at a time: two statements per sweep
+   * instead of two more per acknowledgement keeps acks cheap.
+   */
+  #endDeliveries(id: number, n: number): _Row {
+    return this.#st.countOffMessage.get(n, id) as _Row;
   }
 
   /** Deliveries still pending for a user, in acceptance order, after `afterId`, at most `limit`. */
@@ -600,25 +711,115 @@ export class SqliteStore implements Store {
     const ids = uniqueSorted(messageIds);
     return await this.#write(() => {
       const out: AckedDelivery[] = [];
+      let bytes = 0;
       for (const id of ids) {
-        if (st.deleteDelivery.run(userId, id).changes === 0) continue;
-        const row = st.settleMessage.get(id) as _Row;
+        const gone = st.deleteDelivery.get(userId, id) as _Row | undefined;
+        if (gone === undefined) continue;
+        bytes += gone["bytes"] as number;
+        const row = this.#endDeliveries(id, 1);
         out.push({
           id,
           senderId: row["sender_id"] as number,
           clientMsgId: row["client_msg_id"] as string | null,
         });
       }
+      if (out.length > 0) st.addPending.run(userId, -out.length, -bytes);
       return out;
     });
   }
 
-  /** Nothing to do: the last acknowledgement clears a body (see {@linkcode Store.settle}). */
-  settle(limit: number): Promise<number> {
-    return _settle(() => {
-      checkLimit(limit);
-      this.#open();
+  /**
+   * Drops deliveries of messages accepted before `before`; see {@linkcode Store.expirePending}.
+   * It looks at the oldest messages by ID (acceptance order), so a sweep that finds nothing
+   * reads `limit` index entries, not the table.
+   */
+  async expirePending(before: number, limit: number): Promise<number> {
+    checkCount("before", before);
+    checkLimit(limit);
+    const st = this.#open();
+    if ((st.anyExpired.get(limit, before) as _Row)["n"] === 0) return 0;
+    return await this.#write(() => {
+      let dropped = 0;
+      const freed = new Map<number, { messages: number; bytes: number }>();
+      for (const m of st.oldestMessages.all(limit) as _Row[]) {
+        if (dropped >= limit) break;
+        if ((m["created_at"] as number) >= before) continue;
+        const id = m["id"] as number;
+        const gone = st.expireDeliveries.all(id, limit - dropped) as _Row[];
+        if (gone.length === 0) continue;
+        dropped += gone.length;
+        for (const g of gone) {
+          const uid = g["recipient_id"] as number;
+          const f = freed.get(uid) ?? { messages: 0, bytes: 0 };
+          f.messages += 1;
+          f.bytes += g["bytes"] as number;
+          freed.set(uid, f);
+        }
+        this.#endDeliveries(id, gone.length);
+      }
+      for (const [uid, f] of freed) st.addPending.run(uid, -f.messages, -f.bytes);
+      return dropped;
+    });
+  }
+
+  /**
+   * Deletes up to `limit` message rows whose deliveries have all ended (keeping their
+   * idempotency records), forgets old idempotency records and run-out rate limits; see
+   * {@linkcode Store.settle}. Returns the number of message rows deleted; writes nothing when
+   * there is nothing to do (each check reads a partial index).
+   */
+  async settle(limit: number, opts?: SettleOptions): Promise<number> {
+    checkLimit(limit);
+    const { now, idempotencyMs } = checkSettleOptions(opts);
+    const st = this.#open();
+    const cutoff = Math.max(0, now - idempotencyMs);
+    const done = st.anyDone.get() !== undefined;
+    const stale = st.anyOldSentIds.get(cutoff) !== undefined;
+    const full = st.anyFullRates.get(now) !== undefined;
+    if (!done && !stale && !full) return 0;
+    return await this.#write(() => {
+      let deleted = 0;
+      if (done) {
+        st.keepDoneIds.run(limit);
+        deleted = Number(st.deleteDone.run(limit).changes);
+      }
+      if (stale) st.forgetSentIds.run(cutoff, limit);
+      if (full) st.forgetRates.run(now, limit);
+      return deleted;
+    });
+  }
+
+  /** Takes one attempt from each bucket, or none; see {@linkcode Store.takeAttempt}. */
+  async takeAttempt(limits: readonly RateLimit[], now: number): Promise<number> {
+    checkRateLimits(limits);
+    checkCount("now", now);
+    const st = this.#open();
+    if (limits.length === 0) return 0;
+    return await this.#write(() => {
+      const tats = limits.map((l) =>
+        Number((st.rateTat.get(l.key) as _Row | undefined)?.["tat"] ?? 0)
+      );
+      const wait = Math.max(...limits.map((l, i) => bucketWait(tats[i]!, now, l)));
+      if (wait > 0) return wait;
+      limits.forEach((l, i) => st.setRateTat.run(l.key, bucketTake(tats[i]!, now, l)));
       return 0;
+    });
+  }
+
+  /** Gives one attempt back to each bucket; see {@linkcode Store.refundAttempt}. */
+  async refundAttempt(limits: readonly RateLimit[], now: number): Promise<void> {
+    checkRateLimits(limits);
+    checkCount("now", now);
+    const st = this.#open();
+    if (limits.length === 0) return;
+    await this.#write(() => {
+      for (const l of limits) {
+        const row = st.rateTat.get(l.key) as _Row | undefined;
+        if (row === undefined) continue;
+        const tat = bucketRefund(row["tat"] as number, l);
+        if (tat <= now) st.deleteRate.run(l.key);
+        else st.setRateTat.run(l.key, tat);
+      }
     });
   }
 

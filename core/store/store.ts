@@ -46,15 +46,41 @@
  * still running, so commits stay parallel and a cursor still never skips; a message may be
  * held back meanwhile, never skipped. See `postgres_store.ts`.
  *
+ * ## Bounds on what waits
+ * A recipient may have at most so many deliveries, and so many bytes of bodies (UTF-8 of the
+ * body that recipient gets), pending at once: {@linkcode DEFAULT_PENDING_BOUNDS} unless the
+ * caller of `saveMessages()` passes others. Each adapter keeps a running total per recipient,
+ * changed in the same transaction as the deliveries, and checks and adds to it under a lock
+ * on that recipient's total, so concurrent batches to one recipient take turns and never
+ * overshoot the bound between them. Within a batch, new messages are counted in input order
+ * (refused ones included, so a batch errs on the side of refusing):
+ * - a recipient whose total plus the batch's messages to them so far (this one included)
+ *   passes either bound is **full** for this message: the message is stored for its other
+ *   recipients and `fullRecipients` names the ones left out;
+ * - a message whose every recipient is full is **refused**: nothing is stored for it (`id`
+ *   0), so the same (sender, client message ID) may be saved again later.
+ * Server-made messages (sender 0, group events) obey the same rule.
+ *
  * ## Retention
- * A message row is kept after its last delivery is acknowledged, so a resend with the same
- * (sender, client message ID) is still recognised as a duplicate; but its body is cleared to
- * `""` once the last delivery is gone (per-recipient bodies go with their deliveries), so the
- * server does not keep ciphertext it no longer needs. SQLite clears it with the last
- * acknowledgement; PostgreSQL at the next `settle()`, which servers call every second (an
- * acknowledgement there touches no message row, so the acks of one group message never
- * wait for each other). A message saved with no recipients is stored with an
- * empty body for the same reason. IDs of users, groups and messages are never reused.
+ * A message row lives while any delivery of it is pending; per-recipient bodies go with their
+ * deliveries. A delivery ends when its recipient acknowledges it or when it expires
+ * (`expirePending()`, which servers call with their expiry age). Once a message has no delivery
+ * left its row is deleted: by SQLite with the last acknowledgement or expiry, by PostgreSQL at
+ * the next `settle()` (an acknowledgement there touches no message row, so the acks of one
+ * group message never wait for each other). A message saved with no recipient keeps no row.
+ * What idempotency needs survives the row: (sender, client message ID, message ID, acceptance
+ * time). So a resend is recognised as a duplicate, with the original ID and time, while the
+ * message is pending and for at least `idempotencyMs` (default
+ * {@linkcode DEFAULT_IDEMPOTENCY_MS}) after it was accepted; `settle()` forgets older records.
+ * IDs of users, groups and messages are never reused.
+ *
+ * ## Rate limits
+ * `takeAttempt()` is a cluster-wide token bucket per key ({@linkcode RateLimit}): each key
+ * allows `burst` attempts at once and one more every `intervalMs` after that (the generic cell
+ * rate algorithm: the store keeps one time per key, the "theoretical arrival time" of the next
+ * attempt). A call takes one attempt from every key it names, or from none: it is atomic
+ * across keys, callers, server processes and machines. State that has run out (a bucket full
+ * again) is forgotten by `settle()`.
  *
  * ## Concurrency
  * Several instances of one adapter (in one process or many, on one machine or many for
@@ -147,15 +173,68 @@ export interface NewMessage {
 
 /** The outcome of persisting one {@linkcode NewMessage}. */
 export interface SavedMessage {
-  /** The server's message ID: increasing in acceptance order across the cluster. */
+  /**
+   * The server's message ID: increasing in acceptance order across the cluster. 0 when the
+   * message was refused because every recipient was full (see `fullRecipients`).
+   */
   readonly id: number;
-  /** Acceptance time, Unix milliseconds. */
+  /** Acceptance time, Unix milliseconds; 0 when refused. */
   readonly createdAt: number;
   /**
    * True when (senderId, clientMsgId) was already stored: nothing new was written and `id`
    * is the original message's.
    */
   readonly duplicate: boolean;
+  /**
+   * Recipients left out because they had reached their pending bound (see "Bounds on what
+   * waits" above), ascending. Absent when every recipient got the message, and on duplicates.
+   */
+  readonly fullRecipients?: readonly number[];
+}
+
+/** How much may wait for one recipient: pending deliveries and their body bytes (UTF-8). */
+export interface PendingBounds {
+  /** Most pending deliveries per recipient. */
+  readonly messages: number;
+  /** Most bytes of pending bodies per recipient. */
+  readonly bytes: number;
+}
+
+/**
+ * The bounds `saveMessages()` applies when given none: 10,000 pending messages or 64 MiB of
+ * pending bodies per recipient, whichever comes first.
+ */
+export const DEFAULT_PENDING_BOUNDS: PendingBounds = {
+  messages: 10_000,
+  bytes: 64 * 1024 * 1024,
+};
+
+/**
+ * How long a resend is recognised as a duplicate after the original was accepted, at least:
+ * 7 days (for as long as the message is pending, in any case).
+ */
+export const DEFAULT_IDEMPOTENCY_MS = 7 * 24 * 3600 * 1000;
+
+/** What `settle()` may be told (tests move the clock; servers use the defaults). */
+export interface SettleOptions {
+  /** The current time, Unix milliseconds (default `Date.now()`). */
+  readonly now?: number;
+  /** How long idempotency records are kept (default {@linkcode DEFAULT_IDEMPOTENCY_MS}). */
+  readonly idempotencyMs?: number;
+}
+
+/**
+ * One token bucket for `takeAttempt()`: `burst` attempts at once, then one more every
+ * `intervalMs` (so `burst` per `burst * intervalMs` sustained). The same key must always come
+ * with the same numbers.
+ */
+export interface RateLimit {
+  /** What is limited, e.g. `login:addr:10.0.0.7` (1 to 512 characters). */
+  readonly key: string;
+  /** Attempts allowed at once, 1 to 1,000,000. */
+  readonly burst: number;
+  /** Milliseconds per further attempt, 1 to 86,400,000 (one day). */
+  readonly intervalMs: number;
 }
 
 /** A message waiting for (or being delivered to) one recipient. */
@@ -285,11 +364,13 @@ export interface Store {
    * Persists messages and their deliveries in one transaction (group commit: callers batch).
    * Idempotent on (senderId, clientMsgId), also within one batch. Returns one result per
    * input, in order; new messages get increasing IDs in input order. When this resolves the
-   * messages are durable. A malformed message rejects the whole batch before anything is
-   * written; an unknown recipient or group rejects it with StoreError `not_found` and saves
-   * nothing.
+   * messages are durable. Recipients past `bounds` (default
+   * {@linkcode DEFAULT_PENDING_BOUNDS}) are left out, and a message whose every recipient is
+   * full is refused (see "Bounds on what waits" above). A malformed message rejects the whole
+   * batch before anything is written; an unknown recipient or group rejects it with
+   * StoreError `not_found` and saves nothing.
    */
-  saveMessages(messages: readonly NewMessage[]): Promise<SavedMessage[]>;
+  saveMessages(messages: readonly NewMessage[], bounds?: PendingBounds): Promise<SavedMessage[]>;
   /**
    * Deliveries still pending for a user with message IDs above `afterId`, in ID (acceptance)
    * order, at most `limit`. See "Order" above: paging with the last ID seen never skips one.
@@ -306,17 +387,41 @@ export interface Store {
    * Marks deliveries to `userId` as done and removes them. Returns, by ascending ID, the
    * messages that were pending, with senders (so the caller sends "delivered" receipts once,
    * not for repeated acks); IDs not pending (already acked, never addressed to this user,
-   * repeated) are left out. Clears a message's body once its last delivery is acked.
+   * repeated, expired) are left out. A message left with no delivery is deleted (see
+   * "Retention" above).
    */
   ackDeliveries(userId: number, messageIds: readonly number[]): Promise<AckedDelivery[]>;
 
   /**
-   * Clears the bodies of messages whose every delivery has been acknowledged since the last
-   * call, at most `limit` of them (servers call it every second). Returns how many were
-   * cleared; 0 when another caller is settling right now (one at a time per database) or
-   * when the adapter already clears bodies at acknowledgement.
+   * Drops pending deliveries of messages accepted before `before` (Unix ms), as if they had
+   * been acknowledged but without receipts, at most `limit` per call (servers call it until it
+   * returns less). Their recipients' pending totals shrink with them. Returns how many it
+   * dropped; 0 when another caller is expiring right now (PostgreSQL: one at a time).
    */
-  settle(limit: number): Promise<number>;
+  expirePending(before: number, limit: number): Promise<number>;
+
+  /**
+   * The periodic clean-up (servers call it every second): deletes the rows of messages whose
+   * last delivery ended since the last call (PostgreSQL; SQLite does it at once), at most
+   * `limit`; forgets idempotency records older than `idempotencyMs` and rate-limit state that
+   * has run out, at most `limit` of each. Returns how many message rows it deleted; 0 when
+   * another caller is settling right now (one at a time per database).
+   */
+  settle(limit: number, opts?: SettleOptions): Promise<number>;
+
+  /**
+   * Takes one attempt from each bucket, atomically: if every bucket has one left at `now`,
+   * takes them all and returns 0; otherwise takes none and returns the milliseconds until
+   * every bucket would have one (the longest wait). Keys must differ; an empty list returns
+   * 0. See "Rate limits" above.
+   */
+  takeAttempt(limits: readonly RateLimit[], now: number): Promise<number>;
+
+  /**
+   * Gives back one attempt to each bucket (a login that succeeded counts as no failure);
+   * buckets already full, or unknown, stay as they are.
+   */
+  refundAttempt(limits: readonly RateLimit[], now: number): Promise<void>;
 
   /** Counts for metrics and tests. */
   stats(): Promise<{ users: number; messages: number; pendingDeliveries: number }>;

@@ -5,7 +5,17 @@
  * @module
  */
 
-import { MESSAGE_KINDS, type NewMessage, type NewUser, type SessionRecord } from "./store.ts";
+import {
+  DEFAULT_IDEMPOTENCY_MS,
+  DEFAULT_PENDING_BOUNDS,
+  MESSAGE_KINDS,
+  type NewMessage,
+  type NewUser,
+  type PendingBounds,
+  type RateLimit,
+  type SessionRecord,
+  type SettleOptions,
+} from "./store.ts";
 
 /** Most queued writes an adapter joins into one transaction. */
 export const MAX_WRITES_PER_TRANSACTION = 256;
@@ -163,6 +173,67 @@ function _checkMessage(m: NewMessage, i: number): void {
       throw new TypeError(`${rat}.userId ${r.userId} is listed twice; list each recipient once`);
     }
     seen.add(r.userId);
+  }
+}
+
+/** Pending bounds for `saveMessages()`, defaults filled in. */
+export function checkBounds(bounds: PendingBounds | undefined): PendingBounds {
+  if (bounds === undefined) return DEFAULT_PENDING_BOUNDS;
+  if (typeof bounds !== "object" || bounds === null) {
+    throw new TypeError("bounds must be an object with messages and bytes");
+  }
+  _checkPositive("bounds.messages", bounds.messages);
+  _checkPositive("bounds.bytes", bounds.bytes);
+  return bounds;
+}
+
+/** Options for `settle()`, defaults filled in. */
+export function checkSettleOptions(opts: SettleOptions | undefined): Required<SettleOptions> {
+  if (opts !== undefined && (typeof opts !== "object" || opts === null)) {
+    throw new TypeError("settle() options must be an object with now and idempotencyMs");
+  }
+  const now = opts?.now ?? Date.now();
+  const idempotencyMs = opts?.idempotencyMs ?? DEFAULT_IDEMPOTENCY_MS;
+  checkCount("now", now);
+  checkCount("idempotencyMs", idempotencyMs);
+  return { now, idempotencyMs };
+}
+
+/** Longest rate-limit key, in characters. */
+const _MAX_KEY_CHARS = 512;
+/** Largest burst of a rate limit. */
+const _MAX_BURST = 1_000_000;
+/** Longest interval of a rate limit: one day. */
+const _MAX_INTERVAL_MS = 86_400_000;
+
+/** Rate limits for `takeAttempt()` / `refundAttempt()`: each key once, numbers in range. */
+export function checkRateLimits(limits: readonly RateLimit[]): void {
+  if (!Array.isArray(limits)) throw new TypeError("limits must be an array of rate limits");
+  const seen = new Set<string>();
+  limits.forEach((l, i) => {
+    const at = `limits[${i}]`;
+    if (typeof l !== "object" || l === null) {
+      throw new TypeError(`${at} must be an object with key, burst and intervalMs`);
+    }
+    checkText(`${at}.key`, l.key);
+    if (l.key.length > _MAX_KEY_CHARS) {
+      throw new RangeError(`${at}.key must be at most ${_MAX_KEY_CHARS} characters`);
+    }
+    if (seen.has(l.key)) {
+      throw new TypeError(`${at}.key "${l.key}" is listed twice; list each key once`);
+    }
+    seen.add(l.key);
+    _checkPositive(`${at}.burst`, l.burst, _MAX_BURST);
+    _checkPositive(`${at}.intervalMs`, l.intervalMs, _MAX_INTERVAL_MS);
+  });
+}
+
+function _checkPositive(name: string, value: number, max = Number.MAX_SAFE_INTEGER): void {
+  if (typeof value !== "number") {
+    throw new TypeError(`${name} must be a number, got ${typeof value}`);
+  }
+  if (!Number.isSafeInteger(value) || value < 1 || value > max) {
+    throw new RangeError(`${name} must be an integer from 1 to ${max}, got ${value}`);
   }
 }
 

@@ -181,6 +181,9 @@ export class TestCluster {
       this.secretFile,
       "--scrypt-n",
       "1024",
+      // Stress tests send as fast as the server answers; quotas are tested in process.
+      "--send-rate",
+      "0",
       "--log-level",
       "warn",
     ]);

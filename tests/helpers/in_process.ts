@@ -19,6 +19,7 @@ import {
   type ServerFrame,
 } from "../../core/protocol/mod.ts";
 import { ChatServer } from "../../core/server/chat_server.ts";
+import type { Quotas } from "../../core/server/quotas.ts";
 import type { Conn } from "../../core/server/conn.ts";
 import { openSqliteStore, type SqliteStore } from "../../core/store/sqlite_store.ts";
 
@@ -108,7 +109,12 @@ export class InProcessCluster {
   /** Starts `n` servers sharing one store, every pair linked. */
   static async start(
     n: number,
-    opts: { presenceBarrierMs?: number; loginTimeoutMs?: number } = {},
+    opts: {
+      presenceBarrierMs?: number;
+      loginTimeoutMs?: number;
+      quotas?: Partial<Quotas>;
+      now?: () => number;
+    } = {},
   ) {
     const dir = await Deno.makeTempDir({ prefix: "fastchat_inproc_" });
     const store = await openSqliteStore(`${dir}/main.db`, { synchronous: "normal" });
@@ -120,6 +126,8 @@ export class InProcessCluster {
         logger: createLogger("error"),
         passwordCost: { N: 1024, r: 8, p: 1 },
         presenceBarrierMs: opts.presenceBarrierMs,
+        quotas: opts.quotas,
+        now: opts.now,
         loginTimeoutMs: opts.loginTimeoutMs,
       });
       server.attachMesh(c.network.transport(id));
@@ -135,8 +143,8 @@ export class InProcessCluster {
   }
 
   /** Opens a connection to server `id`. */
-  connect(id: number): FakeClient {
-    const client = new FakeClient(this.server(id));
+  connect(id: number, addr = "127.0.0.1"): FakeClient {
+    const client = new FakeClient(this.server(id), addr);
     this.#clients.push(client);
     return client;
   }
@@ -169,14 +177,16 @@ export class InProcessCluster {
 
 /** A client connection to an in-process server, speaking frames. */
 export class FakeClient implements Conn {
-  readonly addr = "127.0.0.1";
+  /** The client's address, as the server sees it (rate limits key on it). */
+  readonly addr: string;
   readonly frames: ServerFrame[] = [];
   readonly #server: ChatServer;
   #open = true;
   #ref = 0;
   #waiters: { match: (f: ServerFrame) => boolean; resolve: (f: ServerFrame) => void }[] = [];
 
-  constructor(server: ChatServer) {
+  constructor(server: ChatServer, addr = "127.0.0.1") {
+    this.addr = addr;
     this.#server = server;
     server.onOpen(this);
   }
