@@ -1,12 +1,30 @@
 import assert from "node:assert/strict";
-import { clean, renderEvent } from "../core/client/render.ts";
+import { clean, cleanLine, renderEvent } from "../core/client/render.ts";
+import { displayWidth } from "../core/client/text_width.ts";
 
 Deno.test("clean() neutralises escape sequences, bidi overrides and fake new lines", () => {
-  assert.equal(clean("\x1b[2J\x1b]0;pwned\x07hi"), "\uFFFD[2J\uFFFD]0;pwned\uFFFDhi");
-  assert.equal(clean("abc\u202Edef"), "abc\uFFFDdef");
-  assert.equal(clean("hi\n[12:00] bank: send money"), "hi\n    [12:00] bank: send money");
-  assert.equal(clean("tab\tok"), "tab\uFFFDok");
+  assert.equal(clean("\x1b[2J\x1b]0;pwned\x07hi"), "hi");
+  assert.equal(clean("abc\u202Edef"), "\u2068abc\u202Edef\u202C\u2069");
+  assert.equal(clean("hi\n[12:00] bank: send money"), "hi\n  ↳ [12:00] bank: send money");
+  assert.equal(
+    clean("hi\n  ✓ delivered to bob (message 7)"),
+    "hi\n  ↳   ✓ delivered to bob (message 7)",
+  );
+  assert.equal(clean("tab\tok"), "tab ok");
   assert.equal(clean("plain ✓ text"), "plain ✓ text");
+});
+
+Deno.test("clean() keeps emoji sequences, ZWNJ and combining marks", () => {
+  const family = "\u{1F469}\u200D\u{1F469}\u200D\u{1F467}\u200D\u{1F466}";
+  const rainbow = "\u{1F3F3}\uFE0F\u200D\u{1F308}";
+  assert.equal(clean(`${family} ${rainbow} cafe\u0301`), `${family} ${rainbow} cafe\u0301`);
+  const persian = "\u0645\u06CC\u200C\u062E\u0648\u0627\u0647\u0645";
+  assert.equal(clean(persian), `\u2068${persian}\u2069`);
+});
+
+Deno.test("cleanLine() keeps a name on one line", () => {
+  assert.equal(cleanLine("evil\nbob: hi"), "evil ↵ bob: hi");
+  assert.equal(cleanLine("\x1b]0;t\x07name"), "name");
 });
 
 Deno.test("renderEvent() cleans group names and error messages too", () => {
@@ -34,5 +52,36 @@ Deno.test("renderEvent() cleans group names and error messages too", () => {
     text: "line1\nline2",
     sent_at: 0,
   })!;
-  assert.match(m, /x\uFFFDy\/bob: line1\n {4}line2$/);
+  assert.match(m, /\u2068x\u202Ey\u202C\u2069\/bob: line1\n {2}↳ line2$/);
+});
+
+Deno.test("renderEvent() never lets a message start a line of its own", () => {
+  const m = renderEvent({
+    event: "message",
+    id: 1,
+    from: 2,
+    from_name: "mallory",
+    group: null,
+    group_name: null,
+    text: "hi\nbob: hi\r[12:00] bank: send money",
+    sent_at: 0,
+  })!;
+  const lines = m.split("\n");
+  assert.equal(lines.length, 3);
+  assert.match(lines[0]!, /^\[\d\d:\d\d\] mallory: hi$/);
+  assert.equal(lines[1], "  ↳ bob: hi");
+  assert.equal(lines[2], "  ↳ [12:00] bank: send money");
+});
+
+Deno.test("renderEvent() aligns the groups table by columns, with wide names", () => {
+  const t = renderEvent({
+    event: "groups",
+    groups: [
+      { id: 1, name: "漢字", admin: 1, members: [1], epoch: 1 },
+      { id: 2, name: "abcd", admin: 1, members: [1], epoch: 1 },
+    ],
+  })!;
+  const [a, b] = t.split("\n");
+  const column = (row: string) => displayWidth(row.slice(0, row.indexOf("admin")));
+  assert.equal(column(a!), column(b!));
 });

@@ -6,6 +6,7 @@
  */
 
 import type { ClientEvent } from "./events.ts";
+import { displaySafe, padToWidth } from "./text_safety.ts";
 
 /** Text for one event, or null for events people need not see. */
 export function renderEvent(e: ClientEvent): string | null {
@@ -16,39 +17,44 @@ export function renderEvent(e: ClientEvent): string | null {
       return `… ${e.reason} (attempt ${e.attempt})`;
     case "reconnected":
       return `Reconnected (server ${e.server}).`;
-    case "progress":
+    case "progress": {
+      const what = cleanLine(e.what); // may hold a file name a peer chose
       return e.total > 1
-        ? `${e.what}: ${Math.floor((e.done / e.total) * 100)}%`
+        ? `${what}: ${Math.floor((e.done / e.total) * 100)}%`
         : e.done === 0
-        ? `${e.what}…`
-        : `${e.what}: done.`;
+        ? `${what}…`
+        : `${what}: done.`;
+    }
     case "message":
-      return `[${_time(e.sent_at)}] ${
-        e.group_name ? `${clean(e.group_name)}/` : ""
-      }${e.from_name}: ${clean(e.text)}`;
+      return `[${_time(e.sent_at)}] ${e.group_name ? `${cleanLine(e.group_name)}/` : ""}${
+        cleanLine(e.from_name)
+      }: ${clean(e.text)}`;
     case "sent":
     case "accepted":
       return null;
     case "delivered":
-      return `  ✓ delivered to ${e.to_name} (message ${e.id})`;
+      return `  ✓ delivered to ${cleanLine(e.to_name)} (message ${e.id})`;
     case "file":
-      return `[file] ${e.group ? `group ${e.group}/` : ""}${e.from_name} sent ${clean(e.name)} ` +
-        `(${_size(e.size)}), saved to ${e.path}`;
+      return `[file] ${e.group ? `group ${e.group}/` : ""}${cleanLine(e.from_name)} sent ${
+        cleanLine(e.name)
+      } ` +
+        `(${_size(e.size)}), saved to ${cleanLine(e.path)}`;
     case "group": {
+      const who = cleanLine(e.user_name);
       const what = {
-        created: `${e.user_name} created the group`,
-        added: `${e.user_name} was added`,
-        removed: `${e.user_name} was removed`,
-        left: `${e.user_name} left`,
+        created: `${who} created the group`,
+        added: `${who} was added`,
+        removed: `${who} was removed`,
+        left: `${who} left`,
       }[e.change];
-      return `[group ${clean(e.name)} #${e.group}] ${what}; members: ${e.members.join(", ")}`;
+      return `[group ${cleanLine(e.name)} #${e.group}] ${what}; members: ${e.members.join(", ")}`;
     }
     case "group_key":
       return `[group #${e.group}] new key (epoch ${e.epoch}) received`;
     case "friend":
       return e.initiated_by === "me"
-        ? `Sent ${e.user} (#${e.id}) an encrypted key; you can message them now.`
-        : `${e.user} (#${e.id}) shared an encrypted key with you.`;
+        ? `Sent ${cleanLine(e.user)} (#${e.id}) an encrypted key; you can message them now.`
+        : `${cleanLine(e.user)} (#${e.id}) shared an encrypted key with you.`;
     case "key_changed":
       return [
         "",
@@ -59,18 +65,20 @@ export function renderEvent(e: ClientEvent): string | null {
         "",
       ].join("\n");
     case "key_accepted":
-      return `You now trust ${e.user}'s new keys.`;
+      return `You now trust ${cleanLine(e.user)}'s new keys.`;
     case "friends":
       return e.friends.length === 0
         ? "No friends yet: add_friend USER"
         : e.friends.map((f) =>
-          `  ${f.user.padEnd(20)} #${f.id}${f.verified_keys ? "" : "  KEYS CHANGED"}`
+          `  ${padToWidth(cleanLine(f.user), 20)} #${f.id}${
+            f.verified_keys ? "" : "  KEYS CHANGED"
+          }`
         ).join("\n");
     case "groups":
       return e.groups.length === 0
         ? "No groups yet: create_group NAME USER..."
         : e.groups.map((g) =>
-          `  #${g.id} ${clean(g.name).padEnd(20)} admin #${g.admin}, members ${
+          `  #${g.id} ${padToWidth(cleanLine(g.name), 20)} admin #${g.admin}, members ${
             g.members.join(", ")
           }, key epoch ${g.epoch ?? "none yet"}`
         ).join("\n");
@@ -78,12 +86,12 @@ export function renderEvent(e: ClientEvent): string | null {
       return e.messages.length === 0
         ? `No messages with ${e.target}.`
         : e.messages.map((m) =>
-          `[${_time(m.sent_at)}] ${m.from_name}: ${clean(m.text)}${
+          `[${_time(m.sent_at)}] ${cleanLine(m.from_name)}: ${clean(m.text)}${
             m.state && m.state !== "accepted" ? ` (${m.state})` : ""
           }`
         ).join("\n");
     case "fingerprint":
-      return `Safety number with ${e.user} (#${e.id}):\n  ${_group(e.safety_number)}\n` +
+      return `Safety number with ${cleanLine(e.user)} (#${e.id}):\n  ${_group(e.safety_number)}\n` +
         "Compare it with theirs in person or on a call; if it matches, nobody is in between.";
     case "whoami":
       return `${e.user} (#${e.id}), ${
@@ -115,14 +123,17 @@ function _group(digits: string): string {
 }
 
 /**
- * Makes untrusted text safe to print: terminal control characters (escape sequences could
- * repaint the screen or retitle the window), bidi overrides and other invisible format
- * characters become U+FFFD. Line breaks become an indented continuation, so a message can
- * never print a line that looks like it came from someone else.
+ * Makes untrusted text safe to print (see `text_safety.ts`): escape sequences removed, other
+ * controls shown as U+FFFD, bidi controls balanced and right-to-left text isolated, tabs
+ * expanded, emoji sequences, ZWJ/ZWNJ and combining marks kept. Each line break starts a
+ * continuation line marked "  ↳ ", so a message can never print a line that looks like it
+ * came from someone else, or like the client's own output.
  */
 export function clean(text: string): string {
-  return text
-    .replace(/\r\n|[\n\r\u2028\u2029]/g, "\n    ")
-    // deno-lint-ignore no-control-regex
-    .replace(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f]|\p{Cf}/gu, "\uFFFD");
+  return displaySafe(text);
+}
+
+/** Like {@linkcode clean}, on one line: for names and other short fields. */
+export function cleanLine(text: string): string {
+  return displaySafe(text, { singleLine: true });
 }

@@ -1,7 +1,8 @@
 /**
- * Text measuring and cleaning for the screen, in one place for the full-screen client.
+ * Text measuring and cleaning for the screen: the shared Unicode-safe module, re-exported
+ * for the full-screen client.
  *
  * @module
  */
 
-export { displaySafe, displayWidth, truncateToWidth, wrapToWidth } from "./text_interim.ts";
+export { displaySafe, displayWidth, truncateToWidth, wrapToWidth } from "../client/text_safety.ts";
