@@ -1,5 +1,10 @@
 import assert from "node:assert/strict";
-import { ProtocolClient } from "../core/client/protocol_client.ts";
+import {
+  ConnectionClosedError,
+  ProtocolClient,
+  RequestError,
+  RequestTimeoutError,
+} from "../core/client/protocol_client.ts";
 import { decode, encode } from "../core/protocol/mod.ts";
 
 /**
@@ -130,5 +135,40 @@ Deno.test("ProtocolClient with keepAliveMs pings a quiet server and closes on a 
     await alive.close();
     await live.close();
     await hung.close();
+  }
+});
+
+Deno.test("ProtocolClient.request() rejects with typed errors, whatever their messages", async () => {
+  const srv = _fakeServer((f) =>
+    f.type === "lookup"
+      ? [{ type: "error", ref: f.ref, code: "not_found", message: "No such user" }]
+      : f.type === "list_groups"
+      ? [{ type: "error", ref: f.ref, code: "from_the_future", message: "New" }]
+      : []
+  );
+  const client = await ProtocolClient.connect(srv.url, { requestTimeoutMs: 50 });
+  try {
+    await assert.rejects(
+      client.request({ type: "lookup", username: "nobody" }),
+      (err: unknown) => err instanceof RequestError && err.code === "not_found" && !err.retryable,
+    );
+    await assert.rejects(
+      client.request({ type: "list_groups" }),
+      (err: unknown) => err instanceof RequestError && err.code === "internal",
+    );
+    await assert.rejects(
+      client.request({ type: "ping" }),
+      (err: unknown) => err instanceof RequestTimeoutError && err.requestType === "ping",
+    );
+    const pending = client.request({ type: "ping" });
+    await client.close(1000, "bye");
+    await assert.rejects(
+      pending,
+      (err: unknown) => err instanceof ConnectionClosedError && err.closeCode === 1000,
+    );
+    await assert.rejects(client.request({ type: "ping" }), ConnectionClosedError);
+  } finally {
+    await client.close();
+    await srv.close();
   }
 });

@@ -7,6 +7,7 @@
  * @module
  */
 
+import { Backoff, delay } from "./delay.ts";
 import { type ConnectOptions, ProtocolClient } from "./protocol_client.ts";
 
 /** The balancer's answer. */
@@ -52,7 +53,8 @@ export async function connectViaBalancer(
   const urls = typeof balancers === "string" ? [balancers] : [...balancers];
   if (urls.length === 0) throw new TypeError("At least one balancer URL is needed");
   const deadline = Date.now() + (opts.timeoutMs ?? 30_000);
-  let delay = 200;
+  const backoff = new Backoff(200, 2_000);
+  let wait = backoff.next();
   let failedInRow = 0;
   for (let attempt = 1;; attempt++) {
     if (opts.signal?.aborted) throw new Error("Connecting was cancelled");
@@ -70,7 +72,7 @@ export async function connectViaBalancer(
     } catch (err) {
       const e = err instanceof Error ? err : new Error(String(err));
       failedInRow++;
-      if (Date.now() + delay > deadline) {
+      if (Date.now() + wait > deadline) {
         throw new Error(
           `Could not reach a FastChat server through ${urls.join(" or ")}: ${e.message}`,
         );
@@ -78,14 +80,8 @@ export async function connectViaBalancer(
       if (opts.signal?.aborted) throw new Error("Connecting was cancelled");
       opts.onRetry?.(e, attempt);
       if (failedInRow % urls.length !== 0) continue; // the next balancer, at once
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, delay);
-        opts.signal?.addEventListener("abort", () => {
-          clearTimeout(timer);
-          resolve();
-        }, { once: true });
-      });
-      delay = Math.min(2_000, delay * 2);
+      await delay(wait, opts.signal);
+      wait = backoff.next();
     }
   }
 }

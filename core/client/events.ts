@@ -2,8 +2,18 @@
  * What the chat client tells its user: one typed event per happening. The terminal renders
  * them as text; `--json` writes each as one JSON object per line, with its `event` field.
  *
+ * Fields marked "added" are newer than the rest and come last in each object, so older
+ * readers see the same fields as before. A message you send goes `sent` (`state`
+ * "sending", or "queued" while offline: it goes out after the reconnect, with the same
+ * `client_msg_id`), then `accepted` (with its server `id`), then `delivered` per recipient;
+ * or it fails for good: an `error` carrying its `client_msg_id`. A UI updates the message's
+ * line in place by `client_msg_id`, then by `id`.
+ *
  * @module
  */
+
+/** Where one of your messages is, as `sent` reports it. */
+export type SentState = "sending" | "queued" | "accepted";
 
 /** Every event the client emits. */
 export type ClientEvent =
@@ -21,9 +31,30 @@ export type ClientEvent =
     text: string;
     sent_at: number;
   }
-  | { event: "sent"; client_msg_id: string; to: string; group: number | null }
+  | {
+    event: "sent";
+    client_msg_id: string;
+    to: string;
+    group: number | null;
+    /** Added: the friend's user ID; null for a group. */
+    to_id?: number | null;
+    /** Added: the text as typed (`[file] NAME` for a file). */
+    text?: string;
+    /** Added: going out now, queued until the reconnect, or (a file) accepted already. */
+    state?: SentState;
+  }
   | { event: "accepted"; client_msg_id: string; id: number }
-  | { event: "delivered"; id: number; to: number; to_name: string }
+  | {
+    event: "delivered";
+    id: number;
+    to: number;
+    to_name: string;
+    /** Added: the message's client ID, as in `sent` (null if it is not in the history). */
+    client_msg_id?: string | null;
+    /** Added: the group, for a group message. */
+    group?: number | null;
+    group_name?: string | null;
+  }
   | {
     event: "file";
     id: number;
@@ -34,6 +65,8 @@ export type ClientEvent =
     path: string;
     size: number;
     sha256: string;
+    /** Added. */
+    group_name?: string | null;
   }
   | {
     event: "group";
@@ -45,8 +78,20 @@ export type ClientEvent =
     by: number;
     members: number[];
     admin: number;
+    /** Added: names of `by`, `admin` and `members` (same order), `#ID` when unknown. */
+    by_name?: string;
+    admin_name?: string;
+    member_names?: string[];
   }
-  | { event: "group_key"; group: number; epoch: number; from: number }
+  | {
+    event: "group_key";
+    group: number;
+    epoch: number;
+    from: number;
+    /** Added. */
+    group_name?: string;
+    from_name?: string;
+  }
   | { event: "friend"; user: string; id: number; initiated_by: "me" | "them" }
   | {
     event: "key_changed";
@@ -65,6 +110,9 @@ export type ClientEvent =
       admin: number;
       members: number[];
       epoch: number | null;
+      /** Added: names of `admin` and `members` (same order), `#ID` when unknown. */
+      admin_name?: string;
+      member_names?: string[];
     }[];
   }
   | {
@@ -78,12 +126,20 @@ export type ClientEvent =
       sent_at: number;
       state: string | null;
       file: string | null;
+      /** Added: the sender's ID for the message (yours match `sent`'s). */
+      client_msg_id?: string | null;
     }[];
   }
   | { event: "fingerprint"; user: string; id: number; safety_number: string }
   | { event: "whoami"; user: string; id: number; server: number | null; connected: boolean }
   | { event: "help"; text: string }
-  | { event: "error"; message: string; code?: string }
+  | {
+    event: "error";
+    message: string;
+    code?: string;
+    /** Added: the message of yours that failed for good, when the error is about one. */
+    client_msg_id?: string;
+  }
   | { event: "logged_out" }
   | { event: "quit" };
 

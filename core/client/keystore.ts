@@ -439,6 +439,11 @@ export class Keystore {
     return history.outgoing(this.#ctx(), clientMsgId);
   }
 
+  /** The outgoing message the server accepted as `msgId`, or null. */
+  outgoingByMsgId(msgId: number): MessageRecord | null {
+    return history.outgoingByMsgId(this.#ctx(), msgId);
+  }
+
   /**
    * The newest `limit` (1 to 10000, default 50) messages of a conversation, with user
    * `peerId` ("direct") or group `peerId` ("group"), in chronological order: by sent time,

@@ -144,6 +144,13 @@ export function outgoing(ctx: KeystoreContext, clientMsgId: string): MessageReco
   return row === undefined ? null : _message(ctx, row);
 }
 
+/** Implements `Keystore.outgoingByMsgId`. */
+export function outgoingByMsgId(ctx: KeystoreContext, msgId: number): MessageRecord | null {
+  checkId("msgId", msgId);
+  const row = ctx.st.outgoingByMsgId.get(msgId) as Row | undefined;
+  return row === undefined ? null : _message(ctx, row);
+}
+
 /** Implements `Keystore.incoming`. */
 export function incoming(ctx: KeystoreContext, msgId: number): MessageRecord | null {
   checkId("msgId", msgId);

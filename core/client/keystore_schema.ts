@@ -171,6 +171,7 @@ export const KEYSTORE_SQL = {
     VALUES (?, ?, ?, ?, ?, ?, '', NULL, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING id`,
   sealMessage: "UPDATE messages SET text_enc = ?, file_enc = ? WHERE id = ?",
   outgoing: "SELECT * FROM messages WHERE direction = 'out' AND client_msg_id = ?",
+  outgoingByMsgId: "SELECT * FROM messages WHERE direction = 'out' AND msg_id = ?",
   messageByMsgId: "SELECT id FROM messages WHERE msg_id = ?",
   history: `SELECT * FROM (SELECT * FROM messages WHERE kind = ? AND peer_id = ?
       ORDER BY sent_at DESC, id DESC LIMIT ?)

@@ -25,21 +25,13 @@ import {
   type UserFrame,
   type WelcomeFrame,
 } from "../protocol/mod.ts";
+import { ConnectionClosedError, RequestError, RequestTimeoutError, toErrorCode } from "./errors.ts";
 
-/** A request the server answered with an `error` frame. */
-export class RequestError extends Error {
-  readonly code: string;
-  readonly retryAfterMs: number | undefined;
-  constructor(code: string, message: string, retryAfterMs?: number) {
-    super(message);
-    this.name = "RequestError";
-    this.code = code;
-    this.retryAfterMs = retryAfterMs;
-  }
-}
+// Kept importable from here, where it always was.
+export { ConnectionClosedError, RequestError, RequestTimeoutError };
 
 /** Frames a request may be answered with, by request type. */
-type _Reply<T extends ClientFrame["type"]> = T extends "register" ? RegisteredFrame
+export type RequestReply<T extends ClientFrame["type"]> = T extends "register" ? RegisteredFrame
   : T extends "login" | "resume" ? LoggedInFrame
   : T extends "lookup" ? UserFrame
   : T extends "single_message" | "group_message" | "key" ? AcceptedFrame
@@ -211,7 +203,14 @@ export class ProtocolClient {
         clearTimeout(timer);
         closed.resolve({ code: ev.code, reason: ev.reason });
         if (client) client.#onClosed(ev.code, ev.reason);
-        else reject(new Error(`Connection to ${url} closed (${ev.code}) before the welcome`));
+        else {
+          reject(
+            new ConnectionClosedError(
+              `Connection to ${url} closed (${ev.code}) before the welcome`,
+              ev.code,
+            ),
+          );
+        }
       };
       socket.onerror = () => {/* onclose follows */};
     });
@@ -227,13 +226,16 @@ export class ProtocolClient {
     return this.#closedPromise;
   }
 
-  /** Sends a request and resolves with its answer; rejects with {@linkcode RequestError}. */
-  request<F extends RequestFrame>(frame: F): Promise<_Reply<F["type"]>> {
+  /**
+   * Sends a request and resolves with its answer. Rejects with {@linkcode RequestError} (the
+   * server refused it), {@linkcode ConnectionClosedError} or {@linkcode RequestTimeoutError}.
+   */
+  request<F extends RequestFrame>(frame: F): Promise<RequestReply<F["type"]>> {
     const ref = this.#nextRef++;
     const full = { ...frame, ref } as unknown as ClientFrame;
-    return new Promise<_Reply<F["type"]>>((resolve, reject) => {
+    return new Promise<RequestReply<F["type"]>>((resolve, reject) => {
       if (this.#closed) {
-        reject(new Error("The connection is closed"));
+        reject(new ConnectionClosedError("The connection is closed"));
         return;
       }
       this.#pending.set(ref, {
@@ -372,7 +374,7 @@ export class ProtocolClient {
     const ref = "ref" in frame ? frame.ref : undefined;
     const waiter = ref !== undefined ? this.#pending.get(ref) : undefined;
     if (frame.type === "error") {
-      const err = new RequestError(frame.code, frame.message, frame.retry_after_ms);
+      const err = new RequestError(toErrorCode(frame.code), frame.message, frame.retry_after_ms);
       if (waiter) {
         this.#settled(ref!);
         waiter.reject(err);
@@ -402,7 +404,7 @@ export class ProtocolClient {
     for (const [ref, w] of this.#pending) {
       if (w.deadline > now) break;
       this.#pending.delete(ref);
-      w.reject(new Error(`No answer to ${w.type} within ${this.#requestTimeoutMs} ms`));
+      w.reject(new RequestTimeoutError(w.type, this.#requestTimeoutMs));
     }
     if (this.#pending.size === 0) this.#stopSweep();
   }
@@ -433,7 +435,12 @@ export class ProtocolClient {
     clearInterval(this.#liveness);
     this.#stopSweep();
     for (const [ref, w] of this.#pending) {
-      w.reject(new Error(`Connection closed (${code}${reason ? `: ${reason}` : ""})`));
+      w.reject(
+        new ConnectionClosedError(
+          `Connection closed (${code}${reason ? `: ${reason}` : ""})`,
+          code,
+        ),
+      );
       this.#pending.delete(ref);
     }
     this.onClose(code, reason);

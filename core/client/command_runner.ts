@@ -1,0 +1,205 @@
+/**
+ * The commands (`commands.ts` parses them) carried out by the engine's parts: each one a few
+ * lines of calls into friends, group keys, the sender or file transfer, answered with
+ * events. A failure becomes an `error` event, never an exception.
+ *
+ * @module
+ */
+
+import type { ClientCommand } from "./commands.ts";
+import { helpText } from "./commands.ts";
+import type { Connection } from "./connection.ts";
+import { CLIENT_ERRORS, ClientError, errorCode } from "./errors.ts";
+import type { EventSink } from "./events.ts";
+import type { FileTransfer } from "./file_transfer.ts";
+import type { Friends } from "./friends.ts";
+import type { GroupKeys } from "./group_keys.ts";
+import { findGroup, groupIncludingLeft, maybeGroup, userName, userNames } from "./lookup.ts";
+import type { KeystorePort } from "./ports.ts";
+import type { Sender } from "./sender.ts";
+
+/** What {@linkcode CommandRunner} needs. */
+export interface CommandRunnerDeps {
+  readonly ks: KeystorePort;
+  readonly link: Pick<Connection, "connected" | "serverId" | "live" | "logout">;
+  readonly friends: Friends;
+  readonly groupKeys: GroupKeys;
+  readonly sender: Sender;
+  readonly files: FileTransfer;
+  readonly emit: EventSink;
+}
+
+/** Runs commands. */
+export class CommandRunner {
+  readonly #d: CommandRunnerDeps;
+
+  constructor(deps: CommandRunnerDeps) {
+    this.#d = deps;
+  }
+
+  /** Runs one command; errors become `error` events. */
+  async run(cmd: ClientCommand): Promise<void> {
+    try {
+      await this.#run(cmd);
+    } catch (err) {
+      const code = errorCode(err);
+      this.#d.emit({ event: "error", message: (err as Error).message, ...(code ? { code } : {}) });
+    }
+  }
+
+  async #run(cmd: ClientCommand): Promise<void> {
+    const { ks, link, friends, emit } = this.#d;
+    switch (cmd.name) {
+      case "help":
+        return emit({ event: "help", text: helpText() });
+      case "whoami":
+        return emit({
+          event: "whoami",
+          user: ks.username,
+          id: ks.userId,
+          server: link.serverId,
+          connected: link.connected,
+        });
+      case "quit":
+        return;
+      case "logout":
+        return await link.logout();
+      case "friends":
+        return emit({
+          event: "friends",
+          friends: ks.friends().map((f) => ({
+            id: f.userId,
+            user: f.username,
+            verified_keys: f.pendingKeyChange === null,
+          })),
+        });
+      case "groups":
+        return emit({
+          event: "groups",
+          groups: ks.groups().map((g) => ({
+            id: g.groupId,
+            name: g.name,
+            admin: g.adminId,
+            members: [...g.members],
+            epoch: g.epoch,
+            admin_name: userName(ks, g.adminId),
+            member_names: userNames(ks, g.members),
+          })),
+        });
+      case "add_friend":
+        return await friends.add(cmd.user);
+      case "single_message":
+        return await this.#d.sender.sendDirect(await friends.ensure(cmd.user), cmd.text);
+      case "group_message":
+        return await this.#d.sender.sendGroup(findGroup(ks, cmd.group), cmd.text);
+      case "create_group":
+        return await this.#createGroup(cmd.group, cmd.users);
+      case "add_member": {
+        const group = findGroup(ks, cmd.group);
+        const user = await friends.pin(cmd.user);
+        await link.live().request({
+          type: "add_member",
+          group_id: group.groupId,
+          user_id: user.userId,
+        });
+        return;
+      }
+      case "remove_member": {
+        const group = findGroup(ks, cmd.group);
+        const user = await friends.pin(cmd.user);
+        await link.live().request({
+          type: "remove_member",
+          group_id: group.groupId,
+          user_id: user.userId,
+        });
+        return;
+      }
+      case "leave_group": {
+        const group = findGroup(ks, cmd.group);
+        await link.live().request({ type: "leave_group", group_id: group.groupId });
+        return;
+      }
+      case "send_file":
+        return await this.#sendFile(cmd.target, cmd.path);
+      case "history":
+        return this.#history(cmd.target, cmd.count);
+      case "fingerprint": {
+        const f = await friends.ensure(cmd.user, false);
+        return emit({
+          event: "fingerprint",
+          user: f.username,
+          id: f.userId,
+          safety_number: friends.safetyNumber(
+            f.userId,
+            f.pendingKeyChange?.identityKey ?? f.identityKey,
+          ),
+        });
+      }
+      case "accept_key": {
+        const f = ks.friendByName(cmd.user);
+        if (!f) throw new ClientError(CLIENT_ERRORS.notFound, `${cmd.user} is not a friend`);
+        if (!f.pendingKeyChange) {
+          throw new ClientError(CLIENT_ERRORS.keysUnchanged, `${cmd.user}'s keys have not changed`);
+        }
+        ks.acceptKeyChange(f.userId);
+        emit({ event: "key_accepted", user: f.username, id: f.userId });
+        // The old shared key was agreed with the old keys: agree a new one.
+        return await friends.offerKey(f.userId);
+      }
+    }
+  }
+
+  async #createGroup(name: string, users: readonly string[]): Promise<void> {
+    const { ks, link, friends } = this.#d;
+    const members: number[] = [];
+    for (const u of users) members.push((await friends.pin(u)).userId);
+    const g = await link.live().request({ type: "create_group", name, members });
+    const record = ks.upsertGroup({
+      groupId: g.group.id,
+      name: g.group.name,
+      adminId: g.group.admin,
+      members: g.group.members,
+    });
+    // The key goes out now, so a message typed right after can use it.
+    await this.#d.groupKeys.rotate(record, true);
+  }
+
+  async #sendFile(target: string, path: string): Promise<void> {
+    const { ks, friends, files } = this.#d;
+    const file = await files.read(path);
+    const group = maybeGroup(ks, target);
+    await files.send(
+      file,
+      path,
+      group
+        ? { group, label: group.name }
+        : { friend: await friends.ensure(target), label: target },
+    );
+  }
+
+  #history(target: string, count: number): void {
+    const { ks } = this.#d;
+    const group = groupIncludingLeft(ks, target);
+    const friend = group ? null : ks.friendByName(target);
+    if (!group && !friend) {
+      throw new ClientError(CLIENT_ERRORS.notFound, `No friend or group "${target}"`);
+    }
+    const rows = group
+      ? ks.history("group", group.groupId, count)
+      : ks.history("direct", friend!.userId, count);
+    this.#d.emit({
+      event: "history",
+      target,
+      messages: rows.map((r) => ({
+        id: r.msgId,
+        from: r.senderId,
+        from_name: userName(ks, r.senderId),
+        text: r.text,
+        sent_at: r.sentAt,
+        state: r.state,
+        file: r.file?.path ?? null,
+        client_msg_id: r.clientMsgId,
+      })),
+    });
+  }
+}

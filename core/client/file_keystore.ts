@@ -1,0 +1,30 @@
+/**
+ * The keystore opener on Deno: the user's keystore is the file `<dir>/keystore.db`
+ * (`Keystore`, SQLite), in a directory private to the user.
+ *
+ * @module
+ */
+
+import { join } from "node:path";
+import { Keystore } from "./keystore.ts";
+import type { KeystoreOpener } from "./ports.ts";
+
+/** Opens or creates the keystore file in `dir` (made 0700 if missing). */
+export function fileKeystore(dir: string): KeystoreOpener {
+  const path = join(dir, "keystore.db");
+  return {
+    async open(password) {
+      await Deno.mkdir(dir, { recursive: true, mode: 0o700 });
+      try {
+        await Deno.stat(path);
+      } catch (err) {
+        if (err instanceof Deno.errors.NotFound) return null;
+        throw err;
+      }
+      return await Keystore.open(path, password);
+    },
+    create(opts) {
+      return Keystore.create(path, opts);
+    },
+  };
+}
