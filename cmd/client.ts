@@ -122,13 +122,32 @@ export const clientCommand: Command = {
     const write = (text: string) => Deno.stdout.writeSync(_enc.encode(text));
     const promptText = "> ";
     let busy = false;
+    // What receipts and group events need to say "you" and quote your message.
+    let myId: number | undefined;
+    const sentTexts = new Map<string, string>();
+    const ctx = {
+      get myId() {
+        return myId;
+      },
+      sentText: (id: string) => sentTexts.get(id),
+    };
     const emit = (e: ClientEvent) => {
       if (json) {
         write(JSON.stringify(e) + "\n");
         return;
       }
-      const text = renderEvent(e);
+      if (e.event === "ready") myId = e.id;
+      if (e.event === "sent" && e.text !== undefined) {
+        sentTexts.set(e.client_msg_id, e.text);
+        if (sentTexts.size > 10_000) sentTexts.delete(sentTexts.keys().next().value!);
+      }
+      const text = renderEvent(e, ctx);
       if (text === null) return;
+      if (interactive && e.event === "progress" && e.done < e.total) {
+        // One progress line per transfer, rewritten in place.
+        write(`\r\x1b[K${text}`);
+        return;
+      }
       // On a terminal, print above the prompt; redraw the prompt unless a command is running
       // (the loop draws it when the command is done).
       if (interactive) write(`\r\x1b[K${text}\n${busy ? "" : promptText}`);

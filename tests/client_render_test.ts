@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { clean, cleanLine, renderEvent } from "../core/client/render.ts";
 import { displayWidth } from "../core/client/text_width.ts";
+import { expandHome } from "../core/client/deno_files.ts";
 
 Deno.test("clean() neutralises escape sequences, bidi overrides and fake new lines", () => {
   assert.equal(clean("\x1b[2J\x1b]0;pwned\x07hi"), "hi");
@@ -84,4 +85,69 @@ Deno.test("renderEvent() aligns the groups table by columns, with wide names", (
   const [a, b] = t.split("\n");
   const column = (row: string) => displayWidth(row.slice(0, row.indexOf("admin")));
   assert.equal(column(a!), column(b!));
+});
+
+Deno.test("renderEvent() names people, quotes receipts and says one line per reconnect", () => {
+  const ctx = { myId: 1, sentText: (id: string) => id === "c1" ? "hello there bob" : undefined };
+  assert.equal(
+    renderEvent({ event: "connecting", attempt: 1, reason: "connection closed (1006)" }, ctx),
+    "Connection lost (connection closed (1006)); reconnecting…",
+  );
+  assert.equal(renderEvent({ event: "connecting", attempt: 2, reason: "fetch failed" }, ctx), null);
+  assert.equal(
+    renderEvent(
+      { event: "delivered", id: 87, to: 2, to_name: "bob", client_msg_id: "c1" },
+      ctx,
+    ),
+    "  ✓ delivered to bob: “hello there bob”",
+  );
+  assert.equal(
+    renderEvent({ event: "delivered", id: 88, to: 2, to_name: "bob" }, ctx),
+    "  ✓ delivered to bob: message 88",
+  );
+  const group = {
+    event: "group" as const,
+    group: 7,
+    name: "hikers",
+    user: 1,
+    user_name: "alice",
+    by: 2,
+    members: [2, 3],
+    admin: 2,
+    member_names: ["bob", "carol"],
+  };
+  assert.equal(
+    renderEvent({ ...group, change: "removed" as const }, ctx),
+    "[group hikers] You were removed; members: bob, carol",
+  );
+  assert.equal(
+    renderEvent({ ...group, change: "added" as const, user: 3, user_name: "carol" }, ctx),
+    "[group hikers] carol was added; members: bob, carol",
+  );
+  assert.match(
+    renderEvent({ event: "sent", client_msg_id: "c2", to: "bob", group: null, state: "queued" })!,
+    /queued while offline: goes to bob when the connection is back/,
+  );
+  const history = renderEvent({
+    event: "history",
+    target: "bob",
+    messages: [{
+      id: 1,
+      from: 2,
+      from_name: "bob",
+      text: "hi",
+      sent_at: new Date(2026, 10, 27, 9, 5).getTime(),
+      state: null,
+      file: null,
+    }],
+  });
+  assert.equal(history, "[2026-11-27 09:05] bob: hi");
+});
+
+Deno.test("expandHome() puts ~/ under $HOME and leaves other paths alone", () => {
+  assert.equal(expandHome("~/photo.png", "/home/ann"), "/home/ann/photo.png");
+  assert.equal(expandHome("~", "/home/ann"), "/home/ann");
+  assert.equal(expandHome("~bob/x", "/home/ann"), "~bob/x");
+  assert.equal(expandHome("./x", "/home/ann"), "./x");
+  assert.equal(expandHome("~/x", ""), "~/x");
 });

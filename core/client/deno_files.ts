@@ -8,15 +8,15 @@
 import { join } from "node:path";
 import type { FilePort } from "./ports.ts";
 
-/** {@linkcode FilePort} over `Deno.*`. */
+/** {@linkcode FilePort} over `Deno.*`. A path starting with `~/` is under $HOME, as in a shell. */
 export const denoFiles: FilePort = {
   async stat(path) {
-    const info = await Deno.stat(path);
+    const info = await Deno.stat(expandHome(path));
     return { size: info.size };
   },
 
   readFile(path) {
-    return Deno.readFile(path);
+    return Deno.readFile(expandHome(path));
   },
 
   async saveNew(dir, name, bytes) {
@@ -32,3 +32,10 @@ export const denoFiles: FilePort = {
     return path;
   },
 };
+
+/** `~` or `~/rest` under the user's home directory; any other path as it is. */
+export function expandHome(path: string, home = Deno.env.get("HOME")): string {
+  if (home === undefined || home === "") return path;
+  if (path === "~") return home;
+  return path.startsWith("~/") ? join(home, path.slice(2)) : path;
+}

@@ -8,13 +8,22 @@
 import type { ClientEvent } from "./events.ts";
 import { displaySafe, padToWidth } from "./text_safety.ts";
 
+/** What the renderer may know beyond one event (line mode keeps it between events). */
+export interface RenderContext {
+  /** Your user ID, to say "you" instead of your name. */
+  myId?: number;
+  /** The text of one of your messages, by client message ID, for receipts. */
+  sentText?(clientMsgId: string): string | undefined;
+}
+
 /** Text for one event, or null for events people need not see. */
-export function renderEvent(e: ClientEvent): string | null {
+export function renderEvent(e: ClientEvent, ctx: RenderContext = {}): string | null {
   switch (e.event) {
     case "ready":
       return `Logged in as ${e.user} (#${e.id}) on server ${e.server}. Type "help" for commands.`;
     case "connecting":
-      return `… ${e.reason} (attempt ${e.attempt})`;
+      // One line when the connection is lost, not one per attempt.
+      return e.attempt === 1 ? `Connection lost (${cleanLine(e.reason)}); reconnecting…` : null;
     case "reconnected":
       return `Reconnected (server ${e.server}).`;
     case "progress": {
@@ -30,27 +39,38 @@ export function renderEvent(e: ClientEvent): string | null {
         cleanLine(e.from_name)
       }: ${clean(e.text)}`;
     case "sent":
+      return e.state === "queued"
+        ? `  … queued while offline: goes to ${cleanLine(e.to)} when the connection is back`
+        : null;
     case "accepted":
       return null;
-    case "delivered":
-      return `  ✓ delivered to ${cleanLine(e.to_name)} (message ${e.id})`;
+    case "delivered": {
+      const text = e.client_msg_id ? ctx.sentText?.(e.client_msg_id) : undefined;
+      const what = text !== undefined ? `“${_snippet(text)}”` : `message ${e.id}`;
+      const where = e.group_name ? ` in ${cleanLine(e.group_name)}` : "";
+      return `  ✓ delivered to ${cleanLine(e.to_name)}${where}: ${what}`;
+    }
     case "file":
       return `[file] ${e.group ? `group ${e.group}/` : ""}${cleanLine(e.from_name)} sent ${
         cleanLine(e.name)
       } ` +
         `(${_size(e.size)}), saved to ${cleanLine(e.path)}`;
     case "group": {
-      const who = cleanLine(e.user_name);
+      const me = ctx.myId !== undefined && e.user === ctx.myId;
+      const who = me ? "You" : cleanLine(e.user_name);
       const what = {
         created: `${who} created the group`,
-        added: `${who} was added`,
-        removed: `${who} was removed`,
+        added: me ? "You were added" : `${who} was added`,
+        removed: me ? "You were removed" : `${who} was removed`,
         left: `${who} left`,
       }[e.change];
-      return `[group ${cleanLine(e.name)} #${e.group}] ${what}; members: ${e.members.join(", ")}`;
+      const members = e.member_names?.map(cleanLine).join(", ") ?? e.members.join(", ");
+      return `[group ${cleanLine(e.name)}] ${what}; members: ${members}`;
     }
     case "group_key":
-      return `[group #${e.group}] new key (epoch ${e.epoch}) received`;
+      return `[group ${cleanLine(e.group_name ?? `#${e.group}`)}] new key (epoch ${e.epoch}) from ${
+        cleanLine(e.from_name ?? `#${e.from}`)
+      }`;
     case "friend":
       return e.initiated_by === "me"
         ? `Sent ${cleanLine(e.user)} (#${e.id}) an encrypted key; you can message them now.`
@@ -78,15 +98,17 @@ export function renderEvent(e: ClientEvent): string | null {
       return e.groups.length === 0
         ? "No groups yet: create_group NAME USER..."
         : e.groups.map((g) =>
-          `  #${g.id} ${padToWidth(cleanLine(g.name), 20)} admin #${g.admin}, members ${
-            g.members.join(", ")
+          `  #${g.id} ${padToWidth(cleanLine(g.name), 20)} admin ${
+            cleanLine(g.admin_name ?? `#${g.admin}`)
+          }, members ${
+            g.member_names?.map(cleanLine).join(", ") ?? g.members.join(", ")
           }, key epoch ${g.epoch ?? "none yet"}`
         ).join("\n");
     case "history":
       return e.messages.length === 0
         ? `No messages with ${e.target}.`
         : e.messages.map((m) =>
-          `[${_time(m.sent_at)}] ${cleanLine(m.from_name)}: ${clean(m.text)}${
+          `[${_dateTime(m.sent_at)}] ${cleanLine(m.from_name)}: ${clean(m.text)}${
             m.state && m.state !== "accepted" ? ` (${m.state})` : ""
           }`
         ).join("\n");
@@ -110,6 +132,19 @@ export function renderEvent(e: ClientEvent): string | null {
 
 function _time(ms: number): string {
   return new Date(ms).toTimeString().slice(0, 5);
+}
+
+/** `2026-11-28 14:02`: history spans days. */
+function _dateTime(ms: number): string {
+  const d = new Date(ms);
+  const p = (n: number) => String(n).padStart(2, "0");
+  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${_time(ms)}`;
+}
+
+/** The start of a message, on one line, for a receipt. */
+function _snippet(text: string): string {
+  const line = cleanLine(text);
+  return line.length > 40 ? `${line.slice(0, 39)}…` : line;
 }
 
 function _size(n: number): string {

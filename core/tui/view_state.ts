@@ -172,11 +172,8 @@ export function applyEvent(v: ViewState, e: ClientEvent, now = Date.now()): View
       const key = e.group !== null ? groupKey(e.group) : directKey(e.to);
       let next = _ensure(v, key, e.group !== null ? "group" : "direct", e.group, e.to);
       const file = e.client_msg_id.startsWith("file-");
-      const text = file
-        ? "(file sent)"
-        : v.outgoing !== null && v.outgoing.conv === key
-        ? v.outgoing.text
-        : "(message)";
+      const text = e.text ??
+        (file ? "(file sent)" : v.outgoing?.conv === key ? v.outgoing.text : "(message)");
       next = _addLine(next, key, {
         key: _lineKey(),
         kind: "out",
@@ -185,7 +182,7 @@ export function applyEvent(v: ViewState, e: ClientEvent, now = Date.now()): View
         at: now,
         msgId: null,
         clientMsgId: e.client_msg_id,
-        state: file ? "accepted" : v.conn === "online" ? "sending" : "queued",
+        state: e.state ?? (file ? "accepted" : v.conn === "online" ? "sending" : "queued"),
         deliveredTo: [],
       }, false);
       return { ...next, outgoing: null };
@@ -197,13 +194,19 @@ export function applyEvent(v: ViewState, e: ClientEvent, now = Date.now()): View
         state: l.state === "delivered" ? l.state : "accepted",
       }));
     case "delivered":
-      return _updateLine(v, (l) => l.kind === "out" && l.msgId === e.id, (l) => ({
-        ...l,
-        state: "delivered",
-        deliveredTo: l.deliveredTo.includes(e.to_name)
-          ? l.deliveredTo
-          : [...l.deliveredTo, e.to_name],
-      }));
+      return _updateLine(
+        v,
+        (l) =>
+          l.kind === "out" &&
+          (l.msgId === e.id || (e.client_msg_id != null && l.clientMsgId === e.client_msg_id)),
+        (l) => ({
+          ...l,
+          state: "delivered",
+          deliveredTo: l.deliveredTo.includes(e.to_name)
+            ? l.deliveredTo
+            : [...l.deliveredTo, e.to_name],
+        }),
+      );
     case "file": {
       const key = e.group !== null ? groupKey(e.group) : directKey(e.from_name);
       const next = _ensure(
