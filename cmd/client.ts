@@ -8,7 +8,9 @@
 
 import { parseArgs } from "node:util";
 import { join } from "node:path";
-import { ChatClient, type ShutOut } from "../core/client/chat_client.ts";
+import { ChatClient, type ChatClientOptions, type ShutOut } from "../core/client/chat_client.ts";
+import { RequestError } from "../core/client/errors.ts";
+import { KeystoreError } from "../core/client/keystore_types.ts";
 import { CommandError, parseCommand } from "../core/client/commands.ts";
 import type { ClientEvent } from "../core/client/events.ts";
 import { renderEvent } from "../core/client/render.ts";
@@ -104,21 +106,145 @@ export const clientCommand: Command = {
       throw new UsageError(`--connect-timeout must be 1 to 3600 seconds`);
     }
     const dataDir = values.data ?? join(Deno.env.get("HOME") ?? ".", ".fastchat");
-    const password = await _password(values["password-file"]);
     const keystoreScryptN = values["keystore-scrypt-n"]
       ? Number(values["keystore-scrypt-n"])
       : undefined;
+    const account = await _account(dataDir, user, values["password-file"]);
+    const base = {
+      balancerUrls: balancers,
+      dataDir,
+      username: user,
+      connectTimeoutS: timeout,
+      keystoreScryptN,
+    };
     if (interactive && Deno.stdout.isTerminal() && !json && !values.line) {
-      return await runTui({
-        balancerUrls: balancers,
-        dataDir,
-        username: user,
-        password,
-        connectTimeoutS: timeout,
-        keystoreScryptN,
-      });
+      return await _withRetries(account, (password) => runTui({ ...base, password }));
     }
+    return await _withRetries(account, (password) =>
+      _lineMode({ ...base, password }, {
+        json,
+        interactive,
+      }));
+  },
+};
 
+/** The account being opened: a new one (no keystore here) or one this device has keys for. */
+interface _Account {
+  readonly user: string;
+  readonly dir: string;
+  readonly isNew: boolean;
+  /** The password was typed at the terminal (so a wrong one can be asked again). */
+  readonly typed: boolean;
+  password: string;
+}
+
+/**
+ * Works out whether this is a new account and gets its password: a new one is checked
+ * against the policy and asked twice before any key is generated.
+ */
+async function _account(
+  dataDir: string,
+  user: string,
+  file: string | undefined,
+): Promise<_Account> {
+  const dir = join(dataDir, user);
+  const isNew = !(await _exists(join(dir, "keystore.db")));
+  const typed = file === undefined && !Deno.env.get("FASTCHAT_PASSWORD");
+  if (isNew) {
+    console.error(
+      `No keys for "${user}" on this device (${dir}): this creates a new account named "${user}".`,
+    );
+  }
+  if (!isNew || !typed) {
+    const password = await _password(file);
+    if (isNew && password.length < LIMITS.passwordMin) {
+      throw new UsageError(
+        `a new account's password needs at least ${LIMITS.passwordMin} characters`,
+      );
+    }
+    return { user, dir, isNew, typed, password };
+  }
+  for (let tries = 0; tries < 3; tries++) {
+    const first = await _prompt(`Choose a password (at least ${LIMITS.passwordMin} characters): `);
+    if (first.length < LIMITS.passwordMin) {
+      console.error(
+        `That has ${first.length} characters; a password needs at least ${LIMITS.passwordMin}.`,
+      );
+      continue;
+    }
+    if (first.length > LIMITS.passwordMax) {
+      console.error(`A password may have at most ${LIMITS.passwordMax} characters.`);
+      continue;
+    }
+    if ((await _prompt("Type it again: ")) === first) {
+      return { user, dir, isNew, typed, password: first };
+    }
+    console.error("The two passwords differ; try again.");
+  }
+  throw new UsageError("no password chosen; nothing was created");
+}
+
+/**
+ * Runs a session; a wrong password typed at the terminal is asked again (three tries in all),
+ * and a name registered by someone else (or on another device) is explained.
+ */
+async function _withRetries(
+  account: _Account,
+  run: (password: string) => Promise<number>,
+): Promise<number> {
+  for (let attempt = 1;; attempt++) {
+    try {
+      return await run(account.password);
+    } catch (err) {
+      if (err instanceof KeystoreError && err.code === "wrong_password") {
+        if (account.typed && attempt < 3) {
+          console.error(`Wrong password for ${account.user}; try again (${3 - attempt} left).`);
+          account.password = await _prompt("Password: ");
+          continue;
+        }
+        console.error(`fastchat client: wrong password for ${account.user}`);
+        return 1;
+      }
+      if (err instanceof RequestError && err.code === "username_taken" && account.isNew) {
+        console.error(
+          `fastchat client: the username "${account.user}" is registered already, but this device ` +
+            `has no keys for it (nothing in ${account.dir}).\n` +
+            "If it is yours, run the client on the device you registered from, or copy the " +
+            `"${account.user}" directory of its data directory (keystore.db and files/) to ` +
+            `${account.dir} here; linking a second device is not possible yet. Otherwise ` +
+            "choose another username.",
+        );
+        return 1;
+      }
+      throw err;
+    }
+  }
+}
+
+async function _prompt(text: string): Promise<string> {
+  try {
+    return await promptPassword(text);
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+}
+
+async function _exists(path: string): Promise<boolean> {
+  try {
+    await Deno.stat(path);
+    return true;
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) return false;
+    throw err;
+  }
+}
+
+/** The line mode: one command per line (or JSON events with `json`). */
+async function _lineMode(
+  opts: Omit<ChatClientOptions, "emit">,
+  { json, interactive }: { json: boolean; interactive: boolean },
+): Promise<number> {
+  {
     const write = (text: string) => Deno.stdout.writeSync(_enc.encode(text));
     const promptText = "> ";
     let busy = false;
@@ -153,20 +279,14 @@ export const clientCommand: Command = {
       if (interactive) write(`\r\x1b[K${text}\n${busy ? "" : promptText}`);
       else write(text + "\n");
     };
-    const client = new ChatClient({
-      balancerUrls: balancers,
-      dataDir,
-      username: user,
-      password,
-      emit,
-      connectTimeoutS: timeout,
-      keystoreScryptN,
-    });
+    const client = new ChatClient({ ...opts, emit });
     try {
       await client.start();
     } catch (err) {
-      emit({ event: "error", message: (err as Error).message });
       await client.close();
+      // The caller asks again for a wrong password and explains a taken name.
+      if (err instanceof KeystoreError || err instanceof RequestError) throw err;
+      emit({ event: "error", message: (err as Error).message });
       return 1;
     }
 
@@ -220,8 +340,8 @@ export const clientCommand: Command = {
     await client.close();
     if (interactive) write("\n");
     return drained ? 0 : 1;
-  },
-};
+  }
+}
 
 async function _password(file: string | undefined): Promise<string> {
   if (file !== undefined) {

@@ -39,6 +39,8 @@ Options:
                       cap; raise it behind a proxy or NAT that many users share)
   --send-rate N       Messages a second one user may send to this server, sustained
                       (burst 4 times that; default 50; 0 = no limit, for benchmarks)
+  --registrations-per-hour N
+                      New accounts one address may register per hour (default 10)
   --pending-expiry-days D
                       Days an undelivered message waits before it is dropped
                       (default 30)
@@ -99,6 +101,18 @@ export const serverCommand: Command = {
         ? null
         : { burst: 4 * rate, intervalMs: Math.max(1, Math.round(1000 / rate)) };
     }
+    let register: Quotas["register"] | undefined;
+    if (values["registrations-per-hour"] !== undefined) {
+      if (!/^[1-9][0-9]{0,5}$/.test(values["registrations-per-hour"])) {
+        throw new UsageError(
+          `--registrations-per-hour must be a positive whole number, got "${
+            values["registrations-per-hour"]
+          }"`,
+        );
+      }
+      const n = Number(values["registrations-per-hour"]);
+      register = { burst: n, intervalMs: Math.max(1, Math.round(3_600_000 / n)) };
+    }
     if (values["pending-expiry-days"] !== undefined) {
       if (!/^[1-9][0-9]{0,4}$/.test(values["pending-expiry-days"])) {
         throw new UsageError(
@@ -145,7 +159,7 @@ export const serverCommand: Command = {
         listenHost: values.listen,
         passwordCost: scryptN !== undefined ? { N: scryptN, r: 8, p: 1 } : undefined,
         httpLimits: maxConnsPerAddr !== undefined ? { maxConnsPerAddr } : undefined,
-        quotas: { send, pendingExpiryMs },
+        quotas: { send, pendingExpiryMs, register },
       });
     } catch (err) {
       await store.close();
@@ -182,6 +196,7 @@ function _parse(args: string[]) {
         "max-conns-per-addr": { type: "string" },
         "send-rate": { type: "string" },
         "pending-expiry-days": { type: "string" },
+        "registrations-per-hour": { type: "string" },
         "log-level": { type: "string" },
         help: { type: "boolean", short: "h" },
       },

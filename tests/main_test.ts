@@ -56,3 +56,9 @@ Deno.test("fastchat server refuses a bad --max-conns-per-addr with exit 2", asyn
     assert.match(r.stderr, /--max-conns-per-addr must be a whole number \(0 for no cap\)/);
   }
 });
+
+Deno.test("fastchat server refuses a bad --registrations-per-hour with exit 2", async () => {
+  const r = await _fastchat("server", "--id", "1", "--registrations-per-hour=0");
+  assert.equal(r.code, 2, r.stderr);
+  assert.match(r.stderr, /--registrations-per-hour must be a positive whole number, got "0"/);
+});

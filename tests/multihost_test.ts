@@ -160,6 +160,9 @@ Deno.test({
           secretFile,
           "--scrypt-n",
           "1024",
+          // Every simulated user registers from one lab host's address.
+          "--registrations-per-hour",
+          "10000",
           "--log-level",
           "warn",
         ]);

@@ -10,6 +10,8 @@ import React from "react";
 import { render } from "ink";
 import { ChatClient, type ChatClientOptions } from "../client/chat_client.ts";
 import type { ShutOut } from "../client/chat_client.ts";
+import { RequestError } from "../client/errors.ts";
+import { KeystoreError } from "../client/keystore_types.ts";
 import { App } from "./app.tsx";
 import { TuiController } from "./controller.ts";
 
@@ -50,6 +52,8 @@ export async function runTui(opts: TuiOptions): Promise<number> {
     ink.unmount();
     unsubscribe();
     await client.close();
+    // The caller asks again for a wrong password and explains a taken name.
+    if (err instanceof KeystoreError || err instanceof RequestError) throw err;
     console.error(`fastchat client: ${(err as Error).message}`);
     return 1;
   }
