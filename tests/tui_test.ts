@@ -43,22 +43,22 @@ Deno.test("full-screen client: chat while messages arrive, switch, history, comp
     // Friends, from the status pane without a slash.
     await tmux.type("alice", "add_friend bob");
     await tmux.keys("alice", ["Enter"]);
-    await tmux.until("alice", /2 @bob/);
+    await tmux.until("alice", /2 ●bob/); // a contact, and online
     await carol.send("add_friend alice");
-    await tmux.until("alice", /3 @carol/);
+    await tmux.until("alice", /3 ●carol/);
 
     // Typing while a message arrives: the half-typed line stays, the unread count shows.
     await tmux.type("alice", "half typed");
     await bob.waitFor("friend");
     await bob.send("msg alice ping from bob");
-    let screen = await tmux.until("alice", /@bob \(1\)/);
+    let screen = await tmux.until("alice", /●bob \(1\)/);
     assert.match(screen, /> half typed/);
 
     // Switch to bob (Ctrl-N twice from the status pane... once to bob): unread clears.
     await tmux.keys("alice", ["C-u"]);
     await tmux.keys("alice", ["C-n"]);
     screen = await tmux.until("alice", /bob: ping from bob/);
-    assert.doesNotMatch(screen, /@bob \(1\)/);
+    assert.doesNotMatch(screen, /●bob \(1\)/);
     assert.match(screen, /@bob>/);
 
     // Plain text goes to the open conversation; its state goes to delivered in place.
@@ -102,7 +102,7 @@ Deno.test("full-screen client: chat while messages arrive, switch, history, comp
 
     // Messages elsewhere count as unread; Alt-3 jumps there.
     await carol.send("msg alice hi from carol");
-    await tmux.until("alice", /@carol \(1\)/);
+    await tmux.until("alice", /●carol \(1\)/);
     await tmux.keys("alice", ["M-3"]);
     await tmux.until("alice", /carol: hi from carol/);
 

@@ -11,6 +11,7 @@ import {
   cycle,
   initialView,
   select,
+  setOnline,
   submitting,
   type ViewState,
 } from "../core/tui/view_state.ts";
@@ -183,4 +184,13 @@ Deno.test("TuiController keeps a pasted text whole, newlines included", async ()
   await c.idle();
   const sent = runner.ran.find((r) => r.name === "single_message");
   assert.equal(sent?.name === "single_message" && sent.text, big.replace("\r\n", "\n"));
+});
+
+Deno.test("setOnline() marks contacts online or offline by user ID", () => {
+  let v = _view([_ready, { event: "friend", user: "bob", id: 2, initiated_by: "me" }]);
+  assert.equal(v.conversations[1]!.online, null, "unknown until asked");
+  v = setOnline(v, new Map([[2, true], [9, false]]));
+  assert.equal(v.conversations[1]!.online, true);
+  v = setOnline(v, new Map([[2, false]]));
+  assert.equal(v.conversations[1]!.online, false);
 });

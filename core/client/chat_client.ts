@@ -151,6 +151,24 @@ export class ChatClient {
     });
   }
 
+  /**
+   * Which of these users have a live connection now, by user ID (from `lookup`); users that
+   * could not be looked up are left out, and nothing is known while offline.
+   */
+  async presence(userIds: readonly number[]): Promise<Map<number, boolean>> {
+    const out = new Map<number, boolean>();
+    for (const id of userIds) {
+      if (!this.connected) break;
+      try {
+        const u = await this.#connection.live().request({ type: "lookup", user_id: id });
+        out.set(id, u.online);
+      } catch {
+        // gone meanwhile, or the connection dropped: unknown this time
+      }
+    }
+    return out;
+  }
+
   /** Runs one command; errors become `error` events, never exceptions. */
   async run(cmd: ClientCommand): Promise<void> {
     if (!this.#engine) {

@@ -30,6 +30,7 @@ import {
   query,
   scrollBy,
   select,
+  setOnline,
   submitting,
   toggleHelp,
   type ViewState,
@@ -85,6 +86,18 @@ export class TuiController {
   /** An engine event. */
   onEvent(e: ClientEvent): void {
     this.#set({ ...this.#snap, view: applyEvent(this.#snap.view, e) });
+  }
+
+  /** Contacts' online status, by user ID (polled by the caller). */
+  onPresence(online: ReadonlyMap<number, boolean>): void {
+    this.#set({ ...this.#snap, view: setOnline(this.#snap.view, online) });
+  }
+
+  /** User IDs of the direct conversations, for presence polling. */
+  contactIds(): number[] {
+    return this.#snap.view.conversations.flatMap((c) =>
+      c.kind === "direct" && c.id !== null ? [c.id] : []
+    );
   }
 
   /** Text pasted as one piece: inserted whole, newlines included. */

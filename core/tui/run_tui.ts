@@ -20,6 +20,9 @@ export type TuiOptions = Omit<ChatClientOptions, "emit">;
 
 const _enc = new TextEncoder();
 
+/** How often contacts' online status is asked, milliseconds. */
+export const PRESENCE_POLL_MS = 15_000;
+
 /** Runs until the user quits or is shut out; resolves to the exit code. */
 export async function runTui(opts: TuiOptions): Promise<number> {
   let controller: TuiController | null = null;
@@ -60,6 +63,19 @@ export async function runTui(opts: TuiOptions): Promise<number> {
   c.act({ kind: "none" }, 0, 0);
   await client.run({ name: "friends" });
   await client.run({ name: "groups" });
+  // Online status of contacts: asked now and every 15 s (one lookup each, answered from the
+  // server's memory).
+  const poll = async () => c.onPresence(await client.presence(c.contactIds()));
+  await poll();
+  const presenceTimer = setInterval(() => void poll().catch(() => {}), PRESENCE_POLL_MS);
+  // A new contact is asked about at once.
+  let contacts = c.contactIds().length;
+  const unwatch = c.subscribe(() => {
+    const n = c.contactIds().length;
+    if (n === contacts) return;
+    contacts = n;
+    void poll().catch(() => {});
+  });
 
   let shutOut: ShutOut | null = null;
   await Promise.race([
@@ -68,6 +84,8 @@ export async function runTui(opts: TuiOptions): Promise<number> {
       shutOut = why;
     }),
   ]);
+  clearInterval(presenceTimer);
+  unwatch();
   await c.idle();
   const drained = shutOut !== null || await client.drain(5_000);
   ink.unmount();

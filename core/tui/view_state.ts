@@ -375,9 +375,16 @@ export function notice(v: ViewState, text: string, error = false): ViewState {
   return { ...v, notice: { text, error } };
 }
 
-/** Sets a contact's online status. */
-export function setOnline(v: ViewState, name: string, online: boolean): ViewState {
-  return _mapConv(v, directKey(name), (c) => ({ ...c, online }));
+/** Sets contacts' online status, by user ID. */
+export function setOnline(v: ViewState, online: ReadonlyMap<number, boolean>): ViewState {
+  return {
+    ...v,
+    conversations: v.conversations.map((c) =>
+      c.kind === "direct" && c.id !== null && online.has(c.id) && online.get(c.id) !== c.online
+        ? { ...c, online: online.get(c.id)! }
+        : c
+    ),
+  };
 }
 
 function _historyState(state: string | null): LineState | null {
