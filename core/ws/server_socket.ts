@@ -344,11 +344,29 @@ export class ServerSocket {
     } catch (err) {
       if (err instanceof WsProtocolError) {
         this.#fail(err.code, err.message);
+        await this.#drain(buf);
       } else {
         // A read error: the connection is gone.
         this.#end(_ABNORMAL);
       }
     }
+  }
+
+  /**
+   * After refusing a frame: reads and drops what the peer still sends until it closes or the
+   * close timeout ends the connection. Closing at once with unread bytes would make the OS
+   * reset the connection, and the peer could lose our close frame (and its code) with it.
+   * Nothing read is kept, so this costs no memory.
+   */
+  async #drain(buf: Uint8Array): Promise<void> {
+    try {
+      while (this.#state !== ServerSocket.CLOSED) {
+        if ((await this.#stream.read(buf)) === null) break;
+      }
+    } catch {
+      // reset or closed by the timeout
+    }
+    this.#end();
   }
 
   #control(opcode: number, payload: Uint8Array): void {
@@ -375,14 +393,18 @@ export class ServerSocket {
     this.#endAfterFlush();
   }
 
-  /** Closes because the peer broke the protocol (1002, 1007, 1009). */
+  /**
+   * Closes because the peer broke the protocol (1002, 1007, 1009): our close frame goes out,
+   * and the connection ends when the peer closes or after the close timeout.
+   */
   #fail(code: number, reason: string): void {
     if (this.#state === ServerSocket.OPEN) {
       this.#state = ServerSocket.CLOSING;
       this.#enqueue(encodeFrame(OPCODES.close, closePayload(code, reason)));
     }
     this.#closeEvent = { code, reason, wasClean: false };
-    this.#endAfterFlush();
+    clearTimeout(this.#closeTimer);
+    this.#closeTimer = setTimeout(() => this.#end(), this.#closeTimeoutMs);
   }
 
   #endAfterFlush(): void {
