@@ -6,7 +6,21 @@
  */
 
 import assert from "node:assert/strict";
-import type { MessageFrame, ServerFrame } from "../core/protocol/mod.ts";
+import { randomBytes, toBase64Url } from "../core/crypto/bytes.ts";
+import type {
+  AcceptedFrame,
+  ClientFrame,
+  ErrorFrame,
+  GroupEventBody,
+  GroupEventName,
+  GroupFrame,
+  GroupsFrame,
+  LoggedInFrame,
+  MessageFrame,
+  ServerFrame,
+  UserFrame,
+  WireGroup,
+} from "../core/protocol/mod.ts";
 import { type FakeClient, InProcessCluster } from "./helpers/in_process.ts";
 
 const _isMessage = (id: number) => (f: ServerFrame) => f.type === "message" && f.msg_id === id;
@@ -401,6 +415,317 @@ Deno.test("ChatServer's lookup says whether the user is online on any server", a
     await new Promise((r) => setTimeout(r, 20)); // server 2's offline news reaches server 1
     const gone = await alice.client.request({ type: "lookup", ref: 0, user_id: bob.id });
     assert.equal(gone.type === "user" && gone.online, false);
+  } finally {
+    await c.stop();
+  }
+});
+
+// ---- Usernames ignore case ----------------------------------------------------------
+
+const _RSA_PUBLIC_KEY = await Deno.readTextFile(
+  new URL("./testdata/rsa/rsa2048_spki_public.pem", import.meta.url),
+);
+
+function _register(username: string): ClientFrame {
+  return {
+    type: "register",
+    ref: 0,
+    username,
+    password: "correct horse 1",
+    rsa_public_key: _RSA_PUBLIC_KEY,
+    identity_key: toBase64Url(randomBytes(32), false),
+  };
+}
+
+/** Asserts that `answer` is an error with `code` (and a message matching). */
+function _isError(answer: ServerFrame, code: string, message?: RegExp): void {
+  assert.equal(answer.type, "error", JSON.stringify(answer));
+  assert.equal((answer as ErrorFrame).code, code, JSON.stringify(answer));
+  if (message) assert.match((answer as ErrorFrame).message, message);
+}
+
+Deno.test("ChatServer refuses a username that differs only in case, saying case is ignored", async () => {
+  const c = await InProcessCluster.start(1);
+  try {
+    await c.user(1, "alice");
+    const client = c.connect(1);
+    _isError(
+      await client.request(_register("Alice")),
+      "username_taken",
+      /^The username "Alice" is taken \("alice" exists; usernames ignore case\)$/,
+    );
+    _isError(
+      await client.request(_register("alice")),
+      "username_taken",
+      /^The username "alice" is taken$/,
+    );
+    // Another name still registers on the same connection.
+    assert.equal((await client.request(_register("Bob"))).type, "registered");
+  } finally {
+    await c.stop();
+  }
+});
+
+Deno.test("ChatServer finds a user by name ignoring case and NFKC, answering the registered spelling", async () => {
+  const c = await InProcessCluster.start(1);
+  try {
+    const alice = await c.user(1, "Alice.B");
+    // Full-width letters are their ASCII letters after NFKC.
+    for (const name of ["alice.b", "ALICE.B", "ＡＬＩＣＥ.ｂ"]) {
+      const client = c.connect(1);
+      const answer = await client.request({
+        type: "login",
+        ref: 0,
+        username: name,
+        password: "correct horse 1",
+      });
+      assert.equal(answer.type, "logged_in", JSON.stringify(answer));
+      assert.deepEqual(
+        [(answer as LoggedInFrame).user_id, (answer as LoggedInFrame).username],
+        [alice.id, "Alice.B"],
+      );
+      const found = await alice.client.request({ type: "lookup", ref: 0, username: name });
+      assert.equal(found.type, "user", JSON.stringify(found));
+      assert.deepEqual(
+        [(found as UserFrame).user_id, (found as UserFrame).username],
+        [alice.id, "Alice.B"],
+      );
+    }
+  } finally {
+    await c.stop();
+  }
+});
+
+Deno.test("ChatServer registers one of two names equal but for case sent at once to two servers", async () => {
+  const c = await InProcessCluster.start(2);
+  try {
+    const answers = await Promise.all([
+      c.connect(1).request(_register("Bob")),
+      c.connect(2).request(_register("bob")),
+    ]);
+    assert.deepEqual(answers.map((a) => a.type).sort(), ["error", "registered"]);
+    const lost = answers.find((a) => a.type === "error")!;
+    _isError(lost, "username_taken", /usernames ignore case/);
+    assert.equal((await c.store.stats()).users, 1);
+  } finally {
+    await c.stop();
+  }
+});
+
+// ---- Handing a group over, deleting it ------------------------------------------------
+
+/** The body of the first `group_event` message about `groupId` announcing `event`. */
+async function _groupEvent(
+  client: FakeClient,
+  groupId: number,
+  event: GroupEventName,
+): Promise<GroupEventBody> {
+  const frame = await client.waitFor((f) =>
+    f.type === "message" && f.kind === "group_event" && f.group_id === groupId &&
+    (JSON.parse(f.body) as GroupEventBody).event === event
+  ) as MessageFrame;
+  assert.equal(frame.from, 0);
+  return JSON.parse(frame.body) as GroupEventBody;
+}
+
+async function _group(client: FakeClient, name: string, members: number[]): Promise<WireGroup> {
+  const answer = await client.request({ type: "create_group", ref: 0, name, members });
+  assert.equal(answer.type, "group", JSON.stringify(answer));
+  return (answer as GroupFrame).group;
+}
+
+Deno.test("ChatServer's transfer_group hands the group over and tells every member, on every server", async () => {
+  const c = await InProcessCluster.start(2);
+  try {
+    const alice = await c.user(1, "alice");
+    const bob = await c.user(2, "bob");
+    const carol = await c.user(2, "carol");
+    const group = await _group(alice.client, "climbers", [bob.id, carol.id]);
+    const answer = await alice.client.request({
+      type: "transfer_group",
+      ref: 0,
+      group_id: group.id,
+      user_id: bob.id,
+    });
+    const after = { ...group, admin: bob.id };
+    assert.deepEqual(answer, { type: "group", ref: (answer as GroupFrame).ref, group: after });
+    for (const member of [alice, bob, carol]) {
+      assert.deepEqual(await _groupEvent(member.client, group.id, "admin_changed"), {
+        event: "admin_changed",
+        group: after,
+        user_id: bob.id,
+        by: alice.id,
+      });
+    }
+    // The new admin administers; the old one is a member like the others.
+    _isError(
+      await alice.client.request({
+        type: "remove_member",
+        ref: 0,
+        group_id: group.id,
+        user_id: carol.id,
+      }),
+      "not_admin",
+    );
+    const removed = await bob.client.request({
+      type: "remove_member",
+      ref: 0,
+      group_id: group.id,
+      user_id: carol.id,
+    });
+    assert.deepEqual((removed as GroupFrame).group.members, [alice.id, bob.id]);
+  } finally {
+    await c.stop();
+  }
+});
+
+Deno.test("ChatServer lets the old admin leave after a handover, and not the new one", async () => {
+  const c = await InProcessCluster.start(2);
+  try {
+    const alice = await c.user(1, "alice");
+    const bob = await c.user(2, "bob");
+    const group = await _group(alice.client, "climbers", [bob.id]);
+    _isError(
+      await alice.client.request({ type: "leave_group", ref: 0, group_id: group.id }),
+      "forbidden",
+      /transfer_group/,
+    );
+    await alice.client.request({
+      type: "transfer_group",
+      ref: 0,
+      group_id: group.id,
+      user_id: bob.id,
+    });
+    const left = await alice.client.request({ type: "leave_group", ref: 0, group_id: group.id });
+    assert.equal(left.type, "ok", JSON.stringify(left));
+    const event = await _groupEvent(bob.client, group.id, "left");
+    assert.deepEqual(event, {
+      event: "left",
+      group: { ...group, admin: bob.id, members: [bob.id] },
+      user_id: alice.id,
+      by: alice.id,
+    });
+    await _groupEvent(alice.client, group.id, "left");
+    _isError(
+      await bob.client.request({ type: "leave_group", ref: 0, group_id: group.id }),
+      "forbidden",
+    );
+    _isError(
+      await alice.client.request({ type: "group_info", ref: 0, group_id: group.id }),
+      "not_member",
+    );
+  } finally {
+    await c.stop();
+  }
+});
+
+Deno.test("ChatServer's transfer_group is for the admin, to another member of an existing group", async () => {
+  const c = await InProcessCluster.start(1);
+  try {
+    const alice = await c.user(1, "alice");
+    const bob = await c.user(1, "bob");
+    const eve = await c.user(1, "eve");
+    const group = await _group(alice.client, "g", [bob.id]);
+    const transfer = (client: FakeClient, groupId: number, userId: number) =>
+      client.request({ type: "transfer_group", ref: 0, group_id: groupId, user_id: userId });
+    _isError(await transfer(bob.client, group.id, bob.id), "not_admin");
+    _isError(await transfer(eve.client, group.id, eve.id), "not_member");
+    _isError(await transfer(alice.client, group.id, eve.id), "not_found", /not a member/);
+    _isError(await transfer(alice.client, group.id, 424242), "not_found");
+    _isError(await transfer(alice.client, group.id, alice.id), "forbidden", /admin .* already/);
+    _isError(await transfer(alice.client, group.id + 100, bob.id), "not_found");
+    const info = await bob.client.request({ type: "group_info", ref: 0, group_id: group.id });
+    assert.deepEqual((info as GroupFrame).group, group, "nothing changed");
+  } finally {
+    await c.stop();
+  }
+});
+
+Deno.test("ChatServer's delete_group removes the group for good and tells every member, on every server", async () => {
+  const c = await InProcessCluster.start(2);
+  try {
+    const alice = await c.user(1, "alice");
+    const bob = await c.user(2, "bob");
+    const carol = await c.user(2, "carol");
+    const group = await _group(alice.client, "climbers", [bob.id, carol.id]);
+    // Carol is offline when the group goes: a message to the group waits for her, then the event.
+    carol.client.close();
+    await new Promise((r) => setTimeout(r, 20));
+    const sent = await alice.client.request({
+      type: "group_message",
+      ref: 0,
+      client_msg_id: "g1",
+      group_id: group.id,
+      body: "last words",
+    });
+    assert.equal(sent.type, "accepted", JSON.stringify(sent));
+    _isError(
+      await bob.client.request({ type: "delete_group", ref: 0, group_id: group.id }),
+      "not_admin",
+    );
+    const deleted = await alice.client.request({
+      type: "delete_group",
+      ref: 0,
+      group_id: group.id,
+    });
+    assert.equal(deleted.type, "ok", JSON.stringify(deleted));
+    const expected = {
+      event: "deleted",
+      group: { ...group, members: [] },
+      user_id: alice.id,
+      by: alice.id,
+    };
+    for (const member of [alice, bob]) {
+      assert.deepEqual(await _groupEvent(member.client, group.id, "deleted"), expected);
+    }
+    const back = c.connect(2);
+    await back.request({ type: "login", ref: 0, username: "carol", password: "correct horse 1" });
+    await back.waitFor((f) => f.type === "synced");
+    const replayed = back.frames.flatMap((f) => f.type === "message" ? [f] : []);
+    assert.deepEqual(replayed.map((m) => [m.kind, m.msg_id > (sent as AcceptedFrame).msg_id]), [
+      ["group_event", false], // created
+      ["group", false], // the message sent before the deletion
+      ["group_event", true], // deleted
+    ]);
+    assert.deepEqual(await _groupEvent(back, group.id, "deleted"), expected);
+    // The group is gone for every use.
+    const gid = group.id;
+    for (
+      const frame of [
+        { type: "group_info", ref: 0, group_id: gid },
+        { type: "group_message", ref: 0, client_msg_id: "g2", group_id: gid, body: "x" },
+        { type: "add_member", ref: 0, group_id: gid, user_id: carol.id },
+        { type: "remove_member", ref: 0, group_id: gid, user_id: bob.id },
+        { type: "transfer_group", ref: 0, group_id: gid, user_id: bob.id },
+        { type: "leave_group", ref: 0, group_id: gid },
+        { type: "delete_group", ref: 0, group_id: gid },
+      ] as ClientFrame[]
+    ) {
+      _isError(await alice.client.request(frame), "not_found", undefined);
+    }
+    for (const client of [alice.client, bob.client, back]) {
+      const mine = await client.request({ type: "list_groups", ref: 0 });
+      assert.deepEqual((mine as GroupsFrame).groups, []);
+    }
+  } finally {
+    await c.stop();
+  }
+});
+
+Deno.test("ChatServer's delete_group is for the admin of an existing group", async () => {
+  const c = await InProcessCluster.start(1);
+  try {
+    const alice = await c.user(1, "alice");
+    const bob = await c.user(1, "bob");
+    const eve = await c.user(1, "eve");
+    const group = await _group(alice.client, "g", [bob.id]);
+    const remove = (client: FakeClient, groupId: number) =>
+      client.request({ type: "delete_group", ref: 0, group_id: groupId });
+    _isError(await remove(bob.client, group.id), "not_admin");
+    _isError(await remove(eve.client, group.id), "not_member");
+    _isError(await remove(alice.client, group.id + 100), "not_found");
+    const info = await bob.client.request({ type: "group_info", ref: 0, group_id: group.id });
+    assert.deepEqual((info as GroupFrame).group, group, "nothing changed");
   } finally {
     await c.stop();
   }

@@ -36,6 +36,23 @@ storeConformance("PostgresStore", async () => {
       return Number(rows[0]!["n"]);
     },
     newLocation: () => freshPostgresDatabase(),
+    legacyDatabase: async (usernames) => {
+      const url = await freshPostgresDatabase();
+      const sql = openPool(url, { max: 1, connectTimeoutS: 5, applicationName: "test" });
+      try {
+        await migratePostgres(sql, "test", 4);
+        for (const name of usernames) {
+          await sql.unsafe(
+            `INSERT INTO users (username, password_hash, rsa_public_key, identity_key,
+              created_at) VALUES ($1, 'h', 'k', 'i', 1)`,
+            [name],
+          );
+        }
+      } finally {
+        await sql.end();
+      }
+      return url;
+    },
     cleanup: async () => {
       await store.close();
       await raw.end({ timeout: 5 });

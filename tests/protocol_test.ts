@@ -13,8 +13,11 @@ import {
   type Frame,
   FRAME_TYPES,
   frameFits,
+  GROUP_EVENTS,
   LIMITS,
+  normalizeUsername,
   ProtocolError,
+  usernameKey,
   utf8Length,
 } from "../core/protocol/mod.ts";
 import { SCHEMAS } from "../core/protocol/schema.ts";
@@ -73,6 +76,8 @@ const EXAMPLES: Record<Direction, Record<string, Json>> = {
     add_member: { type: "add_member", ref: 10, group_id: 7, user_id: 4 },
     remove_member: { type: "remove_member", ref: 11, group_id: 7, user_id: 4 },
     leave_group: { type: "leave_group", ref: 12, group_id: 7 },
+    transfer_group: { type: "transfer_group", ref: 16, group_id: 7, user_id: 2 },
+    delete_group: { type: "delete_group", ref: 17, group_id: 7 },
     list_groups: { type: "list_groups", ref: 13 },
     group_info: { type: "group_info", ref: 14, group_id: 7 },
     ping: { type: "ping", ref: 0 },
@@ -1012,4 +1017,30 @@ Deno.test("decode() rejects NUL and lone surrogates in every string field with b
   const frame = _with("client", "single_message", { body: good });
   const decoded = decode(JSON.stringify(frame), "client") as { body: string };
   assert.equal(decoded.body, good);
+});
+
+Deno.test("normalizeUsername() applies NFKC and keeps case", () => {
+  assert.equal(normalizeUsername("Alice"), "Alice");
+  assert.equal(normalizeUsername("ＡＬＩＣＥ"), "ALICE"); // full-width letters
+  assert.equal(normalizeUsername("ﬁona"), "fiona"); // a ligature
+  assert.equal(normalizeUsername("e\u0301mile"), "\u00e9mile"); // composed
+});
+
+Deno.test("usernameKey() is equal exactly for names that name one account", () => {
+  assert.equal(usernameKey("Alice.B"), "alice.b");
+  assert.equal(usernameKey("ＡＬＩＣＥ.b"), usernameKey("alice.B"));
+  assert.notEqual(usernameKey("alice"), usernameKey("alice_"));
+  // Only ASCII letters fold, as in the store.
+  assert.notEqual(usernameKey("Émile"), usernameKey("émile"));
+});
+
+Deno.test("GROUP_EVENTS lists every group event, the handover and deletion included", () => {
+  assert.deepEqual([...GROUP_EVENTS], [
+    "created",
+    "added",
+    "removed",
+    "left",
+    "admin_changed",
+    "deleted",
+  ]);
 });

@@ -48,6 +48,20 @@ storeConformance("SqliteStore", async () => {
       }
     },
     newLocation: () => Promise.resolve(`${dir}/new${++fresh}.db`),
+    legacyDatabase: (usernames) => {
+      const path = `${dir}/legacy${++fresh}.db`;
+      const raw = new DatabaseSync(path);
+      try {
+        migrateSqlite(raw, path, 3);
+        const insert = raw.prepare(`INSERT INTO users
+          (username, password_hash, rsa_public_key, identity_key, created_at)
+          VALUES (?, 'h', 'k', 'i', 1)`);
+        for (const name of usernames) insert.run(name);
+      } finally {
+        raw.close();
+      }
+      return Promise.resolve(path);
+    },
     cleanup: async () => {
       await store.close();
       await Deno.remove(dir, { recursive: true });

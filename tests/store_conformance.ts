@@ -30,6 +30,7 @@ import assert from "node:assert/strict";
 import { openStore } from "../core/store/open_store.ts";
 import {
   DEFAULT_IDEMPOTENCY_MS,
+  type GroupRecord,
   type NewMessage,
   type NewUser,
   type RateLimit,
@@ -52,6 +53,12 @@ export interface StoreFixture {
   storedRows(table: "rate_limits" | "sent_ids"): Promise<number>;
   /** A location for a database that does not exist yet (removed by `cleanup`). */
   newLocation(): Promise<string>;
+  /**
+   * A new database at the adapter's last schema version before usernames were unique
+   * ignoring case (SQLite 3, PostgreSQL 4), holding users with these names, IDs 1, 2, ...
+   * in order; returns its location (removed by `cleanup`).
+   */
+  legacyDatabase(usernames: readonly string[]): Promise<string>;
   /** Closes the store and removes every database the fixture made. */
   cleanup(): Promise<void>;
 }
@@ -106,12 +113,27 @@ export function storeConformance(name: string, open: OpenStore): void {
     assert.ok(next.id > first.id);
   });
 
-  test("createUser() treats usernames as case-sensitive", async (store) => {
-    const lower = await store.createUser(_newUser("ada"));
-    const upper = await store.createUser(_newUser("Ada"));
+  test("createUser() refuses a name that differs only in case, naming the one that exists", async (store) => {
+    const ada = await store.createUser(_newUser("ada"));
+    for (const name of ["Ada", "ADA", "aDa"]) {
+      await _rejectsWith(
+        store.createUser(_newUser(name)),
+        STORE_ERRORS.usernameTaken,
+        new RegExp(`"${name}" is already taken \\("ada" exists; usernames ignore case\\)`),
+      );
+    }
+    assert.equal((await store.stats()).users, 1);
+    assert.deepEqual(await store.getUserById(ada.id), ada);
+  });
+
+  test("createUser() folds only ASCII letters: other characters compare exactly", async (store) => {
+    // Both adapters fold A-Z only, whatever the database's locale.
+    const lower = await store.createUser(_newUser("émile"));
+    const upper = await store.createUser(_newUser("Émile"));
     assert.notEqual(lower.id, upper.id);
-    assert.equal((await store.getUserByName("Ada"))?.id, upper.id);
-    assert.equal((await store.getUserByName("ada"))?.id, lower.id);
+    assert.equal((await store.getUserByName("ÉMILE"))?.id, upper.id);
+    assert.equal((await store.getUserByName("éMILE"))?.id, lower.id);
+    await _rejectsWith(store.createUser(_newUser("ÉMILE")), STORE_ERRORS.usernameTaken);
   });
 
   test("createUser() rejects an empty username or key with TypeError", async (store) => {
@@ -140,14 +162,97 @@ export function storeConformance(name: string, open: OpenStore): void {
     }
   });
 
-  test("getUserByName() finds exact names only and returns null otherwise", async (store) => {
-    const ada = await store.createUser(_newUser("ada"));
-    assert.deepEqual(await store.getUserByName("ada"), ada);
-    assert.equal(await store.getUserByName("ADA"), null);
+  test("getUserByName() ignores case and answers with the registered spelling", async (store) => {
+    const ada = await store.createUser(_newUser("Ada.Lovelace"));
+    for (const name of ["Ada.Lovelace", "ada.lovelace", "ADA.LOVELACE", "aDA.lOVELACE"]) {
+      assert.deepEqual(await store.getUserByName(name), ada, name);
+    }
+  });
+
+  test("getUserByName() returns null for any other name", async (store) => {
+    await store.createUser(_newUser("ada"));
     assert.equal(await store.getUserByName("ad"), null);
     assert.equal(await store.getUserByName("ada%"), null);
     assert.equal(await store.getUserByName("nobody"), null);
   });
+
+  fixtureTest(
+    "createUser() of one name in different cases, at once on two instances, succeeds once",
+    async (f) => {
+      const other = await openStore(f.location);
+      try {
+        const stores = [f.store, other];
+        for (let round = 0; round < 5; round++) {
+          const names = ["bob", "Bob", "BOB", "bOB", "boB", "BoB"].map((n) => `${n}${round}`);
+          const results = await Promise.allSettled(
+            names.map((n, i) => stores[i % 2]!.createUser(_newUser(n))),
+          );
+          const won = results.flatMap((r) => (r.status === "fulfilled" ? [r.value] : []));
+          assert.equal(won.length, 1, `round ${round}: ${won.length} registrations succeeded`);
+          for (const r of results) {
+            if (r.status === "fulfilled") continue;
+            assert.ok(r.reason instanceof StoreError, String(r.reason));
+            assert.equal(r.reason.code, STORE_ERRORS.usernameTaken);
+          }
+          assert.deepEqual(await other.getUserByName(`BOB${round}`), won[0]);
+        }
+        assert.equal((await f.store.stats()).users, 5);
+      } finally {
+        await other.close();
+      }
+    },
+  );
+
+  fixtureTest(
+    "createUser() of one name in different cases, at once in several processes, succeeds once",
+    async (f) => {
+      const names = ["carol", "Carol", "CAROL"];
+      const workers = names.map((n) => spawnStoreWorker([f.location, "register", n]));
+      for (const w of workers) assert.equal(await w.nextLine(), "ready");
+      await Promise.all(workers.map((w) => w.send("go\n")));
+      const outcomes: Record<string, unknown>[] = [];
+      for (const w of workers) {
+        const r = await w.finish();
+        assert.equal(r.code, 0, r.stderr);
+        outcomes.push(JSON.parse(r.lines.at(-1)!));
+      }
+      const won = outcomes.filter((o) => "userId" in o);
+      assert.equal(won.length, 1, JSON.stringify(outcomes));
+      assert.deepEqual(
+        outcomes.filter((o) => "error" in o).map((o) => o["error"]),
+        [STORE_ERRORS.usernameTaken, STORE_ERRORS.usernameTaken],
+      );
+      assert.equal((await f.store.getUserByName("carol"))?.id, won[0]!["userId"]);
+    },
+  );
+
+  fixtureTest(
+    "opening a database from before names ignored case keeps users equal but for case",
+    async (f) => {
+      const location = await f.legacyDatabase(["bob", "Bob", "alice", "BOB"]);
+      const store = await openStore(location);
+      try {
+        const names = [];
+        for (const id of [1, 2, 3, 4]) names.push((await store.getUserById(id))?.username);
+        assert.deepEqual(names, ["bob", "Bob", "alice", "BOB"], "every user is kept");
+        // Each keeps its exact spelling; any other spelling finds the first registered.
+        assert.equal((await store.getUserByName("bob"))?.id, 1);
+        assert.equal((await store.getUserByName("Bob"))?.id, 2);
+        assert.equal((await store.getUserByName("BOB"))?.id, 4);
+        assert.equal((await store.getUserByName("bOb"))?.id, 1);
+        assert.equal((await store.getUserByName("ALICE"))?.id, 3);
+        // No new twin can be made; other names register as before.
+        await _rejectsWith(store.createUser(_newUser("bOB")), STORE_ERRORS.usernameTaken, /"bob"/);
+        await _rejectsWith(store.createUser(_newUser("Alice")), STORE_ERRORS.usernameTaken);
+        const carol = await store.createUser(_newUser("Carol"));
+        assert.ok(carol.id > 4);
+        await _rejectsWith(store.createUser(_newUser("carol")), STORE_ERRORS.usernameTaken);
+        assert.equal((await store.stats()).users, 5);
+      } finally {
+        await store.close();
+      }
+    },
+  );
 
   // Sessions.
 
@@ -467,6 +572,174 @@ export function storeConformance(name: string, open: OpenStore): void {
       [[g1.id, [ada.id, bob.id]], [g2.id, [ada.id, cy.id]], [g3.id, [ada.id, bob.id, cy.id]]],
     );
   });
+
+  test("setGroupAdmin() hands the group to a member and returns it", async (store) => {
+    const [ada, bob, cy] = await _users(store, 3);
+    const group = await store.createGroup("g", ada.id, [bob.id, cy.id]);
+    const handed = await store.setGroupAdmin(group.id, ada.id, bob.id);
+    assert.deepEqual(handed, { ...group, adminId: bob.id });
+    assert.deepEqual(await store.getGroup(group.id), handed);
+    assert.deepEqual(await store.listGroupsOf(cy.id), [handed]);
+    // The old admin is a member like any other now; the new one cannot be removed.
+    await _rejectsWith(store.removeMember(group.id, bob.id), STORE_ERRORS.conflict);
+    assert.equal(await store.removeMember(group.id, ada.id), true);
+    assert.deepEqual((await store.getGroup(group.id))?.members, [bob.id, cy.id]);
+  });
+
+  test("setGroupAdmin() to the admin itself changes nothing", async (store) => {
+    const [ada, bob] = await _users(store, 2);
+    const group = await store.createGroup("g", ada.id, [bob.id]);
+    assert.deepEqual(await store.setGroupAdmin(group.id, ada.id, ada.id), group);
+    assert.deepEqual(await store.getGroup(group.id), group);
+  });
+
+  test("setGroupAdmin() refuses a non-member, a caller who is not the admin, an unknown group", async (store) => {
+    const [ada, bob, cy] = await _users(store, 3);
+    const group = await store.createGroup("g", ada.id, [bob.id]);
+    await _rejectsWith(
+      store.setGroupAdmin(group.id, ada.id, cy.id),
+      STORE_ERRORS.conflict,
+      /not a member/,
+    );
+    await _rejectsWith(store.setGroupAdmin(group.id, ada.id, 999), STORE_ERRORS.conflict);
+    await _rejectsWith(
+      store.setGroupAdmin(group.id, bob.id, bob.id),
+      STORE_ERRORS.conflict,
+      /not the admin/,
+    );
+    await _rejectsWith(store.setGroupAdmin(group.id + 100, ada.id, bob.id), STORE_ERRORS.notFound);
+    await assert.rejects(store.setGroupAdmin(group.id, ada.id, 0), RangeError);
+    assert.deepEqual(await store.getGroup(group.id), group);
+  });
+
+  test("deleteGroup() returns the group as it was and leaves nothing of it to use", async (store) => {
+    const [ada, bob, cy] = await _users(store, 3);
+    const group = await store.createGroup("g", ada.id, [bob.id]);
+    const other = await store.createGroup("other", bob.id, [ada.id]);
+    assert.deepEqual(await store.deleteGroup(group.id, ada.id), group);
+    assert.equal(await store.getGroup(group.id), null);
+    assert.deepEqual(await store.listGroupsOf(ada.id), [other]);
+    assert.deepEqual(await store.listGroupsOf(bob.id), [other]);
+    await _rejectsWith(store.addMember(group.id, cy.id), STORE_ERRORS.notFound);
+    assert.equal(await store.removeMember(group.id, bob.id), false);
+    await _rejectsWith(store.setGroupAdmin(group.id, ada.id, bob.id), STORE_ERRORS.notFound);
+    await _rejectsWith(store.deleteGroup(group.id, ada.id), STORE_ERRORS.notFound);
+    assert.deepEqual(await store.listGroupsOf(cy.id), []);
+    // Its ID is never reused.
+    assert.ok((await store.createGroup("new", cy.id, [])).id > other.id);
+  });
+
+  test("deleteGroup() by anyone but the admin fails with conflict and changes nothing", async (store) => {
+    const [ada, bob, cy] = await _users(store, 3);
+    const group = await store.createGroup("g", ada.id, [bob.id]);
+    await _rejectsWith(store.deleteGroup(group.id, bob.id), STORE_ERRORS.conflict, /not the admin/);
+    await _rejectsWith(store.deleteGroup(group.id, cy.id), STORE_ERRORS.conflict);
+    await _rejectsWith(store.deleteGroup(group.id + 100, ada.id), STORE_ERRORS.notFound);
+    assert.deepEqual(await store.getGroup(group.id), group);
+  });
+
+  test("deleteGroup() keeps the group's pending messages deliverable and its ID for events", async (store) => {
+    const [ada, bob] = await _users(store, 2);
+    const group = await store.createGroup("g", ada.id, [bob.id]);
+    const [before] = await store.saveMessages([{
+      senderId: ada.id,
+      clientMsgId: "g1",
+      kind: "group",
+      groupId: group.id,
+      body: "ciphertext",
+      recipients: [{ userId: bob.id }],
+    }]);
+    await store.deleteGroup(group.id, ada.id);
+    const [event] = await store.saveMessages([{
+      senderId: 0,
+      clientMsgId: null,
+      kind: "group_event",
+      groupId: group.id,
+      body: '{"event":"deleted"}',
+      recipients: [{ userId: ada.id }, { userId: bob.id }],
+    }]);
+    assert.ok(event!.id > before!.id);
+    assert.deepEqual(
+      (await store.pendingFor(bob.id, 0, 10)).map((p) => [p.id, p.kind, p.groupId, p.body]),
+      [
+        [before!.id, "group", group.id, "ciphertext"],
+        [event!.id, "group_event", group.id, '{"event":"deleted"}'],
+      ],
+    );
+    assert.equal((await store.ackDeliveries(bob.id, [before!.id, event!.id])).length, 2);
+  });
+
+  fixtureTest(
+    "setGroupAdmin() racing removeMember() of the new admin never leaves an admin outside",
+    async (f) => {
+      const other = await openStore(f.location);
+      try {
+        const [ada, bob] = await _users(f.store, 2);
+        const groups: GroupRecord[] = [];
+        for (let i = 0; i < 40; i++) {
+          groups.push(await f.store.createGroup(`g${i}`, ada.id, [bob.id]));
+        }
+        // Every handover and removal at once, on two instances, so many of them overlap.
+        const outcomes = await Promise.all(groups.map((g) =>
+          Promise.allSettled([
+            f.store.setGroupAdmin(g.id, ada.id, bob.id),
+            other.removeMember(g.id, bob.id),
+          ])
+        ));
+        for (const [i, [handed, removed]] of outcomes.entries()) {
+          const now = (await f.store.getGroup(groups[i]!.id))!;
+          assert.ok(now.members.includes(now.adminId), `group ${i}: ${JSON.stringify(now)}`);
+          // Exactly one of the two took effect.
+          if (handed.status === "fulfilled") {
+            assert.equal(now.adminId, bob.id);
+            assert.ok(removed.status === "rejected", "the new admin was removed too");
+            assert.equal((removed.reason as StoreError).code, STORE_ERRORS.conflict);
+          } else {
+            assert.equal((handed.reason as StoreError).code, STORE_ERRORS.conflict);
+            assert.deepEqual(removed, { status: "fulfilled", value: true });
+            assert.deepEqual(now.members, [ada.id]);
+          }
+        }
+      } finally {
+        await other.close();
+      }
+    },
+  );
+
+  fixtureTest(
+    "deleteGroup() racing addMember() never leaves a member in a deleted group",
+    async (f) => {
+      const other = await openStore(f.location);
+      try {
+        const [ada, bob, cy] = await _users(f.store, 3);
+        const groups: GroupRecord[] = [];
+        for (let i = 0; i < 40; i++) {
+          groups.push(
+            await f.store.createGroup(`g${i}`, ada.id, [bob.id]),
+          );
+        }
+        const outcomes = await Promise.all(
+          groups.map((g) =>
+            Promise.allSettled([f.store.deleteGroup(g.id, ada.id), other.addMember(g.id, cy.id)])
+          ),
+        );
+        assert.deepEqual(await f.store.listGroupsOf(cy.id), []);
+        for (const [i, [deleted, added]] of outcomes.entries()) {
+          assert.ok(deleted.status === "fulfilled", `group ${i}: ${String(deleted)}`);
+          assert.equal(await f.store.getGroup(groups[i]!.id), null);
+          if (added.status === "fulfilled") {
+            assert.equal(added.value, true);
+            // Added first: the deletion took the new member with the others.
+            assert.deepEqual(deleted.value.members, [ada.id, bob.id, cy.id]);
+          } else {
+            assert.equal((added.reason as StoreError).code, STORE_ERRORS.notFound);
+          }
+        }
+      } finally {
+        await other.close();
+      }
+    },
+  );
 
   // Messages.
 

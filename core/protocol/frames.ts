@@ -26,6 +26,8 @@ export const FRAME_TYPES = {
     "add_member",
     "remove_member",
     "leave_group",
+    "transfer_group",
+    "delete_group",
     "list_groups",
     "group_info",
     "ping",
@@ -164,9 +166,23 @@ export interface RemoveMemberFrame {
   group_id: number;
   user_id: number;
 }
-/** Leave a group (not allowed for the admin). */
+/** Leave a group (not allowed for the admin: hand it over or delete it first). */
 export interface LeaveGroupFrame {
   type: "leave_group";
+  ref: number;
+  group_id: number;
+}
+/** The admin hands the group to another member, who becomes its admin (answer: `group`). */
+export interface TransferGroupFrame {
+  type: "transfer_group";
+  ref: number;
+  group_id: number;
+  /** The member who becomes the admin. */
+  user_id: number;
+}
+/** The admin deletes the group: every member is out and the group is gone (answer: `ok`). */
+export interface DeleteGroupFrame {
+  type: "delete_group";
   ref: number;
   group_id: number;
 }
@@ -202,6 +218,8 @@ export type ClientFrame =
   | AddMemberFrame
   | RemoveMemberFrame
   | LeaveGroupFrame
+  | TransferGroupFrame
+  | DeleteGroupFrame
   | ListGroupsFrame
   | GroupInfoFrame
   | PingFrame;
@@ -214,6 +232,39 @@ export interface WireGroup {
   name: string;
   admin: number;
   members: number[];
+}
+
+/** What a `group_event` message announces; see {@linkcode GroupEventBody}. */
+export const GROUP_EVENTS = [
+  "created",
+  "added",
+  "removed",
+  "left",
+  "admin_changed",
+  "deleted",
+] as const;
+
+/** One of {@linkcode GROUP_EVENTS}. */
+export type GroupEventName = (typeof GROUP_EVENTS)[number];
+
+/**
+ * The JSON body of a `group_event` message, which the server writes (docs/PROTOCOL.md,
+ * "Group events").
+ */
+export interface GroupEventBody {
+  event: GroupEventName;
+  /**
+   * The group after the change. After `deleted` its `members` is empty (the group is gone);
+   * the event still goes to everyone who was a member.
+   */
+  group: WireGroup;
+  /**
+   * Whom the event is about: the creator, the member added, removed or leaving, the new
+   * admin (`admin_changed`), the admin who deleted the group (`deleted`).
+   */
+  user_id: number;
+  /** Who made the change (for `admin_changed`, the admin before it). */
+  by: number;
 }
 
 /** First frame on every connection. */

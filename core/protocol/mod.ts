@@ -13,3 +13,4 @@ export { decode, encode, frameFits, utf8Length } from "./codec.ts";
 export { CLOSE_CODES, ERROR_CODES, type ErrorCode, ProtocolError } from "./errors.ts";
 export * from "./frames.ts";
 export { LIMITS } from "./limits.ts";
+export { normalizeUsername, usernameKey } from "./username.ts";

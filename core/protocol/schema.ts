@@ -108,6 +108,8 @@ export const SCHEMAS: Record<Direction, Record<string, FrameSchema>> = {
     add_member: { fields: { ref: _ref, group_id: _id, user_id: _id } },
     remove_member: { fields: { ref: _ref, group_id: _id, user_id: _id } },
     leave_group: { fields: { ref: _ref, group_id: _id } },
+    transfer_group: { fields: { ref: _ref, group_id: _id, user_id: _id } },
+    delete_group: { fields: { ref: _ref, group_id: _id } },
     list_groups: { fields: { ref: _ref } },
     group_info: { fields: { ref: _ref, group_id: _id } },
     ping: { fields: { ref: _ref } },

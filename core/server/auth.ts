@@ -2,6 +2,8 @@
  * Authentication: `register` (the new user is ID 0 on the wire until the server assigns
  * one), `login` by username or ID with a password, `resume` with a session token, and
  * `logout`. Passwords are kept as scrypt hashes and session tokens as SHA-256 hashes.
+ * Usernames are normalised (NFKC) before they are registered or looked up, and one name
+ * ignoring case is one account (`core/protocol/username.ts`).
  * Logins, resumes and registrations take an attempt from the cluster-wide rate limits of
  * `quotas.ts` before any password or token is checked, so concurrent guesses cannot all be
  * checked; a login or resume that succeeds gives its attempt back.
@@ -19,8 +21,10 @@ import {
   CLOSE_CODES,
   ERROR_CODES,
   LIMITS,
+  normalizeUsername,
   ProtocolError,
   type ServerFrame,
+  usernameKey,
 } from "../protocol/mod.ts";
 import { type RateLimit, StoreError, type UserRecord } from "../store/store.ts";
 import type { ClientSession } from "./client_session.ts";
@@ -108,20 +112,25 @@ export class Auth {
       "registrations from your address",
     );
     const store = this.#ctx.store;
-    const taken = () =>
-      new ProtocolError(ERROR_CODES.usernameTaken, `The username "${f.username}" is taken`, f.ref);
-    if (await store.getUserByName(f.username)) throw taken();
+    // The pattern is ASCII, which NFKC keeps as it is; normalised all the same, so the name
+    // is registered in the form it is looked up in.
+    const username = normalizeUsername(f.username);
+    const existing = await store.getUserByName(username);
+    if (existing) throw _taken(username, existing.username, f.ref);
     const passwordHash = await hashPasswordAsync(f.password, this.#opts.passwordCost);
     let user: UserRecord;
     try {
       user = await store.createUser({
-        username: f.username,
+        username,
         passwordHash,
         rsaPublicKey: f.rsa_public_key,
         identityKey: toBase64Url(identity, false),
       });
     } catch (err) {
-      if (err instanceof StoreError && err.code === "username_taken") throw taken();
+      if (err instanceof StoreError && err.code === "username_taken") {
+        // Registered by someone else while the password was hashed.
+        throw _taken(username, (await store.getUserByName(username))?.username ?? null, f.ref);
+      }
       throw err;
     }
     this.#ctx.log.info("user_registered", { user: user.id, username: user.username });
@@ -140,10 +149,9 @@ export class Auth {
   ): Promise<void> {
     const { store, metrics, log } = this.#ctx;
     const user = f.username !== undefined
-      ? await store.getUserByName(f.username)
+      ? await store.getUserByName(normalizeUsername(f.username))
       : await store.getUserById(f.user_id!);
-    // One key per account however it is named; unknown names are limited by spelling.
-    const account = user ? `uid:${user.id}` : `name:${f.username ?? `#${f.user_id}`}`;
+    const account = user ? `uid:${user.id}` : _unknownAccount(f);
     const limits = loginLimits(this.#opts.quotas, account, session.addr);
     await this.#attempt(limits, f.ref, "failed logins");
     // Verify against a dummy hash for unknown users so timing does not reveal who exists.
@@ -240,6 +248,32 @@ export class Auth {
     );
     return this.#dummyHash;
   }
+}
+
+/**
+ * The rate-limit key of a login naming no account. One key per account however it is named,
+ * so unknown names are keyed as accounts are compared (`Bob` and `bob` share one); a name no
+ * account can have (NFKC can make one longer than any key may be) is keyed as given.
+ */
+function _unknownAccount(f: Extract<ClientFrame, { type: "login" }>): string {
+  if (f.username === undefined) return `name:#${f.user_id}`;
+  const key = usernameKey(f.username);
+  return `name:${LIMITS.usernamePattern.test(key) ? key : f.username}`;
+}
+
+/**
+ * `username_taken` for `wanted`; when the existing name differs only in case, the message
+ * says so (the user may not see why "Alice" is taken by "alice" otherwise).
+ */
+function _taken(wanted: string, existing: string | null, ref: number): ProtocolError {
+  const clash = existing !== null && existing !== wanted
+    ? ` ("${existing}" exists; usernames ignore case)`
+    : "";
+  return new ProtocolError(
+    ERROR_CODES.usernameTaken,
+    `The username "${wanted}" is taken${clash}`,
+    ref,
+  );
 }
 
 function _answer(

@@ -393,6 +393,10 @@ export class ChatServer implements ConnHandler, MeshEvents {
         return await this.#groups.removeMember(session, frame.ref, frame.group_id, frame.user_id);
       case "leave_group":
         return await this.#groups.leave(session, frame.ref, frame.group_id);
+      case "transfer_group":
+        return await this.#groups.transfer(session, frame.ref, frame.group_id, frame.user_id);
+      case "delete_group":
+        return await this.#groups.delete(session, frame.ref, frame.group_id);
       case "list_groups":
         return await this.#groups.list(session, frame.ref);
       case "group_info":
@@ -565,6 +569,8 @@ const _STORING: ReadonlySet<ClientFrame["type"]> = new Set([
   "add_member",
   "remove_member",
   "leave_group",
+  "transfer_group",
+  "delete_group",
 ]);
 
 function _errorFrame(err: ProtocolError): ServerFrame {

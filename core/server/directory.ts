@@ -6,7 +6,7 @@
  * @module
  */
 
-import { ERROR_CODES, ProtocolError } from "../protocol/mod.ts";
+import { ERROR_CODES, normalizeUsername, ProtocolError } from "../protocol/mod.ts";
 import type { ClientSession } from "./client_session.ts";
 import type { ServerContext } from "./context.ts";
 
@@ -24,11 +24,14 @@ export class Directory {
     this.#known.add(userId);
   }
 
-  /** Answers a `lookup` with the user's public keys, or `not_found`. */
+  /**
+   * Answers a `lookup` with the user's public keys, or `not_found`. A name is found after
+   * NFKC and ignoring case; the answer has the spelling the user registered.
+   */
   async lookup(session: ClientSession, ref: number, userId?: number, username?: string) {
     const store = this.#ctx.store;
     const user = username !== undefined
-      ? await store.getUserByName(username)
+      ? await store.getUserByName(normalizeUsername(username))
       : await store.getUserById(userId!);
     if (!user) throw new ProtocolError(ERROR_CODES.notFound, "No such user", ref);
     this.#known.add(user.id);

@@ -1,12 +1,25 @@
 /**
- * Groups: creating them, the admin adding and removing members, members leaving, and the
- * `group_event` messages that tell every member (and a removed one) of each change. Events
- * are stored messages, so members who are offline learn of changes when they return.
+ * Groups: creating them, the admin adding and removing members, handing the group to
+ * another member or deleting it, members leaving, and the `group_event` messages that tell
+ * every member (and one removed or leaving) of each change. Events are stored messages, so
+ * members who are offline learn of changes when they return.
+ *
+ * Checks read the group first and answer with the precise error; the store then re-checks
+ * what matters atomically (the admin, membership), so a change that raced another one (the
+ * admin's other connection, a member leaving) is refused, re-checked and answered as if it
+ * had come second.
  *
  * @module
  */
 
-import { ERROR_CODES, LIMITS, ProtocolError, type WireGroup } from "../protocol/mod.ts";
+import {
+  ERROR_CODES,
+  type GroupEventBody,
+  type GroupEventName,
+  LIMITS,
+  ProtocolError,
+  type WireGroup,
+} from "../protocol/mod.ts";
 import { type GroupRecord, type NewMessage, StoreError } from "../store/store.ts";
 import type { ClientSession } from "./client_session.ts";
 import type { ServerContext } from "./context.ts";
@@ -87,7 +100,7 @@ export class Groups {
       );
     }
     await this.#ctx.store.addMember(groupId, userId);
-    const updated = (await this.#ctx.store.getGroup(groupId))!;
+    const updated = await this.#current(groupId, ref);
     session.send({ type: "group", ref, group: wireGroup(updated) });
     await this.#announce(updated, "added", userId, session.userId, []);
   }
@@ -98,19 +111,14 @@ export class Groups {
     if (userId === session.userId) {
       throw new ProtocolError(
         ERROR_CODES.forbidden,
-        "The admin cannot remove themselves; use leave_group",
+        "The admin cannot remove themselves; hand the group to another member with " +
+          "transfer_group and then leave it, or delete it with delete_group",
         ref,
       );
     }
-    if (!group.members.includes(userId)) {
-      throw new ProtocolError(
-        ERROR_CODES.notFound,
-        `User ${userId} is not a member of group ${groupId}`,
-        ref,
-      );
-    }
+    if (!group.members.includes(userId)) throw _notInGroup(userId, groupId, ref);
     await this.#ctx.store.removeMember(groupId, userId);
-    const updated = (await this.#ctx.store.getGroup(groupId))!;
+    const updated = await this.#current(groupId, ref);
     session.send({ type: "group", ref, group: wireGroup(updated) });
     // The removed member is told too, so their client stops using the group.
     await this.#announce(updated, "removed", userId, session.userId, [userId]);
@@ -119,17 +127,91 @@ export class Groups {
   /** A member (not the admin) leaves. */
   async leave(session: ClientSession, ref: number, groupId: number) {
     const group = await this.memberGroup(session, groupId, ref);
-    if (group.adminId === session.userId) {
-      throw new ProtocolError(
-        ERROR_CODES.forbidden,
-        "The admin cannot leave the group; only members can",
-        ref,
-      );
+    if (group.adminId === session.userId) throw _adminCannotLeave(ref);
+    try {
+      await this.#ctx.store.removeMember(groupId, session.userId);
+    } catch (err) {
+      // Made the admin meanwhile (a handover raced the leave).
+      if (err instanceof StoreError && err.code === "conflict") throw _adminCannotLeave(ref);
+      throw err;
     }
-    await this.#ctx.store.removeMember(groupId, session.userId);
     const updated = (await this.#ctx.store.getGroup(groupId)) ?? { ...group, members: [] };
     session.send({ type: "ok", ref });
     await this.#announce(updated, "left", session.userId, session.userId, [session.userId]);
+  }
+
+  /**
+   * The admin hands the group to another member, who becomes its admin; the old admin stays
+   * a member (and may then leave).
+   */
+  async transfer(session: ClientSession, ref: number, groupId: number, userId: number) {
+    const group = await this.#adminGroup(session, groupId, ref);
+    if (userId === session.userId) {
+      throw new ProtocolError(
+        ERROR_CODES.forbidden,
+        `You are the admin of group ${groupId} already; name another member`,
+        ref,
+      );
+    }
+    if (!group.members.includes(userId)) throw _notInGroup(userId, groupId, ref);
+    let updated: GroupRecord;
+    try {
+      updated = await this.#ctx.store.setGroupAdmin(groupId, session.userId, userId);
+    } catch (err) {
+      throw await this.#changedMeanwhile(err, session, groupId, ref, userId);
+    }
+    this.#ctx.log.info("group_admin_changed", { group: groupId, from: session.userId, to: userId });
+    session.send({ type: "group", ref, group: wireGroup(updated) });
+    await this.#announce(updated, "admin_changed", userId, session.userId, []);
+  }
+
+  /** The admin deletes the group; everyone who was a member is told. */
+  async delete(session: ClientSession, ref: number, groupId: number) {
+    await this.#adminGroup(session, groupId, ref);
+    let was: GroupRecord;
+    try {
+      was = await this.#ctx.store.deleteGroup(groupId, session.userId);
+    } catch (err) {
+      throw await this.#changedMeanwhile(err, session, groupId, ref);
+    }
+    this.#ctx.log.info("group_deleted", { group: groupId, admin: session.userId });
+    session.send({ type: "ok", ref });
+    // The group as it is now, empty; the event goes to everyone who was in it.
+    const gone = { ...was, members: [] };
+    await this.#announce(gone, "deleted", session.userId, session.userId, [...was.members]);
+  }
+
+  /** The group just after a change; `not_found` when it was deleted meanwhile. */
+  async #current(groupId: number, ref: number): Promise<GroupRecord> {
+    const group = await this.#ctx.store.getGroup(groupId);
+    if (!group) throw new ProtocolError(ERROR_CODES.notFound, `No group has ID ${groupId}`, ref);
+    return group;
+  }
+
+  /**
+   * The error for a change the store refused after the checks allowed it: the group changed
+   * in between, so the checks run again on what it is now and their error is the answer
+   * (`member`: who had to be a member). Other failures pass through.
+   */
+  async #changedMeanwhile(
+    err: unknown,
+    session: ClientSession,
+    groupId: number,
+    ref: number,
+    member?: number,
+  ): Promise<unknown> {
+    if (!(err instanceof StoreError) || (err.code !== "not_found" && err.code !== "conflict")) {
+      return err;
+    }
+    const group = await this.#adminGroup(session, groupId, ref);
+    if (member !== undefined && !group.members.includes(member)) {
+      return _notInGroup(member, groupId, ref);
+    }
+    return new ProtocolError(
+      ERROR_CODES.forbidden,
+      `Group ${groupId} changed while this request was handled; try again`,
+      ref,
+    );
   }
 
   async #adminGroup(session: ClientSession, groupId: number, ref: number): Promise<GroupRecord> {
@@ -150,18 +232,19 @@ export class Groups {
    */
   async #announce(
     group: GroupRecord,
-    event: "created" | "added" | "removed" | "left",
+    event: GroupEventName,
     userId: number,
     by: number,
     extra: number[],
   ): Promise<void> {
     const to = [...new Set([...group.members, ...extra])];
+    const body: GroupEventBody = { event, group: wireGroup(group), user_id: userId, by };
     const msg: NewMessage = {
       senderId: 0,
       clientMsgId: null,
       kind: "group_event",
       groupId: group.id,
-      body: JSON.stringify({ event, group: wireGroup(group), user_id: userId, by }),
+      body: JSON.stringify(body),
       recipients: to.map((uid) => ({ userId: uid })),
     };
     await this.#delivery.saveAndRoute(msg);
@@ -171,4 +254,21 @@ export class Groups {
 /** A group as sent to clients. */
 export function wireGroup(g: GroupRecord): WireGroup {
   return { id: g.id, name: g.name, admin: g.adminId, members: [...g.members] };
+}
+
+function _notInGroup(userId: number, groupId: number, ref: number): ProtocolError {
+  return new ProtocolError(
+    ERROR_CODES.notFound,
+    `User ${userId} is not a member of group ${groupId}`,
+    ref,
+  );
+}
+
+function _adminCannotLeave(ref: number): ProtocolError {
+  return new ProtocolError(
+    ERROR_CODES.forbidden,
+    "The admin cannot leave the group; hand it to another member with transfer_group " +
+      "first, or delete it with delete_group",
+    ref,
+  );
 }

@@ -10,7 +10,8 @@
  * version 3 adds the functions that save, acknowledge and settle messages in batches (and the
  * queue and index settling needs); version 4 bounds what waits per recipient, deletes message
  * rows once delivered (keeping idempotency records apart), expires old deliveries, and keeps
- * the cluster's rate limits.
+ * the cluster's rate limits; version 5 (SQLite's 4) makes usernames unique ignoring ASCII
+ * case and lets an admin hand over or delete a group.
  *
  * @module
  */
@@ -667,6 +668,78 @@ BEGIN
     FOR UPDATE;
   UPDATE rate_limits AS r SET tat = r.tat - l.i
   FROM unnest(keys, intervals) AS l(k, i) WHERE r.key = l.k;
+END
+$fn$;
+`,
+  // 5: usernames unique ignoring ASCII case (as SQLite's version 4); groups handed to another
+  // member or deleted, leaving a tombstone.
+  `
+-- Names are folded with COLLATE "C", under which lower() changes only A-Z whatever the
+-- database's locale, as SQLite's lower() does. Names already equal ignoring case all stay:
+-- the first registered of each set keeps rank 0, later ones get 1, 2, ... in ID order, and
+-- new users always take rank 0, so none can join such a set.
+ALTER TABLE users ADD COLUMN name_rank integer NOT NULL DEFAULT 0;
+UPDATE users AS u SET name_rank = r.n - 1
+  FROM (SELECT id, row_number() OVER (PARTITION BY lower(username COLLATE "C") ORDER BY id) AS n
+    FROM users) AS r
+  WHERE r.id = u.id AND r.n > 1;
+CREATE UNIQUE INDEX users_by_folded_name ON users (lower(username COLLATE "C"), name_rank);
+
+-- Set when the group was deleted: its members are gone, its ID stays for the messages that
+-- name it.
+ALTER TABLE groups ADD COLUMN deleted_at bigint;
+
+-- Every change of a group's members or admin locks its row first (add and remove a member
+-- FOR SHARE, these two functions exclusively), so the changes of one group take turns, and
+-- each statement below, with a snapshot taken after the lock, reads what the one before left.
+
+-- Hands group gid from from_admin to the member to_user. r_status: 'ok' (r_* hold the group
+-- after the change), 'not_found', 'not_admin' (r_admin holds the admin) or 'not_member'.
+CREATE FUNCTION fastchat_set_group_admin(gid bigint, from_admin bigint, to_user bigint)
+RETURNS TABLE (r_status text, r_name text, r_admin bigint, r_created bigint, r_members bigint[])
+LANGUAGE plpgsql AS $fn$
+BEGIN
+  SELECT g.name, g.admin_id, g.created_at INTO r_name, r_admin, r_created
+    FROM groups AS g WHERE g.id = gid AND g.deleted_at IS NULL FOR NO KEY UPDATE;
+  IF NOT FOUND THEN
+    r_status := 'not_found';
+  ELSIF r_admin <> from_admin THEN
+    r_status := 'not_admin';
+  ELSIF NOT EXISTS (
+    SELECT 1 FROM group_members AS m WHERE m.group_id = gid AND m.user_id = to_user
+  ) THEN
+    r_status := 'not_member';
+  ELSE
+    UPDATE groups AS g SET admin_id = to_user WHERE g.id = gid;
+    r_admin := to_user;
+    r_members := array(
+      SELECT m.user_id FROM group_members AS m WHERE m.group_id = gid ORDER BY m.user_id);
+    r_status := 'ok';
+  END IF;
+  RETURN NEXT;
+END
+$fn$;
+
+-- Deletes group gid if by_admin is its admin: its members go, its row stays as a tombstone
+-- (name cleared). r_status as above; on 'ok', r_* hold the group as it was.
+CREATE FUNCTION fastchat_delete_group(gid bigint, by_admin bigint, now_ms bigint)
+RETURNS TABLE (r_status text, r_name text, r_admin bigint, r_created bigint, r_members bigint[])
+LANGUAGE plpgsql AS $fn$
+BEGIN
+  SELECT g.name, g.admin_id, g.created_at INTO r_name, r_admin, r_created
+    FROM groups AS g WHERE g.id = gid AND g.deleted_at IS NULL FOR NO KEY UPDATE;
+  IF NOT FOUND THEN
+    r_status := 'not_found';
+  ELSIF r_admin <> by_admin THEN
+    r_status := 'not_admin';
+  ELSE
+    WITH gone AS (DELETE FROM group_members AS m WHERE m.group_id = gid RETURNING m.user_id)
+    SELECT coalesce(array_agg(gone.user_id ORDER BY gone.user_id), '{}') INTO r_members
+      FROM gone;
+    UPDATE groups AS g SET deleted_at = now_ms, name = '' WHERE g.id = gid;
+    r_status := 'ok';
+  END IF;
+  RETURN NEXT;
 END
 $fn$;
 `,

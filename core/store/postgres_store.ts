@@ -46,7 +46,16 @@
 
 import { Buffer } from "node:buffer";
 import { fromHex, toHex } from "../crypto/bytes.ts";
-import { groupRows, missingRecipientsError, pendingFromRow, userFromRow } from "./records.ts";
+import {
+  groupRows,
+  missingRecipientsError,
+  noGroupError,
+  notGroupAdminError,
+  notGroupMemberError,
+  pendingFromRow,
+  userFromRow,
+  usernameTakenError,
+} from "./records.ts";
 import { openPool, type PgFailure, pgFailure, redactUrl, type Sql } from "./postgres_driver.ts";
 import { migratePostgres } from "./postgres_schema.ts";
 import {
@@ -97,10 +106,14 @@ export interface PostgresStoreOptions {
 }
 
 const _SQL = {
+  // Any unique index refusing the name (the folded one included) makes this insert nothing.
   insertUser: `INSERT INTO users (username, password_hash, rsa_public_key, identity_key, created_at)
-    VALUES ($1, $2, $3, $4, $5) ON CONFLICT (username) DO NOTHING RETURNING id`,
+    VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING RETURNING id`,
   userById: "SELECT * FROM users WHERE id = $1",
-  userByName: "SELECT * FROM users WHERE username = $1",
+  // The expression of users_by_folded_name, which serves the search: ASCII-only folding.
+  userByName: `SELECT * FROM users
+    WHERE lower(username COLLATE "C") = lower($1::text COLLATE "C")
+    ORDER BY username = $1 DESC, name_rank LIMIT 1`,
   missingUsers: `SELECT DISTINCT u AS id FROM unnest($1::bigint[]) AS u
     WHERE NOT EXISTS (SELECT 1 FROM users WHERE users.id = u) ORDER BY u`,
   missingGroups: `SELECT DISTINCT g AS id FROM unnest($1::bigint[]) AS g
@@ -134,15 +147,23 @@ const _SQL = {
     SELECT id FROM g`,
   getGroup: `SELECT g.id, g.name, g.admin_id, g.created_at,
       array(SELECT user_id FROM group_members WHERE group_id = g.id ORDER BY user_id) AS members
-    FROM groups AS g WHERE g.id = $1`,
-  addMember: `INSERT INTO group_members (group_id, user_id) VALUES ($1, $2)
-    ON CONFLICT DO NOTHING RETURNING 1`,
-  groupOrUserMissing: `SELECT EXISTS (SELECT 1 FROM groups WHERE id = $1) AS group_found,
-    EXISTS (SELECT 1 FROM users WHERE id = $2) AS user_found`,
-  removeMember: `WITH g AS (SELECT admin_id FROM groups WHERE id = $1),
+    FROM groups AS g WHERE g.id = $1 AND g.deleted_at IS NULL`,
+  // Adding and removing lock the group's row (FOR SHARE) before they decide, so they wait
+  // for a handover or deletion of the group in progress and then see what it left (see
+  // version 5 of postgres_schema.ts).
+  addMember: `WITH g AS (SELECT id FROM groups WHERE id = $1 AND deleted_at IS NULL FOR SHARE),
+    ins AS (INSERT INTO group_members (group_id, user_id) SELECT g.id, $2 FROM g
+      ON CONFLICT DO NOTHING RETURNING 1)
+    SELECT (SELECT count(*) FROM g) AS found, (SELECT count(*) FROM ins) AS added`,
+  removeMember: `WITH g AS (
+      SELECT admin_id FROM groups WHERE id = $1 AND deleted_at IS NULL FOR SHARE),
     del AS (DELETE FROM group_members WHERE group_id = $1 AND user_id = $2
-      AND NOT EXISTS (SELECT 1 FROM g WHERE admin_id = $2) RETURNING 1)
+      AND EXISTS (SELECT 1 FROM g WHERE admin_id <> $2) RETURNING 1)
     SELECT (SELECT admin_id FROM g) AS admin_id, (SELECT count(*) FROM del) AS removed`,
+  setGroupAdmin: `SELECT r_status, r_name, r_admin, r_created, r_members
+    FROM fastchat_set_group_admin($1, $2, $3)`,
+  deleteGroup: `SELECT r_status, r_name, r_admin, r_created, r_members
+    FROM fastchat_delete_group($1, $2, $3)`,
   groupsOf: `SELECT g.id, g.name, g.admin_id, g.created_at, m.user_id AS member
     FROM group_members AS mine
     JOIN groups AS g ON g.id = mine.group_id
@@ -260,7 +281,7 @@ export class PostgresStore implements Store {
     return new PostgresStore(sql, where, timeoutMs);
   }
 
-  /** Registers a user. Throws StoreError "username_taken" if the name exists. */
+  /** Registers a user; see {@linkcode Store.createUser}. */
   async createUser(user: NewUser): Promise<UserRecord> {
     checkNewUser(user);
     const createdAt = Date.now();
@@ -273,10 +294,8 @@ export class PostgresStore implements Store {
     ]);
     const row = rows[0];
     if (row === undefined) {
-      throw new StoreError(
-        "username_taken",
-        `Username "${user.username}" is already taken; choose another`,
-      );
+      const [taken] = await this.#run("userByName", [user.username]);
+      throw usernameTakenError(user.username, (taken?.["username"] as string) ?? null);
     }
     return {
       id: row["id"] as number,
@@ -295,7 +314,7 @@ export class PostgresStore implements Store {
     return row === undefined ? null : userFromRow(row);
   }
 
-  /** Returns the user with exactly this username, or null. */
+  /** The user with this name ignoring ASCII case, or null; see {@linkcode Store.getUserByName}. */
   async getUserByName(username: string): Promise<UserRecord | null> {
     checkText("username", username);
     const [row] = await this.#run("userByName", [username]);
@@ -452,15 +471,12 @@ export class PostgresStore implements Store {
   async addMember(groupId: number, userId: number): Promise<boolean> {
     checkId("groupId", groupId);
     checkId("userId", userId);
-    const rows = await this.#run("addMember", [groupId, userId], {
-      foreign_key: async () => {
-        const [found] = await this.#run("groupOrUserMissing", [groupId, userId]);
-        return found?.["group_found"] === false
-          ? new StoreError("not_found", `No group with ID ${groupId}`)
-          : new StoreError("not_found", `No user with ID ${userId}; cannot add to a group`);
-      },
+    const [row] = await this.#run("addMember", [groupId, userId], {
+      foreign_key: () =>
+        new StoreError("not_found", `No user with ID ${userId}; cannot add to a group`),
     });
-    return rows.length > 0;
+    if (Number(row?.["found"] ?? 0) === 0) throw noGroupError(groupId);
+    return Number(row?.["added"] ?? 0) > 0;
   }
 
   /** Removes a member; see {@linkcode Store.removeMember}. */
@@ -481,6 +497,23 @@ export class PostgresStore implements Store {
   async listGroupsOf(userId: number): Promise<GroupRecord[]> {
     checkId("userId", userId);
     return groupRows(await this.#run("groupsOf", [userId]));
+  }
+
+  /** Hands a group to another member; see {@linkcode Store.setGroupAdmin}. */
+  async setGroupAdmin(groupId: number, adminId: number, newAdminId: number): Promise<GroupRecord> {
+    checkId("groupId", groupId);
+    checkId("adminId", adminId);
+    checkId("newAdminId", newAdminId);
+    const [row] = await this.#run("setGroupAdmin", [groupId, adminId, newAdminId]);
+    return _groupChange(row!, groupId, adminId, newAdminId);
+  }
+
+  /** Deletes a group, leaving a tombstone; see {@linkcode Store.deleteGroup}. */
+  async deleteGroup(groupId: number, adminId: number): Promise<GroupRecord> {
+    checkId("groupId", groupId);
+    checkId("adminId", adminId);
+    const [row] = await this.#run("deleteGroup", [groupId, adminId, Date.now()]);
+    return _groupChange(row!, groupId, adminId, adminId);
   }
 
   /** Persists messages with one statement; see {@linkcode Store.saveMessages}. */
@@ -730,6 +763,29 @@ export class PostgresStore implements Store {
       clearTimeout(timer);
       this.#inFlight.delete(work);
     }
+  }
+}
+
+/**
+ * The group a `fastchat_set_group_admin` / `fastchat_delete_group` row describes, or the
+ * StoreError its status stands for (`userId` asked, `memberId` was to be a member).
+ */
+function _groupChange(row: _Row, groupId: number, userId: number, memberId: number): GroupRecord {
+  switch (row["r_status"]) {
+    case "ok":
+      return {
+        id: groupId,
+        name: row["r_name"] as string,
+        adminId: row["r_admin"] as number,
+        members: row["r_members"] as number[],
+        createdAt: row["r_created"] as number,
+      };
+    case "not_admin":
+      throw notGroupAdminError(groupId, userId, row["r_admin"] as number);
+    case "not_member":
+      throw notGroupMemberError(groupId, memberId);
+    default:
+      throw noGroupError(groupId);
   }
 }
 

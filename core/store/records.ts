@@ -30,6 +30,44 @@ export function missingRecipientsError(
 }
 
 /**
+ * The `username_taken` error for `wanted`, naming the `existing` spelling when it differs
+ * only in case (shared by the adapters so the message reads the same).
+ */
+export function usernameTakenError(wanted: string, existing: string | null): StoreError {
+  const clash = existing !== null && existing !== wanted
+    ? ` ("${existing}" exists; usernames ignore case)`
+    : "";
+  return new StoreError(
+    "username_taken",
+    `Username "${wanted}" is already taken${clash}; choose another`,
+  );
+}
+
+/** The `not_found` error for a group that does not exist or was deleted. */
+export function noGroupError(groupId: number): StoreError {
+  return new StoreError(
+    "not_found",
+    `No group with ID ${groupId} (it never existed or was deleted)`,
+  );
+}
+
+/** The `conflict` error for a group change asked by a user who is not the group's admin. */
+export function notGroupAdminError(groupId: number, userId: number, adminId: number): StoreError {
+  return new StoreError(
+    "conflict",
+    `User ${userId} is not the admin of group ${groupId} (user ${adminId} is); nothing changed`,
+  );
+}
+
+/** The `conflict` error for making a non-member a group's admin. */
+export function notGroupMemberError(groupId: number, userId: number): StoreError {
+  return new StoreError(
+    "conflict",
+    `User ${userId} is not a member of group ${groupId}; only a member can become its admin`,
+  );
+}
+
+/**
  * Groups from rows of (id, name, admin_id, created_at, member), ordered by group then
  * member (shared by the adapters).
  */

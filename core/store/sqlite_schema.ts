@@ -123,6 +123,21 @@ CREATE TABLE rate_limits (
 ) WITHOUT ROWID;
 CREATE INDEX rate_limits_by_tat ON rate_limits(tat);
 `,
+  // 4: usernames unique ignoring ASCII case; groups deleted by their admin leave a tombstone.
+  // Names that were already equal ignoring case all stay: the first registered of each set
+  // keeps rank 0, the later ones get 1, 2, ... (in ID order), and the unique index is on
+  // (folded name, rank). New users always take rank 0, so none can join such a set.
+  `
+ALTER TABLE users ADD COLUMN name_rank INTEGER NOT NULL DEFAULT 0;
+UPDATE users SET name_rank = r.n - 1
+  FROM (SELECT id, row_number() OVER (PARTITION BY lower(username) ORDER BY id) AS n
+    FROM users) AS r
+  WHERE r.id = users.id AND r.n > 1;
+CREATE UNIQUE INDEX users_by_folded_name ON users (lower(username), name_rank);
+-- Set when the group was deleted: its members are gone, its ID stays for the messages that
+-- name it.
+ALTER TABLE groups ADD COLUMN deleted_at INTEGER;
+`,
 ];
 
 /** The schema version this code creates and understands. */

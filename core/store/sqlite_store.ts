@@ -39,8 +39,12 @@ import { DatabaseSync, type StatementSync } from "node:sqlite";
 import {
   groupRows,
   missingRecipientsError,
+  noGroupError,
+  notGroupAdminError,
+  notGroupMemberError,
   pendingFromRow,
   userFromRow,
+  usernameTakenError,
   utf8Bytes,
 } from "./records.ts";
 import { migrateSqlite } from "./sqlite_schema.ts";
@@ -107,10 +111,13 @@ const _SQL = {
   savepoint: "SAVEPOINT write_item",
   releaseSavepoint: "RELEASE write_item",
   rollbackSavepoint: "ROLLBACK TO write_item",
+  // Any unique index refusing the name (the folded one included) makes this insert nothing.
   insertUser: `INSERT INTO users (username, password_hash, rsa_public_key, identity_key, created_at)
-    VALUES (?, ?, ?, ?, ?) ON CONFLICT (username) DO NOTHING RETURNING id`,
+    VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING id`,
   userById: "SELECT * FROM users WHERE id = ?",
-  userByName: "SELECT * FROM users WHERE username = ?",
+  // lower() folds only ASCII letters in SQLite; users_by_folded_name serves the search.
+  userByName: `SELECT * FROM users WHERE lower(username) = lower(?)
+    ORDER BY username = ? DESC, name_rank LIMIT 1`,
   userExists: "SELECT 1 AS x FROM users WHERE id = ?",
   missingUsers: `SELECT DISTINCT j.value AS id FROM json_each(?) AS j
     WHERE NOT EXISTS (SELECT 1 FROM users WHERE users.id = j.value) ORDER BY j.value`,
@@ -135,7 +142,11 @@ const _SQL = {
   insertMember: `INSERT INTO group_members (group_id, user_id) VALUES (?, ?)
     ON CONFLICT DO NOTHING`,
   deleteMember: "DELETE FROM group_members WHERE group_id = ? AND user_id = ?",
-  groupById: "SELECT * FROM groups WHERE id = ?",
+  groupById: "SELECT * FROM groups WHERE id = ? AND deleted_at IS NULL",
+  isMember: "SELECT 1 AS x FROM group_members WHERE group_id = ? AND user_id = ?",
+  setAdmin: "UPDATE groups SET admin_id = ? WHERE id = ?",
+  deleteMembers: "DELETE FROM group_members WHERE group_id = ?",
+  markDeleted: "UPDATE groups SET deleted_at = ?, name = '' WHERE id = ?",
   membersOf: "SELECT user_id FROM group_members WHERE group_id = ? ORDER BY user_id",
   groupsOf: `SELECT g.id, g.name, g.admin_id, g.created_at, m.user_id AS member
     FROM group_members AS mine
@@ -307,26 +318,23 @@ export class SqliteStore implements Store {
     }
   }
 
-  /** Registers a user. Throws StoreError "username_taken" if the name exists. */
+  /** Registers a user; see {@linkcode Store.createUser}. */
   async createUser(user: NewUser): Promise<UserRecord> {
     checkNewUser(user);
     const st = this.#open();
     const createdAt = Date.now();
-    const row = await this.#write(() =>
-      st.insertUser.get(
+    const row = await this.#write(() => {
+      const inserted = st.insertUser.get(
         user.username,
         user.passwordHash,
         user.rsaPublicKey,
         user.identityKey,
         createdAt,
-      ) as _Row | undefined
-    );
-    if (row === undefined) {
-      throw new StoreError(
-        "username_taken",
-        `Username "${user.username}" is already taken; choose another`,
-      );
-    }
+      ) as _Row | undefined;
+      if (inserted !== undefined) return inserted;
+      const taken = st.userByName.get(user.username, user.username) as _Row | undefined;
+      throw usernameTakenError(user.username, (taken?.["username"] as string) ?? null);
+    });
     return {
       id: row["id"] as number,
       username: user.username,
@@ -346,11 +354,11 @@ export class SqliteStore implements Store {
     });
   }
 
-  /** Returns the user with exactly this username, or null. */
+  /** The user with this name ignoring ASCII case, or null; see {@linkcode Store.getUserByName}. */
   getUserByName(username: string): Promise<UserRecord | null> {
     return _settle(() => {
       checkText("username", username);
-      const row = this.#open().userByName.get(username) as _Row | undefined;
+      const row = this.#open().userByName.get(username, username) as _Row | undefined;
       return row === undefined ? null : userFromRow(row);
     });
   }
@@ -514,15 +522,7 @@ export class SqliteStore implements Store {
       const st = this.#open();
       return this.#read(() => {
         const row = st.groupById.get(groupId) as _Row | undefined;
-        if (row === undefined) return null;
-        const members = (st.membersOf.all(groupId) as _Row[]).map((r) => r["user_id"] as number);
-        return {
-          id: row["id"] as number,
-          name: row["name"] as string,
-          adminId: row["admin_id"] as number,
-          members,
-          createdAt: row["created_at"] as number,
-        };
+        return row === undefined ? null : _group(st, row);
       });
     });
   }
@@ -533,9 +533,7 @@ export class SqliteStore implements Store {
     checkId("userId", userId);
     const st = this.#open();
     return await this.#write(() => {
-      if (st.groupById.get(groupId) === undefined) {
-        throw new StoreError("not_found", `No group with ID ${groupId}`);
-      }
+      if (st.groupById.get(groupId) === undefined) throw noGroupError(groupId);
       if (st.userExists.get(userId) === undefined) {
         throw new StoreError("not_found", `No user with ID ${userId}; cannot add to a group`);
       }
@@ -567,6 +565,43 @@ export class SqliteStore implements Store {
       checkId("userId", userId);
       const rows = this.#open().groupsOf.all(userId) as _Row[];
       return groupRows(rows);
+    });
+  }
+
+  /** Hands a group to another member; see {@linkcode Store.setGroupAdmin}. */
+  async setGroupAdmin(groupId: number, adminId: number, newAdminId: number): Promise<GroupRecord> {
+    checkId("groupId", groupId);
+    checkId("adminId", adminId);
+    checkId("newAdminId", newAdminId);
+    const st = this.#open();
+    // The only writer: what is checked here still holds when the update commits.
+    return await this.#write(() => {
+      const row = st.groupById.get(groupId) as _Row | undefined;
+      if (row === undefined) throw noGroupError(groupId);
+      const current = row["admin_id"] as number;
+      if (current !== adminId) throw notGroupAdminError(groupId, adminId, current);
+      if (st.isMember.get(groupId, newAdminId) === undefined) {
+        throw notGroupMemberError(groupId, newAdminId);
+      }
+      st.setAdmin.run(newAdminId, groupId);
+      return _group(st, { ...row, admin_id: newAdminId });
+    });
+  }
+
+  /** Deletes a group, leaving a tombstone; see {@linkcode Store.deleteGroup}. */
+  async deleteGroup(groupId: number, adminId: number): Promise<GroupRecord> {
+    checkId("groupId", groupId);
+    checkId("adminId", adminId);
+    const st = this.#open();
+    return await this.#write(() => {
+      const row = st.groupById.get(groupId) as _Row | undefined;
+      if (row === undefined) throw noGroupError(groupId);
+      const current = row["admin_id"] as number;
+      if (current !== adminId) throw notGroupAdminError(groupId, adminId, current);
+      const was = _group(st, row);
+      st.deleteMembers.run(groupId);
+      st.markDeleted.run(Date.now(), groupId);
+      return was;
     });
   }
 
@@ -987,6 +1022,18 @@ function _unlock(file: Deno.FsFile): void {
   } catch (err) {
     if (!(err instanceof Deno.errors.BadResource)) throw err;
   }
+}
+
+/** A group from its `groups` row, with its members read now. */
+function _group(st: _Statements, row: _Row): GroupRecord {
+  const id = row["id"] as number;
+  return {
+    id,
+    name: row["name"] as string,
+    adminId: row["admin_id"] as number,
+    members: (st.membersOf.all(id) as _Row[]).map((r) => r["user_id"] as number),
+    createdAt: row["created_at"] as number,
+  };
 }
 
 /** Runs `fn` now and returns its result as a promise; a throw becomes a rejection. */

@@ -18,14 +18,39 @@
  *
  * ## Errors
  * Domain failures are {@linkcode StoreError}s with a code from {@linkcode STORE_ERRORS}:
- * - `username_taken`: `createUser()` with a name that exists.
- * - `not_found`: a write names a user, group or server that does not exist.
+ * - `username_taken`: `createUser()` with a name that exists, ignoring case (see "Usernames").
+ * - `not_found`: a write names a user, group or server that does not exist (a deleted group
+ *   does not exist).
  * - `conflict`: the write contradicts what is stored (a session hash stored twice, removing
- *   a group's admin).
+ *   a group's admin, a group change by a user who is not its admin, a non-member made admin).
  * - `unavailable`: the database could not be reached or stayed busy past its timeout. It is
  *   the one code with `retryable` true: the same call may succeed later. A write that failed
  *   this way may still have been applied (a connection can drop after the commit), which is
  *   why `saveMessages()` is idempotent on the sender's client message ID.
+ *
+ * ## Usernames
+ * Usernames are unique **ignoring the case of ASCII letters**: once `alice` exists, `Alice`
+ * and `ALICE` are taken, and `getUserByName("ALICE")` finds `alice`. The user keeps the
+ * spelling they registered with. Only A-Z and a-z fold (both adapters compare
+ * `lower(username)` with ASCII-only rules, whatever the database's locale); other characters
+ * compare exactly. Unicode normalisation (NFKC) is the caller's: the server normalises names
+ * before it registers or looks them up (`core/protocol/username.ts`). The check is atomic
+ * (a unique index on the folded name): of concurrent registrations of `Bob` and `bob`, on
+ * any instances or machines, exactly one succeeds.
+ *
+ * Databases from before this rule (SQLite schema 3, PostgreSQL schema 4) may hold names
+ * equal ignoring case. Migrating keeps every one of them: the first registered of each set
+ * keeps the folded name (rank 0) and the others get ranks 1, 2, ... in ID order, so the
+ * unique index is on (folded name, rank) and every new name takes rank 0. Such a later twin
+ * can still log in by its exact spelling (`getUserByName` prefers an exact match), and no new
+ * twin can be made.
+ *
+ * ## Deleted groups
+ * `deleteGroup()` removes a group's members and leaves a tombstone: the group no longer exists
+ * for any method that takes a group (`getGroup()` is null, `addMember()` `not_found`, ...),
+ * its name is cleared, and its ID is never reused. Messages that name it stay deliverable:
+ * those pending when it was deleted reach their recipients as usual, and `saveMessages()`
+ * still accepts its ID (the server stores the event that announces the deletion after it).
  *
  * ## Order
  * Message IDs are assigned in acceptance order, and a message is visible to every read that
@@ -84,8 +109,11 @@
  *
  * ## Concurrency
  * Several instances of one adapter (in one process or many, on one machine or many for
- * PostgreSQL) may use one database at once: IDs never collide, and `createUser()` with one
- * name succeeds once. Every method is async so that network-backed adapters fit.
+ * PostgreSQL) may use one database at once: IDs never collide, `createUser()` with one
+ * name (ignoring case) succeeds once, and group changes (`addMember()`, `removeMember()`,
+ * `setGroupAdmin()`, `deleteGroup()`) take effect one at a time per group, each checking its
+ * conditions against what the one before left. Every method is async so that
+ * network-backed adapters fit.
  *
  * @module
  */
@@ -94,7 +122,10 @@
 export interface UserRecord {
   /** Assigned by the database, never reused, starting at 1 (0 means "new user" on the wire). */
   readonly id: number;
-  /** Unique, case-sensitive as stored; lookups by name are exact. */
+  /**
+   * As registered (case kept); unique ignoring ASCII case (see "Usernames" above), and
+   * `getUserByName()` ignores case too.
+   */
   readonly username: string;
   /** The scrypt-encoded password hash (core/crypto/password.ts). */
   readonly passwordHash: string;
@@ -290,13 +321,19 @@ export class StoreError extends Error {
 /** The main database, shared by every server process and the balancer. */
 export interface Store {
   /**
-   * Registers a user with the next user ID. Throws StoreError `username_taken` if the name
-   * exists (exact, case-sensitive match).
+   * Registers a user with the next user ID. Throws StoreError `username_taken` if a user
+   * with the same name ignoring ASCII case exists (see "Usernames" above); its message names
+   * the existing spelling when it differs. Atomic: of concurrent calls with names equal
+   * ignoring case, exactly one succeeds.
    */
   createUser(user: NewUser): Promise<UserRecord>;
   /** The user with this ID, or null. */
   getUserById(id: number): Promise<UserRecord | null>;
-  /** The user with exactly this username, or null. */
+  /**
+   * The user whose name equals `username` ignoring ASCII case, or null. Where a database
+   * from before that rule holds several (see "Usernames" above), the one spelled exactly so,
+   * else the first registered.
+   */
   getUserByName(username: string): Promise<UserRecord | null>;
 
   /**
@@ -348,7 +385,7 @@ export interface Store {
    * deduplicated. Unknown admin or member IDs: StoreError `not_found` naming them.
    */
   createGroup(name: string, adminId: number, memberIds: readonly number[]): Promise<GroupRecord>;
-  /** A group with its members, or null. */
+  /** A group with its members, or null (also for a deleted group). */
   getGroup(groupId: number): Promise<GroupRecord | null>;
   /** Adds a member; false if already a member. Unknown group or user: StoreError `not_found`. */
   addMember(groupId: number, userId: number): Promise<boolean>;
@@ -359,6 +396,22 @@ export interface Store {
   removeMember(groupId: number, userId: number): Promise<boolean>;
   /** Groups the user belongs to, by ascending ID, each with all its members. */
   listGroupsOf(userId: number): Promise<GroupRecord[]>;
+  /**
+   * Hands group `groupId` from its admin `adminId` to the member `newAdminId`, atomically:
+   * the admin is still `adminId` and `newAdminId` is still a member when it happens, and no
+   * concurrent `removeMember()` can remove the new admin. Returns the group after the
+   * change; `newAdminId` equal to `adminId` changes nothing. Unknown or deleted group:
+   * StoreError `not_found`; `adminId` not its admin, or `newAdminId` not a member: StoreError
+   * `conflict`.
+   */
+  setGroupAdmin(groupId: number, adminId: number, newAdminId: number): Promise<GroupRecord>;
+  /**
+   * Deletes group `groupId` if `adminId` is its admin, atomically, and returns it as it was
+   * (with the members it had). See "Deleted groups" above for what remains. Unknown or
+   * already deleted group: StoreError `not_found`; `adminId` not its admin: StoreError
+   * `conflict`.
+   */
+  deleteGroup(groupId: number, adminId: number): Promise<GroupRecord>;
 
   /**
    * Persists messages and their deliveries in one transaction (group commit: callers batch).

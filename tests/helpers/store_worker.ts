@@ -7,6 +7,8 @@
  * `openStore()` takes (a SQLite path or a PostgreSQL URL).
  * - `init TAG`: open (creating the schema if needed), register user `init-TAG`, print
  *   `{"userId":N}`.
+ * - `register NAME`: open, print `ready`, wait for a line on stdin, then register user NAME
+ *   and print `{"userId":N}`, or `{"error":CODE}` for a StoreError.
  * - `messages TAG RECIPIENT_ID COUNT BATCH`: register user `worker-TAG`, print `ready`, wait
  *   for a line on stdin, then save COUNT messages to RECIPIENT_ID in batches of BATCH and
  *   print `{"userId":N,"ids":[...]}`.
@@ -21,13 +23,15 @@
  */
 
 import { DatabaseSync } from "node:sqlite";
-import type { NewMessage } from "../../core/store/store.ts";
+import { type NewMessage, StoreError } from "../../core/store/store.ts";
 import { openStore } from "../../core/store/open_store.ts";
 
 async function _main(args: string[]): Promise<void> {
   const [location, mode, ...rest] = args;
   if (location === undefined || mode === undefined) {
-    throw new TypeError("Usage: store_worker.ts LOCATION init|messages|hold|holdwriter ...");
+    throw new TypeError(
+      "Usage: store_worker.ts LOCATION init|register|messages|hold|holdwriter ...",
+    );
   }
   if (mode === "holdwriter") {
     const file = await Deno.open(`${location}-writer.lock`, {
@@ -57,6 +61,18 @@ async function _main(args: string[]): Promise<void> {
     if (mode === "init") {
       const user = await store.createUser(_user(`init-${rest[0]}`));
       console.log(JSON.stringify({ userId: user.id }));
+      return;
+    }
+    if (mode === "register") {
+      console.log("ready");
+      await _readLine();
+      try {
+        const user = await store.createUser(_user(rest[0]!));
+        console.log(JSON.stringify({ userId: user.id }));
+      } catch (err) {
+        if (!(err instanceof StoreError)) throw err;
+        console.log(JSON.stringify({ error: err.code }));
+      }
       return;
     }
     if (mode !== "messages") throw new TypeError(`Unknown mode "${mode}"`);
