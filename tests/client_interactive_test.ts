@@ -53,7 +53,9 @@ Deno.test("client interactive mode: hidden password, commands at the prompt, liv
     ]);
     const line = ["env", "-u", "FASTCHAT_PASSWORD", cmd, ...args].map(_quote).join(" ");
     await _tmux("new-session", "-d", "-s", "alice", "-x", "160", "-y", "50", line);
-    await _screenUntil(/Password:/);
+    await _screenUntil(/Choose a password/);
+    await _tmux("send-keys", "-t", "alice", "s3cret-typed-here", "Enter");
+    await _screenUntil(/Type it again/);
     await _tmux("send-keys", "-t", "alice", "s3cret-typed-here", "Enter");
     await _screenUntil(/Logged in as alice \(#\d+\)/);
     assert.doesNotMatch(await _tmux("capture-pane", "-p", "-t", "alice"), /s3cret-typed-here/);
