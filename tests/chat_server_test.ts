@@ -730,3 +730,46 @@ Deno.test("ChatServer's delete_group is for the admin of an existing group", asy
     await c.stop();
   }
 });
+
+Deno.test("ChatServer's group errors name people and groups, not IDs", async () => {
+  const c = await InProcessCluster.start(1);
+  try {
+    const alice = await c.user(1, "alice");
+    const bob = await c.user(1, "bob");
+    const carol = await c.user(1, "carol");
+    const made = await alice.client.request({
+      type: "create_group",
+      ref: 0,
+      name: "hikers",
+      members: [bob.id],
+    });
+    const id = made.type === "group" ? made.group.id : 0;
+    const again = await alice.client.request({
+      type: "add_member",
+      ref: 0,
+      group_id: id,
+      user_id: bob.id,
+    });
+    assert.equal(
+      again.type === "error" && again.message,
+      `bob is already a member of "hikers" (group ${id})`,
+    );
+    const missing = await alice.client.request({
+      type: "remove_member",
+      ref: 0,
+      group_id: id,
+      user_id: carol.id,
+    });
+    assert.equal(
+      missing.type === "error" && missing.message,
+      `carol is not a member of "hikers" (group ${id})`,
+    );
+    const outsider = await carol.client.request({ type: "group_info", ref: 0, group_id: id });
+    assert.equal(
+      outsider.type === "error" && outsider.message,
+      `You are not a member of "hikers" (group ${id})`,
+    );
+  } finally {
+    await c.stop();
+  }
+});

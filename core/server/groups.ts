@@ -45,7 +45,7 @@ export class Groups {
     if (!group.members.includes(session.userId)) {
       throw new ProtocolError(
         ERROR_CODES.notMember,
-        `You are not a member of group ${groupId}`,
+        `You are not a member of ${_label(group)}`,
         ref,
       );
     }
@@ -88,14 +88,14 @@ export class Groups {
     if (group.members.includes(userId)) {
       throw new ProtocolError(
         ERROR_CODES.forbidden,
-        `User ${userId} is already a member of group ${groupId}`,
+        `${await this.#who(userId)} is already a member of ${_label(group)}`,
         ref,
       );
     }
     if (group.members.length >= LIMITS.groupMembers) {
       throw new ProtocolError(
         ERROR_CODES.forbidden,
-        `Group ${groupId} is full (${LIMITS.groupMembers} members)`,
+        `${_label(group)} is full (${LIMITS.groupMembers} members)`,
         ref,
       );
     }
@@ -116,7 +116,7 @@ export class Groups {
         ref,
       );
     }
-    if (!group.members.includes(userId)) throw _notInGroup(userId, groupId, ref);
+    if (!group.members.includes(userId)) throw _notInGroup(await this.#who(userId), group, ref);
     await this.#ctx.store.removeMember(groupId, userId);
     const updated = await this.#current(groupId, ref);
     session.send({ type: "group", ref, group: wireGroup(updated) });
@@ -153,7 +153,7 @@ export class Groups {
         ref,
       );
     }
-    if (!group.members.includes(userId)) throw _notInGroup(userId, groupId, ref);
+    if (!group.members.includes(userId)) throw _notInGroup(await this.#who(userId), group, ref);
     let updated: GroupRecord;
     try {
       updated = await this.#ctx.store.setGroupAdmin(groupId, session.userId, userId);
@@ -181,6 +181,12 @@ export class Groups {
     await this.#announce(gone, "deleted", session.userId, session.userId, [...was.members]);
   }
 
+  /** A user's name for messages people read, or "user N" if it cannot be found. */
+  async #who(userId: number): Promise<string> {
+    const user = await this.#ctx.store.getUserById(userId).catch(() => null);
+    return user ? user.username : `user ${userId}`;
+  }
+
   /** The group just after a change; `not_found` when it was deleted meanwhile. */
   async #current(groupId: number, ref: number): Promise<GroupRecord> {
     const group = await this.#ctx.store.getGroup(groupId);
@@ -205,7 +211,7 @@ export class Groups {
     }
     const group = await this.#adminGroup(session, groupId, ref);
     if (member !== undefined && !group.members.includes(member)) {
-      return _notInGroup(member, groupId, ref);
+      return _notInGroup(await this.#who(member), group, ref);
     }
     return new ProtocolError(
       ERROR_CODES.forbidden,
@@ -219,7 +225,7 @@ export class Groups {
     if (group.adminId !== session.userId) {
       throw new ProtocolError(
         ERROR_CODES.notAdmin,
-        `Only the admin of group ${groupId} can do that`,
+        `Only the admin of ${_label(group)} can do that`,
         ref,
       );
     }
@@ -256,12 +262,13 @@ export function wireGroup(g: GroupRecord): WireGroup {
   return { id: g.id, name: g.name, admin: g.adminId, members: [...g.members] };
 }
 
-function _notInGroup(userId: number, groupId: number, ref: number): ProtocolError {
-  return new ProtocolError(
-    ERROR_CODES.notFound,
-    `User ${userId} is not a member of group ${groupId}`,
-    ref,
-  );
+function _notInGroup(who: string, group: GroupRecord, ref: number): ProtocolError {
+  return new ProtocolError(ERROR_CODES.notFound, `${who} is not a member of ${_label(group)}`, ref);
+}
+
+/** A group as people read it: its name, with its ID in case two share a name. */
+function _label(group: GroupRecord): string {
+  return `"${group.name}" (group ${group.id})`;
 }
 
 function _adminCannotLeave(ref: number): ProtocolError {
