@@ -79,3 +79,28 @@ Deno.test("helpText() lists every command once", () => {
   for (const spec of Object.values(COMMAND_SPECS)) assert.ok(text.includes(spec.usage));
   assert.equal(text.split("\n").length, Object.keys(COMMAND_SPECS).length);
 });
+
+Deno.test("parseCommand() parses the consent and verification commands", () => {
+  assert.deepEqual(parseCommand("accept bob"), { name: "accept", user: "bob" });
+  assert.deepEqual(parseCommand("block bob"), { name: "block", user: "bob" });
+  assert.deepEqual(parseCommand("unblock bob"), { name: "unblock", user: "bob" });
+  assert.deepEqual(parseCommand("requests"), { name: "requests" });
+  assert.deepEqual(parseCommand("reqs"), { name: "requests" });
+  assert.deepEqual(parseCommand("verify bob"), { name: "verify", user: "bob" });
+  assert.deepEqual(parseCommand("file_limit"), { name: "file_limit", bytes: null });
+  assert.deepEqual(parseCommand("file_limit 10"), { name: "file_limit", bytes: 10 * 1024 * 1024 });
+  assert.deepEqual(parseCommand("file_limit 0.5"), { name: "file_limit", bytes: 512 * 1024 });
+  assert.deepEqual(parseCommand("file_limit 0"), { name: "file_limit", bytes: 0 });
+  assert.deepEqual(parseCommand("file_limit 64"), {
+    name: "file_limit",
+    bytes: 64 * 1024 * 1024,
+  });
+  for (const bad of ["file_limit 65", "file_limit -1", "file_limit ten", "file_limit 1 2"]) {
+    assert.throws(() => parseCommand(bad), /MB must be a number from 0 to 64/, bad);
+  }
+  assert.throws(() => parseCommand("accept"), /Usage: accept USER/);
+  assert.throws(() => parseCommand("requests bob"), /requests: takes no arguments/);
+  for (const name of ["accept", "block", "unblock", "requests", "verify", "file_limit"]) {
+    assert.ok(helpText().includes(COMMAND_SPECS[name as keyof typeof COMMAND_SPECS].usage));
+  }
+});

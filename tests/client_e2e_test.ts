@@ -36,6 +36,17 @@ async function _setup(backend: StoreBackend, n = 3, strategy = "round-robin") {
   return { cluster, data, start, stop };
 }
 
+/**
+ * Makes `a` and `b` contacts: `a` adds `b`, and `b` accepts the request (a first message
+ * from someone who is not a contact is only a request until then).
+ */
+async function _befriend(a: ClientProc, b: ClientProc) {
+  await a.send(`add_friend ${b.user}`);
+  await b.waitFor("request", (e) => e.user === a.user);
+  await b.send(`accept ${a.user}`);
+  await b.waitFor("friend", (e) => e.user === a.user && e.initiated_by === "them");
+}
+
 /** Stores a direct message straight into the server database, as a malicious server could. */
 async function _inject(db: string, from: number, id: string, body: string, to: number) {
   const store = await openStore(db);
@@ -61,6 +72,11 @@ testEachBackend(
       const alice = await t.start("alice");
       const bob = await t.start("bob");
       await alice.send("single_message bob hello bob, this is alice");
+      // alice is not bob's contact: her first message is a request until bob accepts.
+      const req = await bob.waitFor("request", (e) => e.text === "hello bob, this is alice");
+      assert.equal(req.user, "alice");
+      assert.equal(bob.all("message").length, 0);
+      await bob.send("accept alice");
       const m = await bob.waitFor("message", (e) => e.from_name === "alice");
       assert.equal(m.text, "hello bob, this is alice");
       assert.equal(m.group, null);
@@ -124,8 +140,7 @@ testEachBackend("client receives messages sent while it was offline, in order", 
   try {
     const alice = await t.start("alice");
     const bob = await t.start("bob");
-    await alice.send("add_friend bob");
-    await bob.waitFor("friend", (e) => e.user === "alice");
+    await _befriend(alice, bob);
     assert.equal((await bob.finish()).code, 0);
     for (let i = 1; i <= 5; i++) await alice.send(`msg bob offline ${i}`);
     await alice.waitFor("accepted", () => alice.all("accepted").length >= 5);
@@ -151,6 +166,7 @@ testEachBackend(
     try {
       const alice = await t.start("alice");
       const bob = await t.start("bob");
+      await _befriend(alice, bob);
       const bytes = new Uint8Array(300 * 1024);
       for (let o = 0; o < bytes.length; o += 65536) {
         crypto.getRandomValues(bytes.subarray(o, Math.min(bytes.length, o + 65536)));
@@ -210,6 +226,7 @@ testEachBackend(
     try {
       const alice = await t.start("alice");
       const bob = await t.start("bob");
+      await _befriend(alice, bob);
       await alice.send("msg bob before");
       await bob.waitFor("message", (e) => e.text === "before");
       const server = (await alice.waitFor("ready")).server;
@@ -238,6 +255,7 @@ testEachBackend(
     try {
       const alice = await t.start("alice");
       const bob = await t.start("bob");
+      await _befriend(alice, bob);
       await alice.send("msg bob genuine");
       await bob.waitFor("message", (e) => e.text === "genuine");
       const aliceId = (await alice.waitFor("ready")).id;
@@ -269,6 +287,7 @@ testEachBackend(
     try {
       const alice = await t.start("alice");
       const bob = await t.start("bob");
+      await _befriend(alice, bob);
       await alice.send("msg bob hi");
       await bob.waitFor("message");
       assert.equal((await alice.finish()).code, 0);
@@ -302,6 +321,7 @@ testEachBackend("client traffic leaves no plaintext in the server database", asy
     const alice = await t.start("alice");
     const bob = await t.start("bob");
     const carol = await t.start("carol");
+    await _befriend(alice, bob);
     const secrets = [
       "the eagle lands at midnight",
       "group plan: meet by the old mill",
@@ -351,6 +371,10 @@ testEachBackend(
       await alice.waitFor("accepted", () => alice.all("accepted").length >= 2);
       const bob2 = await t.start("bob");
       const carol2 = await t.start("carol");
+      // A first contact is a request; accepted, it is shown.
+      const req = await bob2.waitFor("request", (e) => e.text === "hello while you were away");
+      assert.equal(req.user, "alice");
+      await bob2.send("accept alice");
       assert.equal((await bob2.waitFor("message")).text, "hello while you were away");
       assert.equal((await carol2.waitFor("message")).text, "the plan");
       assert.equal(bob2.all("error").length, 0, JSON.stringify(bob2.all("error")));
@@ -360,6 +384,7 @@ testEachBackend(
       const bob3 = await t.start("bob");
       await new Promise((r) => setTimeout(r, 500));
       assert.equal(bob3.all("message").length, 0);
+      assert.equal(bob3.all("request").length, 0);
       await alice.waitFor("delivered", (e) => e.to_name === "bob");
     } finally {
       await t.stop();
@@ -426,6 +451,7 @@ testEachBackend(
       });
       try {
         await bob.waitFor("ready");
+        await _befriend(alice, bob);
         await t.cluster.kill(1, "SIGKILL");
         await bob.waitFor("connecting");
         await new Promise((r) => setTimeout(r, 4_500)); // longer than its connect timeout
@@ -462,8 +488,7 @@ testEachBackend("client rejects an old message a server replays as a new one", a
   try {
     const alice = await t.start("alice");
     const bob = await t.start("bob");
-    await alice.send("add_friend bob");
-    await bob.waitFor("friend");
+    await _befriend(alice, bob);
     assert.equal((await bob.finish()).code, 0);
     await alice.send("msg bob pay carol 10");
     await alice.waitFor("accepted");
@@ -510,6 +535,7 @@ Deno.test("client joins through the next balancer when the first is down", async
     try {
       await alice.waitFor("ready");
       await bob.waitFor("ready");
+      await _befriend(alice, bob);
       await alice.send("msg bob through the first live balancer");
       await bob.waitFor("message", (e) => e.text === "through the first live balancer");
       // The first live balancer and alice's server go away: she reconnects through the
@@ -538,6 +564,7 @@ testEachBackend(
     try {
       const alice = await t.start("alice");
       const bob = await t.start("bob");
+      await _befriend(alice, bob);
       await alice.send("msg bob hello");
       await bob.waitFor("message", (e) => e.text === "hello");
       // A second client of bob (same device data, same session) on another server.

@@ -17,6 +17,7 @@ const _rsa = (name: string) =>
 const _RSA_PRIVATE = await _rsa("rsa2048_pkcs8_private.pem");
 const _RSA_PUBLIC = await _rsa("rsa2048_spki_public.pem");
 const _BOB_IDENTITY = toBase64Url(generateIdentityKeyPair().publicKey, false);
+const _ALICE = generateIdentityKeyPair();
 
 let _msgId = 1000;
 
@@ -28,14 +29,24 @@ function _answer(frame: RequestFrame): unknown {
     case "ping":
       return { type: "pong", ref: 1, server_id: 1 };
     case "lookup":
-      return {
-        type: "user",
-        ref: 1,
-        user_id: 2,
-        username: "bob",
-        rsa_public_key: _RSA_PUBLIC,
-        identity_key: _BOB_IDENTITY,
-      };
+      // alice's own entry (checked at each login) shows her keys.
+      return frame.user_id === 1
+        ? {
+          type: "user",
+          ref: 1,
+          user_id: 1,
+          username: "alice",
+          rsa_public_key: _RSA_PUBLIC,
+          identity_key: toBase64Url(_ALICE.publicKey, false),
+        }
+        : {
+          type: "user",
+          ref: 1,
+          user_id: 2,
+          username: "bob",
+          rsa_public_key: _RSA_PUBLIC,
+          identity_key: _BOB_IDENTITY,
+        };
     case "key":
     case "single_message":
       return {
@@ -62,7 +73,7 @@ async function _until<T>(find: () => T | undefined, timeoutMs = 5_000): Promise<
 
 Deno.test("ChatClient on injected ports: sends, reports receipts, resends after a reconnect", async () => {
   const dir = await Deno.makeTempDir({ prefix: "fastchat_engine_" });
-  const identity = generateIdentityKeyPair();
+  const identity = _ALICE;
   const ks = await Keystore.create(`${dir}/keystore.db`, {
     password: "pw-of-alice",
     account: {
@@ -96,10 +107,12 @@ Deno.test("ChatClient on injected ports: sends, reports receipts, resends after 
     assert.deepEqual(dialer.conns[0]!.requests.map((r) => r.type), [
       "resume",
       "ping",
+      "lookup", // her own published keys
       "lookup",
       "key",
       "single_message",
     ]);
+    assert.equal(events.some((e) => e.event === "own_keys_changed"), false);
     const sent = events.find((e) => e.event === "sent")!;
     const accepted = events.find((e) => e.event === "accepted")!;
     assert.ok(sent.event === "sent" && accepted.event === "accepted");

@@ -5,7 +5,13 @@ import { FileTransfer, numberedName } from "../core/client/file_transfer.ts";
 import { Tracker } from "../core/client/tracker.ts";
 import { generateFernetKey, generateIdentityKeyPair } from "../core/crypto/mod.ts";
 import type { MessageFrame } from "../core/protocol/mod.ts";
-import { eventLog, FakeConn, FakeLink, MemoryFiles, MemoryKeystore } from "./helpers/client_fakes.ts";
+import {
+  eventLog,
+  FakeConn,
+  FakeLink,
+  MemoryFiles,
+  MemoryKeystore,
+} from "./helpers/client_fakes.ts";
 
 function _transfer(userId: number, username: string) {
   const ks = new MemoryKeystore(userId, username);

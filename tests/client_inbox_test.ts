@@ -154,3 +154,35 @@ Deno.test("Inbox acks nothing once the client is stopping", async () => {
   await t.inbox.idle();
   assert.deepEqual(t.acks, []);
 });
+
+Deno.test("Inbox.replay() handles kept messages again, in order, without acking them", async () => {
+  const handled: number[] = [];
+  const t = _inbox((m) => {
+    handled.push(m.msg_id);
+    return Promise.resolve("done");
+  });
+  t.inbox.receive(_msg(1));
+  await t.inbox.idle();
+  assert.deepEqual(t.acks, [1]);
+  // 1 was seen this session already; a replay handles it anyway.
+  const again = await t.inbox.replay([_msg(1), _msg(2)]);
+  assert.deepEqual(again, []);
+  assert.deepEqual(handled, [1, 1, 2]);
+  assert.deepEqual(t.acks, [1], "replayed messages were acknowledged when kept");
+});
+
+Deno.test("Inbox.replay() reports messages to try again later, and parks those waiting for a key", async () => {
+  let haveKey = false;
+  const t = _inbox((m) => {
+    if (m.msg_id === 1) return Promise.reject(new ConnectionClosedError("gone"));
+    return Promise.resolve(m.msg_id === 2 && !haveKey ? "wait" : "done");
+  });
+  assert.deepEqual(await t.inbox.replay([_msg(1), _msg(2)]), [1]);
+  assert.equal(t.inbox.parked, 1);
+  haveKey = true;
+  t.inbox.retryParked();
+  await t.inbox.idle();
+  assert.equal(t.inbox.parked, 0);
+  assert.deepEqual(t.acks, [], "a parked replayed message is not acknowledged either");
+  assert.deepEqual(t.events, []);
+});

@@ -65,6 +65,9 @@ Deno.test("client interactive mode: hidden password, commands at the prompt, liv
     await _tmux("send-keys", "-t", "alice", "bogus command", "Enter");
     await _screenUntil(/error: Unknown command "bogus"/);
     await _tmux("send-keys", "-t", "alice", "single_message bob hello from a terminal", "Enter");
+    // alice is not bob's contact yet: her message waits as a request until bob accepts.
+    await bob.waitFor("request", (e) => e.user === "alice");
+    await bob.send("accept alice");
     const got = await bob.waitFor("message");
     assert.equal(got.text, "hello from a terminal");
     await bob.send("msg alice hi there, terminal");

@@ -151,3 +151,75 @@ Deno.test("expandHome() puts ~/ under $HOME and leaves other paths alone", () =>
   assert.equal(expandHome("./x", "/home/ann"), "./x");
   assert.equal(expandHome("~/x", ""), "~/x");
 });
+
+Deno.test("renderEvent() words requests, blocking, refused files and verification", () => {
+  assert.equal(
+    renderEvent({ event: "request", user: "bob", id: 2, text: null, messages: 1 }),
+    'bob (#2) is not a contact and wants to talk to you: "accept bob" to talk, "block bob" to refuse.',
+  );
+  assert.equal(
+    renderEvent({ event: "request", user: "bob", id: 2, text: "hi\n[12:00] x", messages: 2 }),
+    'Request from bob (#2): “hi ↵ [12:00] x” ("accept bob" to talk, "block bob" to refuse).',
+  );
+  assert.equal(
+    renderEvent({ event: "contact_added", user: "bob", id: 2, messages: 2 }),
+    "bob (#2) is now a contact; their 2 waiting message(s) follow.",
+  );
+  assert.equal(
+    renderEvent({ event: "blocked", user: "bob", id: 2, dropped: 0 }),
+    "Blocked bob (#2): what they send is dropped.",
+  );
+  assert.match(
+    renderEvent({ event: "unblocked", user: "bob", id: 2 })!,
+    /Unblocked bob \(#2\); a new message from them is a request/,
+  );
+  assert.equal(
+    renderEvent({
+      event: "requests",
+      requests: [{ id: 2, user: "bob", text: "hello", messages: 3, since: 0 }],
+      blocked: [{ id: 3, user: "mallory" }],
+    }),
+    "Requests (accept USER, or block USER):\n" +
+      "  bob                  #2  3 message(s): “hello”\n" +
+      "Blocked: mallory",
+  );
+  assert.equal(
+    renderEvent({ event: "requests", requests: [], blocked: [] }),
+    "No requests.",
+  );
+  assert.equal(
+    renderEvent({
+      event: "file_refused",
+      from: 2,
+      from_name: "bob",
+      group: null,
+      group_name: null,
+      name: "a\x1b[2Jb.png",
+      size: 10,
+      reason: "not_contact",
+      limit: 5,
+      message: "a\x1b[2Jb.png from bob (10 bytes) was not saved",
+    }),
+    "[file not saved] ab.png from bob (10 bytes) was not saved",
+  );
+  assert.equal(
+    renderEvent({ event: "file_limit", bytes: 25 * 1024 * 1024 }),
+    "Files from contacts are saved up to 25.0 MiB.",
+  );
+  assert.match(
+    renderEvent({ event: "verified", user: "bob", id: 2, safety_number: "1".repeat(60) })!,
+    /^bob \(#2\) is verified \(safety number 11111 11111 /,
+  );
+  const own = renderEvent({ event: "own_keys_changed", user: "a", id: 1, message: "WARNING: x" });
+  assert.match(own!, /!!!!\n!! WARNING: x\n!!!!/);
+  assert.equal(
+    renderEvent({
+      event: "friends",
+      friends: [
+        { id: 2, user: "bob", verified_keys: true, verified: true },
+        { id: 3, user: "carol", verified_keys: false, verified: false },
+      ],
+    }),
+    "  bob                  #2  verified\n  carol                #3  KEYS CHANGED",
+  );
+});

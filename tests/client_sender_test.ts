@@ -5,7 +5,13 @@ import { Sender } from "../core/client/sender.ts";
 import { Tracker } from "../core/client/tracker.ts";
 import type { RequestFrame } from "../core/client/protocol_client.ts";
 import { generateFernetKey, generateIdentityKeyPair } from "../core/crypto/mod.ts";
-import { type Answer, eventLog, FakeConn, FakeLink, MemoryKeystore } from "./helpers/client_fakes.ts";
+import {
+  type Answer,
+  eventLog,
+  FakeConn,
+  FakeLink,
+  MemoryKeystore,
+} from "./helpers/client_fakes.ts";
 
 /** A sender for alice (#1) with friend bob (#2) and group "team" (#10) over a fake link. */
 function _sender(answer: Answer) {

@@ -218,6 +218,9 @@ Deno.test({
       const [bob, bobReady] = await start("bob");
       assert.notEqual(aliceReady.server, bobReady.server, "alice and bob are on different hosts");
       await alice.send("msg bob hello across hosts");
+      // A first message from someone who is not a contact waits as a request.
+      await bob.waitFor("request", (e) => e.text === "hello across hosts", 30_000);
+      await bob.send("accept alice");
       await bob.waitFor("message", (e) => e.text === "hello across hosts", 30_000);
       await alice.waitFor("delivered", undefined, 30_000);
       // Carol registers, goes away, and gets the group's key and message when she returns.

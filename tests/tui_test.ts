@@ -33,6 +33,7 @@ Deno.test("full-screen client: chat while messages arrive, switch, history, comp
   const balancer = `http://127.0.0.1:${c.balancerPort}`;
   const bob = new ClientProc("bob", { balancer, data });
   const carol = new ClientProc("carol", { balancer, data });
+  const dave = new ClientProc("dave", { balancer, data });
   try {
     await bob.waitFor("ready");
     await carol.waitFor("ready");
@@ -44,12 +45,25 @@ Deno.test("full-screen client: chat while messages arrive, switch, history, comp
     await tmux.type("alice", "add_friend bob");
     await tmux.keys("alice", ["Enter"]);
     await tmux.until("alice", /2 ●bob/); // a contact, and online
+    // A stranger's first contact is a request: shown, then accepted (or blocked).
     await carol.send("add_friend alice");
+    await tmux.until("alice", /carol wants to talk to you/);
+    assert.doesNotMatch(await tmux.screen("alice"), /3 ●carol/, "not a contact before accept");
+    await tmux.type("alice", "accept carol");
+    await tmux.keys("alice", ["Enter"]);
     await tmux.until("alice", /3 ●carol/);
+    // A second stranger is blocked: nothing of theirs arrives.
+    await dave.waitFor("ready");
+    await dave.send("msg alice buy cheap watches");
+    await tmux.until("alice", /dave wants to talk to you: "buy cheap watches"/);
+    await tmux.type("alice", "block dave");
+    await tmux.keys("alice", ["Enter"]);
+    await tmux.until("alice", /You blocked dave/);
+    await dave.send("msg alice are you there?");
 
     // Typing while a message arrives: the half-typed line stays, the unread count shows.
     await tmux.type("alice", "half typed");
-    await bob.waitFor("friend");
+    await bob.waitFor("request"); // alice is a stranger to bob until he writes back
     await bob.send("msg alice ping from bob");
     let screen = await tmux.until("alice", /●bob \(1\)/);
     assert.match(screen, /> half typed/);
@@ -82,6 +96,10 @@ Deno.test("full-screen client: chat while messages arrive, switch, history, comp
     await tmux.until("alice", /@bob> \/fingerprint carol$/m);
     await tmux.keys("alice", ["Enter"]);
     await tmux.until("alice", /Safety number with carol: [0-9 ]+/);
+    // Compared in person: verify, shown as ✓ in the list.
+    await tmux.type("alice", "/verify carol");
+    await tmux.keys("alice", ["Enter"]);
+    await tmux.until("alice", /3 ●carol ✓/);
 
     // A 100 KB paste (newlines included) arrives whole, as one message.
     const big = Array.from({ length: 1000 }, (_, i) => `line ${i} ${"x".repeat(92)}`).join("\n");
@@ -100,11 +118,22 @@ Deno.test("full-screen client: chat while messages arrive, switch, history, comp
     assert.ok(screen.includes(await tmux.rendered(unicode)), screen);
     assert.doesNotMatch(screen, /\uFFFD/);
 
+    // A right-to-left override is closed inside its message: it cannot reverse what follows.
+    await bob.send("msg alice invoice\u202Efdp.exe now");
+    screen = await tmux.until("alice", /bob: .*invoice/);
+    const line = screen.split("\n").find((l) => l.includes("invoice"))!;
+    // (Ink draws cell by cell and drops zero-width controls; either way none may stay open.)
+    const count = (ch: string) => [...line].filter((x) => x === ch).length;
+    assert.equal(count("\u202E"), count("\u202C"), "every override is closed in its message");
+    assert.match(line, /invoice\u202E?fdp\.exe now/);
+
     // Messages elsewhere count as unread; Alt-3 jumps there.
     await carol.send("msg alice hi from carol");
-    await tmux.until("alice", /●carol \(1\)/);
+    await tmux.until("alice", /●carol ✓ \(1\)/);
     await tmux.keys("alice", ["M-3"]);
     await tmux.until("alice", /carol: hi from carol/);
+
+    assert.doesNotMatch(await tmux.screen("alice"), /are you there/, "blocked stays blocked");
 
     await tmux.keys("alice", ["C-c"]);
     const deadline = Date.now() + 15_000;
@@ -116,6 +145,7 @@ Deno.test("full-screen client: chat while messages arrive, switch, history, comp
     await tmux.kill();
     await bob.kill();
     await carol.kill();
+    await dave.kill();
     await c.stop();
   }
 });

@@ -8,6 +8,8 @@
  * - connection.ts: dialing, logging in, reconnecting (over a `Dialer`, ports.ts);
  * - key_rules.ts: the key agreement decisions, as pure functions;
  * - friends.ts and group_keys.ts: pinned keys, shared friend keys, group keys per epoch;
+ * - key_watch.ts: published keys checked at each login and periodically (own keys too);
+ * - consent.ts (rules in consent_rules.ts): contacts, requests, blocked users, file limits;
  * - inbox.ts and incoming.ts: receiving in order, parking, acknowledging; what each means;
  * - sender.ts and file_transfer.ts: the outgoing queue, texts and files;
  * - command_runner.ts: the commands.
@@ -23,6 +25,7 @@ import { balancerDialer } from "./balancer_dialer.ts";
 import { CommandRunner } from "./command_runner.ts";
 import type { ClientCommand } from "./commands.ts";
 import { Connection, type ShutOut } from "./connection.ts";
+import { Consent } from "./consent.ts";
 import { settledWithin } from "./delay.ts";
 import { denoFiles } from "./deno_files.ts";
 import type { ClientEvent, EventSink } from "./events.ts";
@@ -32,6 +35,7 @@ import { Friends } from "./friends.ts";
 import { GroupKeys } from "./group_keys.ts";
 import { Inbox } from "./inbox.ts";
 import { Incoming } from "./incoming.ts";
+import { KeyWatch } from "./key_watch.ts";
 import type { Dialer, FilePort, KeystoreOpener, KeystorePort } from "./ports.ts";
 import { loadSecrets } from "./secrets.ts";
 import { Sender } from "./sender.ts";
@@ -69,13 +73,19 @@ export interface ChatClientOptions {
   keystore?: KeystoreOpener;
   /** Files to send, and where received ones are saved (default: the file system). */
   files?: FilePort;
+  /**
+   * Milliseconds between checks of the published keys while connected (default 10
+   * minutes, `KEY_CHECK_MS`; 0 checks only at each login). Tests pass a short one.
+   */
+  keyCheckMs?: number;
 }
 
 /** The parts that need the keystore, made once it is open. */
 interface _Engine {
   readonly ks: KeystorePort;
   readonly inbox: Inbox;
-  readonly friends: Friends;
+  readonly keyWatch: KeyWatch;
+  readonly consent: Consent;
   readonly sender: Sender;
   readonly commands: CommandRunner;
 }
@@ -102,7 +112,7 @@ export class ChatClient {
         onDelivered: (d) => this.#engine?.sender.delivered(d),
         inboxIdle: () => this.#engine?.inbox.idle() ?? Promise.resolve(),
         onAttached: async () => {
-          await this.#engine?.friends.refreshKeys();
+          await this.#engine?.keyWatch.check();
           await this.#engine?.sender.flushQueued();
         },
       },
@@ -143,12 +153,17 @@ export class ChatClient {
       await this.#register(opener);
     }
     this.#expiry = setInterval(() => this.#engine?.inbox.expireParked(), 1_000);
+    const engine = this.#engine!;
+    engine.keyWatch.start();
     this.#emit({
       event: "ready",
-      user: this.#engine!.ks.username,
-      id: this.#engine!.ks.userId,
+      user: engine.ks.username,
+      id: engine.ks.userId,
       server: this.#connection.serverId ?? 0,
     });
+    await engine.consent.settle().catch((err) =>
+      this.#emit({ event: "error", message: (err as Error).message })
+    );
   }
 
   /**
@@ -187,6 +202,7 @@ export class ChatClient {
   async close(): Promise<void> {
     this.#connection.stop();
     clearInterval(this.#expiry);
+    this.#engine?.keyWatch.stop();
     if (this.#engine) await settledWithin(this.#engine.inbox.idle(), 5_000);
     await this.#connection.close();
     this.#engine?.ks.close();
@@ -237,9 +253,25 @@ export class ChatClient {
   #build(ks: KeystorePort): void {
     const emit = this.#emit;
     const link = this.#connection;
-    const secrets = loadSecrets(ks.account());
+    const account = ks.account();
+    const secrets = loadSecrets(account);
     const tracker = new Tracker();
     const friends = new Friends({ ks, link, emit, secrets, tracker });
+    const keyWatch = new KeyWatch({
+      ks,
+      own: { rsaPublicKey: account.rsaPublicKey, identityKey: account.identityPublicKey },
+      friends,
+      link,
+      emit,
+      intervalMs: this.#opts.keyCheckMs,
+    });
+    const consent = new Consent({
+      ks,
+      friends,
+      secrets,
+      emit,
+      replay: (frames) => inbox.replay(frames),
+    });
     const groupKeys = new GroupKeys({ ks, friends, link, emit, secrets, tracker });
     const files = new FileTransfer({
       ks,
@@ -265,6 +297,7 @@ export class ChatClient {
       friends,
       groupKeys,
       files,
+      consent,
       emit,
       keyArrived: () => inbox.retryParked(),
     });
@@ -276,9 +309,18 @@ export class ChatClient {
       tracker,
       inboxIdle: () => inbox.idle(),
     });
-    const commands = new CommandRunner({ ks, link, friends, groupKeys, sender, files, emit });
+    const commands = new CommandRunner({
+      ks,
+      link,
+      friends,
+      groupKeys,
+      sender,
+      files,
+      consent,
+      emit,
+    });
     link.useSession(ks);
-    this.#engine = { ks, inbox, friends, sender, commands };
+    this.#engine = { ks, inbox, keyWatch, consent, sender, commands };
     for (const m of this.#early.splice(0)) inbox.receive(m);
   }
 }

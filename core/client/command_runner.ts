@@ -9,6 +9,7 @@
 import type { ClientCommand } from "./commands.ts";
 import { helpText } from "./commands.ts";
 import type { Connection } from "./connection.ts";
+import type { Consent } from "./consent.ts";
 import { CLIENT_ERRORS, ClientError, errorCode } from "./errors.ts";
 import type { EventSink } from "./events.ts";
 import type { FileTransfer } from "./file_transfer.ts";
@@ -26,6 +27,7 @@ export interface CommandRunnerDeps {
   readonly groupKeys: GroupKeys;
   readonly sender: Sender;
   readonly files: FileTransfer;
+  readonly consent: Consent;
   readonly emit: EventSink;
 }
 
@@ -67,10 +69,11 @@ export class CommandRunner {
       case "friends":
         return emit({
           event: "friends",
-          friends: ks.friends().map((f) => ({
+          friends: ks.contacts().map((f) => ({
             id: f.userId,
             user: f.username,
             verified_keys: f.pendingKeyChange === null,
+            verified: f.verifiedAt !== null,
           })),
         });
       case "groups":
@@ -87,8 +90,10 @@ export class CommandRunner {
           })),
         });
       case "add_friend":
+        await this.#contact(cmd.user);
         return await friends.add(cmd.user);
       case "single_message":
+        await this.#contact(cmd.user);
         return await this.#d.sender.sendDirect(await friends.ensure(cmd.user), cmd.text);
       case "group_message":
         return await this.#d.sender.sendGroup(findGroup(ks, cmd.group), cmd.text);
@@ -146,7 +151,42 @@ export class CommandRunner {
         // The old shared key was agreed with the old keys: agree a new one.
         return await friends.offerKey(f.userId);
       }
+      case "verify": {
+        const f = await friends.pin(cmd.user);
+        if (f.pendingKeyChange) {
+          throw new ClientError(
+            CLIENT_ERRORS.keysChanged,
+            `${f.username}'s keys have changed: compare the new safety number ("fingerprint ` +
+              `${f.username}"), run "accept_key ${f.username}", then "verify ${f.username}"`,
+          );
+        }
+        const v = ks.verifyFriend(f.userId);
+        return emit({
+          event: "verified",
+          user: v.username,
+          id: v.userId,
+          safety_number: friends.safetyNumber(v.userId, v.identityKey),
+        });
+      }
+      case "requests":
+        return this.#d.consent.list();
+      case "accept":
+        return await this.#d.consent.accept(cmd.user);
+      case "block":
+        return await this.#d.consent.block(cmd.user);
+      case "unblock":
+        return this.#d.consent.unblock(cmd.user);
+      case "file_limit":
+        return this.#d.consent.setFileLimit(cmd.bytes);
     }
+  }
+
+  /**
+   * Writing to someone (or adding them) is choosing to talk to them: they become a contact,
+   * and their request, if any, is taken first (their key then serves, no new one is made).
+   */
+  async #contact(user: string): Promise<void> {
+    await this.#d.consent.welcome(await this.#d.friends.pin(user));
   }
 
   async #createGroup(name: string, users: readonly string[]): Promise<void> {
@@ -168,6 +208,7 @@ export class CommandRunner {
     const { ks, friends, files } = this.#d;
     const file = await files.read(path);
     const group = maybeGroup(ks, target);
+    if (!group) await this.#contact(target);
     await files.send(
       file,
       path,

@@ -6,6 +6,10 @@
  * @module
  */
 
+import { MAX_FILE_SIZE } from "./e2e_file.ts";
+
+const _MIB = 1024 * 1024;
+
 /** A parsed command. */
 export type ClientCommand =
   | { name: "add_friend"; user: string }
@@ -21,6 +25,12 @@ export type ClientCommand =
   | { name: "history"; target: string; count: number }
   | { name: "fingerprint"; user: string }
   | { name: "accept_key"; user: string }
+  | { name: "verify"; user: string }
+  | { name: "requests" }
+  | { name: "accept"; user: string }
+  | { name: "block"; user: string }
+  | { name: "unblock"; user: string }
+  | { name: "file_limit"; bytes: number | null }
   | { name: "whoami" }
   | { name: "logout" }
   | { name: "help" }
@@ -103,7 +113,7 @@ export const COMMAND_SPECS: Readonly<Record<ClientCommand["name"], _Spec>> = {
   },
   friends: {
     usage: "friends",
-    summary: "List your friends and whether their keys are verified",
+    summary: "List your contacts, whether their keys changed, and which you verified",
     aliases: ["f"],
     parse: (a) => a.length === 0 ? { name: "friends" } : "takes no arguments",
   },
@@ -137,6 +147,50 @@ export const COMMAND_SPECS: Readonly<Record<ClientCommand["name"], _Spec>> = {
     summary: "Trust USER's changed keys (after comparing safety numbers)",
     aliases: ["trust"],
     parse: (a) => a.length === 1 ? { name: "accept_key", user: a[0]! } : "expected one USER",
+  },
+  verify: {
+    usage: "verify USER",
+    summary: "Mark USER's keys verified once your safety numbers match (kept until they change)",
+    aliases: ["verified"],
+    parse: (a) => a.length === 1 ? { name: "verify", user: a[0]! } : "expected one USER",
+  },
+  requests: {
+    usage: "requests",
+    summary: "List people who are not your contacts and wrote to you, and whom you blocked",
+    aliases: ["reqs"],
+    parse: (a) => a.length === 0 ? { name: "requests" } : "takes no arguments",
+  },
+  accept: {
+    usage: "accept USER",
+    summary: "Make USER a contact: their request's messages are shown, their files taken",
+    aliases: ["allow"],
+    parse: (a) => a.length === 1 ? { name: "accept", user: a[0]! } : "expected one USER",
+  },
+  block: {
+    usage: "block USER",
+    summary: "Drop everything USER sends from now on, without telling them",
+    aliases: [],
+    parse: (a) => a.length === 1 ? { name: "block", user: a[0]! } : "expected one USER",
+  },
+  unblock: {
+    usage: "unblock USER",
+    summary: "Stop blocking USER (a new message from them is a request again)",
+    aliases: [],
+    parse: (a) => a.length === 1 ? { name: "unblock", user: a[0]! } : "expected one USER",
+  },
+  file_limit: {
+    usage: "file_limit [MB]",
+    summary: "Show or set the largest file saved from a contact (default 25 MB)",
+    aliases: ["filelimit"],
+    parse: (a) => {
+      if (a.length === 0) return { name: "file_limit", bytes: null };
+      const max = MAX_FILE_SIZE / _MIB;
+      const mb = /^[0-9]{1,6}(\.[0-9]{1,6})?$/.test(a[0]!) ? Number(a[0]) : NaN;
+      if (a.length > 1 || !(mb >= 0 && mb <= max)) {
+        return `MB must be a number from 0 to ${max}, got "${a.join(" ")}"`;
+      }
+      return { name: "file_limit", bytes: Math.round(mb * _MIB) };
+    },
   },
   whoami: {
     usage: "whoami",

@@ -96,6 +96,8 @@ export const CLIENT_ERRORS = {
   tooLarge: "too_large",
   /** An incoming message breaks a rule (a key from a non-admin, an unknown type...). */
   badMessage: "bad_message",
+  /** The user blocked that user: nothing goes to or comes from them until `unblock`. */
+  blocked: "blocked",
 } as const;
 
 /** One of {@linkcode CLIENT_ERRORS}. */

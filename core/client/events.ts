@@ -99,9 +99,21 @@ export type ClientEvent =
     id: number;
     safety_number: string;
     message: string;
+    /** Added: they were a verified contact (the message then says so, louder). */
+    verified?: boolean;
   }
   | { event: "key_accepted"; user: string; id: number }
-  | { event: "friends"; friends: { id: number; user: string; verified_keys: boolean }[] }
+  | {
+    event: "friends";
+    friends: {
+      id: number;
+      user: string;
+      /** Their keys are the pinned ones: no key change waits for `accept_key`. */
+      verified_keys: boolean;
+      /** Added: the user marked these keys verified (`verify`) and they have not changed. */
+      verified?: boolean;
+    }[];
+  }
   | {
     event: "groups";
     groups: {
@@ -141,7 +153,73 @@ export type ClientEvent =
     client_msg_id?: string;
   }
   | { event: "logged_out" }
-  | { event: "quit" };
+  | { event: "quit" }
+  // ---- Added: consent, verification and live key checks. ----
+  | {
+    /**
+     * Someone who is not a contact sent a message or a key: kept until `accept` or `block`.
+     * Sent when the request starts, and again when its first readable text arrives.
+     */
+    event: "request";
+    user: string;
+    id: number;
+    /** The first text they sent that could be read, or null (e.g. only a key so far). */
+    text: string | null;
+    /** How many of their messages are kept. */
+    messages: number;
+  }
+  | {
+    /** They are a contact now (`accept`, or you wrote to them); kept messages follow. */
+    event: "contact_added";
+    user: string;
+    id: number;
+    /** How many kept messages are handed over now. */
+    messages: number;
+  }
+  | {
+    event: "blocked";
+    user: string;
+    id: number;
+    /** How many kept messages of their request were dropped. */
+    dropped: number;
+  }
+  | { event: "unblocked"; user: string; id: number }
+  | {
+    event: "requests";
+    requests: {
+      id: number;
+      user: string;
+      text: string | null;
+      messages: number;
+      /** When their first message arrived, Unix milliseconds. */
+      since: number;
+    }[];
+    blocked: { id: number; user: string }[];
+  }
+  | {
+    /** A received file was not saved. */
+    event: "file_refused";
+    from: number;
+    from_name: string;
+    group: number | null;
+    group_name: string | null;
+    name: string;
+    size: number;
+    /** Not from a contact, or larger than the user's limit. */
+    reason: "not_contact" | "too_large";
+    /** The user's file limit, in bytes. */
+    limit: number;
+    message: string;
+  }
+  | { event: "file_limit"; bytes: number }
+  | { event: "verified"; user: string; id: number; safety_number: string }
+  | {
+    /** The server publishes other keys for the user than this device's. */
+    event: "own_keys_changed";
+    user: string;
+    id: number;
+    message: string;
+  };
 
 /** A sink for events. */
 export type EventSink = (e: ClientEvent) => void;

@@ -4,6 +4,10 @@
  * Fernet key each pair shares, offered wrapped with RSA-OAEP for the friend and signed with
  * the user's identity key. Which of two offers wins is `key_rules.ts`'s decision.
  *
+ * Pinning a user does not make them a contact (someone the user chose to talk to):
+ * `consent.ts` decides that. A contact the user verified (safety numbers compared) whose
+ * keys change is reported louder still.
+ *
  * @module
  */
 
@@ -61,18 +65,22 @@ export class Friends {
     this.#tracker = deps.tracker;
   }
 
-  /** Looks a user up and pins their keys on first use; returns the friend record. */
+  /**
+   * Looks a user up and pins their keys on first use; returns the friend record. A user
+   * pinned here is not a contact (yet).
+   */
   async pin(who: string | number): Promise<FriendRecord> {
     const ks = this.#ks;
     const known = typeof who === "number" ? ks.friend(who) : ks.friendByName(who);
     if (known) return known;
-    const u = await this.#lookup(who);
+    const u = await this.lookup(who);
     if (u.user_id === ks.userId) throw new ClientError(CLIENT_ERRORS.isSelf, "That is you");
     return ks.friend(u.user_id) ?? ks.addFriend({
       userId: u.user_id,
       username: u.username,
       rsaPublicKey: u.rsa_public_key,
       identityKey: u.identity_key,
+      contact: false,
     });
   }
 
@@ -147,13 +155,16 @@ export class Friends {
     this.#emit({ event: "friend", user: f.username, id: f.userId, initiated_by: "them" });
   }
 
-  /** Re-reads friends' published keys, so a change is noticed at every login. */
+  /**
+   * Re-reads the published keys of every pinned user, so a change is noticed at every
+   * login and every periodic check (`key_watch.ts`).
+   */
   async refreshKeys(): Promise<void> {
     for (const f of this.#ks.friends()) {
       try {
-        this.observeKeys(await this.#lookup(f.userId));
+        this.observeKeys(await this.lookup(f.userId));
       } catch {
-        // the directory cannot answer for this user now: try again next login
+        // the directory cannot answer for this user now: try again next time
       }
     }
   }
@@ -165,13 +176,14 @@ export class Friends {
     if (!before) return;
     const keys = { rsaPublicKey: u.rsa_public_key, identityKey: u.identity_key };
     if (ks.observeFriendKeys(u.user_id, keys) !== "changed" || before.pendingKeyChange) return;
+    const verified = before.verifiedAt !== null;
     this.#emit({
       event: "key_changed",
       user: u.username,
       id: u.user_id,
       safety_number: this.safetyNumber(u.user_id, u.identity_key),
-      message: `WARNING: ${u.username}'s keys have changed. Nothing will be encrypted to them ` +
-        `until you compare safety numbers and run "accept_key ${u.username}".`,
+      message: verified ? _verifiedChanged(u.username) : _changed(u.username),
+      verified,
     });
   }
 
@@ -195,14 +207,17 @@ export class Friends {
       return open(fromBase64Url(f.identityKey));
     } catch (err) {
       if (err instanceof E2eError && err.code === "bad_signature" && this.#link.connected) {
-        this.observeKeys(await this.#lookup(from));
+        this.observeKeys(await this.lookup(from));
       }
       throw err;
     }
   }
 
-  /** A user by ID, or by name; an all-digit string is tried as a name first. */
-  async #lookup(who: string | number): Promise<UserFrame> {
+  /**
+   * A user as the directory shows them now, by ID, or by name (an all-digit string is tried
+   * as a name first); nothing is pinned.
+   */
+  async lookup(who: string | number): Promise<UserFrame> {
     const conn = this.#link.live();
     if (typeof who === "number") return await conn.request({ type: "lookup", user_id: who });
     try {
@@ -213,4 +228,16 @@ export class Friends {
       return await conn.request({ type: "lookup", user_id: Number(who) });
     }
   }
+}
+
+function _changed(name: string): string {
+  return `WARNING: ${name}'s keys have changed. Nothing will be encrypted to them ` +
+    `until you compare safety numbers and run "accept_key ${name}".`;
+}
+
+function _verifiedChanged(name: string): string {
+  return `WARNING: ${name}'s keys have changed, and ${name} is a VERIFIED contact: you ` +
+    "compared safety numbers with them before. Someone may be impersonating them (or they " +
+    `set up a new device). Nothing will be encrypted to them until you compare safety ` +
+    `numbers again, in person or on a call, and run "accept_key ${name}".`;
 }

@@ -5,6 +5,10 @@
  * yet is parked, unacknowledged, until a key arrives or {@linkcode KEY_WAIT_MS} passes.
  * Redeliveries are recognized here (the connection does not de-duplicate for us).
  *
+ * Messages kept earlier and acknowledged then (a request the user accepted, `consent.ts`)
+ * come back through {@linkcode Inbox.replay}: handled in the same order and the same way,
+ * but not acknowledged again.
+ *
  * @module
  */
 
@@ -44,7 +48,7 @@ export class Inbox {
   readonly #d: InboxDeps;
   readonly #now: () => number;
   #chain: Promise<void> = Promise.resolve();
-  #parked: { m: MessageFrame; since: number }[] = [];
+  #parked: { m: MessageFrame; since: number; ack: boolean }[] = [];
   /** Handled this session (key and group-event messages are not in the history). */
   readonly #done = new Set<number>();
   /** Being handled or parked: not acknowledged yet, and a redelivery changes nothing. */
@@ -72,9 +76,26 @@ export class Inbox {
     return this.#parked.length;
   }
 
+  /**
+   * Handles messages that were kept (and acknowledged) earlier, in order, after those
+   * queued so far. Each is handled even if it was seen this session, and none is
+   * acknowledged again. Resolves once they are handled (or parked, or rejected), with the
+   * IDs of those that failed in a way worth trying again later (the connection's).
+   */
+  async replay(frames: readonly MessageFrame[]): Promise<number[]> {
+    const again: number[] = [];
+    for (const m of frames) {
+      this.#done.delete(m.msg_id);
+      this.#inflight.add(m.msg_id);
+      this.#enqueue(m, false, () => again.push(m.msg_id));
+    }
+    await this.#chain;
+    return again;
+  }
+
   /** A key arrived: parked messages are tried again, in their order. */
   retryParked(): void {
-    for (const p of this.#parked.splice(0)) this.#enqueue(p.m);
+    for (const p of this.#parked.splice(0)) this.#enqueue(p.m, p.ack);
   }
 
   /** Reports, drops and acknowledges the messages parked longer than {@linkcode KEY_WAIT_MS}. */
@@ -83,7 +104,7 @@ export class Inbox {
     const expired = this.#parked.filter((p) => now - p.since > KEY_WAIT_MS);
     if (expired.length === 0) return;
     this.#parked = this.#parked.filter((p) => now - p.since <= KEY_WAIT_MS);
-    for (const { m } of expired) {
+    for (const { m, ack } of expired) {
       const where = m.group_id !== null ? ` in group ${m.group_id}` : "";
       this.#d.emit({
         event: "error",
@@ -93,13 +114,13 @@ export class Inbox {
       });
       this.#done.add(m.msg_id);
       this.#inflight.delete(m.msg_id);
-      this.#d.ack([m.msg_id]);
+      if (ack) this.#d.ack([m.msg_id]);
     }
   }
 
-  #enqueue(m: MessageFrame): void {
+  #enqueue(m: MessageFrame, ack = true, retryLater?: () => void): void {
     // A fault outside a message's own handling must not stop the messages after it.
-    this.#chain = this.#chain.then(() => this.#process(m)).catch((err) =>
+    this.#chain = this.#chain.then(() => this.#process(m, ack, retryLater)).catch((err) =>
       this.#d.emit({ event: "error", message: `Inbox: ${(err as Error).message}` })
     );
   }
@@ -108,13 +129,13 @@ export class Inbox {
    * Handles one message. A failure that may be the connection's leaves it unacknowledged,
    * so the server delivers it again; any other failure rejects it (reported, acknowledged).
    */
-  async #process(m: MessageFrame): Promise<void> {
+  async #process(m: MessageFrame, mayAck: boolean, retryLater?: () => void): Promise<void> {
     const { ks } = this.#d;
-    let ack = true;
+    let ack = mayAck;
     try {
       if (!this.#done.has(m.msg_id) && !ks.hasMessage(m.msg_id)) {
         if (await this.#d.handle(m) === "wait") {
-          this.#parked.push({ m, since: this.#now() });
+          this.#parked.push({ m, since: this.#now(), ack: mayAck });
           return;
         }
         ks.markSeen(m.msg_id);
@@ -127,6 +148,7 @@ export class Inbox {
     } catch (err) {
       if (this.#d.stopping() || !this.#d.connected() || isRetryable(err)) {
         ack = false;
+        retryLater?.();
       } else {
         this.#done.add(m.msg_id);
         const code = errorCode(err);

@@ -3,6 +3,9 @@
  * text or a file chunk), or a group event from the server. Envelopes are opened and their
  * signatures checked against the sender's pinned identity key; the result is stored and
  * reported. A message whose key has not arrived yet answers "wait" (the inbox parks it).
+ * Before any of that, consent (`consent.ts`) screens the sender: a message from someone who
+ * is not a contact is kept as a request, one from a blocked user is dropped, and a file is
+ * saved only if consent admits it.
  *
  * @module
  */
@@ -17,6 +20,7 @@ import {
   openGroupKey,
   parseEnvelopeType,
 } from "./e2e.ts";
+import type { Consent } from "./consent.ts";
 import { CLIENT_ERRORS, ClientError } from "./errors.ts";
 import type { EventSink } from "./events.ts";
 import type { FileTransfer } from "./file_transfer.ts";
@@ -36,6 +40,7 @@ export interface IncomingDeps {
   readonly friends: Friends;
   readonly groupKeys: GroupKeys;
   readonly files: Pick<FileTransfer, "receive">;
+  readonly consent: Pick<Consent, "screen" | "admitFile">;
   readonly emit: EventSink;
   /** A key arrived: messages parked for one may open now. */
   keyArrived(): void;
@@ -61,6 +66,7 @@ export class Incoming {
   async handle(m: MessageFrame): Promise<Handled> {
     if (m.kind === "group_event") return await this.#groupEvent(m);
     const type = parseEnvelopeType(m.body);
+    if (await this.#d.consent.screen(m, type) === "done") return "done";
     if (m.kind === "key" && type === "friend_key") return await this.#friendKey(m);
     if (m.kind === "key" && type === "group_key") return await this.#groupKey(m);
     if (m.kind === "direct" && type === "dm") return await this.#direct(m);
@@ -169,7 +175,10 @@ export class Incoming {
    */
   async #received(m: MessageFrame, opened: OpenedContent, group: GroupRecord | null) {
     const { ks } = this.#d;
-    if (opened.kind === "file") return await this.#d.files.receive(m, opened.chunk, group);
+    if (opened.kind === "file") {
+      if (!this.#d.consent.admitFile(m, opened.chunk.file, group)) return;
+      return await this.#d.files.receive(m, opened.chunk, group);
+    }
     const stored = ks.addIncoming({
       msgId: m.msg_id,
       clientMsgId: m.client_msg_id,

@@ -23,7 +23,8 @@
  * {@linkcode KeystoreError} with a code from {@linkcode KEYSTORE_ERRORS}.
  *
  * The parts live beside this file: `keystore_friends.ts`, `keystore_groups.ts`,
- * `keystore_history.ts` (the methods), `keystore_file.ts` (file life), `keystore_cipher.ts`
+ * `keystore_history.ts`, `keystore_consent.ts` (the methods), `keystore_file.ts` (file
+ * life), `keystore_cipher.ts`
  * (encryption), `keystore_schema.ts` (SQL), `keystore_check.ts` (input checks) and
  * `keystore_types.ts` (records and errors, re-exported here).
  *
@@ -63,16 +64,19 @@ import {
   removeKeystoreFiles,
   resealKeystore,
 } from "./keystore_file.ts";
+import * as consent from "./keystore_consent.ts";
 import * as friends from "./keystore_friends.ts";
 import * as groups from "./keystore_groups.ts";
 import * as history from "./keystore_history.ts";
 import {
   checkKeystoreSchema,
   type KeystoreStatements,
+  migrateKeystoreSchema,
   prepareKeystoreStatements,
 } from "./keystore_schema.ts";
 import {
   type AddFriendKeyOptions,
+  type BlockedRecord,
   type ChangePasswordOptions,
   type ConversationKind,
   type CreateKeystoreOptions,
@@ -89,6 +93,8 @@ import {
   KeystoreError,
   type MessageRecord,
   type OutgoingMessageInput,
+  type RequestMessageRecord,
+  type RequestRecord,
 } from "./keystore_types.ts";
 
 export * from "./keystore_types.ts";
@@ -149,7 +155,8 @@ export class Keystore {
 
   /**
    * Opens an existing keystore with the user's password. A file whose mode lets others in
-   * is narrowed back to 0600.
+   * is narrowed back to 0600; a file of an older schema version is migrated (see
+   * `keystore_schema.ts`) once the password is checked.
    *
    * @throws {KeystoreError} "not_found" if there is no file at `path`; "wrong_password";
    *   "not_a_keystore"; "unsupported_version" for a file from a newer FastChat; "corrupt".
@@ -169,6 +176,7 @@ export class Keystore {
       if (!cipher.checkVerifier(kdf.verifier)) {
         throw new KeystoreError("wrong_password", `Wrong password for ${path}; try again`);
       }
+      migrateKeystoreSchema(db);
       return new Keystore(db, cipher, path);
     } catch (err) {
       db.close();
@@ -255,7 +263,8 @@ export class Keystore {
 
   /**
    * Adds a friend and pins their public keys (trust on first use). Keys are normalized:
-   * RSA to SPKI PEM, identity to url-safe base64 without padding.
+   * RSA to SPKI PEM, identity to url-safe base64 without padding. They are a contact unless
+   * `friend.contact` is false (a user pinned only to check their signatures).
    *
    * @throws {KeystoreError} "already_exists" if the user is already a friend.
    */
@@ -273,16 +282,42 @@ export class Keystore {
     return friends.friendByName(this.#ctx(), username);
   }
 
-  /** All friends, by username. */
+  /** All friends (every pinned user, contact or not), by username. */
   friends(): FriendRecord[] {
     return friends.listFriends(this.#ctx());
+  }
+
+  /** The friends who are contacts, by username. */
+  contacts(): FriendRecord[] {
+    return friends.listContacts(this.#ctx());
+  }
+
+  /**
+   * Makes a pinned user a contact, or no longer one.
+   *
+   * @throws {KeystoreError} "not_found" if the user is not pinned.
+   */
+  setContact(userId: number, contact: boolean): FriendRecord {
+    return friends.setContact(this.#ctx(), userId, contact);
+  }
+
+  /**
+   * Marks a friend's pinned keys verified (the user compared safety numbers). The mark
+   * goes when the keys change: a pending change clears it, and so does accepting one.
+   *
+   * @throws {KeystoreError} "not_found" if not a friend; "pending_change" if their keys
+   *   changed and the change is not accepted yet (which keys would be verified?).
+   */
+  verifyFriend(userId: number): FriendRecord {
+    return friends.verifyFriend(this.#ctx(), userId);
   }
 
   /**
    * Compares keys from the directory with a friend's pinned ones. Different keys are kept
    * as a pending change (replacing an earlier one) until {@linkcode acceptKeyChange}; until
-   * then {@linkcode friendKeysUsable} is false. Keys equal to the pinned ones clear any
-   * pending change (the directory went back).
+   * then {@linkcode friendKeysUsable} is false, and the friend is no longer verified. Keys
+   * equal to the pinned ones clear any pending change (the directory went back), but not
+   * the lost verification.
    *
    * @returns "changed" if the keys differ from the pinned ones, else "unchanged".
    * @throws {KeystoreError} "not_found" if the user is not a friend.
@@ -514,6 +549,94 @@ export class Keystore {
    */
   lastSeenMsgId(): number {
     return history.lastSeenMsgId(this.#ctx());
+  }
+
+  /**
+   * Keeps a message from a pinned user who is not a contact, sealed, with their request
+   * (made on their first message). `frame` is opaque here; the engine stores the message
+   * as it came, to handle it once the user accepts them.
+   *
+   * @returns true if stored, false if a message with this server ID is kept already.
+   * @throws {KeystoreError} "not_found" if the user is not pinned.
+   */
+  addRequestMessage(userId: number, msgId: number, frame: string, receivedAt?: number): boolean {
+    return consent.addRequestMessage(this.#ctx(), userId, msgId, frame, receivedAt);
+  }
+
+  /**
+   * Sets the text shown with a request (the first text the requester sent that could be
+   * read), unless one is set already.
+   *
+   * @returns true if set; false if the request already has one, or there is no request.
+   */
+  setRequestPreview(userId: number, text: string): boolean {
+    return consent.setRequestPreview(this.#ctx(), userId, text);
+  }
+
+  /** The request of this user, or null. */
+  request(userId: number): RequestRecord | null {
+    return consent.requestById(this.#ctx(), userId);
+  }
+
+  /** Every pending request, oldest first. */
+  requests(): RequestRecord[] {
+    return consent.listRequests(this.#ctx());
+  }
+
+  /** The messages kept with a user's request, by server message ID. */
+  requestMessages(userId: number): RequestMessageRecord[] {
+    return consent.requestMessages(this.#ctx(), userId);
+  }
+
+  /**
+   * Forgets a user's request and its messages (accepted and handled, or refused).
+   *
+   * @returns false if there was none.
+   */
+  removeRequest(userId: number): boolean {
+    return consent.removeRequest(this.#ctx(), userId);
+  }
+
+  /**
+   * Blocks a user (pinned or not): in one transaction, their request and its messages are
+   * forgotten, and they are no longer a contact. Blocking again changes nothing.
+   */
+  block(userId: number, username: string): BlockedRecord {
+    return consent.block(this.#ctx(), userId, username);
+  }
+
+  /**
+   * Unblocks a user; they are a stranger again (not a contact).
+   *
+   * @returns false if they were not blocked.
+   */
+  unblock(userId: number): boolean {
+    return consent.unblock(this.#ctx(), userId);
+  }
+
+  /** The blocked user with this ID, or null. */
+  blocked(userId: number): BlockedRecord | null {
+    return consent.blockedById(this.#ctx(), userId);
+  }
+
+  /** The blocked user with exactly this username, or null. */
+  blockedByName(username: string): BlockedRecord | null {
+    return consent.blockedByName(this.#ctx(), username);
+  }
+
+  /** Every blocked user, by username. */
+  blockedUsers(): BlockedRecord[] {
+    return consent.listBlocked(this.#ctx());
+  }
+
+  /** A setting's value (stored in the clear), or null when it is not set. */
+  setting(name: string): string | null {
+    return consent.setting(this.#ctx(), name);
+  }
+
+  /** Sets a setting (1 to 1024 characters), or removes it with null. */
+  setSetting(name: string, value: string | null): void {
+    consent.setSetting(this.#ctx(), name, value);
   }
 
   #ctx(): KeystoreContext {

@@ -63,6 +63,16 @@ export function messageContext(id: number, part: "text" | "file"): string {
   return `message:${id}:${part}`;
 }
 
+/** Seal context of the first readable text of a user's request. */
+export function requestPreviewContext(userId: number): string {
+  return `request_preview:${userId}`;
+}
+
+/** Seal context of a message kept with a user's request. */
+export function requestMessageContext(userId: number, msgId: number): string {
+  return `request_message:${userId}:${msgId}`;
+}
+
 /** "not_found" for a user who is not a friend. */
 export function noFriendError(userId: number): KeystoreError {
   return new KeystoreError("not_found", `User ${userId} is not a friend; add them first`);

@@ -36,6 +36,8 @@ import {
   IDENTITY_SECRET_CONTEXT,
   type KeystoreContext,
   messageContext,
+  requestMessageContext,
+  requestPreviewContext,
   type Row,
   RSA_PRIVATE_KEY_CONTEXT,
   runTransaction,
@@ -290,6 +292,16 @@ export function resealKeystore(ctx: KeystoreContext, next: KeystoreCipher, kdf: 
         );
         after = id;
       }
+    }
+    for (const r of st.allRequestPreviews.all() as Row[]) {
+      const userId = r["user_id"] as number;
+      const token = move(requestPreviewContext(userId), r["preview_enc"] as string);
+      st.resealRequestPreview.run(token, userId);
+    }
+    for (const r of st.allRequestMessages.all() as Row[]) {
+      const msgId = r["msg_id"] as number;
+      const context = requestMessageContext(r["user_id"] as number, msgId);
+      st.resealRequestMessage.run(move(context, r["frame_enc"] as string), msgId);
     }
     const { salt, params, verifier } = kdf;
     st.setKdf.run(salt, Math.log2(params.N), params.r, params.p, verifier);

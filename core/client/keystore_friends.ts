@@ -8,6 +8,10 @@
  * keys count as unusable until the user accepts it, so a server that swaps a key cannot
  * silently read what is sent next.
  *
+ * Every pinned user is a row here; `contact` tells the user's contacts (whom they chose to
+ * talk to) from users pinned only to check signatures. A verification mark belongs to the
+ * pinned keys: any key change clears it.
+ *
  * @module
  */
 
@@ -45,11 +49,21 @@ export function addFriend(ctx: KeystoreContext, friend: FriendInput): FriendReco
   checkUsername("friend.username", friend.username);
   const rsa = normalizeRsaPublicKey("friend.rsaPublicKey", friend.rsaPublicKey);
   const identity = normalizeIdentityKey("friend.identityKey", friend.identityKey);
+  const contact = friend.contact ?? true;
+  checkBoolean("friend.contact", contact);
   if (friend.userId === ctx.userId) {
     throw new RangeError("friend.userId is your own user ID; add another user");
   }
   const now = Date.now();
-  const row = ctx.st.insertFriend.get(friend.userId, friend.username, rsa, identity, now, now);
+  const row = ctx.st.insertFriend.get(
+    friend.userId,
+    friend.username,
+    rsa,
+    identity,
+    now,
+    now,
+    contact ? 1 : 0,
+  );
   if (row === undefined) {
     throw new KeystoreError(
       "already_exists",
@@ -78,6 +92,32 @@ export function listFriends(ctx: KeystoreContext): FriendRecord[] {
   return (ctx.st.friends.all() as Row[]).map(_friend);
 }
 
+/** Implements `Keystore.contacts`. */
+export function listContacts(ctx: KeystoreContext): FriendRecord[] {
+  return (ctx.st.contacts.all() as Row[]).map(_friend);
+}
+
+/** Implements `Keystore.setContact`. */
+export function setContact(ctx: KeystoreContext, userId: number, contact: boolean): FriendRecord {
+  checkId("userId", userId);
+  checkBoolean("contact", contact);
+  if (ctx.st.setContact.get(contact ? 1 : 0, userId) === undefined) throw noFriendError(userId);
+  return friendById(ctx, userId)!;
+}
+
+/** Implements `Keystore.verifyFriend`. */
+export function verifyFriend(ctx: KeystoreContext, userId: number): FriendRecord {
+  checkId("userId", userId);
+  if (ctx.st.friend.get(userId) === undefined) throw noFriendError(userId);
+  if (ctx.st.setVerified.get(Date.now(), userId) === undefined) {
+    throw new KeystoreError(
+      "pending_change",
+      `User ${userId}'s keys have changed; accept the change before verifying the new keys`,
+    );
+  }
+  return friendById(ctx, userId)!;
+}
+
 /** Implements `Keystore.observeFriendKeys`. */
 export function observeFriendKeys(
   ctx: KeystoreContext,
@@ -91,7 +131,7 @@ export function observeFriendKeys(
   const row = ctx.st.friend.get(userId) as Row | undefined;
   if (row === undefined) throw noFriendError(userId);
   if (row["rsa_public_key"] === rsa && row["identity_key"] === identity) {
-    ctx.st.setPending.run(null, null, null, userId);
+    ctx.st.clearPending.run(userId);
     return "unchanged";
   }
   ctx.st.setPending.run(rsa, identity, Date.now(), userId);
@@ -210,6 +250,8 @@ function _friend(row: Row): FriendRecord {
       identityKey: row["pending_identity_key"] as string,
       seenAt: row["pending_seen_at"] as number,
     },
+    contact: row["contact"] === 1,
+    verifiedAt: row["verified_at"] as number | null,
   };
 }
 

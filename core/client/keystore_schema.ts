@@ -11,6 +11,16 @@
  *
  * Tables are STRICT, so a bug cannot store a string where an integer belongs.
  *
+ * Versions: a new keystore gets version 1's tables and then every migration in order, so a
+ * new file and a migrated one are the same. {@linkcode migrateKeystoreSchema} brings an
+ * older file up to date when it is opened with the right password.
+ * - 1: account, friends with pinned keys, shared keys, groups with epoch keys, history.
+ * - 2 (consent and verification): `friends.contact` (1 for a contact; 0 for a user only
+ *   pinned, e.g. a group member or someone who asked to talk; existing friends stay
+ *   contacts), `friends.verified_at` (the pinned keys were verified by the user; cleared
+ *   when they change), `requests` and `request_messages` (what someone who is not a contact
+ *   sent, kept sealed until the user accepts or blocks them), `blocked`, and `settings`.
+ *
  * @module
  */
 
@@ -18,12 +28,13 @@ import type { DatabaseSync, StatementSync } from "node:sqlite";
 import { KeystoreError } from "./keystore_types.ts";
 
 /** The schema version this code creates and understands (kept in `PRAGMA user_version`). */
-export const KEYSTORE_SCHEMA_VERSION = 1;
+export const KEYSTORE_SCHEMA_VERSION = 2;
 
 /** `PRAGMA application_id` of a keystore file: "FCKS" in ASCII. */
 export const KEYSTORE_APPLICATION_ID = 0x4643_4b53;
 
-const _SCHEMA = `
+/** Version 1's tables, as the first FastChat keystores have them. */
+const _SCHEMA_V1 = `
 CREATE TABLE kdf (
   id INTEGER PRIMARY KEY CHECK (id = 1),
   salt BLOB NOT NULL,
@@ -110,9 +121,45 @@ CREATE INDEX messages_by_conversation ON messages(kind, peer_id, sent_at, id);
 CREATE INDEX messages_queued ON messages(id) WHERE state = 'queued';
 `;
 
+/** What turns version `i + 1` into version `i + 2`, in order. */
+const _MIGRATIONS: readonly string[] = [
+  // 2: consent (contacts, requests, blocked users, settings) and verified keys.
+  `
+ALTER TABLE friends ADD COLUMN contact INTEGER NOT NULL DEFAULT 1 CHECK (contact IN (0, 1));
+ALTER TABLE friends ADD COLUMN verified_at INTEGER;
+CREATE TABLE requests (
+  user_id INTEGER PRIMARY KEY REFERENCES friends(user_id),
+  first_at INTEGER NOT NULL,
+  last_at INTEGER NOT NULL,
+  preview_enc TEXT
+) STRICT;
+CREATE TABLE request_messages (
+  msg_id INTEGER PRIMARY KEY CHECK (msg_id > 0),
+  user_id INTEGER NOT NULL REFERENCES requests(user_id),
+  frame_enc TEXT NOT NULL,
+  received_at INTEGER NOT NULL
+) STRICT;
+CREATE INDEX request_messages_by_user ON request_messages(user_id, msg_id);
+CREATE TABLE blocked (
+  user_id INTEGER PRIMARY KEY CHECK (user_id > 0),
+  username TEXT NOT NULL,
+  blocked_at INTEGER NOT NULL
+) STRICT;
+CREATE INDEX blocked_by_name ON blocked(username);
+CREATE TABLE settings (
+  name TEXT PRIMARY KEY,
+  value TEXT NOT NULL
+) STRICT, WITHOUT ROWID;
+`,
+];
+
 // Reads of groups carry the current epoch: the highest one with a key.
 const _GROUP_COLUMNS = `g.group_id, g.name, g.admin_id, g.is_member, g.left_at, g.updated_at,
   (SELECT max(k.epoch) FROM group_keys AS k WHERE k.group_id = g.group_id) AS epoch`;
+
+// Reads of requests carry the requester's name and how many messages wait.
+const _REQUEST_COLUMNS = `r.user_id, f.username, r.first_at, r.last_at, r.preview_enc,
+  (SELECT count(*) FROM request_messages AS m WHERE m.user_id = r.user_id) AS messages`;
 
 /** Every statement the keystore runs, prepared once when it opens. */
 export const KEYSTORE_SQL = {
@@ -124,17 +171,24 @@ export const KEYSTORE_SQL = {
   markSeen: "UPDATE account SET last_seen_msg_id = max(last_seen_msg_id, ?) WHERE id = 1",
   lastSeen: "SELECT last_seen_msg_id AS v FROM account WHERE id = 1",
   insertFriend: `INSERT INTO friends
-    (user_id, username, rsa_public_key, identity_key, pinned_at, added_at)
-    VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (user_id) DO NOTHING RETURNING user_id`,
+    (user_id, username, rsa_public_key, identity_key, pinned_at, added_at, contact)
+    VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (user_id) DO NOTHING RETURNING user_id`,
   friend: "SELECT * FROM friends WHERE user_id = ?",
   friendByName: "SELECT * FROM friends WHERE username = ? ORDER BY added_at DESC LIMIT 1",
   friends: "SELECT * FROM friends ORDER BY username, user_id",
+  contacts: "SELECT * FROM friends WHERE contact = 1 ORDER BY username, user_id",
+  setContact: "UPDATE friends SET contact = ? WHERE user_id = ? RETURNING user_id",
+  clearPending: `UPDATE friends SET pending_rsa_public_key = NULL, pending_identity_key = NULL,
+    pending_seen_at = NULL WHERE user_id = ?`,
+  // Keys other than the verified ones are not verified: a change clears the mark.
   setPending: `UPDATE friends SET pending_rsa_public_key = ?, pending_identity_key = ?,
-    pending_seen_at = ? WHERE user_id = ?`,
+    pending_seen_at = ?, verified_at = NULL WHERE user_id = ?`,
   acceptPending: `UPDATE friends SET rsa_public_key = pending_rsa_public_key,
-      identity_key = pending_identity_key, pinned_at = ?,
+      identity_key = pending_identity_key, pinned_at = ?, verified_at = NULL,
       pending_rsa_public_key = NULL, pending_identity_key = NULL, pending_seen_at = NULL
     WHERE user_id = ? AND pending_rsa_public_key IS NOT NULL RETURNING user_id`,
+  setVerified: `UPDATE friends SET verified_at = ?
+    WHERE user_id = ? AND pending_rsa_public_key IS NULL RETURNING user_id`,
   insertFriendKey: `INSERT INTO friend_keys (friend_id, kid, key_enc, created_at, role)
     VALUES (?, ?, ?, ?, 'old')`,
   friendKey: "SELECT * FROM friend_keys WHERE friend_id = ? AND kid = ?",
@@ -186,6 +240,34 @@ export const KEYSTORE_SQL = {
   hasMessage: "SELECT 1 AS x FROM messages WHERE msg_id = ?",
   incoming: "SELECT * FROM messages WHERE msg_id = ? AND direction = 'in'",
   allMessages: "SELECT id, text_enc, file_enc FROM messages WHERE id > ? ORDER BY id LIMIT ?",
+  insertRequest: `INSERT INTO requests (user_id, first_at, last_at, preview_enc)
+    VALUES (?, ?, ?, NULL) ON CONFLICT (user_id) DO NOTHING`,
+  touchRequest: "UPDATE requests SET last_at = max(last_at, ?) WHERE user_id = ?",
+  insertRequestMessage: `INSERT INTO request_messages (msg_id, user_id, frame_enc, received_at)
+    VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING msg_id`,
+  request: `SELECT ${_REQUEST_COLUMNS} FROM requests AS r JOIN friends AS f
+    ON f.user_id = r.user_id WHERE r.user_id = ?`,
+  requests: `SELECT ${_REQUEST_COLUMNS} FROM requests AS r JOIN friends AS f
+    ON f.user_id = r.user_id ORDER BY r.first_at, r.user_id`,
+  setRequestPreview: `UPDATE requests SET preview_enc = ?
+    WHERE user_id = ? AND preview_enc IS NULL RETURNING user_id`,
+  requestMessages: "SELECT * FROM request_messages WHERE user_id = ? ORDER BY msg_id",
+  deleteRequestMessages: "DELETE FROM request_messages WHERE user_id = ?",
+  deleteRequest: "DELETE FROM requests WHERE user_id = ? RETURNING user_id",
+  allRequestPreviews: "SELECT user_id, preview_enc FROM requests WHERE preview_enc IS NOT NULL",
+  resealRequestPreview: "UPDATE requests SET preview_enc = ? WHERE user_id = ?",
+  allRequestMessages: "SELECT msg_id, user_id, frame_enc FROM request_messages",
+  resealRequestMessage: "UPDATE request_messages SET frame_enc = ? WHERE msg_id = ?",
+  block: `INSERT INTO blocked (user_id, username, blocked_at) VALUES (?, ?, ?)
+    ON CONFLICT (user_id) DO UPDATE SET username = excluded.username`,
+  unblock: "DELETE FROM blocked WHERE user_id = ? RETURNING user_id",
+  blocked: "SELECT * FROM blocked WHERE user_id = ?",
+  blockedByName: "SELECT * FROM blocked WHERE username = ? ORDER BY blocked_at DESC LIMIT 1",
+  blockedUsers: "SELECT * FROM blocked ORDER BY username, user_id",
+  setting: "SELECT value FROM settings WHERE name = ?",
+  setSetting: `INSERT INTO settings (name, value) VALUES (?, ?)
+    ON CONFLICT (name) DO UPDATE SET value = excluded.value`,
+  deleteSetting: "DELETE FROM settings WHERE name = ?",
 } as const;
 
 /** The prepared form of {@linkcode KEYSTORE_SQL}. */
@@ -203,8 +285,33 @@ export function prepareKeystoreStatements(db: DatabaseSync): KeystoreStatements 
 /** Creates the schema in a new, empty database; the caller holds a write transaction. */
 export function createKeystoreSchema(db: DatabaseSync): void {
   db.exec(`PRAGMA application_id = ${KEYSTORE_APPLICATION_ID}`);
-  db.exec(_SCHEMA);
+  db.exec(_SCHEMA_V1);
+  for (const step of _MIGRATIONS) db.exec(step);
   db.exec(`PRAGMA user_version = ${KEYSTORE_SCHEMA_VERSION}`);
+}
+
+/**
+ * Brings a keystore of an older version (already checked by
+ * {@linkcode checkKeystoreSchema}) up to {@linkcode KEYSTORE_SCHEMA_VERSION}, in one
+ * transaction; another client of the same file migrating at the same moment waits, then
+ * finds nothing left to do.
+ *
+ * @returns the version the file had.
+ */
+export function migrateKeystoreSchema(db: DatabaseSync): number {
+  const before = _pragma(db, "user_version");
+  if (before >= KEYSTORE_SCHEMA_VERSION) return before;
+  db.exec("BEGIN IMMEDIATE");
+  try {
+    const version = _pragma(db, "user_version");
+    for (let v = version; v < KEYSTORE_SCHEMA_VERSION; v++) db.exec(_MIGRATIONS[v - 1]!);
+    db.exec(`PRAGMA user_version = ${KEYSTORE_SCHEMA_VERSION}`);
+    db.exec("COMMIT");
+  } catch (err) {
+    if (db.isTransaction) db.exec("ROLLBACK");
+    throw err;
+  }
+  return before;
 }
 
 /**
@@ -239,7 +346,7 @@ export function checkKeystoreSchema(db: DatabaseSync, path: string): void {
         `(${KEYSTORE_SCHEMA_VERSION}); upgrade FastChat`,
     );
   }
-  // Version 1 is the first: nothing to migrate yet. Later versions migrate here.
+  // An older version is migrated once the password is known: migrateKeystoreSchema().
 }
 
 function _pragma(db: DatabaseSync, name: string): number {

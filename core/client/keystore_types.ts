@@ -24,6 +24,8 @@ export const KEYSTORE_ERRORS = {
   conflict: "conflict",
   /** `acceptKeyChange()` was called for a friend without a pending key change. */
   noPendingChange: "no_pending_change",
+  /** `verifyFriend()` was called for a friend whose keys changed and are not accepted. */
+  pendingChange: "pending_change",
   /** The keystore was closed. */
   closed: "closed",
 } as const;
@@ -121,6 +123,11 @@ export interface FriendInput extends FriendKeysInput {
   readonly userId: number;
   /** Username. */
   readonly username: string;
+  /**
+   * Whether they are a contact (the user chose to talk to them); default true. A user
+   * pinned only to check their signatures (a group member, someone asking to talk) is not.
+   */
+  readonly contact?: boolean;
 }
 
 /** New keys seen in the directory for a friend, waiting for the user's decision. */
@@ -149,6 +156,51 @@ export interface FriendRecord {
   readonly addedAt: number;
   /** Keys that differ from the pinned ones, until accepted; null when there are none. */
   readonly pendingKeyChange: PendingKeyChange | null;
+  /** Whether they are a contact (see {@linkcode FriendInput.contact}). */
+  readonly contact: boolean;
+  /**
+   * When the user marked the pinned keys verified (safety numbers compared), Unix
+   * milliseconds; null when not verified, or since the keys changed.
+   */
+  readonly verifiedAt: number | null;
+}
+
+/** Someone who is not a contact and sent messages, kept until the user decides. */
+export interface RequestRecord {
+  /** Their user ID (they are pinned, not a contact). */
+  readonly userId: number;
+  /** Their username. */
+  readonly username: string;
+  /** When their first message arrived, Unix milliseconds. */
+  readonly firstAt: number;
+  /** When their latest message arrived, Unix milliseconds. */
+  readonly lastAt: number;
+  /** The first text they sent that could be read, or null. */
+  readonly preview: string | null;
+  /** How many of their messages are kept. */
+  readonly messages: number;
+}
+
+/** One message kept with a request, as received (decrypted from the keystore). */
+export interface RequestMessageRecord {
+  /** The server's message ID. */
+  readonly msgId: number;
+  /** The requester's user ID. */
+  readonly userId: number;
+  /** The message as the caller stored it (the engine stores the frame's JSON). */
+  readonly frame: string;
+  /** When it arrived, Unix milliseconds. */
+  readonly receivedAt: number;
+}
+
+/** A user the user blocked. */
+export interface BlockedRecord {
+  /** Their user ID. */
+  readonly userId: number;
+  /** Their username when blocked. */
+  readonly username: string;
+  /** When they were blocked, Unix milliseconds. */
+  readonly blockedAt: number;
 }
 
 /** What a shared key is for: `active` encrypts what we send, `old` only reads history. */

@@ -11,6 +11,7 @@ import type { DeliveredFrame, MessageFrame } from "../protocol/mod.ts";
 import type { RequestError } from "./errors.ts";
 import type {
   AddFriendKeyOptions,
+  BlockedRecord,
   ConversationKind,
   CreateKeystoreOptions,
   FriendInput,
@@ -25,6 +26,8 @@ import type {
   KeystoreAccount,
   MessageRecord,
   OutgoingMessageInput,
+  RequestMessageRecord,
+  RequestRecord,
 } from "./keystore_types.ts";
 import type { RequestFrame, RequestReply } from "./protocol_client.ts";
 
@@ -50,6 +53,9 @@ export interface FriendsPort {
   friend(userId: number): FriendRecord | null;
   friendByName(username: string): FriendRecord | null;
   friends(): FriendRecord[];
+  contacts(): FriendRecord[];
+  setContact(userId: number, contact: boolean): FriendRecord;
+  verifyFriend(userId: number): FriendRecord;
   observeFriendKeys(userId: number, keys: FriendKeysInput): "changed" | "unchanged";
   acceptKeyChange(userId: number): FriendRecord;
   friendKeysUsable(userId: number): boolean;
@@ -86,8 +92,26 @@ export interface MessagesPort {
   markSeen(msgId: number): void;
 }
 
+/** Requests from users who are not contacts, blocked users, and the user's settings. */
+export interface ConsentPort {
+  addRequestMessage(userId: number, msgId: number, frame: string, receivedAt?: number): boolean;
+  setRequestPreview(userId: number, text: string): boolean;
+  request(userId: number): RequestRecord | null;
+  requests(): RequestRecord[];
+  requestMessages(userId: number): RequestMessageRecord[];
+  removeRequest(userId: number): boolean;
+  block(userId: number, username: string): BlockedRecord;
+  unblock(userId: number): boolean;
+  blocked(userId: number): BlockedRecord | null;
+  blockedByName(username: string): BlockedRecord | null;
+  blockedUsers(): BlockedRecord[];
+  setting(name: string): string | null;
+  setSetting(name: string, value: string | null): void;
+}
+
 /** Everything the engine needs from the keystore; `Keystore` implements it. */
-export interface KeystorePort extends AccountPort, FriendsPort, GroupsPort, MessagesPort {}
+export interface KeystorePort
+  extends AccountPort, FriendsPort, GroupsPort, MessagesPort, ConsentPort {}
 
 /** Opens the user's keystore, or makes it on first use. */
 export interface KeystoreOpener {

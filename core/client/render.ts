@@ -92,7 +92,7 @@ export function renderEvent(e: ClientEvent, ctx: RenderContext = {}): string | n
         : e.friends.map((f) =>
           `  ${padToWidth(cleanLine(f.user), 20)} #${f.id}${
             f.verified_keys ? "" : "  KEYS CHANGED"
-          }`
+          }${f.verified ? "  verified" : ""}`
         ).join("\n");
     case "groups":
       return e.groups.length === 0
@@ -127,6 +127,50 @@ export function renderEvent(e: ClientEvent, ctx: RenderContext = {}): string | n
       return "Logged out: this session is ended on every device that used it.";
     case "quit":
       return null;
+    case "request": {
+      const who = `${cleanLine(e.user)} (#${e.id})`;
+      const how = `"accept ${cleanLine(e.user)}" to talk, "block ${cleanLine(e.user)}" to refuse`;
+      return e.text === null
+        ? `${who} is not a contact and wants to talk to you: ${how}.`
+        : `Request from ${who}: “${_snippet(e.text)}” (${how}).`;
+    }
+    case "contact_added":
+      return `${cleanLine(e.user)} (#${e.id}) is now a contact` +
+        (e.messages > 0 ? `; their ${e.messages} waiting message(s) follow.` : ".");
+    case "blocked":
+      return `Blocked ${cleanLine(e.user)} (#${e.id}): what they send is dropped` +
+        (e.dropped > 0 ? `; ${e.dropped} waiting message(s) dropped.` : ".");
+    case "unblocked":
+      return `Unblocked ${cleanLine(e.user)} (#${e.id}); a new message from them is a request.`;
+    case "requests": {
+      const lines = e.requests.map((r) =>
+        `  ${padToWidth(cleanLine(r.user), 20)} #${r.id}  ${r.messages} message(s)${
+          r.text === null ? "" : `: “${_snippet(r.text)}”`
+        }`
+      );
+      if (lines.length === 0) lines.push("No requests.");
+      else lines.unshift("Requests (accept USER, or block USER):");
+      if (e.blocked.length > 0) {
+        lines.push(`Blocked: ${e.blocked.map((b) => cleanLine(b.user)).join(", ")}`);
+      }
+      return lines.join("\n");
+    }
+    case "file_refused":
+      return `[file not saved] ${cleanLine(e.message)}`;
+    case "file_limit":
+      return `Files from contacts are saved up to ${_size(e.bytes)}.`;
+    case "verified":
+      return `${cleanLine(e.user)} (#${e.id}) is verified (safety number ${
+        _group(e.safety_number)
+      }); a change of their keys will be flagged.`;
+    case "own_keys_changed":
+      return [
+        "",
+        "!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!",
+        `!! ${e.message}`,
+        "!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!",
+        "",
+      ].join("\n");
   }
 }
 

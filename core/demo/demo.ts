@@ -109,6 +109,9 @@ export async function runDemo(say: (line: string) => void = console.log): Promis
     const hello = "Hi Bob! Lunch on Friday?";
     plaintexts.push(hello);
     await alice.run({ name: "single_message", user: "bob", text: hello });
+    await bob.waitFor("request", (e) => e.user === "alice" && e.text === hello);
+    say("  alice is not bob's contact yet: bob is asked first, and accepts");
+    await bob.run({ name: "accept", user: "alice" });
     await bob.waitFor("friend", (e) => e.user === "alice");
     say("  bob verified alice's signature and stored the shared key");
     const m1 = await bob.waitFor("message", (e) => e.text === hello);

@@ -8,6 +8,7 @@
  */
 
 import type { ClientEvent } from "../client/events.ts";
+import { renderEvent } from "../client/render.ts";
 
 /** The connection as the status bar shows it. */
 export type ConnState = "connecting" | "online" | "reconnecting" | "offline";
@@ -268,7 +269,11 @@ export function applyEvent(v: ViewState, e: ClientEvent, now = Date.now()): View
       let next = v;
       for (const f of e.friends) {
         next = _ensure(next, directKey(f.user), "direct", f.id, f.user);
-        next = _mapConv(next, directKey(f.user), (c) => ({ ...c, verified: f.verified_keys }));
+        next = _mapConv(next, directKey(f.user), (c) => ({
+          ...c,
+          verified: f.verified ?? false,
+          keyWarning: !f.verified_keys,
+        }));
       }
       return next;
     }
@@ -323,6 +328,43 @@ export function applyEvent(v: ViewState, e: ClientEvent, now = Date.now()): View
       return { ...v, conn: "offline", notice: { text: "Logged out", error: false } };
     case "quit":
       return { ...v, conn: "offline" };
+    case "request": {
+      const text = e.text === null
+        ? `${e.user} wants to talk to you (no message yet)`
+        : `${e.user} wants to talk to you: "${e.text}"`;
+      const ask = `${text} (/accept ${e.user} or /block ${e.user})`;
+      return _warn({ ...v, notice: { text: ask, error: false } }, "*", ask, now);
+    }
+    case "contact_added": {
+      const key = directKey(e.user);
+      return _info(_ensure(v, key, "direct", e.id, e.user), key, `${e.user} is a contact now`, now);
+    }
+    case "blocked":
+      return _info(
+        {
+          ...v,
+          conversations: v.conversations.filter((c) => c.key !== directKey(e.user)),
+          current: v.current === directKey(e.user) ? "*" : v.current,
+        },
+        "*",
+        `You blocked ${e.user}: nothing from them reaches you (/unblock ${e.user} to undo)`,
+        now,
+      );
+    case "verified": {
+      const key = directKey(e.user);
+      const next = _mapConv(_ensure(v, key, "direct", e.id, e.user), key, (c) => ({
+        ...c,
+        verified: true,
+        keyWarning: false,
+      }));
+      return _info(next, key, `You verified ${e.user}'s keys (✓ in the list)`, now);
+    }
+    // Other newer engine events (lists, file refusals, the own-keys warning): worded as in
+    // line mode, in the status conversation.
+    case "own_keys_changed":
+      return _warn({ ...v, notice: { text: e.message, error: true } }, "*", e.message, now);
+    default:
+      return _info(v, "*", renderEvent(e) ?? "", now);
   }
 }
 

@@ -18,7 +18,12 @@ import type {
   MessageRecord,
   OutgoingMessageInput,
 } from "../../core/client/keystore_types.ts";
-import type { ChatConnection, ConnectionHandlers, Dialer, FilePort } from "../../core/client/ports.ts";
+import type {
+  ChatConnection,
+  ConnectionHandlers,
+  Dialer,
+  FilePort,
+} from "../../core/client/ports.ts";
 import type { RequestFrame } from "../../core/client/protocol_client.ts";
 
 /** Answers one request frame (or throws to refuse it). */
@@ -138,6 +143,8 @@ export class MemoryKeystore {
       pinnedAt: 0,
       addedAt: 0,
       pendingKeyChange: null,
+      contact: true,
+      verifiedAt: null,
     };
     this.friendsById.set(userId, f);
     this.friendKeys.set(userId, { friendId: userId, kid: "k", key, createdAt: 0, role: "active" });
