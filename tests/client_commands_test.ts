@@ -104,3 +104,18 @@ Deno.test("parseCommand() parses the consent and verification commands", () => {
     assert.ok(helpText().includes(COMMAND_SPECS[name as keyof typeof COMMAND_SPECS].usage));
   }
 });
+
+Deno.test("parseCommand() parses the group hand-over and delete commands", () => {
+  assert.deepEqual(parseCommand("transfer_group hikers bob"), {
+    name: "transfer_group",
+    group: "hikers",
+    user: "bob",
+  });
+  assert.deepEqual(parseCommand("/handover 7 bob"), {
+    name: "transfer_group",
+    group: "7",
+    user: "bob",
+  });
+  assert.deepEqual(parseCommand("delete_group hikers"), { name: "delete_group", group: "hikers" });
+  assert.throws(() => parseCommand("transfer_group hikers"), CommandError);
+});

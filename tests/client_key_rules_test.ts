@@ -89,3 +89,14 @@ Deno.test("friendKeyMessageId() and groupKeyMessageId() name one key each", () =
   assert.equal(friendKeyMessageId("abc"), "fk-abc");
   assert.equal(groupKeyMessageId(7, 2, "abc"), "gk-7-2-abc");
 });
+
+Deno.test("groupKeyPlan() leaves keys alone when the admin changes or the group is deleted", () => {
+  const base = { myId: 2, adminId: 2, members: [1, 2, 3], userId: 2, hasKey: true };
+  assert.deepEqual(groupKeyPlan({ ...base, change: "admin_changed" }), { action: "none" });
+  // A new admin of a group that never got a key makes its first one.
+  assert.deepEqual(groupKeyPlan({ ...base, change: "admin_changed", hasKey: false }), {
+    action: "rotate",
+    onlyIfNone: true,
+  });
+  assert.deepEqual(groupKeyPlan({ ...base, change: "deleted", members: [] }), { action: "none" });
+});

@@ -135,6 +135,27 @@ Deno.test("full-screen client: chat while messages arrive, switch, history, comp
 
     assert.doesNotMatch(await tmux.screen("alice"), /are you there/, "blocked stays blocked");
 
+    // Groups: a second group of the same name is flagged; the admin hands one over, then leaves.
+    await tmux.type("alice", "/create_group hikers bob carol");
+    await tmux.keys("alice", ["Enter"]);
+    await tmux.until("alice", /4 #hikers/); // dave, blocked, left the list
+    await tmux.type("alice", "/create_group hikers carol");
+    await tmux.keys("alice", ["Enter"]);
+    await tmux.until("alice", /You are now in 2 groups named "hikers"/);
+    await tmux.until("alice", /5 #hikers/);
+    await tmux.keys("alice", ["M-4"]);
+    await tmux.until("alice", /#hikers>/);
+    const first = await bob.waitFor("group", (g) => g.change === "created" && g.name === "hikers");
+    await tmux.type("alice", `/transfer_group ${first.group} bob`);
+    await tmux.keys("alice", ["Enter"]);
+    const handed = await bob.waitFor("group", (g) => g.change === "admin_changed");
+    assert.equal(handed.admin, handed.user);
+    assert.equal(handed.user_name, "bob");
+    await tmux.until("alice", /bob is now the admin/);
+    await tmux.type("alice", `/leave_group ${handed.group}`);
+    await tmux.keys("alice", ["Enter"]);
+    await bob.waitFor("group", (g) => g.change === "left" && g.user_name === "alice");
+
     await tmux.keys("alice", ["C-c"]);
     const deadline = Date.now() + 15_000;
     while (await tmux.has("alice")) {

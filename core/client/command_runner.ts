@@ -119,6 +119,21 @@ export class CommandRunner {
         });
         return;
       }
+      case "transfer_group": {
+        const group = findGroup(ks, cmd.group);
+        const user = await friends.pin(cmd.user);
+        await link.live().request({
+          type: "transfer_group",
+          group_id: group.groupId,
+          user_id: user.userId,
+        });
+        return;
+      }
+      case "delete_group": {
+        const group = findGroup(ks, cmd.group);
+        await link.live().request({ type: "delete_group", group_id: group.groupId });
+        return;
+      }
       case "leave_group": {
         const group = findGroup(ks, cmd.group);
         await link.live().request({ type: "leave_group", group_id: group.groupId });
@@ -191,6 +206,7 @@ export class CommandRunner {
 
   async #createGroup(name: string, users: readonly string[]): Promise<void> {
     const { ks, link, friends } = this.#d;
+    const same = ks.groups().filter((g) => g.name.toLowerCase() === name.toLowerCase());
     const members: number[] = [];
     for (const u of users) members.push((await friends.pin(u)).userId);
     const g = await link.live().request({ type: "create_group", name, members });
@@ -202,6 +218,14 @@ export class CommandRunner {
     });
     // The key goes out now, so a message typed right after can use it.
     await this.#d.groupKeys.rotate(record, true);
+    if (same.length > 0) {
+      this.#d.emit({
+        event: "warning",
+        message: `You are now in ${same.length + 1} groups named "${name}" (IDs ${
+          [...same.map((g) => g.groupId), record.groupId].join(", ")
+        }); use an ID to say which one`,
+      });
+    }
   }
 
   async #sendFile(target: string, path: string): Promise<void> {

@@ -19,6 +19,8 @@ export type ClientCommand =
   | { name: "add_member"; group: string; user: string }
   | { name: "remove_member"; group: string; user: string }
   | { name: "leave_group"; group: string }
+  | { name: "transfer_group"; group: string; user: string }
+  | { name: "delete_group"; group: string }
   | { name: "send_file"; target: string; path: string }
   | { name: "friends" }
   | { name: "groups" }
@@ -101,6 +103,21 @@ export const COMMAND_SPECS: Readonly<Record<ClientCommand["name"], _Spec>> = {
     summary: "Leave GROUP; the admin rotates its key",
     aliases: ["leave"],
     parse: (a) => a.length === 1 ? { name: "leave_group", group: a[0]! } : "expected one GROUP",
+  },
+  transfer_group: {
+    usage: "transfer_group GROUP USER",
+    summary: "Make member USER the admin of GROUP (then you may leave it)",
+    aliases: ["handover", "give_group"],
+    parse: (a) =>
+      a.length === 2
+        ? { name: "transfer_group", group: a[0]!, user: a[1]! }
+        : "expected GROUP and USER",
+  },
+  delete_group: {
+    usage: "delete_group GROUP",
+    summary: "End GROUP for every member (admin only)",
+    aliases: ["rmgroup"],
+    parse: (a) => a.length === 1 ? { name: "delete_group", group: a[0]! } : "expected one GROUP",
   },
   send_file: {
     usage: "send_file USER|GROUP PATH",

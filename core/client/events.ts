@@ -72,7 +72,7 @@ export type ClientEvent =
     event: "group";
     group: number;
     name: string;
-    change: "created" | "added" | "removed" | "left";
+    change: "created" | "added" | "removed" | "left" | "admin_changed" | "deleted";
     user: number;
     user_name: string;
     by: number;
@@ -154,6 +154,8 @@ export type ClientEvent =
   }
   | { event: "logged_out" }
   | { event: "quit" }
+  /** Something worth knowing that is not an error (e.g. a second group with the same name). */
+  | { event: "warning"; message: string }
   // ---- Added: consent, verification and live key checks. ----
   | {
     /**

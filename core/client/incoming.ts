@@ -10,6 +10,7 @@
  * @module
  */
 
+import { GROUP_EVENTS } from "../protocol/mod.ts";
 import type { MessageFrame } from "../protocol/mod.ts";
 import {
   E2eError,
@@ -209,6 +210,8 @@ export class Incoming {
   async #groupEvent(m: MessageFrame): Promise<Handled> {
     const { ks, friends } = this.#d;
     const ev = JSON.parse(m.body) as _GroupEvent;
+    // An event this client does not know (a newer server) is acknowledged and left alone.
+    if (!(GROUP_EVENTS as readonly string[]).includes(ev.event)) return "done";
     const g = ev.group;
     const iAmIn = isMember(ks.userId, g.members);
     let record = ks.upsertGroup({

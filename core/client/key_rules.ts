@@ -34,7 +34,7 @@ export function friendKeyWins(
 }
 
 /** A change of a group's membership, as the server announces it. */
-export type GroupChange = "created" | "added" | "removed" | "left";
+export type GroupChange = "created" | "added" | "removed" | "left" | "admin_changed" | "deleted";
 
 /**
  * What the admin does with the group's keys after a change: nothing; `rotate` (a new epoch
@@ -75,6 +75,11 @@ export function groupKeyPlan(facts: {
       return facts.hasKey
         ? { action: "send_current", to: [facts.userId] }
         : { action: "rotate", onlyIfNone: false };
+    case "admin_changed":
+      // The new admin holds the current key as a member: it sends it to whoever joins next.
+      return facts.hasKey ? { action: "none" } : { action: "rotate", onlyIfNone: true };
+    case "deleted":
+      return { action: "none" };
   }
 }
 

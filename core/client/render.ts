@@ -63,6 +63,8 @@ export function renderEvent(e: ClientEvent, ctx: RenderContext = {}): string | n
         added: me ? "You were added" : `${who} was added`,
         removed: me ? "You were removed" : `${who} was removed`,
         left: `${who} left`,
+        admin_changed: me ? "You are now the admin" : `${who} is now the admin`,
+        deleted: `${cleanLine(e.by_name ?? `#${e.by}`)} deleted the group`,
       }[e.change];
       const members = e.member_names?.map(cleanLine).join(", ") ?? e.members.join(", ");
       return `[group ${cleanLine(e.name)}] ${what}; members: ${members}`;
@@ -127,6 +129,8 @@ export function renderEvent(e: ClientEvent, ctx: RenderContext = {}): string | n
       return "Logged out: this session is ended on every device that used it.";
     case "quit":
       return null;
+    case "warning":
+      return `note: ${clean(e.message)}`;
     case "request": {
       const who = `${cleanLine(e.user)} (#${e.id})`;
       const how = `"accept ${cleanLine(e.user)}" to talk, "block ${cleanLine(e.user)}" to refuse`;

@@ -241,6 +241,10 @@ export function applyEvent(v: ViewState, e: ClientEvent, now = Date.now()): View
           ? "You were removed from the group"
           : `${e.user_name} was removed`,
         left: `${e.user === v.myId ? "You" : e.user_name} left the group`,
+        admin_changed: e.user === v.myId
+          ? "You are now the admin"
+          : `${e.user_name} is now the admin`,
+        deleted: `${e.by === v.myId ? "You" : (e.by_name ?? "The admin")} deleted the group`,
       }[e.change];
       return _info(next, key, text, now);
     }
@@ -328,6 +332,8 @@ export function applyEvent(v: ViewState, e: ClientEvent, now = Date.now()): View
       return { ...v, conn: "offline", notice: { text: "Logged out", error: false } };
     case "quit":
       return { ...v, conn: "offline" };
+    case "warning":
+      return _info({ ...v, notice: { text: e.message, error: false } }, v.current, e.message, now);
     case "request": {
       const text = e.text === null
         ? `${e.user} wants to talk to you (no message yet)`
