@@ -7,6 +7,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { selfCommand } from "../core/cluster/self_command.ts";
+import { generateIdentityKeyPair, toBase64Url } from "../core/crypto/mod.ts";
 import { ClientProc } from "./helpers/client_proc.ts";
 import { TestCluster } from "./helpers/cluster.ts";
 import { Tmux } from "./helpers/tmux.ts";
@@ -155,6 +156,18 @@ Deno.test("full-screen client: chat while messages arrive, switch, history, comp
     await tmux.type("alice", `/leave_group ${handed.group}`);
     await tmux.keys("alice", ["Enter"]);
     await bob.waitFor("group", (g) => g.change === "left" && g.user_name === "alice");
+
+    // A live key change: the directory now shows other keys for carol (verified above). Alice's
+    // server dies; on the reconnect the client checks again and flags carol loudly.
+    await c.query("UPDATE users SET identity_key = $1 WHERE username = 'carol'", [
+      toBase64Url(generateIdentityKeyPair().publicKey, false),
+    ]);
+    const server = Number(/online · server (\d+)/.exec(await tmux.screen("alice"))![1]);
+    await c.kill(server, "SIGKILL");
+    await tmux.until("alice", new RegExp(`online · server ${3 - server}`), 40_000);
+    screen = await tmux.until("alice", /carol is a VERIFIED contact/, 30_000);
+    assert.match(screen, /3 [●○@]carol !/, "flagged in the list");
+    assert.doesNotMatch(screen, /carol ✓/, "the verified mark is gone");
 
     await tmux.keys("alice", ["C-c"]);
     const deadline = Date.now() + 15_000;
