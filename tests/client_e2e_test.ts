@@ -591,3 +591,38 @@ testEachBackend(
     }
   },
 );
+
+testEachBackend(
+  "client groups: the admin hands a group over and leaves; the new admin deletes it",
+  async (backend) => {
+    const t = await _setup(backend, 2);
+    try {
+      const alice = await t.start("alice");
+      const bob = await t.start("bob");
+      const carol = await t.start("carol");
+      await alice.send("create_group team bob carol");
+      const created = await bob.waitFor("group", (e) => e.change === "created");
+      const gid = created.group;
+      await carol.waitFor("group_key", (e) => e.group === gid && e.epoch === 1);
+      await alice.send("transfer_group team bob");
+      const handed = await carol.waitFor("group", (e) => e.change === "admin_changed");
+      assert.equal(handed.admin_name, "bob");
+      assert.equal(handed.by_name, "alice");
+      await alice.send("leave_group team");
+      await carol.waitFor("group", (e) => e.change === "left" && e.user_name === "alice");
+      // The new admin rotates the key for the one who left, as an admin does.
+      await carol.waitFor("group_key", (e) => e.group === gid && e.epoch === 2);
+      await bob.send(`group_message ${gid} still here`);
+      await carol.waitFor("message", (e) => e.text === "still here");
+      await bob.send(`delete_group ${gid}`);
+      const gone = await carol.waitFor("group", (e) => e.change === "deleted");
+      assert.equal(gone.by_name, "bob");
+      await carol.send(`group_message ${gid} hello?`);
+      await carol.waitFor("error", (e) => /No group/.test(e.message));
+      await carol.send("groups");
+      assert.deepEqual((await carol.waitFor("groups")).groups, []);
+    } finally {
+      await t.stop();
+    }
+  },
+);

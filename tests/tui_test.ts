@@ -111,6 +111,20 @@ Deno.test("full-screen client: chat while messages arrive, switch, history, comp
     const pasted = await bob.waitFor("message", (m) => m.text.startsWith("line 0 "), 30_000);
     assert.equal(pasted.text, big);
 
+    // Scrollback through the long message, and the help overlay.
+    await tmux.until("alice", /line 999/);
+    await tmux.keys("alice", ["PPage"]);
+    screen = await tmux.until("alice", /scrolled \d+ up \(PgDn\)/);
+    assert.doesNotMatch(screen, /line 999/);
+    await tmux.keys("alice", ["NPage"]);
+    screen = await tmux.until("alice", /line 999/);
+    assert.doesNotMatch(screen, /scrolled \d+ up/);
+    await tmux.type("alice", "/help");
+    await tmux.keys("alice", ["Enter"]);
+    await tmux.until("alice", /Ctrl-N \/ Ctrl-P\s+next \/ previous conversation/);
+    await tmux.keys("alice", ["Escape"]);
+    await tmux.until("alice", /line 999/);
+
     // Unicode arrives intact: a ZWJ family, the rainbow flag, Persian with ZWNJ.
     const unicode = "👩‍👩‍👧‍👦 🏳️‍🌈 می‌خواهم e\u0301";
     await bob.send(`msg alice ${unicode}`);
