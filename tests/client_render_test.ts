@@ -223,3 +223,12 @@ Deno.test("renderEvent() words requests, blocking, refused files and verificatio
     "  bob                  #2  verified\n  carol                #3  KEYS CHANGED",
   );
 });
+
+Deno.test("renderEvent() confirms a message the server stored, before any receipt", () => {
+  const ctx = { sentText: (id: string) => id === "c1" ? "see you at nine" : undefined };
+  assert.equal(
+    renderEvent({ event: "accepted", client_msg_id: "c1", id: 5 }, ctx),
+    "  ✓ on the server: “see you at nine”",
+  );
+  assert.equal(renderEvent({ event: "accepted", client_msg_id: "file-1", id: 6 }, ctx), null);
+});

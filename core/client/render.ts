@@ -42,8 +42,11 @@ export function renderEvent(e: ClientEvent, ctx: RenderContext = {}): string | n
       return e.state === "queued"
         ? `  … queued while offline: goes to ${cleanLine(e.to)} when the connection is back`
         : null;
-    case "accepted":
-      return null;
+    case "accepted": {
+      // Stored on the server: the recipient gets it now or when they next connect.
+      const text = ctx.sentText?.(e.client_msg_id);
+      return text === undefined ? null : `  ✓ on the server: “${_snippet(text)}”`;
+    }
     case "delivered": {
       const text = e.client_msg_id ? ctx.sentText?.(e.client_msg_id) : undefined;
       const what = text !== undefined ? `“${_snippet(text)}”` : `message ${e.id}`;
