@@ -576,10 +576,7 @@ export class SqliteStore implements Store {
     const st = this.#open();
     // The only writer: what is checked here still holds when the update commits.
     return await this.#write(() => {
-      const row = st.groupById.get(groupId) as _Row | undefined;
-      if (row === undefined) throw noGroupError(groupId);
-      const current = row["admin_id"] as number;
-      if (current !== adminId) throw notGroupAdminError(groupId, adminId, current);
+      const row = _adminRow(st, groupId, adminId);
       if (st.isMember.get(groupId, newAdminId) === undefined) {
         throw notGroupMemberError(groupId, newAdminId);
       }
@@ -594,10 +591,7 @@ export class SqliteStore implements Store {
     checkId("adminId", adminId);
     const st = this.#open();
     return await this.#write(() => {
-      const row = st.groupById.get(groupId) as _Row | undefined;
-      if (row === undefined) throw noGroupError(groupId);
-      const current = row["admin_id"] as number;
-      if (current !== adminId) throw notGroupAdminError(groupId, adminId, current);
+      const row = _adminRow(st, groupId, adminId);
       const was = _group(st, row);
       st.deleteMembers.run(groupId);
       st.markDeleted.run(Date.now(), groupId);
@@ -1013,6 +1007,15 @@ export class SqliteStore implements Store {
     );
     return missingRecipientsError(missingUsers, missingGroups);
   }
+}
+
+/** A live group's row, checked (inside a write) to have `adminId` as its admin. */
+function _adminRow(st: _Statements, groupId: number, adminId: number): _Row {
+  const row = st.groupById.get(groupId) as _Row | undefined;
+  if (row === undefined) throw noGroupError(groupId);
+  const current = row["admin_id"] as number;
+  if (current !== adminId) throw notGroupAdminError(groupId, adminId, current);
+  return row;
 }
 
 /** Releases a lock file's lock; a file already closed has no lock left to release. */
