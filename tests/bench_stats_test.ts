@@ -5,6 +5,7 @@
  */
 
 import assert from "node:assert/strict";
+import { cpuMicrosPer } from "../core/bench/run_bench.ts";
 import {
   type BenchOptions,
   BenchUsageError,
@@ -389,6 +390,8 @@ function _result(strategy: LoadStrategyResult["strategy"], p50: number): LoadStr
     machine_busy_percent: 90,
     machine_iowait_percent: 2,
     baseline_ratio: 0.1,
+    server_cpu_us_per_delivered: 210,
+    server_cpu_vs_echo: 17.5,
     error_samples: [],
     ports: { balancer: 7100, servers: [7101, 7102] },
   };
@@ -473,11 +476,19 @@ Deno.test("renderTextReport shows every strategy and a loud failure", () => {
   const text = renderTextReport(_report());
   assert.match(
     text,
-    /^load\s+sqlite\s+50\s+130\s+10\s+20\s+30\s+40\s+4\s+9\s+0\s+0\s+0\s+0\s+9\/11\s+1\s+40\s+1\s+90\s+2\s+0\.100$/m,
+    /^load\s+sqlite\s+50\s+130\s+10\s+20\s+30\s+40\s+4\s+9\s+0\s+0\s+0\s+0\s+9\/11\s+1\s+40\s+1\s+90\s+2\s+0\.100\s+210\s+17\.5$/m,
   );
   assert.match(text, /^random\s+sqlite\s+50\s+130\s+12\.5\s+25\s+37\.5\s+50\s/m);
   assert.match(text, /OK: every accepted message/);
   const failed = renderTextReport(_report(["load: 2 messages duplicated on the wire"]));
   assert.match(failed, /FAILED/);
   assert.match(failed, /- load: 2 messages duplicated on the wire/);
+});
+
+Deno.test("cpuMicrosPer() turns a CPU share and a rate into microseconds per event", () => {
+  assert.equal(cpuMicrosPer(50, 1_000), 500);
+  assert.equal(cpuMicrosPer(276, 10_000), 276);
+  assert.equal(cpuMicrosPer(null, 1_000), null);
+  assert.equal(cpuMicrosPer(50, 0), null);
+  assert.equal(cpuMicrosPer(NaN, 10), null);
 });

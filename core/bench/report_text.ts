@@ -48,6 +48,8 @@ export function renderTextReport(report: BenchReport): string {
           "host busy%",
           "iowait%",
           "vs echo",
+          "srv µs/msg",
+          "x echo CPU",
         ],
         loads.map((r) => [
           r.strategy,
@@ -71,6 +73,8 @@ export function renderTextReport(report: BenchReport): string {
           _n(r.machine_busy_percent),
           _n(r.machine_iowait_percent),
           r.baseline_ratio === null ? "-" : r.baseline_ratio.toFixed(3),
+          _n(r.server_cpu_us_per_delivered),
+          r.server_cpu_vs_echo === null ? "-" : r.server_cpu_vs_echo.toFixed(1),
         ]),
       ),
     );
@@ -159,9 +163,9 @@ export function renderTextReport(report: BenchReport): string {
       "",
       `Baseline (bare WebSocket echo in one child process, ${b.connections} connections): ` +
         `${_n(b.echoes_per_s)} echoes/s, p50 ${_n(b.p50_ms)} ms, p99 ${_n(b.p99_ms)} ms, ` +
-        `echo server CPU ${_n(b.server_cpu_percent)}%, generator CPU ${
-          _n(b.generator_cpu_percent)
-        }%`,
+        `echo server CPU ${_n(b.server_cpu_percent)}% (${
+          _n(b.server_cpu_us_per_echo)
+        } µs per echo), generator CPU ${_n(b.generator_cpu_percent)}%`,
     );
   }
   if (report.failures.length > 0) {

@@ -116,6 +116,10 @@ export interface LoadStrategyResult extends ResultBase {
   readonly machine_iowait_percent: number | null;
   /** delivered_per_s / baseline_per_s; null without `--baseline`. */
   readonly baseline_ratio: number | null;
+  /** Server CPU (all chat servers) per delivered message, microseconds. */
+  readonly server_cpu_us_per_delivered: number | null;
+  /** That as a multiple of the echo server's CPU per echo; null without `--baseline`. */
+  readonly server_cpu_vs_echo: number | null;
   readonly error_samples: readonly string[];
 }
 
@@ -148,6 +152,8 @@ export interface BaselineSummary {
   readonly lost: number;
   readonly late_sends: number;
   readonly server_cpu_percent: number | null;
+  /** The echo server's CPU per echo, microseconds. */
+  readonly server_cpu_us_per_echo: number | null;
   readonly server_rss_mb: number | null;
   readonly generator_cpu_percent: number | null;
   readonly port: number;
@@ -245,15 +251,23 @@ export async function runBench(opts: BenchOptions, io: BenchIo): Promise<BenchRe
       lost: b.lost,
       late_sends: b.late,
       server_cpu_percent: round(b.serverCpuPercent),
+      server_cpu_us_per_echo: cpuMicrosPer(b.serverCpuPercent, b.echoesPerS),
       server_rss_mb: _mb(b.serverRssBytes),
       generator_cpu_percent: round(b.generatorCpuPercent),
       port: b.port,
     };
     if (b.lost > 0) failures.push(`baseline: ${b.lost} frames were never echoed`);
   }
+  const echoUs = baseline?.server_cpu_us_per_echo ?? null;
   const withRatio = results.map((r) =>
     r.mode === "load" && baseline !== null && baseline.echoes_per_s > 0
-      ? { ...r, baseline_ratio: round(r.delivered_per_s / baseline.echoes_per_s, 3) }
+      ? {
+        ...r,
+        baseline_ratio: round(r.delivered_per_s / baseline.echoes_per_s, 3),
+        server_cpu_vs_echo: echoUs && r.server_cpu_us_per_delivered !== null
+          ? round(r.server_cpu_us_per_delivered / echoUs, 1)
+          : null,
+      }
       : r
   );
   return {
@@ -445,6 +459,11 @@ function _loadStrategy(
         generator_rss_mb: _mb(memory.get(Deno.pid)?.rssBytes ?? null),
         ..._machine(s0, s1),
         baseline_ratio: null,
+        server_cpu_us_per_delivered: cpuMicrosPer(
+          procs.filter((p) => p.serverId !== null).reduce((sum, p) => sum + (cpu(p.pid) ?? NaN), 0),
+          perSecond(load.deliveredInWindow, load.windowMs),
+        ),
+        server_cpu_vs_echo: null,
         error_samples: load.errorSamples,
         ports: { balancer: cluster.balancerPort, servers: cluster.servers.map((s) => s.port) },
       };
@@ -619,4 +638,14 @@ function _mb(bytes: number | null): number | null {
 /** How a run is named in progress lines and failures: `load/postgres`. */
 function _label(run: _Run): string {
   return `${run.strategy}/${run.backend}`;
+}
+
+/**
+ * CPU time per event in microseconds, from a CPU share (% of one core, summed over processes)
+ * and an event rate; null when either is unknown or the rate is 0.
+ */
+export function cpuMicrosPer(cpuPercent: number | null, perSecond: number | null): number | null {
+  if (cpuPercent === null || perSecond === null || !Number.isFinite(cpuPercent)) return null;
+  if (!(perSecond > 0)) return null;
+  return round((cpuPercent / 100) * 1e6 / perSecond, 1);
 }
