@@ -244,103 +244,101 @@ async function _lineMode(
   opts: Omit<ChatClientOptions, "emit">,
   { json, interactive }: { json: boolean; interactive: boolean },
 ): Promise<number> {
-  {
-    const write = (text: string) => Deno.stdout.writeSync(_enc.encode(text));
-    const promptText = "> ";
-    let busy = false;
-    // What receipts and group events need to say "you" and quote your message.
-    let myId: number | undefined;
-    const sentTexts = new Map<string, string>();
-    const ctx = {
-      get myId() {
-        return myId;
-      },
-      sentText: (id: string) => sentTexts.get(id),
-    };
-    const emit = (e: ClientEvent) => {
-      if (json) {
-        write(JSON.stringify(e) + "\n");
-        return;
-      }
-      if (e.event === "ready") myId = e.id;
-      if (e.event === "sent" && e.text !== undefined) {
-        sentTexts.set(e.client_msg_id, e.text);
-        if (sentTexts.size > 10_000) sentTexts.delete(sentTexts.keys().next().value!);
-      }
-      const text = renderEvent(e, ctx);
-      if (text === null) return;
-      if (interactive && e.event === "progress" && e.done < e.total) {
-        // One progress line per transfer, rewritten in place.
-        write(`\r\x1b[K${text}`);
-        return;
-      }
-      // On a terminal, print above the prompt; redraw the prompt unless a command is running
-      // (the loop draws it when the command is done).
-      if (interactive) write(`\r\x1b[K${text}\n${busy ? "" : promptText}`);
-      else write(text + "\n");
-    };
-    const client = new ChatClient({ ...opts, emit });
-    try {
-      await client.start();
-    } catch (err) {
-      await client.close();
-      // The caller asks again for a wrong password and explains a taken name.
-      if (err instanceof KeystoreError || err instanceof RequestError) throw err;
-      emit({ event: "error", message: (err as Error).message });
-      return 1;
+  const write = (text: string) => Deno.stdout.writeSync(_enc.encode(text));
+  const promptText = "> ";
+  let busy = false;
+  // What receipts and group events need to say "you" and quote your message.
+  let myId: number | undefined;
+  const sentTexts = new Map<string, string>();
+  const ctx = {
+    get myId() {
+      return myId;
+    },
+    sentText: (id: string) => sentTexts.get(id),
+  };
+  const emit = (e: ClientEvent) => {
+    if (json) {
+      write(JSON.stringify(e) + "\n");
+      return;
     }
+    if (e.event === "ready") myId = e.id;
+    if (e.event === "sent" && e.text !== undefined) {
+      sentTexts.set(e.client_msg_id, e.text);
+      if (sentTexts.size > 10_000) sentTexts.delete(sentTexts.keys().next().value!);
+    }
+    const text = renderEvent(e, ctx);
+    if (text === null) return;
+    if (interactive && e.event === "progress" && e.done < e.total) {
+      // One progress line per transfer, rewritten in place.
+      write(`\r\x1b[K${text}`);
+      return;
+    }
+    // On a terminal, print above the prompt; redraw the prompt unless a command is running
+    // (the loop draws it when the command is done).
+    if (interactive) write(`\r\x1b[K${text}\n${busy ? "" : promptText}`);
+    else write(text + "\n");
+  };
+  const client = new ChatClient({ ...opts, emit });
+  try {
+    await client.start();
+  } catch (err) {
+    await client.close();
+    // The caller asks again for a wrong password and explains a taken name.
+    if (err instanceof KeystoreError || err instanceof RequestError) throw err;
+    emit({ event: "error", message: (err as Error).message });
+    return 1;
+  }
 
-    // SIGTERM ends the session like end of input, even while waiting for a line.
-    const stopped = Promise.withResolvers<null>();
-    const stop = () => stopped.resolve(null);
-    Deno.addSignalListener("SIGTERM", stop);
-    // The "ready" line has drawn the first prompt.
-    const lines = stdinLines();
-    let shutOut: ShutOut | null = null;
-    const ended = client.shutOut.then((why) => {
-      shutOut = why;
-      return null;
-    });
-    for (;;) {
-      const next = await Promise.race([lines.next(), stopped.promise, ended]);
-      if (next === null || next.done) break;
-      const line = next.value;
-      let cmd;
-      try {
-        cmd = parseCommand(line);
-      } catch (err) {
-        if (err instanceof CommandError) emit({ event: "error", message: err.message });
-        else throw err;
-        if (interactive) write(promptText);
-        continue;
-      }
-      if (cmd === null) {
-        if (interactive) write(promptText);
-        continue;
-      }
-      if (cmd.name === "quit") break;
-      busy = true;
-      await client.run(cmd);
-      busy = false;
-      if (shutOut !== null) break;
+  // SIGTERM ends the session like end of input, even while waiting for a line.
+  const stopped = Promise.withResolvers<null>();
+  const stop = () => stopped.resolve(null);
+  Deno.addSignalListener("SIGTERM", stop);
+  // The "ready" line has drawn the first prompt.
+  const lines = stdinLines();
+  let shutOut: ShutOut | null = null;
+  const ended = client.shutOut.then((why) => {
+    shutOut = why;
+    return null;
+  });
+  for (;;) {
+    const next = await Promise.race([lines.next(), stopped.promise, ended]);
+    if (next === null || next.done) break;
+    const line = next.value;
+    let cmd;
+    try {
+      cmd = parseCommand(line);
+    } catch (err) {
+      if (err instanceof CommandError) emit({ event: "error", message: err.message });
+      else throw err;
       if (interactive) write(promptText);
+      continue;
     }
-    Deno.removeSignalListener("SIGTERM", stop);
-    if (shutOut !== null) {
-      // The event line already said why; nothing typed can be sent any more.
-      emit({ event: "quit" });
-      await client.close();
-      if (interactive) write("\n");
-      return (shutOut as ShutOut).reason === "logout" ? 0 : 1;
+    if (cmd === null) {
+      if (interactive) write(promptText);
+      continue;
     }
-    // End of input: let every sent message be accepted first (bounded).
-    const drained = await client.drain();
-    if (!drained) emit({ event: "error", message: "Some messages were not acknowledged in time" });
+    if (cmd.name === "quit") break;
+    busy = true;
+    await client.run(cmd);
+    busy = false;
+    if (shutOut !== null) break;
+    if (interactive) write(promptText);
+  }
+  Deno.removeSignalListener("SIGTERM", stop);
+  if (shutOut !== null) {
+    // The event line already said why; nothing typed can be sent any more.
     emit({ event: "quit" });
     await client.close();
     if (interactive) write("\n");
-    return drained ? 0 : 1;
+    return (shutOut as ShutOut).reason === "logout" ? 0 : 1;
   }
+  // End of input: let every sent message be accepted first (bounded).
+  const drained = await client.drain();
+  if (!drained) emit({ event: "error", message: "Some messages were not acknowledged in time" });
+  emit({ event: "quit" });
+  await client.close();
+  if (interactive) write("\n");
+  return drained ? 0 : 1;
 }
 
 async function _password(file: string | undefined): Promise<string> {
