@@ -24,7 +24,9 @@ function _tuiArgv(balancer: string, data: string, user: string): string[] {
     "--keystore-scrypt-n",
     "1024",
   ]);
-  return ["env", `FASTCHAT_PASSWORD=pw-of-${user}`, cmd, ...args];
+  // CI=true as CI machines set it: the client must still draw on a terminal (Ink alone
+  // would draw nothing until exit there).
+  return ["env", "CI=true", `FASTCHAT_PASSWORD=pw-of-${user}`, cmd, ...args];
 }
 
 Deno.test("full-screen client: chat while messages arrive, switch, history, completion, paste", async () => {

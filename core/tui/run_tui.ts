@@ -48,6 +48,9 @@ export async function runTui(opts: TuiOptions): Promise<number> {
   const ink = render(React.createElement(App, { controller: c }), {
     exitOnCtrlC: false,
     patchConsole: true,
+    // The caller runs this only on a terminal; Ink would otherwise draw nothing until exit
+    // when the environment says CI (CI=true), even on a real terminal.
+    interactive: true,
   });
   try {
     await client.start();
