@@ -6,6 +6,7 @@
  * @module
  */
 
+import { embeddedWebAssets } from "../core/balancer/embedded_web.ts";
 import { parseArgs } from "node:util";
 import { dirname } from "node:path";
 import { type Command, UsageError } from "./command.ts";
@@ -94,7 +95,13 @@ async function _run(args: string[]): Promise<number> {
   try {
     let balancer;
     try {
-      balancer = await startBalancer({ strategy, port, host: values.host, store });
+      balancer = await startBalancer({
+        strategy,
+        port,
+        host: values.host,
+        store,
+        web: embeddedWebAssets(),
+      });
     } catch (err) {
       if (err instanceof Deno.errors.AddrInUse || err instanceof Deno.errors.PermissionDenied) {
         console.error(`fastchat balance: cannot listen on ${values.host}:${port}: ${err.message}`);

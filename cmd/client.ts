@@ -8,6 +8,7 @@
 
 import { parseArgs } from "node:util";
 import { join } from "node:path";
+import { denoClientPorts } from "../core/client/deno_ports.ts";
 import { ChatClient, type ChatClientOptions, type ShutOut } from "../core/client/chat_client.ts";
 import { RequestError } from "../core/client/errors.ts";
 import { KeystoreError } from "../core/client/keystore_types.ts";
@@ -112,7 +113,7 @@ export const clientCommand: Command = {
     const account = await _account(dataDir, user, values["password-file"]);
     const base = {
       balancerUrls: balancers,
-      dataDir,
+      ...denoClientPorts(dataDir, user),
       username: user,
       connectTimeoutS: timeout,
       keystoreScryptN,

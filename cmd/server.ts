@@ -13,6 +13,7 @@ import { createLogger, parseLogLevel } from "../core/log/logger.ts";
 import type { Quotas } from "../core/server/quotas.ts";
 import { startServer } from "../core/server/serve.ts";
 import { DB_ENV, dbLocation, openStore, storeBackend } from "../core/store/open_store.ts";
+import { OriginError, parseOrigins } from "../core/ws/origin.ts";
 import { type Command, UsageError } from "./command.ts";
 
 const _USAGE = `Usage: fastchat server --id N [options]
@@ -33,6 +34,11 @@ Options:
   --listen HOST       Address to bind (default: the host in the servers file)
   --tls-cert FILE     Serve wss:// and https:// with this PEM certificate...
   --tls-key FILE      ...and this PEM private key
+  --allowed-origins LIST
+                      Web pages that may connect, comma-separated origins such as
+                      http://127.0.0.1:7100,https://chat.example.org (default: none;
+                      clients that send no Origin, such as the terminal client and
+                      peers, may always connect; a browser from elsewhere gets 403)
   --scrypt-n N        scrypt cost N for new passwords (power of two, default 32768)
   --max-conns-per-addr N
                       Most open connections from one address (default 1024; 0 = no
@@ -69,6 +75,13 @@ export const serverCommand: Command = {
       logLevel = parseLogLevel(values["log-level"] ?? "info");
     } catch (err) {
       throw new UsageError((err as Error).message);
+    }
+    let allowedOrigins: string[] = [];
+    try {
+      allowedOrigins = parseOrigins(values["allowed-origins"] ?? "");
+    } catch (err) {
+      if (!(err instanceof OriginError)) throw err;
+      throw new UsageError(`--allowed-origins: ${err.message}`);
     }
     let scryptN: number | undefined;
     if (values["scrypt-n"] !== undefined) {
@@ -160,6 +173,7 @@ export const serverCommand: Command = {
         passwordCost: scryptN !== undefined ? { N: scryptN, r: 8, p: 1 } : undefined,
         httpLimits: maxConnsPerAddr !== undefined ? { maxConnsPerAddr } : undefined,
         quotas: { send, pendingExpiryMs, register },
+        allowedOrigins,
       });
     } catch (err) {
       await store.close();
@@ -192,6 +206,7 @@ function _parse(args: string[]) {
         listen: { type: "string" },
         "tls-cert": { type: "string" },
         "tls-key": { type: "string" },
+        "allowed-origins": { type: "string" },
         "scrypt-n": { type: "string" },
         "max-conns-per-addr": { type: "string" },
         "send-rate": { type: "string" },

@@ -12,6 +12,7 @@ import { startCluster } from "../core/cluster/supervisor.ts";
 import { parseLogLevel } from "../core/log/logger.ts";
 import { redactUrl } from "../core/store/postgres_driver.ts";
 import { DB_ENV, storeBackend } from "../core/store/open_store.ts";
+import { OriginError, parseOrigins } from "../core/ws/origin.ts";
 import { type Command, UsageError } from "./command.ts";
 
 const _STRATEGIES = ["load", "random", "round-robin"];
@@ -31,6 +32,10 @@ Options:
   --strategy S           load, random or round-robin (default load)
   --balancer-port P      Balancer port (default 7100)
   --balancer-host H      Balancer address (default 127.0.0.1)
+  --allowed-origins LIST Web pages that may connect to the servers besides the
+                         balancer's own (http://127.0.0.1:P, http://localhost:P and
+                         http://H:P, always allowed): comma-separated origins such as
+                         https://chat.example.org
   --log-level LEVEL      debug, info, warn or error (default info)
   --scrypt-n N           scrypt cost for new passwords (default 32768; tests use less)
   -h, --help             Show this help`;
@@ -51,6 +56,7 @@ export const upCommand: Command = {
           strategy: { type: "string" },
           "balancer-port": { type: "string" },
           "balancer-host": { type: "string" },
+          "allowed-origins": { type: "string" },
           "log-level": { type: "string" },
           "scrypt-n": { type: "string" },
           help: { type: "boolean", short: "h" },
@@ -76,6 +82,13 @@ export const upCommand: Command = {
       throw new UsageError(
         `--balancer-port must be a port from 1 to 65535, got "${values["balancer-port"]}"`,
       );
+    }
+    let allowedOrigins: string[];
+    try {
+      allowedOrigins = parseOrigins(values["allowed-origins"] ?? "");
+    } catch (err) {
+      if (!(err instanceof OriginError)) throw err;
+      throw new UsageError(`--allowed-origins: ${err.message}`);
     }
     let logLevel;
     try {
@@ -106,10 +119,12 @@ export const upCommand: Command = {
       balancerPort: port,
       logLevel,
       scryptN,
+      allowedOrigins,
     });
     console.log(`FastChat is up: ${servers.length} server(s), strategy ${strategy}`);
+    console.log(`  web       ${cluster.balancerUrl}/  (open it in a browser to chat)`);
     console.log(
-      `  balancer  ${cluster.balancerUrl}  (clients ask GET ${cluster.balancerUrl}/assign)`,
+      `  balancer  ${cluster.balancerUrl}  (clients ask GET ${cluster.balancerUrl}/assign; status at /status)`,
     );
     for (const s of servers) console.log(`  server ${s.id}  ${serverUrl(s)}`);
     console.log(

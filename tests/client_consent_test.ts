@@ -18,7 +18,8 @@ import {
 } from "../core/client/e2e.ts";
 import type { ClientEvent } from "../core/client/events.ts";
 import { friendKeyMessageId, groupKeyMessageId } from "../core/client/key_rules.ts";
-import { Keystore } from "../core/client/keystore.ts";
+import type { Keystore } from "../core/client/keystore.ts";
+import { createKeystoreFile } from "../core/client/keystore_file.ts";
 import type { RequestFrame } from "../core/client/protocol_client.ts";
 import {
   generateFernetKey,
@@ -248,7 +249,7 @@ async function _withAlice(
 ) {
   const dir = await Deno.makeTempDir({ prefix: "fastchat_consent_engine_" });
   const w = new _World();
-  const ks = await Keystore.create(`${dir}/keystore.db`, {
+  const ks = await createKeystoreFile(`${dir}/keystore.db`, {
     password: "pw-of-alice",
     account: {
       userId: 1,
@@ -264,7 +265,7 @@ async function _withAlice(
   opts.prepare?.(ks, w);
   const client = new ChatClient({
     balancerUrls: "http://unused.invalid",
-    dataDir: dir,
+    saveDir: `${dir}/files`,
     username: "alice",
     password: "pw-of-alice",
     emit: (e) => void w.events.push(e),

@@ -13,7 +13,7 @@ import { openStore } from "../core/store/open_store.ts";
 import { ClientProc } from "./helpers/client_proc.ts";
 import { freePort, Proc, TestCluster, testEachBackend, waitHealthy } from "./helpers/cluster.ts";
 import type { StoreBackend } from "../core/store/open_store.ts";
-import { Keystore } from "../core/client/keystore.ts";
+import { openKeystoreFile } from "../core/client/keystore_file.ts";
 
 async function _setup(backend: StoreBackend, n = 3, strategy = "round-robin") {
   const cluster = await TestCluster.start(n, { balancer: strategy, backend });
@@ -205,8 +205,8 @@ testEachBackend(
       assert.equal((await alice.finish()).code, 0);
       assert.equal((await bob.finish()).code, 0);
       // Both keystores now send with the same key: the one made by the lower user ID.
-      const ka = await Keystore.open(join(t.data, "alice", "keystore.db"), "pw-of-alice");
-      const kb = await Keystore.open(join(t.data, "bob", "keystore.db"), "pw-of-bob");
+      const ka = await openKeystoreFile(join(t.data, "alice", "keystore.db"), "pw-of-alice");
+      const kb = await openKeystoreFile(join(t.data, "bob", "keystore.db"), "pw-of-bob");
       try {
         assert.equal(ka.activeFriendKey(kb.userId)!.kid, kb.activeFriendKey(ka.userId)!.kid);
       } finally {

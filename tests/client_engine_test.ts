@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { ChatClient } from "../core/client/chat_client.ts";
 import type { ClientEvent } from "../core/client/events.ts";
-import { Keystore } from "../core/client/keystore.ts";
+import { createKeystoreFile } from "../core/client/keystore_file.ts";
 import type { RequestFrame } from "../core/client/protocol_client.ts";
 import { generateIdentityKeyPair, toBase64Url } from "../core/crypto/mod.ts";
 import { FakeDialer, MemoryFiles } from "./helpers/client_fakes.ts";
@@ -74,7 +74,7 @@ async function _until<T>(find: () => T | undefined, timeoutMs = 5_000): Promise<
 Deno.test("ChatClient on injected ports: sends, reports receipts, resends after a reconnect", async () => {
   const dir = await Deno.makeTempDir({ prefix: "fastchat_engine_" });
   const identity = _ALICE;
-  const ks = await Keystore.create(`${dir}/keystore.db`, {
+  const ks = await createKeystoreFile(`${dir}/keystore.db`, {
     password: "pw-of-alice",
     account: {
       userId: 1,
@@ -91,7 +91,7 @@ Deno.test("ChatClient on injected ports: sends, reports receipts, resends after 
   const events: ClientEvent[] = [];
   const client = new ChatClient({
     balancerUrls: "http://unused.invalid",
-    dataDir: dir,
+    saveDir: `${dir}/files`,
     username: "alice",
     password: "pw-of-alice",
     emit: (e) => void events.push(e),

@@ -5,7 +5,7 @@
 
 import assert from "node:assert/strict";
 import { layoutLines, progressBar, visibleRows } from "../core/tui/layout.ts";
-import type { ChatLine } from "../core/tui/view_state.ts";
+import type { ChatLine } from "../core/view/view_state.ts";
 
 function _line(over: Partial<ChatLine>): ChatLine {
   return {

@@ -14,7 +14,7 @@ import {
   setOnline,
   submitting,
   type ViewState,
-} from "../core/tui/view_state.ts";
+} from "../core/view/view_state.ts";
 
 function _view(events: Parameters<typeof applyEvent>[1][], start = initialView("alice")) {
   return events.reduce((v: ViewState, e) => applyEvent(v, e, 1_000), start);

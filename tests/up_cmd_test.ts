@@ -1,6 +1,7 @@
 /**
  * `fastchat up` as a user runs it: a real process that starts the balancer and servers,
- * serves clients through the balancer, and stops every child on SIGTERM. A second `up` on
+ * serves clients through the balancer, lets the balancer's web pages (and the origins given
+ * to it) open WebSockets to the servers, and stops every child on SIGTERM. A second `up` on
  * the same data directory or ports refuses at once; children stop when `up` is killed; and
  * the cluster survives its Deno binary being replaced (and missing for a while) under it.
  */
@@ -14,6 +15,18 @@ import { randomBytes, toBase64Url } from "../core/crypto/bytes.ts";
 import { freePort, Proc, TEST_RSA_PUBLIC_KEY, testEachBackend, until } from "./helpers/cluster.ts";
 import { freshPostgresDatabase } from "./helpers/postgres.ts";
 import { openStore } from "../core/store/open_store.ts";
+import { readResponseHead, upgradeRequest } from "./helpers/raw_ws.ts";
+
+/** The status of a WebSocket upgrade to a server on `port` with `origin` (none if undefined). */
+async function _upgradeStatus(port: number, origin?: string): Promise<number> {
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+  try {
+    await conn.write(new TextEncoder().encode(upgradeRequest("/ws", { Origin: origin })));
+    return (await readResponseHead(conn)).status;
+  } finally {
+    conn.close();
+  }
+}
 
 async function _listening(port: number): Promise<boolean> {
   try {
@@ -53,6 +66,8 @@ testEachBackend(
       "warn",
       "--scrypt-n",
       "1024",
+      "--allowed-origins",
+      "https://chat.example.org",
       ...(backend === "postgres" ? ["--db", db] : []),
     ]);
     const clients: ProtocolClient[] = [];
@@ -77,6 +92,24 @@ testEachBackend(
         assigned.push(a.id);
       }
       assert.deepEqual(new Set(assigned), new Set([1, 2, 3]));
+
+      // Every server lets pages from the balancer (and the origin given to up) connect,
+      // refuses other pages with 403, and serves clients that send no Origin.
+      for (const port of ports) {
+        for (
+          const origin of [
+            `http://127.0.0.1:${balancerPort}`,
+            `http://localhost:${balancerPort}`,
+            "https://chat.example.org",
+            undefined,
+          ]
+        ) {
+          assert.equal(await _upgradeStatus(port, origin), 101, `${port} ${origin}`);
+        }
+        for (const origin of ["https://evil.example", `http://127.0.0.1:${port}`, "null"]) {
+          assert.equal(await _upgradeStatus(port, origin), 403, `${port} ${origin}`);
+        }
+      }
 
       const users = [];
       for (const name of ["ann", "ben"]) {
@@ -128,6 +161,12 @@ Deno.test("fastchat up rejects a bad strategy and a malformed servers file", asy
     const bad = new Proc("up", ["up", "--strategy", "fastest", "--data", dir]);
     assert.equal((await bad.done).code, 2);
     assert.match(bad.output, /--strategy must be one of load, random, round-robin/);
+    const origin = new Proc("up", ["up", "--allowed-origins", "chat.example.org", "--data", dir]);
+    assert.equal((await origin.done).code, 2);
+    assert.match(
+      origin.output,
+      /fastchat up: --allowed-origins: "chat\.example\.org" is not an origin; expected scheme:\/\/host\[:port\]/,
+    );
     const file = join(dir, "servers.txt");
     await Deno.writeTextFile(file, "1 127.0.0.1 7101\n2 127.0.0.1\n");
     const broken = new Proc("up", ["up", "--servers", file, "--data", dir]);

@@ -1,6 +1,7 @@
 /**
  * The balancer's HTTP app (Hono): clients ask `GET /assign` which chat server to connect
- * to; operators read `GET /` (status page), `GET /metrics` (Prometheus) and
+ * to; people open `GET /`, the web client (web_client.ts); operators read `GET /status`
+ * (status page; also `GET /` asked for JSON), `GET /metrics` (Prometheus) and
  * `GET /healthz`. Kept free of `Deno.serve` and of the store, so tests drive it with
  * `app.request()` and a fake server list.
  *
@@ -11,6 +12,7 @@ import { Hono } from "hono";
 import type { Context } from "hono";
 import type { ServerRecord } from "../store/store.ts";
 import { serverUrl } from "../cluster/servers_file.ts";
+import { WEB_SECURITY_HEADERS, type WebAssets, webCsp } from "./web_client.ts";
 import {
   Balancer,
   isLive,
@@ -41,6 +43,8 @@ export interface BalancerAppOptions {
   readonly cacheMs?: number;
   /** Random source for the `random` strategy. */
   readonly randomInt?: RandomInt;
+  /** The web client's files (web_client.ts); without them `/` is the status page. */
+  readonly web?: WebAssets;
 }
 
 /** The body of a successful `GET /assign`. */
@@ -78,7 +82,7 @@ export interface BalancerStatus {
   readonly servers: readonly ServerStatus[];
 }
 
-const _ROUTES = ["/", "/assign", "/healthz", "/metrics"] as const;
+const _ROUTES = ["/", "/assign", "/healthz", "/metrics", "/status"] as const;
 const _NO_STORE = { "cache-control": "no-store" };
 
 /**
@@ -149,7 +153,7 @@ export function createBalancerApp(opts: BalancerAppOptions): Hono {
     return c.json(body, 200, _NO_STORE);
   });
 
-  app.get("/", async (c) => {
+  const statusPage = async (c: Context) => {
     let list: ServerRecord[];
     try {
       list = await servers();
@@ -161,7 +165,21 @@ export function createBalancerApp(opts: BalancerAppOptions): Hono {
     c.header("vary", "accept");
     c.header("cache-control", "no-store");
     return _wantsJson(c) ? c.json(status) : c.html(_renderHtml(status));
+  };
+  app.get("/status", statusPage);
+
+  const web = opts.web;
+  app.get("/", async (c) => {
+    // Scripts and older tools ask `/` for the status as JSON; people get the web client.
+    if (web === undefined || _wantsJson(c)) return await statusPage(c);
+    return await _webAsset(c, web, "/", servers, tls);
   });
+  if (web !== undefined) {
+    for (const path of web.keys()) {
+      if (path === "/") continue;
+      app.get(path, (c) => _webAsset(c, web, path, servers, tls));
+    }
+  }
 
   app.get("/healthz", (c) => c.text("ok", 200, _NO_STORE));
 
@@ -215,6 +233,36 @@ export function createBalancerApp(opts: BalancerAppOptions): Hono {
   });
 
   return app;
+}
+
+/** Serves one embedded file of the web client, with its security headers. */
+async function _webAsset(
+  c: Context,
+  web: WebAssets,
+  path: string,
+  servers: () => Promise<ServerRecord[]>,
+  tls: boolean,
+): Promise<Response> {
+  const asset = web.get(path)!;
+  const headers: Record<string, string> = {
+    ...WEB_SECURITY_HEADERS,
+    "content-type": asset.type,
+    etag: asset.etag,
+    // The page names the cluster's servers in its CSP: always fresh. Its files are
+    // revalidated by ETag, so a new build is picked up at once.
+    "cache-control": "no-cache",
+  };
+  if (path === "/") {
+    let list: ServerRecord[] = [];
+    try {
+      list = await servers();
+    } catch {
+      // The page still loads; it asks /assign, which says what is wrong.
+    }
+    headers["content-security-policy"] = webCsp(list.map((s) => serverUrl(s, tls)));
+  }
+  if (c.req.header("if-none-match") === asset.etag) return c.body(null, 304, headers);
+  return c.body(asset.body as Uint8Array<ArrayBuffer>, 200, headers);
 }
 
 function _allowed(path: string): string {

@@ -22,6 +22,7 @@
 import { type HttpListener, listenHttp } from "../ws/http_listener.ts";
 import type { Store } from "../store/store.ts";
 import { createBalancerApp } from "./app.ts";
+import type { WebAssets } from "./web_client.ts";
 import type { Strategy } from "./strategy.ts";
 
 export {
@@ -60,6 +61,8 @@ export interface StartBalancerOptions {
   readonly tls?: boolean;
   /** Aborting it stops the balancer, like `close()`. */
   readonly signal?: AbortSignal;
+  /** The web client's files, served at `/` (see web_client.ts). */
+  readonly web?: WebAssets;
 }
 
 /** A running balancer. */
@@ -88,6 +91,7 @@ export function startBalancer(opts: StartBalancerOptions): Promise<RunningBalanc
     strategy: opts.strategy,
     source: () => opts.store.listServers(),
     tls: opts.tls,
+    web: opts.web,
   });
   let listener: HttpListener;
   try {

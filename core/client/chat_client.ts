@@ -17,7 +17,6 @@
  * @module
  */
 
-import { join } from "node:path";
 import { exportRsaPrivateKey, exportRsaPublicKey, toBase64Url } from "../crypto/mod.ts";
 import { generateIdentityKeyPair, generateRsaKeyPair } from "../crypto/mod.ts";
 import type { MessageFrame } from "../protocol/mod.ts";
@@ -27,9 +26,7 @@ import type { ClientCommand } from "./commands.ts";
 import { Connection, type ShutOut } from "./connection.ts";
 import { Consent } from "./consent.ts";
 import { settledWithin } from "./delay.ts";
-import { denoFiles } from "./deno_files.ts";
 import type { ClientEvent, EventSink } from "./events.ts";
-import { fileKeystore } from "./file_keystore.ts";
 import { FileTransfer } from "./file_transfer.ts";
 import { Friends } from "./friends.ts";
 import { GroupKeys } from "./group_keys.ts";
@@ -50,8 +47,6 @@ export interface ChatClientOptions {
    * (one URL alone is fine).
    */
   balancerUrls: string | readonly string[];
-  /** Data directory; the user's keystore and received files go under `<data>/<user>/`. */
-  dataDir: string;
   username: string;
   password: string;
   /** Where events go. */
@@ -69,10 +64,15 @@ export interface ChatClientOptions {
   deadAfterMs?: number;
   /** How to reach a server (default: through `balancerUrls`, with the options above). */
   dialer?: Dialer;
-  /** The user's keystore (default: the file `<data>/<user>/keystore.db`). */
-  keystore?: KeystoreOpener;
-  /** Files to send, and where received ones are saved (default: the file system). */
-  files?: FilePort;
+  /**
+   * The user's keystore: on Deno the file `<data>/<user>/keystore.db` (`denoClientPorts()`
+   * in deno_ports.ts), in a browser IndexedDB (web/).
+   */
+  keystore: KeystoreOpener;
+  /** Files to send, and where received ones are saved. */
+  files: FilePort;
+  /** Where received files are saved, as `files` names places. */
+  saveDir: string;
   /**
    * Milliseconds between checks of the published keys while connected (default 10
    * minutes, `KEY_CHECK_MS`; 0 checks only at each login). Tests pass a short one.
@@ -119,11 +119,6 @@ export class ChatClient {
     });
   }
 
-  /** The user's own directory under the data dir. */
-  get userDir(): string {
-    return join(this.#opts.dataDir, this.#opts.username);
-  }
-
   /** My user ID (0 before joining). */
   get userId(): number {
     return this.#engine?.ks.userId ?? 0;
@@ -144,7 +139,7 @@ export class ChatClient {
 
   /** Opens or creates the keystore, joins the cluster and emits `ready`. */
   async start(): Promise<void> {
-    const opener = this.#opts.keystore ?? fileKeystore(this.userDir);
+    const opener = this.#opts.keystore;
     const ks = await opener.open(this.#opts.password);
     if (ks) {
       this.#build(ks);
@@ -275,8 +270,8 @@ export class ChatClient {
     const groupKeys = new GroupKeys({ ks, friends, link, emit, secrets, tracker });
     const files = new FileTransfer({
       ks,
-      files: this.#opts.files ?? denoFiles,
-      saveDir: join(this.userDir, "files"),
+      files: this.#opts.files,
+      saveDir: this.#opts.saveDir,
       link,
       emit,
       identitySecret: secrets.identitySecret,
@@ -286,7 +281,18 @@ export class ChatClient {
       ks,
       handle: (m) => incoming.handle(m),
       reshow: (msgId) => incoming.reshow(msgId),
-      ack: (ids) => link.ack(ids),
+      // Acknowledged only once stored: the server forgets what is acknowledged.
+      ack: (ids) => {
+        if (ks.persisted === undefined) return link.ack(ids);
+        ks.persisted().then(
+          () => link.ack(ids),
+          (err) =>
+            emit({
+              event: "error",
+              message: `Could not store messages: ${(err as Error).message}`,
+            }),
+        );
+      },
       emit,
       connected: () => link.connected,
       stopping: () => link.stopping,

@@ -1,12 +1,12 @@
 /**
  * The keystore opener on Deno: the user's keystore is the file `<dir>/keystore.db`
- * (`Keystore`, SQLite), in a directory private to the user.
+ * (`Keystore` on node:sqlite, see `keystore_file.ts`), in a directory private to the user.
  *
  * @module
  */
 
 import { join } from "node:path";
-import { Keystore } from "./keystore.ts";
+import { createKeystoreFile, openKeystoreFile } from "./keystore_file.ts";
 import type { KeystoreOpener } from "./ports.ts";
 
 /** Opens or creates the keystore file in `dir` (made 0700 if missing). */
@@ -21,10 +21,10 @@ export function fileKeystore(dir: string): KeystoreOpener {
         if (err instanceof Deno.errors.NotFound) return null;
         throw err;
       }
-      return await Keystore.open(path, password);
+      return await openKeystoreFile(path, password);
     },
     create(opts) {
-      return Keystore.create(path, opts);
+      return createKeystoreFile(path, opts);
     },
   };
 }

@@ -1,46 +1,54 @@
 /**
- * The client's local database: one SQLite file per user (the caller picks the path, e.g.
- * `<data>/<username>/fastchat-client.db`) holding the user's own account and keys, their
- * friends with pinned public keys and shared Fernet keys, their groups with per-epoch keys,
- * and the message history.
+ * The client's local database: one SQLite database per user holding the user's own
+ * account and keys, their friends with pinned public keys and shared Fernet keys, their
+ * groups with per-epoch keys, and the message history.
  *
- * The file lives on the user's device, and everything private in it is encrypted at rest
- * under a master key derived from the user's password (scrypt, then Fernet; see
+ * It works on any {@linkcode SqlDatabase} (`sql_database.ts`): on Deno a file through
+ * node:sqlite (`keystore_file.ts`: `createKeystoreFile` and `openKeystoreFile`,
+ * the caller picks the path, e.g. `<data>/<username>/keystore.db`); in a browser an
+ * in-memory sql.js database (`sqljs_database.ts`) whose image the caller persists. Here
+ * nothing knows about files: a keystore is a database and a label naming it in messages
+ * (a file keystore's label is its path).
+ *
+ * The database lives on the user's device, and everything private in it is encrypted at
+ * rest under a master key derived from the user's password (scrypt, then Fernet; see
  * `keystore_cipher.ts`): the RSA private key, the identity secret key, the session token,
- * every shared friend and group key, and every message text and file detail. Stealing the
- * file gives IDs, names, public keys, times and message states, but no secret and no text.
- * Public data is not authenticated: whoever can write the file can change a pinned public
- * key, which is one reason the file is created `0600` in a `0700` directory.
+ * every shared friend and group key, and every message text and file detail. Stealing it
+ * gives IDs, names, public keys, times and message states, but no secret and no text.
+ * Public data is not authenticated: whoever can write the database can change a pinned
+ * public key, which is one reason a file keystore is created `0600` in a `0700` directory.
  *
- * Durability and hygiene: WAL journal with `synchronous=FULL`, since the client acks
- * messages to the server once they are stored here; `secure_delete`, and a WAL checkpoint
- * after {@linkcode Keystore.changePassword}, so tokens under the old password do not
- * linger in freed pages or WAL frames.
+ * Hygiene: `secure_delete` on every backend, and a WAL checkpoint after
+ * {@linkcode Keystore.changePassword} (a no-op where there is no WAL), so tokens under the
+ * old password do not linger in freed pages or WAL frames. A file keystore also runs a WAL
+ * journal with `synchronous=FULL`, since the client acks messages to the server once they
+ * are stored here.
  *
- * The API is synchronous (node:sqlite is, and calls are small), except `create()`, `open()`
- * and `changePassword()`, which run scrypt without blocking the event loop. Bad arguments
+ * The API is synchronous (SQLite calls are small), except `createIn()`, `openIn()` and
+ * `changePassword()`, which run scrypt without blocking the event loop. Bad arguments
  * throw TypeError or RangeError before anything is written; domain failures throw
  * {@linkcode KeystoreError} with a code from {@linkcode KEYSTORE_ERRORS}.
  *
  * The parts live beside this file: `keystore_friends.ts`, `keystore_groups.ts`,
- * `keystore_history.ts`, `keystore_consent.ts` (the methods), `keystore_file.ts` (file
- * life), `keystore_cipher.ts`
- * (encryption), `keystore_schema.ts` (SQL), `keystore_check.ts` (input checks) and
- * `keystore_types.ts` (records and errors, re-exported here).
+ * `keystore_history.ts`, `keystore_consent.ts` (the methods), `keystore_setup.ts`
+ * (creating, opening, resealing), `keystore_cipher.ts` (encryption), `keystore_schema.ts`
+ * (SQL), `keystore_check.ts` (input checks) and `keystore_types.ts` (records and errors,
+ * re-exported here).
  *
  * @example
  * ```ts ignore
- * const ks = await Keystore.create("data/ada/fastchat-client.db", { password, account });
+ * const db = new SqlJsDatabase(SQL);
+ * const ks = await Keystore.createIn(db, "ada", { password, account });
  * ks.addFriend({ userId: 7, username: "bob", rsaPublicKey, identityKey });
  * ks.addFriendKey(7, "k1", generateFernetKey(), { active: true });
+ * const image = db.export();
  * ks.close();
- * const again = await Keystore.open("data/ada/fastchat-client.db", password);
+ * const again = await Keystore.openIn(new SqlJsDatabase(SQL, image), "ada", password);
  * ```
  *
  * @module
  */
 
-import { DatabaseSync } from "node:sqlite";
 import { fromBase64Url } from "../crypto/mod.ts";
 import { checkObject, checkPassword, checkSessionToken } from "./keystore_check.ts";
 import { KeystoreCipher, resolveScryptParams } from "./keystore_cipher.ts";
@@ -53,17 +61,13 @@ import {
   SESSION_TOKEN_CONTEXT,
 } from "./keystore_context.ts";
 import {
-  checkKeystoreFile,
-  checkKeystorePath,
+  checkCreateOptions,
+  checkEmptyDb,
   configureKeystoreDb,
-  createKeystoreFile,
   initKeystoreDb,
-  narrowKeystoreMode,
-  prepareAccount,
   readKdf,
-  removeKeystoreFiles,
   resealKeystore,
-} from "./keystore_file.ts";
+} from "./keystore_setup.ts";
 import * as consent from "./keystore_consent.ts";
 import * as friends from "./keystore_friends.ts";
 import * as groups from "./keystore_groups.ts";
@@ -96,6 +100,7 @@ import {
   type RequestMessageRecord,
   type RequestRecord,
 } from "./keystore_types.ts";
+import type { SqlDatabase } from "./sql_database.ts";
 
 export * from "./keystore_types.ts";
 export { DEFAULT_KEYSTORE_SCRYPT } from "./keystore_cipher.ts";
@@ -103,90 +108,92 @@ export { KEYSTORE_SCHEMA_VERSION } from "./keystore_schema.ts";
 
 /** The client's local database; see the module documentation. */
 export class Keystore {
-  #db: DatabaseSync | null;
+  #db: SqlDatabase | null;
   readonly #st: KeystoreStatements;
   #cipher: KeystoreCipher;
-  readonly #path: string;
+  readonly #label: string;
   readonly #userId: number;
   readonly #username: string;
   /** Serializes password changes, which await scrypt twice. */
   #passwordChange: Promise<unknown> = Promise.resolve();
 
-  private constructor(db: DatabaseSync, cipher: KeystoreCipher, path: string) {
+  private constructor(db: SqlDatabase, cipher: KeystoreCipher, label: string) {
     this.#db = db;
     this.#st = prepareKeystoreStatements(db);
     this.#cipher = cipher;
-    this.#path = path;
-    const row = this.#st.account.get() as Row | undefined;
-    if (row === undefined) throw corruptError(path, "it has no account");
+    this.#label = label;
+    const row = this.#st.account.get();
+    if (row === undefined) throw corruptError(label, "it has no account");
     this.#userId = row["user_id"] as number;
     this.#username = row["username"] as string;
   }
 
   /**
-   * Creates a new keystore file at `path` (mode 0600; a missing directory is made 0700)
-   * holding the user's account, locked with `opts.password`.
+   * Creates a new keystore in `db`, an empty database, holding the user's account locked
+   * with `opts.password`: the schema, the master key's parameters and the account are
+   * written in one transaction. `label` names the keystore in messages (a file's path).
    *
-   * @throws {KeystoreError} "already_exists" if a file is already at `path`.
+   * `db` may also be a function opening the database: it is called once the options are
+   * checked and the master key is derived, so a bad call makes nothing and the database
+   * is not left empty while scrypt runs (the file backend uses this).
+   *
+   * From then on the keystore owns the database: {@linkcode close} closes it. If creating
+   * fails, the database is left open for the caller, without any of the keystore's rows.
+   *
+   * @throws {KeystoreError} "already_exists" if `db` is not empty.
    * @throws {TypeError | RangeError} If an argument is malformed, e.g. the RSA or identity
-   *   keys are not a matching pair. Nothing is created then.
+   *   keys are not a matching pair. Nothing is written then.
    */
-  static async create(path: string, opts: CreateKeystoreOptions): Promise<Keystore> {
-    checkKeystorePath(path);
-    checkObject("Options", opts);
-    checkPassword("password", opts.password);
-    const account = prepareAccount(opts.account);
-    const params = resolveScryptParams(opts.scrypt);
+  static async createIn(
+    db: SqlDatabase | (() => SqlDatabase),
+    label: string,
+    opts: CreateKeystoreOptions,
+  ): Promise<Keystore> {
+    _checkLabel(label);
+    const { account, params } = checkCreateOptions(opts);
     const salt = KeystoreCipher.newSalt();
     const cipher = await KeystoreCipher.derive(opts.password, salt, params);
-    createKeystoreFile(path);
-    let db: DatabaseSync | undefined;
-    try {
-      db = new DatabaseSync(path);
-      configureKeystoreDb(db, path);
-      initKeystoreDb(db, { salt, params, verifier: cipher.makeVerifier() }, cipher, account);
-      return new Keystore(db, cipher, path);
-    } catch (err) {
-      db?.close();
-      removeKeystoreFiles(path);
-      throw err;
-    }
+    const target = typeof db === "function" ? db() : db;
+    configureKeystoreDb(target);
+    checkEmptyDb(target, label);
+    initKeystoreDb(target, { salt, params, verifier: cipher.makeVerifier() }, cipher, account);
+    return new Keystore(target, cipher, label);
   }
 
   /**
-   * Opens an existing keystore with the user's password. A file whose mode lets others in
-   * is narrowed back to 0600; a file of an older schema version is migrated (see
+   * Opens the keystore in `db` with the user's password; `label` names it in messages (a
+   * file's path). A keystore of an older schema version is migrated (see
    * `keystore_schema.ts`) once the password is checked.
    *
-   * @throws {KeystoreError} "not_found" if there is no file at `path`; "wrong_password";
-   *   "not_a_keystore"; "unsupported_version" for a file from a newer FastChat; "corrupt".
+   * From then on the keystore owns the database: {@linkcode close} closes it. If opening
+   * fails, it is left open for the caller (to try another password, say).
+   *
+   * @throws {KeystoreError} "wrong_password"; "not_a_keystore"; "unsupported_version" for
+   *   a keystore from a newer FastChat; "corrupt".
    * @throws {TypeError | RangeError} If an argument is malformed.
    */
-  static async open(path: string, password: string): Promise<Keystore> {
-    checkKeystorePath(path);
+  static async openIn(db: SqlDatabase, label: string, password: string): Promise<Keystore> {
+    _checkLabel(label);
     checkPassword("password", password);
-    checkKeystoreFile(path);
-    const db = new DatabaseSync(path);
-    try {
-      checkKeystoreSchema(db, path);
-      narrowKeystoreMode(path);
-      configureKeystoreDb(db, path);
-      const kdf = readKdf(db, path);
-      const cipher = await KeystoreCipher.derive(password, kdf.salt, kdf.params);
-      if (!cipher.checkVerifier(kdf.verifier)) {
-        throw new KeystoreError("wrong_password", `Wrong password for ${path}; try again`);
-      }
-      migrateKeystoreSchema(db);
-      return new Keystore(db, cipher, path);
-    } catch (err) {
-      db.close();
-      throw err;
+    checkKeystoreSchema(db, label);
+    configureKeystoreDb(db);
+    const kdf = readKdf(db, label);
+    const cipher = await KeystoreCipher.derive(password, kdf.salt, kdf.params);
+    if (!cipher.checkVerifier(kdf.verifier)) {
+      throw new KeystoreError("wrong_password", `Wrong password for ${label}; try again`);
     }
+    migrateKeystoreSchema(db);
+    return new Keystore(db, cipher, label);
   }
 
-  /** The keystore file's path. */
+  /** What the keystore is called in messages: the label given when it was opened. */
+  get label(): string {
+    return this.#label;
+  }
+
+  /** The keystore's label; for a file keystore, its path. */
   get path(): string {
-    return this.#path;
+    return this.#label;
   }
 
   /** The user's server-side ID. */
@@ -639,16 +646,29 @@ export class Keystore {
     consent.setSetting(this.#ctx(), name, value);
   }
 
+  /**
+   * A secret setting's value (sealed under the password like every secret here, e.g. the
+   * key the web client stores received files under), or null when it is not set.
+   */
+  secret(name: string): string | null {
+    return consent.secret(this.#ctx(), name);
+  }
+
+  /** Sets a secret setting (1 to 1024 characters), or removes it with null. */
+  setSecret(name: string, value: string | null): void {
+    consent.setSecret(this.#ctx(), name, value);
+  }
+
   #ctx(): KeystoreContext {
     if (this.#db === null) {
-      throw new KeystoreError("closed", `The keystore ${this.#path} is closed; open it again`);
+      throw new KeystoreError("closed", `The keystore ${this.#label} is closed; open it again`);
     }
     return {
       db: this.#db,
       st: this.#st,
       cipher: this.#cipher,
       userId: this.#userId,
-      path: this.#path,
+      label: this.#label,
     };
   }
 
@@ -660,7 +680,7 @@ export class Keystore {
     checkPassword("oldPassword", oldPassword);
     checkPassword("newPassword", newPassword);
     checkObject("Options", opts);
-    const current = readKdf(this.#ctx().db, this.#path);
+    const current = readKdf(this.#ctx().db, this.#label);
     const params = resolveScryptParams(opts.scrypt, current.params);
     const check = await KeystoreCipher.derive(oldPassword, current.salt, current.params);
     if (!check.checkVerifier(current.verifier)) {
@@ -672,7 +692,14 @@ export class Keystore {
     const ctx = this.#ctx();
     resealKeystore(ctx, next, { salt, params, verifier: next.makeVerifier() });
     this.#cipher = next;
-    // Old tokens may remain in WAL frames: copy the pages home and empty the WAL.
+    // Old tokens may remain in WAL frames: copy the pages home and empty the WAL. Without
+    // a WAL (sql.js, a journal in memory) this returns at once and changes nothing.
     ctx.db.exec("PRAGMA wal_checkpoint(TRUNCATE)");
+  }
+}
+
+function _checkLabel(label: unknown): asserts label is string {
+  if (typeof label !== "string") {
+    throw new TypeError(`Keystore label must be a string, got ${typeof label}`);
   }
 }

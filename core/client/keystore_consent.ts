@@ -18,6 +18,7 @@ import {
   requestPreviewContext,
   type Row,
   runTransaction,
+  secretSettingContext,
 } from "./keystore_context.ts";
 import type { BlockedRecord, RequestMessageRecord, RequestRecord } from "./keystore_types.ts";
 
@@ -136,6 +137,9 @@ export function setting(ctx: KeystoreContext, name: string): string | null {
 /** Implements `Keystore.setSetting`. */
 export function setSetting(ctx: KeystoreContext, name: string, value: string | null): void {
   checkShortId("name", name);
+  if (name.startsWith("secret:")) {
+    throw new RangeError(`name must not start with "secret:" (use setSecret()), got "${name}"`);
+  }
   if (value === null) {
     ctx.st.deleteSetting.run(name);
     return;
@@ -145,6 +149,30 @@ export function setSetting(ctx: KeystoreContext, name: string, value: string | n
     throw new RangeError(`value must be at most ${_MAX_SETTING_CHARS} characters`);
   }
   ctx.st.setSetting.run(name, value);
+}
+
+/** Implements `Keystore.secret`. */
+export function secret(ctx: KeystoreContext, name: string): string | null {
+  checkShortId("name", name);
+  const stored = `secret:${name}`;
+  const row = ctx.st.setting.get(stored) as Row | undefined;
+  if (row === undefined) return null;
+  return ctx.cipher.open(secretSettingContext(stored), row["value"] as string);
+}
+
+/** Implements `Keystore.setSecret`. */
+export function setSecret(ctx: KeystoreContext, name: string, value: string | null): void {
+  checkShortId("name", name);
+  const stored = `secret:${name}`;
+  if (value === null) {
+    ctx.st.deleteSetting.run(stored);
+    return;
+  }
+  checkText("value", value);
+  if (value.length > _MAX_SETTING_CHARS) {
+    throw new RangeError(`value must be at most ${_MAX_SETTING_CHARS} characters`);
+  }
+  ctx.st.setSetting.run(stored, ctx.cipher.seal(secretSettingContext(stored), value));
 }
 
 /** Deletes a request and its messages; the caller holds a transaction. */

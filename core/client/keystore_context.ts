@@ -6,38 +6,50 @@
  * @module
  */
 
-import type { DatabaseSync } from "node:sqlite";
 import type { KeystoreCipher } from "./keystore_cipher.ts";
 import type { KeystoreStatements } from "./keystore_schema.ts";
 import { KeystoreError } from "./keystore_types.ts";
+import type { SqlDatabase, SqlRow } from "./sql_database.ts";
 
 /** What the keystore's parts need from an open keystore. */
 export interface KeystoreContext {
   /** The open database. */
-  readonly db: DatabaseSync;
+  readonly db: SqlDatabase;
   /** Its prepared statements. */
   readonly st: KeystoreStatements;
   /** The current master key. */
   readonly cipher: KeystoreCipher;
   /** The owner's user ID. */
   readonly userId: number;
-  /** The file's path, for messages. */
-  readonly path: string;
+  /** What the keystore is called in messages (a file keystore's path). */
+  readonly label: string;
 }
 
-/** A row as node:sqlite returns it. */
-export type Row = Record<string, unknown>;
+/** A result row. */
+export type Row = SqlRow;
 
 /** Runs `fn` in a `BEGIN IMMEDIATE` transaction, rolled back if it throws. */
-export function runTransaction<T>(db: DatabaseSync, fn: () => T): T {
+export function runTransaction<T>(db: SqlDatabase, fn: () => T): T {
   db.exec("BEGIN IMMEDIATE");
   try {
     const result = fn();
     db.exec("COMMIT");
     return result;
   } catch (err) {
-    if (db.isTransaction) db.exec("ROLLBACK");
+    rollback(db);
     throw err;
+  }
+}
+
+/**
+ * Rolls back the open transaction, if any: SQLite may already have rolled it back itself
+ * (after some errors, such as a full disk), and then there is nothing left to undo.
+ */
+export function rollback(db: SqlDatabase): void {
+  try {
+    db.exec("ROLLBACK");
+  } catch {
+    // No transaction is active any more.
   }
 }
 
@@ -73,6 +85,11 @@ export function requestMessageContext(userId: number, msgId: number): string {
   return `request_message:${userId}:${msgId}`;
 }
 
+/** Seal context of a secret setting, by its stored name (`secret:<name>`). */
+export function secretSettingContext(storedName: string): string {
+  return `setting:${storedName}`;
+}
+
 /** "not_found" for a user who is not a friend. */
 export function noFriendError(userId: number): KeystoreError {
   return new KeystoreError("not_found", `User ${userId} is not a friend; add them first`);
@@ -86,7 +103,7 @@ export function noGroupError(groupId: number): KeystoreError {
   );
 }
 
-/** "corrupt" for a file whose contents do not make sense. */
-export function corruptError(path: string, why: string): KeystoreError {
-  return new KeystoreError("corrupt", `The keystore ${path} is damaged: ${why}`);
+/** "corrupt" for a keystore whose contents do not make sense; `label` names it. */
+export function corruptError(label: string, why: string): KeystoreError {
+  return new KeystoreError("corrupt", `The keystore ${label} is damaged: ${why}`);
 }

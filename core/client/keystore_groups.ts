@@ -57,7 +57,9 @@ export function setGroupMembers(
   checkId("groupId", groupId);
   const ids = checkMembers("members", members);
   runTransaction(ctx.db, () => {
-    if (ctx.st.touchGroup.run(Date.now(), groupId).changes === 0) throw noGroupError(groupId);
+    if (Number(ctx.st.touchGroup.run(Date.now(), groupId).changes) === 0) {
+      throw noGroupError(groupId);
+    }
     _replaceMembers(ctx, groupId, ids);
   });
   return groupById(ctx, groupId)!;

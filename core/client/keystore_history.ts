@@ -271,6 +271,6 @@ function _openFile(ctx: KeystoreContext, id: number, token: string): FileMeta {
   try {
     return checkFileMeta("file", JSON.parse(json));
   } catch {
-    throw corruptError(ctx.path, `the file details of message ${id} are malformed`);
+    throw corruptError(ctx.label, `the file details of message ${id} are malformed`);
   }
 }

@@ -24,8 +24,9 @@
  * @module
  */
 
-import type { DatabaseSync, StatementSync } from "node:sqlite";
+import { rollback } from "./keystore_context.ts";
 import { KeystoreError } from "./keystore_types.ts";
+import type { SqlDatabase, SqlStatement } from "./sql_database.ts";
 
 /** The schema version this code creates and understands (kept in `PRAGMA user_version`). */
 export const KEYSTORE_SCHEMA_VERSION = 2;
@@ -268,14 +269,15 @@ export const KEYSTORE_SQL = {
   setSetting: `INSERT INTO settings (name, value) VALUES (?, ?)
     ON CONFLICT (name) DO UPDATE SET value = excluded.value`,
   deleteSetting: "DELETE FROM settings WHERE name = ?",
+  allSecretSettings: "SELECT name, value FROM settings WHERE name LIKE 'secret:%'",
 } as const;
 
 /** The prepared form of {@linkcode KEYSTORE_SQL}. */
-export type KeystoreStatements = { readonly [K in keyof typeof KEYSTORE_SQL]: StatementSync };
+export type KeystoreStatements = { readonly [K in keyof typeof KEYSTORE_SQL]: SqlStatement };
 
 /** Prepares every statement of {@linkcode KEYSTORE_SQL} on `db`. */
-export function prepareKeystoreStatements(db: DatabaseSync): KeystoreStatements {
-  const st: Partial<Record<keyof typeof KEYSTORE_SQL, StatementSync>> = {};
+export function prepareKeystoreStatements(db: SqlDatabase): KeystoreStatements {
+  const st: Partial<Record<keyof typeof KEYSTORE_SQL, SqlStatement>> = {};
   for (const key of Object.keys(KEYSTORE_SQL) as (keyof typeof KEYSTORE_SQL)[]) {
     st[key] = db.prepare(KEYSTORE_SQL[key]);
   }
@@ -283,7 +285,7 @@ export function prepareKeystoreStatements(db: DatabaseSync): KeystoreStatements 
 }
 
 /** Creates the schema in a new, empty database; the caller holds a write transaction. */
-export function createKeystoreSchema(db: DatabaseSync): void {
+export function createKeystoreSchema(db: SqlDatabase): void {
   db.exec(`PRAGMA application_id = ${KEYSTORE_APPLICATION_ID}`);
   db.exec(_SCHEMA_V1);
   for (const step of _MIGRATIONS) db.exec(step);
@@ -298,7 +300,7 @@ export function createKeystoreSchema(db: DatabaseSync): void {
  *
  * @returns the version the file had.
  */
-export function migrateKeystoreSchema(db: DatabaseSync): number {
+export function migrateKeystoreSchema(db: SqlDatabase): number {
   const before = _pragma(db, "user_version");
   if (before >= KEYSTORE_SCHEMA_VERSION) return before;
   db.exec("BEGIN IMMEDIATE");
@@ -308,19 +310,19 @@ export function migrateKeystoreSchema(db: DatabaseSync): number {
     db.exec(`PRAGMA user_version = ${KEYSTORE_SCHEMA_VERSION}`);
     db.exec("COMMIT");
   } catch (err) {
-    if (db.isTransaction) db.exec("ROLLBACK");
+    rollback(db);
     throw err;
   }
   return before;
 }
 
 /**
- * Checks that `db` is a keystore this code can read.
+ * Checks that `db` is a keystore this code can read; `label` names it in messages.
  *
- * @throws {KeystoreError} "not_a_keystore" for another kind of file, or
+ * @throws {KeystoreError} "not_a_keystore" for another kind of database or file, or
  *   "unsupported_version" for a keystore from a newer FastChat.
  */
-export function checkKeystoreSchema(db: DatabaseSync, path: string): void {
+export function checkKeystoreSchema(db: SqlDatabase, label: string): void {
   let appId: number;
   let version: number;
   try {
@@ -330,26 +332,26 @@ export function checkKeystoreSchema(db: DatabaseSync, path: string): void {
     // SQLite says "file is not a database" for anything that is not SQLite.
     throw new KeystoreError(
       "not_a_keystore",
-      `${path} is not a FastChat keystore (${(err as Error).message})`,
+      `${label} is not a FastChat keystore (${(err as Error).message})`,
     );
   }
   if (appId !== KEYSTORE_APPLICATION_ID || version === 0) {
     throw new KeystoreError(
       "not_a_keystore",
-      `${path} is an SQLite database but not a FastChat keystore; check the path`,
+      `${label} is an SQLite database but not a FastChat keystore; check the path`,
     );
   }
   if (version > KEYSTORE_SCHEMA_VERSION) {
     throw new KeystoreError(
       "unsupported_version",
-      `${path} has keystore schema version ${version}, newer than this FastChat supports ` +
+      `${label} has keystore schema version ${version}, newer than this FastChat supports ` +
         `(${KEYSTORE_SCHEMA_VERSION}); upgrade FastChat`,
     );
   }
   // An older version is migrated once the password is known: migrateKeystoreSchema().
 }
 
-function _pragma(db: DatabaseSync, name: string): number {
+function _pragma(db: SqlDatabase, name: string): number {
   const row = db.prepare(`PRAGMA ${name}`).get() as Record<string, unknown> | undefined;
   const value = row?.[name];
   if (typeof value !== "number") throw new Error(`PRAGMA ${name} returned no number`);

@@ -10,15 +10,15 @@
 export const KEYSTORE_ERRORS = {
   /** The keystore file, or a friend, group or message asked for, does not exist. */
   notFound: "not_found",
-  /** `create()` found a file already there, or a friend is already added. */
+  /** Creating found a file or database already there, or a friend is already added. */
   alreadyExists: "already_exists",
   /** The password does not unlock this keystore. */
   wrongPassword: "wrong_password",
-  /** The file is an SQLite database but not a FastChat keystore (or not SQLite at all). */
+  /** The database is SQLite but not a FastChat keystore (or not SQLite at all). */
   notAKeystore: "not_a_keystore",
-  /** The file was written by a newer FastChat with a schema this one does not know. */
+  /** The keystore was written by a newer FastChat with a schema this one does not know. */
   unsupportedVersion: "unsupported_version",
-  /** Stored data failed to decrypt or parse: the file is damaged or was tampered with. */
+  /** Stored data failed to decrypt or parse: the keystore is damaged or was tampered with. */
   corrupt: "corrupt",
   /** A write contradicts what is stored (a different key for a kid or epoch, a reused ID). */
   conflict: "conflict",
@@ -55,7 +55,7 @@ export interface KeystoreScryptOptions {
   readonly p?: number;
 }
 
-/** The user's own account, as given to `Keystore.create`. */
+/** The user's own account, as given to `Keystore.createIn` (or `createKeystoreFile`). */
 export interface KeystoreAccountInput {
   /** Server-side user ID, a positive integer. */
   readonly userId: number;
@@ -73,7 +73,7 @@ export interface KeystoreAccountInput {
   readonly sessionToken?: string | null;
 }
 
-/** Options of `Keystore.create`. */
+/** Options of `Keystore.createIn` and `createKeystoreFile`. */
 export interface CreateKeystoreOptions {
   /** The password the master key is derived from. */
   readonly password: string;

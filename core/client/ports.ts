@@ -42,6 +42,12 @@ export interface AccountPort {
   account(): KeystoreAccount;
   sessionToken(): string | null;
   setSessionToken(token: string | null): void;
+  /**
+   * Resolves once every change so far is stored durably. Absent where each change is
+   * durable when its call returns (the SQLite file); a browser keystore writes its image
+   * after changes, and messages are acknowledged only once this resolves.
+   */
+  persisted?(): Promise<void>;
   close(): void;
 }
 

@@ -7,7 +7,7 @@
  * @module
  */
 
-import { setImmediate } from "node:timers";
+import { nextTurn } from "./next_turn.ts";
 import {
   type AcceptedFrame,
   type ClientFrame,
@@ -419,8 +419,8 @@ export class ProtocolClient {
     if (this.#ackScheduled) return;
     this.#ackScheduled = true;
     // One ack frame per burst of messages rather than one per message: after the frames
-    // already received are handled (setImmediate; a setTimeout would cost a timer each).
-    setImmediate(() => {
+    // already received are handled (nextTurn: setImmediate on Deno; a setTimeout would cost a timer each).
+    nextTurn(() => {
       this.#ackScheduled = false;
       while (this.#ackQueue.length > 0 && !this.#closed) {
         this.ack(this.#ackQueue.splice(0, LIMITS.ackIds));

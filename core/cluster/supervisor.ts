@@ -15,6 +15,7 @@
 
 import { join } from "node:path";
 import type { ServerEntry } from "./servers_file.ts";
+import { balancerOrigins } from "./balancer_origins.ts";
 import { ClusterError } from "./cluster_error.ts";
 import { lockDataDir } from "./data_dir_lock.ts";
 import { assertPortsFree } from "./port_check.ts";
@@ -40,6 +41,11 @@ export interface ClusterOptions {
   maxConnsPerAddr?: number;
   /** Each server's send rate per user (0 = no limit); the server's default otherwise. */
   sendRate?: number;
+  /**
+   * Origins of web pages that may open WebSockets to the servers besides the balancer's own
+   * (`balancerOrigins`), which every server is always given.
+   */
+  allowedOrigins?: readonly string[];
   /** Milliseconds to wait for every process to become healthy. */
   startTimeoutMs?: number;
   /** Where progress lines go (default: stdout). */
@@ -229,6 +235,11 @@ export async function startCluster(opts: ClusterOptions): Promise<RunningCluster
 /** The child processes to run (servers first); `--secret-file` is added later. */
 function _children(opts: ClusterOptions): _Child[] {
   const common = ["--servers", opts.serversFile, "--db", _db(opts)];
+  // Pages the balancer serves (the web client) may connect to every server.
+  const origins = new Set([
+    ...balancerOrigins(opts.balancerHost, opts.balancerPort),
+    ...(opts.allowedOrigins ?? []),
+  ]);
   const children: _Child[] = opts.servers.map((s) => ({
     name: `server ${s.id}`,
     serverId: s.id,
@@ -239,6 +250,8 @@ function _children(opts: ClusterOptions): _Child[] {
       ...common,
       "--log-level",
       opts.logLevel,
+      "--allowed-origins",
+      [...origins].join(","),
       ...(opts.scryptN ? ["--scrypt-n", String(opts.scryptN)] : []),
       ...(opts.maxConnsPerAddr !== undefined
         ? ["--max-conns-per-addr", String(opts.maxConnsPerAddr)]

@@ -11,6 +11,7 @@
 export class CryptoError extends Error {
   /** Stable machine-readable code. */
   readonly code: string;
+  /** Creates an error with a stable `code` and a message for people. */
   constructor(code: string, message: string) {
     super(message);
     this.name = new.target.name;
@@ -23,6 +24,7 @@ export class CryptoError extends Error {
  * wrong version, bad MAC, bad padding, expired, from the future) with one message.
  */
 export class InvalidToken extends CryptoError {
+  /** Creates the one error every Fernet failure throws. */
   constructor() {
     super("invalid_token", "Invalid Fernet token");
   }
@@ -33,6 +35,7 @@ export class InvalidToken extends CryptoError {
  * the error never tells an attacker which check rejected the ciphertext.
  */
 export class DecryptionError extends CryptoError {
+  /** Creates the one error every RSA decryption failure throws. */
   constructor() {
     super("decryption_failed", "RSA decryption failed");
   }
@@ -40,6 +43,7 @@ export class DecryptionError extends CryptoError {
 
 /** A key or encoded structure (PEM, DER, password hash) could not be parsed. */
 export class KeyFormatError extends CryptoError {
+  /** Creates the error, with `message` saying what could not be parsed. */
   constructor(message: string) {
     super("bad_key_format", message);
   }

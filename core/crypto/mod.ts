@@ -61,6 +61,8 @@ export {
   exportRsaPublicKey,
   importRsaPrivateKey,
   importRsaPublicKey,
+  type RsaPrivateKeyFormat,
+  type RsaPublicKeyFormat,
 } from "./rsa_pem.ts";
 export {
   generateIdentityKeyPair,

@@ -31,7 +31,9 @@ export interface RsaPrivateKey extends RsaPublicKey {
 
 /** A freshly generated RSA key pair. */
 export interface RsaKeyPair {
+  /** The public half, to share. */
   readonly publicKey: RsaPublicKey;
+  /** The private half, to keep secret. */
   readonly privateKey: RsaPrivateKey;
 }
 

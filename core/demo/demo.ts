@@ -17,6 +17,7 @@ import type { ServerEntry } from "../cluster/servers_file.ts";
 import { createLogger } from "../log/logger.ts";
 import { newClusterSecret, parseClusterSecret } from "../cluster/secret.ts";
 import { type RunningServer, startServer } from "../server/serve.ts";
+import { denoClientPorts } from "../client/deno_ports.ts";
 import { openSqliteStore } from "../store/sqlite_store.ts";
 import type { Store } from "../store/store.ts";
 
@@ -29,7 +30,7 @@ class _User {
     this.name = name;
     this.client = new ChatClient({
       balancerUrls: balancerUrl,
-      dataDir,
+      ...denoClientPorts(dataDir, name),
       username: name,
       password: `demo password of ${name}`,
       keystoreScryptN: 1024,

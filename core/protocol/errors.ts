@@ -81,10 +81,13 @@ export const CLOSE_CODES = {
  * and with `retry_after_ms` when `retryAfterMs` is set (`rate_limited`).
  */
 export class ProtocolError extends Error {
+  /** Stable machine-readable code, sent as the `error` frame's `code`. */
   readonly code: ErrorCode;
+  /** The failed request's `ref`, when it could be read; echoed in the `error` frame. */
   readonly ref: number | undefined;
   /** Milliseconds the client should wait before trying again, if the server says. */
   readonly retryAfterMs: number | undefined;
+  /** Creates the error; `ref` and `retryAfterMs` go into the `error` frame when given. */
   constructor(code: ErrorCode, message: string, ref?: number, retryAfterMs?: number) {
     super(message);
     this.name = "ProtocolError";

@@ -27,6 +27,8 @@ export class ServerMetrics {
   recipientFull = 0;
   /** Pending deliveries dropped because they waited longer than the expiry. */
   deliveriesExpired = 0;
+  /** WebSocket upgrades refused (403) because their `Origin` is not allowed. */
+  originRefused = 0;
   /** Storage batches committed (group commit) and the messages in them. */
   storeBatches = 0;
   storeBatchMessages = 0;
@@ -89,6 +91,12 @@ export class ServerMetrics {
       "counter",
       "Pending deliveries dropped after the expiry.",
       this.deliveriesExpired,
+    );
+    add(
+      "fastchat_origin_refused_total",
+      "counter",
+      "WebSocket upgrades refused for their Origin.",
+      this.originRefused,
     );
     add("fastchat_store_batches_total", "counter", "Storage commits.", this.storeBatches);
     add(

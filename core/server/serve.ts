@@ -3,7 +3,8 @@
  * server that cannot own its port touches nothing shared; then clears presence left by an
  * earlier crash, joins the mesh, and reports its load (open connections, event-loop lag) to
  * the shared database twice a second for the balancer. Until that setup is done, `/ws` and
- * `/healthz` answer 503.
+ * `/healthz` answer 503. WebSocket upgrades from web pages are let through only for the
+ * configured origins (`core/ws/origin.ts`); refusals are counted and logged sparingly.
  *
  * @module
  */
@@ -16,6 +17,7 @@ import { type HttpLimits, listenHttp } from "../ws/http_listener.ts";
 import { createServerApp } from "./app.ts";
 import { ChatServer, type PasswordCost } from "./chat_server.ts";
 import type { Quotas } from "./quotas.ts";
+import { SparseLog } from "./sparse_log.ts";
 
 /**
  * How often the redelivery sweep runs; how old a pending message must be before it looks at
@@ -33,6 +35,9 @@ export const SESSION_CHECK_MS = 10_000;
 
 /** Most message bodies one sweep clears (see `Store.settle`). */
 const _SETTLE_PER_SWEEP = 20_000;
+
+/** At most one `origin_refused` log line per this many milliseconds. */
+export const ORIGIN_LOG_EVERY_MS = 5_000;
 
 /** How often load is reported, milliseconds (the balancer treats 3 s of silence as dead). */
 export const LOAD_REPORT_MS = 500;
@@ -58,6 +63,12 @@ export interface StartServerOptions {
   loginTimeoutMs?: number;
   /** Rate limits, pending bounds and expiry (`quotas.ts`); the defaults where not given. */
   quotas?: Partial<Quotas>;
+  /**
+   * Origins of web pages that may open WebSockets (`parseOrigins`; a malformed one throws
+   * `OriginError`). Clients that send no `Origin` (not browsers) may always connect.
+   * Default: none, so no web page can.
+   */
+  allowedOrigins?: readonly string[];
 }
 
 /** A running chat server. */
@@ -100,6 +111,7 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
     lagMs: () => Math.round(lagMs * 10) / 10,
     ready: () => ready,
   });
+  const refusals = new SparseLog(ORIGIN_LOG_EVERY_MS);
   const listener = listenHttp({
     hostname: opts.listenHost ?? self.host.replace(/^\[|\]$/g, ""),
     port: self.port,
@@ -107,6 +119,18 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
     fetch: (req, remote) => routes.app.fetch(req, { remoteAddr: remote }),
     upgrade: (path, _head, remote) => routes.upgrade(path, remote),
     limits: opts.httpLimits,
+    allowedOrigins: opts.allowedOrigins,
+    onOriginRefused: (origin, remote) => {
+      chat.metrics.originRefused++;
+      const count = refusals.note();
+      if (count !== null) {
+        log.warn("origin_refused", {
+          origin: origin.length > 100 ? `${origin.slice(0, 100)}...` : origin,
+          addr: remote.hostname,
+          refused: count,
+        });
+      }
+    },
     onError: (err) => log.error("http_error", { error: String(err) }),
   });
   const port = listener.port;

@@ -13,7 +13,7 @@ import { displaySafe, displayWidth, truncateToWidth } from "./text.ts";
 import type { TuiController } from "./controller.ts";
 import { keyAction, splitTyped } from "./keymap.ts";
 import { layoutLines, progressBar, type Row, visibleRows } from "./layout.ts";
-import type { Conversation, ViewState } from "./view_state.ts";
+import type { Conversation, ViewState } from "../view/view_state.ts";
 
 const _SIDE = 24;
 

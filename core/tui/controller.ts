@@ -34,7 +34,7 @@ import {
   submitting,
   toggleHelp,
   type ViewState,
-} from "./view_state.ts";
+} from "../view/view_state.ts";
 
 /** What the controller needs from the engine. */
 export interface CommandRunner {

@@ -7,7 +7,7 @@
  */
 
 import { displaySafe, displayWidth, wrapToWidth } from "./text.ts";
-import type { ChatLine, LineState } from "./view_state.ts";
+import type { ChatLine, LineState } from "../view/view_state.ts";
 
 /** One screen row. */
 export interface Row {

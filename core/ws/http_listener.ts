@@ -2,7 +2,8 @@
  * The chat server's front door: a TCP (or TLS) listener that reads each request head itself
  * so that abuse is bounded before anything is buffered. It closes connections that do not
  * send a whole head within a few seconds, caps connections per address, answers malformed
- * WebSocket upgrades with 400 and a reason, and hands accepted upgrades to
+ * WebSocket upgrades with 400 and a reason, refuses upgrades from web pages of origins it
+ * was not given with 403 (`origin.ts`), and hands accepted upgrades to
  * {@linkcode ServerSocket}s whose message limit is checked at each frame header. Plain HTTP
  * requests go to a fetch handler (the Hono app), one per connection.
  *
@@ -13,6 +14,7 @@
  */
 
 import { headLength, HttpError, parseRequestHead, type RequestHead } from "./http_head.ts";
+import { originAllowed, parseOrigin } from "./origin.ts";
 import { type ByteStream, ServerSocket } from "./server_socket.ts";
 import { checkUpgrade, switchingProtocols, wantsWebSocket } from "./upgrade.ts";
 
@@ -61,6 +63,15 @@ export interface HttpListenerOptions {
   /** Answers a well-formed WebSocket upgrade request for `path`. */
   upgrade(path: string, head: RequestHead, remote: Deno.NetAddr): UpgradeAnswer;
   limits?: Partial<HttpLimits>;
+  /**
+   * Origins of web pages that may open WebSockets here (each is serialized by
+   * `parseOrigin`, which throws `OriginError` for a malformed one). An upgrade without an
+   * `Origin` header (not a browser) is always let through; one with any other origin,
+   * `null` included, is answered 403 before any WebSocket exists. Default: none.
+   */
+  allowedOrigins?: readonly string[];
+  /** Called for each upgrade refused for its `origin` (the header as sent). */
+  onOriginRefused?(origin: string, remote: Deno.NetAddr): void;
   /** Called with unexpected errors (a fetch handler that threw). */
   onError?(err: unknown): void;
 }
@@ -80,6 +91,7 @@ export interface HttpListener {
 /** Starts listening; throws `Deno.errors.AddrInUse` when the port is taken. */
 export function listenHttp(opts: HttpListenerOptions): HttpListener {
   const limits: HttpLimits = { ...HTTP_LIMITS, ...opts.limits };
+  const allowedOrigins: ReadonlySet<string> = new Set((opts.allowedOrigins ?? []).map(parseOrigin));
   const listener = opts.tls
     ? Deno.listenTls({ hostname: opts.hostname, port: opts.port, ...opts.tls })
     : Deno.listen({ hostname: opts.hostname, port: opts.port });
@@ -124,6 +136,14 @@ export function listenHttp(opts: HttpListenerOptions): HttpListener {
       const path = head.target.split("?")[0]!;
       if (wantsWebSocket(head)) {
         const key = checkUpgrade(head);
+        const origin = head.headers.get("origin");
+        if (!originAllowed(origin, allowedOrigins)) {
+          // Cross-site WebSocket hijacking: a page elsewhere must not ride on the user's
+          // network position. Counted and logged by the owner, answered here.
+          opts.onOriginRefused?.(origin!, remote);
+          await _writeResponse(conn, _originRefusal(origin!), head.method);
+          return;
+        }
         const answer = closing
           ? _jsonResponse(503, "going_away", "The server is shutting down")
           : opts.upgrade(path, head, remote);
@@ -301,6 +321,7 @@ const _REASONS: Record<number, string> = {
   200: "OK",
   204: "No Content",
   400: "Bad Request",
+  403: "Forbidden",
   404: "Not Found",
   405: "Method Not Allowed",
   411: "Length Required",
@@ -331,6 +352,16 @@ async function _writeResponse(conn: Deno.Conn, res: Response, method: string): P
 
 function _jsonResponse(status: number, error: string, message: string): Response {
   return Response.json({ error, message }, { status });
+}
+
+/** The 403 for an upgrade from a page whose origin is not allowed: plain text. */
+function _originRefusal(origin: string): Response {
+  const shown = origin.length > 100 ? `${origin.slice(0, 100)}...` : origin;
+  return new Response(
+    `WebSocket connections from origin "${shown}" are not allowed; this server accepts ` +
+      "only the origins it was configured with (--allowed-origins)\n",
+    { status: 403, headers: { "content-type": "text/plain; charset=utf-8" } },
+  );
 }
 
 async function _respondError(conn: Deno.Conn, err: HttpError): Promise<void> {

@@ -150,6 +150,8 @@ export class TestCluster {
     const backend = opts.backend ?? "sqlite";
     const db = backend === "postgres" ? await freshPostgresDatabase() : join(dir, "fastchat.db");
     const c = new TestCluster(dir, ports, backend, db);
+    // Known before the servers start, so they let pages served by the balancer connect.
+    if (opts.balancer) c.balancerPort = freePort();
     await Deno.writeTextFile(
       c.serversFile,
       "# test cluster\n" + ports.map((p, i) => `${i + 1} 127.0.0.1 ${p}`).join("\n") + "\n",
@@ -186,6 +188,10 @@ export class TestCluster {
       "0",
       "--log-level",
       "warn",
+      ...(this.balancerPort === 0 ? [] : [
+        "--allowed-origins",
+        `http://127.0.0.1:${this.balancerPort},http://localhost:${this.balancerPort}`,
+      ]),
     ]);
     this.servers.set(id, p);
     return p;
@@ -267,7 +273,7 @@ export class TestCluster {
 
   /** Starts the balancer with a strategy. */
   async startBalancer(strategy: string): Promise<void> {
-    this.balancerPort = freePort();
+    if (this.balancerPort === 0) this.balancerPort = freePort();
     this.balancer = new Proc("balancer", [
       "balance",
       "--strategy",

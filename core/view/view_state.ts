@@ -1,8 +1,9 @@
 /**
- * What the full-screen client shows, as pure data, and how the engine's events and the
- * user's actions change it: conversations with unread counts and message states, the
- * connection state (one "reconnecting" state, not a line per attempt), file transfers as one
- * progress entry each, notices. The Ink components only draw it.
+ * What a chat screen shows, as pure data, and how the engine's events and the user's
+ * actions change it: conversations with unread counts and message states, the connection
+ * state (one "reconnecting" state, not a line per attempt), file transfers as one progress
+ * entry each, notices. Both front ends draw it: the terminal client (core/tui/, Ink) and the
+ * web client (web/, Preact).
  *
  * @module
  */

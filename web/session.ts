@@ -1,0 +1,116 @@
+/**
+ * One signed-in user in the page: the chat engine (`ChatClient`) over the browser's ports
+ * (IndexedDB keystore, browser files, the balancer that served the page), feeding a
+ * {@linkcode WebController}, with contacts' online status polled as in the terminal client.
+ *
+ * @module
+ */
+
+import { ChatClient } from "../core/client/chat_client.ts";
+import type { ClientEvent } from "../core/client/events.ts";
+import { generateFernetKey } from "../core/crypto/mod.ts";
+import type { SqlJsStatic } from "../core/client/sqljs_database.ts";
+import { BrowserFiles } from "./browser_files.ts";
+import { idbKeystore } from "./idb_keystore.ts";
+import { WebController } from "./web_controller.ts";
+
+/** How often contacts' online status is asked, milliseconds. */
+export const PRESENCE_POLL_MS = 15_000;
+
+/** The keystore secret holding the key received files are stored under. */
+export const FILES_KEY_SECRET = "web_files_key";
+
+/** Options of {@linkcode startSession}. */
+export interface SessionOptions {
+  readonly username: string;
+  readonly password: string;
+  readonly idb: IDBDatabase;
+  readonly sql: SqlJsStatic;
+  /** The balancer's base URL (the page's origin). */
+  readonly balancer: string;
+  /** Hears every engine event (e.g. progress before the controller exists). */
+  readonly onEvent?: (e: ClientEvent) => void;
+}
+
+/** A running session. */
+export interface Session {
+  readonly client: ChatClient;
+  readonly controller: WebController;
+  readonly files: BrowserFiles;
+  /** Stops: stores what is pending, closes the connection and the keystore. */
+  close(): Promise<void>;
+}
+
+/**
+ * Opens (or, for a new user, registers and creates) the keystore and joins the cluster.
+ * Rejects as `ChatClient.start()` does: `KeystoreError` "wrong_password", `RequestError`
+ * "username_taken", ... (nothing stays open then).
+ */
+export async function startSession(opts: SessionOptions): Promise<Session> {
+  const files = new BrowserFiles(opts.idb);
+  let controller: WebController | null = null;
+  const early: ClientEvent[] = [];
+  const keystore = idbKeystore({
+    db: opts.idb,
+    sql: opts.sql,
+    username: opts.username,
+    onError: (err) =>
+      controller?.onEvent({ event: "error", message: `Could not store: ${err.message}` }),
+  });
+  const client = new ChatClient({
+    balancerUrls: opts.balancer,
+    username: opts.username,
+    password: opts.password,
+    keystore,
+    files,
+    saveDir: `received/${opts.username}`,
+    emit: (e) => {
+      opts.onEvent?.(e);
+      if (controller) controller.onEvent(e);
+      else early.push(e);
+    },
+  });
+  const c = new WebController(opts.username, client);
+  controller = c;
+  for (const e of early.splice(0)) c.onEvent(e);
+  try {
+    await client.start();
+  } catch (err) {
+    await client.close();
+    throw err;
+  }
+  const ks = keystore.keystore!;
+  let key = ks.secret(FILES_KEY_SECRET);
+  if (key === null) {
+    key = generateFernetKey();
+    ks.setSecret(FILES_KEY_SECRET, key);
+  }
+  files.useKey(key);
+
+  await c.run({ name: "friends" });
+  await c.run({ name: "groups" });
+  await c.run({ name: "requests" });
+  const poll = async () => c.onPresence(await client.presence(c.contactIds()));
+  void poll().catch(() => {});
+  const timer = setInterval(() => void poll().catch(() => {}), PRESENCE_POLL_MS);
+  let contacts = c.contactIds().length;
+  const unwatch = c.subscribe(() => {
+    const n = c.contactIds().length;
+    if (n === contacts) return;
+    contacts = n;
+    void poll().catch(() => {});
+  });
+  return {
+    client,
+    controller: c,
+    files,
+    async close() {
+      clearInterval(timer);
+      unwatch();
+      await c.idle();
+      await client.drain(3_000);
+      await ks.persisted().catch(() => {});
+      await client.close();
+    },
+  };
+}

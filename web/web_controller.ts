@@ -1,0 +1,287 @@
+/**
+ * The web client's logic without a page: it owns what the page shows (the shared
+ * `ViewState` of core/view/, plus requests, blocked users and group details), turns engine
+ * events and the user's actions into new state, and the user's actions into engine
+ * commands. The Preact components subscribe to it and draw; tests drive it with a fake
+ * engine.
+ *
+ * @module
+ */
+
+import { CommandError, parseCommand } from "../core/client/commands.ts";
+import type { ClientCommand } from "../core/client/commands.ts";
+import type { ClientEvent } from "../core/client/events.ts";
+import {
+  applyEvent,
+  findConversation,
+  groupKey,
+  initialView,
+  notice,
+  query,
+  select,
+  setOnline,
+  submitting,
+  type ViewState,
+} from "../core/view/view_state.ts";
+
+/** What the controller needs from the engine. */
+export interface WebEngine {
+  run(cmd: ClientCommand): Promise<void>;
+}
+
+/** A user asking to talk (not a contact yet). */
+export interface RequestInfo {
+  readonly id: number;
+  readonly user: string;
+  readonly text: string | null;
+  readonly messages: number;
+}
+
+/** A group as its management panel shows it. */
+export interface GroupInfo {
+  readonly id: number;
+  readonly name: string;
+  readonly admin: number;
+  readonly adminName: string;
+  readonly members: readonly { id: number; name: string }[];
+}
+
+/** Everything the page shows. */
+export interface WebSnapshot {
+  readonly view: ViewState;
+  readonly requests: readonly RequestInfo[];
+  readonly blocked: readonly { id: number; user: string }[];
+  readonly groups: ReadonlyMap<number, GroupInfo>;
+  /** The last safety number asked for, shown in a dialog. */
+  readonly safety: { user: string; number: string; verified: boolean } | null;
+}
+
+/** Messages loaded when a conversation is first opened. */
+export const HISTORY_PAGE = 200;
+
+/** See the module documentation. */
+export class WebController {
+  #snap: WebSnapshot;
+  readonly #engine: WebEngine;
+  readonly #listeners = new Set<() => void>();
+  #queue: Promise<void> = Promise.resolve();
+  readonly #loaded = new Set<string>();
+
+  constructor(me: string, engine: WebEngine) {
+    this.#snap = {
+      view: initialView(me),
+      requests: [],
+      blocked: [],
+      groups: new Map(),
+      safety: null,
+    };
+    this.#engine = engine;
+  }
+
+  /** The current state. */
+  get snapshot(): WebSnapshot {
+    return this.#snap;
+  }
+
+  /** Calls `fn` after every change; returns the unsubscribe function. */
+  subscribe(fn: () => void): () => void {
+    this.#listeners.add(fn);
+    return () => this.#listeners.delete(fn);
+  }
+
+  /** An engine event. */
+  onEvent(e: ClientEvent): void {
+    const s = this.#snap;
+    let next: WebSnapshot = { ...s, view: applyEvent(s.view, e) };
+    switch (e.event) {
+      case "request": {
+        const r = { id: e.id, user: e.user, text: e.text, messages: e.messages };
+        // Shown with Accept and Block buttons on the status page (its unread count says
+        // so), not as a notice naming terminal commands.
+        next = {
+          ...next,
+          view: { ...next.view, notice: s.view.notice },
+          requests: [...s.requests.filter((x) => x.id !== e.id), r],
+        };
+        break;
+      }
+      case "requests":
+        next = { ...next, requests: e.requests, blocked: e.blocked };
+        break;
+      case "contact_added":
+        next = { ...next, requests: s.requests.filter((x) => x.id !== e.id) };
+        break;
+      case "blocked":
+        next = {
+          ...next,
+          requests: s.requests.filter((x) => x.id !== e.id),
+          blocked: [...s.blocked.filter((x) => x.id !== e.id), { id: e.id, user: e.user }],
+        };
+        break;
+      case "unblocked":
+        next = { ...next, blocked: s.blocked.filter((x) => x.id !== e.id) };
+        break;
+      case "groups": {
+        const groups = new Map(s.groups);
+        for (const g of e.groups) {
+          groups.set(g.id, _group(g.id, g.name, g.admin, g.admin_name, g.members, g.member_names));
+        }
+        next = { ...next, groups };
+        break;
+      }
+      case "group": {
+        const groups = new Map(s.groups);
+        const gone = e.change === "deleted" ||
+          ((e.change === "removed" || e.change === "left") && e.user === s.view.myId);
+        if (gone) groups.delete(e.group);
+        else {
+          groups.set(
+            e.group,
+            _group(e.group, e.name, e.admin, e.admin_name, e.members, e.member_names),
+          );
+        }
+        next = { ...next, groups };
+        break;
+      }
+      case "fingerprint":
+        next = { ...next, safety: { user: e.user, number: e.safety_number, verified: false } };
+        break;
+      case "verified":
+        next = { ...next, safety: { user: e.user, number: e.safety_number, verified: true } };
+        break;
+    }
+    this.#set(next);
+  }
+
+  /** Contacts' online status, by user ID (polled by the caller). */
+  onPresence(online: ReadonlyMap<number, boolean>): void {
+    this.#set({ ...this.#snap, view: setOnline(this.#snap.view, online) });
+  }
+
+  /** User IDs of the direct conversations, for presence polling. */
+  contactIds(): number[] {
+    return this.#snap.view.conversations.flatMap((c) =>
+      c.kind === "direct" && c.id !== null ? [c.id] : []
+    );
+  }
+
+  /** Shows conversation `key`, loading its stored history the first time. */
+  open(key: string): void {
+    this.#open(select(this.#snap.view, key));
+  }
+
+  /** Opens (creating if needed) the conversation with user or group `name`. */
+  openByName(name: string): void {
+    this.#open(query(this.#snap.view, name));
+  }
+
+  /**
+   * What the user typed in the composer: text to the open conversation, or a command
+   * (`/name args`, as in the terminal client) anywhere.
+   */
+  submit(text: string): void {
+    if (text.trim() === "") return;
+    const view = this.#snap.view;
+    const current = view.conversations.find((c) => c.key === view.current);
+    if (text.startsWith("/") || current === undefined || current.kind === "status") {
+      this.command(text.startsWith("/") ? text.slice(1) : text);
+      return;
+    }
+    const cmd: ClientCommand = current.kind === "group"
+      ? { name: "group_message", group: String(current.id), text }
+      : { name: "single_message", user: current.name, text };
+    this.#set({ ...this.#snap, view: submitting(view, current.key, text) });
+    this.run(cmd);
+  }
+
+  /** Runs a command line such as `add_friend bob`; a malformed one becomes a notice. */
+  command(line: string): void {
+    let cmd: ClientCommand | null;
+    try {
+      cmd = parseCommand(line);
+    } catch (err) {
+      if (!(err instanceof CommandError)) throw err;
+      this.#notice(err.message, true);
+      return;
+    }
+    if (cmd === null) return;
+    if (cmd.name === "single_message") {
+      const key = findConversation(this.#snap.view, cmd.user)?.key ?? `@${cmd.user}`;
+      this.#set({ ...this.#snap, view: submitting(this.#snap.view, key, cmd.text) });
+    }
+    this.run(cmd);
+  }
+
+  /** Runs an engine command, after the ones before it. */
+  run(cmd: ClientCommand): Promise<void> {
+    this.#queue = this.#queue.then(() =>
+      this.#engine.run(cmd).catch((err) => this.#notice((err as Error).message, true))
+    );
+    return this.#queue;
+  }
+
+  /** Sends the file at `path` (a picked file) to the open conversation. */
+  sendFile(path: string): Promise<void> {
+    const view = this.#snap.view;
+    const current = view.conversations.find((c) => c.key === view.current);
+    if (current === undefined || current.kind === "status") {
+      this.#notice("Open a conversation to send a file to", true);
+      return Promise.resolve();
+    }
+    const target = current.kind === "group" ? String(current.id) : current.name;
+    return this.run({ name: "send_file", target, path });
+  }
+
+  /** Closes the safety number dialog. */
+  closeSafety(): void {
+    this.#set({ ...this.#snap, safety: null });
+  }
+
+  /** Clears the notice line. */
+  clearNotice(): void {
+    this.#set({ ...this.#snap, view: { ...this.#snap.view, notice: null } });
+  }
+
+  /** Waits until every command so far has run. */
+  idle(): Promise<void> {
+    return this.#queue;
+  }
+
+  #open(view: ViewState): void {
+    this.#set({ ...this.#snap, view });
+    const conv = view.conversations.find((c) => c.key === view.current);
+    if (conv === undefined || conv.kind === "status" || this.#loaded.has(conv.key)) return;
+    this.#loaded.add(conv.key);
+    const target = conv.kind === "group" ? String(conv.id) : conv.name;
+    void this.run({ name: "history", target, count: HISTORY_PAGE });
+  }
+
+  #notice(text: string, error: boolean): void {
+    this.#set({ ...this.#snap, view: notice(this.#snap.view, text, error) });
+  }
+
+  #set(next: WebSnapshot): void {
+    this.#snap = next;
+    for (const fn of this.#listeners) fn();
+  }
+}
+
+function _group(
+  id: number,
+  name: string,
+  admin: number,
+  adminName: string | undefined,
+  members: readonly number[],
+  memberNames: readonly string[] | undefined,
+): GroupInfo {
+  return {
+    id,
+    name,
+    admin,
+    adminName: adminName ?? `#${admin}`,
+    members: members.map((m, i) => ({ id: m, name: memberNames?.[i] ?? `#${m}` })),
+  };
+}
+
+/** The conversation key of group `id` (re-exported for the components). */
+export { groupKey };
