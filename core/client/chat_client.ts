@@ -47,7 +47,9 @@ export interface ChatClientOptions {
    * (one URL alone is fine).
    */
   balancerUrls: string | readonly string[];
+  /** The account's username; a new one is registered when there is no keystore yet. */
   username: string;
+  /** The account's password; it also unlocks the keystore. */
   password: string;
   /** Where events go. */
   emit: EventSink;
@@ -100,6 +102,7 @@ export class ChatClient {
   readonly #early: MessageFrame[] = [];
   #expiry: ReturnType<typeof setInterval> | undefined;
 
+  /** Sets the client up without connecting; {@linkcode ChatClient.start} joins. */
   constructor(opts: ChatClientOptions) {
     this.#opts = opts;
     this.#emit = opts.emit;

@@ -38,15 +38,23 @@ export type ClientCommand =
   | { name: "help" }
   | { name: "quit" };
 
-interface _Spec {
+/** How one command is written, explained and parsed. */
+export interface CommandSpec {
+  /** The usage line, e.g. `add_member GROUP USER`. */
   usage: string;
+  /** One line for the help text. */
   summary: string;
+  /** Other words that name the command. */
   aliases: string[];
+  /**
+   * Builds the command from the words after its name; `rest(i)` is the line from `args[i]`
+   * on, as typed. Returns a short usage error instead when the words do not fit.
+   */
   parse(args: string[], rest: (from: number) => string): ClientCommand | string;
 }
 
 /** Every command with its usage line, summary and aliases, in help order. */
-export const COMMAND_SPECS: Readonly<Record<ClientCommand["name"], _Spec>> = {
+export const COMMAND_SPECS: Readonly<Record<ClientCommand["name"], CommandSpec>> = {
   add_friend: {
     usage: "add_friend USER",
     summary: "Exchange an encrypted key with USER (works while they are offline)",
@@ -237,7 +245,9 @@ export const COMMAND_SPECS: Readonly<Record<ClientCommand["name"], _Spec>> = {
 
 /** A line that is not a valid command; `message` includes the usage line when known. */
 export class CommandError extends Error {
+  /** Stable machine-readable code. */
   readonly code = "bad_command";
+  /** Creates the error; `message` says what is wrong with the line. */
   constructor(message: string) {
     super(message);
     this.name = "CommandError";

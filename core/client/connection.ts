@@ -16,7 +16,9 @@ import type { AccountPort, ChatConnection, Dialer } from "./ports.ts";
 
 /** Why the client's session ended: its own `logout`, or the server ending it. */
 export interface ShutOut {
+  /** `logout` when the user logged out here, `session_ended` when the server ended it. */
   readonly reason: "logout" | "session_ended";
+  /** What to tell the user. */
   readonly message: string;
 }
 

@@ -32,9 +32,11 @@ export function toErrorCode(wire: string): ErrorCode {
 
 /** A request the server answered with an `error` frame. */
 export class RequestError extends Error {
+  /** The `error` frame's code (an unknown one counts as `internal`). */
   readonly code: ErrorCode;
   /** Milliseconds the server asks us to wait before trying again, if it says. */
   readonly retryAfterMs: number | undefined;
+  /** Creates the error from an `error` frame's code, message and `retry_after_ms`. */
   constructor(code: ErrorCode, message: string, retryAfterMs?: number) {
     super(message);
     this.name = "RequestError";
@@ -50,10 +52,13 @@ export class RequestError extends Error {
 
 /** The connection closed before the request was answered, or there is none right now. */
 export class ConnectionClosedError extends Error {
+  /** Stable machine-readable code. */
   readonly code = "connection_closed";
+  /** Always true: the request may succeed once connected again. */
   readonly retryable = true;
   /** The WebSocket close code, when the connection closed with one. */
   readonly closeCode: number | undefined;
+  /** Creates the error, with the WebSocket close code when there is one. */
   constructor(message: string, closeCode?: number) {
     super(message);
     this.name = "ConnectionClosedError";
@@ -63,11 +68,15 @@ export class ConnectionClosedError extends Error {
 
 /** The server did not answer a request in time (it may still act on it). */
 export class RequestTimeoutError extends Error {
+  /** Stable machine-readable code. */
   readonly code = "request_timeout";
+  /** Always true: the request may succeed if tried again. */
   readonly retryable = true;
   /** The request's frame type. */
   readonly requestType: string;
+  /** How long the client waited, in milliseconds. */
   readonly timeoutMs: number;
+  /** Creates the error for a request of type `requestType` unanswered after `timeoutMs`. */
   constructor(requestType: string, timeoutMs: number) {
     super(`No answer to ${requestType} within ${timeoutMs} ms`);
     this.name = "RequestTimeoutError";
@@ -105,8 +114,11 @@ export type ClientErrorCode = (typeof CLIENT_ERRORS)[keyof typeof CLIENT_ERRORS]
 
 /** A command or an incoming message the engine refuses; never worth retrying as is. */
 export class ClientError extends Error {
+  /** What the engine refused, one of {@linkcode CLIENT_ERRORS}. */
   readonly code: ClientErrorCode;
+  /** Always false: the same command or message would be refused again. */
   readonly retryable = false;
+  /** Creates the error with its code and a message for people. */
   constructor(code: ClientErrorCode, message: string) {
     super(message);
     this.name = "ClientError";

@@ -228,6 +228,7 @@ export type EventSink = (e: ClientEvent) => void;
 
 /** Events collected in order, with a way to wait for one (the demo and tests use it). */
 export class EventLog {
+  /** Every event recorded so far, oldest first. */
   readonly events: ClientEvent[] = [];
   /** Extra text for the timeout error (e.g. a process's stderr). */
   describe: () => string = () => "";

@@ -37,10 +37,15 @@ import type { RequestFrame, RequestReply } from "./protocol_client.ts";
 
 /** The user's own account and session. */
 export interface AccountPort {
+  /** The user's server-side ID. */
   readonly userId: number;
+  /** The user's username. */
   readonly username: string;
+  /** The user's own account, with its secrets decrypted. */
   account(): KeystoreAccount;
+  /** The stored session token (for `resume`), or null. */
   sessionToken(): string | null;
+  /** Stores the session token, or forgets it with null (after logout). */
   setSessionToken(token: string | null): void;
   /**
    * Resolves once every change so far is stored durably. Absent where each change is
@@ -48,70 +53,119 @@ export interface AccountPort {
    * after changes, and messages are acknowledged only once this resolves.
    */
   persisted?(): Promise<void>;
+  /** Closes the keystore; later calls throw. Idempotent. */
   close(): void;
 }
 
 /** Friends, their pinned public keys, and the keys shared with each. */
 export interface FriendsPort {
+  /** The user's server-side ID. */
   readonly userId: number;
+  /** The user's username. */
   readonly username: string;
+  /** Adds a friend and pins their public keys (trust on first use). */
   addFriend(friend: FriendInput): FriendRecord;
+  /** The friend with this user ID, or null. */
   friend(userId: number): FriendRecord | null;
+  /** The friend with exactly this username, or null. */
   friendByName(username: string): FriendRecord | null;
+  /** All friends (every pinned user, contact or not), by username. */
   friends(): FriendRecord[];
+  /** The friends who are contacts, by username. */
   contacts(): FriendRecord[];
+  /** Makes a pinned user a contact, or no longer one. */
   setContact(userId: number, contact: boolean): FriendRecord;
+  /** Marks a friend's pinned keys verified (safety numbers compared). */
   verifyFriend(userId: number): FriendRecord;
+  /** Compares directory keys with the pinned ones; different ones wait as a pending change. */
   observeFriendKeys(userId: number, keys: FriendKeysInput): "changed" | "unchanged";
+  /** Pins a friend's pending keys, once the user accepted the change. */
   acceptKeyChange(userId: number): FriendRecord;
+  /** Whether the user is a friend with no pending key change. */
   friendKeysUsable(userId: number): boolean;
+  /** Stores a Fernet key shared with a friend under key ID `kid`; false if already stored. */
   addFriendKey(friendId: number, kid: string, key: string, opts?: AddFriendKeyOptions): boolean;
+  /** Makes key `kid` the one used for sending to a friend. */
   setActiveFriendKey(friendId: number, kid: string): void;
+  /** The key `kid` shared with a friend (active or old), or null. */
   friendKey(friendId: number, kid: string): FriendKeyRecord | null;
+  /** The key for sending to a friend, or null if none is active. */
   activeFriendKey(friendId: number): FriendKeyRecord | null;
 }
 
 /** Groups and their keys by epoch. */
 export interface GroupsPort {
+  /** Inserts or updates a group as the server describes it. */
   upsertGroup(group: GroupInput): GroupRecord;
+  /** The group with this ID (left or not), or null. */
   group(groupId: number): GroupRecord | null;
+  /** Groups by name, then ID; only those the user is in, unless `includeLeft`. */
   groups(opts?: GroupListOptions): GroupRecord[];
+  /** Groups with exactly this name, by ID (names are not unique). */
   groupsByName(name: string, opts?: GroupListOptions): GroupRecord[];
+  /** Marks a group as left, keeping its history and keys. */
   removeGroup(groupId: number): void;
+  /** Stores a group's key for `epoch`; false if already stored. */
   addGroupKey(groupId: number, epoch: number, key: string): boolean;
+  /** A group's key for `epoch`, or null if not stored. */
   groupKey(groupId: number, epoch: number): string | null;
+  /** A group's key of the highest epoch, with that epoch, or null. */
   currentGroupKey(groupId: number): GroupKeyRecord | null;
 }
 
 /** Message history, the outgoing queue, and which incoming messages were handled. */
 export interface MessagesPort {
+  /** Stores a message the user typed, queued until a server accepts it. */
   addOutgoing(msg: OutgoingMessageInput): MessageRecord;
+  /** Stores a received message once; null if it was already stored. */
   addIncoming(msg: IncomingMessageInput): MessageRecord | null;
+  /** The outgoing message the server accepted as `msgId`, or null. */
   outgoingByMsgId(msgId: number): MessageRecord | null;
+  /** The newest `limit` messages of a conversation, in chronological order. */
   history(kind: ConversationKind, peerId: number, limit?: number): MessageRecord[];
+  /** Records that a server accepted an outgoing message as `msgId`. */
   markAccepted(clientMsgId: string, msgId: number): boolean;
+  /** Records that a recipient acknowledged the outgoing message `msgId`. */
   markDelivered(msgId: number): boolean;
+  /** Marks a queued outgoing message as failed (the server refused it). */
   markFailed(clientMsgId: string): boolean;
+  /** Outgoing messages still waiting for a server, oldest first. */
   queued(): MessageRecord[];
+  /** The stored incoming message with this server ID, or null. */
   incoming(msgId: number): MessageRecord | null;
+  /** Whether a message with this server ID is stored. */
   hasMessage(msgId: number): boolean;
+  /** Records that incoming message `msgId` was handled though it is not history. */
   markSeen(msgId: number): void;
 }
 
 /** Requests from users who are not contacts, blocked users, and the user's settings. */
 export interface ConsentPort {
+  /** Keeps a message from a pinned user who is not a contact, with their request. */
   addRequestMessage(userId: number, msgId: number, frame: string, receivedAt?: number): boolean;
+  /** Sets the text shown with a request, unless one is set already. */
   setRequestPreview(userId: number, text: string): boolean;
+  /** The request of this user, or null. */
   request(userId: number): RequestRecord | null;
+  /** Every pending request, oldest first. */
   requests(): RequestRecord[];
+  /** The messages kept with a user's request, by server message ID. */
   requestMessages(userId: number): RequestMessageRecord[];
+  /** Forgets a user's request and its messages; false if there was none. */
   removeRequest(userId: number): boolean;
+  /** Blocks a user: forgets their request, and they are no longer a contact. */
   block(userId: number, username: string): BlockedRecord;
+  /** Unblocks a user, who is a stranger again; false if not blocked. */
   unblock(userId: number): boolean;
+  /** The blocked user with this ID, or null. */
   blocked(userId: number): BlockedRecord | null;
+  /** The blocked user with exactly this username, or null. */
   blockedByName(username: string): BlockedRecord | null;
+  /** Every blocked user, by username. */
   blockedUsers(): BlockedRecord[];
+  /** A setting's value, or null when it is not set. */
   setting(name: string): string | null;
+  /** Sets a setting, or removes it with null. */
   setSetting(name: string, value: string | null): void;
 }
 
@@ -146,6 +200,7 @@ export interface FilePort {
 
 /** One live connection to a server, as the engine uses it (`ProtocolClient` fits). */
 export interface ChatConnection {
+  /** True once the connection has closed. */
   readonly closed: boolean;
   /**
    * Sends a request; rejects with `RequestError`, `ConnectionClosedError` or
@@ -154,6 +209,7 @@ export interface ChatConnection {
   request<F extends RequestFrame>(frame: F): Promise<RequestReply<F["type"]>>;
   /** Acknowledges handled messages. */
   ack(ids: number[]): void;
+  /** Closes the connection; resolves once it is closed. */
   close(): Promise<unknown>;
 }
 
@@ -161,6 +217,7 @@ export interface ChatConnection {
 export interface ConnectionHandlers {
   /** Every message, in arrival order (redeliveries included: the engine de-duplicates). */
   onMessage(m: MessageFrame): void;
+  /** A recipient acknowledged one of the user's messages. */
   onDelivered(d: DeliveredFrame): void;
   /** The replay of what was pending at login is complete. */
   onSynced(): void;
@@ -180,6 +237,7 @@ export interface DialOptions {
 
 /** Finds a server and connects to it, retrying within its own limits. */
 export interface Dialer {
+  /** Connects to a server; resolves with the connection and the server's ID. */
   dial(
     handlers: ConnectionHandlers,
     opts: DialOptions,

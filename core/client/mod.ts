@@ -1,0 +1,107 @@
+/**
+ * FastChat's client engine, shared by the terminal client and the web client (web/).
+ * {@linkcode ChatClient} joins a cluster through the balancer, keeps the user's keystore,
+ * encrypts end to end, reconnects by itself, runs {@linkcode ClientCommand}s and reports
+ * what happens as {@linkcode ClientEvent}s. It reaches the world only through small ports
+ * ({@linkcode KeystoreOpener}, {@linkcode FilePort}, {@linkcode Dialer}), so each runtime
+ * plugs in its own: the terminal client a keystore file and Deno's file system
+ * (`deno_ports.ts`, not exported here), a browser IndexedDB with {@linkcode SqlJsDatabase},
+ * tests fakes. Nothing exported here uses `Deno` or Node built-ins, so the module runs in
+ * a browser.
+ *
+ * @example Run the engine with the ports of your runtime
+ * ```ts ignore
+ * import { ChatClient, parseCommand } from "./mod.ts";
+ *
+ * const client = new ChatClient({
+ *   balancerUrls: "http://127.0.0.1:7100",
+ *   username: "alice",
+ *   password: "correct horse battery staple",
+ *   keystore, // a KeystoreOpener
+ *   files, // a FilePort
+ *   saveDir: "received/alice",
+ *   emit: (e) => console.log(e),
+ * });
+ * await client.start();
+ * const cmd = parseCommand("add_friend bob");
+ * if (cmd) await client.run(cmd);
+ * await client.close();
+ * ```
+ *
+ * @module
+ */
+
+export { ChatClient, type ChatClientOptions, type ShutOut } from "./chat_client.ts";
+export type {
+  AccountPort,
+  ChatConnection,
+  ConnectionHandlers,
+  ConsentPort,
+  Dialer,
+  DialOptions,
+  FilePort,
+  FriendsPort,
+  GroupsPort,
+  KeystoreOpener,
+  KeystorePort,
+  MessagesPort,
+} from "./ports.ts";
+export type { RequestFrame, RequestReply } from "./protocol_client.ts";
+export { type ClientEvent, EventLog, type EventSink, type SentState } from "./events.ts";
+export {
+  type ClientCommand,
+  COMMAND_SPECS,
+  CommandError,
+  type CommandSpec,
+  parseCommand,
+} from "./commands.ts";
+export {
+  CLIENT_ERRORS,
+  ClientError,
+  type ClientErrorCode,
+  ConnectionClosedError,
+  RequestError,
+  RequestTimeoutError,
+} from "./errors.ts";
+export { Keystore } from "./keystore.ts";
+export {
+  type AddFriendKeyOptions,
+  type BlockedRecord,
+  type ChangePasswordOptions,
+  type ConversationKind,
+  type CreateKeystoreOptions,
+  type FileMeta,
+  type FriendInput,
+  type FriendKeyRecord,
+  type FriendKeyRole,
+  type FriendKeysInput,
+  type FriendRecord,
+  type GroupInput,
+  type GroupKeyRecord,
+  type GroupListOptions,
+  type GroupRecord,
+  type IncomingMessageInput,
+  KEYSTORE_ERRORS,
+  type KeystoreAccount,
+  type KeystoreAccountInput,
+  KeystoreError,
+  type KeystoreErrorCode,
+  type KeystoreScryptOptions,
+  type MessageDirection,
+  type MessageRecord,
+  type OutgoingMessageInput,
+  type OutgoingState,
+  type PendingKeyChange,
+  type RequestMessageRecord,
+  type RequestRecord,
+} from "./keystore_types.ts";
+export type { SqlDatabase, SqlRow, SqlRunResult, SqlStatement, SqlValue } from "./sql_database.ts";
+export {
+  loadSqlJs,
+  type LoadSqlJsOptions,
+  SqlJsDatabase,
+  type SqlJsRawDatabase,
+  type SqlJsRawStatement,
+  type SqlJsStatic,
+} from "./sqljs_database.ts";
+export { balancerDialer, type BalancerDialerOptions } from "./balancer_dialer.ts";
