@@ -773,3 +773,35 @@ Deno.test("ChatServer's group errors name people and groups, not IDs", async () 
     await c.stop();
   }
 });
+
+Deno.test("ChatServer answers a client's next message without waiting for its ack's commit", async () => {
+  const c = await InProcessCluster.start(1);
+  try {
+    const alice = await c.user(1, "alice");
+    const bob = await c.user(1, "bob");
+    const id = await _send(alice.client, bob.id, "ack me", "m1");
+    await bob.client.waitFor(_isMessage(id));
+    // Hold bob's ack in the store, as a long group commit would.
+    const release = Promise.withResolvers<void>();
+    const real = c.store.ackDeliveries.bind(c.store);
+    c.store.ackDeliveries = async (userId, ids) => {
+      await release.promise;
+      return await real(userId, ids);
+    };
+    bob.client.write({ type: "ack", ids: [id] });
+    const reply = await _send(bob.client, alice.id, "sent while my ack commits", "b1");
+    assert.ok(reply > id);
+    assert.equal(
+      alice.client.frames.some((f) => f.type === "delivered" && f.msg_id === id),
+      false,
+      "the receipt waits for the commit",
+    );
+    release.resolve();
+    await alice.client.waitFor((f) => f.type === "delivered" && f.msg_id === id);
+    // An ack with a ref is still answered once applied (an ID not pending for him: ignored).
+    const ok = await bob.client.request({ type: "ack", ref: 7, ids: [reply] });
+    assert.equal(ok.type, "ok");
+  } finally {
+    await c.stop();
+  }
+});

@@ -38,6 +38,9 @@ import { PresenceGossip } from "./presence_gossip.ts";
 import { formatWait, type Quotas, resolveQuotas } from "./quotas.ts";
 import { Throttle } from "./throttle.ts";
 
+/** Acknowledgements one session may have applying at once before its next frame waits. */
+export const ACKS_IN_FLIGHT = 8;
+
 export type { PasswordCost } from "./auth.ts";
 
 /** What a chat server needs. */
@@ -380,11 +383,21 @@ export class ChatServer implements ConnHandler, MeshEvents {
       }
       case "key":
         return await this.#key(session, frame);
-      case "ack":
-        await this.#delivery.ack(session, frame.ids);
-        // An ack with a ref asks to know that it was applied.
-        if (frame.ref !== undefined) session.send({ type: "ok", ref: frame.ref });
+      case "ack": {
+        // Applied off the chain: a client's next messages do not wait for its ack's commit
+        // (that wait made connections that receive much send slowly: unfair). Bounded, so a
+        // client cannot queue acks without limit; past the bound it waits as before.
+        const ref = frame.ref;
+        session.acksInFlight++;
+        const applied = this.#delivery.ack(session, frame.ids)
+          .then(() => {
+            // An ack with a ref asks to know that it was applied (its answer slot keeps order).
+            if (ref !== undefined) session.send({ type: "ok", ref });
+          }, (err) => this.#reject(session, err, ref))
+          .finally(() => session.acksInFlight--);
+        if (session.acksInFlight > ACKS_IN_FLIGHT) await applied;
         return;
+      }
       case "create_group":
         return await this.#groups.create(session, frame.ref, frame.name, frame.members);
       case "add_member":

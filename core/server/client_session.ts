@@ -45,6 +45,8 @@ export class ClientSession {
   invalidFrames = 0;
   /** Frames are handled one after another through this chain. */
   chain: Promise<void> = Promise.resolve();
+  /** Acknowledgements being applied off the chain (see `ChatServer`'s `ack`). */
+  acksInFlight = 0;
   /** True while pending messages are replayed after login; live pushes wait meanwhile. */
   syncing = false;
   /** Live pushes held back while syncing. */
