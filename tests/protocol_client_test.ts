@@ -5,7 +5,7 @@ import {
   RequestError,
   RequestTimeoutError,
 } from "../core/client/protocol_client.ts";
-import { decode, encode } from "../core/protocol/mod.ts";
+import { decode, type DeliveredFrame, encode, FEATURES } from "../core/protocol/mod.ts";
 
 /**
  * A fake server on 127.0.0.1 that sends a welcome, records every client frame, and answers
@@ -170,5 +170,142 @@ Deno.test("ProtocolClient.request() rejects with typed errors, whatever their me
   } finally {
     await client.close();
     await srv.close();
+  }
+});
+
+// ---- Features and batched receipts ----------------------------------------------------
+
+const _TOKEN = "U0dDrZOejF0mJAsXRq67zBlz3I7jkKjsV9IZgIDcgcU";
+
+/** A `logged_in` answer to `f`, listing the known features it asked for (a current server). */
+function _loggedIn(f: Record<string, unknown>) {
+  const asked = f.features as string[] | undefined;
+  return {
+    type: "logged_in",
+    ref: f.ref,
+    user_id: 1,
+    username: "alice",
+    session_token: _TOKEN,
+    ...(asked ? { features: asked.filter((n) => n === FEATURES.receiptBatch) } : {}),
+  };
+}
+
+Deno.test("ProtocolClient hands every item of a receipts frame to onDelivered, in order", async () => {
+  const srv = _fakeServer();
+  const client = await ProtocolClient.connect(srv.url);
+  try {
+    const got: DeliveredFrame[] = [];
+    client.onDelivered = (d) => void got.push(d);
+    srv.push({ type: "delivered", msg_id: 7, client_msg_id: "c-7", to: 2 });
+    srv.push({
+      type: "receipts",
+      items: [
+        { msg_id: 8, client_msg_id: "c-8", to: 2 },
+        { msg_id: 8, client_msg_id: "c-8", to: 3 },
+        { msg_id: 9, client_msg_id: null, to: 2 },
+      ],
+    });
+    srv.push({ type: "delivered", msg_id: 10, client_msg_id: "c-10", to: 4 });
+    const deadline = Date.now() + 5_000;
+    while (got.length < 5 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    assert.deepEqual(got, [
+      { type: "delivered", msg_id: 7, client_msg_id: "c-7", to: 2 },
+      { type: "delivered", msg_id: 8, client_msg_id: "c-8", to: 2 },
+      { type: "delivered", msg_id: 8, client_msg_id: "c-8", to: 3 },
+      { type: "delivered", msg_id: 9, client_msg_id: null, to: 2 },
+      { type: "delivered", msg_id: 10, client_msg_id: "c-10", to: 4 },
+    ]);
+  } finally {
+    await client.close();
+    await srv.close();
+  }
+});
+
+Deno.test("ProtocolClient asks for receipt_batch at login, register and resume, and records the answer", async () => {
+  const srv = _fakeServer((f) =>
+    f.type === "login" || f.type === "resume"
+      ? [_loggedIn(f)]
+      : f.type === "register"
+      ? [{ ..._loggedIn(f), type: "registered" }]
+      : []
+  );
+  const client = await ProtocolClient.connect(srv.url);
+  try {
+    assert.deepEqual(client.features, []);
+    const answer = await client.login("alice", "correct horse 1");
+    assert.deepEqual(answer.features, ["receipt_batch"]);
+    assert.deepEqual(client.features, ["receipt_batch"]);
+    await client.resume(_TOKEN);
+    await client.register("alice", "correct horse 1", "pem", "k".repeat(43));
+    // A request naming its own features keeps them.
+    await client.request({ type: "resume", session_token: _TOKEN, features: [] });
+    assert.deepEqual(client.features, []);
+    assert.deepEqual(
+      srv.received.map((f) => [f.type, f.features]),
+      [
+        ["login", ["receipt_batch"]],
+        ["resume", ["receipt_batch"]],
+        ["register", ["receipt_batch"]],
+        ["resume", []],
+      ],
+    );
+  } finally {
+    await client.close();
+    await srv.close();
+  }
+  // `features: []` asks for none: no field at all, as a client from before features.
+  const srv2 = _fakeServer((f) => f.type === "login" ? [_loggedIn(f)] : []);
+  const plain = await ProtocolClient.connect(srv2.url, { features: [] });
+  try {
+    const answer = await plain.login(1, "correct horse 1");
+    assert.equal("features" in answer, false);
+    assert.equal("features" in srv2.received[0]!, false);
+    assert.deepEqual(plain.features, []);
+  } finally {
+    await plain.close();
+    await srv2.close();
+  }
+});
+
+Deno.test("ProtocolClient logs in again without features when an older server refuses the field", async () => {
+  // A server from before features: `features` is an unknown field, refused like any.
+  const srv = _fakeServer((f) =>
+    f.type !== "login" ? [] : "features" in f
+      ? [{
+        type: "error",
+        ref: f.ref,
+        code: "bad_frame",
+        message: 'Unexpected field "features" in a login frame',
+      }]
+      : [_loggedIn(f)]
+  );
+  const client = await ProtocolClient.connect(srv.url);
+  try {
+    const got: DeliveredFrame[] = [];
+    client.onDelivered = (d) => void got.push(d);
+    const answer = await client.login("alice", "correct horse 1");
+    assert.equal(answer.type, "logged_in");
+    assert.deepEqual(client.features, []);
+    assert.deepEqual(srv.received.map((f) => "features" in f), [true, false]);
+    // Such a server sends delivered frames, which arrive as always.
+    srv.push({ type: "delivered", msg_id: 3, client_msg_id: null, to: 2 });
+    const deadline = Date.now() + 5_000;
+    while (got.length < 1 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    assert.deepEqual(got, [{ type: "delivered", msg_id: 3, client_msg_id: null, to: 2 }]);
+  } finally {
+    await client.close();
+    await srv.close();
+  }
+  // Any other refusal is the caller's to handle: no second attempt.
+  const srv2 = _fakeServer((f) =>
+    f.type === "login" ? [{ type: "error", ref: f.ref, code: "auth_failed", message: "No" }] : []
+  );
+  const other = await ProtocolClient.connect(srv2.url);
+  try {
+    await assert.rejects(other.login("alice", "wrong"), /No/);
+    assert.equal(srv2.received.length, 1);
+  } finally {
+    await other.close();
+    await srv2.close();
   }
 });

@@ -10,11 +10,14 @@ import {
   type Direction,
   encode,
   ERROR_CODES,
+  FEATURES,
   type Frame,
   FRAME_TYPES,
   frameFits,
   GROUP_EVENTS,
+  isFeature,
   LIMITS,
+  negotiateFeatures,
   normalizeUsername,
   ProtocolError,
   usernameKey,
@@ -110,6 +113,14 @@ const EXAMPLES: Record<Direction, Record<string, Json>> = {
     accepted: { type: "accepted", ref: 6, client_msg_id: "c-1", msg_id: 42, duplicate: false },
     message: { type: "message", ..._MESSAGE },
     delivered: { type: "delivered", msg_id: 42, client_msg_id: "c-1", to: 2 },
+    receipts: {
+      type: "receipts",
+      items: [
+        { msg_id: 42, client_msg_id: "c-1", to: 2 },
+        { msg_id: 42, client_msg_id: "c-1", to: 3 },
+        { msg_id: 43, client_msg_id: null, to: 2 },
+      ],
+    },
     synced: { type: "synced", pending: 0 },
     group: { type: "group", ref: 9, group: _GROUP },
     groups: { type: "groups", ref: 13, groups: [_GROUP] },
@@ -174,6 +185,12 @@ const VARIANTS: [Direction, Json][] = [
     },
   ],
   ["server", { type: "delivered", msg_id: 42, client_msg_id: null, to: 2 }],
+  ["server", { type: "receipts", items: [{ msg_id: 1, client_msg_id: null, to: 2 }] }],
+  ["client", { ...EXAMPLES.client.register, features: ["receipt_batch"] }],
+  ["client", { ...EXAMPLES.client.login, features: [] }],
+  ["client", { ...EXAMPLES.client.resume, features: ["receipt_batch", "not_yet_invented"] }],
+  ["server", { ...EXAMPLES.server.registered, features: ["receipt_batch"] }],
+  ["server", { ...EXAMPLES.server.logged_in, features: [] }],
   ["server", { type: "groups", ref: 1, groups: [] }],
   ["server", { type: "accepted", ref: 1, client_msg_id: "c-1", msg_id: 42, duplicate: true }],
   [
@@ -1043,4 +1060,148 @@ Deno.test("GROUP_EVENTS lists every group event, the handover and deletion inclu
     "admin_changed",
     "deleted",
   ]);
+});
+
+// ---- Features and receipts ------------------------------------------------------------
+
+Deno.test("FEATURES names match the feature pattern, and negotiateFeatures() keeps known ones", () => {
+  for (const name of Object.values(FEATURES)) {
+    assert.match(name, LIMITS.featurePattern);
+    assert.ok(isFeature(name));
+  }
+  assert.equal(isFeature("zstd"), false);
+  assert.equal(isFeature("toString"), false);
+  assert.equal(negotiateFeatures(undefined), undefined, "no field: no answer field");
+  assert.deepEqual(negotiateFeatures([]), []);
+  assert.deepEqual(negotiateFeatures(["zstd", "receipt_batch", "future"]), ["receipt_batch"]);
+  assert.deepEqual(negotiateFeatures(["receipt_batch", "receipt_batch"]), ["receipt_batch"]);
+});
+
+Deno.test("decode() accepts features lists at their bounds, unknown names included", () => {
+  const names = Array.from({ length: LIMITS.features }, (_, i) => `f${"_".repeat(i)}x`);
+  for (const type of ["register", "login", "resume"]) {
+    const frame = _with("client", type, { features: names });
+    assert.deepEqual(decode(JSON.stringify(frame), "client"), frame);
+  }
+  const long = _with("client", "login", { features: ["a".repeat(32), "_"] });
+  assert.deepEqual(decode(JSON.stringify(long), "client"), long);
+});
+
+Deno.test("decode() rejects malformed features lists with bad_frame and echoes the ref", () => {
+  const bad: [unknown, RegExp][] = [
+    ["receipt_batch", /must be an array of feature names/],
+    [null, /must be an array of feature names/],
+    [{ receipt_batch: true }, /must be an array of feature names/],
+    [
+      Array.from({ length: LIMITS.features + 1 }, (_, i) => "f".repeat(i + 1)),
+      /must hold at most 16 names, got 17/,
+    ],
+    [[""], /must hold only names matching/],
+    [["a".repeat(33)], /must hold only names matching/],
+    [["Receipt_Batch"], /must hold only names matching/],
+    [["receipt-batch"], /must hold only names matching/],
+    [["receipt batch"], /must hold only names matching/],
+    [[1], /must hold only names matching/],
+    [[null], /must hold only names matching/],
+    [["receipt_batch", "receipt_batch"], /must not repeat a name/],
+  ];
+  for (const [features, message] of bad) {
+    for (const type of ["register", "login", "resume"]) {
+      assertRejected(_with("client", type, { features }), "client", ERROR_CODES.badFrame, {
+        ref: EXAMPLES.client[type]!.ref as number,
+        message: new RegExp(`Field "features" of a ${type} frame ${message.source}`),
+      });
+    }
+    for (const type of ["registered", "logged_in"]) {
+      assertRejected(_with("server", type, { features }), "server", ERROR_CODES.badFrame);
+    }
+  }
+  // Only these five frames have the field.
+  assertRejected(_with("client", "ping", { features: [] }), "client", ERROR_CODES.badFrame, {
+    message: /Unexpected field "features" in a ping frame/,
+  });
+  assertRejected(_with("server", "user", { features: [] }), "server", ERROR_CODES.badFrame);
+});
+
+Deno.test("decode() rejects a receipts frame that is empty, too long or holds a bad receipt", () => {
+  const item = { msg_id: 42, client_msg_id: "c-1", to: 2 };
+  const full = { type: "receipts", items: Array(LIMITS.receiptItems).fill(item) };
+  assert.equal(decode(JSON.stringify(full), "server").type, "receipts");
+  assertRejected({ type: "receipts", items: [] }, "server", ERROR_CODES.badFrame, {
+    message: /Field "items" of a receipts frame must hold 1 to 1024 receipts, got 0/,
+  });
+  assertRejected(
+    { type: "receipts", items: Array(LIMITS.receiptItems + 1).fill(item) },
+    "server",
+    ERROR_CODES.badFrame,
+    { message: /must hold 1 to 1024 receipts, got 1025/ },
+  );
+  assertRejected({ type: "receipts", items: item }, "server", ERROR_CODES.badFrame, {
+    message: /must be an array of receipts/,
+  });
+  assertRejected({ type: "receipts" }, "server", ERROR_CODES.badFrame, {
+    message: /Field "items" of a receipts frame is required/,
+  });
+  const cases: [unknown, RegExp][] = [
+    [null, /receipt at index 1 that must be an object/],
+    [[item], /receipt at index 1 that must be an object/],
+    [{ ...item, msg_id: 0 }, /index 1 that has a field "msg_id" that must be a positive integer/],
+    [{ ...item, to: "2" }, /index 1 that has a field "to" that must be a positive integer/],
+    [{ msg_id: 1, to: 2 }, /index 1 that has a field "client_msg_id" that is required/],
+    [{ ...item, client_msg_id: "x".repeat(65) }, /field "client_msg_id" that must be null or/],
+    [{ ...item, client_msg_id: "a\0b" }, /field "client_msg_id" that must not contain NUL/],
+    [{ ...item, type: "delivered" }, /index 1 that has an unexpected field "type"/],
+    [{ ...item, sender_id: 1 }, /index 1 that has an unexpected field "sender_id"/],
+  ];
+  for (const [bad, message] of cases) {
+    assertRejected({ type: "receipts", items: [item, bad] }, "server", ERROR_CODES.badFrame, {
+      message,
+    });
+  }
+  assertRejected({ type: "receipts", items: [item], extra: 1 }, "server", ERROR_CODES.badFrame, {
+    message: /Unexpected field "extra" in a receipts frame/,
+  });
+  // Server to client only.
+  assertRejected({ type: "receipts", items: [item] }, "client", ERROR_CODES.unknownType);
+  assertRejected({ type: "receipts", items: [item] }, "peer", ERROR_CODES.unknownType);
+});
+
+Deno.test("docs/PROTOCOL.md's frame tables list every frame type and field of SCHEMAS", async () => {
+  const doc = await Deno.readTextFile(new URL("../docs/PROTOCOL.md", import.meta.url));
+  const sections: Record<Direction, string> = {
+    client: "## Client to server frames",
+    server: "## Server to client frames",
+    peer: "## Server to server frames",
+  };
+  for (const direction of Object.keys(sections) as Direction[]) {
+    const start = doc.indexOf(sections[direction]);
+    assert.ok(start >= 0, sections[direction]);
+    const table = doc.slice(start).split("\n### ")[0]!;
+    const fields = new Map<string, string[]>();
+    let current = "";
+    for (const line of table.split("\n")) {
+      const cells = line.split("|").map((c) => c.trim());
+      if (cells.length < 4 || !line.startsWith("|")) continue;
+      const frame = /^`([a-z_]+)`$/.exec(cells[1]!)?.[1];
+      if (frame !== undefined) current = frame;
+      if (current === "") continue;
+      if (!fields.has(current)) fields.set(current, []);
+      const field = /^`([a-z_]+)`$/.exec(cells[2]!)?.[1];
+      if (field !== undefined) fields.get(current)!.push(field);
+    }
+    assert.deepEqual([...fields.keys()].sort(), [...FRAME_TYPES[direction]].sort(), direction);
+    for (const [type, listed] of fields) {
+      assert.deepEqual(
+        listed.sort(),
+        Object.keys(SCHEMAS[direction][type]!.fields).sort(),
+        `${direction} ${type}`,
+      );
+    }
+  }
+  // The overview table lists every type of each direction, in the order of FRAME_TYPES.
+  for (const direction of Object.keys(sections) as Direction[]) {
+    const row = doc.split("\n").find((l) => l.startsWith(`| \`${direction}\``))!;
+    const listed = [...row.split("|")[4]!.matchAll(/`([a-z_]+)`/g)].map((m) => m[1]);
+    assert.deepEqual(listed, [...FRAME_TYPES[direction]], direction);
+  }
 });

@@ -2,7 +2,9 @@
  * A small FastChat protocol client: one WebSocket, request/response by `ref`, validated
  * incoming frames, automatic batched acks, and de-duplication of messages by server ID
  * (delivery is at-least-once across reconnects; the client makes it exactly-once for its
- * user). The terminal client, the tests and the benchmark build on it.
+ * user). It asks for the protocol features it supports at login (batched receipts) and
+ * hands every receipt to `onDelivered` whichever frame carried it. The terminal client, the
+ * tests and the benchmark build on it.
  *
  * @module
  */
@@ -14,6 +16,7 @@ import {
   decode,
   type DeliveredFrame,
   encode,
+  FEATURES,
   type GroupFrame,
   type GroupsFrame,
   LIMITS,
@@ -69,6 +72,13 @@ export interface ConnectOptions {
    */
   seen?: Set<number>;
   /**
+   * Protocol features to ask for in `register`, `login` and `resume` unless the request names
+   * its own (default: every feature this client handles, `[FEATURES.receiptBatch]`); empty
+   * asks for none and sends no `features` field. A server too old to know the field refuses
+   * it, and the request is then sent again without it.
+   */
+  features?: readonly string[];
+  /**
    * Drop redelivered messages (default true). An application that acks only after handling
    * a message turns this off and de-duplicates itself, so a redelivery of a message it has
    * not finished with is not acked behind its back.
@@ -76,13 +86,19 @@ export interface ConnectOptions {
   dedupe?: boolean;
 }
 
+/** The requests that negotiate features. */
+const _AUTH_TYPES: ReadonlySet<string> = new Set(["register", "login", "resume"]);
+
 /** A connected protocol client. */
 export class ProtocolClient {
   readonly socket: WebSocket;
   readonly welcome: WelcomeFrame;
   /** Called for each new (not duplicate) message, in arrival order. */
   onMessage: (m: MessageFrame) => void = () => {};
-  /** Called for each delivery receipt. */
+  /**
+   * Called for each delivery receipt, in order: once per `delivered` frame, and once per item
+   * of a `receipts` frame (as a `delivered` frame).
+   */
   onDelivered: (d: DeliveredFrame) => void = () => {};
   /** Called when the pending replay after login is complete. */
   onSynced: (s: SyncedFrame) => void = () => {};
@@ -96,6 +112,8 @@ export class ProtocolClient {
   readonly #autoAck: boolean;
   readonly #dedupe: boolean;
   readonly #requestTimeoutMs: number;
+  readonly #askFeatures: readonly string[];
+  #features: readonly string[] = [];
   /** Requests waiting for an answer, by ref; insertion order is deadline order. */
   readonly #pending = new Map<number, {
     resolve: (f: ServerFrame) => void;
@@ -128,6 +146,7 @@ export class ProtocolClient {
     this.#autoAck = opts.autoAck ?? true;
     this.#dedupe = opts.dedupe ?? true;
     this.#requestTimeoutMs = opts.requestTimeoutMs ?? 30_000;
+    this.#askFeatures = [...(opts.features ?? [FEATURES.receiptBatch])];
     this.#seen = opts.seen ?? new Set();
     this.#whenClosed = closed;
     this.#closedPromise = closed.promise;
@@ -227,10 +246,41 @@ export class ProtocolClient {
   }
 
   /**
+   * The features the server enabled at the last successful `register`, `login` or `resume`
+   * (empty before, and from a server that knows none).
+   */
+  get features(): readonly string[] {
+    return this.#features;
+  }
+
+  /**
    * Sends a request and resolves with its answer. Rejects with {@linkcode RequestError} (the
    * server refused it), {@linkcode ConnectionClosedError} or {@linkcode RequestTimeoutError}.
+   * `register`, `login` and `resume` ask for the client's features (see
+   * {@linkcode ConnectOptions.features}) unless they carry `features` themselves.
    */
   request<F extends RequestFrame>(frame: F): Promise<RequestReply<F["type"]>> {
+    if (!_AUTH_TYPES.has(frame.type)) return this.#request(frame);
+    if ("features" in frame || this.#askFeatures.length === 0) return this.#authRequest(frame);
+    const asking = { ...frame, features: [...this.#askFeatures] };
+    return this.#authRequest(asking).catch((err) => {
+      // A server from before features refuses the unknown field as `bad_frame`; ask again
+      // without it (decided by the code alone: a frame bad for another reason is refused
+      // again, and that answer is the one returned).
+      if (err instanceof RequestError && err.code === "bad_frame") return this.#authRequest(frame);
+      throw err;
+    });
+  }
+
+  /** A `register`, `login` or `resume`: its answer says which features are on. */
+  async #authRequest<F extends RequestFrame>(frame: F): Promise<RequestReply<F["type"]>> {
+    const answer = await this.#request(frame);
+    const features = (answer as { features?: string[] }).features;
+    this.#features = features ? [...features] : [];
+    return answer;
+  }
+
+  #request<F extends RequestFrame>(frame: F): Promise<RequestReply<F["type"]>> {
     const ref = this.#nextRef++;
     const full = { ...frame, ref } as unknown as ClientFrame;
     return new Promise<RequestReply<F["type"]>>((resolve, reject) => {
@@ -364,6 +414,16 @@ export class ProtocolClient {
       }
       case "delivered":
         this.onDelivered(frame);
+        return;
+      case "receipts":
+        for (const r of frame.items) {
+          this.onDelivered({
+            type: "delivered",
+            msg_id: r.msg_id,
+            client_msg_id: r.client_msg_id,
+            to: r.to,
+          });
+        }
         return;
       case "synced":
         this.onSynced(frame);

@@ -218,20 +218,46 @@ function _check(v: unknown, rule: FieldRule): string | undefined {
       }
       return undefined;
     }
-    case "message": {
-      if (typeof v !== "object" || v === null || Array.isArray(v)) return "must be an object";
-      const m = v as Record<string, unknown>;
-      const fields = SCHEMAS.server.message!.fields;
-      for (const key of Object.keys(m)) {
-        if (!Object.hasOwn(fields, key)) return `has an unexpected field "${key.slice(0, 40)}"`;
+    case "message":
+      return _fieldsProblem(v, SCHEMAS.server.message!);
+    case "features": {
+      if (!Array.isArray(v)) return "must be an array of feature names";
+      if (v.length > rule.max) return `must hold at most ${rule.max} names, got ${v.length}`;
+      if (!v.every((x) => typeof x === "string" && rule.pattern.test(x))) {
+        return `must hold only names matching ${rule.pattern}`;
       }
-      for (const [name, r] of Object.entries(fields)) {
-        const p = _check(m[name], r);
-        if (p) return `has a field "${name}" that ${p}`;
+      if (new Set(v).size !== v.length) return "must not repeat a name";
+      return undefined;
+    }
+    case "receipts": {
+      if (!Array.isArray(v)) return "must be an array of receipts";
+      if (v.length < 1 || v.length > rule.max) {
+        return `must hold 1 to ${rule.max} receipts, got ${v.length}`;
+      }
+      for (let i = 0; i < v.length; i++) {
+        // Each receipt is a `delivered` frame without its `type`, checked by that frame's rules.
+        const p = _fieldsProblem(v[i], SCHEMAS.server.delivered!);
+        if (p) return `has a receipt at index ${i} that ${p}`;
       }
       return undefined;
     }
   }
+}
+
+/** What is wrong with an object holding exactly a schema's fields (a frame without `type`). */
+function _fieldsProblem(v: unknown, schema: FrameSchema): string | undefined {
+  if (typeof v !== "object" || v === null || Array.isArray(v)) return "must be an object";
+  const m = v as Record<string, unknown>;
+  for (const key of Object.keys(m)) {
+    if (!Object.hasOwn(schema.fields, key)) {
+      return `has an unexpected field "${key.slice(0, 40)}"`;
+    }
+  }
+  for (const [name, r] of Object.entries(schema.fields)) {
+    const p = _check(m[name], r);
+    if (p) return `has a field "${name}" that ${p}`;
+  }
+  return undefined;
 }
 
 function _checkGroup(v: unknown): string | undefined {

@@ -41,6 +41,7 @@ export const FRAME_TYPES = {
     "accepted",
     "message",
     "delivered",
+    "receipts",
     "synced",
     "group",
     "groups",
@@ -86,6 +87,12 @@ export interface RegisterFrame {
   rsa_public_key: string;
   /** Ed25519 identity public key, url-safe base64 of 32 bytes. */
   identity_key: string;
+  /**
+   * Optional protocol features to turn on for this connection (`FEATURES`), at most 16 names
+   * of 1 to 32 lower-case letters and `_`; names the server does not know are ignored. The
+   * answer lists those enabled.
+   */
+  features?: string[];
 }
 /** Log in by user ID or by username (exactly one). */
 export interface LoginFrame {
@@ -99,6 +106,12 @@ export interface LoginFrame {
   username?: string;
   /** The account's password. */
   password: string;
+  /**
+   * Optional protocol features to turn on for this connection (`FEATURES`), at most 16 names
+   * of 1 to 32 lower-case letters and `_`; names the server does not know are ignored. The
+   * answer lists those enabled.
+   */
+  features?: string[];
 }
 /** Resume a session with the token from `registered`/`logged_in`. */
 export interface ResumeFrame {
@@ -108,6 +121,12 @@ export interface ResumeFrame {
   ref: number;
   /** The session token from `registered` or `logged_in`. */
   session_token: string;
+  /**
+   * Optional protocol features to turn on for this connection (`FEATURES`), at most 16 names
+   * of 1 to 32 lower-case letters and `_`; names the server does not know are ignored. The
+   * answer lists those enabled.
+   */
+  features?: string[];
 }
 /** End the session (the token stops working). */
 export interface LogoutFrame {
@@ -358,6 +377,11 @@ export interface RegisteredFrame {
   username: string;
   /** Token for `resume`. */
   session_token: string;
+  /**
+   * The features enabled for this connection: those asked for that the server knows.
+   * Present exactly when the request had `features` (then possibly empty).
+   */
+  features?: string[];
 }
 /** Login or resume succeeded. */
 export interface LoggedInFrame {
@@ -371,6 +395,11 @@ export interface LoggedInFrame {
   username: string;
   /** A new token after `login`; the same token after `resume`. */
   session_token: string;
+  /**
+   * The features enabled for this connection: those asked for that the server knows.
+   * Present exactly when the request had `features` (then possibly empty).
+   */
+  features?: string[];
 }
 /** A user's public keys. */
 export interface UserFrame {
@@ -438,6 +467,25 @@ export interface DeliveredFrame {
   /** The recipient who acknowledged. */
   to: number;
 }
+/** One delivery receipt inside a `receipts` frame: a `delivered` frame without its `type`. */
+export interface Receipt {
+  /** The server's ID of the message acknowledged. */
+  msg_id: number;
+  /** That message's `client_msg_id`. */
+  client_msg_id: string | null;
+  /** The recipient who acknowledged. */
+  to: number;
+}
+/**
+ * Several delivery receipts at once, in the order they happened; sent instead of `delivered`
+ * frames to connections that enabled the `receipt_batch` feature.
+ */
+export interface ReceiptsFrame {
+  /** Frame type. */
+  type: "receipts";
+  /** 1 to `LIMITS.receiptItems` receipts, oldest first. */
+  items: Receipt[];
+}
 /** Every pending message has been sent; the client is up to date. */
 export interface SyncedFrame {
   /** Frame type. */
@@ -502,6 +550,7 @@ export type ServerFrame =
   | AcceptedFrame
   | MessageFrame
   | DeliveredFrame
+  | ReceiptsFrame
   | SyncedFrame
   | GroupFrame
   | GroupsFrame

@@ -39,6 +39,15 @@ export const LIMITS = {
   presenceIds: 4096,
   /** Most frames in one `peer_batch`. */
   peerBatchFrames: 1024,
+  /**
+   * Most receipts in one `receipts` frame (more are split over several, in order). 1,024
+   * receipts of the longest kind take about 140 KB, well under `frameBytes`.
+   */
+  receiptItems: 1024,
+  /** Most entries in a `features` list (`register`, `login`, `resume` and their answers). */
+  features: 16,
+  /** Feature names: 1 to 32 lower-case letters and `_` (known or not). */
+  featurePattern: /^[a-z_]{1,32}$/,
   /** Consecutive invalid frames tolerated before the connection is closed (1008). */
   invalidFrames: 10,
   /** Longest wait an `error` frame's `retry_after_ms` may ask for, in milliseconds (1 hour). */

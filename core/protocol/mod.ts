@@ -2,7 +2,8 @@
  * FastChat's wire protocol, a pure module: typed frames ({@linkcode ClientFrame},
  * {@linkcode ServerFrame}, {@linkcode PeerFrame}), one {@linkcode encode}/{@linkcode decode}
  * pair that validates every incoming frame, and constant tables of frame types
- * ({@linkcode FRAME_TYPES}), error codes ({@linkcode ERROR_CODES}), close codes and limits.
+ * ({@linkcode FRAME_TYPES}), error codes ({@linkcode ERROR_CODES}), close codes, limits and the
+ * optional features a connection may negotiate ({@linkcode FEATURES}).
  * Transport code (WebSocket glue in core/server and core/client) stays thin and calls it.
  * docs/PROTOCOL.md is the reference for every frame and field.
  *
@@ -11,6 +12,7 @@
 
 export { decode, encode, frameFits, utf8Length } from "./codec.ts";
 export { CLOSE_CODES, ERROR_CODES, type ErrorCode, ProtocolError } from "./errors.ts";
+export { type Feature, FEATURES, isFeature, negotiateFeatures } from "./features.ts";
 export * from "./frames.ts";
 export { LIMITS } from "./limits.ts";
 export { normalizeUsername, usernameKey } from "./username.ts";

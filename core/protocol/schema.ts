@@ -22,7 +22,9 @@ export type FieldRule =
   | { kind: "groups"; optional?: boolean }
   | { kind: "group"; optional?: boolean }
   | { kind: "message"; optional?: boolean }
-  | { kind: "peer_frames"; max: number; optional?: boolean };
+  | { kind: "peer_frames"; max: number; optional?: boolean }
+  | { kind: "features"; max: number; pattern: RegExp; optional?: boolean }
+  | { kind: "receipts"; max: number; optional?: boolean };
 
 /** A frame's fields (besides `type`), and which of a set is required (exactly one). */
 export interface FrameSchema {
@@ -45,6 +47,12 @@ const _password: FieldRule = { kind: "str", min: 1, max: LIMITS.passwordMax };
 const _token: FieldRule = { kind: "str", min: 43, max: 43, pattern: LIMITS.sessionTokenPattern };
 const _kind: FieldRule = { kind: "enum", values: ["direct", "group", "key", "group_event"] };
 const _nonce: FieldRule = { kind: "str", min: 43, max: 43, pattern: LIMITS.sessionTokenPattern };
+const _features: FieldRule = {
+  kind: "features",
+  max: LIMITS.features,
+  pattern: LIMITS.featurePattern,
+  optional: true,
+};
 
 /** Schemas by direction and frame type. */
 export const SCHEMAS: Record<Direction, Record<string, FrameSchema>> = {
@@ -56,6 +64,7 @@ export const SCHEMAS: Record<Direction, Record<string, FrameSchema>> = {
         password: { kind: "str", min: LIMITS.passwordMin, max: LIMITS.passwordMax },
         rsa_public_key: { kind: "str", min: 1, max: LIMITS.publicKeyChars },
         identity_key: { kind: "str", min: 43, max: 44, pattern: /^[A-Za-z0-9_-]{43}=?$/ },
+        features: _features,
       },
     },
     login: {
@@ -64,10 +73,11 @@ export const SCHEMAS: Record<Direction, Record<string, FrameSchema>> = {
         user_id: { kind: "id", optional: true },
         username: { kind: "str", min: 1, max: 32, optional: true },
         password: _password,
+        features: _features,
       },
       oneOf: [["user_id", "username"]],
     },
-    resume: { fields: { ref: _ref, session_token: _token } },
+    resume: { fields: { ref: _ref, session_token: _token, features: _features } },
     logout: { fields: { ref: _ref } },
     lookup: {
       fields: {
@@ -119,10 +129,22 @@ export const SCHEMAS: Record<Direction, Record<string, FrameSchema>> = {
       fields: { server_id: _id, version: { kind: "str", min: 1, max: 64 } },
     },
     registered: {
-      fields: { ref: _ref, user_id: _id, username: _username, session_token: _token },
+      fields: {
+        ref: _ref,
+        user_id: _id,
+        username: _username,
+        session_token: _token,
+        features: _features,
+      },
     },
     logged_in: {
-      fields: { ref: _ref, user_id: _id, username: _username, session_token: _token },
+      fields: {
+        ref: _ref,
+        user_id: _id,
+        username: _username,
+        session_token: _token,
+        features: _features,
+      },
     },
     user: {
       fields: {
@@ -158,6 +180,7 @@ export const SCHEMAS: Record<Direction, Record<string, FrameSchema>> = {
     delivered: {
       fields: { msg_id: _id, client_msg_id: { kind: "null_or_str", max: 64 }, to: _id },
     },
+    receipts: { fields: { items: { kind: "receipts", max: LIMITS.receiptItems } } },
     synced: { fields: { pending: { kind: "int", min: 0, max: Number.MAX_SAFE_INTEGER } } },
     group: { fields: { ref: _ref, group: { kind: "group" } } },
     groups: { fields: { ref: _ref, groups: { kind: "groups" } } },

@@ -345,11 +345,15 @@ export class ChatServer implements ConnHandler, MeshEvents {
     }
     if (_STORING.has(frame.type)) this.#takeSend(session, (frame as { ref: number }).ref);
     switch (frame.type) {
+      // Each records the features it asks for; the answer lists those enabled (#loggedIn).
       case "register":
+        this.#delivery.negotiate(session, frame.features);
         return await this.#auth.register(session, frame);
       case "login":
+        this.#delivery.negotiate(session, frame.features);
         return await this.#auth.login(session, frame);
       case "resume":
+        this.#delivery.negotiate(session, frame.features);
         return await this.#auth.resume(session, frame);
       case "logout":
         return await this.#auth.logout(session, frame.ref);
@@ -516,8 +520,10 @@ export class ChatServer implements ConnHandler, MeshEvents {
       throw err;
     }
     clearTimeout(session.loginTimer);
+    session.loginTimer = undefined; // a cleared timer still holds memory while referenced
     session.conn.setMaxMessageBytes(LIMITS.frameBytes);
-    session.send(answer);
+    const features = this.#delivery.featuresOf(session);
+    session.send(features === undefined ? answer : { ...answer, features } as ServerFrame);
     this.#ctx.log.info("client_logged_in", { user: user.id, addr: session.addr });
     await this.#delivery.replay(session);
   }

@@ -3,10 +3,12 @@
  * `accepted`; it is then pushed to every session of every recipient on this server at once,
  * and sent to every peer server a recipient is connected to (one `peer_deliver` per server,
  * however many of its users a group message reaches). A delivery is removed only when the
- * recipient acknowledges it, and every session of the sender then gets a `delivered`
- * receipt. The database is the source of truth: the replay after login and the redelivery
- * sweep deliver whatever a live push missed (a peer that was down, a server that died
- * between commit and push).
+ * recipient acknowledges it, and every session of the sender then gets a receipt: a
+ * `delivered` frame at once, or, on a session that enabled the `receipt_batch` feature, a
+ * place in the one `receipts` frame that session gets after this event-loop turn (a group
+ * message acknowledged by 9 members costs its sender 1 frame instead of 9). The database
+ * is the source of truth: the replay after login and the redelivery sweep deliver whatever
+ * a live push missed (a peer that was down, a server that died between commit and push).
  *
  * What waits is bounded (`quotas.ts`): a recipient with too much pending is left out of a
  * message (the sender's `accepted` names them in `full_recipients`), and a message every
@@ -16,13 +18,19 @@
  * @module
  */
 
+import { setImmediate } from "node:timers";
 import {
   encode,
   ERROR_CODES,
+  type Feature,
+  FEATURES,
+  LIMITS,
   type MessageFrame,
+  negotiateFeatures,
   type PeerDeliveredFrame,
   type PeerDeliverFrame,
   ProtocolError,
+  type Receipt,
 } from "../protocol/mod.ts";
 import type { AckedDelivery, NewMessage, PendingMessage, SavedMessage } from "../store/store.ts";
 import { Batcher } from "./batcher.ts";
@@ -40,6 +48,14 @@ const _EXPIRE_CALLS_PER_SWEEP = 10;
 export class Delivery {
   readonly #ctx: ServerContext;
   readonly #saver: Batcher<NewMessage, SavedMessage | Error>;
+  /** The features each session's `register`, `login` or `resume` enabled. */
+  readonly #features = new WeakMap<ClientSession, readonly Feature[]>();
+  /**
+   * Receipts for `receipt_batch` sessions, in order, until the flush after this turn. A
+   * session that closes meanwhile is skipped by the flush, which empties the map.
+   */
+  readonly #receiptQueue = new Map<ClientSession, Receipt[]>();
+  #receiptFlushScheduled = false;
 
   constructor(ctx: ServerContext) {
     this.#ctx = ctx;
@@ -190,17 +206,73 @@ export class Delivery {
     }
   }
 
-  /** A receipt for a sender connected here (from this server or a peer). */
+  /**
+   * Records the features a session's `register`, `login` or `resume` asked for (`asked`, its
+   * `features` field) and returns those enabled: the known ones, which the answer lists.
+   * Undefined when it asked for none (no field): the session gets the protocol as before
+   * features, and the answer has no `features`. Each attempt replaces the previous one's.
+   */
+  negotiate(session: ClientSession, asked: readonly string[] | undefined): Feature[] | undefined {
+    const enabled = negotiateFeatures(asked);
+    if (enabled === undefined) this.#features.delete(session);
+    else this.#features.set(session, enabled);
+    return enabled;
+  }
+
+  /** The features enabled on a session (undefined when its login asked for none). */
+  featuresOf(session: ClientSession): readonly Feature[] | undefined {
+    return this.#features.get(session);
+  }
+
+  /**
+   * A receipt for a sender connected here (from this server or a peer): a `delivered` frame
+   * on each of the sender's sessions, or a place in the next `receipts` frame of those that
+   * enabled `receipt_batch`.
+   */
   onPeerDelivered(f: PeerDeliveredFrame): void {
     const sessions = this.#ctx.presence.localSessions(f.sender_id);
     if (sessions.size === 0) return;
-    const text = encode({
-      type: "delivered",
-      msg_id: f.msg_id,
-      client_msg_id: f.client_msg_id,
-      to: f.to,
-    });
-    for (const s of sessions) s.sendText(text);
+    let text: string | undefined;
+    let receipt: Receipt | undefined;
+    for (const s of sessions) {
+      if (this.#features.get(s)?.includes(FEATURES.receiptBatch)) {
+        receipt ??= { msg_id: f.msg_id, client_msg_id: f.client_msg_id, to: f.to };
+        this.#queueReceipt(s, receipt);
+        continue;
+      }
+      text ??= encode({
+        type: "delivered",
+        msg_id: f.msg_id,
+        client_msg_id: f.client_msg_id,
+        to: f.to,
+      });
+      s.sendText(text);
+    }
+  }
+
+  #queueReceipt(session: ClientSession, receipt: Receipt): void {
+    const queued = this.#receiptQueue.get(session);
+    if (queued === undefined) this.#receiptQueue.set(session, [receipt]);
+    else queued.push(receipt);
+    if (this.#receiptFlushScheduled) return;
+    this.#receiptFlushScheduled = true;
+    // A macrotask, as the group commit's: every receipt of this turn (the acks of one commit,
+    // a peer_batch full of peer_delivered) joins the same frame.
+    setImmediate(() => this.#flushReceipts());
+  }
+
+  /** Sends each session its receipts of the turn, in order, in as few frames as allowed. */
+  #flushReceipts(): void {
+    this.#receiptFlushScheduled = false;
+    const queue = [...this.#receiptQueue];
+    this.#receiptQueue.clear();
+    for (const [session, receipts] of queue) {
+      if (session.closed) continue;
+      for (let i = 0; i < receipts.length; i += LIMITS.receiptItems) {
+        const items = receipts.slice(i, i + LIMITS.receiptItems);
+        if (!session.send({ type: "receipts", items })) break;
+      }
+    }
   }
 
   /** A peer's message for users connected here. */

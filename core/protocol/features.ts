@@ -1,0 +1,39 @@
+/**
+ * Protocol features: optional behaviours a client asks for in `register`, `login` or
+ * `resume` (field `features`) and the server turns on for that connection, listing them in
+ * its answer (`registered` / `logged_in`). A client that asks for nothing gets the protocol
+ * exactly as before, so old clients never notice a new feature; a server ignores features it
+ * does not know, so clients may ask for ones only newer servers have. docs/PROTOCOL.md,
+ * "Features", describes each.
+ *
+ * @module
+ */
+
+/** Every feature this protocol version knows, by name in code and on the wire. */
+export const FEATURES = {
+  /**
+   * Delivery receipts in batches: the server sends `receipts` frames (several receipts
+   * each, at most one per event-loop turn) instead of one `delivered` frame per receipt.
+   */
+  receiptBatch: "receipt_batch",
+} as const;
+
+/** One of {@linkcode FEATURES}' wire names. */
+export type Feature = (typeof FEATURES)[keyof typeof FEATURES];
+
+const _KNOWN: ReadonlySet<string> = new Set(Object.values(FEATURES));
+
+/** True when `name` is a feature this protocol version knows. */
+export function isFeature(name: string): name is Feature {
+  return _KNOWN.has(name);
+}
+
+/**
+ * The features to enable for a request's `features`: the known ones asked for, each once, in
+ * the order asked; unknown names are ignored. `undefined` (the field was absent) gives
+ * `undefined`: the answer then carries no `features` field, as before features existed.
+ */
+export function negotiateFeatures(asked: readonly string[] | undefined): Feature[] | undefined {
+  if (asked === undefined) return undefined;
+  return [...new Set(asked.filter(isFeature))];
+}
