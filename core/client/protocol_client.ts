@@ -24,6 +24,7 @@ import {
   type MessageFrame,
   type RegisteredFrame,
   type ServerFrame,
+  serverTakesFeatures,
   type SyncedFrame,
   type UserFrame,
   type WelcomeFrame,
@@ -74,8 +75,8 @@ export interface ConnectOptions {
   /**
    * Protocol features to ask for in `register`, `login` and `resume` unless the request names
    * its own (default: every feature this client handles, `[FEATURES.receiptBatch]`); empty
-   * asks for none and sends no `features` field. A server too old to know the field refuses
-   * it, and the request is then sent again without it.
+   * asks for none and sends no `features` field. A server older than `FEATURES_SINCE` (by
+   * its `welcome.version`) is asked for none, since it would refuse the unknown field.
    */
   features?: readonly string[];
   /**
@@ -146,7 +147,10 @@ export class ProtocolClient {
     this.#autoAck = opts.autoAck ?? true;
     this.#dedupe = opts.dedupe ?? true;
     this.#requestTimeoutMs = opts.requestTimeoutMs ?? 30_000;
-    this.#askFeatures = [...(opts.features ?? [FEATURES.receiptBatch])];
+    // Only a server that knows the field is asked: an older one would refuse the request.
+    this.#askFeatures = serverTakesFeatures(welcome.version)
+      ? [...(opts.features ?? [FEATURES.receiptBatch])]
+      : [];
     this.#seen = opts.seen ?? new Set();
     this.#whenClosed = closed;
     this.#closedPromise = closed.promise;
@@ -263,13 +267,7 @@ export class ProtocolClient {
     if (!_AUTH_TYPES.has(frame.type)) return this.#request(frame);
     if ("features" in frame || this.#askFeatures.length === 0) return this.#authRequest(frame);
     const asking = { ...frame, features: [...this.#askFeatures] };
-    return this.#authRequest(asking).catch((err) => {
-      // A server from before features refuses the unknown field as `bad_frame`; ask again
-      // without it (decided by the code alone: a frame bad for another reason is refused
-      // again, and that answer is the one returned).
-      if (err instanceof RequestError && err.code === "bad_frame") return this.#authRequest(frame);
-      throw err;
-    });
+    return this.#authRequest(asking);
   }
 
   /** A `register`, `login` or `resume`: its answer says which features are on. */

@@ -23,6 +23,31 @@ export type Feature = (typeof FEATURES)[keyof typeof FEATURES];
 
 const _KNOWN: ReadonlySet<string> = new Set(Object.values(FEATURES));
 
+/**
+ * The first server version (`welcome.version`) that accepts `features`: a client asks only
+ * servers this new, since an older one refuses the unknown field.
+ */
+export const FEATURES_SINCE = "0.2.0";
+
+/**
+ * True when a server of `version` (its `welcome.version`, `MAJOR.MINOR.PATCH` with an
+ * optional suffix) accepts `features`; false for older or unreadable versions.
+ */
+export function serverTakesFeatures(version: string): boolean {
+  const have = _parseVersion(version);
+  const need = _parseVersion(FEATURES_SINCE)!;
+  if (have === null) return false;
+  for (let i = 0; i < 3; i++) {
+    if (have[i]! !== need[i]!) return have[i]! > need[i]!;
+  }
+  return true;
+}
+
+function _parseVersion(v: string): [number, number, number] | null {
+  const m = /^(\d{1,6})\.(\d{1,6})\.(\d{1,6})(?:[-+].*)?$/.exec(v);
+  return m === null ? null : [Number(m[1]), Number(m[2]), Number(m[3])];
+}
+
 /** True when `name` is a feature this protocol version knows. */
 export function isFeature(name: string): name is Feature {
   return _KNOWN.has(name);

@@ -12,7 +12,14 @@
 
 export { decode, encode, frameFits, utf8Length } from "./codec.ts";
 export { CLOSE_CODES, ERROR_CODES, type ErrorCode, ProtocolError } from "./errors.ts";
-export { type Feature, FEATURES, isFeature, negotiateFeatures } from "./features.ts";
+export {
+  type Feature,
+  FEATURES,
+  FEATURES_SINCE,
+  isFeature,
+  negotiateFeatures,
+  serverTakesFeatures,
+} from "./features.ts";
 export * from "./frames.ts";
 export { LIMITS } from "./limits.ts";
 export { normalizeUsername, usernameKey } from "./username.ts";
