@@ -264,3 +264,71 @@ Deno.test("ServerSocket reports 1006 when the stream ends without a close frame"
   assert.equal(closed[0]!.code, 1006);
   assert.equal((await socket.closed).code, 1006);
 });
+
+Deno.test("ServerSocket reads frames of every size split anywhere, on sockets side by side", async () => {
+  // Sizes around the idle buffer (512), the borrowed one (4096) and beyond; two sockets read
+  // at once, so a buffer borrowed by one and given back is reused by the other.
+  const sizes = [0, 1, 125, 126, 500, 511, 512, 513, 1000, 4095, 4096, 4097, 9000, 70_000];
+  const texts = sizes.map((n, i) => String.fromCharCode(97 + (i % 26)).repeat(n));
+  const wire = (prefix: string) => {
+    const frames = texts.map((t) => _frame(OPCODES.text, prefix + t));
+    const all = new Uint8Array(frames.reduce((n, f) => n + f.length, 0));
+    let at = 0;
+    for (const f of frames) {
+      all.set(f, at);
+      at += f.length;
+    }
+    return all;
+  };
+  const a = _open(100_000);
+  const b = _open(100_000);
+  const bytesA = wire("A");
+  const bytesB = wire("B");
+  // Pieces of varied lengths, alternating between the sockets.
+  const cuts = [1, 3, 7, 200, 511, 513, 2000, 4096, 5000, 13, 65_536];
+  let offA = 0;
+  let offB = 0;
+  for (let i = 0; offA < bytesA.length || offB < bytesB.length; i++) {
+    const n = cuts[i % cuts.length]!;
+    if (offA < bytesA.length) a.stream.push(bytesA.subarray(offA, offA += n));
+    if (offB < bytesB.length) b.stream.push(bytesB.subarray(offB, offB += n));
+    if (i % 3 === 0) await new Promise((r) => setTimeout(r, 0));
+  }
+  await _until(
+    () => a.messages.length === sizes.length && b.messages.length === sizes.length,
+    "every message",
+  );
+  assert.deepEqual(a.messages, texts.map((t) => "A" + t));
+  assert.deepEqual(b.messages, texts.map((t) => "B" + t));
+  a.socket.abort();
+  b.socket.abort();
+});
+
+Deno.test("ServerSocket reports to a SocketListener and calls onEnded once", async () => {
+  const stream = new _FakeStream();
+  const ended: ServerSocket[] = [];
+  const socket = new ServerSocket(stream, {
+    maxMessageBytes: 1024,
+    closeTimeoutMs: 50,
+    initial: _frame(OPCODES.text, "early"),
+    onEnded: (s) => ended.push(s),
+  });
+  const heard: string[] = [];
+  let onclose = 0;
+  socket.onclose = () => onclose++;
+  socket.listener = {
+    onOpen: () => heard.push("open"),
+    onMessage: (data) => heard.push(typeof data === "string" ? data : `bytes ${data.length}`),
+    onClose: (ev) => heard.push(`close ${ev.code} ${onclose}`),
+  };
+  socket.start();
+  stream.push(_frame(OPCODES.binary, new Uint8Array(3)));
+  stream.push(_frame(OPCODES.close, closePayload(1000, "")));
+  await _until(() => ended.length === 1, "the end");
+  // The `on*` handler runs first; the bytes read with the request head come first.
+  assert.deepEqual(heard, ["open", "early", "bytes 3", "close 1000 1"]);
+  assert.deepEqual(ended, [socket]);
+  assert.equal((await socket.closed).code, 1000);
+  socket.abort();
+  assert.equal(ended.length, 1);
+});

@@ -27,6 +27,9 @@ const _ANSWERS: ReadonlySet<string> = new Set([
   "error",
 ]);
 
+/** What {@linkcode ClientSession.pushed} shows before the first push. */
+const _NONE_PUSHED: ReadonlyMap<number, number> = new Map();
+
 /** An answer this connection is owed, in request order. */
 interface _Slot {
   readonly ref: number | undefined;
@@ -58,9 +61,10 @@ export class ClientSession {
    * When each message was last pushed on this connection (performance.now()), or Infinity
    * once this connection acknowledged it. Live pushes, mesh pushes and the replay push a
    * message here at most once; the redelivery sweep pushes again one that stayed
-   * unacknowledged too long. Bounded: the oldest IDs are forgotten past the cap.
+   * unacknowledged too long. Bounded: the oldest IDs are forgotten past the cap. Made at
+   * the first push: a server holds many connections that never get one.
    */
-  readonly pushed = new Map<number, number>();
+  #pushed: Map<number, number> | null = null;
   /** Closes the connection if it has not logged in in time; cleared at login. */
   loginTimer: ReturnType<typeof setTimeout> | undefined;
   /** Answers owed, oldest first; the head goes out as soon as it is ready. */
@@ -75,9 +79,14 @@ export class ClientSession {
     return this.conn.addr;
   }
 
+  /** See {@linkcode markPushed}; empty until the first push. */
+  get pushed(): ReadonlyMap<number, number> {
+    return this.#pushed ?? _NONE_PUSHED;
+  }
+
   /** Records that `msgId` is being pushed; false if it was pushed on this connection before. */
   markPushed(msgId: number): boolean {
-    if (this.pushed.has(msgId)) return false;
+    if (this.#pushed?.has(msgId)) return false;
     this.#remember(msgId, performance.now());
     return true;
   }
@@ -88,7 +97,7 @@ export class ClientSession {
    */
   markRepushed(msgId: number, afterMs: number): boolean {
     const now = performance.now();
-    const last = this.pushed.get(msgId);
+    const last = this.#pushed?.get(msgId);
     if (last !== undefined && now - last < afterMs) return false;
     this.#remember(msgId, now);
     return true;
@@ -96,17 +105,20 @@ export class ClientSession {
 
   /** Records that this connection acknowledged these messages: they are never pushed again. */
   markAcked(ids: readonly number[]): void {
-    for (const id of ids) if (this.pushed.has(id)) this.pushed.set(id, Infinity);
+    const pushed = this.#pushed;
+    if (pushed === null) return;
+    for (const id of ids) if (pushed.has(id)) pushed.set(id, Infinity);
   }
 
   #remember(msgId: number, at: number): void {
-    this.pushed.delete(msgId); // re-inserted last: the map stays in push order
-    this.pushed.set(msgId, at);
-    if (this.pushed.size > _PUSHED_CAP) {
-      let drop = this.pushed.size - _PUSHED_CAP / 2;
-      for (const id of this.pushed.keys()) {
+    const pushed = this.#pushed ??= new Map();
+    pushed.delete(msgId); // re-inserted last: the map stays in push order
+    pushed.set(msgId, at);
+    if (pushed.size > _PUSHED_CAP) {
+      let drop = pushed.size - _PUSHED_CAP / 2;
+      for (const id of pushed.keys()) {
         if (drop-- <= 0) break;
-        this.pushed.delete(id);
+        pushed.delete(id);
       }
     }
   }

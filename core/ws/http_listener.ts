@@ -97,14 +97,23 @@ export function listenHttp(opts: HttpListenerOptions): HttpListener {
     : Deno.listen({ hostname: opts.hostname, port: opts.port });
   const port = (listener.addr as Deno.NetAddr).port;
   const perAddr = new Map<string, number>();
+  /** Connections still being answered (before a WebSocket takes one over). */
   const conns = new Set<Deno.Conn>();
-  const sockets = new Set<ServerSocket>();
+  /** Open WebSockets, each with its remote address (for the per-address count). */
+  const sockets = new Map<ServerSocket, string>();
   const handling = new Set<Promise<void>>();
   let closing = false;
+  // One function for every socket's end, rather than a promise and a closure per socket.
+  const socketEnded = (socket: ServerSocket) => {
+    const host = sockets.get(socket);
+    if (host === undefined) return;
+    sockets.delete(socket);
+    _release(perAddr, host);
+  };
 
   const idleSweep = setInterval(() => {
     const now = performance.now();
-    for (const s of sockets) {
+    for (const s of sockets.keys()) {
       const idle = now - s.lastReadAt;
       if (idle >= limits.idleCloseMs) s.abort();
       else if (idle >= limits.idlePingMs) s.ping();
@@ -151,18 +160,16 @@ export function listenHttp(opts: HttpListenerOptions): HttpListener {
           await _writeResponse(conn, answer, head.method);
           return;
         }
-        await _writeAll(conn, new TextEncoder().encode(switchingProtocols(key)));
+        await _writeAll(conn, _encoder.encode(switchingProtocols(key)));
         const socket = new ServerSocket(conn as ByteStream, {
           maxMessageBytes: answer.maxMessageBytes,
-          initial: rest,
+          initial: rest.length > 0 ? rest : undefined,
+          onEnded: socketEnded,
         });
-        sockets.add(socket);
+        // From here the socket owns the connection and its place in the per-address count.
+        conns.delete(conn);
+        sockets.set(socket, host);
         handedOver = true;
-        void socket.closed.then(() => {
-          sockets.delete(socket);
-          conns.delete(conn);
-          _release(perAddr, host);
-        });
         answer.accept(socket);
         socket.start();
         return;
@@ -221,7 +228,7 @@ export function listenHttp(opts: HttpListenerOptions): HttpListener {
   return {
     port,
     get connections() {
-      return conns.size;
+      return conns.size + sockets.size;
     },
     async close(graceMs = 1_000) {
       if (closing) return;
@@ -235,7 +242,7 @@ export function listenHttp(opts: HttpListenerOptions): HttpListener {
       await acceptLoop;
       const deadline = Date.now() + graceMs;
       while (sockets.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-      for (const s of sockets) s.abort();
+      for (const s of [...sockets.keys()]) s.abort();
       for (const c of conns) {
         try {
           c.close();

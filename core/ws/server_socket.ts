@@ -6,9 +6,14 @@
  * checked at the frame header, before any payload is read, and changeable per connection
  * (small before login, larger after).
  *
- * Frames sent in one turn of the event loop leave in one write. A read buffer of 4 KiB is
- * reused for headers and small frames; a larger payload gets a buffer of exactly its size,
- * which the limit bounds.
+ * Frames sent in one turn of the event loop leave in one write.
+ *
+ * A server holds thousands of these, mostly idle, so an idle socket keeps little: a 512-byte
+ * read buffer (most client frames arrive whole in one read of it), no write queue, no
+ * closures. A frame that does not fit borrows a 4 KiB buffer from a list shared by every
+ * socket and gives it back as soon as nothing is left in it; a larger payload gets a buffer
+ * of exactly its size, which the limit bounds. An owner may take events through one
+ * {@linkcode SocketListener} object instead of four `on*` closures per socket.
  *
  * Spec: RFC 6455 sections 5 (framing), 5.5 (control frames), 7 (closing), 8.1 (UTF-8).
  *
@@ -54,9 +59,34 @@ export interface ServerSocketOptions {
   initial?: Uint8Array;
   /** How long to wait for the peer's close frame after sending ours, milliseconds. */
   closeTimeoutMs?: number;
+  /**
+   * Called once the connection has ended, after the close handlers (the listener's
+   * bookkeeping); one function can serve every socket.
+   */
+  onEnded?: (socket: ServerSocket) => void;
 }
 
+/**
+ * A socket's events as one object, for owners of many sockets: the methods of one object per
+ * socket cost less than four closures each. Called after the matching `on*` handler.
+ */
+export interface SocketListener {
+  onOpen?(): void;
+  onMessage(data: string | Uint8Array): void;
+  onClose(ev: SocketCloseEvent): void;
+  onError?(error: unknown): void;
+}
+
+/** The read buffer an idle socket keeps; most client frames arrive whole in one read of it. */
+const _IDLE_READ = 512;
+/** The buffer a frame that does not fit the idle one borrows; a larger payload gets its own. */
 const _READ_BUFFER = 4096;
+/** Most borrowed buffers kept for reuse, for all sockets together. */
+const _SPARE_MAX = 32;
+const _spare: Uint8Array[] = [];
+/** The longest frame header (RFC 6455 section 5.2). */
+const _MAX_HEADER = 14;
+const _EMPTY = new Uint8Array(0);
 /** Most bytes gathered into one write. */
 const _WRITE_CHUNK = 1 << 20;
 const _strictUtf8 = new TextDecoder("utf-8", { fatal: true });
@@ -72,13 +102,24 @@ export class ServerSocket {
   onmessage: ((ev: SocketMessageEvent) => void) | null = null;
   onclose: ((ev: SocketCloseEvent) => void) | null = null;
   onerror: ((ev: { error: unknown }) => void) | null = null;
+  /** Hears every event too, after the `on*` handlers (see {@linkcode SocketListener}). */
+  listener: SocketListener | null = null;
 
   readonly #stream: ByteStream;
   readonly #closeTimeoutMs: number;
+  readonly #onEnded: ((socket: ServerSocket) => void) | null;
   #maxMessageBytes: number;
   #state = 0;
-  #initial: Uint8Array;
-  #queue: Uint8Array[] = [];
+  #initial: Uint8Array | null;
+  /** The socket's own small read buffer, kept while it lives. */
+  #idle: Uint8Array = _EMPTY;
+  /** Where reads go: `#idle`, or a buffer borrowed for a frame that did not fit it. */
+  #buf: Uint8Array = _EMPTY;
+  /** Bytes `[#bufStart, #bufEnd)` of `#buf` are read and not parsed yet. */
+  #bufStart = 0;
+  #bufEnd = 0;
+  /** Frames waiting to be written; null when there are none. */
+  #queue: Uint8Array[] | null = null;
   #queued = 0;
   #inFlight = 0;
   #flushScheduled = false;
@@ -86,14 +127,18 @@ export class ServerSocket {
   #closeAfterFlush = false;
   #closeTimer: ReturnType<typeof setTimeout> | undefined;
   #closeEvent: SocketCloseEvent | null = null;
+  /** How the connection ended; null while it lasts. */
+  #ended: SocketCloseEvent | null = null;
+  /** Made only when someone waits on {@linkcode closed}. */
+  #closedWait: PromiseWithResolvers<SocketCloseEvent> | null = null;
   #lastRead = performance.now();
-  readonly #closed = Promise.withResolvers<SocketCloseEvent>();
 
   constructor(stream: ByteStream, opts: ServerSocketOptions) {
     this.#stream = stream;
     this.#maxMessageBytes = _checkMax(opts.maxMessageBytes);
-    this.#initial = opts.initial ?? new Uint8Array(0);
+    this.#initial = opts.initial ?? null;
     this.#closeTimeoutMs = opts.closeTimeoutMs ?? 2_000;
+    this.#onEnded = opts.onEnded ?? null;
   }
 
   /** 0 connecting, 1 open, 2 closing, 3 closed (as `WebSocket.readyState`). */
@@ -116,7 +161,8 @@ export class ServerSocket {
 
   /** Resolves once the connection has ended, after `onclose`. */
   get closed(): Promise<SocketCloseEvent> {
-    return this.#closed.promise;
+    if (this.#ended !== null) return Promise.resolve(this.#ended);
+    return (this.#closedWait ??= Promise.withResolvers()).promise;
   }
 
   /** `performance.now()` when bytes last arrived (for idle checks). */
@@ -134,6 +180,7 @@ export class ServerSocket {
     }
     this.#state = ServerSocket.OPEN;
     this.onopen?.();
+    this.listener?.onOpen?.();
     void this.#readLoop();
   }
 
@@ -147,9 +194,7 @@ export class ServerSocket {
 
   /** Sends a ping (idle checks); ignored unless open. */
   ping(): void {
-    if (this.#state === ServerSocket.OPEN) {
-      this.#enqueue(encodeFrame(OPCODES.ping, new Uint8Array(0)));
-    }
+    if (this.#state === ServerSocket.OPEN) this.#enqueue(_PING);
   }
 
   /**
@@ -170,7 +215,7 @@ export class ServerSocket {
   }
 
   #enqueue(frame: Uint8Array): void {
-    this.#queue.push(frame);
+    (this.#queue ??= []).push(frame);
     this.#queued += frame.length;
     if (!this.#writing && !this.#flushScheduled) {
       // Frames sent in this turn leave together, in one write.
@@ -184,8 +229,8 @@ export class ServerSocket {
     if (this.#writing) return;
     this.#writing = true;
     try {
-      while (this.#queue.length > 0) {
-        const chunk = this.#takeChunk();
+      while (this.#queue !== null) {
+        const chunk = this.#takeChunk(this.#queue);
         this.#inFlight = chunk.length;
         let off = 0;
         while (off < chunk.length) off += await this.#stream.write(chunk.subarray(off));
@@ -193,10 +238,11 @@ export class ServerSocket {
       }
     } catch (err) {
       this.#inFlight = 0;
-      this.#queue = [];
+      this.#queue = null;
       this.#queued = 0;
       this.#writing = false;
       this.onerror?.({ error: err });
+      this.listener?.onError?.(err);
       this.#end({ code: WS_CLOSE.abnormal, reason: "", wasClean: false });
       return;
     }
@@ -204,68 +250,73 @@ export class ServerSocket {
     if (this.#closeAfterFlush) this.#end();
   }
 
-  /** Takes queued frames into one buffer of at most about {@linkcode _WRITE_CHUNK} bytes. */
-  #takeChunk(): Uint8Array {
-    const first = this.#queue[0]!;
-    if (this.#queue.length === 1 || first.length >= _WRITE_CHUNK) {
-      this.#queue.shift();
-      this.#queued -= first.length;
-      return first;
+  /**
+   * Takes queued frames into one buffer of at most about {@linkcode _WRITE_CHUNK} bytes; the
+   * queue is dropped once empty.
+   */
+  #takeChunk(queue: Uint8Array[]): Uint8Array {
+    const first = queue[0]!;
+    let out: Uint8Array;
+    if (queue.length === 1 || first.length >= _WRITE_CHUNK) {
+      queue.shift();
+      out = first;
+    } else {
+      let n = 0;
+      let size = 0;
+      while (n < queue.length && size + queue[n]!.length <= _WRITE_CHUNK) {
+        size += queue[n]!.length;
+        n++;
+      }
+      out = new Uint8Array(size);
+      let at = 0;
+      for (const frame of queue.splice(0, n)) {
+        out.set(frame, at);
+        at += frame.length;
+      }
     }
-    let n = 0;
-    let size = 0;
-    while (n < this.#queue.length && size + this.#queue[n]!.length <= _WRITE_CHUNK) {
-      size += this.#queue[n]!.length;
-      n++;
-    }
-    const out = new Uint8Array(size);
-    let at = 0;
-    for (const frame of this.#queue.splice(0, n)) {
-      out.set(frame, at);
-      at += frame.length;
-    }
-    this.#queued -= size;
+    this.#queued -= out.length;
+    if (queue.length === 0 && this.#queue === queue) this.#queue = null;
     return out;
   }
 
   async #readLoop(): Promise<void> {
-    let buf = new Uint8Array(Math.max(_READ_BUFFER, this.#initial.length));
-    buf.set(this.#initial);
-    let start = 0;
-    let end = this.#initial.length;
-    this.#initial = new Uint8Array(0);
+    this.#idle = this.#buf = new Uint8Array(_IDLE_READ);
+    const initial = this.#initial;
+    this.#initial = null;
+    if (initial !== null && initial.length > 0) {
+      if (initial.length > _IDLE_READ) {
+        this.#buf = initial.length > _READ_BUFFER
+          ? new Uint8Array(initial.length)
+          : _spare.pop() ?? new Uint8Array(_READ_BUFFER);
+      }
+      this.#buf.set(initial);
+      this.#bufEnd = initial.length;
+    }
     // A fragmented message being gathered.
-    let fragments: Uint8Array[] = [];
+    let fragments: Uint8Array[] | null = null;
     let fragmentBytes = 0;
     let fragmentOpcode = 0;
-
-    const fill = async (): Promise<boolean> => {
-      if (end === buf.length) {
-        buf.copyWithin(0, start, end);
-        end -= start;
-        start = 0;
-      }
-      const n = await this.#stream.read(buf.subarray(end));
-      if (n === null) return false;
-      this.#lastRead = performance.now();
-      end += n;
-      return true;
-    };
 
     try {
       for (;;) {
         if (this.#state === ServerSocket.CLOSED) return;
-        let header = parseFrameHeader(buf.subarray(start, end), true);
+        // Between frames with nothing left over: back to the idle buffer.
+        if (this.#bufStart === this.#bufEnd) this.#rest();
+        let header = parseFrameHeader(this.#buf.subarray(this.#bufStart, this.#bufEnd), true);
         while (header === null) {
-          if (!(await fill())) return this.#end(_ABNORMAL);
-          header = parseFrameHeader(buf.subarray(start, end), true);
+          // Reads are awaited here, in this function, not in a helper: each async function
+          // waiting on a read is a few hundred bytes per idle socket.
+          const n = await this.#stream.read(this.#room(_MAX_HEADER));
+          if (n === null) return this.#end(_ABNORMAL);
+          this.#filled(n);
+          header = parseFrameHeader(this.#buf.subarray(this.#bufStart, this.#bufEnd), true);
         }
         const { opcode, length, fin, mask } = header;
         if (opcode < 0x8) {
-          if (opcode === OPCODES.continuation && fragments.length === 0) {
+          if (opcode === OPCODES.continuation && fragments === null) {
             throw new WsProtocolError(WS_CLOSE.protocolError, "Continuation without a message");
           }
-          if (opcode !== OPCODES.continuation && fragments.length > 0) {
+          if (opcode !== OPCODES.continuation && fragments !== null) {
             throw new WsProtocolError(
               WS_CLOSE.protocolError,
               "New message inside a fragmented one",
@@ -279,24 +330,21 @@ export class ServerSocket {
             );
           }
         }
-        start += header.headerLength;
+        this.#bufStart += header.headerLength;
         let payload: Uint8Array;
-        if (length <= buf.length) {
-          if (start + length > buf.length) {
-            buf.copyWithin(0, start, end);
-            end -= start;
-            start = 0;
+        if (length <= Math.max(_READ_BUFFER, this.#buf.length)) {
+          while (this.#bufEnd - this.#bufStart < length) {
+            const n = await this.#stream.read(this.#room(length));
+            if (n === null) return this.#end(_ABNORMAL);
+            this.#filled(n);
           }
-          while (end - start < length) {
-            if (!(await fill())) return this.#end(_ABNORMAL);
-          }
-          payload = buf.subarray(start, start + length);
-          start += length;
+          payload = this.#buf.subarray(this.#bufStart, this.#bufStart + length);
+          this.#bufStart += length;
         } else {
           payload = new Uint8Array(length);
-          let got = end - start;
-          payload.set(buf.subarray(start, end));
-          start = end = 0;
+          let got = this.#bufEnd - this.#bufStart;
+          payload.set(this.#buf.subarray(this.#bufStart, this.#bufEnd));
+          this.#bufStart = this.#bufEnd;
           while (got < length) {
             const n = await this.#stream.read(payload.subarray(got));
             if (n === null) return this.#end(_ABNORMAL);
@@ -304,8 +352,8 @@ export class ServerSocket {
             got += n;
           }
         }
+        // The payload may be a view of a shared buffer: whatever is kept of it is copied.
         if (mask !== null) unmask(payload, mask);
-        if (start === end) start = end = 0;
 
         if (opcode >= 0x8) {
           this.#control(opcode, payload);
@@ -313,18 +361,21 @@ export class ServerSocket {
         }
         if (this.#state !== ServerSocket.OPEN) continue; // closing: data is discarded
         if (!fin) {
-          if (fragments.length === 0) fragmentOpcode = opcode;
+          if (fragments === null) {
+            fragments = [];
+            fragmentOpcode = opcode;
+          }
           fragments.push(payload.slice());
           fragmentBytes += length;
           continue;
         }
         let whole = payload;
         let wholeOpcode = opcode;
-        if (fragments.length > 0) {
+        if (fragments !== null) {
           fragments.push(payload);
           whole = _concat(fragments, fragmentBytes + length);
           wholeOpcode = fragmentOpcode;
-          fragments = [];
+          fragments = null;
           fragmentBytes = 0;
         }
         if (wholeOpcode === OPCODES.text) {
@@ -334,22 +385,63 @@ export class ServerSocket {
           } catch {
             throw new WsProtocolError(WS_CLOSE.invalidPayload, "Text message is not UTF-8");
           }
-          this.onmessage?.({ data: text });
+          this.#message(text);
         } else {
-          this.onmessage?.({ data: whole === payload ? whole.slice() : whole });
+          this.#message(whole === payload ? whole.slice() : whole);
         }
-        // A big payload buffer is dropped here; go back to the small one.
-        if (buf.length > _READ_BUFFER && end === 0) buf = new Uint8Array(_READ_BUFFER);
       }
     } catch (err) {
       if (err instanceof WsProtocolError) {
         this.#fail(err.code, err.message);
-        await this.#drain(buf);
+        await this.#drain();
       } else {
         // A read error: the connection is gone.
         this.#end(_ABNORMAL);
       }
+    } finally {
+      this.#rest();
+      this.#idle = this.#buf = _EMPTY;
     }
+  }
+
+  /**
+   * Where the next read goes: the free end of `#buf`, with room for `need` bytes counted
+   * from the unparsed ones (at most {@linkcode _READ_BUFFER}, or `#buf`'s length if that is
+   * larger). Moves the unparsed bytes to the front, or into a borrowed buffer when the idle
+   * one is too small.
+   */
+  #room(need: number): Uint8Array {
+    const buf = this.#buf;
+    if (this.#bufStart + need > buf.length || this.#bufEnd === buf.length) {
+      const have = this.#bufEnd - this.#bufStart;
+      if (need > buf.length) {
+        this.#buf = _spare.pop() ?? new Uint8Array(_READ_BUFFER);
+        this.#buf.set(buf.subarray(this.#bufStart, this.#bufEnd));
+      } else {
+        buf.copyWithin(0, this.#bufStart, this.#bufEnd);
+      }
+      this.#bufStart = 0;
+      this.#bufEnd = have;
+    }
+    return this.#buf.subarray(this.#bufEnd);
+  }
+
+  #filled(n: number): void {
+    this.#bufEnd += n;
+    this.#lastRead = performance.now();
+  }
+
+  /** Drops the bytes left in the buffer and gives a borrowed buffer back. */
+  #rest(): void {
+    this.#bufStart = this.#bufEnd = 0;
+    if (this.#buf === this.#idle) return;
+    if (this.#buf.length === _READ_BUFFER && _spare.length < _SPARE_MAX) _spare.push(this.#buf);
+    this.#buf = this.#idle;
+  }
+
+  #message(data: string | Uint8Array): void {
+    this.onmessage?.({ data });
+    this.listener?.onMessage(data);
   }
 
   /**
@@ -358,10 +450,11 @@ export class ServerSocket {
    * reset the connection, and the peer could lose our close frame (and its code) with it.
    * Nothing read is kept, so this costs no memory.
    */
-  async #drain(buf: Uint8Array): Promise<void> {
+  async #drain(): Promise<void> {
+    this.#rest();
     try {
       while (this.#state !== ServerSocket.CLOSED) {
-        if ((await this.#stream.read(buf)) === null) break;
+        if ((await this.#stream.read(this.#idle)) === null) break;
       }
     } catch {
       // reset or closed by the timeout
@@ -408,7 +501,7 @@ export class ServerSocket {
   }
 
   #endAfterFlush(): void {
-    if (!this.#writing && !this.#flushScheduled && this.#queue.length === 0) this.#end();
+    if (!this.#writing && !this.#flushScheduled && this.#queue === null) this.#end();
     else this.#closeAfterFlush = true;
   }
 
@@ -417,7 +510,8 @@ export class ServerSocket {
     if (this.#state === ServerSocket.CLOSED) return;
     this.#state = ServerSocket.CLOSED;
     clearTimeout(this.#closeTimer);
-    this.#queue = [];
+    this.#closeTimer = undefined;
+    this.#queue = null;
     this.#queued = 0;
     try {
       this.#stream.close();
@@ -425,15 +519,20 @@ export class ServerSocket {
       // already closed
     }
     const ev = this.#closeEvent ?? event ?? _ABNORMAL;
+    this.#ended = ev;
     try {
       this.onclose?.(ev);
+      this.listener?.onClose(ev);
     } finally {
-      this.#closed.resolve(ev);
+      this.#closedWait?.resolve(ev);
+      this.#onEnded?.(this);
     }
   }
 }
 
 const _ABNORMAL: SocketCloseEvent = { code: WS_CLOSE.abnormal, reason: "", wasClean: false };
+/** Every ping is this frame (written as is, never changed). */
+const _PING = encodeFrame(OPCODES.ping, _EMPTY);
 
 function _checkMax(bytes: number): number {
   if (!Number.isSafeInteger(bytes) || bytes < 125) {
