@@ -337,3 +337,38 @@ Deno.test("subscribe() calls the listener on change; the unsubscribe function st
   ctl.onEvent({ event: "unblocked", user: "eve", id: 5 });
   assert.equal(calls, 2);
 });
+
+Deno.test("WebController.onEvent() keeps where received files were saved, live and from history", () => {
+  const { ctl } = _setup();
+  ctl.onEvent({
+    event: "file",
+    id: 40,
+    from: 2,
+    from_name: "bob",
+    group: null,
+    name: "a.txt",
+    path: "received/alice/a.txt",
+    size: 3,
+    sha256: "00",
+  });
+  ctl.onEvent({
+    event: "history",
+    target: "bob",
+    messages: [
+      {
+        id: 41,
+        from: 2,
+        from_name: "bob",
+        text: "",
+        sent_at: 1,
+        state: null,
+        file: "received/alice/b (1).bin",
+      },
+      { id: 42, from: 2, from_name: "bob", text: "hi", sent_at: 2, state: null, file: null },
+    ],
+  });
+  assert.deepEqual([...ctl.snapshot.files], [
+    [40, "received/alice/a.txt"],
+    [41, "received/alice/b (1).bin"],
+  ]);
+});

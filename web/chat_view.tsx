@@ -9,7 +9,6 @@
  */
 
 import { useEffect, useState } from "preact/hooks";
-import type { ChatLine } from "../core/view/view_state.ts";
 import { Composer } from "./composer.tsx";
 import { ConversationPane } from "./conversation_pane.tsx";
 import { Sidebar } from "./sidebar.tsx";
@@ -51,10 +50,8 @@ export function ChatView({ session, onLogout }: ChatViewProps) {
 
   const { view } = snap;
   const conv = view.conversations.find((c) => c.key === view.current)!;
-  const download = async (line: ChatLine) => {
-    const name = line.text.replace(/^sent a file: /, "").replace(/^file: /, "")
-      .replace(/ \([^)]*\), saved to .*$/, "");
-    const path = line.text.match(/, saved to (.*)$/)?.[1] ?? `received/${view.me}/${name}`;
+  const download = async (path: string) => {
+    const name = path.split("/").pop() || "file";
     const bytes = await session.files.received(path);
     if (bytes === null) {
       controller.onEvent({ event: "error", message: `${name} is not stored in this browser` });

@@ -19,7 +19,8 @@ import type { WebController, WebSnapshot } from "./web_controller.ts";
 export interface ConversationPaneProps {
   readonly snap: WebSnapshot;
   readonly controller: WebController;
-  readonly onDownload: (line: ChatLine) => void;
+  /** Downloads the received file saved at `path`. */
+  readonly onDownload: (path: string) => void;
 }
 
 /** The open conversation. */
@@ -38,7 +39,14 @@ export function ConversationPane({ snap, controller, onDownload }: ConversationP
       </header>
       {conv.kind === "status" && <RequestsPanel snap={snap} controller={controller} />}
       <ol class="messages" ref={list} aria-live="polite" aria-relevant="additions">
-        {conv.lines.map((l) => <_Line key={l.key} line={l} onDownload={onDownload} />)}
+        {conv.lines.map((l) => (
+          <_Line
+            key={l.key}
+            line={l}
+            file={l.kind === "in" && l.msgId !== null ? snap.files.get(l.msgId) : undefined}
+            onDownload={onDownload}
+          />
+        ))}
       </ol>
     </section>
   );
@@ -49,9 +57,14 @@ function _title(conv: Conversation): string {
   return conv.kind === "group" ? `# ${conv.name}` : conv.name;
 }
 
-function _Line({ line, onDownload }: { line: ChatLine; onDownload: (l: ChatLine) => void }) {
+function _Line(
+  { line, file, onDownload }: {
+    line: ChatLine;
+    file: string | undefined;
+    onDownload: (path: string) => void;
+  },
+) {
   const state = line.state === null ? null : stateLabel(line.state);
-  const file = line.kind === "in" && /^(sent a file: |file: )/.test(line.text);
   return (
     <li class={`line ${line.kind}`} data-state={line.state ?? undefined}>
       <span class="meta">
@@ -59,8 +72,8 @@ function _Line({ line, onDownload }: { line: ChatLine; onDownload: (l: ChatLine)
         <time dateTime={new Date(line.at).toISOString()}>{formatTime(line.at)}</time>
       </span>
       <span class="text">{line.text}</span>
-      {file && (
-        <button type="button" class="link" onClick={() => onDownload(line)}>
+      {file !== undefined && (
+        <button type="button" class="link" onClick={() => onDownload(file)}>
           Download
         </button>
       )}

@@ -54,6 +54,8 @@ export interface WebSnapshot {
   readonly groups: ReadonlyMap<number, GroupInfo>;
   /** The last safety number asked for, shown in a dialog. */
   readonly safety: { user: string; number: string; verified: boolean } | null;
+  /** Where each received file was saved (as the files port names it), by message ID. */
+  readonly files: ReadonlyMap<number, string>;
 }
 
 /** Messages loaded when a conversation is first opened. */
@@ -74,6 +76,7 @@ export class WebController {
       blocked: [],
       groups: new Map(),
       safety: null,
+      files: new Map(),
     };
     this.#engine = engine;
   }
@@ -146,6 +149,17 @@ export class WebController {
       case "fingerprint":
         next = { ...next, safety: { user: e.user, number: e.safety_number, verified: false } };
         break;
+      case "file":
+        next = { ...next, files: new Map(s.files).set(e.id, e.path) };
+        break;
+      case "history": {
+        const received = e.messages.filter((m) => m.id !== null && m.file !== null);
+        if (received.length === 0) break;
+        const files = new Map(s.files);
+        for (const m of received) files.set(m.id!, m.file!);
+        next = { ...next, files };
+        break;
+      }
       case "verified":
         next = { ...next, safety: { user: e.user, number: e.safety_number, verified: true } };
         break;
