@@ -3,7 +3,8 @@
  * and reports throughput, latency, balance, CPU and memory (see `core/bench/`). Progress
  * goes to stderr so `--json` leaves exactly one JSON object on stdout. Ctrl-C or SIGTERM
  * stops every process it started before it exits. `--echo-server PORT` is the hidden mode
- * the baseline runs its echo server in.
+ * the baseline runs its echo server in, and `--hold N --balancer URL --prefix P` the one
+ * idle-scale mode's connection holders run in.
  *
  * @module
  */
@@ -12,6 +13,7 @@ import {
   BENCH_USAGE,
   BenchCancelled,
   BenchUsageError,
+  holdConnections,
   parseBenchArgs,
   renderHtmlReport,
   renderTextReport,
@@ -55,6 +57,14 @@ export const benchCommand: Command = {
         });
         return 0;
       }
+      if (line.kind === "hold") {
+        await holdConnections({ ...line, progressEvery: 500 }, {
+          write: (l) => console.log(JSON.stringify(l)),
+          stdinEnded: _drain(Deno.stdin.readable),
+          signal: ac.signal,
+        });
+        return 0;
+      }
       const opts = line.options;
       let report;
       try {
@@ -92,3 +102,14 @@ export const benchCommand: Command = {
     }
   },
 };
+
+/** Reads `stream` to its end; settles then (or on an error, which also means the end). */
+async function _drain(stream: ReadableStream<Uint8Array>): Promise<void> {
+  try {
+    for await (const _ of stream) {
+      // Nothing is sent on stdin; only its end matters.
+    }
+  } catch {
+    // A broken pipe is an end too.
+  }
+}

@@ -195,18 +195,24 @@ Deno.test("fastchat bench --baseline measures the echo ceiling and writes the HT
   }
 });
 
-Deno.test("fastchat bench --connections reports memory per connection and probe latency", async () => {
-  const report = await _run(["--servers", "2", "--connections", "200", "--json"]);
+Deno.test("fastchat bench --connections holds connections in extra processes and reports memory and probe latency", async () => {
+  // 500 connections stay in the benchmark (the probe pool), 150 go to one holder process.
+  const report = await _run(["--servers", "2", "--connections", "650", "--json"]);
   const r = report.results[0];
   assert.equal(r.mode, "connections");
-  assert.equal(r.connections, 200);
-  assert.equal(r.probes_sent, 20);
-  assert.equal(r.deliveries, 20);
+  assert.equal(r.connections, 650);
+  assert.equal(r.generator_processes, 2);
+  assert.equal(r.probes_sent, 200);
+  assert.equal(r.deliveries, 200);
+  assert.equal(r.lost, 0);
+  assert.equal(r.disconnected, 0);
   assert.equal(typeof r.bytes_per_connection, "number");
   assert.ok(r.rss_after_mb > 0);
+  assert.ok(r.generator_open_fds >= 650, `generator fds ${r.generator_open_fds}`);
+  // Every connection, held here or in the holder, was assigned by the balancer.
   assert.equal(
     (Object.values(r.clients_per_server) as number[]).reduce((a, b) => a + b, 0),
-    200,
+    650,
   );
 });
 

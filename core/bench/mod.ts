@@ -6,7 +6,9 @@
  *   {@linkcode BenchReport};
  * - {@linkcode renderTextReport}, {@linkcode renderHtmlReport}: the table and the HTML
  *   report with SVG charts;
- * - {@linkcode serveEcho}: the baseline's echo server (the hidden `--echo-server` mode).
+ * - {@linkcode serveEcho}: the baseline's echo server (the hidden `--echo-server` mode);
+ * - {@linkcode holdConnections}: a connection holder of idle-scale mode (the hidden
+ *   `--hold` mode).
  *
  * @module
  */
@@ -34,3 +36,4 @@ export {
 export { renderTextReport } from "./report_text.ts";
 export { barChartSvg, renderHtmlReport } from "./report_svg.ts";
 export { serveEcho } from "./echo_server.ts";
+export { holdConnections, type HolderLine, type HoldOptions } from "./conn_holder.ts";

@@ -63,6 +63,12 @@ export interface BenchOptions {
 export type BenchCommandLine =
   | { readonly kind: "help" }
   | { readonly kind: "echo_server"; readonly port: number }
+  | {
+    readonly kind: "hold";
+    readonly count: number;
+    readonly balancerUrl: string;
+    readonly prefix: string;
+  }
   | { readonly kind: "run"; readonly options: BenchOptions };
 
 /** Bad `fastchat bench` usage; the message says which option, what was given and what is expected. */
@@ -109,8 +115,10 @@ Options:
   --window W             Closed loop: W messages in flight per client (default 8)
   --message-bytes B      Plaintext bytes per message (default 200)
   --baseline             Also measure a bare WebSocket echo server with the same load
-  --connections C        Idle-scale mode: C authenticated connections; report server
-                         memory per connection and message latency through them
+  --connections C        Idle-scale mode: C authenticated connections (up to 50,000; past
+                         500 they are held by extra generator processes, up to 15,000
+                         each); report server memory per connection and the latency of
+                         200 direct messages through them
   --json                 Print one JSON object on stdout (progress goes to stderr)
   --report FILE          Write an HTML report with SVG charts
   -h, --help             Show this help`;
@@ -165,6 +173,9 @@ export function parseBenchArgs(args: readonly string[]): BenchCommandLine {
         json: { type: "boolean" },
         report: { type: "string" },
         "echo-server": { type: "string" },
+        hold: { type: "string" },
+        balancer: { type: "string" },
+        prefix: { type: "string" },
         help: { type: "boolean", short: "h" },
       },
       strict: true,
@@ -179,6 +190,10 @@ export function parseBenchArgs(args: readonly string[]): BenchCommandLine {
       throw new BenchUsageError("--echo-server runs alone; it takes no other option");
     }
     return { kind: "echo_server", port: _int(values["echo-server"], "--echo-server", 1, 65535) };
+  }
+  if (values.hold !== undefined) return _holdLine(values);
+  if (values.balancer !== undefined || values.prefix !== undefined) {
+    throw new BenchUsageError("--balancer and --prefix belong to --hold");
   }
 
   const clients = _int(values.clients, "--clients", 2, MAX_CLIENTS, 200);
@@ -232,6 +247,32 @@ export function parseBenchArgs(args: readonly string[]): BenchCommandLine {
       json: values.json ?? false,
       report: values.report ?? null,
     },
+  };
+}
+
+/** The hidden holder mode: `--hold N --balancer URL --prefix P` and nothing else. */
+function _holdLine(values: Record<string, unknown>): BenchCommandLine {
+  const extra = Object.keys(values).filter((k) => !["hold", "balancer", "prefix"].includes(k));
+  if (extra.length > 0) {
+    throw new BenchUsageError(`--hold takes only --balancer and --prefix, got --${extra[0]}`);
+  }
+  const balancerUrl = String(values.balancer ?? "");
+  if (!/^https?:\/\/[^/]+\/?$/.test(balancerUrl)) {
+    throw new BenchUsageError(
+      `--hold needs --balancer http://HOST:PORT, got "${balancerUrl}"`,
+    );
+  }
+  const prefix = String(values.prefix ?? "");
+  if (!/^[A-Za-z][A-Za-z0-9]{0,15}$/.test(prefix)) {
+    throw new BenchUsageError(
+      `--prefix must be 1 to 16 letters and digits starting with a letter, got "${prefix}"`,
+    );
+  }
+  return {
+    kind: "hold",
+    count: _int(String(values.hold), "--hold", 1, MAX_CONNECTIONS),
+    balancerUrl,
+    prefix,
   };
 }
 

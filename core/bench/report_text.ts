@@ -100,6 +100,7 @@ export function renderTextReport(report: BenchReport): string {
           "lost",
           "dup",
           "clients/server",
+          "gen procs",
           "gen fds",
         ],
         idles.map((r) => [
@@ -116,6 +117,7 @@ export function renderTextReport(report: BenchReport): string {
           _n(r.lost),
           _n(r.duplicated),
           Object.values(r.clients_per_server).join("/"),
+          _n(r.generator_processes),
           _n(r.generator_open_fds),
         ]),
       ),

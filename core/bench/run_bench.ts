@@ -136,7 +136,11 @@ export interface IdleStrategyResult extends ResultBase {
   readonly probes_sent: number;
   readonly disconnected: number;
   readonly server_open_fds: readonly (number | null)[];
+  /** Processes that held the connections: the benchmark and its connection holders. */
+  readonly generator_processes: number;
+  /** Descriptors open in all of them. */
   readonly generator_open_fds: number | null;
+  /** Their resident memory in all. */
   readonly generator_rss_mb: number | null;
 }
 
@@ -199,14 +203,8 @@ export interface BenchIo {
  * stopping everything it started) and Error when the machine cannot run it (open files).
  */
 export async function runBench(opts: BenchOptions, io: BenchIo): Promise<BenchReport> {
-  const needed = (opts.connections ?? opts.clients) + _FD_MARGIN;
   const limit = await readOpenFileLimit();
-  if (limit !== null && needed > limit) {
-    throw new Error(
-      `${opts.connections ?? opts.clients} connections need about ${needed} open files in this ` +
-        `process, but the limit (ulimit -n) is ${limit}; raise it or ask for fewer`,
-    );
-  }
+  const perHolder = fdBudget(opts, limit);
   const bodies = makeBodyPool(opts.messageBytes);
   const failures: string[] = [];
   const results: (LoadStrategyResult | IdleStrategyResult)[] = [];
@@ -217,7 +215,7 @@ export async function runBench(opts: BenchOptions, io: BenchIo): Promise<BenchRe
         checkCancelled(io.signal);
         const run: _Run = { strategy, backend, db: await dbs.next(backend) };
         const result = opts.connections !== null
-          ? await _idleStrategy(run, opts, bodies[0]!, io, failures)
+          ? await _idleStrategy(run, opts, perHolder, bodies[0]!, io, failures)
           : await _loadStrategy(run, opts, bodies, io, failures);
         results.push(result);
       }
@@ -295,6 +293,41 @@ export async function runBench(opts: BenchOptions, io: BenchIo): Promise<BenchRe
     failures,
     ok: failures.length === 0,
   };
+}
+
+/** Most connections one holder process opens, whatever the open-file limit. */
+export const HOLDER_MAX = 15_000;
+
+/**
+ * Checks that the open-file limit `limit` (null: unknown) lets this run's processes hold
+ * their connections, and returns how many one connection holder may open. Load mode keeps
+ * every client in this process; idle-scale mode spreads connections over holders, but each
+ * server still holds its share. Throws Error saying what to change when it cannot fit.
+ */
+export function fdBudget(
+  opts: Pick<BenchOptions, "connections" | "clients" | "servers">,
+  limit: number | null,
+): number {
+  const usable = limit === null ? Infinity : limit - _FD_MARGIN;
+  if (opts.connections === null) {
+    if (opts.clients > usable) {
+      throw new Error(
+        `${opts.clients} clients need about ${opts.clients + _FD_MARGIN} open files in this ` +
+          `process, but the limit (ulimit -n) is ${limit}; raise it or ask for fewer`,
+      );
+    }
+    return HOLDER_MAX;
+  }
+  // Strategies balance within a few percent; allow 5 % over the even share.
+  const perServer = Math.ceil((opts.connections / opts.servers) * 1.05);
+  if (perServer > usable) {
+    throw new Error(
+      `${opts.connections} connections over ${opts.servers} servers need about ` +
+        `${perServer + _FD_MARGIN} open files per server, but the limit (ulimit -n) is ` +
+        `${limit}; add servers, raise the limit or ask for fewer`,
+    );
+  }
+  return Math.max(1, Math.min(HOLDER_MAX, usable));
 }
 
 /** One benchmark run: a strategy on a backend, and the database it runs on. */
@@ -478,6 +511,7 @@ function _loadStrategy(
 function _idleStrategy(
   run: _Run,
   opts: BenchOptions,
+  perHolder: number,
   body: string,
   io: BenchIo,
   failures: string[],
@@ -486,6 +520,7 @@ function _idleStrategy(
   return _withCluster(run, opts, io, failures, async (cluster) => {
     const idle = await runIdleScale(cluster, {
       connections: opts.connections!,
+      perHolder,
       body,
       signal: io.signal,
       progress: io.progress,
@@ -530,6 +565,7 @@ function _idleStrategy(
         ..._counterFields(counters.get(s.serverId)),
       })),
       server_open_fds: idle.servers.map((s) => s.openFds),
+      generator_processes: idle.generatorProcesses,
       generator_open_fds: idle.generatorOpenFds,
       generator_rss_mb: _mb(idle.generatorRssBytes),
       ports: { balancer: cluster.balancerPort, servers: cluster.servers.map((s) => s.port) },
