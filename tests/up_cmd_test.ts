@@ -446,6 +446,11 @@ Deno.test("fastchat up's children stop within seconds when up is killed with SIG
     await _ready(up);
     pids = [...(await _children(up.child.pid)).values()];
     assert.equal(pids.length, 3, "two servers and the balancer");
+    // Children get a fixed glibc mmap threshold, so freed scrypt scratch goes back to the OS.
+    for (const pid of pids) {
+      const environ = (await Deno.readTextFile(`/proc/${pid}/environ`)).split("\0");
+      assert.ok(environ.includes("MALLOC_MMAP_THRESHOLD_=131072"), `environment of ${pid}`);
+    }
 
     up.kill("SIGKILL");
     await up.child.status;

@@ -23,6 +23,25 @@ import { ensureClusterSecret } from "./secret.ts";
 import { selfCommand } from "./self_command.ts";
 import { SUPERVISED_ENV } from "./until_stopped.ts";
 
+/**
+ * glibc malloc settings for children, unless this process's environment sets them. A fixed
+ * mmap threshold turns off glibc's dynamic one, which rises after the first large block is
+ * freed (each password hash's 1 MiB of scrypt scratch) and from then on keeps such blocks
+ * in the heap after they are freed: measured, 28.5 KB of server memory per idle connection
+ * at 20,000 connections without it, 18.8 KB with it. Other allocators ignore the variable.
+ */
+export function childMallocEnv(): Record<string, string> {
+  let set: string | undefined;
+  try {
+    set = Deno.env.get(_MMAP_THRESHOLD);
+  } catch {
+    return {}; // no --allow-env: leave the children's environment alone
+  }
+  return set === undefined ? { [_MMAP_THRESHOLD]: String(128 * 1024) } : {};
+}
+
+const _MMAP_THRESHOLD = "MALLOC_MMAP_THRESHOLD_";
+
 /** What the cluster runs. */
 export interface ClusterOptions {
   servers: readonly ServerEntry[];
@@ -138,7 +157,7 @@ export async function startCluster(opts: ClusterOptions): Promise<RunningCluster
       stdin: "piped",
       stdout: toStderr ? "piped" : "inherit",
       stderr: "inherit",
-      env: { [SUPERVISED_ENV]: "1" },
+      env: { [SUPERVISED_ENV]: "1", ...childMallocEnv() },
     }).spawn();
     const stdin = proc.stdin.getWriter();
     if (toStderr) void _copyToStderr(proc.stdout);
