@@ -46,6 +46,11 @@ export function openPool(url: string, opts: PoolOptions): Sql {
       // A safety net only: the store never leaves a transaction open between round trips
       // on its hot paths, but a migration or a bug must not hold locks forever.
       idle_in_transaction_session_timeout: 10_000,
+      // Every statement is a handful of key lookups, but the functions' `enable_seqscan = off`
+      // puts a disabled scan's huge cost on any plan that still scans (settle_queue has no
+      // index), and past jit_above_cost PostgreSQL compiles the plan with LLVM: some 200-400 ms
+      // of CPU for a statement that runs in under a millisecond, every second, from settle.
+      jit: "off",
     },
   }) as unknown as Sql;
 }
