@@ -58,11 +58,19 @@ export const benchCommand: Command = {
         return 0;
       }
       if (line.kind === "hold") {
-        await holdConnections({ ...line, progressEvery: 500 }, {
-          write: (l) => console.log(JSON.stringify(l)),
-          stdinEnded: _drain(Deno.stdin.readable),
-          signal: ac.signal,
-        });
+        // The end of stdin is the parent's "close" (or its death): it also cuts connecting short.
+        const stdinEnded = _drain(Deno.stdin.readable);
+        void stdinEnded.then(() => ac.abort());
+        try {
+          await holdConnections({ ...line, progressEvery: 500 }, {
+            write: (l) => console.log(JSON.stringify(l)),
+            stdinEnded,
+            signal: ac.signal,
+          });
+        } catch (err) {
+          if (err instanceof BenchCancelled || ac.signal.aborted) return 1; // reported on stdout
+          throw err;
+        }
         return 0;
       }
       const opts = line.options;

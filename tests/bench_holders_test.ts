@@ -9,6 +9,8 @@ import { PROBE_POOL, splitConnections } from "../core/bench/idle_scale.ts";
 import { fdBudget, HOLDER_MAX } from "../core/bench/run_bench.ts";
 import { parseHolderLine } from "../core/bench/conn_holder.ts";
 import { BenchUsageError, parseBenchArgs } from "../core/bench/options.ts";
+import { startHolders } from "../core/bench/holder_pool.ts";
+import { freePort } from "../core/bench/async_util.ts";
 
 Deno.test("splitConnections() keeps up to the probe pool here and spreads the rest evenly", () => {
   assert.deepEqual(splitConnections(200, 15_000), { local: 200, holders: [] });
@@ -77,4 +79,23 @@ Deno.test("parseBenchArgs() reads the hidden --hold mode and rejects what does n
     /takes only --balancer and --prefix, got --json/,
   );
   usage(["--balancer", "http://a:1"], /--balancer and --prefix belong to --hold/);
+});
+
+Deno.test("startHolders() stops a holder still connecting when it is closed, and leaves no process behind", async () => {
+  // Nothing listens here: the holder keeps retrying the balancer until it is told to stop.
+  const pool = startHolders({
+    balancerUrl: `http://127.0.0.1:${freePort()}`,
+    counts: [3],
+    prefix: "t",
+    signal: new AbortController().signal,
+    onProgress: () => {},
+  });
+  await new Promise((r) => setTimeout(r, 1_500));
+  const t0 = performance.now();
+  await assert.rejects(pool.close(), /Connection holder t0x (failed|exited)/);
+  await assert.rejects(pool.ready, /Connection holder t0x/);
+  assert.ok(performance.now() - t0 < 10_000, "stopped by the end of its stdin, not killed later");
+  for (const pid of pool.pids) {
+    await assert.rejects(Deno.stat(`/proc/${pid}/stat`), Deno.errors.NotFound, `holder ${pid}`);
+  }
 });
