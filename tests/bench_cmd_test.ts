@@ -119,6 +119,11 @@ Deno.test("fastchat bench --strategy all runs each strategy on its own cluster a
     assert.equal(r.deliveries, r.expected_deliveries);
     assert.equal(r.send_errors + r.unanswered + r.misrouted + r.disconnected, 0);
     assert.ok(r.p50_ms <= r.p99_ms && r.p99_ms <= r.max_ms);
+    // Closed loop: every client got messages accepted in the window; the median is the middle.
+    assert.equal(r.starved_clients, 0);
+    assert.ok(r.accepted_per_client_min > 0);
+    assert.ok(r.accepted_per_client_p50 >= r.accepted_per_client_min);
+    assert.ok(r.accepted_per_client_p50 * 20 >= r.accepted_per_s * r.duration_s * 0.5);
     const counts = Object.values(r.clients_per_server) as number[];
     assert.equal(counts.length, 2);
     assert.equal(counts.reduce((a, b) => a + b, 0), 20);

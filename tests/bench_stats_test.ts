@@ -5,7 +5,7 @@
  */
 
 import assert from "node:assert/strict";
-import { cpuMicrosPer } from "../core/bench/run_bench.ts";
+import { cpuMicrosPer, perClientFairness } from "../core/bench/run_bench.ts";
 import {
   type BenchOptions,
   BenchUsageError,
@@ -335,6 +335,9 @@ function _result(strategy: LoadStrategyResult["strategy"], p50: number): LoadStr
     delivered_per_s: 130,
     accept_p50_ms: 4,
     accept_p99_ms: 9,
+    accepted_per_client_min: 3,
+    accepted_per_client_p50: 5,
+    starved_clients: 0,
     deliveries: 260,
     expected_deliveries: 260,
     p50_ms: p50,
@@ -479,10 +482,34 @@ Deno.test("renderTextReport shows every strategy and a loud failure", () => {
     /^load\s+sqlite\s+50\s+130\s+10\s+20\s+30\s+40\s+4\s+9\s+0\s+0\s+0\s+0\s+9\/11\s+1\s+40\s+1\s+90\s+2\s+0\.100\s+210\s+17\.5$/m,
   );
   assert.match(text, /^random\s+sqlite\s+50\s+130\s+12\.5\s+25\s+37\.5\s+50\s/m);
+  assert.match(
+    text,
+    /^load\/sqlite: accepted per client in the window: fewest 3, median 5; 0 client\(s\) with none \(starved\); send→accepted p99 = 2\.3 × p50$/m,
+  );
   assert.match(text, /OK: every accepted message/);
   const failed = renderTextReport(_report(["load: 2 messages duplicated on the wire"]));
   assert.match(failed, /FAILED/);
   assert.match(failed, /- load: 2 messages duplicated on the wire/);
+});
+
+Deno.test("perClientFairness() finds the fewest, the median and the starved clients, closed loop only", () => {
+  assert.deepEqual(perClientFairness(true, [7, 0, 5, 9, 0]), {
+    accepted_per_client_min: 0,
+    accepted_per_client_p50: 5,
+    starved_clients: 2,
+  });
+  assert.deepEqual(perClientFairness(true, [4, 6]), {
+    accepted_per_client_min: 4,
+    accepted_per_client_p50: 4,
+    starved_clients: 0,
+  });
+  const none = {
+    accepted_per_client_min: null,
+    accepted_per_client_p50: null,
+    starved_clients: null,
+  };
+  assert.deepEqual(perClientFairness(false, [1, 2, 3]), none);
+  assert.deepEqual(perClientFairness(true, []), none);
 });
 
 Deno.test("cpuMicrosPer() turns a CPU share and a rate into microseconds per event", () => {

@@ -76,6 +76,8 @@ export interface LoadResult {
   readonly latencies: readonly number[];
   /** Send to `accepted` (ms, durable on the server) of messages sent in the window. */
   readonly acceptLatencies: readonly number[];
+  /** Messages of each user accepted within the measured window, by user index. */
+  readonly acceptedPerUser: readonly number[];
   /** Accepted messages some recipient never received, and the deliveries missing. */
   readonly lost: number;
   readonly lostDeliveries: number;
@@ -124,6 +126,7 @@ export async function runLoad(
   const inflight = new Int32Array(users.length);
   const latencies: number[] = [];
   const acceptLatencies: number[] = [];
+  const acceptedPerUser = new Array<number>(users.length).fill(0);
   const errorSamples: string[] = [];
   const closedLoop = cfg.rate === null;
   let seq = 0;
@@ -193,7 +196,10 @@ export async function runLoad(
       r.accepted = true;
       accepted++;
       const now = performance.now();
-      if (inWindow(now)) acceptedInWindow++;
+      if (inWindow(now)) {
+        acceptedInWindow++;
+        acceptedPerUser[r.sender]!++;
+      }
       if (r.measured) acceptLatencies.push(now - r.sentAt);
       if (a.duplicate) _sample(errorSamples, `b${id} was accepted as a duplicate`);
       if (r.received >= r.expected) finish(id, r);
@@ -323,6 +329,7 @@ export async function runLoad(
     expectedDeliveries,
     latencies,
     acceptLatencies,
+    acceptedPerUser,
     lost,
     lostDeliveries,
     duplicated,

@@ -78,6 +78,15 @@ export function renderTextReport(report: BenchReport): string {
         ]),
       ),
     );
+    for (const r of loads) {
+      if (r.starved_clients === null) continue;
+      lines.push(
+        `${r.strategy}/${r.backend}: accepted per client in the window: fewest ` +
+          `${r.accepted_per_client_min}, median ${r.accepted_per_client_p50}; ` +
+          `${r.starved_clients} client(s) with none (starved); ` +
+          `send→accepted p99 = ${_ratio(r.accept_p99_ms, r.accept_p50_ms)} × p50`,
+      );
+    }
   }
   if (idles.length > 0) {
     lines.push(
@@ -205,4 +214,8 @@ function _n(v: number | null): string {
 
 function _pct(f: number): string {
   return `${Math.round(f * 100)}%`;
+}
+
+function _ratio(a: number | null, b: number | null): string {
+  return a === null || b === null || b === 0 ? "-" : (a / b).toFixed(1);
 }

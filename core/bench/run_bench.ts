@@ -96,6 +96,14 @@ export interface LoadStrategyResult extends ResultBase {
   /** Send to `accepted` (the message is durable), for messages sent in the window. */
   readonly accept_p50_ms: number | null;
   readonly accept_p99_ms: number | null;
+  /**
+   * Closed loop only (null open loop, where a client's share is random): messages accepted
+   * per connected client within the window, fewest and median, and how many clients had
+   * none accepted at all (starved).
+   */
+  readonly accepted_per_client_min: number | null;
+  readonly accepted_per_client_p50: number | null;
+  readonly starved_clients: number | null;
   readonly expected_deliveries: number;
   readonly lost_deliveries: number;
   readonly misrouted: number;
@@ -295,6 +303,26 @@ export async function runBench(opts: BenchOptions, io: BenchIo): Promise<BenchRe
   };
 }
 
+/**
+ * The per-client fairness fields of a load result from each connected client's accepted
+ * count in the window; all null for an open loop (`closedLoop` false) or no clients.
+ */
+export function perClientFairness(closedLoop: boolean, counts: readonly number[]): {
+  accepted_per_client_min: number | null;
+  accepted_per_client_p50: number | null;
+  starved_clients: number | null;
+} {
+  if (!closedLoop || counts.length === 0) {
+    return { accepted_per_client_min: null, accepted_per_client_p50: null, starved_clients: null };
+  }
+  const sorted = [...counts].sort((a, b) => a - b);
+  return {
+    accepted_per_client_min: sorted[0]!,
+    accepted_per_client_p50: sorted[Math.floor((sorted.length - 1) / 2)]!,
+    starved_clients: sorted.filter((n) => n === 0).length,
+  };
+}
+
 /** Most connections one holder process opens, whatever the open-file limit. */
 export const HOLDER_MAX = 15_000;
 
@@ -452,6 +480,10 @@ function _loadStrategy(
         delivered_per_s: round(perSecond(load.deliveredInWindow, load.windowMs))!,
         accept_p50_ms: round(acc.p50, 2),
         accept_p99_ms: round(acc.p99, 2),
+        ...perClientFairness(
+          opts.rate === null,
+          load.acceptedPerUser.filter((_, i) => users[i]!.closed === null),
+        ),
         deliveries: load.deliveries,
         expected_deliveries: load.expectedDeliveries,
         p50_ms: round(lat.p50, 2),
