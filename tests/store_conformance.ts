@@ -1252,6 +1252,77 @@ export function storeConformance(name: string, open: OpenStore): void {
     ]);
   });
 
+  test("saveMessages() sorts out one batch of new, repeated, refused, partly refused and earlier messages", async (store) => {
+    const [ada, bob, cy, dan] = await _users(store, 4);
+    const bounds = { messages: 2, bytes: 1_000_000 };
+    const to = (cmid: string, users: number[]): NewMessage => ({
+      senderId: ada.id,
+      clientMsgId: cmid,
+      kind: "direct",
+      groupId: null,
+      body: cmid,
+      recipients: users.map((userId) => ({ userId })),
+    });
+    // Before the batch: bob has one pending; "live" to dan is pending; "gone" was delivered
+    // and settled, so only its idempotency record is left.
+    const before = await store.saveMessages([
+      to("pre", [bob.id]),
+      to("live", [dan.id]),
+      to("gone", [cy.id]),
+    ], bounds);
+    await store.ackDeliveries(cy.id, [before[2]!.id]);
+    await store.settle(100);
+    const saved = await store.saveMessages([
+      to("g1", [bob.id, cy.id]),
+      to("g2", [cy.id, bob.id]),
+      to("b3", [bob.id]),
+      to("g1", [bob.id, cy.id]),
+      to("g2", [cy.id, bob.id]),
+      to("b3", [bob.id]),
+      to("gone", [cy.id]),
+      to("live", [dan.id]),
+      to("e1", []),
+      to("e1", []),
+      to("z", [dan.id, cy.id]),
+    ], bounds);
+    const [g1, g2, b3, , , , , , e1, , z] = saved;
+    assert.deepEqual(g1, { id: g1!.id, createdAt: g1!.createdAt, duplicate: false });
+    assert.deepEqual(g2, {
+      id: g2!.id,
+      createdAt: g1!.createdAt,
+      duplicate: false,
+      fullRecipients: [bob.id],
+    });
+    const refused = { id: 0, createdAt: 0, duplicate: false, fullRecipients: [bob.id] };
+    assert.deepEqual(b3, refused);
+    assert.deepEqual(saved.slice(3, 8), [
+      { ...g1!, duplicate: true },
+      { id: g2!.id, createdAt: g2!.createdAt, duplicate: true },
+      refused,
+      { ...before[2]!, duplicate: true },
+      { ...before[1]!, duplicate: true },
+    ]);
+    assert.deepEqual(e1, { id: e1!.id, createdAt: g1!.createdAt, duplicate: false });
+    assert.deepEqual(saved[9], { ...e1!, duplicate: true });
+    assert.deepEqual(z, {
+      id: z!.id,
+      createdAt: g1!.createdAt,
+      duplicate: false,
+      fullRecipients: [cy.id],
+    });
+    assert.ok(g1!.id > before[2]!.id && g2!.id > g1!.id && e1!.id > g2!.id && z!.id > e1!.id);
+    const pending = async (u: UserRecord) =>
+      (await store.pendingFor(u.id, 0, 10)).map((p) => [p.clientMsgId, p.id]);
+    assert.deepEqual(await pending(bob), [["pre", before[0]!.id], ["g1", g1!.id]]);
+    assert.deepEqual(await pending(cy), [["g1", g1!.id], ["g2", g2!.id]]);
+    assert.deepEqual(await pending(dan), [["live", before[1]!.id], ["z", z!.id]]);
+    assert.deepEqual(await store.stats(), { users: 4, messages: 5, pendingDeliveries: 6 });
+    // The totals count what was kept: one acknowledgement makes room for exactly one more.
+    await store.ackDeliveries(bob.id, [g1!.id]);
+    const after = await store.saveMessages([to("b4", [bob.id]), to("b5", [bob.id])], bounds);
+    assert.deepEqual(after.map((s) => s.id > 0), [true, false]);
+  });
+
   test("saveMessages() leaves a full member out of a group message and refuses it when all are", async (store) => {
     const [ada, bob, cy] = await _users(store, 3);
     const group = await store.createGroup("g", ada.id, [bob.id, cy.id]);
