@@ -15,59 +15,12 @@ import {
 } from "../core/store/sqlite_store.ts";
 import type { NewMessage, NewUser } from "../core/store/store.ts";
 import { storeConformance } from "./store_conformance.ts";
+import { sqliteFixture } from "./helpers/sqlite_fixture.ts";
 import { spawnStoreWorker } from "./helpers/store_worker_proc.ts";
 import { migrateSqlite } from "../core/store/sqlite_schema.ts";
 import { STORE_ERRORS, StoreError } from "../core/store/store.ts";
 
-storeConformance("SqliteStore", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "fastchat_store_" });
-  const location = `${dir}/main.db`;
-  const store = await openSqliteStore(location);
-  let fresh = 0;
-  return {
-    store,
-    location,
-    storedBody: (id) => {
-      const raw = new DatabaseSync(location, { readOnly: true });
-      try {
-        const row = raw.prepare("SELECT body FROM messages WHERE id = ?").get(id) as
-          | { body: string }
-          | undefined;
-        return Promise.resolve(row?.body ?? null);
-      } finally {
-        raw.close();
-      }
-    },
-    storedRows: (table) => {
-      const raw = new DatabaseSync(location, { readOnly: true });
-      try {
-        const row = raw.prepare(`SELECT count(*) AS n FROM ${table}`).get() as { n: number };
-        return Promise.resolve(row.n);
-      } finally {
-        raw.close();
-      }
-    },
-    newLocation: () => Promise.resolve(`${dir}/new${++fresh}.db`),
-    legacyDatabase: (usernames) => {
-      const path = `${dir}/legacy${++fresh}.db`;
-      const raw = new DatabaseSync(path);
-      try {
-        migrateSqlite(raw, path, 3);
-        const insert = raw.prepare(`INSERT INTO users
-          (username, password_hash, rsa_public_key, identity_key, created_at)
-          VALUES (?, 'h', 'k', 'i', 1)`);
-        for (const name of usernames) insert.run(name);
-      } finally {
-        raw.close();
-      }
-      return Promise.resolve(path);
-    },
-    cleanup: async () => {
-      await store.close();
-      await Deno.remove(dir, { recursive: true });
-    },
-  };
-});
+storeConformance("SqliteStore", () => sqliteFixture(openSqliteStore));
 
 Deno.test("openSqliteStore() puts the file in WAL mode with the current schema version", async () => {
   await _withDir(async (dir) => {

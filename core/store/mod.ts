@@ -1,6 +1,7 @@
 /**
  * The main database: the {@linkcode Store} port (`store.ts`), its two adapters (SQLite and
- * PostgreSQL), and `openStore(url)`, which picks one.
+ * PostgreSQL), SQLite's worker-thread wrapper (`worker_store.ts`, what servers run), and
+ * `openStore(url)`, which picks one.
  *
  * @module
  */
@@ -10,5 +11,6 @@ export { DB_ENV, dbLocation, DEFAULT_DB, openStore, storeBackend } from "./open_
 export type { OpenStoreOptions, StoreBackend } from "./open_store.ts";
 export { openSqliteStore, SQLITE_SCHEMA_VERSION, SqliteStore } from "./sqlite_store.ts";
 export type { SqliteStoreOptions } from "./sqlite_store.ts";
+export { openSqliteWorkerStore, SqliteWorkerStore } from "./worker_store.ts";
 export { openPostgresStore, PG_SCHEMA_VERSION, PostgresStore } from "./postgres_store.ts";
 export type { PostgresStoreOptions } from "./postgres_store.ts";

@@ -8,7 +8,7 @@
 
 import { fileURLToPath } from "node:url";
 import { openPostgresStore } from "./postgres_store.ts";
-import { openSqliteStore } from "./sqlite_store.ts";
+import { openSqliteWorkerStore } from "./worker_store.ts";
 import type { Store } from "./store.ts";
 
 /** The environment variable that may name the main database instead of `--db`. */
@@ -47,7 +47,8 @@ export function sqlitePath(location: string): string {
 
 /**
  * Opens the main database at `location`: a SQLite file path, or a PostgreSQL URL. Creates
- * or migrates the schema as needed; safe for several processes at once.
+ * or migrates the schema as needed; safe for several processes at once. SQLite runs in a
+ * worker thread (`worker_store.ts`), so its transactions never stop the caller's event loop.
  */
 export function openStore(location: string, opts: OpenStoreOptions = {}): Promise<Store> {
   if (storeBackend(location) === "postgres") {
@@ -56,7 +57,7 @@ export function openStore(location: string, opts: OpenStoreOptions = {}): Promis
       applicationName: opts.applicationName,
     });
   }
-  return openSqliteStore(sqlitePath(location), { synchronous: opts.synchronous });
+  return openSqliteWorkerStore(sqlitePath(location), { synchronous: opts.synchronous });
 }
 
 /**

@@ -1,0 +1,53 @@
+/**
+ * The messages between {@linkcode SqliteWorkerStore} (`worker_store.ts`) and the worker that
+ * holds the SQLite connection (`sqlite_worker.ts`): batches of calls one way, batches of
+ * replies the other, and errors carried as plain data and rebuilt as the same types, so a
+ * caller still decides by `StoreError.code`, never by a message.
+ *
+ * @module
+ */
+
+import { STORE_ERRORS, StoreError, type StoreErrorCode } from "./store.ts";
+
+/** One store method call. `open` is the first call, with the path and options. */
+export interface WorkerCall {
+  readonly id: number;
+  readonly method: string;
+  readonly args: readonly unknown[];
+}
+
+/** An error as it crosses to the other thread. */
+export interface WorkerError {
+  readonly name: string;
+  readonly message: string;
+  /** A StoreError's code. */
+  readonly code?: string;
+}
+
+/** The outcome of one call. */
+export type WorkerReply =
+  | { readonly id: number; readonly ok: true; readonly value: unknown }
+  | { readonly id: number; readonly ok: false; readonly error: WorkerError };
+
+/** The error `err` as data for the other thread. */
+export function errorToData(err: unknown): WorkerError {
+  if (err instanceof StoreError) return { name: err.name, message: err.message, code: err.code };
+  if (err instanceof Error) return { name: err.name, message: err.message };
+  return { name: "Error", message: String(err) };
+}
+
+/** Rebuilds an error from {@linkcode errorToData}: StoreError, TypeError, RangeError or Error. */
+export function errorFromData(e: WorkerError): Error {
+  if (e.name === "StoreError" && _isStoreErrorCode(e.code)) {
+    return new StoreError(e.code, e.message);
+  }
+  if (e.name === "TypeError") return new TypeError(e.message);
+  if (e.name === "RangeError") return new RangeError(e.message);
+  const err = new Error(e.message);
+  err.name = e.name;
+  return err;
+}
+
+function _isStoreErrorCode(code: string | undefined): code is StoreErrorCode {
+  return code !== undefined && (Object.values(STORE_ERRORS) as string[]).includes(code);
+}
