@@ -1,6 +1,7 @@
 /**
  * The main database on `node:sqlite`: a {@linkcode Store} that several server processes and
- * the balancer can share through one database file.
+ * the balancer can share through one database file. Its calls are synchronous underneath, so
+ * `openStore()` runs it in a worker thread (`worker_store.ts`) for servers and the balancer.
  *
  * Why it is safe across processes:
  * - WAL journal, so readers never block the writer and the writer never blocks readers.
