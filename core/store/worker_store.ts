@@ -276,10 +276,13 @@ export class SqliteWorkerStore implements Store {
     this.#outbox.push({ id, method, args });
     if (!this.#flushScheduled) {
       this.#flushScheduled = true;
-      // The calls of this event-loop turn leave together, in order: a macrotask, not a
-      // microtask, so every socket read of the turn joins (measured: a third fewer messages,
-      // 12 calls each, at saturation).
-      setImmediate(() => this.#flush());
+      // The calls of this event-loop turn leave together, in order. While earlier calls are
+      // still in the worker, wait for the end of the turn (a macrotask), so every socket
+      // read of the turn joins: at saturation, a third fewer messages of 12 calls each. With
+      // nothing in flight, go at once: a quiet server should not add a turn to a message's
+      // latency.
+      if (this.#pending.size > 1) setImmediate(() => this.#flush());
+      else queueMicrotask(() => this.#flush());
     }
     return call.promise;
   }
