@@ -10,7 +10,6 @@
  */
 
 import { type BenchUser, closeUsers, connectUsers } from "./bench_users.ts";
-import { countOpenFds, readMemory } from "./proc_stats.ts";
 
 /** One line a holder writes on stdout. */
 export type HolderLine =
@@ -19,8 +18,6 @@ export type HolderLine =
     readonly type: "ready";
     /** Server ID of each user, in order. */
     readonly assignments: readonly number[];
-    readonly openFds: number | null;
-    readonly rssBytes: number | null;
   }
   | { readonly type: "closed"; readonly disconnected: number }
   | { readonly type: "failed"; readonly message: string };
@@ -61,13 +58,7 @@ export async function holdConnections(
         }
       },
     });
-    const mem = await readMemory([Deno.pid]);
-    io.write({
-      type: "ready",
-      assignments: users.map((u) => u.serverId),
-      openFds: await countOpenFds(Deno.pid),
-      rssBytes: mem.get(Deno.pid)?.rssBytes ?? null,
-    });
+    io.write({ type: "ready", assignments: users.map((u) => u.serverId) });
     await Promise.race([
       io.stdinEnded,
       new Promise<void>((r) => io.signal.addEventListener("abort", () => r(), { once: true })),

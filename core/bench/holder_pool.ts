@@ -10,14 +10,10 @@ import { selfCommand } from "../cluster/self_command.ts";
 import { BenchCancelled } from "./async_util.ts";
 import { type HolderLine, parseHolderLine } from "./conn_holder.ts";
 
-/** What all holders report once every connection is open. */
+/** What all holders report once every connection is open (their memory and descriptors are read from /proc). */
 export interface HoldersReady {
   /** Server ID of each held user (holders in order). */
   readonly assignments: readonly number[];
-  /** Descriptors open in each holder. */
-  readonly openFds: readonly (number | null)[];
-  /** Resident memory of each holder, in bytes. */
-  readonly rssBytes: readonly (number | null)[];
 }
 
 /** Running holder processes. */
@@ -60,8 +56,6 @@ export function startHolders(opts: {
   opts.signal.addEventListener("abort", onAbort, { once: true });
   const ready = Promise.all(holders.map((h) => h.ready)).then((rs) => ({
     assignments: rs.flatMap((r) => r.assignments),
-    openFds: rs.map((r) => r.openFds),
-    rssBytes: rs.map((r) => r.rssBytes),
   }));
   ready.catch(() => {});
   return {
