@@ -10,7 +10,10 @@ import { selfCommand } from "../cluster/self_command.ts";
 import { BenchCancelled } from "./async_util.ts";
 import { type HolderLine, parseHolderLine } from "./conn_holder.ts";
 
-/** What all holders report once every connection is open (their memory and descriptors are read from /proc). */
+/**
+ * What all holders report once every connection is open; their memory and descriptors are
+ * read from /proc by their PIDs.
+ */
 export interface HoldersReady {
   /** Server ID of each held user (holders in order). */
   readonly assignments: readonly number[];
