@@ -151,3 +151,25 @@ Deno.test("Batcher() throws RangeError for a maxItems that is not a positive int
   new Batcher<number, number>((items) => Promise.resolve(items));
   new Batcher<number, number>((items) => Promise.resolve(items), { maxItems: 1 });
 });
+
+Deno.test("Batcher.sojournMs() is the age of the oldest unanswered item, queued or being flushed", async () => {
+  const clock = { t: 100 };
+  const release = Promise.withResolvers<void>();
+  const b = new Batcher<number, number>(async (items) => {
+    await release.promise;
+    return items;
+  }, { now: () => clock.t });
+  assert.equal(b.sojournMs(), 0);
+  const first = b.submit(1);
+  clock.t = 130;
+  assert.equal(b.sojournMs(), 30, "queued, not flushed yet");
+  await tick(); // the flush starts and waits
+  const second = b.submit(2);
+  clock.t = 180;
+  assert.equal(b.queued, 2);
+  assert.equal(b.sojournMs(), 80, "the flush's age counts from its oldest item");
+  release.resolve();
+  await Promise.all([first, second]);
+  assert.equal(b.queued, 0);
+  assert.equal(b.sojournMs(), 0);
+});

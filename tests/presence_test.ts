@@ -12,6 +12,7 @@ function _session(userId: number): ClientSession {
     send: () => true,
     close: () => {},
     setMaxMessageBytes: () => {},
+    bufferedAmount: 0,
   });
   s.userId = userId;
   return s;

@@ -20,7 +20,8 @@
  * @module
  */
 
-import type { ServerFrame } from "../protocol/mod.ts";
+import { RequestError } from "../client/errors.ts";
+import { ERROR_CODES, type ServerFrame } from "../protocol/mod.ts";
 import { sleep } from "./async_util.ts";
 import type { BenchGroup, BenchUser } from "./bench_users.ts";
 import type { MessageMix } from "./options.ts";
@@ -74,8 +75,15 @@ export interface LoadResult {
   readonly expectedDeliveries: number;
   /** End-to-end latency (ms) of every delivery of messages sent in the window. */
   readonly latencies: readonly number[];
-  /** Send to `accepted` (ms, durable on the server) of messages sent in the window. */
+  /**
+   * Send to `accepted` (ms, durable on the server) of messages sent in the window, from the
+   * attempt the server admitted (what a server's queue adds).
+   */
   readonly acceptLatencies: readonly number[];
+  /** The same from the first attempt: the time spent waiting out `busy` answers included. */
+  readonly acceptLatenciesFirst: readonly number[];
+  /** Attempts answered `busy` (each was sent again after its `retry_after_ms`). */
+  readonly busy: number;
   /** Messages of each user accepted within the measured window, by user index. */
   readonly acceptedPerUser: readonly number[];
   /** Accepted messages some recipient never received, and the deliveries missing. */
@@ -102,6 +110,8 @@ export interface LoadResult {
 
 interface _Msg {
   sender: number;
+  /** When the first attempt was sent. */
+  firstAt: number;
   /** Recipient user index for a direct message; -1 for a group message. */
   to: number;
   groupId: number | null;
@@ -126,6 +136,8 @@ export async function runLoad(
   const inflight = new Int32Array(users.length);
   const latencies: number[] = [];
   const acceptLatencies: number[] = [];
+  const acceptLatenciesFirst: number[] = [];
+  let busy = 0;
   const acceptedPerUser = new Array<number>(users.length).fill(0);
   const errorSamples: string[] = [];
   const closedLoop = cfg.rate === null;
@@ -160,11 +172,11 @@ export async function runLoad(
     const u = users[i]!;
     if (u.closed !== null) return;
     const id = seq++;
-    const body = cfg.bodies[id % cfg.bodies.length]!;
     const now = performance.now();
     const asGroup = u.groupId !== null && (cfg.mix.dm === 0 || rng() < cfg.mix.group);
     const rec: _Msg = {
       sender: i,
+      firstAt: now,
       to: -1,
       groupId: null,
       sentAt: now,
@@ -173,23 +185,30 @@ export async function runLoad(
       accepted: false,
       measured: inWindow(now),
     };
-    let reply;
     if (asGroup) {
       rec.groupId = u.groupId;
       rec.expected = (groupSize.get(u.groupId!) ?? 1) - 1;
       sentGroup++;
-      records.set(id, rec);
-      reply = u.client.groupSend(u.groupId!, body, `b${id}`);
     } else {
       let to = Math.floor(rng() * (users.length - 1));
       if (to >= i) to++;
       rec.to = to;
       sentDirect++;
-      records.set(id, rec);
-      reply = u.client.send(users[to]!.userId, body, `b${id}`);
     }
+    records.set(id, rec);
     expectedDeliveries += rec.expected;
     inflight[i]!++;
+    attempt(id, rec);
+  };
+
+  /** Sends (again, after `busy`) the message `id`, with the same client message ID. */
+  const attempt = (id: number, rec: _Msg) => {
+    const u = users[rec.sender]!;
+    const body = cfg.bodies[id % cfg.bodies.length]!;
+    rec.sentAt = performance.now();
+    const reply = rec.groupId !== null
+      ? u.client.groupSend(rec.groupId, body, `b${id}`)
+      : u.client.send(users[rec.to]!.userId, body, `b${id}`);
     reply.then((a) => {
       const r = records.get(id);
       if (!r) return;
@@ -200,13 +219,28 @@ export async function runLoad(
         acceptedInWindow++;
         acceptedPerUser[r.sender]!++;
       }
-      if (r.measured) acceptLatencies.push(now - r.sentAt);
+      if (r.measured) {
+        acceptLatencies.push(now - r.sentAt);
+        acceptLatenciesFirst.push(now - r.firstAt);
+      }
       if (a.duplicate) _sample(errorSamples, `b${id} was accepted as a duplicate`);
       if (r.received >= r.expected) finish(id, r);
     }, (err: Error) => {
+      const r = records.get(id);
+      if (
+        r && err instanceof RequestError && err.code === ERROR_CODES.busy && !cfg.signal.aborted
+      ) {
+        // The server is overloaded and stored nothing: wait what it asks, with jitter, and
+        // send the same message again, as the reference client does.
+        busy++;
+        const wait = (err.retryAfterMs ?? 50) * (1 + rng() * 0.5);
+        timers.push(setTimeout(() => {
+          if (records.get(id) === r && users[r.sender]!.closed === null) attempt(id, r);
+        }, wait));
+        return;
+      }
       sendErrors++;
       _sample(errorSamples, `b${id}: ${err.message}`);
-      const r = records.get(id);
       if (r) {
         expectedDeliveries -= r.expected - r.received;
         finish(id, r);
@@ -235,7 +269,7 @@ export async function runLoad(
     rec.received++;
     deliveries++;
     if (inWindow(now)) deliveredInWindow++;
-    if (rec.measured) latencies.push(now - rec.sentAt);
+    if (rec.measured) latencies.push(now - rec.firstAt);
     if (rec.accepted && rec.received >= rec.expected) finish(id, rec);
   };
   users.forEach((u, i) => u.onFrame = receiver(i));
@@ -329,6 +363,8 @@ export async function runLoad(
     expectedDeliveries,
     latencies,
     acceptLatencies,
+    acceptLatenciesFirst,
+    busy,
     acceptedPerUser,
     lost,
     lostDeliveries,

@@ -87,6 +87,14 @@ export function renderTextReport(report: BenchReport): string {
           `send→accepted p99 = ${_ratio(r.accept_p99_ms, r.accept_p50_ms)} × p50`,
       );
     }
+    for (const r of loads) {
+      if (r.busy === 0) continue;
+      lines.push(
+        `${r.strategy}/${r.backend}: ${r.busy} attempts answered busy and sent again; ` +
+          `send→accepted from the first attempt p50 ${_n(r.accept_first_p50_ms)} ms, ` +
+          `p99 ${_n(r.accept_first_p99_ms)} ms`,
+      );
+    }
   }
   if (idles.length > 0) {
     lines.push(

@@ -96,6 +96,11 @@ export interface LoadStrategyResult extends ResultBase {
   /** Send to `accepted` (the message is durable), for messages sent in the window. */
   readonly accept_p50_ms: number | null;
   readonly accept_p99_ms: number | null;
+  /** The same from the first attempt: time spent waiting out `busy` answers included. */
+  readonly accept_first_p50_ms: number | null;
+  readonly accept_first_p99_ms: number | null;
+  /** Attempts the servers answered `busy` (admission control); each was sent again. */
+  readonly busy: number;
   /**
    * Closed loop only (null open loop, where a client's share is random): messages accepted
    * per connected client within the window, fewest and median, and how many clients had
@@ -459,6 +464,7 @@ function _loadStrategy(
       const counters = await _counters(cluster);
       const lat = summarizeLatencies(load.latencies);
       const acc = summarizeLatencies(load.acceptLatencies);
+      const accFirst = summarizeLatencies(load.acceptLatenciesFirst);
       const balance = _balance(users.map((u) => u.serverId), cluster);
       const cpu = (pid: number) => _cpu(s0, s1, pid);
       const balancer = procs.find((p) => p.serverId === null);
@@ -480,6 +486,9 @@ function _loadStrategy(
         delivered_per_s: round(perSecond(load.deliveredInWindow, load.windowMs))!,
         accept_p50_ms: round(acc.p50, 2),
         accept_p99_ms: round(acc.p99, 2),
+        accept_first_p50_ms: round(accFirst.p50, 2),
+        accept_first_p99_ms: round(accFirst.p99, 2),
+        busy: load.busy,
         ...perClientFairness(
           opts.rate === null,
           load.acceptedPerUser.filter((_, i) => users[i]!.closed === null),

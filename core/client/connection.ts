@@ -8,11 +8,18 @@
  * @module
  */
 
-import { CLOSE_CODES, type DeliveredFrame, type MessageFrame } from "../protocol/mod.ts";
+import {
+  CLOSE_CODES,
+  type DeliveredFrame,
+  type MessageFrame,
+  STORING_FRAME_TYPES,
+} from "../protocol/mod.ts";
 import { Backoff, delay } from "./delay.ts";
 import { ConnectionClosedError, RequestError } from "./errors.ts";
 import type { EventSink } from "./events.ts";
 import type { AccountPort, ChatConnection, Dialer } from "./ports.ts";
+import type { RequestFrame } from "./protocol_client.ts";
+import { SendPacer } from "./send_pacer.ts";
 
 /** Why the client's session ended: its own `logout`, or the server ending it. */
 export interface ShutOut {
@@ -64,12 +71,24 @@ export class Connection implements LiveConnection {
   /** Connections given up during login: their close is not a reason to reconnect. */
   readonly #abandoned = new WeakSet<ChatConnection>();
   readonly #shutOut = Promise.withResolvers<ShutOut>();
+  /** One pacer for every connection of this client: the send rate is the user's. */
+  readonly #pacer: SendPacer;
+  /** Each connection as `live()` hands it out: storing requests through the pacer. */
+  readonly #paced = new WeakMap<ChatConnection, ChatConnection>();
 
-  constructor(opts: { dialer: Dialer; emit: EventSink; hooks: ConnectionHooks; password: string }) {
+  constructor(opts: {
+    dialer: Dialer;
+    emit: EventSink;
+    hooks: ConnectionHooks;
+    password: string;
+    /** Paces and retries storing requests (default: the protocol's default send rate). */
+    pacer?: SendPacer;
+  }) {
     this.#dialer = opts.dialer;
     this.#emit = opts.emit;
     this.#hooks = opts.hooks;
     this.#password = opts.password;
+    this.#pacer = opts.pacer ?? new SendPacer();
   }
 
   /** True while connected and logged in. */
@@ -92,14 +111,37 @@ export class Connection implements LiveConnection {
     return this.#shutOut.promise;
   }
 
-  /** The live connection; throws {@linkcode ConnectionClosedError} when there is none. */
+  /**
+   * The live connection; throws {@linkcode ConnectionClosedError} when there is none. Its
+   * storing requests (sends, keys, group changes) go out in order at the pace the server
+   * takes, and are sent again after `busy` or `rate_limited` (`send_pacer.ts`).
+   */
   live(): ChatConnection {
-    if (!this.#conn || this.#conn.closed) {
+    const conn = this.#conn;
+    if (!conn || conn.closed) {
       throw new ConnectionClosedError(
         "Not connected right now; reconnecting in the background, try again shortly",
       );
     }
-    return this.#conn;
+    let paced = this.#paced.get(conn);
+    if (paced === undefined) this.#paced.set(conn, paced = this.#pace(conn));
+    return paced;
+  }
+
+  #pace(conn: ChatConnection): ChatConnection {
+    const pacer = this.#pacer;
+    const alive = () => !conn.closed && !this.#stopping;
+    return {
+      get closed() {
+        return conn.closed;
+      },
+      request<F extends RequestFrame>(frame: F) {
+        if (!STORING_FRAME_TYPES.has(frame.type)) return conn.request(frame);
+        return pacer.run(() => conn.request(frame), alive);
+      },
+      ack: (ids: number[]) => conn.ack(ids),
+      close: () => conn.close(),
+    };
   }
 
   /** Sets where the session token lives (once the keystore is open). */

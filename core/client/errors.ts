@@ -20,6 +20,7 @@ const _KNOWN_CODES: ReadonlySet<string> = new Set(Object.values(ERROR_CODES));
 const _RETRYABLE_CODES: ReadonlySet<ErrorCode> = new Set([
   ERROR_CODES.internal,
   ERROR_CODES.rateLimited,
+  ERROR_CODES.busy,
 ]);
 
 /**
@@ -44,7 +45,7 @@ export class RequestError extends Error {
     this.retryAfterMs = retryAfterMs;
   }
 
-  /** True when the same request may succeed later (`internal`, `rate_limited`). */
+  /** True when the same request may succeed later (`internal`, `rate_limited`, `busy`). */
   get retryable(): boolean {
     return _RETRYABLE_CODES.has(this.code);
   }

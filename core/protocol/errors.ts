@@ -27,6 +27,12 @@ export const ERROR_CODES = {
    */
   rateLimited: "rate_limited",
   /**
+   * The server is overloaded (its store queue, event loop or the sender's outbound buffer is
+   * past its bound); nothing was stored. Retry the same frame (same `client_msg_id`) after
+   * the frame's `retry_after_ms`, with jitter.
+   */
+  busy: "busy",
+  /**
    * The recipient has too many undelivered messages (or bytes of them) waiting; nothing was
    * stored. Retry after they come online and acknowledge some.
    */
@@ -78,7 +84,7 @@ export const CLOSE_CODES = {
 
 /**
  * A protocol-level failure: becomes an `error` frame with `code`, echoing `ref` when known,
- * and with `retry_after_ms` when `retryAfterMs` is set (`rate_limited`).
+ * and with `retry_after_ms` when `retryAfterMs` is set (`rate_limited`, `busy`).
  */
 export class ProtocolError extends Error {
   /** Stable machine-readable code, sent as the `error` frame's `code`. */

@@ -537,7 +537,7 @@ export interface ErrorFrame {
   code: string;
   /** What went wrong, for people. */
   message: string;
-  /** For `rate_limited`: milliseconds to wait. */
+  /** For `rate_limited` and `busy`: milliseconds to wait before sending the frame again. */
   retry_after_ms?: number;
 }
 

@@ -50,6 +50,14 @@ export const LIMITS = {
   featurePattern: /^[a-z_]{1,32}$/,
   /** Consecutive invalid frames tolerated before the connection is closed (1008). */
   invalidFrames: 10,
+  /**
+   * The default send rate of one user on one server: frames that store a message (sends,
+   * keys, group changes) `sendBurst` at once, then one every `sendIntervalMs` (50 a second).
+   * A server may be configured otherwise; a client that paces itself to this never meets
+   * `rate_limited` from a server with the default.
+   */
+  sendBurst: 200,
+  sendIntervalMs: 20,
   /** Longest wait an `error` frame's `retry_after_ms` may ask for, in milliseconds (1 hour). */
   retryAfterMaxMs: 3_600_000,
   /** Request correlation IDs are integers in [0, 2^31). */

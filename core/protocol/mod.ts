@@ -22,4 +22,5 @@ export {
 } from "./features.ts";
 export * from "./frames.ts";
 export { LIMITS } from "./limits.ts";
+export { STORING_FRAME_TYPES } from "./storing.ts";
 export { normalizeUsername, usernameKey } from "./username.ts";

@@ -21,10 +21,17 @@ import {
   type PeerBatchedFrame,
   ProtocolError,
   type ServerFrame,
+  STORING_FRAME_TYPES,
 } from "../protocol/mod.ts";
-import { type Store, StoreError, type UserRecord } from "../store/store.ts";
+import { type NewMessage, type Store, StoreError, type UserRecord } from "../store/store.ts";
 import { VERSION } from "../version.ts";
 import { fromBase64Url, toBase64Url, toHex } from "../crypto/bytes.ts";
+import {
+  type AdmissionLimits,
+  admit,
+  checkAdmissionLimits,
+  DEFAULT_ADMISSION,
+} from "./admission.ts";
 import { Auth, type PasswordCost } from "./auth.ts";
 import { ClientSession } from "./client_session.ts";
 import type { Conn, ConnHandler } from "./conn.ts";
@@ -61,7 +68,17 @@ export interface ChatServerOptions {
   presenceBarrierMs?: number;
   /** Time a connection has to log in, milliseconds (default `LIMITS.loginWithinMs`). */
   loginTimeoutMs?: number;
+  /** Bounds past which new messages are answered `busy` (`admission.ts`); defaults where not given. */
+  admission?: Partial<AdmissionLimits>;
+  /** The event loop's measured lag, milliseconds (the server's glue measures it; 0 in tests). */
+  lagMs?: () => number;
 }
+
+/**
+ * Event-loop lag past which the redelivery sweep counts the server as behind and pushes
+ * nothing again (only what was never pushed), milliseconds.
+ */
+export const REPUSH_MAX_LAG_MS = 200;
 
 /** A chat server's state and frame handling. */
 export class ChatServer implements ConnHandler, MeshEvents {
@@ -81,12 +98,16 @@ export class ChatServer implements ConnHandler, MeshEvents {
   readonly #sendThrottle: Throttle<number> | null;
   /** When the pending expiry last ran (the clock's time). */
   #expiredAt = -Infinity;
+  readonly #admission: AdmissionLimits;
+  readonly #lagMs: () => number;
 
   constructor(opts: ChatServerOptions) {
     this.id = opts.id;
     this.#loginTimeoutMs = opts.loginTimeoutMs ?? LIMITS.loginWithinMs;
     const quotas = resolveQuotas(opts.quotas);
     this.#sendThrottle = quotas.send === null ? null : new Throttle(quotas.send);
+    this.#admission = checkAdmissionLimits({ ...DEFAULT_ADMISSION, ...opts.admission });
+    this.#lagMs = opts.lagMs ?? (() => 0);
     this.#ctx = {
       id: opts.id,
       store: opts.store,
@@ -151,7 +172,8 @@ export class ChatServer implements ConnHandler, MeshEvents {
    * {@linkcode expirePending}; a failure there is logged, not thrown).
    */
   async redeliver(ageMs: number, repushMs: number, limit = 1000): Promise<number> {
-    const pushed = await this.#delivery.redeliver(ageMs, repushMs, limit);
+    const behind = this.#lagMs() > REPUSH_MAX_LAG_MS;
+    const pushed = await this.#delivery.redeliver(ageMs, repushMs, limit, behind);
     const now = this.#ctx.now();
     if (now - this.#expiredAt >= _EXPIRE_EVERY_MS) {
       this.#expiredAt = now;
@@ -179,7 +201,7 @@ export class ChatServer implements ConnHandler, MeshEvents {
 
   /** A client connection opened: it gets `welcome`. */
   onOpen(conn: Conn): void {
-    const session = new ClientSession(conn);
+    const session = new ClientSession(conn, this.#ctx.now);
     this.#sessions.set(conn, session);
     // Strangers get small frames and a few seconds: connections that never log in do not
     // pile up, and none makes the server hold much memory.
@@ -234,10 +256,11 @@ export class ChatServer implements ConnHandler, MeshEvents {
     }
     const ref = "ref" in frame ? frame.ref : undefined;
     if (ref !== undefined) session.expectAnswer(ref);
+    session.backlog++;
     session.chain = session.chain.then(async () => {
       await this.#handle(session, frame);
       session.invalidFrames = 0;
-    }).catch((err) => this.#reject(session, err, ref));
+    }).catch((err) => this.#reject(session, err, ref)).finally(() => session.backlog--);
   }
 
   /** A client connection closed. */
@@ -343,7 +366,11 @@ export class ChatServer implements ConnHandler, MeshEvents {
         "ref" in frame ? frame.ref : undefined,
       );
     }
-    if (_STORING.has(frame.type)) this.#takeSend(session, (frame as { ref: number }).ref);
+    if (STORING_FRAME_TYPES.has(frame.type)) {
+      const ref = (frame as { ref: number }).ref;
+      this.#admit(session, ref);
+      this.#takeSend(session, ref);
+    }
     switch (frame.type) {
       // Each records the features it asks for; the answer lists those enabled (#loggedIn).
       case "register":
@@ -363,30 +390,35 @@ export class ChatServer implements ConnHandler, MeshEvents {
       case "lookup":
         return await this.#directory.lookup(session, frame.ref, frame.user_id, frame.username);
       case "single_message":
-        await this.#directory.requireUser(frame.to, frame.ref);
-        return this.#accept(session, frame.ref, {
-          senderId: session.userId,
-          clientMsgId: frame.client_msg_id,
-          kind: "direct",
-          groupId: null,
-          body: frame.body,
-          recipients: [{ userId: frame.to }],
-        });
-      case "group_message": {
-        const group = await this.#groups.memberGroup(session, frame.group_id, frame.ref);
-        return this.#accept(session, frame.ref, {
-          senderId: session.userId,
-          clientMsgId: frame.client_msg_id,
-          kind: "group",
-          groupId: group.id,
-          body: frame.body,
-          recipients: group.members.filter((m) => m !== session.userId).map((userId) => ({
-            userId,
+        return this.#accept(
+          session,
+          frame.ref,
+          this.#directory.requireUser(frame.to, frame.ref).then(() => ({
+            senderId: session.userId,
+            clientMsgId: frame.client_msg_id,
+            kind: "direct",
+            groupId: null,
+            body: frame.body,
+            recipients: [{ userId: frame.to }],
           })),
-        });
-      }
+        );
+      case "group_message":
+        return this.#accept(
+          session,
+          frame.ref,
+          this.#groups.memberGroup(session, frame.group_id, frame.ref).then((group) => ({
+            senderId: session.userId,
+            clientMsgId: frame.client_msg_id,
+            kind: "group",
+            groupId: group.id,
+            body: frame.body,
+            recipients: group.members.filter((m) => m !== session.userId).map((userId) => ({
+              userId,
+            })),
+          })),
+        );
       case "key":
-        return await this.#key(session, frame);
+        return this.#key(session, frame);
       case "ack": {
         // Applied off the chain: a client's next messages do not wait for its ack's commit
         // (that wait made connections that receive much send slowly: unfair). Bounded, so a
@@ -422,6 +454,31 @@ export class ChatServer implements ConnHandler, MeshEvents {
   }
 
   /**
+   * Throws `busy` with a wait when the server is past one of its admission bounds
+   * (`admission.ts`); nothing of the frame is then stored, and nothing is taken from the
+   * sender's send rate (checked after this), so a refused frame costs its sender nothing.
+   */
+  #admit(session: ClientSession, ref: number): void {
+    const queue = this.#delivery.storeQueue();
+    const verdict = admit(this.#admission, {
+      queueDelayMs: queue.delayMs,
+      queued: queue.queued,
+      activeSenders: queue.activeSenders,
+      lagMs: this.#lagMs(),
+    }, { queued: session.storing, outboundBytes: session.conn.bufferedAmount });
+    if (verdict === null) return;
+    this.metrics.busy++;
+    throw new ProtocolError(
+      ERROR_CODES.busy,
+      `The server is busy; nothing was stored; send it again in ${
+        formatWait(verdict.retryAfterMs)
+      }`,
+      ref,
+      verdict.retryAfterMs,
+    );
+  }
+
+  /**
    * Takes one from the user's send rate on this server, or throws `rate_limited` with the
    * wait; nothing of the frame is then stored.
    */
@@ -438,14 +495,25 @@ export class ChatServer implements ConnHandler, MeshEvents {
   }
 
   /**
-   * Queues a message for the next group commit without waiting, so frames behind it are
-   * handled meanwhile; acceptance order is the order frames arrived.
+   * Accepts a message once `prep` has read what it needs (that its recipient exists, its
+   * group's members), without holding up the connection's later frames: their reads run
+   * meanwhile, so a connection's messages wait for one store round trip together, not one
+   * each (behind a commit, a round trip is the whole commit). Each still enters the commit
+   * queue only after every earlier message of the connection did, so acceptance order is
+   * arrival order.
    */
-  #accept(session: ClientSession, ref: number, msg: Parameters<Delivery["accept"]>[2]): void {
-    this.#delivery.accept(session, ref, msg).catch((err) => this.#reject(session, err, ref));
+  #accept(session: ClientSession, ref: number, prep: Promise<NewMessage>): void {
+    prep.catch(() => {}); // handled below, once its turn comes
+    const queued = session.submitTail.then(() => prep).then((msg) => ({
+      msg,
+      pending: this.#delivery.submit(session, msg),
+    }));
+    session.submitTail = queued.then(() => {}, () => {});
+    queued.then(({ msg, pending }) => this.#delivery.finishAccept(session, ref, msg, pending))
+      .catch((err) => this.#reject(session, err, ref));
   }
 
-  async #key(session: ClientSession, f: Extract<ClientFrame, { type: "key" }>): Promise<void> {
+  #key(session: ClientSession, f: Extract<ClientFrame, { type: "key" }>): void {
     if (f.to !== undefined) {
       if (f.body === undefined || f.keys !== undefined) {
         throw new ProtocolError(
@@ -454,15 +522,19 @@ export class ChatServer implements ConnHandler, MeshEvents {
           f.ref,
         );
       }
-      await this.#directory.requireUser(f.to, f.ref);
-      this.#accept(session, f.ref, {
-        senderId: session.userId,
-        clientMsgId: f.client_msg_id,
-        kind: "key",
-        groupId: null,
-        body: f.body,
-        recipients: [{ userId: f.to }],
-      });
+      const body = f.body;
+      this.#accept(
+        session,
+        f.ref,
+        this.#directory.requireUser(f.to, f.ref).then(() => ({
+          senderId: session.userId,
+          clientMsgId: f.client_msg_id,
+          kind: "key",
+          groupId: null,
+          body,
+          recipients: [{ userId: f.to! }],
+        })),
+      );
       return;
     }
     if (f.keys === undefined || f.body !== undefined) {
@@ -472,25 +544,30 @@ export class ChatServer implements ConnHandler, MeshEvents {
         f.ref,
       );
     }
-    const group = await this.#groups.memberGroup(session, f.group_id!, f.ref);
     const recipients = Object.entries(f.keys).map(([id, body]) => ({ userId: Number(id), body }));
-    for (const r of recipients) {
-      if (r.userId === session.userId || !group.members.includes(r.userId)) {
-        throw new ProtocolError(
-          ERROR_CODES.forbidden,
-          `User ${r.userId} is not another member of group ${group.id}`,
-          f.ref,
-        );
-      }
-    }
-    this.#accept(session, f.ref, {
-      senderId: session.userId,
-      clientMsgId: f.client_msg_id,
-      kind: "key",
-      groupId: group.id,
-      body: "",
-      recipients,
-    });
+    this.#accept(
+      session,
+      f.ref,
+      this.#groups.memberGroup(session, f.group_id!, f.ref).then((group) => {
+        for (const r of recipients) {
+          if (r.userId === session.userId || !group.members.includes(r.userId)) {
+            throw new ProtocolError(
+              ERROR_CODES.forbidden,
+              `User ${r.userId} is not another member of group ${group.id}`,
+              f.ref,
+            );
+          }
+        }
+        return {
+          senderId: session.userId,
+          clientMsgId: f.client_msg_id,
+          kind: "key",
+          groupId: group.id,
+          body: "",
+          recipients,
+        };
+      }),
+    );
   }
 
   /**
@@ -578,19 +655,6 @@ export class ChatServer implements ConnHandler, MeshEvents {
 
 /** How often the pending sweep also expires old deliveries, milliseconds. */
 const _EXPIRE_EVERY_MS = 60_000;
-
-/** Client frames that store a message (their own, or a group event): the send rate applies. */
-const _STORING: ReadonlySet<ClientFrame["type"]> = new Set([
-  "single_message",
-  "group_message",
-  "key",
-  "create_group",
-  "add_member",
-  "remove_member",
-  "leave_group",
-  "transfer_group",
-  "delete_group",
-]);
 
 function _errorFrame(err: ProtocolError): ServerFrame {
   return {

@@ -2,8 +2,9 @@
  * One client connection as the server tracks it: who is logged in on it, its
  * frame-processing chain (frames from one client are handled in arrival order), the answers
  * it is owed (sent in the order of the requests, whatever order they are ready in), what was
- * pushed on it, and the buffer that keeps live pushes behind the pending-message replay
- * after login.
+ * pushed on it and what it acknowledged (so the redelivery sweep can tell a lost
+ * acknowledgement from a late one), and the buffer that keeps live pushes behind the
+ * pending-message replay after login.
  *
  * @module
  */
@@ -50,6 +51,12 @@ export class ClientSession {
   chain: Promise<void> = Promise.resolve();
   /** Acknowledgements being applied off the chain (see `ChatServer`'s `ack`). */
   acksInFlight = 0;
+  /** Settles once this connection's latest message has entered the commit queue (or failed). */
+  submitTail: Promise<void> = Promise.resolve();
+  /** Frames received and not yet handled (waiting on the chain, or being handled). */
+  backlog = 0;
+  /** This connection's messages waiting for their group commit (admission's fair share). */
+  storing = 0;
   /** True while pending messages are replayed after login; live pushes wait meanwhile. */
   syncing = false;
   /** Live pushes held back while syncing. */
@@ -57,8 +64,12 @@ export class ClientSession {
   /** Message IDs sent during the replay, so a held push is not sent twice. */
   replayed = new Set<number>();
   closed = false;
+  /** When this connection's last acknowledgement was applied (the clock's time). */
+  #lastAckAt = -Infinity;
+  /** The latest push time among the messages this connection acknowledged. */
+  #lastAckedPushAt = -Infinity;
   /**
-   * When each message was last pushed on this connection (performance.now()), or Infinity
+   * When each message was last pushed on this connection (the clock's time), or Infinity
    * once this connection acknowledged it. Live pushes, mesh pushes and the replay push a
    * message here at most once; the redelivery sweep pushes again one that stayed
    * unacknowledged too long. Bounded: the oldest IDs are forgotten past the cap. Made at
@@ -70,8 +81,12 @@ export class ClientSession {
   /** Answers owed, oldest first; the head goes out as soon as it is ready. */
   readonly #slots: _Slot[] = [];
 
-  constructor(conn: Conn) {
+  readonly #now: () => number;
+
+  /** A session on `conn`; `now` is the server's clock, in milliseconds. */
+  constructor(conn: Conn, now: () => number = Date.now) {
     this.conn = conn;
+    this.#now = now;
   }
 
   /** The remote address, for login throttling and logs. */
@@ -87,27 +102,46 @@ export class ClientSession {
   /** Records that `msgId` is being pushed; false if it was pushed on this connection before. */
   markPushed(msgId: number): boolean {
     if (this.#pushed?.has(msgId)) return false;
-    this.#remember(msgId, performance.now());
+    this.#remember(msgId, this.#now());
     return true;
   }
 
   /**
-   * Records a push by the redelivery sweep: true (and the time is updated) if `msgId` was
-   * never pushed here, or was pushed more than `afterMs` ago and not acknowledged since.
+   * Records a push by the redelivery sweep, and says whether to make it: true (and the time
+   * is updated) if `msgId` was never pushed here, or was pushed at least `afterMs` ago,
+   * is unacknowledged, and the silence is the connection's, not the server's:
+   * - nothing of the connection's waits here (no frame still to handle, no acknowledgement
+   *   being applied, nothing of ours still to write to it): else its acknowledgement may be
+   *   among what waits, and a server that is behind would push again what is merely late;
+   * - and either it acknowledged a message pushed after this one (so this acknowledgement
+   *   was lost), or it acknowledged nothing for `afterMs` since this push (it went silent).
+   * A client that acknowledges what it receives, however late, is never pushed a copy.
    */
   markRepushed(msgId: number, afterMs: number): boolean {
-    const now = performance.now();
+    const now = this.#now();
     const last = this.#pushed?.get(msgId);
-    if (last !== undefined && now - last < afterMs) return false;
+    if (last !== undefined) {
+      if (now - last < afterMs) return false; // also false once acknowledged (Infinity)
+      if (this.backlog > 0 || this.acksInFlight > 0 || this.conn.bufferedAmount > 0) return false;
+      const ackLost = this.#lastAckedPushAt > last;
+      const silent = now - Math.max(this.#lastAckAt, last) >= afterMs;
+      if (!ackLost && !silent) return false;
+    }
     this.#remember(msgId, now);
     return true;
   }
 
   /** Records that this connection acknowledged these messages: they are never pushed again. */
   markAcked(ids: readonly number[]): void {
+    this.#lastAckAt = this.#now();
     const pushed = this.#pushed;
     if (pushed === null) return;
-    for (const id of ids) if (pushed.has(id)) pushed.set(id, Infinity);
+    for (const id of ids) {
+      const at = pushed.get(id);
+      if (at === undefined) continue;
+      if (at !== Infinity && at > this.#lastAckedPushAt) this.#lastAckedPushAt = at;
+      pushed.set(id, Infinity);
+    }
   }
 
   #remember(msgId: number, at: number): void {

@@ -20,6 +20,8 @@ export interface Conn {
   setMaxMessageBytes(bytes: number): void;
   /** The remote address, for throttling and logs. */
   readonly addr: string;
+  /** Bytes sent on this connection and not yet handed to the OS (its outbound buffer). */
+  readonly bufferedAmount: number;
 }
 
 /** What the server does with a connection's events; the glue calls these. */

@@ -56,6 +56,8 @@ export class Delivery {
    */
   readonly #receiptQueue = new Map<ClientSession, Receipt[]>();
   #receiptFlushScheduled = false;
+  /** Sessions with at least one message waiting for its commit (admission's fair share). */
+  #storingSessions = 0;
 
   constructor(ctx: ServerContext) {
     this.#ctx = ctx;
@@ -82,12 +84,29 @@ export class Delivery {
   }
 
   /**
-   * Queues a message for the next group commit; once it is durable, answers `accepted` and
-   * routes it. Resolves then (rejects if saving failed), so callers may await it or not:
-   * frames behind it are handled meanwhile, and acceptance order is still arrival order.
+   * Queues a message for the next group commit now, in the caller's order; the result
+   * resolves once it is durable (or failed). {@linkcode finishAccept} answers and routes it.
+   * Split so that a connection's messages enter the queue in arrival order while what comes
+   * before (a group's membership read) runs for several of them at once.
    */
-  async accept(session: ClientSession, ref: number, msg: NewMessage): Promise<void> {
-    const saved = await this.#saver.submit(msg);
+  submit(session: ClientSession, msg: NewMessage): Promise<SavedMessage | Error> {
+    if (session.storing++ === 0) this.#storingSessions++;
+    return this.#saver.submit(msg).finally(() => {
+      if (--session.storing === 0) this.#storingSessions--;
+    });
+  }
+
+  /**
+   * Once `pending` (from {@linkcode submit}) is durable, answers `accepted` and routes the
+   * message. Resolves then (rejects if saving failed).
+   */
+  async finishAccept(
+    session: ClientSession,
+    ref: number,
+    msg: NewMessage,
+    pending: Promise<SavedMessage | Error>,
+  ): Promise<void> {
+    const saved = await pending;
     if (saved instanceof Error) throw saved;
     const full = saved.fullRecipients ?? [];
     this.#ctx.metrics.recipientFull += full.length;
@@ -106,6 +125,24 @@ export class Delivery {
     }
     this.#ctx.metrics.messagesStored++;
     this.route(msg, saved);
+  }
+
+  /**
+   * Queues a message for the next group commit; once it is durable, answers `accepted` and
+   * routes it. Resolves then (rejects if saving failed), so callers may await it or not:
+   * frames behind it are handled meanwhile, and acceptance order is still arrival order.
+   */
+  accept(session: ClientSession, ref: number, msg: NewMessage): Promise<void> {
+    return this.finishAccept(session, ref, msg, this.submit(session, msg));
+  }
+
+  /** The store queue as admission control sees it (see `admission.ts`). */
+  storeQueue(): { queued: number; delayMs: number; activeSenders: number } {
+    return {
+      queued: this.#saver.queued,
+      delayMs: this.#saver.sojournMs(),
+      activeSenders: this.#storingSessions,
+    };
   }
 
   /**
@@ -323,17 +360,28 @@ export class Delivery {
    * ago and not acknowledged. A live push is lost when the server that accepted a message
    * dies between committing and pushing it, or when the peer a recipient is on was
    * unreachable; the database still has the delivery, and this finds it. A client that got
-   * a message and never acknowledged it (it crashed while handling it, say) gets it again.
-   * Returns how many messages were pushed.
+   * a message and never acknowledged it (it crashed while handling it, say) gets it again,
+   * but only when the connection, not the server, went silent (see
+   * {@linkcode ClientSession.markRepushed}); while the server is `behind` (its event loop
+   * lags), nothing already pushed is pushed again. Returns how many messages were pushed.
    */
-  async redeliver(ageMs: number, repushMs: number, limit = 1000): Promise<number> {
+  async redeliver(
+    ageMs: number,
+    repushMs: number,
+    limit = 1000,
+    behind = false,
+  ): Promise<number> {
     const { presence, store, id } = this.#ctx;
     if (presence.localUserCount === 0) return 0;
     const rows = await store.pendingOnServer(id, this.#ctx.now() - ageMs, limit);
     let pushed = 0;
     for (const m of rows) {
       for (const session of presence.localSessions(m.recipientId)) {
-        if (session.syncing || !session.markRepushed(m.id, repushMs)) continue;
+        if (session.syncing) continue;
+        // A server that is behind pushes only what it never pushed: an acknowledgement it
+        // has not read yet is late, not lost.
+        if (behind && session.pushed.has(m.id)) continue;
+        if (!session.markRepushed(m.id, repushMs)) continue;
         session.send(messageFrame(m));
         pushed++;
       }

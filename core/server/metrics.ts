@@ -23,6 +23,8 @@ export class ServerMetrics {
   authFailures = 0;
   /** Requests refused with `rate_limited` (logins, resumes, registrations, sends). */
   rateLimited = 0;
+  /** Frames that store a message refused with `busy` (admission control). */
+  busy = 0;
   /** Deliveries not stored because their recipient had too much waiting. */
   recipientFull = 0;
   /** Pending deliveries dropped because they waited longer than the expiry. */
@@ -79,6 +81,12 @@ export class ServerMetrics {
       "counter",
       "Requests refused as rate limited.",
       this.rateLimited,
+    );
+    add(
+      "fastchat_busy_total",
+      "counter",
+      "Messages refused with busy (admission control).",
+      this.busy,
     );
     add(
       "fastchat_recipient_full_total",

@@ -26,6 +26,7 @@
  * @module
  */
 
+import { LIMITS } from "../protocol/mod.ts";
 import { DEFAULT_PENDING_BOUNDS, type PendingBounds, type RateLimit } from "../store/store.ts";
 import type { BucketShape } from "../store/token_bucket.ts";
 
@@ -76,7 +77,7 @@ export const QUOTAS: Quotas = {
   // 10 an hour from one address.
   register: { burst: 10, intervalMs: 6 * _MINUTE },
   // 200 at once, 50 a second sustained.
-  send: { burst: 200, intervalMs: 20 },
+  send: { burst: LIMITS.sendBurst, intervalMs: LIMITS.sendIntervalMs },
   // 10,000 messages or 64 MiB per recipient.
   pending: DEFAULT_PENDING_BOUNDS,
   // 30 days, as Signal's server keeps undelivered messages.

@@ -87,6 +87,7 @@ export interface RunningServer {
 export async function startServer(opts: StartServerOptions): Promise<RunningServer> {
   const { self, store, logger } = opts;
   const log = logger.with({ server: self.id });
+  let lagMs = 0;
   const chat = new ChatServer({
     id: self.id,
     store,
@@ -94,6 +95,7 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
     passwordCost: opts.passwordCost,
     loginTimeoutMs: opts.loginTimeoutMs,
     quotas: opts.quotas,
+    lagMs: () => lagMs,
   });
   const mesh = new WsMesh({
     selfId: self.id,
@@ -105,7 +107,6 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
   });
   chat.attachMesh(mesh);
 
-  let lagMs = 0;
   let ready = false;
   const routes = createServerApp(chat, mesh, {
     lagMs: () => Math.round(lagMs * 10) / 10,

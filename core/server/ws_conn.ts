@@ -41,6 +41,10 @@ class _WsConn implements Conn, SocketListener {
     this.#socket.close(code, reason);
   }
 
+  get bufferedAmount(): number {
+    return this.#socket.bufferedAmount;
+  }
+
   setMaxMessageBytes(bytes: number): void {
     this.#socket.maxMessageBytes = bytes;
   }

@@ -115,6 +115,11 @@ export interface TestClusterOptions {
   balancer?: string;
   /** The main database (default sqlite). */
   backend?: StoreBackend;
+  /**
+   * Servers' `--send-rate`: 0 (the default here) for none, as stress tests send as fast as
+   * the server answers; "default" for the rate a real server applies.
+   */
+  sendRate?: number | "default";
 }
 
 /** A test cluster of N servers (and optionally a balancer) as real processes. */
@@ -130,6 +135,7 @@ export class TestCluster {
   balancer: Proc | null = null;
   balancerPort = 0;
   readonly #clients: ProtocolClient[] = [];
+  #sendRate: number | "default" = 0;
 
   private constructor(dir: string, ports: number[], backend: StoreBackend, db: string) {
     this.dir = dir;
@@ -150,6 +156,7 @@ export class TestCluster {
     const backend = opts.backend ?? "sqlite";
     const db = backend === "postgres" ? await freshPostgresDatabase() : join(dir, "fastchat.db");
     const c = new TestCluster(dir, ports, backend, db);
+    c.#sendRate = opts.sendRate ?? 0;
     // Known before the servers start, so they let pages served by the balancer connect.
     if (opts.balancer) c.balancerPort = freePort();
     await Deno.writeTextFile(
@@ -184,8 +191,7 @@ export class TestCluster {
       "--scrypt-n",
       "1024",
       // Stress tests send as fast as the server answers; quotas are tested in process.
-      "--send-rate",
-      "0",
+      ...(this.#sendRate === "default" ? [] : ["--send-rate", String(this.#sendRate)]),
       "--log-level",
       "warn",
       ...(this.balancerPort === 0 ? [] : [

@@ -7,6 +7,7 @@
  * @module
  */
 
+import type { AdmissionLimits } from "../../core/server/admission.ts";
 import { setImmediate } from "node:timers";
 import { randomBytes, toBase64Url } from "../../core/crypto/bytes.ts";
 import { createLogger } from "../../core/log/logger.ts";
@@ -114,6 +115,8 @@ export class InProcessCluster {
       loginTimeoutMs?: number;
       quotas?: Partial<Quotas>;
       now?: () => number;
+      admission?: Partial<AdmissionLimits>;
+      lagMs?: () => number;
     } = {},
   ) {
     const dir = await Deno.makeTempDir({ prefix: "fastchat_inproc_" });
@@ -129,6 +132,8 @@ export class InProcessCluster {
         quotas: opts.quotas,
         now: opts.now,
         loginTimeoutMs: opts.loginTimeoutMs,
+        admission: opts.admission,
+        lagMs: opts.lagMs,
       });
       server.attachMesh(c.network.transport(id));
       c.network.servers.set(id, server);
@@ -193,6 +198,8 @@ export class FakeClient implements Conn {
 
   /** The largest message the server last allowed on this connection. */
   maxMessageBytes = 0;
+  /** What the server sees as queued for this connection (tests set it to fake a slow reader). */
+  bufferedAmount = 0;
 
   setMaxMessageBytes(bytes: number): void {
     this.maxMessageBytes = bytes;
