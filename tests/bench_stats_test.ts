@@ -267,7 +267,11 @@ Deno.test("parsePrometheus and serverCounters read the counters the report shows
     'fastchat_redelivered_total{server="1"} 17\n' +
     'fastchat_store_batches_total{server="1"} 40\n' +
     'fastchat_store_batch_messages_total{server="1"} 100\n' +
-    "fastchat_event_loop_lag_ms 3.5\n";
+    "fastchat_event_loop_lag_ms 3.5\n" +
+    'fastchat_busy_queue_total{server="1"} 9\n' +
+    'fastchat_busy_fair_share_total{server="1"} 4\n' +
+    'fastchat_busy_lag_total{server="1"} 0\n' +
+    'fastchat_busy_outbound_total{server="1"} 1\n';
   const m = parsePrometheus(text);
   assert.equal(m.get("fastchat_redelivered_total"), 17);
   assert.deepEqual(serverCounters(m), {
@@ -275,12 +279,20 @@ Deno.test("parsePrometheus and serverCounters read the counters the report shows
     storeBatches: 40,
     storeBatchMessages: 100,
     lagMs: 3.5,
+    busyQueue: 9,
+    busyFairShare: 4,
+    busyLag: 0,
+    busyOutbound: 1,
   });
   assert.deepEqual(serverCounters(new Map()), {
     redelivered: null,
     storeBatches: null,
     storeBatchMessages: null,
     lagMs: null,
+    busyQueue: null,
+    busyFairShare: null,
+    busyLag: null,
+    busyOutbound: null,
   });
 });
 
@@ -338,6 +350,7 @@ function _result(strategy: LoadStrategyResult["strategy"], p50: number): LoadStr
     accept_first_p50_ms: 3,
     accept_first_p99_ms: 9,
     busy: 0,
+    refused: 0,
     accepted_per_client_min: 3,
     accepted_per_client_p50: 5,
     starved_clients: 0,
@@ -377,6 +390,10 @@ function _result(strategy: LoadStrategyResult["strategy"], p50: number): LoadStr
         store_batches: 40,
         mean_batch_messages: 2.5,
         lag_ms: 1,
+        busy_queue: 0,
+        busy_fair_share: 0,
+        busy_lag: 0,
+        busy_outbound: 0,
       },
       {
         server_id: 2,
@@ -388,6 +405,10 @@ function _result(strategy: LoadStrategyResult["strategy"], p50: number): LoadStr
         store_batches: 40,
         mean_batch_messages: 2.5,
         lag_ms: 2,
+        busy_queue: 0,
+        busy_fair_share: 0,
+        busy_lag: 0,
+        busy_outbound: 0,
       },
     ],
     balancer_cpu_percent: 1,

@@ -326,21 +326,29 @@ Deno.test("ChatServer closes a connection after 10 invalid frames in a row, deco
   }
 });
 
-Deno.test("ChatServer's sweep pushes an unacknowledged message again, and stops once it is acked", async () => {
-  const c = await InProcessCluster.start(1);
+Deno.test("ChatServer's sweep pushes again a message whose ack was dropped, and stops once it is acked", async () => {
+  const clock = { t: Date.now() };
+  const c = await InProcessCluster.start(1, { now: () => clock.t });
   try {
     const alice = await c.user(1, "alice");
     const bob = await c.user(1, "bob");
     const id = await _send(alice.client, bob.id, "ack me", "m1");
     await bob.client.waitFor(_isMessage(id));
+    clock.t += 1_000;
+    const later = await _send(alice.client, bob.id, "and me", "m2");
+    await bob.client.waitFor(_isMessage(later));
     // Pushed just now: not again yet.
-    assert.equal(await c.server(1).redeliver(0, 60_000), 0);
-    await new Promise((r) => setTimeout(r, 60));
-    assert.equal(await c.server(1).redeliver(0, 50), 1);
+    assert.equal(await c.server(1).redeliver(0, 10_000), 0);
+    // bob acknowledges the second and drops the first's acknowledgement.
+    bob.client.write({ type: "ack", ref: 1, ids: [later] });
+    await bob.client.waitFor((f) => f.type === "ok" && f.ref === 1);
+    clock.t += 9_000;
+    assert.equal(await c.server(1).redeliver(0, 10_000), 1);
     assert.equal(bob.client.messageIds().filter((m) => m === id).length, 2);
-    bob.client.write({ type: "ack", ids: [id] });
-    await new Promise((r) => setTimeout(r, 60));
-    assert.equal(await c.server(1).redeliver(0, 50), 0);
+    bob.client.write({ type: "ack", ref: 2, ids: [id] });
+    await bob.client.waitFor((f) => f.type === "ok" && f.ref === 2);
+    clock.t += 60_000;
+    assert.equal(await c.server(1).redeliver(0, 10_000), 0);
   } finally {
     await c.stop();
   }

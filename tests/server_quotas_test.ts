@@ -327,7 +327,9 @@ Deno.test("ChatServer stores a group message for members with room and names the
 
 Deno.test("ChatServer answers sends past the sender's rate with rate_limited and stores nothing", async () => {
   const quotas: Partial<Quotas> = { send: { burst: 5, intervalMs: 60_000 } };
-  const c = await InProcessCluster.start(1, { quotas });
+  // A clock that stands still, so the wait is exact however long the sends take.
+  const now = Date.now();
+  const c = await InProcessCluster.start(1, { quotas, now: () => now });
   try {
     const alice = await _register(c, 1, "alice");
     const bob = await _register(c, 1, "bob");

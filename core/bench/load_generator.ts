@@ -82,8 +82,13 @@ export interface LoadResult {
   readonly acceptLatencies: readonly number[];
   /** The same from the first attempt: the time spent waiting out `busy` answers included. */
   readonly acceptLatenciesFirst: readonly number[];
-  /** Attempts answered `busy` (each was sent again after its `retry_after_ms`). */
+  /**
+   * Attempts answered `busy`. In the closed loop each was sent again after its
+   * `retry_after_ms`; in the open loop the message was dropped as excess (`refused`).
+   */
   readonly busy: number;
+  /** Open loop: messages refused with `busy` and not offered again. */
+  readonly refused: number;
   /** Messages of each user accepted within the measured window, by user index. */
   readonly acceptedPerUser: readonly number[];
   /** Accepted messages some recipient never received, and the deliveries missing. */
@@ -138,6 +143,7 @@ export async function runLoad(
   const acceptLatencies: number[] = [];
   const acceptLatenciesFirst: number[] = [];
   let busy = 0;
+  let refused = 0;
   const acceptedPerUser = new Array<number>(users.length).fill(0);
   const errorSamples: string[] = [];
   const closedLoop = cfg.rate === null;
@@ -227,12 +233,18 @@ export async function runLoad(
       if (r.received >= r.expected) finish(id, r);
     }, (err: Error) => {
       const r = records.get(id);
-      if (
-        r && err instanceof RequestError && err.code === ERROR_CODES.busy && !cfg.signal.aborted
-      ) {
+      if (r && err instanceof RequestError && err.code === ERROR_CODES.busy) {
+        busy++;
+        if (!closedLoop || cfg.signal.aborted) {
+          // Open loop: the offered rate is the load; what the server refuses as excess is
+          // counted, not offered again on top of it (it stored nothing).
+          refused++;
+          expectedDeliveries -= r.expected - r.received;
+          finish(id, r);
+          return;
+        }
         // The server is overloaded and stored nothing: wait what it asks, with jitter, and
         // send the same message again, as the reference client does.
-        busy++;
         const wait = (err.retryAfterMs ?? 50) * (1 + rng() * 0.5);
         timers.push(setTimeout(() => {
           if (records.get(id) === r && users[r.sender]!.closed === null) attempt(id, r);
@@ -365,6 +377,7 @@ export async function runLoad(
     acceptLatencies,
     acceptLatenciesFirst,
     busy,
+    refused,
     acceptedPerUser,
     lost,
     lostDeliveries,

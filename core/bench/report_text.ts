@@ -90,7 +90,8 @@ export function renderTextReport(report: BenchReport): string {
     for (const r of loads) {
       if (r.busy === 0) continue;
       lines.push(
-        `${r.strategy}/${r.backend}: ${r.busy} attempts answered busy and sent again; ` +
+        `${r.strategy}/${r.backend}: ${r.busy} attempts answered busy, ` +
+          (r.refused > 0 ? `${r.refused} dropped as excess (open loop); ` : "sent again; ") +
           `send→accepted from the first attempt p50 ${_n(r.accept_first_p50_ms)} ms, ` +
           `p99 ${_n(r.accept_first_p99_ms)} ms`,
       );
@@ -157,6 +158,7 @@ export function renderTextReport(report: BenchReport): string {
         "msg batches",
         "msgs/batch",
         "redelivered",
+        "busy q/fair/lag/out",
       ],
       report.results.flatMap((r) =>
         r.servers.map((s) => [
@@ -172,6 +174,7 @@ export function renderTextReport(report: BenchReport): string {
           _n(s.store_batches),
           _n(s.mean_batch_messages),
           _n(s.redelivered),
+          [s.busy_queue, s.busy_fair_share, s.busy_lag, s.busy_outbound].map(_n).join("/"),
         ])
       ),
     ),

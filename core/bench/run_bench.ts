@@ -51,6 +51,11 @@ export interface ServerProcessResult {
   readonly mean_batch_messages: number | null;
   /** Event-loop lag it measured (smoothed), ms. */
   readonly lag_ms: number | null;
+  /** Messages it refused with `busy`, by admission control's reason (`admission.ts`). */
+  readonly busy_queue: number | null;
+  readonly busy_fair_share: number | null;
+  readonly busy_lag: number | null;
+  readonly busy_outbound: number | null;
 }
 
 /** Fields every result has (load and idle-scale mode). */
@@ -99,8 +104,12 @@ export interface LoadStrategyResult extends ResultBase {
   /** The same from the first attempt: time spent waiting out `busy` answers included. */
   readonly accept_first_p50_ms: number | null;
   readonly accept_first_p99_ms: number | null;
-  /** Attempts the servers answered `busy` (admission control); each was sent again. */
+  /**
+   * Attempts the servers answered `busy` (admission control): sent again in the closed loop,
+   * dropped as excess in the open loop (`refused`).
+   */
   readonly busy: number;
+  readonly refused: number;
   /**
    * Closed loop only (null open loop, where a client's share is random): messages accepted
    * per connected client within the window, fewest and median, and how many clients had
@@ -489,6 +498,7 @@ function _loadStrategy(
         accept_first_p50_ms: round(accFirst.p50, 2),
         accept_first_p99_ms: round(accFirst.p99, 2),
         busy: load.busy,
+        refused: load.refused,
         ...perClientFairness(
           opts.rate === null,
           load.acceptedPerUser.filter((_, i) => users[i]!.closed === null),
@@ -636,6 +646,10 @@ function _counterFields(c: ServerCounters | undefined) {
     store_batches: batches,
     mean_batch_messages: batches && messages !== null ? round(messages / batches, 1) : null,
     lag_ms: c?.lagMs ?? null,
+    busy_queue: c?.busyQueue ?? null,
+    busy_fair_share: c?.busyFairShare ?? null,
+    busy_lag: c?.busyLag ?? null,
+    busy_outbound: c?.busyOutbound ?? null,
   };
 }
 

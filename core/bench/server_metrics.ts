@@ -13,6 +13,11 @@ export interface ServerCounters {
   readonly storeBatches: number | null;
   readonly storeBatchMessages: number | null;
   readonly lagMs: number | null;
+  /** Messages refused with `busy`, by admission control's reason. */
+  readonly busyQueue: number | null;
+  readonly busyFairShare: number | null;
+  readonly busyLag: number | null;
+  readonly busyOutbound: number | null;
 }
 
 /** Sample values by metric name from Prometheus text (labels ignored; the last sample wins). */
@@ -34,6 +39,10 @@ export function serverCounters(metrics: ReadonlyMap<string, number>): ServerCoun
     storeBatches: get("fastchat_store_batches_total"),
     storeBatchMessages: get("fastchat_store_batch_messages_total"),
     lagMs: get("fastchat_event_loop_lag_ms"),
+    busyQueue: get("fastchat_busy_queue_total"),
+    busyFairShare: get("fastchat_busy_fair_share_total"),
+    busyLag: get("fastchat_busy_lag_total"),
+    busyOutbound: get("fastchat_busy_outbound_total"),
   };
 }
 

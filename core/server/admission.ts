@@ -35,9 +35,9 @@ export interface AdmissionLimits {
   readonly outboundBytes: number;
 }
 
-/** The defaults: a commit delay of 300 ms, 4,096 messages, 300 ms of lag, 4 MiB. */
+/** The defaults: a commit delay of 1 s, 4,096 messages, 300 ms of lag, 4 MiB. */
 export const DEFAULT_ADMISSION: AdmissionLimits = {
-  queueDelayMs: 300,
+  queueDelayMs: 1000,
   queuedMessages: 4_096,
   lagMs: 300,
   outboundBytes: 4 * 1024 * 1024,

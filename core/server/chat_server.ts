@@ -26,12 +26,8 @@ import {
 import { type NewMessage, type Store, StoreError, type UserRecord } from "../store/store.ts";
 import { VERSION } from "../version.ts";
 import { fromBase64Url, toBase64Url, toHex } from "../crypto/bytes.ts";
-import {
-  type AdmissionLimits,
-  admit,
-  checkAdmissionLimits,
-  DEFAULT_ADMISSION,
-} from "./admission.ts";
+import { type AdmissionLimits, checkAdmissionLimits, DEFAULT_ADMISSION } from "./admission.ts";
+import { AdmissionControl } from "./admission_control.ts";
 import { Auth, type PasswordCost } from "./auth.ts";
 import { ClientSession } from "./client_session.ts";
 import type { Conn, ConnHandler } from "./conn.ts";
@@ -98,7 +94,7 @@ export class ChatServer implements ConnHandler, MeshEvents {
   readonly #sendThrottle: Throttle<number> | null;
   /** When the pending expiry last ran (the clock's time). */
   #expiredAt = -Infinity;
-  readonly #admission: AdmissionLimits;
+  readonly #admission: AdmissionControl;
   readonly #lagMs: () => number;
 
   constructor(opts: ChatServerOptions) {
@@ -106,7 +102,10 @@ export class ChatServer implements ConnHandler, MeshEvents {
     this.#loginTimeoutMs = opts.loginTimeoutMs ?? LIMITS.loginWithinMs;
     const quotas = resolveQuotas(opts.quotas);
     this.#sendThrottle = quotas.send === null ? null : new Throttle(quotas.send);
-    this.#admission = checkAdmissionLimits({ ...DEFAULT_ADMISSION, ...opts.admission });
+    this.#admission = new AdmissionControl(
+      checkAdmissionLimits({ ...DEFAULT_ADMISSION, ...opts.admission }),
+      opts.now ?? Date.now,
+    );
     this.#lagMs = opts.lagMs ?? (() => 0);
     this.#ctx = {
       id: opts.id,
@@ -119,7 +118,7 @@ export class ChatServer implements ConnHandler, MeshEvents {
       mesh: () => this.#mesh,
     };
     this.#directory = new Directory(this.#ctx);
-    this.#delivery = new Delivery(this.#ctx);
+    this.#delivery = new Delivery(this.#ctx, (n) => this.#admission.committed(n));
     this.#groups = new Groups(this.#ctx, this.#delivery, this.#directory);
     this.#gossip = new PresenceGossip({
       mesh: {
@@ -258,9 +257,10 @@ export class ChatServer implements ConnHandler, MeshEvents {
     if (ref !== undefined) session.expectAnswer(ref);
     session.backlog++;
     session.chain = session.chain.then(async () => {
+      session.backlog--; // its turn: no longer waiting
       await this.#handle(session, frame);
       session.invalidFrames = 0;
-    }).catch((err) => this.#reject(session, err, ref)).finally(() => session.backlog--);
+    }).catch((err) => this.#reject(session, err, ref));
   }
 
   /** A client connection closed. */
@@ -367,9 +367,9 @@ export class ChatServer implements ConnHandler, MeshEvents {
       );
     }
     if (STORING_FRAME_TYPES.has(frame.type)) {
-      const ref = (frame as { ref: number }).ref;
-      this.#admit(session, ref);
-      this.#takeSend(session, ref);
+      const storing = frame as ClientFrame & { ref: number };
+      this.#admit(session, storing);
+      this.#takeSend(session, storing.ref);
     }
     switch (frame.type) {
       // Each records the features it asks for; the answer lists those enabled (#loggedIn).
@@ -455,25 +455,31 @@ export class ChatServer implements ConnHandler, MeshEvents {
 
   /**
    * Throws `busy` with a wait when the server is past one of its admission bounds
-   * (`admission.ts`); nothing of the frame is then stored, and nothing is taken from the
-   * sender's send rate (checked after this), so a refused frame costs its sender nothing.
+   * (`admission.ts`), until its appointment (`admission_control.ts`); nothing of the frame is
+   * then stored, and nothing is taken from the sender's send rate (checked after this), so a
+   * refused frame costs its sender nothing.
    */
-  #admit(session: ClientSession, ref: number): void {
+  #admit(session: ClientSession, frame: ClientFrame & { ref: number }): void {
     const queue = this.#delivery.storeQueue();
-    const verdict = admit(this.#admission, {
+    const cmid = "client_msg_id" in frame ? frame.client_msg_id : undefined;
+    const verdict = this.#admission.check({
       queueDelayMs: queue.delayMs,
       queued: queue.queued,
       activeSenders: queue.activeSenders,
       lagMs: this.#lagMs(),
-    }, { queued: session.storing, outboundBytes: session.conn.bufferedAmount });
+    }, {
+      queued: session.storing,
+      outboundBytes: session.conn.bufferedAmount,
+    }, cmid === undefined ? null : `${session.userId}:${cmid}`);
     if (verdict === null) return;
     this.metrics.busy++;
+    this.metrics.busyBy[verdict.reason]++;
     throw new ProtocolError(
       ERROR_CODES.busy,
       `The server is busy; nothing was stored; send it again in ${
         formatWait(verdict.retryAfterMs)
       }`,
-      ref,
+      frame.ref,
       verdict.retryAfterMs,
     );
   }

@@ -53,7 +53,7 @@ export class ClientSession {
   acksInFlight = 0;
   /** Settles once this connection's latest message has entered the commit queue (or failed). */
   submitTail: Promise<void> = Promise.resolve();
-  /** Frames received and not yet handled (waiting on the chain, or being handled). */
+  /** Frames received whose handling has not started (waiting on the chain). */
   backlog = 0;
   /** This connection's messages waiting for their group commit (admission's fair share). */
   storing = 0;
@@ -64,8 +64,6 @@ export class ClientSession {
   /** Message IDs sent during the replay, so a held push is not sent twice. */
   replayed = new Set<number>();
   closed = false;
-  /** When this connection's last acknowledgement was applied (the clock's time). */
-  #lastAckAt = -Infinity;
   /** The latest push time among the messages this connection acknowledged. */
   #lastAckedPushAt = -Infinity;
   /**
@@ -108,14 +106,14 @@ export class ClientSession {
 
   /**
    * Records a push by the redelivery sweep, and says whether to make it: true (and the time
-   * is updated) if `msgId` was never pushed here, or was pushed at least `afterMs` ago,
-   * is unacknowledged, and the silence is the connection's, not the server's:
-   * - nothing of the connection's waits here (no frame still to handle, no acknowledgement
-   *   being applied, nothing of ours still to write to it): else its acknowledgement may be
-   *   among what waits, and a server that is behind would push again what is merely late;
-   * - and either it acknowledged a message pushed after this one (so this acknowledgement
-   *   was lost), or it acknowledged nothing for `afterMs` since this push (it went silent).
-   * A client that acknowledges what it receives, however late, is never pushed a copy.
+   * is updated) if `msgId` was never pushed here (a live push was missed), or was pushed at
+   * least `afterMs` ago, is unacknowledged, and its acknowledgement was lost rather than
+   * late: the connection has since acknowledged a message pushed after this one (a client
+   * acknowledges in the order it receives), and nothing of the connection's waits here (no
+   * frame still to handle, no acknowledgement being applied, nothing of ours still to write
+   * to it). A connection that is merely slow, or a server that is behind, never gets a
+   * second copy queued behind the first; one that sends nothing at all is closed by the idle
+   * checks, and its user gets the message at the next login.
    */
   markRepushed(msgId: number, afterMs: number): boolean {
     const now = this.#now();
@@ -123,9 +121,7 @@ export class ClientSession {
     if (last !== undefined) {
       if (now - last < afterMs) return false; // also false once acknowledged (Infinity)
       if (this.backlog > 0 || this.acksInFlight > 0 || this.conn.bufferedAmount > 0) return false;
-      const ackLost = this.#lastAckedPushAt > last;
-      const silent = now - Math.max(this.#lastAckAt, last) >= afterMs;
-      if (!ackLost && !silent) return false;
+      if (this.#lastAckedPushAt <= last) return false;
     }
     this.#remember(msgId, now);
     return true;
@@ -133,7 +129,6 @@ export class ClientSession {
 
   /** Records that this connection acknowledged these messages: they are never pushed again. */
   markAcked(ids: readonly number[]): void {
-    this.#lastAckAt = this.#now();
     const pushed = this.#pushed;
     if (pushed === null) return;
     for (const id of ids) {

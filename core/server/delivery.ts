@@ -59,14 +59,20 @@ export class Delivery {
   /** Sessions with at least one message waiting for its commit (admission's fair share). */
   #storingSessions = 0;
 
-  constructor(ctx: ServerContext) {
+  /**
+   * Delivery for the server of `ctx`; `onCommitted` hears how many messages each group
+   * commit took (admission control paces refused senders by it).
+   */
+  constructor(ctx: ServerContext, onCommitted: (n: number) => void = () => {}) {
     this.#ctx = ctx;
     const { store, metrics, quotas } = ctx;
     this.#saver = new Batcher(async (batch) => {
       metrics.storeBatches++;
       metrics.storeBatchMessages += batch.length;
       try {
-        return await store.saveMessages(batch, quotas.pending);
+        const saved = await store.saveMessages(batch, quotas.pending);
+        onCommitted(batch.length);
+        return saved;
       } catch (err) {
         if (batch.length === 1) return [_asError(err)];
       }

@@ -5,6 +5,8 @@
  * @module
  */
 
+import type { BusyReason } from "./admission.ts";
+
 /** The numbers a chat server exposes. */
 export class ServerMetrics {
   /** Messages accepted from clients and persisted (not counting idempotent resends). */
@@ -23,8 +25,9 @@ export class ServerMetrics {
   authFailures = 0;
   /** Requests refused with `rate_limited` (logins, resumes, registrations, sends). */
   rateLimited = 0;
-  /** Frames that store a message refused with `busy` (admission control). */
+  /** Frames that store a message refused with `busy` (admission control), in all and by reason. */
   busy = 0;
+  readonly busyBy: Record<BusyReason, number> = { queue: 0, fair_share: 0, lag: 0, outbound: 0 };
   /** Deliveries not stored because their recipient had too much waiting. */
   recipientFull = 0;
   /** Pending deliveries dropped because they waited longer than the expiry. */
@@ -88,6 +91,9 @@ export class ServerMetrics {
       "Messages refused with busy (admission control).",
       this.busy,
     );
+    for (const [reason, n] of Object.entries(this.busyBy)) {
+      add(`fastchat_busy_${reason}_total`, "counter", `Messages refused with busy: ${reason}.`, n);
+    }
     add(
       "fastchat_recipient_full_total",
       "counter",
