@@ -135,6 +135,47 @@ testEachBackend(
   },
 );
 
+testEachBackend(
+  "client add_member: a member added later, online or offline, gets the key, reads and posts",
+  async (backend) => {
+    const t = await _setup(backend);
+    try {
+      const alice = await t.start("alice");
+      const bob = await t.start("bob");
+      // carol and dan are strangers to alice; dan is offline when he is added.
+      const carol = await t.start("carol");
+      const dan = await t.start("dan");
+      assert.equal((await dan.finish()).code, 0);
+      await alice.send("create_group team bob");
+      const gid = (await bob.waitFor("group", (e) => e.change === "created")).group;
+      await bob.waitFor("group_key", (e) => e.group === gid && e.epoch === 1);
+
+      await alice.send("add_member team carol");
+      await carol.waitFor("group", (e) => e.change === "added" && e.group === gid);
+      await carol.waitFor("group_key", (e) => e.group === gid && e.from_name === "alice");
+      await alice.send("add_member team dan");
+      await bob.waitFor("group", (e) => e.change === "added" && e.user_name === "dan");
+      await alice.send("group_message team welcome both");
+      await carol.waitFor("message", (e) => e.text === "welcome both" && e.group === gid);
+      await carol.send(`group_message ${gid} carol here`);
+      for (const p of [alice, bob]) await p.waitFor("message", (e) => e.text === "carol here");
+
+      const dan2 = await t.start("dan");
+      await dan2.waitFor("group_key", (e) => e.group === gid && e.from_name === "alice");
+      await dan2.waitFor("message", (e) => e.text === "welcome both");
+      await dan2.waitFor("message", (e) => e.text === "carol here");
+      await dan2.send(`group_message ${gid} dan is back`);
+      for (const p of [alice, bob, carol]) {
+        const m = await p.waitFor("message", (e) => e.text === "dan is back");
+        assert.equal(m.from_name, "dan");
+      }
+      for (const p of [alice, carol, dan2]) assert.deepEqual(p.all("error"), []);
+    } finally {
+      await t.stop();
+    }
+  },
+);
+
 testEachBackend("client receives messages sent while it was offline, in order", async (backend) => {
   const t = await _setup(backend);
   try {

@@ -9,6 +9,7 @@ import {
   isMember,
   nextEpoch,
 } from "../core/client/key_rules.ts";
+import { LIMITS } from "../core/protocol/mod.ts";
 
 Deno.test("friendKeyWins() takes an offer when I have no key", () => {
   assert.equal(friendKeyWins({ fromId: 9, offeredAt: 1_000 }, null, 2), true);
@@ -88,6 +89,32 @@ Deno.test("isMember() and nextEpoch() follow the member list and count from 1", 
 Deno.test("friendKeyMessageId() and groupKeyMessageId() name one key each", () => {
   assert.equal(friendKeyMessageId("abc"), "fk-abc");
   assert.equal(groupKeyMessageId(7, 2, "abc"), "gk-7-2-abc");
+});
+
+Deno.test("groupKeyMessageId() gives a send of the epoch's key to added members an ID of its own", () => {
+  // The server takes a second frame under an ID it has seen for a resend and delivers it to
+  // nobody: the key sent later to a new member must not reuse the rotation's ID (issue 18).
+  const all = groupKeyMessageId(7, 2, "abc");
+  const toCarol = groupKeyMessageId(7, 2, "abc", [9]);
+  const toDan = groupKeyMessageId(7, 2, "abc", [12]);
+  assert.equal(toCarol, "gk-7-2-abc-to-9");
+  assert.equal(new Set([all, toCarol, toDan]).size, 3);
+  // The same send again has the same ID, whatever the order of its recipients.
+  assert.equal(groupKeyMessageId(7, 2, "abc", [9]), toCarol);
+  const several = groupKeyMessageId(7, 2, "abc", [12, 9, 40]);
+  assert.equal(groupKeyMessageId(7, 2, "abc", [40, 9, 12, 9]), several);
+  assert.notEqual(several, groupKeyMessageId(7, 2, "abc", [12, 9]));
+  // Within the protocol's pattern, even for the longest IDs and a full group.
+  const big = 999_999_999_999_999;
+  const full = Array.from({ length: LIMITS.groupMembers }, (_, i) => big - i);
+  for (
+    const id of [
+      groupKeyMessageId(big, big, "A".repeat(11), [big]),
+      groupKeyMessageId(big, big, "A".repeat(11), full),
+    ]
+  ) {
+    assert.match(id, LIMITS.clientMsgIdPattern);
+  }
 });
 
 Deno.test("groupKeyPlan() leaves keys alone when the admin changes or the group is deleted", () => {

@@ -67,7 +67,7 @@ export class GroupKeys {
       const epoch = nextEpoch(ks.currentGroupKey(group.groupId)?.epoch ?? null);
       const key = generateFernetKey();
       // Sent first, stored after: a failed send must not leave us on an epoch nobody has.
-      await this.distribute(group, epoch, key, [...group.members]);
+      await this.distribute(group, epoch, key, null);
       ks.addGroupKey(group.groupId, epoch, key);
     });
     this.#rotations.set(group.groupId, next);
@@ -77,13 +77,21 @@ export class GroupKeys {
   }
 
   /**
-   * Sends the key of `epoch` to the members in `to` (but me). A member who cannot be looked
-   * up, or whose keys changed, is skipped with an error event; a lost connection stops it.
+   * Sends the key of `epoch` to every member (`to` null) or to the members in `to`, but me.
+   * A member who cannot be looked up, or whose keys changed, is skipped with an error event;
+   * a lost connection stops it. Each send has its own client message ID (see
+   * `groupKeyMessageId`): the server would take a second send under the first one's ID for
+   * a resend, and deliver it to nobody.
    */
-  async distribute(group: GroupRecord, epoch: number, key: string, to: readonly number[]) {
+  async distribute(
+    group: GroupRecord,
+    epoch: number,
+    key: string,
+    to: readonly number[] | null,
+  ): Promise<void> {
     const { ks, emit } = this.#d;
     const keys: Record<string, string> = {};
-    for (const uid of to) {
+    for (const uid of to ?? group.members) {
       if (uid === ks.userId) continue;
       let f;
       try {
@@ -119,7 +127,7 @@ export class GroupKeys {
         type: "key",
         group_id: group.groupId,
         keys,
-        client_msg_id: groupKeyMessageId(group.groupId, epoch, fernetKeyId(key)),
+        client_msg_id: groupKeyMessageId(group.groupId, epoch, fernetKeyId(key), to),
       }),
     );
   }

@@ -7,6 +7,9 @@
  * @module
  */
 
+import { sha256 } from "@noble/hashes/sha2.js";
+import { toBase64Url } from "../crypto/bytes.ts";
+
 /** Two friend-key offers made this close together crossed (both sides started at once). */
 export const CROSSING_MS = 30_000;
 
@@ -116,7 +119,31 @@ export function friendKeyMessageId(kid: string): string {
   return `fk-${kid}`;
 }
 
-/** The client message ID of a group key sent for one epoch. */
-export function groupKeyMessageId(groupId: number, epoch: number, kid: string): string {
-  return `gk-${groupId}-${epoch}-${kid}`;
+/**
+ * The client message ID of a group key sent for one epoch: to every member (`to` null, a
+ * rotation), or to the members in `to` only (the current key for members just added).
+ *
+ * The server keeps one message per sender and client message ID: a frame sent again under
+ * an ID it has seen is answered with the first message's ID and delivered to nobody new.
+ * So the ID names the key and whom it is for: the same send again (the group event handled
+ * a second time, after a reconnect) is recognized, while the epoch's key sent later to a new
+ * member is a new message. One member's ID is written out; several (or one too long) are
+ * hashed, to stay within the protocol's 64 characters.
+ */
+export function groupKeyMessageId(
+  groupId: number,
+  epoch: number,
+  kid: string,
+  to: readonly number[] | null = null,
+): string {
+  const base = `gk-${groupId}-${epoch}-${kid}`;
+  if (to === null) return base;
+  const ids = [...new Set(to)].sort((a, b) => a - b);
+  const plain = `${base}-to-${ids[0]}`;
+  if (ids.length === 1 && plain.length <= _CLIENT_MSG_ID_MAX) return plain;
+  const digest = sha256(new TextEncoder().encode(ids.join(",")));
+  return `${base}-to-h${toBase64Url(digest.subarray(0, 8), false)}`;
 }
+
+/** The longest client message ID the protocol takes (`LIMITS.clientMsgIdPattern`). */
+const _CLIENT_MSG_ID_MAX = 64;
