@@ -19,6 +19,8 @@ import type { InProcessCluster } from "./in_process.ts";
 /** One client connection to an in-process server: the server's `Conn` and the engine's. */
 export class InProcessConn implements Conn, ChatConnection {
   readonly addr = "127.0.0.1";
+  /** Frames reach the engine at once: nothing is ever left to write. */
+  readonly bufferedAmount = 0;
   readonly #server: ChatServer;
   readonly #handlers: ConnectionHandlers;
   readonly #pending = new Map<
