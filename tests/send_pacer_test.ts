@@ -64,8 +64,8 @@ Deno.test("SendPacer.run() sends a refused request again after retry_after_ms, b
   }, () => true);
   assert.deepEqual(await Promise.all([a, b]), ["a", "b"]);
   assert.deepEqual(sent, ["a", "a", "b", "b"], "nothing overtakes a refused request");
-  // The server's wait plus a quarter (random 0.5 of the 50 % jitter).
-  assert.deepEqual(ports.sleeps, [500, 1_250]);
+  // The server's wait plus 5 % (random 0.5 of the 10 % jitter).
+  assert.deepEqual(ports.sleeps, [420, 1_050]);
 });
 
 Deno.test("SendPacer.run() passes on a refusal for good and goes on with the next request", async () => {

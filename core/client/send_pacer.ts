@@ -41,8 +41,12 @@ export const DEFAULT_SEND_RATE: BucketShape = {
   intervalMs: LIMITS.sendIntervalMs,
 };
 
-/** Share of a server's `retry_after_ms` added at random, so refused clients spread out. */
-const _JITTER = 0.5;
+/**
+ * Share of a server's `retry_after_ms` added at random, so refused clients spread out. Small:
+ * a server's waits are already appointments spread over time (PROTOCOL.md, "Accepting"),
+ * and coming back late leaves it idle.
+ */
+const _JITTER = 0.1;
 
 /** Paces and retries one client's storing requests; see the module documentation. */
 export class SendPacer {

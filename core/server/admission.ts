@@ -45,7 +45,7 @@ export const DEFAULT_ADMISSION: AdmissionLimits = {
 
 /** Shortest and longest `retry_after_ms` a `busy` answer asks for. */
 export const BUSY_RETRY_MIN_MS = 50;
-export const BUSY_RETRY_MAX_MS = 5_000;
+export const BUSY_RETRY_MAX_MS = 30_000;
 
 /** The server's state when a message arrives. */
 export interface AdmissionState {

@@ -14,7 +14,8 @@
  * refused while appointments are outstanding, unless the store's queue is nearly empty (a
  * sender that never came back must not leave the server idle). So the excess waits on the
  * clients in the order it arrived, comes back about as fast as the store takes it, and is
- * refused about once.
+ * refused about once. An appointment not kept within its wait again plus 5 s after its slot
+ * is forgotten.
  *
  * @module
  */
@@ -31,6 +32,8 @@ import {
 
 /** Appointments remembered at most (the oldest are forgotten; those senders queue again). */
 const _MAX_APPOINTMENTS = 100_000;
+/** How long past its slot (and as long again as its wait) an appointment is kept, milliseconds. */
+const _GRACE_MS = 5_000;
 /** How early a sender may come back and still count as on time, milliseconds. */
 const _EARLY_MS = 20;
 /** Commit rate periods: the rate is measured over this long, milliseconds. */
@@ -44,8 +47,11 @@ const _INITIAL_RATE = 1;
 export class AdmissionControl {
   readonly #limits: AdmissionLimits;
   readonly #now: () => number;
-  /** Each refused message's slot, by `${sender}:${client_msg_id}`, oldest first. */
-  readonly #appointments = new Map<string, number>();
+  /**
+   * Each refused message's slot and when it is forgotten if not kept, by
+   * `${sender}:${client_msg_id}`, oldest first.
+   */
+  readonly #appointments = new Map<string, { slot: number; until: number }>();
   /** The first free slot (the clock's time). */
   #nextSlot = 0;
   /** Messages committed per millisecond, smoothed, and this period's count. */
@@ -84,7 +90,7 @@ export class AdmissionControl {
   check(server: AdmissionState, sender: SenderState, key: string | null): BusyVerdict | null {
     this.#roll();
     const now = this.#now();
-    const slot = key === null ? undefined : this.#appointments.get(key);
+    const slot = key === null ? undefined : this.#appointments.get(key)?.slot;
     if (slot !== undefined && now >= slot - _EARLY_MS) {
       this.#appointments.delete(key!);
       // On time: admitted whatever the queue's delay (the slots were spaced at the rate the
@@ -118,7 +124,8 @@ export class AdmissionControl {
     // Slots past the longest wait are not handed out: such a sender queues again then.
     this.#nextSlot = Math.min(slot, now + BUSY_RETRY_MAX_MS) + 1 / this.#rate;
     this.#appointments.delete(key);
-    this.#appointments.set(key, now + wait);
+    // Kept for a while after the slot: clients add jitter, a share of the wait.
+    this.#appointments.set(key, { slot: now + wait, until: now + 2 * wait + _GRACE_MS });
     if (this.#appointments.size > _MAX_APPOINTMENTS) {
       const oldest = this.#appointments.keys().next().value;
       if (oldest !== undefined) this.#appointments.delete(oldest);
@@ -139,9 +146,9 @@ export class AdmissionControl {
     }
     this.#periodStart = now;
     this.#periodCommitted = 0;
-    // A sender that did not come back within the longest wait after its slot is gone.
-    for (const [key, slot] of this.#appointments) {
-      if (slot + BUSY_RETRY_MAX_MS > now) break;
+    // A sender that did not come back long after its slot is gone.
+    for (const [key, a] of this.#appointments) {
+      if (a.until > now) break;
       this.#appointments.delete(key);
     }
   }
