@@ -133,15 +133,6 @@ export class Delivery {
     this.route(msg, saved);
   }
 
-  /**
-   * Queues a message for the next group commit; once it is durable, answers `accepted` and
-   * routes it. Resolves then (rejects if saving failed), so callers may await it or not:
-   * frames behind it are handled meanwhile, and acceptance order is still arrival order.
-   */
-  accept(session: ClientSession, ref: number, msg: NewMessage): Promise<void> {
-    return this.finishAccept(session, ref, msg, this.submit(session, msg));
-  }
-
   /** The store queue as admission control sees it (see `admission.ts`). */
   storeQueue(): { queued: number; delayMs: number; activeSenders: number } {
     return {
