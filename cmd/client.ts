@@ -11,6 +11,7 @@ import { join } from "node:path";
 import { denoClientPorts } from "../core/client/deno_ports.ts";
 import { ChatClient, type ChatClientOptions, type ShutOut } from "../core/client/chat_client.ts";
 import { RequestError } from "../core/client/errors.ts";
+import { NoClusterError, PROBE_TIMEOUT_MS, probeCluster } from "../core/client/cluster_probe.ts";
 import { KeystoreError } from "../core/client/keystore_types.ts";
 import { CommandError, parseCommand } from "../core/client/commands.ts";
 import type { ClientEvent } from "../core/client/events.ts";
@@ -23,7 +24,8 @@ import { type Command, UsageError } from "./command.ts";
 const _USAGE = `Usage: fastchat client [options]
 
 The FastChat terminal client. Asks the balancer for a server, registers (first time) or
-logs in, and keeps your keys and history encrypted under DATA/USER/.
+logs in, and keeps your keys and history encrypted under DATA/USER/. If no balancer
+answers within 3 s, it says so and exits before asking for anything.
 
 Options:
   --balancer URL        Balancer to join through (default http://127.0.0.1:7100); give
@@ -74,16 +76,10 @@ export const clientCommand: Command = {
     }
     const interactive = Deno.stdin.isTerminal();
     const json = values.json ?? false;
-    let user = values.user;
-    if (user === undefined) {
-      if (!interactive) throw new UsageError("--user is required when stdin is not a terminal");
-      user = prompt("Username:")?.trim() ?? "";
+    if (values.user === undefined && !interactive) {
+      throw new UsageError("--user is required when stdin is not a terminal");
     }
-    if (!LIMITS.usernamePattern.test(user)) {
-      throw new UsageError(
-        `"${user}" is not a valid username: 3 to 32 letters, digits, "_", "." or "-"`,
-      );
-    }
+    if (values.user !== undefined) _checkUsername(values.user);
     const balancers = (values.balancer ?? ["http://127.0.0.1:7100"])
       .flatMap((b) => b.split(","))
       .map((b) => b.trim())
@@ -106,6 +102,14 @@ export const clientCommand: Command = {
     if (!(timeout > 0 && timeout <= 3600)) {
       throw new UsageError(`--connect-timeout must be 1 to 3600 seconds`);
     }
+    // Nothing is asked, opened or generated before we know a cluster is there.
+    const noCluster = await _noCluster(balancers, Math.min(PROBE_TIMEOUT_MS, timeout * 1000));
+    if (noCluster !== null) {
+      if (json) _writeEvent({ event: "error", message: noCluster.message, code: noCluster.code });
+      else console.error(noCluster.message);
+      return 1;
+    }
+    const user = values.user ?? _checkUsername(prompt("Username:")?.trim() ?? "");
     const dataDir = values.data ?? join(Deno.env.get("HOME") ?? ".", ".fastchat");
     const keystoreScryptN = values["keystore-scrypt-n"]
       ? Number(values["keystore-scrypt-n"])
@@ -128,6 +132,34 @@ export const clientCommand: Command = {
       }));
   },
 };
+
+/** Returns a valid `user`; throws a {@linkcode UsageError} otherwise. */
+function _checkUsername(user: string): string {
+  if (!LIMITS.usernamePattern.test(user)) {
+    throw new UsageError(
+      `"${user}" is not a valid username: 3 to 32 letters, digits, "_", "." or "-"`,
+    );
+  }
+  return user;
+}
+
+/** Null when a balancer answers; else why none does (see cluster_probe.ts). */
+async function _noCluster(
+  balancers: readonly string[],
+  timeoutMs: number,
+): Promise<NoClusterError | null> {
+  try {
+    await probeCluster(balancers, { timeoutMs });
+    return null;
+  } catch (err) {
+    if (err instanceof NoClusterError) return err;
+    throw err;
+  }
+}
+
+function _writeEvent(e: ClientEvent): void {
+  Deno.stdout.writeSync(_enc.encode(JSON.stringify(e) + "\n"));
+}
 
 /** The account being opened: a new one (no keystore here) or one this device has keys for. */
 interface _Account {
