@@ -13,6 +13,7 @@ import { type Command, UsageError } from "./command.ts";
 import { isStrategy, startBalancer, STRATEGIES } from "../core/balancer/mod.ts";
 import { readServersFile, ServersFileError } from "../core/cluster/servers_file.ts";
 import { untilStopped } from "../core/cluster/until_stopped.ts";
+import { parseLogLevel } from "../core/log/logger.ts";
 import { DB_ENV, dbLocation, openStore, storeBackend } from "../core/store/open_store.ts";
 
 const _USAGE = `Usage: fastchat balance --strategy STRATEGY [options]
@@ -31,6 +32,8 @@ Options:
   --db DB              The main database shared with the servers: a SQLite file or a
                        postgres:// URL (default ./data/fastchat.db; ${DB_ENV} gives it
                        too). Several balancers may share one database.
+  --log-level LEVEL    debug, info, warn or error (default info); at warn or error the
+                       "listening" line is left out (fastchat up passes warn)
   -h, --help           Show this help`;
 
 /** `fastchat balance`. */
@@ -51,6 +54,7 @@ async function _run(args: string[]): Promise<number> {
         host: { type: "string", default: "127.0.0.1" },
         servers: { type: "string", default: "./servers.txt" },
         db: { type: "string" },
+        "log-level": { type: "string", default: "info" },
         help: { type: "boolean", short: "h" },
       },
       allowPositionals: false,
@@ -77,6 +81,12 @@ async function _run(args: string[]): Promise<number> {
     throw new UsageError(`Invalid --port "${values.port}"; expected a port from 0 to 65535`);
   }
   if (values.host === "") throw new UsageError("Empty --host; expected an address to listen on");
+  let logLevel;
+  try {
+    logLevel = parseLogLevel(values["log-level"]);
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
 
   let entries;
   try {
@@ -118,7 +128,9 @@ async function _run(args: string[]): Promise<number> {
       throw err;
     }
     const host = balancer.host.includes(":") ? `[${balancer.host}]` : balancer.host;
-    console.log(`balancer listening on http://${host}:${balancer.port} strategy=${strategy}`);
+    if (logLevel === "debug" || logLevel === "info") {
+      console.log(`balancer listening on http://${host}:${balancer.port} strategy=${strategy}`);
+    }
 
     if (await untilStopped() === "supervisor_gone") {
       console.error("fastchat balance: stopping: its supervisor (fastchat up) is gone");

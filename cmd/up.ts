@@ -7,8 +7,9 @@
  */
 
 import { parseArgs } from "node:util";
-import { readServersFile, serverUrl } from "../core/cluster/servers_file.ts";
+import { readServersFile } from "../core/cluster/servers_file.ts";
 import { startCluster } from "../core/cluster/supervisor.ts";
+import { upSummaryLines } from "../core/cluster/up_summary.ts";
 import { parseLogLevel } from "../core/log/logger.ts";
 import { redactUrl } from "../core/store/postgres_driver.ts";
 import { DB_ENV, storeBackend } from "../core/store/open_store.ts";
@@ -22,7 +23,9 @@ const _USAGE = `Usage: fastchat up [options]
 Starts the load balancer and every server in the servers file as child processes sharing
 one main database: a SQLite file in the data directory, or PostgreSQL with --db; stops
 them all on Ctrl-C or SIGTERM. Refuses to start while another fastchat up holds the data
-directory (DIR/up.lock) or any of the ports.
+directory (DIR/up.lock) or any of the ports. Once every process is healthy it prints where
+clients connect and each process's ID; the children log only warnings and errors unless
+--verbose or --log-level says otherwise.
 
 Options:
   --servers FILE         Servers file (default ./servers.txt)
@@ -36,7 +39,9 @@ Options:
                          balancer's own (http://127.0.0.1:P, http://localhost:P and
                          http://H:P, always allowed): comma-separated origins such as
                          https://chat.example.org
-  --log-level LEVEL      debug, info, warn or error (default info)
+  --log-level LEVEL      The children's log level: debug, info, warn or error (default
+                         warn: start-up and routine events are not shown)
+  -v, --verbose          The same as --log-level info
   --scrypt-n N           scrypt cost for new passwords (default 32768; tests use less)
   -h, --help             Show this help`;
 
@@ -58,6 +63,7 @@ export const upCommand: Command = {
           "balancer-host": { type: "string" },
           "allowed-origins": { type: "string" },
           "log-level": { type: "string" },
+          verbose: { type: "boolean", short: "v" },
           "scrypt-n": { type: "string" },
           help: { type: "boolean", short: "h" },
         },
@@ -90,9 +96,12 @@ export const upCommand: Command = {
       if (!(err instanceof OriginError)) throw err;
       throw new UsageError(`--allowed-origins: ${err.message}`);
     }
+    if (values.verbose && values["log-level"] !== undefined) {
+      throw new UsageError("give --log-level or --verbose, not both");
+    }
     let logLevel;
     try {
-      logLevel = parseLogLevel(values["log-level"] ?? "info");
+      logLevel = parseLogLevel(values["log-level"] ?? (values.verbose ? "info" : "warn"));
     } catch (err) {
       throw new UsageError((err as Error).message);
     }
@@ -121,16 +130,17 @@ export const upCommand: Command = {
       scryptN,
       allowedOrigins,
     });
-    console.log(`FastChat is up: ${servers.length} server(s), strategy ${strategy}`);
-    console.log(`  web       ${cluster.balancerUrl}/  (open it in a browser to chat)`);
-    console.log(
-      `  balancer  ${cluster.balancerUrl}  (clients ask GET ${cluster.balancerUrl}/assign; status at /status)`,
-    );
-    for (const s of servers) console.log(`  server ${s.id}  ${serverUrl(s)}`);
-    console.log(
-      `  database  ${storeBackend(cluster.db) === "postgres" ? redactUrl(cluster.db) : cluster.db}`,
-    );
-    console.log("Press Ctrl-C to stop.");
+    // Last, after every child answered its health check, so it is not lost among their lines.
+    const summary = upSummaryLines({
+      servers,
+      strategy,
+      balancerUrl: cluster.balancerUrl,
+      processes: cluster.processes(),
+      dataDir,
+      database: storeBackend(cluster.db) === "postgres" ? redactUrl(cluster.db) : cluster.db,
+      quiet: logLevel === "warn" || logLevel === "error",
+    });
+    console.log(summary.join("\n"));
     const onSignal = () => void cluster.stop();
     Deno.addSignalListener("SIGINT", onSignal);
     Deno.addSignalListener("SIGTERM", onSignal);

@@ -573,3 +573,99 @@ Deno.test("fastchat up fails at once, naming the child, when one exits during st
     await Deno.remove(c.dir, { recursive: true });
   }
 });
+
+/** Waits until every server of `c` reports links to all the others. */
+async function _meshed(c: { ports: number[] }): Promise<void> {
+  await _eventually(
+    async () => {
+      for (const port of c.ports) {
+        try {
+          const res = await fetch(`http://127.0.0.1:${port}/healthz`);
+          if ((await res.json()).peer_links !== c.ports.length - 1) return false;
+        } catch {
+          return false;
+        }
+      }
+      return true;
+    },
+    "every server to link to the others",
+    10_000,
+  );
+}
+
+Deno.test("fastchat up prints its summary last, with each process's PID, and its children's start-up lines stay quiet", async () => {
+  const c = await _setup(3);
+  // The default log level: no --log-level.
+  const args = _upArgs(c).filter((a, i, all) =>
+    a !== "--log-level" && all[i - 1] !== "--log-level"
+  );
+  const up = new Proc("up", args);
+  let pids: number[] = [];
+  try {
+    await _ready(up);
+    await _meshed(c);
+    const children = await _children(up.child.pid);
+    pids = [...children.values()];
+    const lines = up.output.trimEnd().split("\n");
+    const start = lines.indexOf(`FastChat is up: 3 server(s), strategy round-robin`);
+    assert.ok(start >= 1, up.output);
+    assert.equal(lines[start - 1], "", "a blank line sets the summary apart");
+    const summary = lines.slice(start);
+    assert.equal(summary.at(-1), "Press Ctrl-C to stop.", "the summary is the last thing printed");
+    // Nothing else: no routine start-up lines from the children, no peer_link_closed.
+    assert.deepEqual(lines.slice(0, start - 1), [], up.output);
+    assert.doesNotMatch(up.output, /peer_link_closed|INFO|balancer listening/);
+    const base = `http://127.0.0.1:${c.balancerPort}`;
+    assert.ok(summary.includes(`  web       ${base}/  (open it in a browser to chat)`), up.output);
+    assert.ok(
+      summary.includes(
+        `  balancer  ${base}  pid ${children.get("balancer")}  ` +
+          `(clients ask GET ${base}/assign; status at /status)`,
+      ),
+      up.output,
+    );
+    for (const [i, port] of c.ports.entries()) {
+      const pid = children.get(`server ${i + 1}`);
+      assert.ok(pid !== undefined && await _running(pid, c.dir), `server ${i + 1} runs`);
+      assert.ok(
+        summary.includes(`  server ${i + 1}  ws://127.0.0.1:${port}/ws  pid ${pid}`),
+        up.output,
+      );
+    }
+    assert.ok(summary.includes(`  data      ${c.data}`), up.output);
+    assert.ok(summary.includes(`  database  ${join(c.data, "fastchat.db")}`), up.output);
+
+    // A clean stop is quiet too: peers shutting down are not warnings.
+    up.kill("SIGTERM");
+    assert.equal((await up.done).code, 0, up.output);
+    assert.deepEqual(up.output.trimEnd().split("\n").slice(lines.length), ["FastChat stopped."]);
+  } finally {
+    await _killAll(up, c.dir, pids);
+    await up.done;
+    await Deno.remove(c.dir, { recursive: true });
+  }
+});
+
+Deno.test("fastchat up --verbose shows the children's events but no peer_link_closed while the cluster starts", async () => {
+  const c = await _setup(3);
+  const args = _upArgs(c).filter((a, i, all) =>
+    a !== "--log-level" && all[i - 1] !== "--log-level"
+  );
+  const up = new Proc("up", [...args, "--verbose"]);
+  try {
+    await _ready(up);
+    await _meshed(c);
+    // Each server logs its own link to each peer once: 3 servers x 2 peers.
+    await until(() => up.output.match(/ INFO peer_up /g)?.length === 6, "every peer_up line");
+    assert.match(up.output, / INFO server_listening server=1 /);
+    assert.match(up.output, /balancer listening on /);
+    assert.doesNotMatch(up.output, /peer_link_closed|peer_down|WARN|ERROR/);
+    assert.match(up.output, /\nFastChat is up: 3 server\(s\)/);
+    up.kill("SIGTERM");
+    assert.equal((await up.done).code, 0, up.output);
+  } finally {
+    await _killAll(up, c.dir);
+    await up.done;
+    await Deno.remove(c.dir, { recursive: true });
+  }
+});

@@ -1,7 +1,8 @@
 /**
  * The WebSocket mesh with real sockets in one process: two `WsMesh`es link up and carry
  * frames both ways; a peer that authenticates and then goes silent (a hung process) is taken
- * down after the stale window; a peer that restarts is linked again.
+ * down after the stale window; a peer that restarts is linked again. Peers not listening yet
+ * (a cluster starting) are logged at debug only; a link lost after it was up is logged.
  */
 
 import assert from "node:assert/strict";
@@ -30,14 +31,19 @@ class _Events implements MeshEvents {
   }
 }
 
-/** A mesh node: a WsMesh behind its own listener on a free port. */
-function _node(selfId: number, peers: { id: number; port: number }[], events: MeshEvents) {
+/** A mesh node: a WsMesh behind its own listener on a free port, logging to `log` if given. */
+function _node(
+  selfId: number,
+  peers: { id: number; port: number }[],
+  events: MeshEvents,
+  log?: string[],
+) {
   const self = peers.find((p) => p.id === selfId)!;
   const mesh = new WsMesh({
     selfId,
     peers: peers.map((p) => ({ id: p.id, host: "127.0.0.1", port: p.port })),
     secret: _SECRET,
-    logger: createLogger("error"),
+    logger: log ? createLogger("debug", {}, (l) => log.push(l)) : createLogger("error"),
     events,
     heartbeatMs: 50,
     staleMs: 300,
@@ -100,7 +106,8 @@ Deno.test("WsMesh takes down the link to a peer that goes silent, and sends it n
   const port1 = freePort();
   const port2 = freePort();
   const e1 = new _Events();
-  const n1 = _node(1, [{ id: 1, port: port1 }, { id: 2, port: port2 }], e1);
+  const log: string[] = [];
+  const n1 = _node(1, [{ id: 1, port: port1 }, { id: 2, port: port2 }], e1, log);
   // Server 2 is played by hand: it authenticates both ways, then stops answering, as a
   // stopped process would (its sockets stay open).
   const received: PeerFrame[] = [];
@@ -141,6 +148,11 @@ Deno.test("WsMesh takes down the link to a peer that goes silent, and sends it n
     assert.ok(downAfter >= 250, `taken down after ${downAfter.toFixed(0)} ms, before staleMs`);
     assert.equal(n1.mesh.isUp(2), false);
     assert.equal(n1.mesh.send(2, { type: "peer_heartbeat" }), false, "nothing is queued");
+    // A peer lost without saying goodbye is a warning, visible at fastchat up's warn level.
+    assert.ok(
+      log.some((l) => / WARN peer_down peer=2 reason="no frames from the peer"$/.test(l)),
+      log.join("\n"),
+    );
   } finally {
     dial.close();
     await n1.stop();
@@ -164,5 +176,44 @@ Deno.test("WsMesh links again after a peer restarts, and reports the link down m
   } finally {
     await n1.stop();
     await n2.stop();
+  }
+});
+
+Deno.test("WsMesh logs a peer that is not listening yet at debug only, and a link lost after it was up at info or above", async () => {
+  const peers = [{ id: 1, port: freePort() }, { id: 2, port: freePort() }];
+  const log: string[] = [];
+  const e1 = new _Events();
+  const n1 = _node(1, peers, e1, log);
+  let n2: ReturnType<typeof _node> | null = null;
+  const above = (l: string) => !/ DEBUG /.test(l);
+  try {
+    // Server 2 is not listening yet, as while a cluster starts: server 1's dials fail.
+    await _until(
+      () => log.filter((l) => / DEBUG peer_unreachable peer=2/.test(l)).length >= 2,
+      "failed dials",
+    );
+    n2 = _node(2, peers, new _Events());
+    await _until(() => n1.mesh.isUp(2), "the link");
+    assert.deepEqual(log.filter(above).map((l) => l.split(" ").slice(1).join(" ")), [
+      "INFO peer_up peer=2",
+    ]);
+
+    // Server 2 stops: it was up, so its going is logged above debug, as a shutdown.
+    await n2.stop();
+    n2 = null;
+    await _until(() => e1.log.includes("down 2"), "the link to go down");
+    assert.ok(
+      log.some((l) =>
+        / INFO peer_down peer=2 reason=".* link closed: the peer shut down"$/.test(l)
+      ),
+      log.join("\n"),
+    );
+    assert.ok(
+      log.some((l) => / INFO peer_link_closed peer=2 direction=(in|out) code=4002$/.test(l)),
+    );
+    assert.ok(!log.some((l) => / WARN /.test(l)), "a peer shutting down is no warning");
+  } finally {
+    await n1.stop();
+    await n2?.stop();
   }
 });

@@ -1,7 +1,8 @@
 /**
  * `fastchat up`: the local cluster. Starts the balancer and every server in the servers file
  * as child processes sharing one main database (embedded SQLite by default, or PostgreSQL),
- * waits until each answers its health check, restarts a child that dies, and on shutdown
+ * waits until each answers its health check (and, for a few seconds at most, until the
+ * servers have linked to each other), restarts a child that dies, and on shutdown
  * stops them all (SIGTERM, then SIGKILL after a grace period).
  *
  * One cluster per data directory and per port: it takes `DATA/up.lock` and checks every
@@ -233,6 +234,14 @@ export async function startCluster(opts: ClusterOptions): Promise<RunningCluster
       startupFailed.promise,
     ]);
     if (startupError) throw startupError;
+    // Best effort, briefly: the servers link to each other within moments of listening.
+    // Waiting for it lets the first message cross servers at once, and puts the servers'
+    // link-up lines (at --log-level info) before what the caller prints next.
+    await Promise.race([
+      _waitMeshed(children, Math.min(deadline, Date.now() + 5_000), health.signal),
+      startupFailed.promise,
+    ]);
+    if (startupError) throw startupError;
     started = true;
   } catch (err) {
     health.abort();
@@ -294,6 +303,8 @@ function _children(opts: ClusterOptions): _Child[] {
       opts.balancerHost,
       "--port",
       String(opts.balancerPort),
+      "--log-level",
+      opts.logLevel,
       ...common,
     ],
     host: opts.balancerHost,
@@ -345,6 +356,32 @@ async function _waitHealthy(child: _Child, deadline: number, signal: AbortSignal
       );
     }
     await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** Waits until every server reports a link to each other server, or until `deadline`. */
+async function _waitMeshed(
+  children: readonly _Child[],
+  deadline: number,
+  signal: AbortSignal,
+): Promise<void> {
+  const servers = children.filter((c) => c.serverId !== null);
+  const linked = async (c: _Child) => {
+    try {
+      const res = await fetch(c.healthUrl, {
+        signal: AbortSignal.any([signal, AbortSignal.timeout(1_000)]),
+      });
+      const body = await res.json() as { peer_links?: number };
+      return body.peer_links === servers.length - 1;
+    } catch {
+      return false;
+    }
+  };
+  let waiting = servers;
+  while (waiting.length > 0 && !signal.aborted && Date.now() < deadline) {
+    const done = await Promise.all(waiting.map(linked));
+    waiting = waiting.filter((_, i) => !done[i]);
+    if (waiting.length > 0) await new Promise((r) => setTimeout(r, 50));
   }
 }
 

@@ -18,6 +18,12 @@
  * Frames for a peer that is down are not queued: `send()` returns false and the database is
  * the path (the peer's redelivery sweep, or the replay at login, delivers them).
  *
+ * Logging. While a cluster starts, every server dials peers that are not listening yet; those
+ * failures are expected and logged at debug only (`peer_unreachable`). A link logs `peer_up`
+ * (info) once both directions are up; when a link that was up is lost, `peer_down` says so:
+ * at info when the peer said it was shutting down, at warn otherwise (a crash, a hang, a
+ * network fault), so `fastchat up`, whose children log at warn, still shows it.
+ *
  * @module
  */
 
@@ -163,7 +169,7 @@ export class WsMesh implements MeshTransport {
    */
   accept(socket: ServerSocket): void {
     if (this.#closed) {
-      socket.onopen = () => socket.close(CLOSE_CODES.goingAway, "Server shutting down");
+      socket.onopen = () => socket.close(CLOSE_CODES.goingAway, _SHUTTING_DOWN);
       return;
     }
     const { selfId, secret, logger } = this.#opts;
@@ -174,14 +180,14 @@ export class WsMesh implements MeshTransport {
     }, this.#handshakeMs);
     this.#inbound.add(socket);
     socket.onopen = () => this.#apply(socket, hs.start());
-    socket.onclose = () => {
+    socket.onclose = (ev) => {
       clearTimeout(timer);
       this.#inbound.delete(socket);
       const link = this.#links.get(peerId);
       if (link?.accepted === socket) {
-        logger.info("peer_link_closed", { peer: peerId, direction: "in" });
+        logger.info("peer_link_closed", { peer: peerId, direction: "in", code: ev.code });
         link.accepted = null;
-        this.#down(link, "inbound link closed");
+        this.#down(link, _closeReason("inbound", ev));
       }
     };
     socket.onerror = () => {/* onclose follows */};
@@ -208,7 +214,7 @@ export class WsMesh implements MeshTransport {
         _detach(previous);
         previous.close(CLOSE_CODES.goingAway, "Replaced by a newer link");
       }
-      logger.info("peer_link_up", { peer: peerId, direction: "in" });
+      logger.debug("peer_link_up", { peer: peerId, direction: "in" });
       this.#maybeUp(link);
     };
   }
@@ -223,12 +229,12 @@ export class WsMesh implements MeshTransport {
       for (const s of [link.dialed, link.accepted]) {
         if (s === null) continue;
         _detach(s);
-        s.close(CLOSE_CODES.goingAway, "Server shutting down");
+        s.close(CLOSE_CODES.goingAway, _SHUTTING_DOWN);
       }
       link.dialed = null;
       link.accepted = null;
     }
-    for (const s of this.#inbound) s.close(CLOSE_CODES.goingAway, "Server shutting down");
+    for (const s of this.#inbound) s.close(CLOSE_CODES.goingAway, _SHUTTING_DOWN);
   }
 
   #queue(link: _Link, text: string): void {
@@ -284,7 +290,8 @@ export class WsMesh implements MeshTransport {
 
   /**
    * Takes the whole link down: both sockets are closed (so the peer notices and rebuilds it
-   * too), queued frames are dropped, and the dialer redials.
+   * too), queued frames are dropped, and the dialer redials. A link that was up is logged as
+   * `peer_down`: at info when `why` is the peer's own shutdown, at warn for any other loss.
    */
   #down(link: _Link, why: string): void {
     const wasUp = link.up;
@@ -302,7 +309,9 @@ export class WsMesh implements MeshTransport {
       s.close(CLOSE_CODES.goingAway, "Link reset");
     }
     if (wasUp) {
-      this.#opts.logger.info("peer_down", { peer: link.peer.id, reason: why });
+      const fields = { peer: link.peer.id, reason: why };
+      if (why.endsWith(_PEER_SHUT_DOWN)) this.#opts.logger.info("peer_down", fields);
+      else this.#opts.logger.warn("peer_down", fields);
       this.#opts.events.onLinkDown(link.peer.id);
     }
     this.#redial(link);
@@ -341,7 +350,7 @@ export class WsMesh implements MeshTransport {
           link.dialedUp = true;
           link.lastHeard = performance.now();
           link.backoffMs = 100;
-          logger.info("peer_link_up", { peer: link.peer.id, direction: "out" });
+          logger.debug("peer_link_up", { peer: link.peer.id, direction: "out" });
           this.#maybeUp(link);
         }
         return;
@@ -349,13 +358,18 @@ export class WsMesh implements MeshTransport {
       link.lastHeard = performance.now();
       if (frame !== null) this.#receive(link.peer.id, frame);
     };
-    socket.onclose = () => {
+    socket.onclose = (ev) => {
       clearTimeout(timer);
       if (link.dialed !== socket) return;
-      logger.info("peer_link_closed", { peer: link.peer.id, direction: "out" });
       link.dialed = null;
-      if (link.dialedUp || link.up) this.#down(link, "outbound link closed");
-      else this.#redial(link);
+      if (link.dialedUp || link.up) {
+        logger.info("peer_link_closed", { peer: link.peer.id, direction: "out", code: ev.code });
+        this.#down(link, _closeReason("outbound", ev));
+      } else {
+        // Never up: the peer is not listening yet (a cluster starting) or still down.
+        logger.debug("peer_unreachable", { peer: link.peer.id, code: ev.code });
+        this.#redial(link);
+      }
     };
     socket.onerror = () => {/* onclose follows */};
   }
@@ -423,6 +437,19 @@ export class WsMesh implements MeshTransport {
         this.#opts.events.onFrame(peerId, frame);
     }
   }
+}
+
+/** The close reason a server gives its peers when it stops. */
+const _SHUTTING_DOWN = "Server shutting down";
+/** How `peer_down` says that the peer stopped on purpose. */
+const _PEER_SHUT_DOWN = "the peer shut down";
+
+/** Why a link went down, from the close of one of its sockets. */
+function _closeReason(direction: string, ev: { code: number; reason: string }): string {
+  if (ev.code === CLOSE_CODES.goingAway && ev.reason === _SHUTTING_DOWN) {
+    return `${direction} link closed: ${_PEER_SHUT_DOWN}`;
+  }
+  return `${direction} link closed (code ${ev.code})`;
 }
 
 /** Stops a socket's handlers from reporting on a link that has moved on. */
