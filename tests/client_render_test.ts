@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { clean, cleanLine, renderEvent } from "../core/client/render.ts";
+import { clean, cleanLine, renderEvent, renderSafetyNumber } from "../core/client/render.ts";
 import { displayWidth } from "../core/client/text_width.ts";
 import { expandHome } from "../core/client/deno_files.ts";
 
@@ -231,4 +231,37 @@ Deno.test("renderEvent() confirms a message the server stored, before any receip
     "  ✓ on the server: “see you at nine”",
   );
   assert.equal(renderEvent({ event: "accepted", client_msg_id: "file-1", id: 6 }, ctx), null);
+});
+
+const _DIGITS = "238735319977598667074966780613481204359561106114896613795033";
+
+Deno.test("renderEvent() shows safety numbers as three lines of four 5-digit groups", () => {
+  assert.equal(
+    renderEvent({ event: "fingerprint", user: "bob", id: 2, safety_number: _DIGITS }),
+    "Safety number with bob (#2):\n" +
+      "  23873 53199 77598 66707\n  49667 80613 48120 43595\n  61106 11489 66137 95033\n" +
+      "Compare it with theirs in person or on a call; if it matches, nobody is in between.",
+  );
+  const changed = renderEvent({
+    event: "key_changed",
+    user: "bob",
+    id: 2,
+    safety_number: _DIGITS,
+    message: "bob's keys have changed",
+  })!;
+  assert.match(
+    changed,
+    /\n!! New safety number:\n!! {3}23873 53199 77598 66707\n!! {3}49667 80613 48120 43595\n!! {3}61106 11489 66137 95033\n!!!!/,
+  );
+  assert.equal(
+    renderEvent({ event: "verified", user: "bob", id: 2, safety_number: _DIGITS }),
+    "bob (#2) is verified (safety number 23873 53199 77598 66707 49667 80613 48120 43595 " +
+      "61106 11489 66137 95033); a change of their keys will be flagged.",
+  );
+});
+
+Deno.test("renderSafetyNumber() shows a malformed number as it is, made safe to print", () => {
+  assert.equal(renderSafetyNumber(_DIGITS, 4).split("\n").length, 3);
+  assert.equal(renderSafetyNumber("1234"), "1234");
+  assert.equal(renderSafetyNumber("12\x1b[2J34"), "1234");
 });

@@ -134,3 +134,20 @@ Deno.test("formatSafetyNumber() rejects anything but 60 digits", () => {
   }
   assert.throws(() => formatSafetyNumber(123 as unknown as string), TypeError);
 });
+
+Deno.test("formatSafetyNumber() lays out groupsPerLine groups to a line", () => {
+  const n = safetyNumber(1, KEY_A, 2, KEY_B);
+  assert.equal(
+    formatSafetyNumber(n, { groupsPerLine: 4 }),
+    "23873 53199 77598 66707\n49667 80613 48120 43595\n61106 11489 66137 95033",
+  );
+  assert.equal(formatSafetyNumber(n, { groupsPerLine: 12 }), formatSafetyNumber(n));
+  assert.equal(formatSafetyNumber(n, { groupsPerLine: 1 }).split("\n").length, 12);
+  for (const bad of [0, 5, 7, 24, 2.5, -4]) {
+    assert.throws(
+      () => formatSafetyNumber(n, { groupsPerLine: bad as 4 }),
+      RangeError,
+      String(bad),
+    );
+  }
+});

@@ -6,6 +6,7 @@
 import assert from "node:assert/strict";
 import type { ClientCommand } from "../core/client/commands.ts";
 import { TuiController } from "../core/tui/controller.ts";
+import { layoutLines } from "../core/tui/layout.ts";
 import {
   applyEvent,
   cycle,
@@ -193,4 +194,24 @@ Deno.test("setOnline() marks contacts online or offline by user ID", () => {
   assert.equal(v.conversations[1]!.online, true);
   v = setOnline(v, new Map([[2, false]]));
   assert.equal(v.conversations[1]!.online, false);
+});
+
+Deno.test("applyEvent() shows a safety number as three rows of four 5-digit groups", () => {
+  const v = _view([_ready, {
+    event: "fingerprint",
+    user: "bob",
+    id: 2,
+    safety_number: "238735319977598667074966780613481204359561106114896613795033",
+  }]);
+  const line = v.conversations.find((c) => c.key === v.current)!.lines.at(-1)!;
+  // 40 columns: each row of groups fits whole, under the text, even in a narrow terminal.
+  const rows = layoutLines([line], 40, "alice").slice(1).map((r) =>
+    r.text.replace(/^\d\d:\d\d/, "HH:MM")
+  );
+  assert.deepEqual(rows, [
+    "HH:MM * Safety number with bob:",
+    "          ↳ 23873 53199 77598 66707",
+    "          ↳ 49667 80613 48120 43595",
+    "          ↳ 61106 11489 66137 95033",
+  ]);
 });

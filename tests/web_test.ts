@@ -135,6 +135,38 @@ Deno.test("web client: a browser user chats with terminal and browser users, end
     // Safety number and verification.
     await alice.page.click("button:has-text('Safety number')");
     await alice.page.locator(".safety-number").waitFor();
+    // The same 60 digits as bob's terminal shows (raw in its JSON event), as 12 groups of 5
+    // laid out in four columns and three rows, with their QR code; nothing overflows, even
+    // at a phone's width.
+    await bob.send("fingerprint alice");
+    const theirs = (await bob.waitFor("fingerprint", (e) => e.user === "alice")).safety_number;
+    assert.match(theirs, /^[0-9]{60}$/);
+    const groups = alice.page.locator(".safety-number > span");
+    assert.deepEqual(await groups.allTextContents(), theirs.match(/[0-9]{5}/g));
+    const qr = alice.page.getByRole("img", { name: "QR code of your safety number with bob" });
+    assert.equal(await qr.getAttribute("viewBox"), "0 0 33 33");
+    const viewport = alice.page.viewportSize();
+    for (const width of [viewport?.width ?? 1280, 360]) {
+      await alice.page.setViewportSize({ width, height: viewport?.height ?? 800 });
+      const boxes = await Promise.all((await groups.all()).map((g) => g.boundingBox()));
+      const dialog = (await alice.page.locator(".dialog").boundingBox())!;
+      const layout = {
+        columns: new Set(boxes.map((b) => Math.round(b!.x))).size,
+        rows: new Set(boxes.map((b) => Math.round(b!.y))).size,
+        overflow: dialog.x < 0 || dialog.x + dialog.width > width ||
+          await alice.page.locator(".dialog").evaluate((
+            d: { scrollWidth: number; clientWidth: number },
+          ) => d.scrollWidth > d.clientWidth),
+        qr: Math.round((await qr.boundingBox())!.width),
+      };
+      assert.deepEqual({ ...layout, qr: layout.qr > 100 }, {
+        columns: 4,
+        rows: 3,
+        overflow: false,
+        qr: true,
+      }, `at ${width} pixels: ${JSON.stringify(layout)}`);
+    }
+    if (viewport) await alice.page.setViewportSize(viewport);
     await alice.page.click("button:has-text('Mark as verified')");
     await alice.page.locator(".verified-note").waitFor();
     await _shot(alice, "web_safety");

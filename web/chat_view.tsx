@@ -11,6 +11,7 @@
 import { useEffect, useState } from "preact/hooks";
 import { Composer } from "./composer.tsx";
 import { ConversationPane } from "./conversation_pane.tsx";
+import { SafetyDialog } from "./safety_dialog.tsx";
 import { Sidebar } from "./sidebar.tsx";
 import type { Session } from "./session.ts";
 import type { WebSnapshot } from "./web_controller.ts";
@@ -119,30 +120,13 @@ export function ChatView({ session, onLogout }: ChatViewProps) {
         </div>
       </div>
       {snap.safety !== null && (
-        <div class="dialog-backdrop">
-          <div role="dialog" aria-modal="true" aria-labelledby="safety-title" class="dialog">
-            <h2 id="safety-title">Safety number with {snap.safety.user}</h2>
-            <p class="safety-number">{snap.safety.number}</p>
-            <p>
-              Compare it with {snap.safety.user}{" "}
-              in person or on a call. If it matches, mark their keys verified: you will be warned
-              loudly if they ever change.
-            </p>
-            {snap.safety.verified
-              ? <p class="verified-note">✓ You verified {snap.safety.user}.</p>
-              : (
-                <button
-                  type="button"
-                  onClick={() => void controller.run({ name: "verify", user: snap.safety!.user })}
-                >
-                  Mark as verified
-                </button>
-              )}
-            <button type="button" onClick={() => controller.closeSafety()} autofocus>
-              Close
-            </button>
-          </div>
-        </div>
+        <SafetyDialog
+          user={snap.safety.user}
+          number={snap.safety.number}
+          verified={snap.safety.verified}
+          onVerify={() => void controller.run({ name: "verify", user: snap.safety!.user })}
+          onClose={() => controller.closeSafety()}
+        />
       )}
     </div>
   );

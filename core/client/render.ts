@@ -7,6 +7,7 @@
 
 import type { ClientEvent } from "./events.ts";
 import { displaySafe, padToWidth } from "./text_safety.ts";
+import { formatSafetyNumber } from "../crypto/safety_number.ts";
 
 /** What the renderer may know beyond one event (line mode keeps it between events). */
 export interface RenderContext {
@@ -85,7 +86,8 @@ export function renderEvent(e: ClientEvent, ctx: RenderContext = {}): string | n
         "",
         "!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!",
         `!! ${e.message}`,
-        `!! New safety number: ${_group(e.safety_number)}`,
+        "!! New safety number:",
+        ..._safetyLines(e.safety_number).map((l) => `!!   ${l}`),
         "!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!",
         "",
       ].join("\n");
@@ -118,7 +120,8 @@ export function renderEvent(e: ClientEvent, ctx: RenderContext = {}): string | n
           }`
         ).join("\n");
     case "fingerprint":
-      return `Safety number with ${cleanLine(e.user)} (#${e.id}):\n  ${_group(e.safety_number)}\n` +
+      return `Safety number with ${cleanLine(e.user)} (#${e.id}):\n` +
+        _safetyLines(e.safety_number).map((l) => `  ${l}\n`).join("") +
         "Compare it with theirs in person or on a call; if it matches, nobody is in between.";
     case "whoami":
       return `${e.user} (#${e.id}), ${
@@ -168,7 +171,7 @@ export function renderEvent(e: ClientEvent, ctx: RenderContext = {}): string | n
       return `Files from contacts are saved up to ${_size(e.bytes)}.`;
     case "verified":
       return `${cleanLine(e.user)} (#${e.id}) is verified (safety number ${
-        _group(e.safety_number)
+        renderSafetyNumber(e.safety_number)
       }); a change of their keys will be flagged.`;
     case "own_keys_changed":
       return [
@@ -204,8 +207,23 @@ function _size(n: number): string {
   return `${(n / 1024 / 1024).toFixed(1)} MiB`;
 }
 
-function _group(digits: string): string {
-  return digits.replace(/(\d{5})(?=\d)/g, "$1 ");
+/**
+ * A safety number for people: 12 groups of 5 digits ({@linkcode formatSafetyNumber}), all on
+ * one line, or `groupsPerLine` to a line. Events come from the engine, which always gives 60
+ * digits; anything else is shown as it is (made safe to print) rather than failing a render.
+ */
+export function renderSafetyNumber(digits: string, groupsPerLine: 4 | 12 = 12): string {
+  try {
+    return formatSafetyNumber(digits, { groupsPerLine });
+  } catch (e) {
+    if (e instanceof TypeError) return cleanLine(String(digits));
+    throw e;
+  }
+}
+
+/** A safety number as Signal shows it: three lines of four 5-digit groups (23 columns). */
+function _safetyLines(digits: string): string[] {
+  return renderSafetyNumber(digits, 4).split("\n");
 }
 
 /**

@@ -71,7 +71,11 @@ export {
   sign,
   verify,
 } from "./ed25519.ts";
-export { formatSafetyNumber, safetyNumber } from "./safety_number.ts";
+export {
+  formatSafetyNumber,
+  type FormatSafetyNumberOptions,
+  safetyNumber,
+} from "./safety_number.ts";
 export {
   DEFAULT_PASSWORD_PARAMS,
   hashPassword,

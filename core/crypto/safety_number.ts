@@ -55,17 +55,45 @@ export function safetyNumber(
   return mine <= theirs ? mine + theirs : theirs + mine;
 }
 
+/** How {@linkcode formatSafetyNumber} lays the groups out. */
+export interface FormatSafetyNumberOptions {
+  /**
+   * Groups per line, a divisor of 12: `4` gives Signal's three lines of four groups (23
+   * columns each, for narrow terminals); the default `12` keeps all on one line.
+   */
+  readonly groupsPerLine?: 1 | 2 | 3 | 4 | 6 | 12;
+}
+
 /**
- * Formats a 60-digit safety number as 12 groups of 5 digits separated by spaces, the way it
- * is shown to users, e.g. `"12345 67890 ..."`.
+ * Formats a 60-digit safety number as 12 groups of 5 digits, the way it is shown to users:
+ * groups separated by a space, lines (when `groupsPerLine` is less than 12) by `"\n"`.
+ *
+ * @example
+ * ```ts
+ * formatSafetyNumber("12345".repeat(12)); // "12345 12345 ... 12345" (one line)
+ * formatSafetyNumber("12345".repeat(12), { groupsPerLine: 4 }); // three lines of four groups
+ * ```
  *
  * @throws {TypeError} If `safetyNumber` is not a string of exactly 60 digits.
+ * @throws {RangeError} If `groupsPerLine` does not divide 12.
  */
-export function formatSafetyNumber(safetyNumber: string): string {
+export function formatSafetyNumber(
+  safetyNumber: string,
+  options: FormatSafetyNumberOptions = {},
+): string {
   if (typeof safetyNumber !== "string" || !/^[0-9]{60}$/.test(safetyNumber)) {
     throw new TypeError("Expected a safety number of exactly 60 decimal digits");
   }
-  return safetyNumber.match(/[0-9]{5}/g)!.join(" ");
+  const perLine = options.groupsPerLine ?? 12;
+  if (!Number.isInteger(perLine) || perLine < 1 || 12 % perLine !== 0) {
+    throw new RangeError(`Expected groupsPerLine to divide 12, got ${perLine}`);
+  }
+  const groups = safetyNumber.match(/[0-9]{5}/g)!;
+  const lines: string[] = [];
+  for (let i = 0; i < groups.length; i += perLine) {
+    lines.push(groups.slice(i, i + perLine).join(" "));
+  }
+  return lines.join("\n");
 }
 
 function _stableId(id: unknown, name: string): Uint8Array {

@@ -9,7 +9,7 @@
  */
 
 import type { ClientEvent } from "../client/events.ts";
-import { renderEvent } from "../client/render.ts";
+import { renderEvent, renderSafetyNumber } from "../client/render.ts";
 
 /** The connection as the status bar shows it. */
 export type ConnState = "connecting" | "online" | "reconnecting" | "offline";
@@ -317,7 +317,13 @@ export function applyEvent(v: ViewState, e: ClientEvent, now = Date.now()): View
       }));
     }
     case "fingerprint":
-      return _info(v, v.current, `Safety number with ${e.user}: ${e.safety_number}`, now);
+      // Three lines of four groups, as Signal shows it: 23 columns, so narrow terminals too.
+      return _info(
+        v,
+        v.current,
+        `Safety number with ${e.user}:\n${renderSafetyNumber(e.safety_number, 4)}`,
+        now,
+      );
     case "whoami":
       return _info(
         v,
