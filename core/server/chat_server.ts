@@ -370,6 +370,10 @@ export class ChatServer implements ConnHandler, MeshEvents {
       const storing = frame as ClientFrame & { ref: number };
       this.#admit(session, storing);
       this.#takeSend(session, storing.ref);
+      // A group change stores an event: it waits until this connection's earlier messages,
+      // whose reads may still run (see #accept), are in the commit queue, so the event
+      // commits after them.
+      if (!_MESSAGE_TYPES.has(frame.type)) await session.submitTail;
     }
     switch (frame.type) {
       // Each records the features it asks for; the answer lists those enabled (#loggedIn).
@@ -658,6 +662,13 @@ export class ChatServer implements ConnHandler, MeshEvents {
     }
   }
 }
+
+/** Storing frames that carry a client's own message (accepted off the frame chain). */
+const _MESSAGE_TYPES: ReadonlySet<ClientFrame["type"]> = new Set([
+  "single_message",
+  "group_message",
+  "key",
+]);
 
 /** How often the pending sweep also expires old deliveries, milliseconds. */
 const _EXPIRE_EVERY_MS = 60_000;
