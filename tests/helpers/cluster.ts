@@ -243,6 +243,8 @@ export class TestCluster {
       }
     }
     const raw = new DatabaseSync(this.db);
+    // The servers write to the same file: wait for their lock rather than fail at once.
+    raw.exec("PRAGMA busy_timeout = 10000");
     try {
       // deno-lint-ignore no-explicit-any
       return raw.prepare(sql.replace(/\$(\d+)/g, "?$1")).all(...params as any[]) as Record<
