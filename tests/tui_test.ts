@@ -1,7 +1,8 @@
 /**
  * The full-screen client as a person uses it, in a real terminal (tmux) against a real
  * cluster: typing while messages arrive, conversations and unread counts, message states,
- * history, completion, a 100 KB paste arriving whole, Unicode arriving intact.
+ * history, completion, a 100 KB paste arriving whole, Unicode arriving intact, lists and
+ * help written out, notices that clear.
  */
 
 import assert from "node:assert/strict";
@@ -29,6 +30,13 @@ function _tuiArgv(balancer: string, data: string, user: string): string[] {
   return ["env", "CI=true", `FASTCHAT_PASSWORD=pw-of-${user}`, cmd, ...args];
 }
 
+/** The notice line: the one above the input line (whose prompt ends in "> "). */
+function _noticeLine(screen: string): string {
+  const lines = screen.split("\n");
+  const input = lines.findLastIndex((l) => /^(?:[@#]\S*)?> /.test(l));
+  return input > 0 ? lines[input - 1]! : "";
+}
+
 Deno.test("full-screen client: chat while messages arrive, switch, history, completion, paste", async () => {
   const c = await TestCluster.start(2, { balancer: "round-robin" });
   const tmux = new Tmux();
@@ -42,7 +50,7 @@ Deno.test("full-screen client: chat while messages arrive, switch, history, comp
     await carol.waitFor("ready");
     await tmux.start("alice", _tuiArgv(balancer, data, "alice"), 120, 30);
     // Registration makes an RSA-2048 key first: allow for a busy machine.
-    await tmux.until("alice", /alice #\d+\s+│\s+online · server \d/, 60_000);
+    let screen = await tmux.until("alice", /alice #\d+\s+│\s+online · server \d/, 60_000);
 
     // Friends, from the status pane without a slash.
     await tmux.type("alice", "add_friend bob");
@@ -63,12 +71,30 @@ Deno.test("full-screen client: chat while messages arrive, switch, history, comp
     await tmux.keys("alice", ["Enter"]);
     await tmux.until("alice", /You blocked dave/);
     await dave.send("msg alice are you there?");
+    // Answered requests leave no notice above the prompt.
+    assert.doesNotMatch(_noticeLine(await tmux.screen("alice")), /wants to talk/);
+
+    // Lists asked for are written out; a notice stays only until the next command.
+    await tmux.type("alice", "/bogus");
+    await tmux.keys("alice", ["Enter"]);
+    await tmux.until("alice", /Unknown command "bogus"/);
+    await tmux.type("alice", "/friends");
+    await tmux.keys("alice", ["Enter"]);
+    screen = await tmux.until("alice", /\bbob\s+#\d+/);
+    assert.match(screen, /\bcarol\s+#\d+/);
+    assert.doesNotMatch(_noticeLine(screen), /Unknown command/, "the notice cleared");
+    await tmux.type("alice", "groups");
+    await tmux.keys("alice", ["Enter"]);
+    await tmux.until("alice", /No groups yet: create_group NAME USER/);
+    await tmux.type("alice", "/history bob 5");
+    await tmux.keys("alice", ["Enter"]);
+    await tmux.until("alice", /No messages with bob\./);
 
     // Typing while a message arrives: the half-typed line stays, the unread count shows.
     await tmux.type("alice", "half typed");
     await bob.waitFor("request"); // alice is a stranger to bob until he writes back
     await bob.send("msg alice ping from bob");
-    let screen = await tmux.until("alice", /●bob \(1\)/);
+    screen = await tmux.until("alice", /●bob \(1\)/);
     assert.match(screen, /> half typed/);
 
     // Switch to bob (Ctrl-N twice from the status pane... once to bob): unread clears.
@@ -114,7 +140,7 @@ Deno.test("full-screen client: chat while messages arrive, switch, history, comp
     const pasted = await bob.waitFor("message", (m) => m.text.startsWith("line 0 "), 30_000);
     assert.equal(pasted.text, big);
 
-    // Scrollback through the long message, and the help overlay.
+    // Scrollback through the long message, and the help: every command, then keys above.
     await tmux.until("alice", /line 999/);
     await tmux.keys("alice", ["PPage"]);
     screen = await tmux.until("alice", /scrolled \d+ up \(PgDn\)/);
@@ -124,9 +150,11 @@ Deno.test("full-screen client: chat while messages arrive, switch, history, comp
     assert.doesNotMatch(screen, /scrolled \d+ up/);
     await tmux.type("alice", "/help");
     await tmux.keys("alice", ["Enter"]);
-    await tmux.until("alice", /Ctrl-N \/ Ctrl-P\s+next \/ previous conversation/);
-    await tmux.keys("alice", ["Escape"]);
-    await tmux.until("alice", /line 999/);
+    await tmux.until("alice", /file_limit \[MB\]\s+Show or set/);
+    await tmux.keys("alice", ["PPage"]);
+    await tmux.until("alice", /query NAME\s+open a conversation/);
+    await tmux.keys("alice", ["NPage"]);
+    await tmux.until("alice", /quit\s+Leave \(queued messages are sent first\)/);
 
     // Unicode arrives intact: a ZWJ family, the rainbow flag, Persian with ZWNJ.
     const unicode = "👩‍👩‍👧‍👦 🏳️‍🌈 می‌خواهم e\u0301";

@@ -4,11 +4,13 @@
  */
 
 import assert from "node:assert/strict";
-import type { ClientCommand } from "../core/client/commands.ts";
-import { TuiController } from "../core/tui/controller.ts";
+import { type ClientCommand, COMMAND_SPECS } from "../core/client/commands.ts";
+import type { ClientEvent } from "../core/client/events.ts";
+import { TUI_COMMANDS, TuiController } from "../core/tui/controller.ts";
 import { layoutLines } from "../core/tui/layout.ts";
 import {
   applyEvent,
+  awaitAnswer,
   cycle,
   initialView,
   select,
@@ -214,4 +216,132 @@ Deno.test("applyEvent() shows a safety number as three rows of four 5-digit grou
     "          ↳ 49667 80613 48120 43595",
     "          ↳ 61106 11489 66137 95033",
   ]);
+});
+
+/** A runner that answers some commands with engine events, as the real one does. */
+class _AnsweringRunner extends _Runner {
+  controller: TuiController | null = null;
+  readonly answers = new Map<string, ClientEvent[]>();
+  override run(cmd: ClientCommand): Promise<void> {
+    for (const e of this.answers.get(cmd.name) ?? []) this.controller!.onEvent(e);
+    return super.run(cmd);
+  }
+}
+
+function _answering(): { c: TuiController; runner: _AnsweringRunner } {
+  const runner = new _AnsweringRunner();
+  const c = new TuiController("alice", runner);
+  runner.controller = c;
+  c.onEvent(_ready);
+  return { c, runner };
+}
+
+const _lastText = (c: TuiController) =>
+  c.snapshot.view.conversations.find((x) => x.key === c.snapshot.view.current)!.lines.at(-1)
+    ?.text ?? "";
+
+Deno.test("TuiController writes /friends and /groups answers into the open conversation", async () => {
+  const { c, runner } = _answering();
+  const friends: ClientEvent = {
+    event: "friends",
+    friends: [{ id: 2, user: "bob", verified_keys: true, verified: true }],
+  };
+  const groups: ClientEvent = {
+    event: "groups",
+    groups: [{ id: 7, name: "hikers", admin: 1, members: [1, 2], epoch: 3 }],
+  };
+  runner.answers.set("friends", [friends]).set("groups", [groups]);
+  // Loaded at login: the side list fills, nothing is written out.
+  c.onEvent(friends);
+  c.onEvent(groups);
+  assert.deepEqual(c.snapshot.view.conversations.map((x) => x.key), ["*", "@bob", "#7"]);
+  assert.equal(c.snapshot.view.conversations[0]!.lines.length, 1, "only the login line");
+
+  _typeLine(c, "friends");
+  await c.idle();
+  assert.match(_lastText(c), /bob\s+#2\s+verified/);
+  _typeLine(c, "/query bob");
+  _typeLine(c, "/groups");
+  await c.idle();
+  assert.equal(c.snapshot.view.current, "@bob");
+  assert.match(_lastText(c), /#7 hikers\s+admin #1, members 1, 2, key epoch 3/);
+  assert.deepEqual(c.snapshot.view.awaiting, []);
+});
+
+Deno.test("TuiController writes /history of another or unknown conversation where you are", async () => {
+  const { c, runner } = _answering();
+  runner.answers.set("history", [{
+    event: "history",
+    target: "bob",
+    messages: [{
+      id: 5,
+      from: 2,
+      from_name: "bob",
+      text: "old news",
+      sent_at: 1_000,
+      state: null,
+      file: null,
+    }],
+  }]);
+  _typeLine(c, "/history bob 5");
+  await c.idle();
+  assert.deepEqual(runner.ran, [{ name: "history", target: "bob", count: 5 }]);
+  assert.match(_lastText(c), /bob: old news/);
+  runner.answers.set("history", [{ event: "history", target: "carol", messages: [] }]);
+  _typeLine(c, "/h carol");
+  await c.idle();
+  assert.match(_lastText(c), /No messages with carol/);
+});
+
+Deno.test("TuiController /help writes every command the parser accepts", () => {
+  const { c } = _answering();
+  _typeLine(c, "/help");
+  const text = c.snapshot.view.conversations[0]!.lines.map((l) => l.text).join("\n");
+  for (const [name, spec] of Object.entries(COMMAND_SPECS)) {
+    assert.ok(text.includes(spec.usage), `${name} missing from /help`);
+    assert.match(text, new RegExp(`(^|\\s)${name}(\\s|$)`, "m"), name);
+  }
+  for (const own of TUI_COMMANDS) assert.match(text, new RegExp(`\\b${own}\\b`), own);
+});
+
+Deno.test("TuiController clears the notice at the next command", async () => {
+  const { c } = _answering();
+  _typeLine(c, "/bogus");
+  assert.match(c.snapshot.view.notice!.text, /Unknown command/);
+  c.onEvent({ event: "error", message: 'No friend or group "bob"' });
+  assert.match(c.snapshot.view.notice!.text, /No friend or group/);
+  _typeLine(c, "/query bob");
+  await c.idle();
+  assert.equal(c.snapshot.view.notice, null);
+  assert.equal(c.snapshot.view.current, "@bob");
+});
+
+Deno.test("applyEvent() drops a request notice once that request is accepted or blocked", () => {
+  const request = (user: string, id: number): ClientEvent => ({
+    event: "request",
+    user,
+    id,
+    text: "hi",
+    messages: 1,
+  });
+  let v = _view([_ready, request("mallory", 6)]);
+  assert.match(v.notice!.text, /mallory wants to talk/);
+  v = applyEvent(v, { event: "contact_added", user: "someone", id: 9, messages: 0 });
+  assert.match(v.notice!.text, /mallory/, "another user's answer keeps it");
+  v = applyEvent(v, { event: "contact_added", user: "mallory", id: 6, messages: 1 });
+  assert.equal(v.notice, null);
+  v = applyEvent(v, request("eve", 8));
+  v = applyEvent(v, { event: "blocked", user: "eve", id: 8, dropped: 1 });
+  assert.equal(v.notice, null);
+});
+
+Deno.test("applyEvent() writes a list out only when it was asked for, once", () => {
+  const friends: ClientEvent = { event: "friends", friends: [] };
+  let v = _view([_ready, friends]);
+  assert.equal(v.conversations[0]!.lines.length, 1, "loaded, not asked: no line");
+  v = applyEvent(awaitAnswer(v, "friends"), friends, 1_000);
+  assert.equal(v.conversations[0]!.lines.at(-1)!.text, "No friends yet: add_friend USER");
+  assert.deepEqual(v.awaiting, []);
+  v = applyEvent(v, friends, 1_000);
+  assert.equal(v.conversations[0]!.lines.length, 2, "the next, unasked list is not written");
 });

@@ -6,7 +6,7 @@
  */
 
 import assert from "node:assert/strict";
-import type { ClientCommand } from "../core/client/commands.ts";
+import { type ClientCommand, COMMAND_SPECS } from "../core/client/commands.ts";
 import type { ClientEvent } from "../core/client/events.ts";
 import { HISTORY_PAGE, WebController, type WebEngine } from "../web/web_controller.ts";
 
@@ -371,4 +371,25 @@ Deno.test("WebController.onEvent() keeps where received files were saved, live a
     [40, "received/alice/a.txt"],
     [41, "received/alice/b (1).bin"],
   ]);
+});
+
+Deno.test("submit() of /help writes every command the parser accepts into the open conversation", async () => {
+  const { ctl, engine } = await _opened("@bob");
+  ctl.submit("/help");
+  await ctl.idle();
+  assert.deepEqual(engine.ran, [], "answered without the engine");
+  const text = ctl.snapshot.view.conversations.find((c) => c.key === "@bob")!.lines
+    .map((l) => l.text).join("\n");
+  for (const [name, spec] of Object.entries(COMMAND_SPECS)) {
+    assert.ok(text.includes(spec.usage), `${name} missing from /help`);
+  }
+});
+
+Deno.test("submit() of the next line clears the notice", async () => {
+  const { ctl } = await _opened("@bob");
+  ctl.submit("/msg");
+  assert.notEqual(ctl.snapshot.view.notice, null);
+  ctl.submit("/friends");
+  await ctl.idle();
+  assert.equal(ctl.snapshot.view.notice, null);
 });

@@ -8,11 +8,15 @@
  * @module
  */
 
-import { CommandError, parseCommand } from "../core/client/commands.ts";
+import { CommandError, helpText, parseCommand } from "../core/client/commands.ts";
 import type { ClientCommand } from "../core/client/commands.ts";
 import type { ClientEvent } from "../core/client/events.ts";
 import {
+  answered,
+  answerOf,
   applyEvent,
+  awaitAnswer,
+  clearNotice,
   findConversation,
   groupKey,
   initialView,
@@ -20,6 +24,7 @@ import {
   query,
   select,
   setOnline,
+  showHelp,
   submitting,
   type ViewState,
 } from "../core/view/view_state.ts";
@@ -195,6 +200,8 @@ export class WebController {
    */
   submit(text: string): void {
     if (text.trim() === "") return;
+    // A notice answers the line before; the next line makes it stale.
+    this.#set({ ...this.#snap, view: clearNotice(this.#snap.view) });
     const view = this.#snap.view;
     const current = view.conversations.find((c) => c.key === view.current);
     if (text.startsWith("/") || current === undefined || current.kind === "status") {
@@ -219,18 +226,34 @@ export class WebController {
       return;
     }
     if (cmd === null) return;
+    if (cmd.name === "help") {
+      // The same list as the terminal's, from the one command table; no engine needed.
+      this.#set({ ...this.#snap, view: showHelp(this.#snap.view, `Commands:\n${helpText()}`) });
+      return;
+    }
     if (cmd.name === "single_message") {
       const key = findConversation(this.#snap.view, cmd.user)?.key ?? `@${cmd.user}`;
       this.#set({ ...this.#snap, view: submitting(this.#snap.view, key, cmd.text) });
     }
-    this.run(cmd);
+    this.run(cmd, true);
   }
 
-  /** Runs an engine command, after the ones before it. */
-  run(cmd: ClientCommand): Promise<void> {
-    this.#queue = this.#queue.then(() =>
-      this.#engine.run(cmd).catch((err) => this.#notice((err as Error).message, true))
-    );
+  /**
+   * Runs an engine command, after the ones before it. `typed`: the user entered it, so its
+   * answer (a list of friends, groups or messages) is written out in the open conversation.
+   */
+  run(cmd: ClientCommand, typed = false): Promise<void> {
+    const answer = typed ? answerOf(cmd.name) : null;
+    this.#queue = this.#queue.then(() => {
+      if (answer !== null) this.#set({ ...this.#snap, view: awaitAnswer(this.#snap.view, answer) });
+      return this.#engine.run(cmd).catch((err) => this.#notice((err as Error).message, true))
+        .finally(() => {
+          // Its answer came while it ran, or never will: stop waiting for it.
+          if (answer !== null && this.#snap.view.awaiting.includes(answer)) {
+            this.#set({ ...this.#snap, view: answered(this.#snap.view, answer) });
+          }
+        });
+    });
     return this.#queue;
   }
 

@@ -1,8 +1,9 @@
 /**
  * The full-screen client's screen, on Ink (React for terminals): a side list of
  * conversations with unread counts, the current conversation's messages, transfers as
- * progress bars, a notice line, the input line and a status bar, and a help overlay. It only
- * draws the controller's state and forwards keys and pastes to it.
+ * progress bars, a notice line, the input line and a status bar (`/help` writes its text into
+ * the open conversation, see help.ts). It only draws the controller's state and forwards
+ * keys and pastes to it.
  *
  * @module
  */
@@ -16,23 +17,6 @@ import { layoutLines, progressBar, type Row, visibleRows } from "./layout.ts";
 import type { Conversation, ViewState } from "../view/view_state.ts";
 
 const _SIDE = 24;
-
-/** Keys and commands, for the help overlay. */
-export const HELP_TEXT = [
-  "Keys",
-  "  Enter            send the line (plain text goes to the open conversation)",
-  "  Ctrl-N / Ctrl-P  next / previous conversation    Alt-1…9  jump to one",
-  "  PgUp / PgDn      scroll back and forth           Esc      close this help",
-  "  Up / Down        input history                   Tab      complete a command or name",
-  "  Ctrl-A / Ctrl-E  start / end of line             Alt-B / Alt-F  word left / right",
-  "  Ctrl-W           delete the word before          Ctrl-U / Ctrl-K  delete to start / end",
-  "  Ctrl-C           quit (Ctrl-D on an empty line too)",
-  "Commands (with /, or bare on the status pane)",
-  "  /query NAME      open a conversation             /close   back to the status pane",
-  "  /add_friend USER /create_group NAME USER...      /add_member GROUP USER",
-  "  /remove_member GROUP USER  /leave_group GROUP    /send_file NAME PATH",
-  "  /fingerprint USER /accept_key USER  /friends  /groups  /whoami  /logout  /quit",
-];
 
 /** The whole screen. */
 export function App({ controller }: { controller: TuiController }): React.ReactElement {
@@ -77,11 +61,9 @@ export function App({ controller }: { controller: TuiController }): React.ReactE
           width={paneWidth + 2}
           paddingLeft={0}
         >
-          {view.help ? <Help width={paneWidth} /> : (
-            visibleRows(rows, paneHeight, Math.min(view.scroll, maxScroll)).map((r) => (
-              <RowView key={r.key} row={r} width={paneWidth} />
-            ))
-          )}
+          {visibleRows(rows, paneHeight, Math.min(view.scroll, maxScroll)).map((r) => (
+            <RowView key={r.key} row={r} width={paneWidth} />
+          ))}
         </Box>
       </Box>
       {view.transfers.map((t) => (
@@ -157,16 +139,6 @@ function RowView({ row, width }: { row: Row; width: number }): React.ReactElemen
     default:
       return <Text>{text}</Text>;
   }
-}
-
-function Help({ width }: { width: number }): React.ReactElement {
-  return (
-    <Box flexDirection="column">
-      {HELP_TEXT.map((l, i) => (
-        <Text key={i} bold={!l.startsWith(" ")}>{truncateToWidth(l, width)}</Text>
-      ))}
-    </Box>
-  );
 }
 
 /**

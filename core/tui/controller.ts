@@ -21,8 +21,13 @@ import {
   historyUp,
   remember,
 } from "./line_editor.ts";
+import { tuiHelpText } from "./help.ts";
 import {
+  answered,
+  answerOf,
   applyEvent,
+  awaitAnswer,
+  clearNotice,
   cycle,
   findConversation,
   initialView,
@@ -31,8 +36,8 @@ import {
   scrollBy,
   select,
   setOnline,
+  showHelp,
   submitting,
-  toggleHelp,
   type ViewState,
 } from "../view/view_state.ts";
 
@@ -149,7 +154,7 @@ export class TuiController {
         });
         return;
       case "close":
-        this.#set({ ...s, view: s.view.help ? toggleHelp(s.view) : { ...s.view, notice: null } });
+        this.#set({ ...s, view: clearNotice(s.view) });
         return;
       case "quit":
         this.#quit.resolve();
@@ -174,7 +179,8 @@ export class TuiController {
       ...s,
       line: EMPTY_LINE,
       history: remember(s.history, text),
-      view: { ...s.view, help: false },
+      // A notice answers the line before; the next line makes it stale.
+      view: clearNotice(s.view),
     });
     if (text.trim() === "") return;
     const current = this.#snap.view.conversations.find((c) => c.key === this.#snap.view.current)!;
@@ -205,8 +211,8 @@ export class TuiController {
       this.#set({ ...this.#snap, view: select(this.#snap.view, "*") });
       return;
     }
-    if (word === "help" || word === "h" || word === "?") {
-      this.#set({ ...this.#snap, view: toggleHelp(this.#snap.view) });
+    if (word === "help" || word === "?") {
+      this.#set({ ...this.#snap, view: showHelp(this.#snap.view, tuiHelpText()) });
       return;
     }
     let cmd: ClientCommand | null;
@@ -226,7 +232,7 @@ export class TuiController {
       const key = findConversation(this.#snap.view, cmd.user)?.key ?? `@${cmd.user}`;
       this.#set({ ...this.#snap, view: submitting(this.#snap.view, key, cmd.text) });
     }
-    this.#run(cmd);
+    this.#run(cmd, true);
   }
 
   /** Shows a conversation, asking once for its stored history. */
@@ -239,12 +245,20 @@ export class TuiController {
     this.#run({ name: "history", target, count: 200 });
   }
 
-  #run(cmd: ClientCommand): void {
-    this.#queue = this.#queue.then(() =>
-      this.#runner.run(cmd).catch((err) => {
+  /** Queues `cmd`; `typed`: the user entered it, so its answer (a list) is written out. */
+  #run(cmd: ClientCommand, typed = false): void {
+    const answer = typed ? answerOf(cmd.name) : null;
+    this.#queue = this.#queue.then(() => {
+      if (answer !== null) this.#set({ ...this.#snap, view: awaitAnswer(this.#snap.view, answer) });
+      return this.#runner.run(cmd).catch((err) => {
         this.#set({ ...this.#snap, view: notice(this.#snap.view, (err as Error).message, true) });
-      })
-    );
+      }).finally(() => {
+        // Its answer came while it ran, or never will: stop waiting for it.
+        if (answer !== null && this.#snap.view.awaiting.includes(answer)) {
+          this.#set({ ...this.#snap, view: answered(this.#snap.view, answer) });
+        }
+      });
+    });
   }
 
   #completionSource() {

@@ -71,9 +71,18 @@ export interface ViewState {
   /** Key of the conversation shown. */
   readonly current: string;
   readonly transfers: readonly Transfer[];
-  /** The last notice (an error or an answer), shown above the input line. */
-  readonly notice: { text: string; error: boolean } | null;
-  readonly help: boolean;
+  /**
+   * The last notice (an error or an answer), shown above the input line until the next
+   * command; `about` names the user a request notice is about, so accepting or blocking
+   * them clears it.
+   */
+  readonly notice: { text: string; error: boolean; about?: string } | null;
+  /**
+   * Answers the user asked for with a command (`friends`, `groups`, `history`): the next
+   * such event is also written out in the current conversation. Lists the client loads on
+   * its own (at login, on opening a conversation) only update the side list.
+   */
+  readonly awaiting: readonly AnswerEvent[];
   /** Lines scrolled up from the bottom of the current conversation. */
   readonly scroll: number;
   /** Counts messages that arrived in other conversations (a bell or title change). */
@@ -81,6 +90,9 @@ export interface ViewState {
   /** Text you just submitted, waiting for its `sent` event to become a line. */
   readonly outgoing: { conv: string; text: string } | null;
 }
+
+/** Engine events that answer a command and are shown only when asked for. */
+export type AnswerEvent = "friends" | "groups" | "history";
 
 /** Lines kept per conversation. */
 export const MAX_LINES = 2_000;
@@ -110,7 +122,7 @@ export function initialView(me: string): ViewState {
     current: "*",
     transfers: [],
     notice: null,
-    help: false,
+    awaiting: [],
     scroll: 0,
     bell: 0,
     outgoing: null,
@@ -280,12 +292,12 @@ export function applyEvent(v: ViewState, e: ClientEvent, now = Date.now()): View
           keyWarning: !f.verified_keys,
         }));
       }
-      return next;
+      return _answer(next, e, now);
     }
     case "groups": {
       let next = v;
       for (const g of e.groups) next = _ensure(next, groupKey(g.id), "group", g.id, g.name);
-      return next;
+      return _answer(next, e, now);
     }
     case "history": {
       const conv = v.conversations.find((c) =>
@@ -293,7 +305,12 @@ export function applyEvent(v: ViewState, e: ClientEvent, now = Date.now()): View
         (c.name === e.target || c.key === e.target ||
           (c.kind === "group" && String(c.id) === e.target))
       );
-      if (conv === undefined) return v;
+      // Asked for while another conversation is open (or one never opened): written out
+      // where the user is looking. Asked for in its own conversation, the merged lines show.
+      const shown = conv !== undefined && conv.key === v.current && e.messages.length > 0
+        ? answered(v, "history")
+        : _answer(v, e, now);
+      if (conv === undefined) return shown;
       const lines: ChatLine[] = e.messages.map((m) => ({
         key: _lineKey(),
         kind: m.from === v.myId ? "out" : "in",
@@ -307,7 +324,7 @@ export function applyEvent(v: ViewState, e: ClientEvent, now = Date.now()): View
       }));
       // Live lines that arrived before the history answer stay after it, without repeats.
       const known = new Set(lines.flatMap((l) => l.msgId === null ? [] : [l.msgId]));
-      return _mapConv(v, conv.key, (c) => ({
+      return _mapConv(shown, conv.key, (c) => ({
         ...c,
         lines: [...lines, ...c.lines.filter((l) => l.msgId === null || !known.has(l.msgId))]
           .map((l, i) => [l, i] as const)
@@ -332,7 +349,7 @@ export function applyEvent(v: ViewState, e: ClientEvent, now = Date.now()): View
         now,
       );
     case "help":
-      return { ...v, help: true };
+      return showHelp(v, `Commands:\n${e.text}`, now);
     case "error":
       return _info({ ...v, notice: { text: e.message, error: true } }, "*", e.message, now);
     case "logged_out":
@@ -346,23 +363,27 @@ export function applyEvent(v: ViewState, e: ClientEvent, now = Date.now()): View
         ? `${e.user} wants to talk to you (no message yet)`
         : `${e.user} wants to talk to you: "${e.text}"`;
       const ask = `${text} (/accept ${e.user} or /block ${e.user})`;
-      return _warn({ ...v, notice: { text: ask, error: false } }, "*", ask, now);
+      return _warn({ ...v, notice: { text: ask, error: false, about: e.user } }, "*", ask, now);
     }
     case "contact_added": {
       const key = directKey(e.user);
-      return _info(_ensure(v, key, "direct", e.id, e.user), key, `${e.user} is a contact now`, now);
+      const next = _ensure(_settled(v, e.user), key, "direct", e.id, e.user);
+      return _info(next, key, `${e.user} is a contact now`, now);
     }
-    case "blocked":
+    case "blocked": {
+      const key = directKey(e.user);
+      const current = v.current === key ? "*" : v.current;
       return _info(
         {
-          ...v,
-          conversations: v.conversations.filter((c) => c.key !== directKey(e.user)),
-          current: v.current === directKey(e.user) ? "*" : v.current,
+          ..._settled(v, e.user),
+          conversations: v.conversations.filter((c) => c.key !== key),
+          current,
         },
-        "*",
+        current,
         `You blocked ${e.user}: nothing from them reaches you (/unblock ${e.user} to undo)`,
         now,
       );
+    }
     case "verified": {
       const key = directKey(e.user);
       const next = _mapConv(_ensure(v, key, "direct", e.id, e.user), key, (c) => ({
@@ -373,11 +394,11 @@ export function applyEvent(v: ViewState, e: ClientEvent, now = Date.now()): View
       return _info(next, key, `You verified ${e.user}'s keys (✓ in the list)`, now);
     }
     // Other newer engine events (lists, file refusals, the own-keys warning): worded as in
-    // line mode, in the status conversation.
+    // line mode, where the user is looking (most answer a command just typed).
     case "own_keys_changed":
       return _warn({ ...v, notice: { text: e.message, error: true } }, "*", e.message, now);
     default:
-      return _info(v, "*", renderEvent(e) ?? "", now);
+      return _info(v, v.current, renderEvent(e) ?? "", now);
   }
 }
 
@@ -420,14 +441,35 @@ export function scrollBy(v: ViewState, delta: number, maxScroll: number): ViewSt
   return { ...v, scroll: Math.max(0, Math.min(maxScroll, v.scroll + delta)) };
 }
 
-/** Shows or hides the help overlay. */
-export function toggleHelp(v: ViewState): ViewState {
-  return { ...v, help: !v.help };
+/** Writes the help text (the command list) into the current conversation. */
+export function showHelp(v: ViewState, text: string, now = Date.now()): ViewState {
+  return _infoLines(v, v.current, text, now);
 }
 
 /** Sets the notice line. */
 export function notice(v: ViewState, text: string, error = false): ViewState {
   return { ...v, notice: { text, error } };
+}
+
+/** Clears the notice line: the user entered the next command. */
+export function clearNotice(v: ViewState): ViewState {
+  return v.notice === null ? v : { ...v, notice: null };
+}
+
+/** Records that the user asked for `answer`, so its next event is written out. */
+export function awaitAnswer(v: ViewState, answer: AnswerEvent): ViewState {
+  return { ...v, awaiting: [...v.awaiting, answer] };
+}
+
+/** Forgets one wait for `answer` (it came, or its command failed). */
+export function answered(v: ViewState, answer: AnswerEvent): ViewState {
+  const at = v.awaiting.indexOf(answer);
+  return at < 0 ? v : { ...v, awaiting: v.awaiting.filter((_, i) => i !== at) };
+}
+
+/** The command names whose answers are written out when asked for. */
+export function answerOf(command: string): AnswerEvent | null {
+  return command === "friends" || command === "groups" || command === "history" ? command : null;
 }
 
 /** Sets contacts' online status, by user ID. */
@@ -440,6 +482,21 @@ export function setOnline(v: ViewState, online: ReadonlyMap<number, boolean>): V
         : c
     ),
   };
+}
+
+/** Writes a list the user asked for into the current conversation, worded as in line mode. */
+function _answer(
+  v: ViewState,
+  e: Extract<ClientEvent, { event: AnswerEvent }>,
+  now: number,
+): ViewState {
+  if (!v.awaiting.includes(e.event)) return v;
+  return _infoLines(answered(v, e.event), v.current, renderEvent(e) ?? "", now);
+}
+
+/** Drops the notice about `user`'s request: it was accepted or blocked. */
+function _settled(v: ViewState, user: string): ViewState {
+  return v.notice?.about === user ? { ...v, notice: null } : v;
 }
 
 function _historyState(state: string | null): LineState | null {
@@ -515,6 +572,11 @@ function _updateLine(
 
 function _info(v: ViewState, key: string, text: string, at: number): ViewState {
   return _addLine(v, key, _plain("info", text, at), false);
+}
+
+/** One info line per line of `text`: a list or table reads as rows, not as continuations. */
+function _infoLines(v: ViewState, key: string, text: string, at: number): ViewState {
+  return text.split("\n").reduce((next, line) => _info(next, key, line, at), v);
 }
 
 function _warn(v: ViewState, key: string, text: string, at: number): ViewState {
