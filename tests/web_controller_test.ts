@@ -393,3 +393,64 @@ Deno.test("submit() of the next line clears the notice", async () => {
   await ctl.idle();
   assert.equal(ctl.snapshot.view.notice, null);
 });
+
+Deno.test("WebController.onEvent() gives file lines their name and size, never only a path", () => {
+  const { ctl } = _setup();
+  ctl.onEvent({
+    event: "file",
+    id: 40,
+    from: 2,
+    from_name: "bob",
+    group: null,
+    name: "photo.bin",
+    path: "received/alice/photo.bin",
+    size: 204_800,
+    sha256: "00",
+  });
+  ctl.onEvent({
+    event: "sent",
+    client_msg_id: "file-abc",
+    to: "bob",
+    group: null,
+    text: "[file] notes.txt",
+    state: "accepted",
+    file: { name: "notes.txt", size: 3 },
+  });
+  ctl.onEvent({
+    event: "history",
+    target: "bob",
+    messages: [
+      {
+        id: 41,
+        from: 2,
+        from_name: "bob",
+        text: "[file] b (1).bin",
+        sent_at: 1,
+        state: null,
+        file: "received/alice/b (1).bin",
+        file_name: "b (1).bin",
+        file_size: 2048,
+      },
+      {
+        id: 43,
+        from: 1,
+        from_name: "alice",
+        text: "[file] mine.bin",
+        sent_at: 2,
+        state: "delivered",
+        file: "picked/1/mine.bin",
+        file_name: "mine.bin",
+        file_size: 10,
+      },
+      { id: 42, from: 2, from_name: "bob", text: "hi", sent_at: 3, state: null, file: null },
+    ],
+  });
+  const lines = ctl.snapshot.view.conversations.find((c) => c.key === "@bob")!.lines;
+  assert.deepEqual(lines.map((l) => [l.kind, l.file ?? null]), [
+    ["in", { name: "b (1).bin", size: 2048, path: "received/alice/b (1).bin" }],
+    ["out", { name: "mine.bin", size: 10, path: null }],
+    ["in", null],
+    ["in", { name: "photo.bin", size: 204_800, path: "received/alice/photo.bin" }],
+    ["out", { name: "notes.txt", size: 3, path: null }],
+  ]);
+});

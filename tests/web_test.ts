@@ -121,7 +121,7 @@ Deno.test("web client: a browser user chats with terminal and browser users, end
     const bytes = crypto.getRandomValues(new Uint8Array(50_000));
     await Deno.writeFile(src, bytes);
     await bob.send(`send_file alice ${src}`);
-    await alice.sees("sent a file: photo.bin", 30_000);
+    await alice.sees("photo.bin · 49 KB", 30_000);
     const [download] = await Promise.all([
       alice.page.waitForEvent("download"),
       alice.page.locator(".line", { hasText: "photo.bin" }).locator("button", {

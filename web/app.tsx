@@ -7,7 +7,7 @@
  * @module
  */
 
-import { useEffect, useState } from "preact/hooks";
+import { useEffect, useReducer, useRef, useState } from "preact/hooks";
 import { RequestError } from "../core/client/errors.ts";
 import { KeystoreError } from "../core/client/keystore_types.ts";
 import type { SqlJsStatic } from "../core/client/sqljs_database.ts";
@@ -15,6 +15,7 @@ import { ChatView } from "./chat_view.tsx";
 import { storedAccounts } from "./idb_keystore.ts";
 import { LoginView } from "./login_view.tsx";
 import { type Session, startSession } from "./session.ts";
+import { busyText, errorText, signedOut, signInReducer } from "./sign_in.ts";
 
 /** Props of {@linkcode App}. */
 export interface AppProps {
@@ -26,23 +27,24 @@ export interface AppProps {
 /** The whole page. */
 export function App({ idb, sql, balancer }: AppProps) {
   const [known, setKnown] = useState<string[] | null>(null);
-  const [session, setSession] = useState<Session | null>(null);
-  const [busy, setBusy] = useState<string | null>(null);
-  const [error, setError] = useState<string | null>(null);
-  const [release, setRelease] = useState<(() => void) | null>(null);
+  const [state, dispatch] = useReducer(signInReducer<Session>, signedOut<Session>());
+  // The latest state, for the sign-out handler.
+  const current = useRef(state);
+  current.current = state;
 
   useEffect(() => {
     storedAccounts(idb).then(setKnown, () => setKnown([]));
   }, [idb]);
 
   const signIn = async (username: string, password: string) => {
-    setError(null);
     const isNew = !(known ?? []).includes(username);
-    setBusy(isNew ? "Generating your keys" : "Unlocking your keystore");
+    dispatch({ type: "start", busy: isNew ? "Generating your keys" : "Unlocking your keystore" });
     const unlock = await _lock(username);
     if (unlock === null) {
-      setBusy(null);
-      setError(`${username} is signed in in another tab of this browser; use that one.`);
+      dispatch({
+        type: "failed",
+        error: `${username} is signed in in another tab of this browser; use that one.`,
+      });
       return;
     }
     // Let the page show the progress before key generation takes the thread.
@@ -54,37 +56,42 @@ export function App({ idb, sql, balancer }: AppProps) {
         idb,
         sql,
         balancer,
+        // Progress while signing in only: the reducer ignores it once the session runs
+        // (a file's "Sending …" belongs to the chat's transfers, not to the form).
         onEvent: (e) => {
-          if (e.event === "progress" && e.done < e.total) setBusy(e.what);
-          if (e.event === "connecting") setBusy(`Connecting (attempt ${e.attempt})`);
+          if (e.event === "progress" && e.done < e.total) {
+            dispatch({ type: "progress", busy: e.what });
+          }
+          if (e.event === "connecting") {
+            dispatch({ type: "progress", busy: `Connecting (attempt ${e.attempt})` });
+          }
         },
       });
-      setSession(s);
-      setRelease(() => unlock);
+      dispatch({ type: "signed_in", session: s, release: unlock });
       setKnown(await storedAccounts(idb));
     } catch (err) {
       unlock();
-      setError(_explain(err, username, isNew));
-    } finally {
-      setBusy(null);
+      dispatch({ type: "failed", error: _explain(err, username, isNew) });
     }
   };
 
   const logout = async () => {
-    if (session === null) return;
-    await session.close();
-    release?.();
-    setSession(null);
-    setRelease(null);
+    const s = current.current;
+    if (s.phase !== "in") return;
+    await s.session.close();
+    s.release();
+    dispatch({ type: "signed_out" });
   };
 
-  if (session !== null) return <ChatView session={session} onLogout={() => void logout()} />;
+  if (state.phase === "in") {
+    return <ChatView session={state.session} onLogout={() => void logout()} />;
+  }
   if (known === null) return <p class="loading">Loading…</p>;
   return (
     <LoginView
       known={known}
-      busy={busy}
-      error={error}
+      busy={busyText(state)}
+      error={errorText(state)}
       onSubmit={(u, p) => void signIn(u, p)}
     />
   );

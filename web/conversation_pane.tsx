@@ -11,7 +11,7 @@
 
 import { useEffect, useRef, useState } from "preact/hooks";
 import type { ChatLine, Conversation } from "../core/view/view_state.ts";
-import { formatTime, stateLabel } from "./format.ts";
+import { fileLabel, formatTime, stateLabel } from "./format.ts";
 import { RequestsPanel } from "./requests_panel.tsx";
 import type { WebController, WebSnapshot } from "./web_controller.ts";
 
@@ -43,13 +43,20 @@ export function ConversationPane({ snap, controller, onDownload }: ConversationP
           <_Line
             key={l.key}
             line={l}
-            file={l.kind === "in" && l.msgId !== null ? snap.files.get(l.msgId) : undefined}
+            file={_downloadPath(l, snap)}
             onDownload={onDownload}
           />
         ))}
       </ol>
     </section>
   );
+}
+
+/** Where a received file line's file is stored, for its Download button. */
+function _downloadPath(line: ChatLine, snap: WebSnapshot): string | undefined {
+  if (line.kind !== "in") return undefined;
+  const saved = line.msgId !== null ? snap.files.get(line.msgId) : undefined;
+  return saved ?? line.file?.path ?? undefined;
 }
 
 function _title(conv: Conversation): string {
@@ -71,9 +78,16 @@ function _Line(
         <span class="from">{line.kind === "out" ? "you" : line.from}</span>
         <time dateTime={new Date(line.at).toISOString()}>{formatTime(line.at)}</time>
       </span>
-      <span class="text">{line.text}</span>
+      {line.file === undefined
+        ? <span class="text">{line.text}</span>
+        : <span class="text file">{fileLabel(line.file)}</span>}
       {file !== undefined && (
-        <button type="button" class="link" onClick={() => onDownload(file)}>
+        <button
+          type="button"
+          class="link"
+          aria-label={`Download ${line.file?.name ?? file.split("/").pop()}`}
+          onClick={() => onDownload(file)}
+        >
           Download
         </button>
       )}

@@ -29,3 +29,22 @@ export function stateLabel(state: LineState): { mark: string; words: string } {
       return { mark: "!", words: "failed" };
   }
 }
+
+/** A size as people read it: `512 B`, `4.5 KB`, `200 KB`, `1.5 MB` (1 KB = 1024 bytes). */
+export function formatSize(bytes: number): string {
+  if (bytes < 1024) return `${bytes} B`;
+  const units = ["KB", "MB", "GB", "TB"];
+  let n = bytes / 1024;
+  let unit = 0;
+  while (n >= 1024 && unit < units.length - 1) {
+    n /= 1024;
+    unit++;
+  }
+  const shown = n < 10 ? Math.round(n * 10) / 10 : Math.round(n);
+  return `${shown} ${units[unit]}`;
+}
+
+/** A file message as shown: its name and, when known, its size (`photo.bin · 200 KB`). */
+export function fileLabel(file: { name: string; size: number | null }): string {
+  return file.size === null ? file.name : `${file.name} · ${formatSize(file.size)}`;
+}

@@ -263,6 +263,8 @@ export class CommandRunner {
         sent_at: r.sentAt,
         state: r.state,
         file: r.file?.path ?? null,
+        file_name: r.file?.name ?? null,
+        file_size: r.file?.size ?? null,
         client_msg_id: r.clientMsgId,
       })),
     });

@@ -42,6 +42,8 @@ export type ClientEvent =
     text?: string;
     /** Added: going out now, queued until the reconnect, or (a file) accepted already. */
     state?: SentState;
+    /** Added: for a file, its name and size in bytes. */
+    file?: { name: string; size: number } | null;
   }
   | { event: "accepted"; client_msg_id: string; id: number }
   | {
@@ -138,6 +140,9 @@ export type ClientEvent =
       sent_at: number;
       state: string | null;
       file: string | null;
+      /** Added: for a file message, the file's name and size in bytes. */
+      file_name?: string | null;
+      file_size?: number | null;
       /** Added: the sender's ID for the message (yours match `sent`'s). */
       client_msg_id?: string | null;
     }[];

@@ -141,6 +141,7 @@ export class FileTransfer {
       to_id: target.friend?.userId ?? null,
       text,
       state: "accepted",
+      file: { name: meta.name, size: meta.size },
     });
     emit({ event: "accepted", client_msg_id: clientMsgId, id: lastMsgId });
   }

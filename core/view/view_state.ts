@@ -33,6 +33,20 @@ export interface ChatLine {
   readonly state: LineState | null;
   /** Who acknowledged it (group messages collect several). */
   readonly deliveredTo: readonly string[];
+  /**
+   * For a file message: its name, size in bytes and, for a received one, where it was saved
+   * (null when unknown). Absent for other lines. Graphical clients show this instead of
+   * `text`, which may name internal storage paths.
+   */
+  readonly file?: LineFile;
+}
+
+/** The file of a file message (see {@linkcode ChatLine.file}). */
+export interface LineFile {
+  readonly name: string;
+  /** Bytes; null when the history did not say. */
+  readonly size: number | null;
+  readonly path: string | null;
 }
 
 /** A conversation in the side list. */
@@ -198,6 +212,7 @@ export function applyEvent(v: ViewState, e: ClientEvent, now = Date.now()): View
         clientMsgId: e.client_msg_id,
         state: e.state ?? (file ? "accepted" : v.conn === "online" ? "sending" : "queued"),
         deliveredTo: [],
+        ...(e.file ? { file: { name: e.file.name, size: e.file.size, path: null } } : {}),
       }, false);
       return { ...next, outgoing: null };
     }
@@ -241,6 +256,7 @@ export function applyEvent(v: ViewState, e: ClientEvent, now = Date.now()): View
         clientMsgId: null,
         state: null,
         deliveredTo: [],
+        file: { name: e.name, size: e.size, path: e.path },
       }, true);
     }
     case "group": {
@@ -321,6 +337,7 @@ export function applyEvent(v: ViewState, e: ClientEvent, now = Date.now()): View
         clientMsgId: null,
         state: m.from === v.myId ? _historyState(m.state) : null,
         deliveredTo: [],
+        ...(m.file !== null || m.file_name ? { file: _historyFile(m, m.from === v.myId) } : {}),
       }));
       // Live lines that arrived before the history answer stay after it, without repeats.
       const known = new Set(lines.flatMap((l) => l.msgId === null ? [] : [l.msgId]));
@@ -600,6 +617,15 @@ function _plain(kind: "info" | "warning", text: string, at: number): ChatLine {
 function _progress(v: ViewState, what: string, done: number, total: number): ViewState {
   const rest = v.transfers.filter((t) => t.what !== what);
   return { ...v, transfers: done >= total ? rest : [...rest, { what, done, total }] };
+}
+
+function _historyFile(
+  m: { file: string | null; file_name?: string | null; file_size?: number | null },
+  mine: boolean,
+): LineFile {
+  const name = m.file_name ?? m.file?.split(/[\\/]/).pop() ?? "file";
+  // A sent file's path is where it was read from, nothing to download.
+  return { name, size: m.file_size ?? null, path: mine ? null : m.file };
 }
 
 function _size(bytes: number): string {
