@@ -299,8 +299,8 @@ Deno.test("a stranger's key and message are kept as a request; accept shows them
     const m = w.direct(w.bob, key, "hello alice, it is bob");
     await _acked(w, k, m);
     assert.deepEqual(w.all("request"), [
-      { event: "request", user: "bob", id: 2, text: null, messages: 1 },
-      { event: "request", user: "bob", id: 2, text: "hello alice, it is bob", messages: 2 },
+      { event: "request", user: "bob", id: 2, text: null, messages: 0 },
+      { event: "request", user: "bob", id: 2, text: "hello alice, it is bob", messages: 1 },
     ]);
     assert.equal(w.all("message").length, 0, "nothing is shown before the user decides");
     assert.equal(w.all("friend").length, 0);
@@ -310,7 +310,7 @@ Deno.test("a stranger's key and message are kept as a request; accept shows them
 
     await client.run({ name: "requests" });
     assert.deepEqual(w.all("requests")[0]!.requests.map((r) => [r.user, r.text, r.messages]), [
-      ["bob", "hello alice, it is bob", 2],
+      ["bob", "hello alice, it is bob", 1],
     ]);
     await client.run({ name: "friends" });
     assert.deepEqual(w.all("friends")[0]!.friends, []);
@@ -326,7 +326,7 @@ Deno.test("a stranger's key and message are kept as a request; accept shows them
       event: "contact_added",
       user: "bob",
       id: 2,
-      messages: 2,
+      messages: 1,
     });
     assert.equal(w.all("message")[0]!.text, "hello alice, it is bob");
     assert.equal(ks.request(2), null);
@@ -355,6 +355,36 @@ Deno.test("writing to someone who asked takes their request and key; no new key 
   });
 });
 
+Deno.test("single_message to someone new sends a key without a word about it", async () => {
+  await _withAlice(async (w, client) => {
+    await client.run({ name: "single_message", user: "bob", text: "hi bob" });
+    const sent = w.conn.requests.filter((r) => r.type === "key" || r.type === "single_message");
+    assert.deepEqual(sent.map((r) => r.type), ["key", "single_message"]);
+    assert.equal(w.all("friend").length, 0);
+  });
+});
+
+Deno.test("add_friend says once that the user can write now", async () => {
+  await _withAlice(async (w, client) => {
+    await client.run({ name: "add_friend", user: "bob" });
+    await client.run({ name: "single_message", user: "bob", text: "hi bob" });
+    assert.deepEqual(w.all("friend"), [
+      { event: "friend", user: "bob", id: 2, initiated_by: "me" },
+    ]);
+  });
+});
+
+Deno.test("a request counts what was written, not the key offered with it", async () => {
+  await _withAlice(async (w, client) => {
+    const key = generateFernetKey();
+    await _acked(w, w.offerKey(w.bob, key), w.direct(w.bob, key, "one message"));
+    await client.run({ name: "requests" });
+    assert.equal(w.all("requests")[0]!.requests[0]!.messages, 1);
+    await client.run({ name: "accept", user: "bob" });
+    assert.equal(w.all("contact_added")[0]!.messages, 1);
+  });
+});
+
 Deno.test("add_friend makes a contact whose later messages are not requests", async () => {
   await _withAlice(async (w, client, ks) => {
     await client.run({ name: "add_friend", user: "bob" });
@@ -374,7 +404,7 @@ Deno.test("block drops what a user sends without a word; unblock makes them a st
     w.offerKey(w.bob, key);
     await _acked(w, w.direct(w.bob, key, "spam 1"));
     await client.run({ name: "block", user: "bob" });
-    assert.deepEqual(w.all("blocked"), [{ event: "blocked", user: "bob", id: 2, dropped: 2 }]);
+    assert.deepEqual(w.all("blocked"), [{ event: "blocked", user: "bob", id: 2, dropped: 1 }]);
     assert.equal(ks.request(2), null);
     const count = w.events.length;
     const later = [w.offerKey(w.bob, key), w.direct(w.bob, key, "spam 2")];

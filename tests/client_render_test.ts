@@ -163,7 +163,7 @@ Deno.test("renderEvent() words requests, blocking, refused files and verificatio
   );
   assert.equal(
     renderEvent({ event: "contact_added", user: "bob", id: 2, messages: 2 }),
-    "bob (#2) is now a contact; their 2 waiting message(s) follow.",
+    "You accepted bob (#2); you can now chat; their waiting 2 messages follow.",
   );
   assert.equal(
     renderEvent({ event: "blocked", user: "bob", id: 2, dropped: 0 }),
@@ -180,7 +180,7 @@ Deno.test("renderEvent() words requests, blocking, refused files and verificatio
       blocked: [{ id: 3, user: "mallory" }],
     }),
     "Requests (accept USER, or block USER):\n" +
-      "  bob                  #2  3 message(s): “hello”\n" +
+      "  bob                  #2  3 messages: “hello”\n" +
       "Blocked: mallory",
   );
   assert.equal(
@@ -264,4 +264,35 @@ Deno.test("renderSafetyNumber() shows a malformed number as it is, made safe to 
   assert.equal(renderSafetyNumber(_DIGITS, 4).split("\n").length, 3);
   assert.equal(renderSafetyNumber("1234"), "1234");
   assert.equal(renderSafetyNumber("12\x1b[2J34"), "1234");
+});
+
+Deno.test("renderEvent() counts messages in words: 1 message, 2 messages", () => {
+  const requests = (messages: number) =>
+    renderEvent({
+      event: "requests",
+      requests: [{ id: 2, user: "bob", text: "hi", messages, since: 0 }],
+      blocked: [],
+    })!;
+  assert.match(requests(1), /#2 {2}1 message: “hi”/);
+  assert.match(requests(2), /#2 {2}2 messages: “hi”/);
+  assert.match(
+    renderEvent({ event: "contact_added", user: "bob", id: 2, messages: 1 })!,
+    /their waiting 1 message follow/,
+  );
+  assert.match(
+    renderEvent({ event: "blocked", user: "bob", id: 2, dropped: 1 })!,
+    /; 1 waiting message dropped\.$/,
+  );
+});
+
+Deno.test("renderEvent() confirms accept, and says nothing of a key they sent", () => {
+  assert.equal(
+    renderEvent({ event: "contact_added", user: "erin", id: 5, messages: 0 }),
+    "You accepted erin (#5); you can now chat.",
+  );
+  assert.equal(renderEvent({ event: "friend", user: "erin", id: 5, initiated_by: "them" }), null);
+  assert.equal(
+    renderEvent({ event: "friend", user: "bob", id: 2, initiated_by: "me" }),
+    "You added bob (#2); you can message them now.",
+  );
 });

@@ -75,7 +75,7 @@ Deno.test("applyEvent() takes one of your messages from sending to delivered in 
   v = applyEvent(v, { event: "delivered", id: 40, to: 2, to_name: "bob" });
   assert.equal(line().state, "delivered");
   assert.deepEqual(line().deliveredTo, ["bob"]);
-  assert.equal(v.conversations[1]!.lines.length, 2, "one info line and the message, no new lines");
+  assert.equal(v.conversations[1]!.lines.length, 1, "the message only, no new lines");
 });
 
 Deno.test("applyEvent() marks messages sent while offline as queued, and keeps one reconnect state", () => {
@@ -344,4 +344,57 @@ Deno.test("applyEvent() writes a list out only when it was asked for, once", () 
   assert.deepEqual(v.awaiting, []);
   v = applyEvent(v, friends, 1_000);
   assert.equal(v.conversations[0]!.lines.length, 2, "the next, unasked list is not written");
+});
+
+Deno.test("applyEvent() shows one line for a request, with its text once it comes", () => {
+  const request = (text: string | null, messages: number): ClientEvent => ({
+    event: "request",
+    user: "erin",
+    id: 5,
+    text,
+    messages,
+  });
+  let v = _view([_ready, request(null, 0), request("hello", 1)]);
+  const lines = () => v.conversations[0]!.lines.filter((l) => /erin wants/.test(l.text));
+  assert.deepEqual(lines().map((l) => l.text), [
+    'erin wants to talk to you: "hello" (/accept erin or /block erin)',
+  ]);
+  assert.equal(v.conversations[0]!.unread, 0, "the status pane is open: nothing unread");
+  v = applyEvent(v, { event: "blocked", user: "erin", id: 5, dropped: 1 });
+  v = applyEvent(v, { event: "unblocked", user: "erin", id: 5 });
+  v = applyEvent(v, request("sorry", 1));
+  assert.equal(lines().length, 2, "a later request is a new line");
+});
+
+Deno.test("applyEvent() confirms accept with one line where it was typed", () => {
+  let v = _view([_ready, {
+    event: "request",
+    user: "erin",
+    id: 5,
+    text: "hi",
+    messages: 1,
+  }]);
+  const status = () => v.conversations[0]!.lines.length;
+  const before = status();
+  v = applyEvent(v, { event: "contact_added", user: "erin", id: 5, messages: 1 });
+  v = applyEvent(v, { event: "friend", user: "erin", id: 5, initiated_by: "them" });
+  assert.equal(status(), before + 1);
+  assert.equal(v.conversations[0]!.lines.at(-1)!.text, "You accepted erin; you can now chat");
+  const erin = v.conversations.find((c) => c.key === "@erin")!;
+  assert.deepEqual(erin.lines, [], "no line about it in erin's conversation");
+});
+
+Deno.test("applyEvent() writes verify, accept_key and add_friend answers where they were typed", () => {
+  let v = _view([_ready, { event: "friend", user: "bob", id: 2, initiated_by: "me" }]);
+  v = applyEvent(v, { event: "verified", user: "bob", id: 2, safety_number: "1".repeat(60) });
+  v = applyEvent(v, { event: "key_accepted", user: "bob", id: 2 });
+  assert.equal(v.current, "*");
+  assert.deepEqual(v.conversations[0]!.lines.slice(-3).map((l) => l.text), [
+    "You added bob; you can write to them now",
+    "You verified bob's keys (✓ in the list)",
+    "You accepted bob's new keys",
+  ]);
+  const bob = v.conversations.find((c) => c.key === "@bob")!;
+  assert.deepEqual(bob.lines, []);
+  assert.equal(bob.verified, true, "still marked in the list");
 });

@@ -138,7 +138,7 @@ export class Consent {
       event: "contact_added",
       user: f.username,
       id: f.userId,
-      messages: request?.messages ?? 0,
+      messages: request === null ? 0 : this.#kept(f.userId),
     });
     // The inbox may be keeping one more of theirs right now (screened before they became a
     // contact): after the replay it has, and it is replayed in turn.
@@ -184,7 +184,7 @@ export class Consent {
       ? { id: known.userId, name: known.username }
       : await friends.lookup(user).then((u) => ({ id: u.user_id, name: u.username }));
     if (who.id === ks.userId) throw new ClientError(CLIENT_ERRORS.isSelf, "That is you");
-    const dropped = ks.request(who.id)?.messages ?? 0;
+    const dropped = ks.request(who.id) === null ? 0 : this.#kept(who.id);
     ks.block(who.id, who.name);
     this.#offers.delete(who.id);
     emit({ event: "blocked", user: who.name, id: who.id, dropped });
@@ -212,7 +212,7 @@ export class Consent {
         id: r.userId,
         user: r.username,
         text: r.preview,
-        messages: r.messages,
+        messages: this.#kept(r.userId),
         since: r.firstAt,
       })),
       blocked: ks.blockedUsers().map((b) => ({ id: b.userId, user: b.username })),
@@ -243,8 +243,15 @@ export class Consent {
       user: f.username,
       id: f.userId,
       text: r.preview,
-      messages: r.messages,
+      messages: this.#kept(m.from),
     });
+  }
+
+  /** How many messages `userId`'s request keeps: what they wrote, not the keys they offered. */
+  #kept(userId: number): number {
+    return this.#d.ks.requestMessages(userId)
+      .filter((r) => parseEnvelopeType((JSON.parse(r.frame) as MessageFrame).body) !== "friend_key")
+      .length;
   }
 
   /** Opens a friend key a requester offered (checking its signature); nothing is stored. */

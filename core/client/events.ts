@@ -94,6 +94,10 @@ export type ClientEvent =
     group_name?: string;
     from_name?: string;
   }
+  /**
+   * A shared key: "me" answers the user's `add_friend`; "them" is a key a contact sent (also
+   * when an accepted request is replayed). Only "me" is shown as a line; "them" is for JSON use.
+   */
   | { event: "friend"; user: string; id: number; initiated_by: "me" | "them" }
   | {
     event: "key_changed";
@@ -172,7 +176,7 @@ export type ClientEvent =
     id: number;
     /** The first text they sent that could be read, or null (e.g. only a key so far). */
     text: string | null;
-    /** How many of their messages are kept. */
+    /** How many of their messages are kept (what they wrote; the keys they offered are not counted). */
     messages: number;
   }
   | {
@@ -180,14 +184,14 @@ export type ClientEvent =
     event: "contact_added";
     user: string;
     id: number;
-    /** How many kept messages are handed over now. */
+    /** How many kept messages are handed over now (keys not counted). */
     messages: number;
   }
   | {
     event: "blocked";
     user: string;
     id: number;
-    /** How many kept messages of their request were dropped. */
+    /** How many kept messages of their request were dropped (keys not counted). */
     dropped: number;
   }
   | { event: "unblocked"; user: string; id: number }

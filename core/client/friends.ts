@@ -101,7 +101,7 @@ export class Friends {
       this.#emit({ event: "friend", user: f.username, id: f.userId, initiated_by: "me" });
       return;
     }
-    await this.offerKey(f.userId);
+    await this.offerKey(f.userId, true);
   }
 
   /** A friend with a shared key (made and sent first when there is none, unless `needKey` is false). */
@@ -111,8 +111,12 @@ export class Friends {
     return this.#ks.friend(f.userId)!;
   }
 
-  /** Makes a Fernet key, keeps it, and sends it wrapped and signed. */
-  async offerKey(friendId: number): Promise<void> {
+  /**
+   * Makes a Fernet key, keeps it, and sends it wrapped and signed. Reported with `friend`
+   * only when `announce` (the user ran `add_friend`): a key sent before a first message, or
+   * after `accept_key`, is not something the user asked about.
+   */
+  async offerKey(friendId: number, announce = false): Promise<void> {
     const ks = this.#ks;
     const f = ks.friend(friendId)!;
     if (!ks.friendKeysUsable(friendId)) throw keysChangedError(f.username);
@@ -141,7 +145,9 @@ export class Friends {
     // The friend's own offer may have crossed ours meanwhile and won.
     if (this.#offers.get(friendId)?.kid === kid) this.#offers.delete(friendId);
     if (!ks.activeFriendKey(friendId)) ks.setActiveFriendKey(friendId, kid);
-    this.#emit({ event: "friend", user: f.username, id: friendId, initiated_by: "me" });
+    if (announce) {
+      this.#emit({ event: "friend", user: f.username, id: friendId, initiated_by: "me" });
+    }
   }
 
   /** Keeps a friend key received from `from`, active if it wins over mine. */

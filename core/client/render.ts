@@ -78,9 +78,11 @@ export function renderEvent(e: ClientEvent, ctx: RenderContext = {}): string | n
         cleanLine(e.from_name ?? `#${e.from}`)
       }`;
     case "friend":
+      // Only the answer to add_friend is worth a line: a key they sent (an accept replaying
+      // theirs, a re-agreement) is told by what follows, e.g. "contact_added".
       return e.initiated_by === "me"
-        ? `Sent ${cleanLine(e.user)} (#${e.id}) an encrypted key; you can message them now.`
-        : `${cleanLine(e.user)} (#${e.id}) shared an encrypted key with you.`;
+        ? `You added ${cleanLine(e.user)} (#${e.id}); you can message them now.`
+        : null;
     case "key_changed":
       return [
         "",
@@ -145,16 +147,16 @@ export function renderEvent(e: ClientEvent, ctx: RenderContext = {}): string | n
         : `Request from ${who}: “${_snippet(e.text)}” (${how}).`;
     }
     case "contact_added":
-      return `${cleanLine(e.user)} (#${e.id}) is now a contact` +
-        (e.messages > 0 ? `; their ${e.messages} waiting message(s) follow.` : ".");
+      return `You accepted ${cleanLine(e.user)} (#${e.id}); you can now chat` +
+        (e.messages > 0 ? `; their waiting ${_count(e.messages, "message")} follow.` : ".");
     case "blocked":
       return `Blocked ${cleanLine(e.user)} (#${e.id}): what they send is dropped` +
-        (e.dropped > 0 ? `; ${e.dropped} waiting message(s) dropped.` : ".");
+        (e.dropped > 0 ? `; ${_count(e.dropped, "waiting message")} dropped.` : ".");
     case "unblocked":
       return `Unblocked ${cleanLine(e.user)} (#${e.id}); a new message from them is a request.`;
     case "requests": {
       const lines = e.requests.map((r) =>
-        `  ${padToWidth(cleanLine(r.user), 20)} #${r.id}  ${r.messages} message(s)${
+        `  ${padToWidth(cleanLine(r.user), 20)} #${r.id}  ${_count(r.messages, "message")}${
           r.text === null ? "" : `: “${_snippet(r.text)}”`
         }`
       );
@@ -240,4 +242,9 @@ export function clean(text: string): string {
 /** Like {@linkcode clean}, on one line: for names and other short fields. */
 export function cleanLine(text: string): string {
   return displaySafe(text, { singleLine: true });
+}
+
+/** "1 message", "2 messages". */
+function _count(n: number, noun: string): string {
+  return `${n} ${noun}${n === 1 ? "" : "s"}`;
 }

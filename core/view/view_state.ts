@@ -39,6 +39,8 @@ export interface ChatLine {
    * `text`, which may name internal storage paths.
    */
   readonly file?: LineFile;
+  /** On the status line about a request: the requester, so a later word of it updates it. */
+  readonly request?: string;
 }
 
 /** The file of a file message (see {@linkcode ChatLine.file}). */
@@ -280,12 +282,11 @@ export function applyEvent(v: ViewState, e: ClientEvent, now = Date.now()): View
     case "group_key":
       return v;
     case "friend": {
-      const key = directKey(e.user);
-      const next = _ensure(v, key, "direct", e.id, e.user);
-      const text = e.initiated_by === "me"
-        ? `You sent ${e.user} a key; you can write now`
-        : `${e.user} added you as a friend`;
-      return _info(next, key, text, now);
+      // A key they sent (an accept replaying theirs, a re-agreement) is nothing to tell:
+      // only the answer to the user's own add_friend is shown, where it was typed.
+      if (e.initiated_by === "them") return v;
+      const next = _ensure(v, directKey(e.user), "direct", e.id, e.user);
+      return _info(next, v.current, `You added ${e.user}; you can write to them now`, now);
     }
     case "key_changed": {
       const key = directKey(e.user);
@@ -296,7 +297,7 @@ export function applyEvent(v: ViewState, e: ClientEvent, now = Date.now()): View
     case "key_accepted": {
       const key = directKey(e.user);
       const next = _mapConv(v, key, (c) => ({ ...c, keyWarning: false }));
-      return _info(next, key, `You accepted ${e.user}'s new keys`, now);
+      return _info(next, v.current, `You accepted ${e.user}'s new keys`, now);
     }
     case "friends": {
       let next = v;
@@ -380,20 +381,31 @@ export function applyEvent(v: ViewState, e: ClientEvent, now = Date.now()): View
         ? `${e.user} wants to talk to you (no message yet)`
         : `${e.user} wants to talk to you: "${e.text}"`;
       const ask = `${text} (/accept ${e.user} or /block ${e.user})`;
-      return _warn({ ...v, notice: { text: ask, error: false, about: e.user } }, "*", ask, now);
+      const next = { ...v, notice: { text: ask, error: false, about: e.user } };
+      // One line per request: its first text, arriving after the key, updates it in place.
+      const shown = v.conversations.find((c) => c.key === "*")?.lines
+        .some((l) => l.request === e.user) ?? false;
+      if (!shown) {
+        return _addLine(next, "*", { ..._plain("warning", ask, now), request: e.user }, true);
+      }
+      return _mapConv(next, "*", (c) => ({
+        ...c,
+        lines: c.lines.map((l) => l.request === e.user ? { ...l, text: ask } : l),
+      }));
     }
     case "contact_added": {
       const key = directKey(e.user);
       const next = _ensure(_settled(v, e.user), key, "direct", e.id, e.user);
-      return _info(next, key, `${e.user} is a contact now`, now);
+      return _info(next, v.current, `You accepted ${e.user}; you can now chat`, now);
     }
     case "blocked": {
       const key = directKey(e.user);
       const current = v.current === key ? "*" : v.current;
+      const settled = _settled(v, e.user);
       return _info(
         {
-          ..._settled(v, e.user),
-          conversations: v.conversations.filter((c) => c.key !== key),
+          ...settled,
+          conversations: settled.conversations.filter((c) => c.key !== key),
           current,
         },
         current,
@@ -408,7 +420,7 @@ export function applyEvent(v: ViewState, e: ClientEvent, now = Date.now()): View
         verified: true,
         keyWarning: false,
       }));
-      return _info(next, key, `You verified ${e.user}'s keys (✓ in the list)`, now);
+      return _info(next, v.current, `You verified ${e.user}'s keys (✓ in the list)`, now);
     }
     // Other newer engine events (lists, file refusals, the own-keys warning): worded as in
     // line mode, where the user is looking (most answer a command just typed).
@@ -513,7 +525,16 @@ function _answer(
 
 /** Drops the notice about `user`'s request: it was accepted or blocked. */
 function _settled(v: ViewState, user: string): ViewState {
-  return v.notice?.about === user ? { ...v, notice: null } : v;
+  // Its line stays, as it was; a later request of theirs is a new line.
+  const next = _mapConv(v, "*", (c) => ({
+    ...c,
+    lines: c.lines.map((l) => {
+      if (l.request !== user) return l;
+      const { request: _, ...kept } = l;
+      return kept;
+    }),
+  }));
+  return next.notice?.about === user ? { ...next, notice: null } : next;
 }
 
 function _historyState(state: string | null): LineState | null {
