@@ -346,6 +346,23 @@ Deno.test("applyEvent() writes a list out only when it was asked for, once", () 
   assert.equal(v.conversations[0]!.lines.length, 2, "the next, unasked list is not written");
 });
 
+Deno.test("applyEvent() writes a requests list as rows when asked for, and not when loaded", () => {
+  const requests: ClientEvent = {
+    event: "requests",
+    requests: [{ id: 3, user: "carol", text: null, messages: 0, since: 0 }],
+    blocked: [{ id: 4, user: "dave" }],
+  };
+  let v = _view([_ready, requests]);
+  assert.equal(v.conversations[0]!.lines.length, 1, "loaded at login (web): no line");
+  v = applyEvent(awaitAnswer(v, "requests"), requests, 1_000);
+  assert.deepEqual(v.conversations[0]!.lines.slice(1).map((l) => l.text.trim()), [
+    "Requests (accept USER, or block USER):",
+    "carol                #3  0 messages",
+    "Blocked: dave",
+  ]);
+  assert.deepEqual(v.awaiting, []);
+});
+
 Deno.test("applyEvent() shows one line for a request, with its text once it comes", () => {
   const request = (text: string | null, messages: number): ClientEvent => ({
     event: "request",

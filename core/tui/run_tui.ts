@@ -55,6 +55,9 @@ export async function runTui(opts: TuiOptions): Promise<number> {
   try {
     await client.start();
   } catch (err) {
+    // Erase the frame drawn while starting: the reason (and the password prompt asked again
+    // for a wrong one) is then the only thing on the lines, not glued to a stale status bar.
+    ink.clear();
     ink.unmount();
     unsubscribe();
     await client.close();

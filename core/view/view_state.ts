@@ -94,7 +94,7 @@ export interface ViewState {
    */
   readonly notice: { text: string; error: boolean; about?: string } | null;
   /**
-   * Answers the user asked for with a command (`friends`, `groups`, `history`): the next
+   * Answers the user asked for with a command (`friends`, `groups`, `history`, `requests`): the next
    * such event is also written out in the current conversation. Lists the client loads on
    * its own (at login, on opening a conversation) only update the side list.
    */
@@ -108,7 +108,7 @@ export interface ViewState {
 }
 
 /** Engine events that answer a command and are shown only when asked for. */
-export type AnswerEvent = "friends" | "groups" | "history";
+export type AnswerEvent = "friends" | "groups" | "history" | "requests";
 
 /** Lines kept per conversation. */
 export const MAX_LINES = 2_000;
@@ -351,6 +351,9 @@ export function applyEvent(v: ViewState, e: ClientEvent, now = Date.now()): View
           .slice(-MAX_LINES),
       }));
     }
+    case "requests":
+      // The web client loads it at login (for its panel); typed, it is written out as rows.
+      return _answer(v, e, now);
     case "fingerprint":
       // Three lines of four groups, as Signal shows it: 23 columns, so narrow terminals too.
       return _info(
@@ -498,7 +501,10 @@ export function answered(v: ViewState, answer: AnswerEvent): ViewState {
 
 /** The command names whose answers are written out when asked for. */
 export function answerOf(command: string): AnswerEvent | null {
-  return command === "friends" || command === "groups" || command === "history" ? command : null;
+  return command === "friends" || command === "groups" || command === "history" ||
+      command === "requests"
+    ? command
+    : null;
 }
 
 /** Sets contacts' online status, by user ID. */
