@@ -454,3 +454,43 @@ Deno.test("WebController.onEvent() gives file lines their name and size, never o
     ["out", { name: "notes.txt", size: 3, path: null }],
   ]);
 });
+
+Deno.test("command() quit leaves the chat once the commands before it ran", async () => {
+  const { ctl, engine } = _setup();
+  let left = 0;
+  ctl.onLeave = () => left++;
+  ctl.command("friends");
+  ctl.command("quit");
+  await ctl.idle();
+  await Promise.resolve();
+  assert.equal(left, 1);
+  assert.deepEqual(engine.ran.map((c) => c.name), ["friends"], "quit is not an engine command");
+});
+
+Deno.test("command() logout leaves the chat once the engine logged out, not when it failed", async () => {
+  const { ctl, engine } = _setup();
+  let left = 0;
+  ctl.onLeave = () => left++;
+  engine.answers.push(() => Promise.reject(new Error("Not connected")));
+  ctl.command("logout");
+  await ctl.idle();
+  await Promise.resolve();
+  assert.equal(left, 0, "still signed in after a failed logout");
+  engine.answers.push(() => {
+    ctl.onEvent({ event: "logged_out" });
+    return Promise.resolve();
+  });
+  ctl.command("/logout");
+  await ctl.idle();
+  await Promise.resolve();
+  assert.equal(left, 1);
+});
+
+Deno.test("command() send_file with a typed path explains the File… button, runs nothing", async () => {
+  const { ctl, engine } = await _opened("@bob");
+  ctl.command("send_file bob notes.txt");
+  await ctl.idle();
+  assert.deepEqual(engine.ran, []);
+  assert.match(ctl.snapshot.view.notice?.text ?? "", /"File…" button/);
+  assert.equal(ctl.snapshot.view.notice?.error, true);
+});

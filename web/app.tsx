@@ -63,7 +63,8 @@ export function App({ idb, sql, balancer }: AppProps) {
             dispatch({ type: "progress", busy: e.what });
           }
           if (e.event === "connecting") {
-            dispatch({ type: "progress", busy: `Connecting (attempt ${e.attempt})` });
+            // With the reason: "no live server" is worth knowing before the attempts run out.
+            dispatch({ type: "progress", busy: `Connecting (attempt ${e.attempt}): ${e.reason}` });
           }
         },
       });

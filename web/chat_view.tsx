@@ -29,6 +29,13 @@ export function ChatView({ session, onLogout }: ChatViewProps) {
   const [menu, setMenu] = useState(false);
   useEffect(() => controller.subscribe(() => setSnap(controller.snapshot)), [controller]);
   useEffect(() => {
+    // `/quit` and `/logout` typed in the composer leave as the "Log out" button does.
+    controller.onLeave = onLogout;
+    return () => {
+      controller.onLeave = null;
+    };
+  }, [controller, onLogout]);
+  useEffect(() => {
     const onKey = (e: KeyboardEvent) => {
       if (e.altKey && (e.key === "ArrowUp" || e.key === "ArrowDown")) {
         e.preventDefault();

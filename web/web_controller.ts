@@ -73,6 +73,11 @@ export class WebController {
   readonly #listeners = new Set<() => void>();
   #queue: Promise<void> = Promise.resolve();
   readonly #loaded = new Set<string>();
+  /**
+   * Called when the user leaves the chat by a command: `/quit`, or `/logout` once the engine
+   * has ended the session (the page then shows the login form, as after "Log out").
+   */
+  onLeave: (() => void) | null = null;
 
   constructor(me: string, engine: WebEngine) {
     this.#snap = {
@@ -231,11 +236,30 @@ export class WebController {
       this.#set({ ...this.#snap, view: showHelp(this.#snap.view, `Commands:\n${helpText()}`) });
       return;
     }
+    if (cmd.name === "quit") {
+      void this.idle().then(() => this.onLeave?.());
+      return;
+    }
+    if (cmd.name === "send_file") {
+      // A page cannot read a typed path; a file is picked with the composer's button.
+      this.#notice(
+        `To send a file here, open the conversation and use its "File…" button ` +
+          `(a typed path cannot be read in the browser)`,
+        true,
+      );
+      return;
+    }
     if (cmd.name === "single_message") {
       const key = findConversation(this.#snap.view, cmd.user)?.key ?? `@${cmd.user}`;
       this.#set({ ...this.#snap, view: submitting(this.#snap.view, key, cmd.text) });
     }
-    this.run(cmd, true);
+    const ran = this.run(cmd, true);
+    if (cmd.name === "logout") {
+      // Ended on the server ("logged_out" came): nothing more to do on this page.
+      void ran.then(() => {
+        if (this.#snap.view.conn === "offline") this.onLeave?.();
+      });
+    }
   }
 
   /**
