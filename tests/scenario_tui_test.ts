@@ -6,7 +6,8 @@
  * no step here. Groups are made, grown by an online stranger and an offline contact (who
  * then logs in and reads), shrunk, handed over, left and deleted; requests are accepted and
  * blocked; a contact is verified and their changed keys accepted; alice logs out and in
- * again, first with a wrong password; and a client with no cluster says so.
+ * again, first with a wrong password; mistakes are told in words that name what was wrong;
+ * and a client with no cluster says so.
  *
  * What is asserted sits in the small `_sees*` helpers and the `_TEXT` table, so that a change
  * of wording is one edit.
@@ -56,6 +57,9 @@ const _TEXT = {
   keysChanged: (user: string) => new RegExp(`${user} is a VERIFIED contact`),
   keysAccepted: (user: string) => new RegExp(`You accepted ${user}'s new keys`),
   noCluster: /No FastChat cluster answers at/,
+  noUser: (user: string) => new RegExp(`No user named "${user}"`),
+  noGroup: (group: string) => new RegExp(`No group "${group}"`),
+  notAdmin: (group: string) => new RegExp(`Only the admin of "?${group}\\b.* can do that`),
 } as const;
 
 /** Commands typed so far, by the name `parseCommand` gives them (aliases count). */
@@ -308,6 +312,8 @@ Deno.test("scenario, full-screen client: every /help command, groups, requests, 
     await step(
       "alice removes dave, hands the group to bob and leaves; bob deletes it",
       async () => {
+        await bob.cmd("remove_member hikers carol");
+        await bob.sees(_TEXT.notAdmin("hikers"));
         await alice.cmd("remove_member hikers dave");
         await alice.sees(_TEXT.removed("dave"));
         await carol.sees(_TEXT.removed("dave"));
@@ -352,6 +358,17 @@ Deno.test("scenario, full-screen client: every /help command, groups, requests, 
       await alice.cmd("accept_key bob");
       await alice.sees(_TEXT.keysAccepted("bob"));
       await alice.seesNot(/[●○@]bob !/, "the flag is gone");
+    });
+
+    await step("mistakes are told in words that name what was wrong", async () => {
+      await alice.cmd("msg zed hello");
+      await alice.sees(_TEXT.noUser("zed"));
+      await alice.cmd("add_member nosuchgroup carol");
+      await alice.sees(_TEXT.noGroup("nosuchgroup"));
+      await alice.type("/history");
+      await alice.sees(/Usage: history USER\|GROUP \[N\]/);
+      await alice.type("/bogus");
+      await alice.sees(/Unknown command "bogus"/);
     });
 
     await step("a client with no cluster says so", async () => {

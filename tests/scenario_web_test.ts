@@ -5,7 +5,8 @@
  * the composer at least once and the page's text is read after it; the test fails when a
  * command of the table (`COMMAND_SPECS`) has no step here. The buttons people use instead
  * (Accept, the file button, Log out) are pressed too; alice logs out and in again, first with
- * a wrong password; and with no server left, signing in says so.
+ * a wrong password; a mistake names what was wrong; and with no server left, signing in says
+ * so.
  *
  * What is asserted sits in the small helpers and the `_TEXT` table, so that a change of
  * wording or of the page's layout is one edit.
@@ -50,6 +51,7 @@ const _TEXT = {
   keysChanged: (user: string) => new RegExp(`${user} is a VERIFIED contact`),
   keysAccepted: (user: string) => new RegExp(`You accepted ${user}'s new keys`),
   noServer: /No live server is available/,
+  noUser: (user: string) => new RegExp(`No user named "${user}"`),
 } as const;
 
 /** Commands typed so far, by the name `parseCommand` gives them (aliases count). */
@@ -300,6 +302,13 @@ Deno.test("scenario, browser client: every /help command, buttons, groups, log o
       await _sees(alice, _TEXT.keysChanged("bob"));
       await _cmd(alice, "accept_key bob");
       await _sees(alice, _TEXT.keysAccepted("bob"));
+    });
+
+    await step("mistakes are told in words that name what was wrong", async () => {
+      await _cmd(alice, "msg zed hello");
+      await _sees(alice, _TEXT.noUser("zed"));
+      await alice.say("/bogus");
+      await _sees(alice, /Unknown command "bogus"/);
     });
 
     await step("/quit leaves the chat for the login form", async () => {

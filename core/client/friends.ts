@@ -229,9 +229,13 @@ export class Friends {
     try {
       return await conn.request({ type: "lookup", username: who });
     } catch (err) {
-      const asId = /^[0-9]+$/.test(who) && err instanceof RequestError && err.code === "not_found";
-      if (!asId) throw err;
-      return await conn.request({ type: "lookup", user_id: Number(who) });
+      if (!(err instanceof RequestError && err.code === "not_found")) throw err;
+      if (/^[0-9]+$/.test(who)) return await conn.request({ type: "lookup", user_id: Number(who) });
+      // The server says "No such user"; the person needs to know which name was not found.
+      throw new ClientError(
+        CLIENT_ERRORS.notFound,
+        `No user named "${who}"; check the spelling (names are exact)`,
+      );
     }
   }
 }
