@@ -148,17 +148,21 @@ function _listed(name: string, verified = false): RegExp {
 
 /** Every usage line of the command table is on one of the help's screens. */
 async function _seesWholeHelp(p: _Person): Promise<void> {
-  await p.sees(/quit\s+Leave/);
-  const screens = [await p.screen()];
-  for (let i = 0; i < 3; i++) {
+  let screen = await p.sees(/quit\s+Leave/);
+  const screens = [screen];
+  // Page up to the help's first line, each page read once it is drawn.
+  for (let pages = 0; !/\bKeys\b/.test(screen); pages++) {
+    assert.ok(pages < 10, `the help's top never came into view:\n${screen}`);
+    const before = /scrolled (\d+) up/.exec(screen)?.[1] ?? "0";
     await p.tmux.keys(p.name, ["PPage"]);
-    screens.push(await p.sees(/scrolled \d+ up/));
+    screen = await p.sees(new RegExp(`scrolled (?!${before} )\\d+ up`));
+    screens.push(screen);
   }
   const all = screens.join("\n");
   const missing = Object.values(COMMAND_SPECS).filter((s) => !all.includes(s.usage));
   assert.deepEqual(missing.map((s) => s.usage), [], `not in /help:\n${all}`);
   assert.match(all, /query NAME\s+open a conversation/);
-  for (let i = 0; i < 3; i++) await p.tmux.keys(p.name, ["NPage"]);
+  for (let i = 0; i < screens.length; i++) await p.tmux.keys(p.name, ["NPage"]);
   await p.sees(/quit\s+Leave/);
 }
 
