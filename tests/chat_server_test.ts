@@ -7,6 +7,7 @@
 
 import assert from "node:assert/strict";
 import { randomBytes, toBase64Url } from "../core/crypto/bytes.ts";
+import { CLOSE_REASONS } from "../core/protocol/mod.ts";
 import type {
   AcceptedFrame,
   ClientFrame,
@@ -377,6 +378,7 @@ Deno.test("ChatServer's logout closes every connection on that session, on every
     for (const r of resumed) {
       assert.equal(r.open, false, "a connection on the logged-out session stayed open");
       assert.equal(r.closedWith?.code, 4003);
+      assert.equal(r.closedWith?.reason, CLOSE_REASONS.sessionEnded);
     }
     assert.equal(other.open, true, "another session of the same user is not affected");
     // A frame sent on the ended session afterwards is not accepted.

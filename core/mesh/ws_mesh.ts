@@ -30,6 +30,7 @@
 import { setImmediate } from "node:timers";
 import {
   CLOSE_CODES,
+  CLOSE_REASONS,
   decode,
   encode,
   type PeerBatchedFrame,
@@ -384,13 +385,7 @@ export class WsMesh implements MeshTransport {
   /** Sends what a handshake step asks for, or closes the socket. */
   #apply(socket: WebSocket | ServerSocket, step: HandshakeStep): void {
     if (step.kind === "fail") {
-      if (step.reason === "Peer authentication failed") {
-        socket.send(encode({
-          type: "error",
-          code: "bad_peer_auth",
-          message: "Peer authentication failed",
-        }));
-      }
+      if (step.answer !== undefined) socket.send(encode(step.answer));
       socket.close(step.code, step.reason);
       return;
     }
@@ -440,7 +435,7 @@ export class WsMesh implements MeshTransport {
 }
 
 /** The close reason a server gives its peers when it stops. */
-const _SHUTTING_DOWN = "Server shutting down";
+const _SHUTTING_DOWN = CLOSE_REASONS.shuttingDown;
 /** How `peer_down` says that the peer stopped on purpose. */
 const _PEER_SHUT_DOWN = "the peer shut down";
 

@@ -13,11 +13,13 @@ import type { MeshEvents, MeshTransport } from "../mesh/transport.ts";
 import {
   type ClientFrame,
   CLOSE_CODES,
+  CLOSE_REASONS,
   decode,
   ERROR_CODES,
   type ErrorCode,
   frameFits,
   LIMITS,
+  loginDeadlineReason,
   type PeerBatchedFrame,
   ProtocolError,
   type ServerFrame,
@@ -160,7 +162,7 @@ export class ChatServer implements ConnHandler, MeshEvents {
   closeAll(): void {
     this.#gossip.close();
     for (const s of this.#sessions.values()) {
-      s.close(CLOSE_CODES.goingAway, "Server shutting down");
+      s.close(CLOSE_CODES.goingAway, CLOSE_REASONS.shuttingDown);
     }
   }
 
@@ -222,10 +224,7 @@ export class ChatServer implements ConnHandler, MeshEvents {
         return;
       }
       this.#ctx.log.info("client_closed_login_timeout", { addr: session.addr });
-      session.close(
-        CLOSE_CODES.policyViolation,
-        `Log in within ${this.#loginTimeoutMs / 1000} s of connecting`,
-      );
+      session.close(CLOSE_CODES.policyViolation, loginDeadlineReason(this.#loginTimeoutMs));
     }, this.#loginTimeoutMs);
   }
 
@@ -330,7 +329,7 @@ export class ChatServer implements ConnHandler, MeshEvents {
       if (s.closed || s.sessionHash === null || toHex(s.sessionHash) !== key) continue;
       // Nothing more is handled for it: frames already queued find it closed.
       s.closed = true;
-      s.close(CLOSE_CODES.sessionEnded, "Your session ended (logged out); log in again");
+      s.close(CLOSE_CODES.sessionEnded, CLOSE_REASONS.sessionEnded);
       n++;
     }
     return n;
@@ -658,7 +657,7 @@ export class ChatServer implements ConnHandler, MeshEvents {
         addr: session.addr,
         user: session.userId,
       });
-      session.close(CLOSE_CODES.policyViolation, "Too many invalid frames");
+      session.close(CLOSE_CODES.policyViolation, CLOSE_REASONS.tooManyInvalid);
     }
   }
 }

@@ -339,6 +339,8 @@ export class TestCluster {
    */
   async stop(): Promise<void> {
     await Promise.allSettled(this.#clients.map((c) => c.close()));
+    // Every frame a server sent these clients obeyed the protocol it documents.
+    const invalid = this.#clients.flatMap((c) => c.invalidFrames);
     const procs = [...this.servers.values(), ...(this.balancer ? [this.balancer] : [])];
     const running = procs.filter((p) => !p.exited);
     for (const p of running) p.kill("SIGTERM");
@@ -346,6 +348,9 @@ export class TestCluster {
     const statuses = await Promise.all(running.map((p) => p.done));
     clearTimeout(timer);
     await Deno.remove(this.dir, { recursive: true }).catch(() => {});
+    if (invalid.length > 0) {
+      throw new Error(`The server sent frames that break the protocol: ${invalid.join("; ")}`);
+    }
     const unclean = running.filter((_, i) => statuses[i]!.code !== 0);
     if (unclean.length > 0) {
       throw new Error(
