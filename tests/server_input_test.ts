@@ -327,14 +327,20 @@ Deno.test("server serves /healthz and Prometheus /metrics", async () => {
     const alice = await c.user(1, "alice");
     const bob = await c.user(1, "bob");
     await alice.client.send(bob.id, "x");
+    // A second connection of alice and one not logged in: `clients` counts users (documented).
+    const again = await c.connect(1);
+    await again.login("alice", "correct horse 1");
+    await c.connect(1);
     const health = await (await fetch(`http://127.0.0.1:${c.port(1)}/healthz`)).json();
     assert.equal(health.status, "ok");
     assert.equal(health.server_id, 1);
+    assert.equal(health.clients, 2);
     const res = await fetch(`http://127.0.0.1:${c.port(1)}/metrics`);
     assert.match(res.headers.get("content-type")!, /text\/plain/);
     const text = await res.text();
     assert.match(text, /# TYPE fastchat_connected_clients gauge/);
     assert.match(text, /fastchat_connected_clients\{server="1"\} 2/);
+    assert.match(text, /fastchat_connections\{server="1"\} 4/);
     assert.match(text, /fastchat_messages_stored_total\{server="1"\} 1/);
     assert.match(text, /fastchat_peer_links\{server="1"\} 0/);
   } finally {
