@@ -142,6 +142,17 @@ Deno.test("web client: forms behind buttons, avatars, day separators, locale tim
     await p.keyboard.press("Escape");
     await panel.waitFor({ state: "detached" });
     assert.equal(await members.getAttribute("aria-expanded"), "false");
+
+    // On a phone the forms open inside the folded-out list, which stays out until one is sent.
+    await p.setViewportSize({ width: 390, height: 760 });
+    await p.click(".menu-button");
+    await p.getByRole("button", { name: "New chat" }).click();
+    await p.getByLabel("Chat with (username)").waitFor();
+    assert.ok(await p.locator("#sidebar").isVisible(), "the list stays out with its form");
+    await p.fill("#add-contact", "bob");
+    await p.press("#add-contact", "Enter");
+    await p.locator("#sidebar").waitFor({ state: "hidden" });
+    assert.equal(await p.locator(".pane-header h2").innerText(), "bob");
   } catch (err) {
     for (const u of users) console.error(`--- ${u.name}'s page log:\n${u.log()}`);
     throw err;

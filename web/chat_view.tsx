@@ -89,8 +89,9 @@ export function ChatView({ session, onLogout }: ChatViewProps) {
         <div
           id="sidebar"
           onClick={(e) => {
-            // Choosing a conversation folds the phone menu; opening a form in it does not.
-            if ((e.target as Element).closest(".conv")) setMenu(false);
+            // Choosing a conversation (or starting one) folds the phone menu; opening a form
+            // in it does not. Enter in a form clicks its submit button too.
+            if ((e.target as Element).closest(".conv, button[type=submit]")) setMenu(false);
           }}
         >
           <Sidebar snap={snap} controller={controller} />
