@@ -5,6 +5,7 @@
 
 import assert from "node:assert/strict";
 import { layoutLines, progressBar, visibleRows } from "../core/tui/layout.ts";
+import { TimeFormat } from "../core/view/time_format.ts";
 import type { ChatLine } from "../core/view/view_state.ts";
 
 function _line(over: Partial<ChatLine>): ChatLine {
@@ -37,6 +38,22 @@ Deno.test("layoutLines() puts a date separator where the day changes", () => {
   assert.match(separators[0]!.text, /Fri, 27 Nov 2026/);
   assert.match(separators[1]!.text, /Sat, 28 Nov 2026/);
   assert.equal(rows[1]!.text, "09:05 bob: hi");
+});
+
+Deno.test("layoutLines() writes times and days as the TimeFormat it is given, as the web does", () => {
+  const us = new TimeFormat({ locale: "en-US", timeZone: "UTC" });
+  const rows = layoutLines(
+    [
+      _line({ at: Date.UTC(2026, 10, 27, 14, 3) }),
+      _line({ at: Date.UTC(2026, 10, 28, 9, 5) }),
+    ],
+    40,
+    "alice",
+    us,
+    Date.UTC(2026, 10, 28, 12),
+  );
+  const shown = rows.map((r) => r.text.replace(/─/g, "").replace(/\s+/g, " ").trim());
+  assert.deepEqual(shown, ["Yesterday", "2:03 PM bob: hi", "Today", "9:05 AM bob: hi"]);
 });
 
 Deno.test("layoutLines() shows your messages as you, with their state", () => {

@@ -9,6 +9,7 @@ import type { ClientEvent } from "../core/client/events.ts";
 import { TUI_COMMANDS, TuiController } from "../core/tui/controller.ts";
 import { layoutLines } from "../core/tui/layout.ts";
 import {
+  answerOf,
   applyEvent,
   awaitAnswer,
   cycle,
@@ -344,6 +345,24 @@ Deno.test("applyEvent() writes a list out only when it was asked for, once", () 
   assert.deepEqual(v.awaiting, []);
   v = applyEvent(v, friends, 1_000);
   assert.equal(v.conversations[0]!.lines.length, 2, "the next, unasked list is not written");
+});
+
+Deno.test("applyEvent() writes the requests list only when asked: one loaded at login goes stale", () => {
+  const none: ClientEvent = { event: "requests", requests: [], blocked: [] };
+  let v = _view([_ready, none]);
+  assert.deepEqual(v.conversations[0]!.lines.map((l) => l.text), ["Logged in as alice"]);
+  assert.equal(answerOf("requests"), "requests");
+  v = applyEvent(awaitAnswer(v, "requests"), none, 1_000);
+  assert.equal(v.conversations[0]!.lines.at(-1)!.text, "No requests.");
+});
+
+Deno.test("applyEvent() leaves the server to the status bar: a reconnect changes it", () => {
+  const v = _view([_ready, { event: "reconnected", server: 3 }]);
+  assert.equal(v.server, 3);
+  assert.doesNotMatch(
+    v.conversations.flatMap((c) => c.lines).map((l) => l.text).join("\n"),
+    /server/,
+  );
 });
 
 Deno.test("applyEvent() shows one line for a request, with its text once it comes", () => {

@@ -1,11 +1,13 @@
 /** @jsxRuntime automatic */
 /** @jsxImportSource preact */
 /**
- * People who want to talk (not contacts yet: accept or block), and blocked users.
+ * People who want to talk (not contacts yet: accept or block), and blocked users. The one
+ * place a request shows in the browser (the Status entry's badge counts these).
  *
  * @module
  */
 
+import { Avatar } from "./avatar.tsx";
 import type { WebController, WebSnapshot } from "./web_controller.ts";
 
 /** Props of {@linkcode RequestsPanel}. */
@@ -23,6 +25,7 @@ export function RequestsPanel({ snap, controller }: RequestsPanelProps) {
       <ul>
         {snap.requests.map((r) => (
           <li key={r.id} class="request">
+            <Avatar name={r.user} size="small" />
             <span>
               <strong>{r.user}</strong> wants to talk to you
               {r.text !== null ? `: "${r.text}"` : ""}

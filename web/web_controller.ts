@@ -100,17 +100,14 @@ export class WebController {
   /** An engine event. */
   onEvent(e: ClientEvent): void {
     const s = this.#snap;
-    let next: WebSnapshot = { ...s, view: applyEvent(s.view, e) };
+    // A request is in one place, `requests`: the box with Accept and Block on the status
+    // page, and the badge that counts them. The view's line and notice for it (words for the
+    // terminal) would repeat it, and outlive the Accept.
+    let next: WebSnapshot = e.event === "request" ? s : { ...s, view: applyEvent(s.view, e) };
     switch (e.event) {
       case "request": {
         const r = { id: e.id, user: e.user, text: e.text, messages: e.messages };
-        // Shown with Accept and Block buttons on the status page (its unread count says
-        // so), not as a notice naming terminal commands.
-        next = {
-          ...next,
-          view: { ...next.view, notice: s.view.notice },
-          requests: [...s.requests.filter((x) => x.id !== e.id), r],
-        };
+        next = { ...next, requests: [...s.requests.filter((x) => x.id !== e.id), r] };
         break;
       }
       case "requests":

@@ -94,9 +94,10 @@ export interface ViewState {
    */
   readonly notice: { text: string; error: boolean; about?: string } | null;
   /**
-   * Answers the user asked for with a command (`friends`, `groups`, `history`): the next
-   * such event is also written out in the current conversation. Lists the client loads on
-   * its own (at login, on opening a conversation) only update the side list.
+   * Answers the user asked for with a command (`friends`, `groups`, `history`, `requests`):
+   * the next such event is also written out in the current conversation. Lists the client
+   * loads on its own (at login, on opening a conversation) only update the side list (or, in
+   * the browser, its requests box): a "No requests." loaded at login would go stale.
    */
   readonly awaiting: readonly AnswerEvent[];
   /** Lines scrolled up from the bottom of the current conversation. */
@@ -108,7 +109,7 @@ export interface ViewState {
 }
 
 /** Engine events that answer a command and are shown only when asked for. */
-export type AnswerEvent = "friends" | "groups" | "history";
+export type AnswerEvent = "friends" | "groups" | "history" | "requests";
 
 /** Lines kept per conversation. */
 export const MAX_LINES = 2_000;
@@ -164,10 +165,11 @@ function _lineKey(): string {
 export function applyEvent(v: ViewState, e: ClientEvent, now = Date.now()): ViewState {
   switch (e.event) {
     case "ready":
+      // The server is the status bar's to show: it changes on a reconnect, a line would not.
       return _info(
         { ...v, myId: e.id, server: e.server, conn: "online", attempts: 0 },
         "*",
-        `Logged in as ${e.user} on server ${e.server}`,
+        `Logged in as ${e.user}`,
         now,
       );
     case "connecting":
@@ -316,6 +318,8 @@ export function applyEvent(v: ViewState, e: ClientEvent, now = Date.now()): View
       for (const g of e.groups) next = _ensure(next, groupKey(g.id), "group", g.id, g.name);
       return _answer(next, e, now);
     }
+    case "requests":
+      return _answer(v, e, now);
     case "history": {
       const conv = v.conversations.find((c) =>
         c.kind !== "status" &&
@@ -498,8 +502,10 @@ export function answered(v: ViewState, answer: AnswerEvent): ViewState {
 
 /** The command names whose answers are written out when asked for. */
 export function answerOf(command: string): AnswerEvent | null {
-  return command === "friends" || command === "groups" || command === "history" ? command : null;
+  return (_ANSWERS as ReadonlySet<string>).has(command) ? command as AnswerEvent : null;
 }
+
+const _ANSWERS: ReadonlySet<AnswerEvent> = new Set(["friends", "groups", "history", "requests"]);
 
 /** Sets contacts' online status, by user ID. */
 export function setOnline(v: ViewState, online: ReadonlyMap<number, boolean>): ViewState {
