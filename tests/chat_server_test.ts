@@ -23,6 +23,7 @@ import type {
   WireGroup,
 } from "../core/protocol/mod.ts";
 import { type FakeClient, InProcessCluster } from "./helpers/in_process.ts";
+import { until } from "./helpers/wait.ts";
 
 const _isMessage = (id: number) => (f: ServerFrame) => f.type === "message" && f.msg_id === id;
 
@@ -422,7 +423,8 @@ Deno.test("ChatServer's lookup says whether the user is online on any server", a
     const seen = await alice.client.request({ type: "lookup", ref: 0, username: "bob" });
     assert.equal(seen.type === "user" && seen.online, true, "bob is on server 2");
     bob.client.close();
-    await new Promise((r) => setTimeout(r, 20)); // server 2's offline news reaches server 1
+    // Server 2's offline news reaches server 1.
+    await until(() => c.server(1).presence.remoteServers(bob.id).size === 0, "bob offline on 1");
     const gone = await alice.client.request({ type: "lookup", ref: 0, user_id: bob.id });
     assert.equal(gone.type === "user" && gone.online, false);
   } finally {

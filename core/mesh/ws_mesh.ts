@@ -28,6 +28,7 @@
  */
 
 import { setImmediate } from "node:timers";
+import { Backoff } from "../async/backoff.ts";
 import {
   CLOSE_CODES,
   CLOSE_REASONS,
@@ -86,7 +87,8 @@ interface _Link {
   /** Encoded frames sent during this event-loop turn, written together after it. */
   pending: string[];
   flushScheduled: boolean;
-  backoffMs: number;
+  /** Redial delays: 100 ms doubling to 2 s, half of each random (peers do not dial in step). */
+  backoff: Backoff;
   redialTimer: ReturnType<typeof setTimeout> | undefined;
 }
 
@@ -127,7 +129,7 @@ export class WsMesh implements MeshTransport {
         lastSent: 0,
         pending: [],
         flushScheduled: false,
-        backoffMs: 100,
+        backoff: new Backoff({ firstMs: 100, maxMs: 2_000, jitter: 0.5 }),
         redialTimer: undefined,
       });
     }
@@ -350,7 +352,7 @@ export class WsMesh implements MeshTransport {
           clearTimeout(timer);
           link.dialedUp = true;
           link.lastHeard = performance.now();
-          link.backoffMs = 100;
+          link.backoff.reset();
           logger.debug("peer_link_up", { peer: link.peer.id, direction: "out" });
           this.#maybeUp(link);
         }
@@ -378,8 +380,7 @@ export class WsMesh implements MeshTransport {
   #redial(link: _Link): void {
     if (this.#closed) return;
     clearTimeout(link.redialTimer);
-    link.redialTimer = setTimeout(() => this.#dial(link), link.backoffMs);
-    link.backoffMs = Math.min(2_000, link.backoffMs * 2);
+    link.redialTimer = setTimeout(() => this.#dial(link), link.backoff.next());
   }
 
   /** Sends what a handshake step asks for, or closes the socket. */

@@ -113,6 +113,15 @@ function _frameProblem(
       return `A ${type} frame needs exactly one of ${group.map((f) => `"${f}"`).join(", ")}`;
     }
   }
+  for (const set of schema.together ?? []) {
+    const present = set.filter((f) => obj[f] !== undefined);
+    if (present.length > 0 && present.length < set.length) {
+      const missing = set.filter((f) => obj[f] === undefined);
+      return `A ${type} frame with "${present[0]}" needs ${
+        missing.map((f) => `"${f}"`).join(" and ")
+      } too`;
+    }
+  }
   return undefined;
 }
 

@@ -101,6 +101,14 @@ function _object(
     required,
     additionalProperties: false,
   };
+  if (schema.together && schema.together.length > 0) {
+    // "Together": each field of a set requires the others.
+    const dependent: Record<string, string[]> = {};
+    for (const set of schema.together) {
+      for (const f of set) dependent[f] = set.filter((g) => g !== f);
+    }
+    out.dependentRequired = dependent;
+  }
   if (schema.oneOf && schema.oneOf.length > 0) {
     // "Exactly one of": one `oneOf` per group, combined with allOf when there are several.
     const groups = schema.oneOf.map((g) => ({ oneOf: g.map((f) => ({ required: [f] })) }));

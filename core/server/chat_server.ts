@@ -523,15 +523,9 @@ export class ChatServer implements ConnHandler, MeshEvents {
   }
 
   #key(session: ClientSession, f: Extract<ClientFrame, { type: "key" }>): void {
+    // decode() let through only `to` with `body`, or `group_id` with `keys`.
     if (f.to !== undefined) {
-      if (f.body === undefined || f.keys !== undefined) {
-        throw new ProtocolError(
-          ERROR_CODES.badFrame,
-          'A key frame to a user needs "body" and no "keys"',
-          f.ref,
-        );
-      }
-      const body = f.body;
+      const { to, body } = f;
       this.#accept(
         session,
         f.ref,
@@ -541,23 +535,16 @@ export class ChatServer implements ConnHandler, MeshEvents {
           kind: "key",
           groupId: null,
           body,
-          recipients: [{ userId: f.to! }],
+          recipients: [{ userId: to }],
         })),
       );
       return;
-    }
-    if (f.keys === undefined || f.body !== undefined) {
-      throw new ProtocolError(
-        ERROR_CODES.badFrame,
-        'A key frame to a group needs "keys" (member ID to body) and no "body"',
-        f.ref,
-      );
     }
     const recipients = Object.entries(f.keys).map(([id, body]) => ({ userId: Number(id), body }));
     this.#accept(
       session,
       f.ref,
-      this.#groups.memberGroup(session, f.group_id!, f.ref).then((group) => {
+      this.#groups.memberGroup(session, f.group_id, f.ref).then((group) => {
         for (const r of recipients) {
           if (r.userId === session.userId || !group.members.includes(r.userId)) {
             throw new ProtocolError(

@@ -86,14 +86,7 @@ export async function waitHealthy(url: string, proc?: Proc, timeoutMs = 20_000):
   throw new Error(`${url} not healthy after ${timeoutMs} ms\n${proc?.output ?? ""}`);
 }
 
-/** Waits until `cond()` is true, polling; throws with `what` after `timeoutMs`. */
-export async function until(cond: () => boolean, what: string, timeoutMs = 10_000) {
-  const deadline = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
+export { until } from "./wait.ts";
 
 // The suite's PostgreSQL starts when the first test module loads, so no test owns it.
 await testPostgres();
