@@ -71,7 +71,7 @@ Deno.test("ChatServer keeps delivering to a user's remaining connection after an
     await bob3.request({ type: "login", ref: 0, username: "bob", password: "correct horse 1" });
     await bob3.waitFor((f) => f.type === "synced");
     bob3.close();
-    await new Promise((r) => setTimeout(r, 20)); // the offline news reaches server 1
+    await until(() => !c.server(1).presence.remoteServers(bob.id).has(3), "news of bob3 gone");
     const id = await _send(alice.client, bob.id, "still here?", "m1");
     await bob.client.waitFor(_isMessage(id), 2_000);
   } finally {
@@ -114,8 +114,9 @@ Deno.test("ChatServer answers an ack that carries a ref with ok, once it is appl
     // An ack without a ref still gets no answer.
     const before = bob.client.frames.length;
     bob.client.write({ type: "ack", ids: [id] });
-    await new Promise((r) => setTimeout(r, 20));
-    assert.equal(bob.client.frames.length, before);
+    // Answers come in request order: an answer to that ack would come before this pong.
+    await bob.client.request({ type: "ping", ref: 0 });
+    assert.deepEqual(bob.client.frames.slice(before).map((f) => f.type), ["pong"]);
   } finally {
     await c.stop();
   }
@@ -128,7 +129,7 @@ Deno.test("ChatServer closes a connection that does not log in in time", async (
     assert.equal(stranger.maxMessageBytes, 16 * 1024, "small frames before login");
     const alice = await c.user(1, "alice");
     assert.equal(alice.client.maxMessageBytes, 256 * 1024, "the full limit after login");
-    await new Promise((r) => setTimeout(r, 120));
+    await until(() => stranger.closedWith !== null, "the login deadline");
     assert.deepEqual(stranger.closedWith, {
       code: 1008,
       reason: "Log in within 0.05 s of connecting",
@@ -153,17 +154,18 @@ Deno.test("ChatServer loses nothing while a user moves between servers mid-strea
     const sender = (async () => {
       for (let i = 0; sending; i++) sent.push(await _send(alice.client, bob.id, `m${i}`, `m${i}`));
     })();
-    await new Promise((r) => setTimeout(r, 30));
+    await until(() => sent.length >= 10, "alice sending");
     // Bob leaves server 2 and comes back on server 3 while alice keeps sending.
     bob.client.close();
-    await new Promise((r) => setTimeout(r, 10));
+    await until(() => c.server(2).presence.localSessions(bob.id).size === 0, "bob off 2");
     const moved = c.connect(3);
     await moved.request({ type: "resume", ref: 0, session_token: token });
     await moved.waitFor((f) => f.type === "synced");
-    await new Promise((r) => setTimeout(r, 30));
+    const atMove = sent.length;
+    await until(() => sent.length >= atMove + 10, "alice sending after the move");
     sending = false;
     await sender;
-    await new Promise((r) => setTimeout(r, 30)); // the last pushes cross the mesh
+    await c.network.settled(); // the last pushes cross the mesh
     // Without any redelivery sweep: everything alice sent reached bob before or after the
     // move, by push or by replay.
     const got = new Set([...bob.client.messageIds(), ...moved.messageIds()]);
@@ -185,14 +187,14 @@ Deno.test("ChatServer routes nothing over a cut link; the sweep delivers from th
     const bob = await c.user(2, "bob");
     c.network.cut(1, 2);
     const id = await _send(alice.client, bob.id, "across the cut", "m1");
-    await new Promise((r) => setTimeout(r, 30));
+    await c.network.settled();
     assert.deepEqual(bob.client.messageIds(), [], "nothing crossed the cut link");
     // Server 2's redelivery sweep finds the delivery in the database.
     assert.equal(await c.server(2).redeliver(0, 10_000), 1);
     await bob.client.waitFor(_isMessage(id));
     // Once healed, routing resumes: server 1 learns bob's presence again.
     c.network.link(1, 2);
-    await new Promise((r) => setTimeout(r, 10));
+    await until(() => c.server(1).presence.remoteServers(bob.id).has(2), "bob's presence again");
     const id2 = await _send(alice.client, bob.id, "after the heal", "m2");
     await bob.client.waitFor(_isMessage(id2), 1_000);
   } finally {
@@ -249,10 +251,10 @@ Deno.test("ChatServer forgets a peer's users when its link goes down", async () 
     c.network.cut(1, 2);
     assert.equal(c.server(1).presence.remoteServers(bob.id).size, 0);
     c.network.link(1, 2);
-    await new Promise((r) => setTimeout(r, 10));
+    await c.network.settled();
     assert.deepEqual([...c.server(1).presence.remoteServers(bob.id)], [2]);
     bob.client.close();
-    await new Promise((r) => setTimeout(r, 10));
+    await c.network.settled();
     assert.equal(c.server(1).presence.remoteServers(bob.id).size, 0);
   } finally {
     await c.stop();
@@ -311,9 +313,7 @@ Deno.test("ChatServer closes a connection after 10 invalid frames in a row, deco
         identity_key: "A".repeat(43),
       });
     }
-    await client.waitFor(() => !client.open || client.closedWith !== null, 5_000).catch(() => {});
-    for (let i = 0; i < 50 && client.open; i++) await new Promise((r) => setTimeout(r, 20));
-    assert.equal(client.open, false, "still open after 10 invalid registrations");
+    await until(() => !client.open, "the close after 10 invalid registrations", 5_000);
     assert.deepEqual(client.closedWith, { code: 1008, reason: "Too many invalid frames" });
     // One good frame in between resets the count.
     const other = c.connect(1);
@@ -321,7 +321,9 @@ Deno.test("ChatServer closes a connection after 10 invalid frames in a row, deco
     other.write({ type: "ping", ref: 1 });
     await other.waitFor((f) => f.type === "pong");
     for (let i = 0; i < 9; i++) other.writeRaw("{");
-    await new Promise((r) => setTimeout(r, 50));
+    // Nine invalid frames are answered (in order) before this pong, and the connection stays.
+    other.write({ type: "ping", ref: 2 });
+    await other.waitFor((f) => f.type === "pong" && f.ref === 2);
     assert.equal(other.open, true);
   } finally {
     await c.stop();
@@ -375,7 +377,10 @@ Deno.test("ChatServer's logout closes every connection on that session, on every
     await other.waitFor((f) => f.type === "synced");
     const ok = await alice.client.request({ type: "logout", ref: 0 });
     assert.equal(ok.type, "ok");
-    await new Promise((r) => setTimeout(r, 30));
+    await until(
+      () => resumed.every((r) => r.closedWith !== null),
+      "the session's connections closed",
+    );
     for (const r of resumed) {
       assert.equal(r.open, false, "a connection on the logged-out session stayed open");
       assert.equal(r.closedWith?.code, 4003);
@@ -662,7 +667,7 @@ Deno.test("ChatServer's delete_group removes the group for good and tells every 
     const group = await _group(alice.client, "climbers", [bob.id, carol.id]);
     // Carol is offline when the group goes: a message to the group waits for her, then the event.
     carol.client.close();
-    await new Promise((r) => setTimeout(r, 20));
+    await until(() => c.server(1).presence.remoteServers(carol.id).size === 0, "carol offline");
     const sent = await alice.client.request({
       type: "group_message",
       ref: 0,
