@@ -7,7 +7,7 @@
 
 import assert from "node:assert/strict";
 import { randomBytes, toBase64Url } from "../core/crypto/bytes.ts";
-import { CLOSE_REASONS } from "../core/protocol/mod.ts";
+import { CLOSE_REASONS, LIMITS } from "../core/protocol/mod.ts";
 import type {
   AcceptedFrame,
   ClientFrame,
@@ -23,6 +23,7 @@ import type {
   WireGroup,
 } from "../core/protocol/mod.ts";
 import { type FakeClient, InProcessCluster } from "./helpers/in_process.ts";
+import { FakeClock } from "./helpers/fake_clock.ts";
 import { until } from "./helpers/wait.ts";
 
 const _isMessage = (id: number) => (f: ServerFrame) => f.type === "message" && f.msg_id === id;
@@ -123,19 +124,59 @@ Deno.test("ChatServer answers an ack that carries a ref with ok, once it is appl
 });
 
 Deno.test("ChatServer closes a connection that does not log in in time", async () => {
-  const c = await InProcessCluster.start(1, { loginTimeoutMs: 50 });
+  const clock = new FakeClock();
+  const c = await InProcessCluster.start(1, { clock });
   try {
     const stranger = c.connect(1);
     assert.equal(stranger.maxMessageBytes, 16 * 1024, "small frames before login");
     const alice = await c.user(1, "alice");
     assert.equal(alice.client.maxMessageBytes, 256 * 1024, "the full limit after login");
-    await until(() => stranger.closedWith !== null, "the login deadline");
+    await clock.advance(LIMITS.loginWithinMs - 1);
+    assert.equal(stranger.closedWith, null, "not yet");
+    await clock.advance(1);
     assert.deepEqual(stranger.closedWith, {
       code: 1008,
-      reason: "Log in within 0.05 s of connecting",
+      reason: "Log in within 10 s of connecting",
     });
     assert.ok(alice.client.open, "a logged-in connection stays");
   } finally {
+    await c.stop();
+  }
+});
+
+Deno.test("ChatServer gives a login still being answered two more periods, and no more", async () => {
+  const clock = new FakeClock();
+  // The store holds every registration: the answer never comes while the test runs.
+  const held = Promise.withResolvers<void>();
+  const c = await InProcessCluster.start(1, {
+    clock,
+    wrapStore: (store) =>
+      new Proxy(store, {
+        get: (target, key) => {
+          const v = Reflect.get(target, key, target);
+          if (typeof v !== "function") return v;
+          // Methods run on the store itself (it has private fields); createUser waits.
+          if (key !== "createUser") return v.bind(target);
+          return (...args: unknown[]) => held.promise.then(() => v.apply(target, args));
+        },
+      }),
+  });
+  try {
+    const slow = c.connect(1);
+    slow.write(_register("slowpoke"));
+    const idle = c.connect(1);
+    await clock.advance(LIMITS.loginWithinMs);
+    assert.equal(idle.closedWith?.code, 1008, "a connection owing nothing closes on time");
+    assert.equal(slow.closedWith, null, "one owed an answer gets another period");
+    await clock.advance(2 * LIMITS.loginWithinMs - 1);
+    assert.equal(slow.closedWith, null, "and a second one");
+    await clock.advance(1);
+    assert.deepEqual(slow.closedWith, {
+      code: 1008,
+      reason: "Log in within 10 s of connecting",
+    }, "30 s after it opened, whatever it is waiting for");
+  } finally {
+    held.resolve();
     await c.stop();
   }
 });

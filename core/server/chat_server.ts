@@ -27,6 +27,7 @@ import {
 } from "../protocol/mod.ts";
 import { type NewMessage, type Store, StoreError, type UserRecord } from "../store/store.ts";
 import { VERSION } from "../version.ts";
+import { type Clock, clockWithNow, SYSTEM_CLOCK } from "../async/clock.ts";
 import { fromBase64Url, toBase64Url, toHex } from "../crypto/bytes.ts";
 import { type AdmissionLimits, checkAdmissionLimits, DEFAULT_ADMISSION } from "./admission.ts";
 import { AdmissionControl } from "./admission_control.ts";
@@ -60,7 +61,12 @@ export interface ChatServerOptions {
    * given. `pendingExpiryMs` is how long a delivery may wait (default 30 days).
    */
   quotas?: Partial<Quotas>;
-  /** Clock, Unix milliseconds (tests). */
+  /**
+   * The time and timers (login deadlines, presence barriers, expiry); tests pass a fake one.
+   * Default: the system clock, or one with `now` as its time when only `now` is given.
+   */
+  clock?: Clock;
+  /** Clock, Unix milliseconds (tests); ignored when `clock` is given. */
   now?: () => number;
   /** Longest wait at login for peers to learn of it (default 500 ms). */
   presenceBarrierMs?: number;
@@ -92,6 +98,7 @@ export class ChatServer implements ConnHandler, MeshEvents {
   readonly #gossip: PresenceGossip;
   #mesh: MeshTransport | null = null;
   readonly #loginTimeoutMs: number;
+  readonly #clock: Clock;
   /** Each user's send rate on this server; null when sends are not limited. */
   readonly #sendThrottle: Throttle<number> | null;
   /** When the pending expiry last ran (the clock's time). */
@@ -101,12 +108,14 @@ export class ChatServer implements ConnHandler, MeshEvents {
 
   constructor(opts: ChatServerOptions) {
     this.id = opts.id;
+    const clock = opts.clock ?? (opts.now ? clockWithNow(opts.now) : SYSTEM_CLOCK);
+    this.#clock = clock;
     this.#loginTimeoutMs = opts.loginTimeoutMs ?? LIMITS.loginWithinMs;
     const quotas = resolveQuotas(opts.quotas);
     this.#sendThrottle = quotas.send === null ? null : new Throttle(quotas.send);
     this.#admission = new AdmissionControl(
       checkAdmissionLimits({ ...DEFAULT_ADMISSION, ...opts.admission }),
-      opts.now ?? Date.now,
+      () => clock.now(),
     );
     this.#lagMs = opts.lagMs ?? (() => 0);
     this.#ctx = {
@@ -116,7 +125,7 @@ export class ChatServer implements ConnHandler, MeshEvents {
       metrics: this.metrics,
       presence: this.presence,
       quotas,
-      now: opts.now ?? Date.now,
+      now: () => clock.now(),
       mesh: () => this.#mesh,
     };
     this.#directory = new Directory(this.#ctx);
@@ -130,6 +139,7 @@ export class ChatServer implements ConnHandler, MeshEvents {
       },
       directory: this.presence,
       barrierMs: opts.presenceBarrierMs,
+      clock,
     });
     this.#auth = new Auth(this.#ctx, {
       passwordCost: opts.passwordCost,
@@ -216,7 +226,7 @@ export class ChatServer implements ConnHandler, MeshEvents {
    * answered when the time is up gets two more periods (scrypt under load is slow).
    */
   #armLoginTimer(session: ClientSession, extensions: number): void {
-    session.loginTimer = setTimeout(() => {
+    session.loginTimer = this.#clock.setTimeout(() => {
       session.loginTimer = undefined;
       if (session.closed || session.userId !== 0) return;
       if (session.owesAnswers && extensions < 2) {
@@ -268,7 +278,7 @@ export class ChatServer implements ConnHandler, MeshEvents {
     if (session === undefined) return;
     this.#sessions.delete(conn);
     session.closed = true;
-    clearTimeout(session.loginTimer);
+    this.#clock.clearTimeout(session.loginTimer);
     if (session.userId === 0 || !this.presence.removeLocal(session)) return;
     // The user's last connection here: peers stop routing to this server for them.
     this.#gossip.announceOffline(session.userId);
@@ -592,7 +602,7 @@ export class ChatServer implements ConnHandler, MeshEvents {
       session.held.length = 0;
       throw err;
     }
-    clearTimeout(session.loginTimer);
+    this.#clock.clearTimeout(session.loginTimer);
     session.loginTimer = undefined; // a cleared timer still holds memory while referenced
     session.conn.setMaxMessageBytes(LIMITS.frameBytes);
     const features = this.#delivery.featuresOf(session);

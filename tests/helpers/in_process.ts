@@ -7,6 +7,8 @@
  * @module
  */
 
+import type { Clock } from "../../core/async/clock.ts";
+import type { Store } from "../../core/store/store.ts";
 import type { AdmissionLimits } from "../../core/server/admission.ts";
 import { setImmediate } from "node:timers";
 import { randomBytes, toBase64Url } from "../../core/crypto/bytes.ts";
@@ -137,6 +139,10 @@ export class InProcessCluster {
       loginTimeoutMs?: number;
       quotas?: Partial<Quotas>;
       now?: () => number;
+      /** The servers' time and timers (a FakeClock in tests of deadlines). */
+      clock?: Clock;
+      /** What the servers see of the store (a wrapper that holds calls, say). */
+      wrapStore?: (store: Store) => Store;
       admission?: Partial<AdmissionLimits>;
       lagMs?: () => number;
     } = {},
@@ -147,12 +153,13 @@ export class InProcessCluster {
     for (let id = 1; id <= n; id++) {
       const server = new ChatServer({
         id,
-        store,
+        store: opts.wrapStore ? opts.wrapStore(store) : store,
         logger: createLogger("error"),
         passwordCost: { N: 1024, r: 8, p: 1 },
         presenceBarrierMs: opts.presenceBarrierMs,
         quotas: opts.quotas,
         now: opts.now,
+        clock: opts.clock,
         loginTimeoutMs: opts.loginTimeoutMs,
         admission: opts.admission,
         lagMs: opts.lagMs,
