@@ -44,7 +44,8 @@ type _KeysOf<F> = F extends unknown ? keyof F : never;
 /** The keys present and required in every variant of `F`. */
 type _RequiredKeys<F> = {
   [K in _KeysOf<F>]: [F] extends [unknown]
-    ? (F extends unknown ? (K extends keyof F ? ({} extends Pick<F, K> ? 0 : 1) : 0)
+    ? (F extends unknown
+      ? (K extends keyof F ? (Partial<Pick<F, K>> extends Pick<F, K> ? 0 : 1) : 0)
       : never) extends 1 ? K
     : never
     : never;
