@@ -29,6 +29,7 @@ import { settledWithin } from "./delay.ts";
 import type { ClientEvent, EventSink } from "./events.ts";
 import { FileTransfer } from "./file_transfer.ts";
 import { Friends } from "./friends.ts";
+import { GroupConsent } from "./group_consent.ts";
 import { GroupKeys } from "./group_keys.ts";
 import { Inbox } from "./inbox.ts";
 import { Incoming } from "./incoming.ts";
@@ -271,6 +272,7 @@ export class ChatClient {
       replay: (frames) => inbox.replay(frames),
     });
     const groupKeys = new GroupKeys({ ks, friends, link, emit, secrets, tracker });
+    const groupConsent = new GroupConsent({ ks, link, emit });
     const files = new FileTransfer({
       ks,
       files: this.#opts.files,
@@ -307,6 +309,7 @@ export class ChatClient {
       groupKeys,
       files,
       consent,
+      groupConsent,
       emit,
       keyArrived: () => inbox.retryParked(),
     });
@@ -317,6 +320,7 @@ export class ChatClient {
       identitySecret: secrets.identitySecret,
       tracker,
       inboxIdle: () => inbox.idle(),
+      nameOf: (id) => friends.nameOf(id),
     });
     const commands = new CommandRunner({
       ks,
@@ -326,6 +330,7 @@ export class ChatClient {
       sender,
       files,
       consent,
+      groupConsent,
       emit,
     });
     link.useSession(ks);
