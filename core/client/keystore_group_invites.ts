@@ -24,7 +24,8 @@ export function addGroupInvite(
 ): boolean {
   checkId("groupId", groupId);
   checkId("byId", byId);
-  checkUsername("byName", byName);
+  // A username, or `#ID` when the directory could not name them when they added the user.
+  if (!/^#[0-9]{1,16}$/.test(byName)) checkUsername("byName", byName);
   checkCount("invitedAt", invitedAt);
   if (ctx.st.group.get(groupId) === undefined) throw noGroupError(groupId);
   return ctx.st.insertGroupInvite.get(groupId, byId, byName, invitedAt) !== undefined;

@@ -276,6 +276,10 @@ export function keystoreConsentConformance(backend: KeystoreBackend): void {
       assert.equal(ks.removeGroupInvite(5), false);
       assert.deepEqual(ks.groupInvites().map((i) => i.groupId), [6]);
       assert.throws(() => ks.addGroupInvite(6, 0, "carol"), RangeError);
+      assert.throws(() => ks.addGroupInvite(6, CAROL, "no spaces"), RangeError);
+      // Someone the directory could not name is kept by ID.
+      ks.upsertGroup({ groupId: 7, name: "x", adminId: 9, members: [ME, 9] });
+      assert.equal(ks.addGroupInvite(7, 9, "#9"), true);
     });
   });
 
