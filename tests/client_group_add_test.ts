@@ -337,3 +337,25 @@ Deno.test("blocking whoever added you declines their group; a blocked user's gro
     await t.close();
   }
 });
+
+Deno.test("leave_group declines a group request: carol leaves, and sees none of it", async () => {
+  const t = await _setup();
+  try {
+    const mallory = await t.start("mallory");
+    const carol = await t.start("carol");
+    await mallory.run({ name: "create_group", group: "Spam", users: ["carol"] });
+    const asked = await carol.waitFor("group_request", (e) => e.name === "Spam");
+    await mallory.run({ name: "group_message", group: "Spam", text: "buy now" });
+    await mallory.waitFor("delivered", (e) => e.group === asked.group);
+    await carol.run({ name: "leave_group", group: "Spam" });
+    await carol.waitFor("group_declined", (e) => e.group === asked.group);
+    await mallory.waitFor("group", (e) => e.change === "left" && e.user_name === "carol");
+    await carol.run({ name: "groups" });
+    assert.deepEqual((await carol.waitFor("groups")).groups, []);
+    assert.deepEqual(carol.texts(), []);
+    assert.equal(carol.events.some((e) => e.event === "group"), false, "nothing of it shown");
+    assert.equal(mallory.events.some((e) => e.event === "error"), false);
+  } finally {
+    await t.close();
+  }
+});

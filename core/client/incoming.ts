@@ -24,14 +24,14 @@ import {
   parseEnvelopeType,
 } from "./e2e.ts";
 import type { Consent } from "./consent.ts";
+import { screenGroupJoin } from "./consent_rules.ts";
 import { CLIENT_ERRORS, ClientError } from "./errors.ts";
 import type { EventSink } from "./events.ts";
 import type { FileTransfer } from "./file_transfer.ts";
 import type { Friends } from "./friends.ts";
 import type { GroupKeys } from "./group_keys.ts";
-import type { Handled } from "./inbox.ts";
-import { screenGroupJoin } from "./consent_rules.ts";
 import type { GroupConsent } from "./group_consent.ts";
+import type { Handled } from "./inbox.ts";
 import { type GroupChange, groupKeyPlan, groupKeyRefusal, isMember } from "./key_rules.ts";
 import type { GroupLeaving, GroupRecord } from "./keystore_types.ts";
 import { userName, userNames } from "./lookup.ts";
