@@ -34,6 +34,7 @@ import { GroupKeys } from "./group_keys.ts";
 import { Inbox } from "./inbox.ts";
 import { Incoming } from "./incoming.ts";
 import { KeyWatch } from "./key_watch.ts";
+import { groupName, userName } from "./lookup.ts";
 import type { Dialer, FilePort, KeystoreOpener, KeystorePort } from "./ports.ts";
 import { loadSecrets } from "./secrets.ts";
 import { Sender } from "./sender.ts";
@@ -301,6 +302,10 @@ export class ChatClient {
       emit,
       connected: () => link.connected,
       stopping: () => link.stopping,
+      names: (m) => ({
+        from: userName(ks, m.from),
+        group: m.group_id === null ? null : `"${groupName(ks, m.group_id)}"`,
+      }),
     });
     const incoming = new Incoming({
       ks,
