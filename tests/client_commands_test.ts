@@ -98,7 +98,7 @@ Deno.test("parseCommand() parses the consent and verification commands", () => {
   for (const bad of ["file_limit 65", "file_limit -1", "file_limit ten", "file_limit 1 2"]) {
     assert.throws(() => parseCommand(bad), /MB must be a number from 0 to 64/, bad);
   }
-  assert.throws(() => parseCommand("accept"), /Usage: accept USER/);
+  assert.throws(() => parseCommand("accept"), /Usage: accept USER\|GROUP/);
   assert.throws(() => parseCommand("requests bob"), /requests: takes no arguments/);
   for (const name of ["accept", "block", "unblock", "requests", "verify", "file_limit"]) {
     assert.ok(helpText().includes(COMMAND_SPECS[name as keyof typeof COMMAND_SPECS].usage));

@@ -105,9 +105,10 @@ Deno.test("applyEvent() names people in group events and flags key changes loudl
     by: 2,
     members: [2, 3],
     admin: 2,
+    by_name: "bob",
   };
   v = applyEvent(v, { ...group, change: "removed" as const });
-  assert.equal(v.conversations[1]!.lines.at(-1)!.text, "You were removed from the group");
+  assert.equal(v.conversations[1]!.lines.at(-1)!.text, "You were removed from the group by bob");
   v = applyEvent(v, { ...group, change: "added" as const, user: 3, user_name: "carol" });
   assert.equal(v.conversations[1]!.lines.at(-1)!.text, "carol joined the group");
   v = applyEvent(v, {
@@ -416,4 +417,72 @@ Deno.test("applyEvent() writes verify, accept_key and add_friend answers where t
   const bob = v.conversations.find((c) => c.key === "@bob")!;
   assert.deepEqual(bob.lines, []);
   assert.equal(bob.verified, true, "still marked in the list");
+});
+
+Deno.test("applyEvent() says who added you to a group, by its name", () => {
+  let v = _view([_ready]);
+  v = applyEvent(v, {
+    event: "group",
+    group: 7,
+    name: "Trip",
+    change: "created",
+    user: 2,
+    user_name: "bob",
+    by: 2,
+    by_name: "bob",
+    members: [1, 2],
+    admin: 2,
+  });
+  const trip = v.conversations.find((c) => c.key === "#7")!;
+  assert.equal(trip.name, "Trip");
+  assert.equal(trip.lines.at(-1)!.text, 'bob added you to group "Trip"');
+  assert.equal(v.notice?.text, 'bob added you to group "Trip"');
+});
+
+Deno.test("applyEvent() shows a group request on the status pane until it is answered", () => {
+  const request = {
+    event: "group_request" as const,
+    group: 7,
+    name: "Trip",
+    by: 5,
+    by_name: "mallory",
+    admin: 5,
+    admin_name: "mallory",
+    members: [1, 5],
+    member_names: ["alice", "mallory"],
+  };
+  let v = _view([_ready, request]);
+  assert.equal(v.conversations.some((c) => c.key === "#7"), false, "not a conversation yet");
+  const line = v.conversations[0]!.lines.at(-1)!;
+  assert.match(line.text, /^mallory \(not a contact\) added you to group "Trip"; /);
+  assert.match(line.text, /\/accept Trip, \/leave_group Trip or \/block mallory/);
+  assert.equal(v.notice?.text, line.text);
+  v = applyEvent(v, { ...request, event: "group_joined", messages: 2 });
+  assert.equal(v.notice, null, "answered");
+  const trip = v.conversations.find((c) => c.key === "#7")!;
+  assert.equal(trip.lines.at(-1)!.text, 'You joined group "Trip" (mallory added you)');
+
+  v = _view([_ready, request]);
+  v = applyEvent(v, { event: "group_declined", group: 7, name: "Trip", by: 5, by_name: "mallory" });
+  assert.equal(v.notice, null);
+  assert.equal(v.conversations.some((c) => c.key === "#7"), false);
+  assert.match(v.conversations[0]!.lines.at(-1)!.text, /You declined group "Trip"/);
+});
+
+Deno.test("applyEvent() shows receipts from group members by name", () => {
+  let v = _view([_ready]);
+  v = applyEvent(v, {
+    event: "sent",
+    client_msg_id: "c1",
+    to: "Trip",
+    group: 7,
+    text: "hi all",
+    state: "sending",
+  });
+  v = applyEvent(v, { event: "accepted", client_msg_id: "c1", id: 40 });
+  for (const [to, name] of [[2, "bob"], [3, "carol"]] as const) {
+    v = applyEvent(v, { event: "delivered", id: 40, to, to_name: name, group: 7 });
+  }
+  const line = v.conversations.find((c) => c.key === "#7")!.lines.at(-1)!;
+  assert.deepEqual(line.deliveredTo, ["bob", "carol"]);
 });

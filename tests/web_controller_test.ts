@@ -467,3 +467,34 @@ Deno.test("WebController.onEvent() gives file lines their name and size, never o
     ["out", { name: "notes.txt", size: 3, path: null }],
   ]);
 });
+
+Deno.test("onEvent() group_request lists a group request until it is joined or declined", () => {
+  const { ctl } = _setup();
+  const request: ClientEvent = {
+    event: "group_request",
+    group: 8,
+    name: "Trip",
+    by: 5,
+    by_name: "mallory",
+    admin: 5,
+    admin_name: "mallory",
+    members: [1, 5],
+    member_names: ["alice", "mallory"],
+  };
+  ctl.onEvent(request);
+  assert.deepEqual(ctl.snapshot.groupRequests, [{ id: 8, name: "Trip", by: 5, byName: "mallory" }]);
+  assert.equal(ctl.snapshot.view.notice, null, "shown with its buttons, not as a notice");
+  ctl.onEvent({ ...request, event: "group_joined", messages: 0 });
+  assert.deepEqual(ctl.snapshot.groupRequests, []);
+  assert.deepEqual(ctl.snapshot.groups.get(8)?.members.map((m) => m.name), ["alice", "mallory"]);
+  ctl.onEvent(request);
+  ctl.onEvent({ event: "group_declined", group: 8, name: "Trip", by: 5, by_name: "mallory" });
+  assert.deepEqual(ctl.snapshot.groupRequests, []);
+  ctl.onEvent({
+    event: "requests",
+    requests: [],
+    blocked: [],
+    groups: [{ id: 9, name: "Work", by: 6, by_name: "eve", since: 1 }],
+  });
+  assert.deepEqual(ctl.snapshot.groupRequests, [{ id: 9, name: "Work", by: 6, byName: "eve" }]);
+});

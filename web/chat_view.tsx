@@ -47,7 +47,10 @@ export function ChatView({ session, onLogout }: ChatViewProps) {
   }, [controller]);
   useEffect(() => {
     // Requests waiting count as the Status entry's badge counts them.
-    const unread = snap.view.conversations.reduce((n, c) => n + c.unread, snap.requests.length);
+    const unread = snap.view.conversations.reduce(
+      (n, c) => n + c.unread,
+      snap.requests.length + snap.groupRequests.length,
+    );
     document.title = unread > 0 ? `(${unread}) FastChat` : "FastChat";
   }, [snap]);
 

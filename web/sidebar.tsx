@@ -62,7 +62,7 @@ export function Sidebar({ snap, controller }: SidebarProps) {
             <_Entry
               conv={c}
               current={c.key === view.current}
-              requests={c.kind === "status" ? snap.requests.length : 0}
+              requests={c.kind === "status" ? snap.requests.length + snap.groupRequests.length : 0}
               onOpen={() => controller.open(c.key)}
             />
           </li>

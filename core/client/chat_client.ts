@@ -29,10 +29,12 @@ import { settledWithin } from "./delay.ts";
 import type { ClientEvent, EventSink } from "./events.ts";
 import { FileTransfer } from "./file_transfer.ts";
 import { Friends } from "./friends.ts";
+import { GroupConsent } from "./group_consent.ts";
 import { GroupKeys } from "./group_keys.ts";
 import { Inbox } from "./inbox.ts";
 import { Incoming } from "./incoming.ts";
 import { KeyWatch } from "./key_watch.ts";
+import { groupName, userName } from "./lookup.ts";
 import type { Dialer, FilePort, KeystoreOpener, KeystorePort } from "./ports.ts";
 import { loadSecrets } from "./secrets.ts";
 import { Sender } from "./sender.ts";
@@ -271,6 +273,7 @@ export class ChatClient {
       replay: (frames) => inbox.replay(frames),
     });
     const groupKeys = new GroupKeys({ ks, friends, link, emit, secrets, tracker });
+    const groupConsent = new GroupConsent({ ks, link, emit });
     const files = new FileTransfer({
       ks,
       files: this.#opts.files,
@@ -299,6 +302,10 @@ export class ChatClient {
       emit,
       connected: () => link.connected,
       stopping: () => link.stopping,
+      names: (m) => ({
+        from: userName(ks, m.from),
+        group: m.group_id === null ? null : `"${groupName(ks, m.group_id)}"`,
+      }),
     });
     const incoming = new Incoming({
       ks,
@@ -307,6 +314,7 @@ export class ChatClient {
       groupKeys,
       files,
       consent,
+      groupConsent,
       emit,
       keyArrived: () => inbox.retryParked(),
     });
@@ -317,6 +325,7 @@ export class ChatClient {
       identitySecret: secrets.identitySecret,
       tracker,
       inboxIdle: () => inbox.idle(),
+      nameOf: (id) => friends.nameOf(id),
     });
     const commands = new CommandRunner({
       ks,
@@ -326,6 +335,7 @@ export class ChatClient {
       sender,
       files,
       consent,
+      groupConsent,
       emit,
     });
     link.useSession(ks);

@@ -186,10 +186,10 @@ export const COMMAND_SPECS: Readonly<Record<ClientCommand["name"], CommandSpec>>
     parse: (a) => a.length === 0 ? { name: "requests" } : "takes no arguments",
   },
   accept: {
-    usage: "accept USER",
-    summary: "Make USER a contact: their request's messages are shown, their files taken",
+    usage: "accept USER|GROUP",
+    summary: "Make USER a contact, or join a GROUP you were put in; what waited is shown",
     aliases: ["allow"],
-    parse: (a) => a.length === 1 ? { name: "accept", user: a[0]! } : "expected one USER",
+    parse: (a) => a.length === 1 ? { name: "accept", user: a[0]! } : "expected one USER or GROUP",
   },
   block: {
     usage: "block USER",

@@ -39,6 +39,11 @@ export interface SenderDeps {
   readonly tracker: Tracker;
   /** Resolves once the messages received so far are handled (they may send keys). */
   inboxIdle(): Promise<void>;
+  /**
+   * A user's name when the keystore does not know it yet (looked up); receipts wait for
+   * it rather than show a bare `#ID`. Without it, `#ID` is shown.
+   */
+  nameOf?(userId: number): Promise<string>;
 }
 
 type _TextFrame =
@@ -122,15 +127,19 @@ export class Sender {
     if (!ks.markDelivered(d.msg_id)) return;
     const out = ks.outgoingByMsgId(d.msg_id);
     const group = out?.kind === "group" ? ks.group(out.peerId) : null;
-    this.#d.emit({
-      event: "delivered",
-      id: d.msg_id,
-      to: d.to,
-      to_name: userName(ks, d.to),
-      client_msg_id: out?.clientMsgId ?? null,
-      group: group?.groupId ?? null,
-      group_name: group?.name ?? null,
-    });
+    const report = (name: string) =>
+      this.#d.emit({
+        event: "delivered",
+        id: d.msg_id,
+        to: d.to,
+        to_name: name,
+        client_msg_id: out?.clientMsgId ?? null,
+        group: group?.groupId ?? null,
+        group_name: group?.name ?? null,
+      });
+    const known = d.to === ks.userId || ks.friend(d.to) !== null;
+    if (known || this.#d.nameOf === undefined) return report(userName(ks, d.to));
+    void this.#d.nameOf(d.to).then(report);
   }
 
   /** Waits (at most `timeoutMs`) until every message sent so far is accepted. */

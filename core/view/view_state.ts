@@ -9,7 +9,7 @@
  */
 
 import type { ClientEvent } from "../client/events.ts";
-import { renderEvent, renderSafetyNumber } from "../client/render.ts";
+import { groupAddedText, renderEvent, renderSafetyNumber } from "../client/render.ts";
 
 /** The connection as the status bar shows it. */
 export type ConnState = "connecting" | "online" | "reconnecting" | "offline";
@@ -266,21 +266,43 @@ export function applyEvent(v: ViewState, e: ClientEvent, now = Date.now()): View
     case "group": {
       const key = groupKey(e.group);
       const next = _ensure(v, key, "group", e.group, e.name);
-      const who = e.user === v.myId ? "you" : e.user_name;
-      const text = {
-        created: `${e.user === v.myId ? "You" : e.user_name} created the group`,
-        added: `${who} joined the group`,
-        removed: e.user === v.myId
-          ? "You were removed from the group"
+      const me = e.user === v.myId;
+      const by = e.by_name ?? `#${e.by}`;
+      // Put in the group by someone else (a contact: a stranger's is a group_request).
+      const addedMe = e.by !== v.myId && (e.change === "created" || (e.change === "added" && me));
+      const text = addedMe ? groupAddedText(by, e.name, false) : {
+        created: `${me ? "You" : e.user_name} created the group`,
+        added: `${me ? "you" : e.user_name} joined the group`,
+        removed: me
+          ? `You were removed from the group${e.by === v.myId ? "" : ` by ${by}`}`
           : `${e.user_name} was removed`,
-        left: `${e.user === v.myId ? "You" : e.user_name} left the group`,
-        admin_changed: e.user === v.myId
-          ? "You are now the admin"
-          : `${e.user_name} is now the admin`,
+        left: `${me ? "You" : e.user_name} left the group`,
+        admin_changed: me ? "You are now the admin" : `${e.user_name} is now the admin`,
         deleted: `${e.by === v.myId ? "You" : (e.by_name ?? "The admin")} deleted the group`,
       }[e.change];
-      return _info(next, key, text, now);
+      const told = addedMe ? { ...next, notice: { text, error: false } } : next;
+      return _info(told, key, text, now);
     }
+    case "group_request": {
+      const g = e.name;
+      const ask = `${groupAddedText(e.by_name, g, true)}; its messages are held until you ` +
+        `answer (/accept ${g}, /leave_group ${g} or /block ${e.by_name})`;
+      const about = _groupAbout(e.group);
+      const next = { ...v, notice: { text: ask, error: false, about } };
+      return _addLine(next, "*", { ..._plain("warning", ask, now), request: about }, true);
+    }
+    case "group_joined": {
+      const key = groupKey(e.group);
+      const next = _ensure(_settled(v, _groupAbout(e.group)), key, "group", e.group, e.name);
+      return _info(next, key, `You joined group "${e.name}" (${e.by_name} added you)`, now);
+    }
+    case "group_declined":
+      return _info(
+        _settled(v, _groupAbout(e.group)),
+        v.current,
+        `You declined group "${e.name}" (${e.by_name} added you) and left it`,
+        now,
+      );
     case "group_key":
       return v;
     case "friend": {
@@ -527,6 +549,11 @@ function _answer(
 ): ViewState {
   if (!v.awaiting.includes(e.event)) return v;
   return _infoLines(answered(v, e.event), v.current, renderEvent(e) ?? "", now);
+}
+
+/** What a group request's notice and line are `about` (no username starts with "#"). */
+function _groupAbout(groupId: number): string {
+  return `#${groupId}`;
 }
 
 /** Drops the notice about `user`'s request: it was accepted or blocked. */

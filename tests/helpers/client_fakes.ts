@@ -161,6 +161,8 @@ export class MemoryKeystore {
       epoch: 1,
       isMember: true,
       leftAt: null,
+      leftBy: null,
+      leftHow: null,
       updatedAt: 0,
     };
     this.groupsById.set(groupId, g);
