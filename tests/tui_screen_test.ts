@@ -1,14 +1,17 @@
 /**
  * The full-screen client leaves the terminal as the shell had it, whatever way it ends:
  * it draws on the alternate screen, so after Ctrl-C or SIGTERM the shell's own text is back
- * with nothing of the frame left over, and a wrong password is said once, cleanly.
+ * with nothing of the frame left over, and a wrong password is said once, cleanly; and rows
+ * holding an emoji presentation sequence (🌤️) end at the frame's border.
  */
 
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { selfCommand } from "../core/cluster/self_command.ts";
+import { ClientProc } from "./helpers/client_proc.ts";
 import { TestCluster } from "./helpers/cluster.ts";
 import { Tmux } from "./helpers/tmux.ts";
+import { drawsEmojiPresentationWide } from "../core/tui/emoji_width.ts";
 
 const _BEFORE = "shell text before the client";
 
@@ -48,12 +51,13 @@ async function _exited(tmux: Tmux, name: string): Promise<number> {
 /** Anything of the full-screen frame: its borders or its status bar. */
 const _FRAME = /[╭╮╰╯│]|Ctrl-C quit|online · server/;
 
-Deno.test("full-screen client: Ctrl-C, SIGTERM and a wrong password leave the shell's screen clean", async () => {
+Deno.test("full-screen client: Ctrl-C, SIGTERM and a wrong password leave the shell's screen clean; emoji rows end at the border", async () => {
   const c = await TestCluster.start(1, { balancer: "round-robin" });
   const tmux = new Tmux();
   const data = join(c.dir, "clients");
   const balancer = `http://127.0.0.1:${c.balancerPort}`;
   const pidFile = join(c.dir, "client.pid");
+  const bob = new ClientProc("bob", { balancer, data });
   try {
     // Ctrl-C: the shell's text is back, not the last frame.
     await tmux.start("first", _shellThenClient(balancer, data, pidFile, "pw-of-alice"), 100, 24);
@@ -83,12 +87,28 @@ Deno.test("full-screen client: Ctrl-C, SIGTERM and a wrong password leave the sh
     await tmux.type("again", "pw-of-alice");
     await tmux.keys("again", ["Enter"]);
     await tmux.until("again", /online · server \d/, 30_000);
+
+    // A row with an emoji presentation sequence ends at the frame's right border, like the
+    // rows around it, in the columns this tmux gives 🌤️.
+    await bob.send("add_friend alice");
+    await bob.send("msg alice \u{1F324}\uFE0F sunny here");
+    screen = await tmux.until("again", /│.*bob wants to talk to you: ".*sunny here/);
+    const rows = screen.split("\n");
+    const at = rows.findIndex((r) => /│.*sunny here/.test(r));
+    const version = (await tmux.run("display-message", "-p", "#{version}")).trim();
+    const emoji = drawsEmojiPresentationWide({ tmux: true, tmuxVersion: version }) ? 2 : 1;
+    // Every other character on these rows is one column wide.
+    const columns = (row: string) =>
+      [...row.replaceAll("\uFE0F", "")].length + (row.includes("\u{1F324}") ? emoji - 1 : 0);
+    assert.ok(rows[at]!.endsWith("│") && rows[at - 1]!.endsWith("│"), screen);
+    assert.equal(columns(rows[at]!), columns(rows[at - 1]!), `${rows[at]}\n${rows[at - 1]}`);
     Deno.kill(Number(await Deno.readTextFile(pidFile)), "SIGTERM");
     assert.equal(await _exited(tmux, "again"), 0);
     screen = await tmux.screen("again");
     assert.doesNotMatch(screen, _FRAME, screen);
     assert.equal(screen.match(/Wrong password for alice/g)?.length, 1, screen);
   } finally {
+    await bob.kill();
     await tmux.kill();
     await c.stop();
   }

@@ -198,7 +198,7 @@ Deno.test("setOnline() marks contacts online or offline by user ID", () => {
   assert.equal(v.conversations[1]!.online, false);
 });
 
-Deno.test("applyEvent() shows a safety number as three rows of four 5-digit groups", () => {
+Deno.test("applyEvent() shows a safety number as a list of three rows of four 5-digit groups", () => {
   const v = _view([_ready, {
     event: "fingerprint",
     user: "bob",
@@ -212,9 +212,9 @@ Deno.test("applyEvent() shows a safety number as three rows of four 5-digit grou
   );
   assert.deepEqual(rows, [
     "HH:MM * Safety number with bob:",
-    "          ↳ 23873 53199 77598 66707",
-    "          ↳ 49667 80613 48120 43595",
-    "          ↳ 61106 11489 66137 95033",
+    "          • 23873 53199 77598 66707",
+    "          • 49667 80613 48120 43595",
+    "          • 61106 11489 66137 95033",
   ]);
 });
 

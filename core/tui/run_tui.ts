@@ -15,6 +15,8 @@ import { KeystoreError } from "../client/keystore_types.ts";
 import { App } from "./app.tsx";
 import { TuiController } from "./controller.ts";
 import { guardTerminal } from "./terminal_guard.ts";
+import { detectTerminalKind, drawsEmojiPresentationWide } from "./emoji_width.ts";
+import { setNarrowEmojiPresentation } from "./text.ts";
 
 /** Options: the engine's, without the event sink (the screen is the sink). */
 export type TuiOptions = Omit<ChatClientOptions, "emit">;
@@ -45,6 +47,21 @@ export async function runTui(opts: TuiOptions): Promise<number> {
     const unread = v.conversations.reduce((n, x) => n + x.unread, 0);
     _write(`\x07\x1b]0;FastChat: ${unread} unread\x07`);
   });
+
+  // A wrong password is found before the screen is drawn: the caller says so on the shell's
+  // screen, and nothing of a frame is drawn or left behind.
+  try {
+    await client.unlock();
+  } catch (err) {
+    unsubscribe();
+    await client.close();
+    if (err instanceof KeystoreError) throw err;
+    console.error(`fastchat client: ${(err as Error).message}`);
+    return 1;
+  }
+
+  // Emoji such as 🌤️ take the columns this terminal gives them.
+  setNarrowEmojiPresentation(!drawsEmojiPresentationWide(await detectTerminalKind()));
 
   // The whole session runs on the alternate screen: leaving it brings the shell's screen back
   // as it was, with nothing of the frame left over, however the session ends.

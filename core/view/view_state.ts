@@ -41,6 +41,11 @@ export interface ChatLine {
   readonly file?: LineFile;
   /** On the status line about a request: the requester, so a later word of it updates it. */
   readonly request?: string;
+  /**
+   * The client's own list: each line of `text` after the first is an item, shown with a
+   * bullet rather than the continuation mark that a line break in someone's text gets.
+   */
+  readonly list?: boolean;
 }
 
 /** The file of a file message (see {@linkcode ChatLine.file}). */
@@ -353,12 +358,14 @@ export function applyEvent(v: ViewState, e: ClientEvent, now = Date.now()): View
     }
     case "fingerprint":
       // Three lines of four groups, as Signal shows it: 23 columns, so narrow terminals too.
-      return _info(
-        v,
-        v.current,
-        `Safety number with ${e.user}:\n${renderSafetyNumber(e.safety_number, 4)}`,
-        now,
-      );
+      return _addLine(v, v.current, {
+        ..._plain(
+          "info",
+          `Safety number with ${e.user}:\n${renderSafetyNumber(e.safety_number, 4)}`,
+          now,
+        ),
+        list: true,
+      }, false);
     case "whoami":
       return _info(
         v,
