@@ -398,3 +398,59 @@ Deno.test("applyEvent() writes verify, accept_key and add_friend answers where t
   assert.deepEqual(bob.lines, []);
   assert.equal(bob.verified, true, "still marked in the list");
 });
+
+Deno.test("applyEvent() shows a refused message failed with its reason, and resent in place", () => {
+  const sent = {
+    event: "sent",
+    client_msg_id: "c-1",
+    to: "bob",
+    group: null,
+    to_id: 2,
+    text: "see you at 8",
+    state: "sending",
+  } as const;
+  let v = _view([_ready, { event: "friend", user: "bob", id: 2, initiated_by: "me" }, sent, {
+    event: "error",
+    message: "User 2 has too many undelivered messages",
+    code: "recipient_full",
+    client_msg_id: "c-1",
+  }]);
+  const lines = () => v.conversations.find((c) => c.key === "@bob")!.lines;
+  assert.equal(lines().length, 1);
+  assert.equal(lines()[0]!.state, "failed");
+  const row = () => layoutLines(lines(), 100, "alice")[1]!.text.slice(6);
+  assert.equal(
+    row(),
+    "you: see you at 8 ✗ not sent: User 2 has too many undelivered messages (/resend)",
+  );
+  v = applyEvent(v, sent, 2_000);
+  assert.equal(lines().length, 1, "the same line, not a new one");
+  assert.equal(row(), "you: see you at 8 …");
+  v = applyEvent(v, { event: "accepted", client_msg_id: "c-1", id: 40 }, 2_000);
+  assert.equal(row(), "you: see you at 8 ✓");
+});
+
+Deno.test("TuiController: /resend in a conversation resends that conversation's failed messages", () => {
+  const runner = new _Runner();
+  const c = new TuiController("alice", runner);
+  c.onEvent(_ready);
+  c.onEvent({ event: "friend", user: "bob", id: 2, initiated_by: "me" });
+  c.onEvent({
+    event: "groups",
+    groups: [{ id: 7, name: "hikers", admin: 1, members: [1, 2], epoch: 1 }],
+  });
+  _typeLine(c, "resend"); // on the status pane: every conversation
+  _typeLine(c, "/query bob");
+  _typeLine(c, "/resend");
+  _typeLine(c, "/resend 2");
+  _typeLine(c, "/query hikers");
+  _typeLine(c, "/resend");
+  return c.idle().then(() => {
+    assert.deepEqual(runner.ran.filter((r) => r.name === "resend"), [
+      { name: "resend", target: null, index: null },
+      { name: "resend", target: "bob", index: null },
+      { name: "resend", target: "bob", index: 2 },
+      { name: "resend", target: "7", index: null },
+    ]);
+  });
+});

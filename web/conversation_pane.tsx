@@ -45,6 +45,15 @@ export function ConversationPane({ snap, controller, onDownload }: ConversationP
             line={l}
             file={_downloadPath(l, snap)}
             onDownload={onDownload}
+            onResend={l.state === "failed" && l.clientMsgId !== null && conv.kind !== "status"
+              ? () =>
+                void controller.run({
+                  name: "resend",
+                  target: conv.kind === "group" ? String(conv.id) : conv.name,
+                  index: null,
+                  clientMsgId: l.clientMsgId!,
+                })
+              : undefined}
           />
         ))}
       </ol>
@@ -65,10 +74,12 @@ function _title(conv: Conversation): string {
 }
 
 function _Line(
-  { line, file, onDownload }: {
+  { line, file, onDownload, onResend }: {
     line: ChatLine;
     file: string | undefined;
     onDownload: (path: string) => void;
+    /** For a message of yours that failed: sends it again. */
+    onResend?: () => void;
   },
 ) {
   const state = line.state === null ? null : stateLabel(line.state);
@@ -101,6 +112,12 @@ function _Line(
           <span aria-hidden="true">{state.mark}</span>
           <span class="sr-only">{state.words}</span>
         </span>
+      )}
+      {line.state === "failed" && line.reason !== undefined && (
+        <span class="reason">{line.reason}</span>
+      )}
+      {onResend !== undefined && (
+        <button type="button" class="link" onClick={onResend}>Resend</button>
       )}
     </li>
   );

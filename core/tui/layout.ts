@@ -61,6 +61,9 @@ export function layoutLines(lines: readonly ChatLine[], width: number, myName: s
     let body = displaySafe(l.text, { continuation: mark });
     if (l.state !== null) {
       body += _STATE_MARK[l.state];
+      if (l.state === "failed") {
+        body += `${l.reason ? `: ${displaySafe(l.reason, { singleLine: true })}` : ""} (/resend)`;
+      }
       if (l.state === "delivered" && l.deliveredTo.length > 1) {
         body += ` (${l.deliveredTo.join(", ")})`;
       }

@@ -46,6 +46,8 @@ export interface ChatLine {
    * bullet rather than the continuation mark that a line break in someone's text gets.
    */
   readonly list?: boolean;
+  /** Why your message failed (state "failed"), when known: the server's or client's words. */
+  readonly reason?: string;
 }
 
 /** The file of a file message (see {@linkcode ChatLine.file}). */
@@ -204,6 +206,16 @@ export function applyEvent(v: ViewState, e: ClientEvent, now = Date.now()): View
       return next;
     }
     case "sent": {
+      // Sent again (`resend`): its line goes back to sending, where it was.
+      const again = v.conversations.some((c) =>
+        c.lines.some((l) => l.kind === "out" && l.clientMsgId === e.client_msg_id)
+      );
+      if (again) {
+        return _updateLine(v, (l) => l.kind === "out" && l.clientMsgId === e.client_msg_id, (l) => {
+          const { reason: _, ...rest } = l;
+          return { ...rest, state: e.state ?? (v.conn === "online" ? "sending" : "queued") };
+        });
+      }
       const key = e.group !== null ? groupKey(e.group) : directKey(e.to);
       let next = _ensure(v, key, e.group !== null ? "group" : "direct", e.group, e.to);
       const file = e.client_msg_id.startsWith("file-");
@@ -375,8 +387,16 @@ export function applyEvent(v: ViewState, e: ClientEvent, now = Date.now()): View
       );
     case "help":
       return showHelp(v, `Commands:\n${e.text}`, now);
-    case "error":
-      return _info({ ...v, notice: { text: e.message, error: true } }, "*", e.message, now);
+    case "error": {
+      const next = _info({ ...v, notice: { text: e.message, error: true } }, "*", e.message, now);
+      // About one of your messages: it shows as failed, with the reason, until it is resent.
+      if (e.client_msg_id === undefined) return next;
+      return _updateLine(
+        next,
+        (l) => l.kind === "out" && l.clientMsgId === e.client_msg_id,
+        (l) => ({ ...l, state: "failed", reason: e.message }),
+      );
+    }
     case "logged_out":
       return { ...v, conn: "offline", notice: { text: "Logged out", error: false } };
     case "quit":
