@@ -454,3 +454,33 @@ Deno.test("TuiController: /resend in a conversation resends that conversation's 
     ]);
   });
 });
+
+Deno.test("applyEvent() keeps one line for a failed message both live and in the history", () => {
+  const failed = {
+    id: null,
+    from: 1,
+    from_name: "alice",
+    text: "see you at 8",
+    sent_at: 900,
+    state: "failed",
+    file: null,
+    client_msg_id: "c-1",
+  };
+  let v = _view([_ready, { event: "friend", user: "bob", id: 2, initiated_by: "me" }, {
+    event: "sent",
+    client_msg_id: "c-1",
+    to: "bob",
+    group: null,
+    to_id: 2,
+    text: "see you at 8",
+    state: "sending",
+  }, { event: "error", message: "Bob is full", client_msg_id: "c-1" }]);
+  v = select(v, "@bob");
+  v = applyEvent(v, { event: "history", target: "bob", messages: [failed] }, 1_000);
+  const lines = () => v.conversations.find((c) => c.key === "@bob")!.lines;
+  assert.equal(lines().length, 1);
+  assert.equal(lines()[0]!.state, "failed");
+  // Resent: the history's line is the one that goes back to sending.
+  v = applyEvent(v, { event: "accepted", client_msg_id: "c-1", id: 41 }, 1_000);
+  assert.deepEqual(lines().map((l) => [l.state, l.msgId]), [["accepted", 41]]);
+});

@@ -91,14 +91,19 @@ export async function runTui(opts: TuiOptions): Promise<number> {
     _write("\x1b]0;\x07");
   };
   try {
+    // Quitting while still connecting (Ctrl-C, or a signal) ends it there; the start cut
+    // short may fail afterwards, unheard.
+    const starting = client.start().then(() => true);
+    starting.catch(() => {});
     const started = await Promise.race([
-      client.start().then(() => true),
+      starting,
+      c.quitRequested.then(() => false),
       guard.signalled.then(() => false),
     ]);
     if (!started) {
       await leave();
       await client.close();
-      return 1;
+      return 0;
     }
   } catch (err) {
     await leave();

@@ -352,16 +352,21 @@ export function applyEvent(v: ViewState, e: ClientEvent, now = Date.now()): View
         text: m.file !== null ? `file: ${m.file}` : m.text,
         at: m.sent_at,
         msgId: m.id,
-        clientMsgId: null,
+        // Yours keep their ID, so a later receipt or `resend` updates the line in place.
+        clientMsgId: m.from === v.myId ? (m.client_msg_id ?? null) : null,
         state: m.from === v.myId ? _historyState(m.state) : null,
         deliveredTo: [],
         ...(m.file !== null || m.file_name ? { file: _historyFile(m, m.from === v.myId) } : {}),
       }));
       // Live lines that arrived before the history answer stay after it, without repeats.
       const known = new Set(lines.flatMap((l) => l.msgId === null ? [] : [l.msgId]));
+      const knownIds = new Set(lines.flatMap((l) => l.clientMsgId ?? []));
+      const live = (l: ChatLine) =>
+        (l.msgId === null || !known.has(l.msgId)) &&
+        (l.clientMsgId === null || !knownIds.has(l.clientMsgId));
       return _mapConv(shown, conv.key, (c) => ({
         ...c,
-        lines: [...lines, ...c.lines.filter((l) => l.msgId === null || !known.has(l.msgId))]
+        lines: [...lines, ...c.lines.filter(live)]
           .map((l, i) => [l, i] as const)
           .sort((a, b) => a[0].at - b[0].at || a[1] - b[1]) // by time; ties keep their order
           .map(([l]) => l)
