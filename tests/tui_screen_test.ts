@@ -1,6 +1,6 @@
 /**
  * The full-screen client leaves the terminal as the shell had it, whatever way it ends:
- * it draws on the alternate screen, so after Ctrl-C or SIGTERM the shell's own text is back
+ * it draws on the alternate screen, so after Ctrl-C, SIGTERM or a logout the shell's own text is back
  * with nothing of the frame left over, and a wrong password is said once, cleanly; and rows
  * holding an emoji presentation sequence (🌤️) end at the frame's border.
  */
@@ -51,7 +51,7 @@ async function _exited(tmux: Tmux, name: string): Promise<number> {
 /** Anything of the full-screen frame: its borders or its status bar. */
 const _FRAME = /[╭╮╰╯│]|Ctrl-C quit|online · server/;
 
-Deno.test("full-screen client: Ctrl-C, SIGTERM and a wrong password leave the shell's screen clean; emoji rows end at the border", async () => {
+Deno.test("full-screen client: Ctrl-C, SIGTERM, a wrong password and a logout leave the shell's screen clean; emoji rows end at the border", async () => {
   const c = await TestCluster.start(1, { balancer: "round-robin" });
   const tmux = new Tmux();
   const data = join(c.dir, "clients");
@@ -107,6 +107,16 @@ Deno.test("full-screen client: Ctrl-C, SIGTERM and a wrong password leave the sh
     screen = await tmux.screen("again");
     assert.doesNotMatch(screen, _FRAME, screen);
     assert.equal(screen.match(/Wrong password for alice/g)?.length, 1, screen);
+
+    // Shut out (here: logged out, as from another device): the reason, on the shell's screen.
+    await tmux.start("third", _shellThenClient(balancer, data, pidFile, "pw-of-alice"), 100, 24);
+    await tmux.until("third", /online · server \d/, 30_000);
+    await tmux.type("third", "/logout");
+    await tmux.keys("third", ["Enter"]);
+    assert.equal(await _exited(tmux, "third"), 0);
+    screen = (await tmux.screen("third")).trimEnd();
+    assert.doesNotMatch(screen, _FRAME, screen);
+    assert.match(screen, new RegExp(`^${_BEFORE}\n.*[Ll]ogged out.*\nclient exited 0$`), screen);
   } finally {
     await bob.kill();
     await tmux.kill();

@@ -14,7 +14,7 @@
  * Terminals also differ on a character that is text by default made emoji by U+FE0F (variation
  * selector 16, "emoji presentation"): 🌤️ (U+1F324 U+FE0F), 🗺️, ☀️, ❤️. Most terminals
  * and tmux 3.4 and later draw them in 2 columns, as counted here; tmux 3.3 and older (checked
- * with tmux itself in `tests/tui_emoji_test.ts`) give them the 1 column of the character
+ * with tmux itself in `tests/tui_screen_test.ts`) give them the 1 column of the character
  * alone, so every such emoji would end its row one column short. For those terminals
  * {@linkcode narrowEmojiPresentation} drops the selector: the character is then drawn as text,
  * and the terminal and the count agree again.
