@@ -119,3 +119,17 @@ Deno.test("parseCommand() parses the group hand-over and delete commands", () =>
   assert.deepEqual(parseCommand("delete_group hikers"), { name: "delete_group", group: "hikers" });
   assert.throws(() => parseCommand("transfer_group hikers"), CommandError);
 });
+
+Deno.test("parseCommand() parses resend: all, one conversation, the Nth latest", () => {
+  const resend = (target: string | null, index: number | null) => ({
+    name: "resend",
+    target,
+    index,
+  });
+  assert.deepEqual(parseCommand("resend"), resend(null, null));
+  assert.deepEqual(parseCommand("/resend 2"), resend(null, 2));
+  assert.deepEqual(parseCommand("resend bob"), resend("bob", null));
+  assert.deepEqual(parseCommand("resend bob 1"), resend("bob", 1));
+  assert.deepEqual(parseCommand("retry 7 3"), resend("7", 3), "a group by ID, then N");
+  assert.throws(() => parseCommand("resend bob carol"), CommandError);
+});

@@ -200,7 +200,7 @@ Deno.test("setOnline() marks contacts online or offline by user ID", () => {
   assert.equal(v.conversations[1]!.online, false);
 });
 
-Deno.test("applyEvent() shows a safety number as three rows of four 5-digit groups", () => {
+Deno.test("applyEvent() shows a safety number as a list of three rows of four 5-digit groups", () => {
   const v = _view([_ready, {
     event: "fingerprint",
     user: "bob",
@@ -214,9 +214,9 @@ Deno.test("applyEvent() shows a safety number as three rows of four 5-digit grou
   );
   assert.deepEqual(rows, [
     "HH:MM * Safety number with bob:",
-    "          ↳ 23873 53199 77598 66707",
-    "          ↳ 49667 80613 48120 43595",
-    "          ↳ 61106 11489 66137 95033",
+    "          • 23873 53199 77598 66707",
+    "          • 49667 80613 48120 43595",
+    "          • 61106 11489 66137 95033",
   ]);
 });
 
@@ -485,4 +485,90 @@ Deno.test("applyEvent() shows receipts from group members by name", () => {
   }
   const line = v.conversations.find((c) => c.key === "#7")!.lines.at(-1)!;
   assert.deepEqual(line.deliveredTo, ["bob", "carol"]);
+});
+
+Deno.test("applyEvent() shows a refused message failed with its reason, and resent in place", () => {
+  const sent = {
+    event: "sent",
+    client_msg_id: "c-1",
+    to: "bob",
+    group: null,
+    to_id: 2,
+    text: "see you at 8",
+    state: "sending",
+  } as const;
+  let v = _view([_ready, { event: "friend", user: "bob", id: 2, initiated_by: "me" }, sent, {
+    event: "error",
+    message: "User 2 has too many undelivered messages",
+    code: "recipient_full",
+    client_msg_id: "c-1",
+  }]);
+  const lines = () => v.conversations.find((c) => c.key === "@bob")!.lines;
+  assert.equal(lines().length, 1);
+  assert.equal(lines()[0]!.state, "failed");
+  const row = () => layoutLines(lines(), 100, "alice")[1]!.text.slice(6);
+  assert.equal(
+    row(),
+    "you: see you at 8 ✗ not sent: User 2 has too many undelivered messages (/resend)",
+  );
+  v = applyEvent(v, sent, 2_000);
+  assert.equal(lines().length, 1, "the same line, not a new one");
+  assert.equal(row(), "you: see you at 8 …");
+  v = applyEvent(v, { event: "accepted", client_msg_id: "c-1", id: 40 }, 2_000);
+  assert.equal(row(), "you: see you at 8 ✓");
+});
+
+Deno.test("TuiController: /resend in a conversation resends that conversation's failed messages", () => {
+  const runner = new _Runner();
+  const c = new TuiController("alice", runner);
+  c.onEvent(_ready);
+  c.onEvent({ event: "friend", user: "bob", id: 2, initiated_by: "me" });
+  c.onEvent({
+    event: "groups",
+    groups: [{ id: 7, name: "hikers", admin: 1, members: [1, 2], epoch: 1 }],
+  });
+  _typeLine(c, "resend"); // on the status pane: every conversation
+  _typeLine(c, "/query bob");
+  _typeLine(c, "/resend");
+  _typeLine(c, "/resend 2");
+  _typeLine(c, "/query hikers");
+  _typeLine(c, "/resend");
+  return c.idle().then(() => {
+    assert.deepEqual(runner.ran.filter((r) => r.name === "resend"), [
+      { name: "resend", target: null, index: null },
+      { name: "resend", target: "bob", index: null },
+      { name: "resend", target: "bob", index: 2 },
+      { name: "resend", target: "7", index: null },
+    ]);
+  });
+});
+
+Deno.test("applyEvent() keeps one line for a failed message both live and in the history", () => {
+  const failed = {
+    id: null,
+    from: 1,
+    from_name: "alice",
+    text: "see you at 8",
+    sent_at: 900,
+    state: "failed",
+    file: null,
+    client_msg_id: "c-1",
+  };
+  let v = _view([_ready, { event: "friend", user: "bob", id: 2, initiated_by: "me" }, {
+    event: "sent",
+    client_msg_id: "c-1",
+    to: "bob",
+    group: null,
+    to_id: 2,
+    text: "see you at 8",
+    state: "sending",
+  }, { event: "error", message: "Bob is full", client_msg_id: "c-1" }]);
+  v = select(v, "@bob");
+  v = applyEvent(v, { event: "history", target: "bob", messages: [failed] }, 1_000);
+  const lines = () => v.conversations.find((c) => c.key === "@bob")!.lines;
+  assert.equal(lines().length, 1);
+  assert.equal(lines()[0]!.state, "failed");
+  // Resent: the history's line is the one that goes back to sending.
+  v = applyEvent(v, { event: "accepted", client_msg_id: "c-1", id: 41 }, 1_000);
+  assert.deepEqual(lines().map((l) => [l.state, l.msgId]), [["accepted", 41]]);
 });

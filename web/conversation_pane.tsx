@@ -81,6 +81,16 @@ export function ConversationPane({ snap, controller, onDownload }: ConversationP
                   line={item.line}
                   file={_downloadPath(item.line, snap)}
                   onDownload={onDownload}
+                  onResend={item.line.state === "failed" && item.line.clientMsgId !== null &&
+                      conv.kind !== "status"
+                    ? () =>
+                      void controller.run({
+                        name: "resend",
+                        target: conv.kind === "group" ? String(conv.id) : conv.name,
+                        index: null,
+                        clientMsgId: item.line.clientMsgId!,
+                      })
+                    : undefined}
                 />
               )
           )}
@@ -114,10 +124,12 @@ function _title(conv: Conversation): string {
 }
 
 function _Line(
-  { line, file, onDownload }: {
+  { line, file, onDownload, onResend }: {
     line: ChatLine;
     file: string | undefined;
     onDownload: (path: string) => void;
+    /** For a message of yours that failed: sends it again. */
+    onResend?: () => void;
   },
 ) {
   const state = line.state === null ? null : stateLabel(line.state);
@@ -156,6 +168,12 @@ function _Line(
           <span aria-hidden="true">{state.mark}</span>
           <span class="sr-only">{state.words}</span>
         </span>
+      )}
+      {line.state === "failed" && line.reason !== undefined && (
+        <span class="reason">{line.reason}</span>
+      )}
+      {onResend !== undefined && (
+        <button type="button" class="link" onClick={onResend}>Resend</button>
       )}
     </li>
   );

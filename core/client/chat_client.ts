@@ -100,6 +100,8 @@ export class ChatClient {
   readonly #emit: EventSink;
   readonly #connection: Connection;
   #engine: _Engine | null = null;
+  /** The keystore being opened (null: none on this device yet). */
+  #unlocked: Promise<KeystorePort | null> | null = null;
   /** Messages that came before the keystore was open (none expected; kept, not lost). */
   readonly #early: MessageFrame[] = [];
   #expiry: ReturnType<typeof setInterval> | undefined;
@@ -142,10 +144,21 @@ export class ChatClient {
     return this.#connection.shutOut;
   }
 
+  /**
+   * Opens the keystore with the password, if this device has one: a wrong password rejects
+   * here (`KeystoreError` "wrong_password"), before anything is shown or connected.
+   * Optional: `start()` does it when it was not done.
+   */
+  async unlock(): Promise<void> {
+    this.#unlocked ??= this.#opts.keystore.open(this.#opts.password);
+    await this.#unlocked;
+  }
+
   /** Opens or creates the keystore, joins the cluster and emits `ready`. */
   async start(): Promise<void> {
     const opener = this.#opts.keystore;
-    const ks = await opener.open(this.#opts.password);
+    this.#unlocked ??= opener.open(this.#opts.password);
+    const ks = await this.#unlocked;
     if (ks) {
       this.#build(ks);
       await this.#connection.connect("start");

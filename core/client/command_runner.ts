@@ -155,6 +155,8 @@ export class CommandRunner {
         return await this.#sendFile(cmd.target, cmd.path);
       case "history":
         return this.#history(cmd.target, cmd.count);
+      case "resend":
+        return await this.#resend(cmd);
       case "fingerprint": {
         const f = await friends.ensure(cmd.user, false);
         return emit({
@@ -300,6 +302,43 @@ export class CommandRunner {
         ? { group, label: group.name }
         : { friend: await friends.ensure(target), label: target },
     );
+  }
+
+  /** Sends failed messages again: of one conversation, or one of them, or all. */
+  async #resend(cmd: Extract<ClientCommand, { name: "resend" }>): Promise<void> {
+    const { ks } = this.#d;
+    let failed = ks.failed().filter((m) => m.file === null);
+    let where = "";
+    if (cmd.target !== null) {
+      const group = groupIncludingLeft(ks, cmd.target);
+      const friend = group ? null : ks.friendByName(cmd.target);
+      if (!group && !friend) {
+        throw new ClientError(CLIENT_ERRORS.notFound, `No friend or group "${cmd.target}"`);
+      }
+      failed = failed.filter((m) =>
+        group
+          ? m.kind === "group" && m.peerId === group.groupId
+          : m.kind === "direct" && m.peerId === friend!.userId
+      );
+      where = ` to ${group ? group.name : friend!.username}`;
+    }
+    if (cmd.clientMsgId !== undefined) {
+      failed = failed.filter((m) => m.clientMsgId === cmd.clientMsgId);
+    }
+    if (failed.length === 0) {
+      throw new ClientError(CLIENT_ERRORS.notFound, `No failed messages${where} to resend`);
+    }
+    if (cmd.index !== null) {
+      const one = failed[failed.length - cmd.index];
+      if (one === undefined) {
+        throw new ClientError(
+          CLIENT_ERRORS.notFound,
+          `There are ${failed.length} failed messages${where}; N must be 1 to ${failed.length}`,
+        );
+      }
+      failed = [one];
+    }
+    await this.#d.sender.resend(failed);
   }
 
   #history(target: string, count: number): void {

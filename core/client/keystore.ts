@@ -558,6 +558,21 @@ export class Keystore {
     return history.markFailed(this.#ctx(), clientMsgId);
   }
 
+  /**
+   * Puts a failed outgoing message back in the queue, to be sent again (the server stored
+   * nothing of it, so it keeps its client message ID).
+   *
+   * @returns false if no failed outgoing message has this client message ID.
+   */
+  markRequeued(clientMsgId: string): boolean {
+    return history.markRequeued(this.#ctx(), clientMsgId);
+  }
+
+  /** Outgoing messages a server refused for good, oldest first, for the user to resend. */
+  failed(): MessageRecord[] {
+    return history.failed(this.#ctx());
+  }
+
   /** Outgoing messages still waiting for a server, oldest first, to send on reconnect. */
   queued(): MessageRecord[] {
     return history.queued(this.#ctx());

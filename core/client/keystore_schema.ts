@@ -255,6 +255,9 @@ export const KEYSTORE_SQL = {
   setFailed: `UPDATE messages SET state = 'failed'
     WHERE direction = 'out' AND client_msg_id = ? AND state = 'queued' RETURNING id`,
   queued: "SELECT * FROM messages WHERE state = 'queued' ORDER BY id",
+  setRequeued: `UPDATE messages SET state = 'queued'
+    WHERE direction = 'out' AND client_msg_id = ? AND state = 'failed' RETURNING id`,
+  failed: "SELECT * FROM messages WHERE direction = 'out' AND state = 'failed' ORDER BY id",
   hasMessage: "SELECT 1 AS x FROM messages WHERE msg_id = ?",
   incoming: "SELECT * FROM messages WHERE msg_id = ? AND direction = 'in'",
   allMessages: "SELECT id, text_enc, file_enc FROM messages WHERE id > ? ORDER BY id LIMIT ?",

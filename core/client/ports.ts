@@ -141,6 +141,10 @@ export interface MessagesPort {
   markFailed(clientMsgId: string): boolean;
   /** Outgoing messages still waiting for a server, oldest first. */
   queued(): MessageRecord[];
+  /** Puts a failed outgoing message back in the queue; false if none failed with this ID. */
+  markRequeued(clientMsgId: string): boolean;
+  /** Outgoing messages that failed (refused for good), oldest first. */
+  failed(): MessageRecord[];
   /** The stored incoming message with this server ID, or null. */
   incoming(msgId: number): MessageRecord | null;
   /** Whether a message with this server ID is stored. */

@@ -7,7 +7,7 @@
  * @module
  */
 
-import { displaySafe, displayWidth, wrapToWidth } from "./text.ts";
+import { CONTINUATION_MARK, displaySafe, displayWidth, wrapToWidth } from "./text.ts";
 import { TimeFormat } from "../view/time_format.ts";
 import type { ChatLine, LineState } from "../view/view_state.ts";
 
@@ -17,6 +17,9 @@ export interface Row {
   readonly text: string;
   readonly tone: "normal" | "dim" | "mine" | "warning" | "separator" | "name";
 }
+
+/** What starts each item of the client's own lists (see `ChatLine.list`). */
+export const LIST_MARK = "  • ";
 
 const _STATE_MARK: Record<LineState, string> = {
   sending: " …",
@@ -64,23 +67,30 @@ export function layoutLines(
       head = `${clock}${displaySafe(l.from === myName ? "you" : l.from, { singleLine: true })}: `;
       tone = l.kind === "out" ? "mine" : "normal";
     }
-    let body = displaySafe(l.text);
+    const indent = " ".repeat(Math.min(displayWidth(head), Math.floor(width / 3)));
+    // Every line of the text after the first starts with its mark; the rows it wraps onto
+    // line up with the text after the mark, not with the mark.
+    const mark = l.list ? LIST_MARK : CONTINUATION_MARK;
+    let body = displaySafe(l.text, { continuation: mark });
     if (l.state !== null) {
       body += _STATE_MARK[l.state];
+      if (l.state === "failed") {
+        body += `${l.reason ? `: ${displaySafe(l.reason, { singleLine: true })}` : ""} (/resend)`;
+      }
       if (l.state === "delivered" && l.deliveredTo.length > 1) {
         body += ` (${l.deliveredTo.join(", ")})`;
       }
     }
-    const indent = Math.min(displayWidth(head), Math.floor(width / 3));
-    const avail = Math.max(8, width - indent);
-    const wrapped = body.split("\n").flatMap((part) => wrapToWidth(part, avail));
-    wrapped.forEach((text, i) => {
-      rows.push({
-        key: `${l.key}-${i}`,
-        text: (i === 0 ? head.slice(0, head.length) : " ".repeat(indent)) + text,
-        tone,
+    const texts: string[] = [];
+    body.split("\n").forEach((part, p) => {
+      const lead = p === 0 ? "" : mark;
+      const hang = " ".repeat(displayWidth(lead));
+      const avail = Math.max(8, width - indent.length - hang.length);
+      wrapToWidth(part.slice(lead.length), avail).forEach((text, i) => {
+        texts.push((p === 0 && i === 0 ? head : indent) + (i === 0 ? lead : hang) + text);
       });
     });
+    texts.forEach((text, i) => rows.push({ key: `${l.key}-${i}`, text, tone }));
   }
   return rows;
 }

@@ -41,6 +41,13 @@ export interface ChatLine {
   readonly file?: LineFile;
   /** On the status line about a request: the requester, so a later word of it updates it. */
   readonly request?: string;
+  /**
+   * The client's own list: each line of `text` after the first is an item, shown with a
+   * bullet rather than the continuation mark that a line break in someone's text gets.
+   */
+  readonly list?: boolean;
+  /** Why your message failed (state "failed"), when known: the server's or client's words. */
+  readonly reason?: string;
 }
 
 /** The file of a file message (see {@linkcode ChatLine.file}). */
@@ -201,6 +208,16 @@ export function applyEvent(v: ViewState, e: ClientEvent, now = Date.now()): View
       return next;
     }
     case "sent": {
+      // Sent again (`resend`): its line goes back to sending, where it was.
+      const again = v.conversations.some((c) =>
+        c.lines.some((l) => l.kind === "out" && l.clientMsgId === e.client_msg_id)
+      );
+      if (again) {
+        return _updateLine(v, (l) => l.kind === "out" && l.clientMsgId === e.client_msg_id, (l) => {
+          const { reason: _, ...rest } = l;
+          return { ...rest, state: e.state ?? (v.conn === "online" ? "sending" : "queued") };
+        });
+      }
       const key = e.group !== null ? groupKey(e.group) : directKey(e.to);
       let next = _ensure(v, key, e.group !== null ? "group" : "direct", e.group, e.to);
       const file = e.client_msg_id.startsWith("file-");
@@ -361,16 +378,21 @@ export function applyEvent(v: ViewState, e: ClientEvent, now = Date.now()): View
         text: m.file !== null ? `file: ${m.file}` : m.text,
         at: m.sent_at,
         msgId: m.id,
-        clientMsgId: null,
+        // Yours keep their ID, so a later receipt or `resend` updates the line in place.
+        clientMsgId: m.from === v.myId ? (m.client_msg_id ?? null) : null,
         state: m.from === v.myId ? _historyState(m.state) : null,
         deliveredTo: [],
         ...(m.file !== null || m.file_name ? { file: _historyFile(m, m.from === v.myId) } : {}),
       }));
       // Live lines that arrived before the history answer stay after it, without repeats.
       const known = new Set(lines.flatMap((l) => l.msgId === null ? [] : [l.msgId]));
+      const knownIds = new Set(lines.flatMap((l) => l.clientMsgId ?? []));
+      const live = (l: ChatLine) =>
+        (l.msgId === null || !known.has(l.msgId)) &&
+        (l.clientMsgId === null || !knownIds.has(l.clientMsgId));
       return _mapConv(shown, conv.key, (c) => ({
         ...c,
-        lines: [...lines, ...c.lines.filter((l) => l.msgId === null || !known.has(l.msgId))]
+        lines: [...lines, ...c.lines.filter(live)]
           .map((l, i) => [l, i] as const)
           .sort((a, b) => a[0].at - b[0].at || a[1] - b[1]) // by time; ties keep their order
           .map(([l]) => l)
@@ -379,12 +401,14 @@ export function applyEvent(v: ViewState, e: ClientEvent, now = Date.now()): View
     }
     case "fingerprint":
       // Three lines of four groups, as Signal shows it: 23 columns, so narrow terminals too.
-      return _info(
-        v,
-        v.current,
-        `Safety number with ${e.user}:\n${renderSafetyNumber(e.safety_number, 4)}`,
-        now,
-      );
+      return _addLine(v, v.current, {
+        ..._plain(
+          "info",
+          `Safety number with ${e.user}:\n${renderSafetyNumber(e.safety_number, 4)}`,
+          now,
+        ),
+        list: true,
+      }, false);
     case "whoami":
       return _info(
         v,
@@ -394,8 +418,16 @@ export function applyEvent(v: ViewState, e: ClientEvent, now = Date.now()): View
       );
     case "help":
       return showHelp(v, `Commands:\n${e.text}`, now);
-    case "error":
-      return _info({ ...v, notice: { text: e.message, error: true } }, "*", e.message, now);
+    case "error": {
+      const next = _info({ ...v, notice: { text: e.message, error: true } }, "*", e.message, now);
+      // About one of your messages: it shows as failed, with the reason, until it is resent.
+      if (e.client_msg_id === undefined) return next;
+      return _updateLine(
+        next,
+        (l) => l.kind === "out" && l.clientMsgId === e.client_msg_id,
+        (l) => ({ ...l, state: "failed", reason: e.message }),
+      );
+    }
     case "logged_out":
       return { ...v, conn: "offline", notice: { text: "Logged out", error: false } };
     case "quit":

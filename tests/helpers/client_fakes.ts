@@ -246,6 +246,14 @@ export class MemoryKeystore {
   queued(): MessageRecord[] {
     return this.messages.filter((m) => m.state === "queued");
   }
+  markRequeued(clientMsgId: string): boolean {
+    return this.#update((m) => m.clientMsgId === clientMsgId && m.state === "failed", {
+      state: "queued",
+    });
+  }
+  failed(): MessageRecord[] {
+    return this.messages.filter((m) => m.direction === "out" && m.state === "failed");
+  }
   outgoingByMsgId(msgId: number): MessageRecord | null {
     return this.messages.find((m) => m.msgId === msgId && m.direction === "out") ?? null;
   }
