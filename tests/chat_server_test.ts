@@ -7,6 +7,7 @@
 
 import assert from "node:assert/strict";
 import { randomBytes, toBase64Url } from "../core/crypto/bytes.ts";
+import { CLOSE_REASONS, LIMITS } from "../core/protocol/mod.ts";
 import type {
   AcceptedFrame,
   ClientFrame,
@@ -22,6 +23,8 @@ import type {
   WireGroup,
 } from "../core/protocol/mod.ts";
 import { type FakeClient, InProcessCluster } from "./helpers/in_process.ts";
+import { FakeClock } from "./helpers/fake_clock.ts";
+import { until } from "./helpers/wait.ts";
 
 const _isMessage = (id: number) => (f: ServerFrame) => f.type === "message" && f.msg_id === id;
 
@@ -69,7 +72,7 @@ Deno.test("ChatServer keeps delivering to a user's remaining connection after an
     await bob3.request({ type: "login", ref: 0, username: "bob", password: "correct horse 1" });
     await bob3.waitFor((f) => f.type === "synced");
     bob3.close();
-    await new Promise((r) => setTimeout(r, 20)); // the offline news reaches server 1
+    await until(() => !c.server(1).presence.remoteServers(bob.id).has(3), "news of bob3 gone");
     const id = await _send(alice.client, bob.id, "still here?", "m1");
     await bob.client.waitFor(_isMessage(id), 2_000);
   } finally {
@@ -112,27 +115,68 @@ Deno.test("ChatServer answers an ack that carries a ref with ok, once it is appl
     // An ack without a ref still gets no answer.
     const before = bob.client.frames.length;
     bob.client.write({ type: "ack", ids: [id] });
-    await new Promise((r) => setTimeout(r, 20));
-    assert.equal(bob.client.frames.length, before);
+    // Answers come in request order: an answer to that ack would come before this pong.
+    await bob.client.request({ type: "ping", ref: 0 });
+    assert.deepEqual(bob.client.frames.slice(before).map((f) => f.type), ["pong"]);
   } finally {
     await c.stop();
   }
 });
 
 Deno.test("ChatServer closes a connection that does not log in in time", async () => {
-  const c = await InProcessCluster.start(1, { loginTimeoutMs: 50 });
+  const clock = new FakeClock();
+  const c = await InProcessCluster.start(1, { clock });
   try {
     const stranger = c.connect(1);
     assert.equal(stranger.maxMessageBytes, 16 * 1024, "small frames before login");
     const alice = await c.user(1, "alice");
     assert.equal(alice.client.maxMessageBytes, 256 * 1024, "the full limit after login");
-    await new Promise((r) => setTimeout(r, 120));
+    await clock.advance(LIMITS.loginWithinMs - 1);
+    assert.equal(stranger.closedWith, null, "not yet");
+    await clock.advance(1);
     assert.deepEqual(stranger.closedWith, {
       code: 1008,
-      reason: "Log in within 0.05 s of connecting",
+      reason: "Log in within 10 s of connecting",
     });
     assert.ok(alice.client.open, "a logged-in connection stays");
   } finally {
+    await c.stop();
+  }
+});
+
+Deno.test("ChatServer gives a login still being answered two more periods, and no more", async () => {
+  const clock = new FakeClock();
+  // The store holds every registration: the answer never comes while the test runs.
+  const held = Promise.withResolvers<void>();
+  const c = await InProcessCluster.start(1, {
+    clock,
+    wrapStore: (store) =>
+      new Proxy(store, {
+        get: (target, key) => {
+          const v = Reflect.get(target, key, target);
+          if (typeof v !== "function") return v;
+          // Methods run on the store itself (it has private fields); createUser waits.
+          if (key !== "createUser") return v.bind(target);
+          return (...args: unknown[]) => held.promise.then(() => v.apply(target, args));
+        },
+      }),
+  });
+  try {
+    const slow = c.connect(1);
+    slow.write(_register("slowpoke"));
+    const idle = c.connect(1);
+    await clock.advance(LIMITS.loginWithinMs);
+    assert.equal(idle.closedWith?.code, 1008, "a connection owing nothing closes on time");
+    assert.equal(slow.closedWith, null, "one owed an answer gets another period");
+    await clock.advance(2 * LIMITS.loginWithinMs - 1);
+    assert.equal(slow.closedWith, null, "and a second one");
+    await clock.advance(1);
+    assert.deepEqual(slow.closedWith, {
+      code: 1008,
+      reason: "Log in within 10 s of connecting",
+    }, "30 s after it opened, whatever it is waiting for");
+  } finally {
+    held.resolve();
     await c.stop();
   }
 });
@@ -151,17 +195,18 @@ Deno.test("ChatServer loses nothing while a user moves between servers mid-strea
     const sender = (async () => {
       for (let i = 0; sending; i++) sent.push(await _send(alice.client, bob.id, `m${i}`, `m${i}`));
     })();
-    await new Promise((r) => setTimeout(r, 30));
+    await until(() => sent.length >= 10, "alice sending");
     // Bob leaves server 2 and comes back on server 3 while alice keeps sending.
     bob.client.close();
-    await new Promise((r) => setTimeout(r, 10));
+    await until(() => c.server(2).presence.localSessions(bob.id).size === 0, "bob off 2");
     const moved = c.connect(3);
     await moved.request({ type: "resume", ref: 0, session_token: token });
     await moved.waitFor((f) => f.type === "synced");
-    await new Promise((r) => setTimeout(r, 30));
+    const atMove = sent.length;
+    await until(() => sent.length >= atMove + 10, "alice sending after the move");
     sending = false;
     await sender;
-    await new Promise((r) => setTimeout(r, 30)); // the last pushes cross the mesh
+    await c.network.settled(); // the last pushes cross the mesh
     // Without any redelivery sweep: everything alice sent reached bob before or after the
     // move, by push or by replay.
     const got = new Set([...bob.client.messageIds(), ...moved.messageIds()]);
@@ -183,14 +228,14 @@ Deno.test("ChatServer routes nothing over a cut link; the sweep delivers from th
     const bob = await c.user(2, "bob");
     c.network.cut(1, 2);
     const id = await _send(alice.client, bob.id, "across the cut", "m1");
-    await new Promise((r) => setTimeout(r, 30));
+    await c.network.settled();
     assert.deepEqual(bob.client.messageIds(), [], "nothing crossed the cut link");
     // Server 2's redelivery sweep finds the delivery in the database.
     assert.equal(await c.server(2).redeliver(0, 10_000), 1);
     await bob.client.waitFor(_isMessage(id));
     // Once healed, routing resumes: server 1 learns bob's presence again.
     c.network.link(1, 2);
-    await new Promise((r) => setTimeout(r, 10));
+    await until(() => c.server(1).presence.remoteServers(bob.id).has(2), "bob's presence again");
     const id2 = await _send(alice.client, bob.id, "after the heal", "m2");
     await bob.client.waitFor(_isMessage(id2), 1_000);
   } finally {
@@ -247,10 +292,10 @@ Deno.test("ChatServer forgets a peer's users when its link goes down", async () 
     c.network.cut(1, 2);
     assert.equal(c.server(1).presence.remoteServers(bob.id).size, 0);
     c.network.link(1, 2);
-    await new Promise((r) => setTimeout(r, 10));
+    await c.network.settled();
     assert.deepEqual([...c.server(1).presence.remoteServers(bob.id)], [2]);
     bob.client.close();
-    await new Promise((r) => setTimeout(r, 10));
+    await c.network.settled();
     assert.equal(c.server(1).presence.remoteServers(bob.id).size, 0);
   } finally {
     await c.stop();
@@ -309,9 +354,7 @@ Deno.test("ChatServer closes a connection after 10 invalid frames in a row, deco
         identity_key: "A".repeat(43),
       });
     }
-    await client.waitFor(() => !client.open || client.closedWith !== null, 5_000).catch(() => {});
-    for (let i = 0; i < 50 && client.open; i++) await new Promise((r) => setTimeout(r, 20));
-    assert.equal(client.open, false, "still open after 10 invalid registrations");
+    await until(() => !client.open, "the close after 10 invalid registrations", 5_000);
     assert.deepEqual(client.closedWith, { code: 1008, reason: "Too many invalid frames" });
     // One good frame in between resets the count.
     const other = c.connect(1);
@@ -319,7 +362,9 @@ Deno.test("ChatServer closes a connection after 10 invalid frames in a row, deco
     other.write({ type: "ping", ref: 1 });
     await other.waitFor((f) => f.type === "pong");
     for (let i = 0; i < 9; i++) other.writeRaw("{");
-    await new Promise((r) => setTimeout(r, 50));
+    // Nine invalid frames are answered (in order) before this pong, and the connection stays.
+    other.write({ type: "ping", ref: 2 });
+    await other.waitFor((f) => f.type === "pong" && f.ref === 2);
     assert.equal(other.open, true);
   } finally {
     await c.stop();
@@ -373,10 +418,14 @@ Deno.test("ChatServer's logout closes every connection on that session, on every
     await other.waitFor((f) => f.type === "synced");
     const ok = await alice.client.request({ type: "logout", ref: 0 });
     assert.equal(ok.type, "ok");
-    await new Promise((r) => setTimeout(r, 30));
+    await until(
+      () => resumed.every((r) => r.closedWith !== null),
+      "the session's connections closed",
+    );
     for (const r of resumed) {
       assert.equal(r.open, false, "a connection on the logged-out session stayed open");
       assert.equal(r.closedWith?.code, 4003);
+      assert.equal(r.closedWith?.reason, CLOSE_REASONS.sessionEnded);
     }
     assert.equal(other.open, true, "another session of the same user is not affected");
     // A frame sent on the ended session afterwards is not accepted.
@@ -420,7 +469,8 @@ Deno.test("ChatServer's lookup says whether the user is online on any server", a
     const seen = await alice.client.request({ type: "lookup", ref: 0, username: "bob" });
     assert.equal(seen.type === "user" && seen.online, true, "bob is on server 2");
     bob.client.close();
-    await new Promise((r) => setTimeout(r, 20)); // server 2's offline news reaches server 1
+    // Server 2's offline news reaches server 1.
+    await until(() => c.server(1).presence.remoteServers(bob.id).size === 0, "bob offline on 1");
     const gone = await alice.client.request({ type: "lookup", ref: 0, user_id: bob.id });
     assert.equal(gone.type === "user" && gone.online, false);
   } finally {
@@ -658,7 +708,7 @@ Deno.test("ChatServer's delete_group removes the group for good and tells every 
     const group = await _group(alice.client, "climbers", [bob.id, carol.id]);
     // Carol is offline when the group goes: a message to the group waits for her, then the event.
     carol.client.close();
-    await new Promise((r) => setTimeout(r, 20));
+    await until(() => c.server(1).presence.remoteServers(carol.id).size === 0, "carol offline");
     const sent = await alice.client.request({
       type: "group_message",
       ref: 0,

@@ -98,7 +98,7 @@ Deno.test("parseCommand() parses the consent and verification commands", () => {
   for (const bad of ["file_limit 65", "file_limit -1", "file_limit ten", "file_limit 1 2"]) {
     assert.throws(() => parseCommand(bad), /MB must be a number from 0 to 64/, bad);
   }
-  assert.throws(() => parseCommand("accept"), /Usage: accept USER/);
+  assert.throws(() => parseCommand("accept"), /Usage: accept USER\|GROUP/);
   assert.throws(() => parseCommand("requests bob"), /requests: takes no arguments/);
   for (const name of ["accept", "block", "unblock", "requests", "verify", "file_limit"]) {
     assert.ok(helpText().includes(COMMAND_SPECS[name as keyof typeof COMMAND_SPECS].usage));
@@ -118,4 +118,18 @@ Deno.test("parseCommand() parses the group hand-over and delete commands", () =>
   });
   assert.deepEqual(parseCommand("delete_group hikers"), { name: "delete_group", group: "hikers" });
   assert.throws(() => parseCommand("transfer_group hikers"), CommandError);
+});
+
+Deno.test("parseCommand() parses resend: all, one conversation, the Nth latest", () => {
+  const resend = (target: string | null, index: number | null) => ({
+    name: "resend",
+    target,
+    index,
+  });
+  assert.deepEqual(parseCommand("resend"), resend(null, null));
+  assert.deepEqual(parseCommand("/resend 2"), resend(null, 2));
+  assert.deepEqual(parseCommand("resend bob"), resend("bob", null));
+  assert.deepEqual(parseCommand("resend bob 1"), resend("bob", 1));
+  assert.deepEqual(parseCommand("retry 7 3"), resend("7", 3), "a group by ID, then N");
+  assert.throws(() => parseCommand("resend bob carol"), CommandError);
 });

@@ -5,6 +5,7 @@ import {
   fileRefusal,
   MAX_REQUEST_MESSAGES,
   requestHasRoom,
+  screenGroupJoin,
   screenMessage,
 } from "../core/client/consent_rules.ts";
 
@@ -57,4 +58,24 @@ Deno.test("requestHasRoom() bounds what one request keeps", () => {
   assert.equal(requestHasRoom(0), true);
   assert.equal(requestHasRoom(MAX_REQUEST_MESSAGES - 1), true);
   assert.equal(requestHasRoom(MAX_REQUEST_MESSAGES), false);
+});
+
+Deno.test("screenGroupJoin() asks when a stranger puts you in a group, tells you for a contact", () => {
+  const facts = { myId: 1, userId: 1, by: 2, contact: false, blocked: false };
+  // Added, or in a group someone created with you in it.
+  assert.equal(screenGroupJoin({ ...facts, change: "added" }), "request");
+  assert.equal(screenGroupJoin({ ...facts, change: "created", userId: 2 }), "request");
+  assert.equal(screenGroupJoin({ ...facts, change: "added", contact: true }), "told");
+  assert.equal(screenGroupJoin({ ...facts, change: "created", userId: 2, contact: true }), "told");
+  // A blocked user's group is left without a word, contact or not.
+  assert.equal(screenGroupJoin({ ...facts, change: "added", blocked: true }), "leave");
+});
+
+Deno.test("screenGroupJoin() leaves alone what did not put you in a group", () => {
+  const facts = { myId: 1, userId: 3, by: 2, contact: false, blocked: false };
+  assert.equal(screenGroupJoin({ ...facts, change: "added" }), "none", "someone else added");
+  assert.equal(screenGroupJoin({ ...facts, change: "created", userId: 1, by: 1 }), "none");
+  for (const change of ["removed", "left", "admin_changed", "deleted"]) {
+    assert.equal(screenGroupJoin({ ...facts, change, userId: 1 }), "none", change);
+  }
 });

@@ -445,9 +445,12 @@ Deno.test("block works on someone never seen, by the directory's name", async ()
 });
 
 Deno.test("group messages from members are not requests, but their files need a contact", async () => {
-  await _withAlice(async (w) => {
+  await _withAlice(async (w, client) => {
     const gkey = generateFernetKey();
     w.groupCreated(9, w.carol, [1, 2, 3]);
+    // carol is a stranger: being put in her group is a request, accepted first.
+    await w.waitFor("group_request", (e) => e.group === 9);
+    await client.run({ name: "accept", user: "9" });
     w.groupKey(w.carol, 9, gkey);
     w.groupMessage(w.bob, 9, gkey, "hi team");
     w.groupMessage(w.carol, 9, gkey, "welcome");

@@ -10,7 +10,7 @@ import { toBase64Url, toHex } from "../core/crypto/bytes.ts";
 import { generateFernetKey, generateIdentityKeyPair } from "../core/crypto/mod.ts";
 import { sealDirect } from "../core/client/e2e.ts";
 import { openStore } from "../core/store/open_store.ts";
-import { ClientProc } from "./helpers/client_proc.ts";
+import { acceptGroup, ClientProc } from "./helpers/client_proc.ts";
 import { freePort, Proc, TestCluster, testEachBackend, waitHealthy } from "./helpers/cluster.ts";
 import type { StoreBackend } from "../core/store/open_store.ts";
 import { openKeystoreFile } from "../core/client/keystore_file.ts";
@@ -103,8 +103,9 @@ testEachBackend(
       const bob = await t.start("bob");
       const carol = await t.start("carol");
       await alice.send("create_group team bob carol");
-      const created = await bob.waitFor("group", (e) => e.change === "created");
-      const gid = created.group;
+      // alice is a stranger to both: her group is a request each accepts.
+      const gid = await acceptGroup(bob, "team");
+      await acceptGroup(carol, "team");
       await bob.waitFor("group_key", (e) => e.group === gid && e.epoch === 1);
       await carol.waitFor("group_key", (e) => e.group === gid && e.epoch === 1);
       await alice.send("group_message team hello team");
@@ -125,7 +126,8 @@ testEachBackend(
       await bob.waitFor("message", (e) => e.text === "after carol left");
       // Carol is told, is no longer a member, and cannot post.
       await carol.send(`group_message ${gid} let me back`);
-      await carol.waitFor("error", (e) => /No group/.test(e.message));
+      const told = await carol.waitFor("error", (e) => e.code === "not_member");
+      assert.equal(told.message, 'You are no longer a member of group "team" (alice removed you)');
       await new Promise((r) => setTimeout(r, 300));
       assert.equal(carol.all("message").some((m) => m.text === "after carol left"), false);
       assert.equal(carol.all("group_key").some((k) => k.epoch === 2), false);
@@ -147,11 +149,11 @@ testEachBackend(
       const dan = await t.start("dan");
       assert.equal((await dan.finish()).code, 0);
       await alice.send("create_group team bob");
-      const gid = (await bob.waitFor("group", (e) => e.change === "created")).group;
+      const gid = await acceptGroup(bob, "team");
       await bob.waitFor("group_key", (e) => e.group === gid && e.epoch === 1);
 
       await alice.send("add_member team carol");
-      await carol.waitFor("group", (e) => e.change === "added" && e.group === gid);
+      await acceptGroup(carol, "team");
       await carol.waitFor("group_key", (e) => e.group === gid && e.from_name === "alice");
       await alice.send("add_member team dan");
       await bob.waitFor("group", (e) => e.change === "added" && e.user_name === "dan");
@@ -161,6 +163,7 @@ testEachBackend(
       for (const p of [alice, bob]) await p.waitFor("message", (e) => e.text === "carol here");
 
       const dan2 = await t.start("dan");
+      await acceptGroup(dan2, "team");
       await dan2.waitFor("group_key", (e) => e.group === gid && e.from_name === "alice");
       await dan2.waitFor("message", (e) => e.text === "welcome both");
       await dan2.waitFor("message", (e) => e.text === "carol here");
@@ -371,6 +374,7 @@ testEachBackend("client traffic leaves no plaintext in the server database", asy
     await alice.send(`msg bob ${secrets[0]}`);
     await bob.waitFor("message", (e) => e.text === secrets[0]);
     await alice.send("create_group plans bob carol");
+    await acceptGroup(carol, "plans"); // alice is bob's contact, a stranger to carol
     await carol.waitFor("group_key");
     await bob.waitFor("group_key");
     await alice.send(`group_message plans ${secrets[1]}`);
@@ -417,6 +421,8 @@ testEachBackend(
       assert.equal(req.user, "alice");
       await bob2.send("accept alice");
       assert.equal((await bob2.waitFor("message")).text, "hello while you were away");
+      // So is a group a stranger put her in; accepted, what it holds is shown.
+      await acceptGroup(carol2, "team");
       assert.equal((await carol2.waitFor("message")).text, "the plan");
       assert.equal(bob2.all("error").length, 0, JSON.stringify(bob2.all("error")));
       assert.equal(carol2.all("error").length, 0, JSON.stringify(carol2.all("error")));
@@ -442,6 +448,8 @@ testEachBackend(
       const bob = await t.start("bob");
       const carol = await t.start("carol");
       await alice.send("create_group team bob carol");
+      await acceptGroup(bob, "team");
+      await acceptGroup(carol, "team");
       await bob.waitFor("group_key", (e) => e.epoch === 1);
       await carol.waitFor("group_key", (e) => e.epoch === 1);
       assert.equal((await alice.finish()).code, 0);
@@ -470,6 +478,7 @@ testEachBackend(
       const bob = await t.start("bob");
       await alice.send("create_group quick bob");
       await alice.send("group_message quick straight away");
+      await acceptGroup(bob, "quick");
       assert.equal((await bob.waitFor("message")).text, "straight away");
       assert.equal((await alice.finish()).code, 0);
       assert.equal(alice.all("error").length, 0, JSON.stringify(alice.all("error")));
@@ -642,8 +651,8 @@ testEachBackend(
       const bob = await t.start("bob");
       const carol = await t.start("carol");
       await alice.send("create_group team bob carol");
-      const created = await bob.waitFor("group", (e) => e.change === "created");
-      const gid = created.group;
+      const gid = await acceptGroup(bob, "team");
+      await acceptGroup(carol, "team");
       await carol.waitFor("group_key", (e) => e.group === gid && e.epoch === 1);
       await alice.send("transfer_group team bob");
       const handed = await carol.waitFor("group", (e) => e.change === "admin_changed");
@@ -659,7 +668,8 @@ testEachBackend(
       const gone = await carol.waitFor("group", (e) => e.change === "deleted");
       assert.equal(gone.by_name, "bob");
       await carol.send(`group_message ${gid} hello?`);
-      await carol.waitFor("error", (e) => /No group/.test(e.message));
+      const told = await carol.waitFor("error", (e) => e.code === "not_member");
+      assert.equal(told.message, 'You are no longer a member of group "team" (bob deleted it)');
       await carol.send("groups");
       assert.deepEqual((await carol.waitFor("groups")).groups, []);
     } finally {

@@ -77,6 +77,8 @@ function _group(members: number[]): GroupRecord {
     epoch: null,
     isMember: true,
     leftAt: null,
+    leftBy: null,
+    leftHow: null,
     updatedAt: 0,
   };
 }

@@ -18,7 +18,10 @@ function _msg(id: number, from = 2): MessageFrame {
 }
 
 /** An inbox over fakes; `handle` decides per message. */
-function _inbox(handle: (m: MessageFrame) => Promise<Handled>) {
+function _inbox(
+  handle: (m: MessageFrame) => Promise<Handled>,
+  names?: (m: MessageFrame) => { from: string; group: string | null },
+) {
   const ks = new MemoryKeystore(1, "alice");
   const log = eventLog();
   const acks: number[] = [];
@@ -33,6 +36,7 @@ function _inbox(handle: (m: MessageFrame) => Promise<Handled>) {
     connected: () => state.connected,
     stopping: () => state.stopping,
     now: () => state.now,
+    ...(names ? { names } : {}),
   });
   return { inbox, ks, events: log.events, acks, reshown, state };
 }
@@ -91,6 +95,29 @@ Deno.test("Inbox.expireParked() reports, acks and drops messages whose key never
     code: "no_key",
     message: "Cannot decrypt message 7 from #3 in group 4: you do not have its key",
   }]);
+});
+
+Deno.test("Inbox names the sender and the group in what it reports, when it can", async () => {
+  const names = (m: MessageFrame) => ({
+    from: m.from === 3 ? "bob" : `#${m.from}`,
+    group: m.group_id === null ? null : '"Trip"',
+  });
+  const t = _inbox(() => Promise.resolve("wait"), names);
+  t.inbox.receive({ ..._msg(7, 3), kind: "group", group_id: 4 });
+  await t.inbox.idle();
+  t.state.now += KEY_WAIT_MS + 1;
+  t.inbox.expireParked();
+  assert.equal(
+    (t.events[0] as { message: string }).message,
+    'Cannot decrypt message 7 from bob in group "Trip": you do not have its key',
+  );
+  const r = _inbox(() => Promise.reject(new ClientError("bad_message", "Unexpected key")), names);
+  r.inbox.receive(_msg(9, 3));
+  await r.inbox.idle();
+  assert.equal(
+    (r.events[0] as { message: string }).message,
+    "Message 9 from bob rejected: Unexpected key",
+  );
 });
 
 Deno.test("Inbox leaves a message unacked when the connection fails while handling it", async () => {

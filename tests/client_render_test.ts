@@ -114,11 +114,16 @@ Deno.test("renderEvent() names people, quotes receipts and says one line per rec
     by: 2,
     members: [2, 3],
     admin: 2,
+    by_name: "bob",
     member_names: ["bob", "carol"],
   };
   assert.equal(
     renderEvent({ ...group, change: "removed" as const }, ctx),
-    "[group hikers] You were removed; members: bob, carol",
+    "[group hikers] bob removed you; members: bob, carol",
+  );
+  assert.equal(
+    renderEvent({ ...group, change: "added" as const }, ctx),
+    "[group hikers] bob added you; members: bob, carol",
   );
   assert.equal(
     renderEvent({ ...group, change: "added" as const, user: 3, user_name: "carol" }, ctx),

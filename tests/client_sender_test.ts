@@ -179,3 +179,59 @@ Deno.test("Sender.drain() waits for unanswered requests, bounded", async () => {
   await sending;
   assert.equal(await t.sender.drain(1_000), true);
 });
+
+Deno.test("Sender.resend() sends a message refused with recipient_full again, under its ID", async () => {
+  let full = true;
+  const t = _sender((frame) => {
+    if (full) {
+      throw new RequestError(
+        "recipient_full",
+        "User 2 has too many undelivered messages; nothing was stored",
+      );
+    }
+    return _accept(frame);
+  });
+  await t.sender.sendDirect(t.bob, "see you at 8");
+  const first = t.events[0]!;
+  if (first.event !== "sent") throw new Error("sent first");
+  assert.deepEqual(t.events.map((e) => e.event), ["sent", "error"]);
+  assert.equal(t.ks.failed().length, 1, "failed, and its text kept");
+
+  // Refused again: failed again, with the reason.
+  assert.equal(await t.sender.resend(t.ks.failed()), 1);
+  assert.deepEqual(t.events.slice(2).map((e) => e.event), ["sent", "error"]);
+  assert.equal(t.ks.failed().length, 1);
+
+  // Bob has room now: the same message, the same client ID, accepted.
+  full = false;
+  t.events.length = 0;
+  assert.equal(await t.sender.resend(t.ks.failed()), 1);
+  assert.deepEqual(t.events, [
+    {
+      event: "sent",
+      client_msg_id: first.client_msg_id,
+      to: "bob",
+      group: null,
+      to_id: 2,
+      text: "see you at 8",
+      state: "sending",
+    },
+    { event: "accepted", client_msg_id: first.client_msg_id, id: t.ks.messages[0]!.msgId },
+  ]);
+  const frames = t.conn.requests as { client_msg_id: string; body: string }[];
+  assert.equal(frames.length, 3);
+  assert.ok(frames.every((f) => f.client_msg_id === first.client_msg_id));
+  const opened = openDirect(frames[2]!.body, {
+    fromId: 1,
+    toId: 2,
+    keysByKid: () => t.friendKey,
+    senderIdentityPublic: t.identity.publicKey,
+    clientMsgId: first.client_msg_id,
+  });
+  assert.equal(opened.kind === "text" ? opened.text : null, "see you at 8");
+  assert.deepEqual(t.ks.failed(), []);
+  assert.equal(t.ks.outgoing(first.client_msg_id)?.state, "accepted");
+  // Nothing failed is left: a second resend sends nothing.
+  assert.equal(await t.sender.resend([t.ks.outgoing(first.client_msg_id)!]), 0);
+  assert.equal(t.conn.requests.length, 3);
+});

@@ -231,6 +231,9 @@ Deno.test({
       await alice.send("group_message hikers meet at the old mill");
       await bob.waitFor("message", (e) => e.text === "meet at the old mill", 30_000);
       const [carolAgain, carolReady] = await start("carol");
+      // alice is a stranger to carol: her group is a request, accepted here.
+      const asked = await carolAgain.waitFor("group_request", (e) => e.name === "hikers", 30_000);
+      await carolAgain.send(`accept ${asked.group}`);
       await carolAgain.waitFor("message", (e) => e.text === "meet at the old mill", 30_000);
       assert.ok([1, 2, 3].includes(carolReady.server as number));
       for (const p of [alice, bob, carolAgain]) assert.equal((await p.finish()).code, 0, p.user);

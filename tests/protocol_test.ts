@@ -712,12 +712,28 @@ Deno.test("decode() rejects a key frame with neither to nor group_id", () => {
   });
 });
 
-Deno.test("decode() leaves body/keys pairing of key frames to the server", () => {
-  // The schema checks only the to/group_id choice; the server answers the rest.
-  const toWithKeys = { type: "key", ref: 8, client_msg_id: "k", to: 2, keys: { "2": "b" } };
-  assert.deepEqual(decode(JSON.stringify(toWithKeys), "client"), toWithKeys);
-  const groupWithBody = { type: "key", ref: 8, client_msg_id: "k", group_id: 7, body: "b" };
-  assert.deepEqual(decode(JSON.stringify(groupWithBody), "client"), groupWithBody);
+Deno.test("decode() takes a key frame only as to with body, or group_id with keys", () => {
+  for (
+    const [frame, message] of [
+      [{ to: 2, keys: { "2": "b" } }, /A key frame with "to" needs "body" too/],
+      [{ group_id: 7, body: "b" }, /A key frame with "body" needs "to" too/],
+      [{ to: 2 }, /A key frame with "to" needs "body" too/],
+      [{ group_id: 7 }, /A key frame with "group_id" needs "keys" too/],
+      [{ to: 2, body: "b", group_id: 7 }, /exactly one of "to", "group_id"/],
+      [{ body: "b", keys: { "2": "b" } }, /exactly one of "to", "group_id"/],
+    ] as const
+  ) {
+    assertRejected(
+      { type: "key", ref: 8, client_msg_id: "k", ...frame },
+      "client",
+      ERROR_CODES.badFrame,
+      { message },
+    );
+  }
+  const direct = { type: "key", ref: 8, client_msg_id: "k", to: 2, body: "b" };
+  assert.deepEqual(decode(JSON.stringify(direct), "client"), direct);
+  const group = { type: "key", ref: 8, client_msg_id: "k", group_id: 7, keys: { "2": "b" } };
+  assert.deepEqual(decode(JSON.stringify(group), "client"), group);
 });
 
 Deno.test("decode() rejects bad booleans, enums, counts and null-or fields in server frames", () => {
@@ -1012,7 +1028,7 @@ Deno.test("decode() rejects NUL and lone surrogates in every string field with b
       const value = text.padEnd(10, "x");
       assertRejected(_with(direction, type, { [name]: value }), direction, ERROR_CODES.badFrame, {
         message: new RegExp(
-          `Field "${name}" of a ${type} frame must (not contain NUL|be well-formed)`,
+          `Field "${name}" of a ${type} frame must not contain (NUL|a lone UTF-16 surrogate)`,
         ),
       });
     }
@@ -1026,7 +1042,7 @@ Deno.test("decode() rejects NUL and lone surrogates in every string field with b
       },
       "client",
       ERROR_CODES.badFrame,
-      { message: /has a body for 2 that does not/ },
+      { message: /has a body for 2 that must not contain (NUL|a lone UTF-16 surrogate)/ },
     );
   }
   // Well-formed text of every kind passes, and comes back exactly.

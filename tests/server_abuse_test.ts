@@ -116,6 +116,14 @@ Deno.test("server refuses over-limit frames at their header and holds no memory 
     await stranger.readFrame();
     await stranger.write(maskedFrame(0x1, new Uint8Array(LIMITS.loginFrameBytes + 1).fill(0x20)));
     assert.equal((await stranger.readClose())?.code, 1009);
+    // On /peer the same 16 KiB bound holds before authentication (documented).
+    const poser = await RawWebSocket.open(c.port(1), "/peer");
+    sockets.push(poser);
+    assert.equal((await poser.readFrame())?.opcode, 0x1, "peer_challenge first");
+    await poser.write(maskedFrame(0x1, new Uint8Array(LIMITS.loginFrameBytes + 1).fill(0x20)));
+    const peerClose = await poser.readClose();
+    assert.equal(peerClose?.code, 1009);
+    assert.equal(peerClose?.reason, `Message over ${LIMITS.loginFrameBytes} bytes`);
     const grew = (await rssBytes(pid)) - before;
     console.log(`server RSS grew ${(grew / 1e6).toFixed(1)} MB under 8 x 48 MiB frame headers`);
     assert.ok(grew < 24e6, `server RSS grew ${grew} bytes`);

@@ -270,6 +270,32 @@ Deno.test("server enforces group membership and admin rights", async () => {
   }
 });
 
+Deno.test("server quotes untrusted input escaped, so its errors obey the string rules", async () => {
+  const c = await TestCluster.start(1);
+  try {
+    const alice = await c.user(1, "alice");
+    const errors = _errors(alice.client);
+    alice.client.sendRaw('{"type":"ping\\u0000"}');
+    alice.client.sendRaw('{"type":"\\ud800","ref":3}');
+    alice.client.sendRaw('{"type":"x\\udfff y"}');
+    alice.client.sendRaw('{"type":"ping","ref":4,"a\\u0000":1}');
+    alice.client.sendRaw('\ufeff{"type":"ping","ref":5}');
+    await until(() => errors.length === 4, "four error frames");
+    assert.deepEqual(errors.map((e) => [e.code, e.message]), [
+      ["unknown_type", 'Unknown frame type "ping\\u0000"'],
+      ["unknown_type", 'Unknown frame type "\\ud800"'],
+      ["unknown_type", 'Unknown frame type "x\\udfff y"'],
+      ["bad_frame", 'Unexpected field "a\\u0000" in a ping frame'],
+    ]);
+    // The byte-order mark was dropped: the ping is answered, and the connection still works.
+    assert.equal((await alice.client.request({ type: "ping" })).type, "pong");
+    assert.equal(errors.length, 4, "answers come in order, so an error for it would be here");
+    assert.deepEqual(alice.client.invalidFrames, []);
+  } finally {
+    await c.stop();
+  }
+});
+
 Deno.test("server rejects a client posing as a peer server on /peer", async () => {
   const c = await TestCluster.start(1);
   try {
@@ -301,14 +327,20 @@ Deno.test("server serves /healthz and Prometheus /metrics", async () => {
     const alice = await c.user(1, "alice");
     const bob = await c.user(1, "bob");
     await alice.client.send(bob.id, "x");
+    // A second connection of alice and one not logged in: `clients` counts users (documented).
+    const again = await c.connect(1);
+    await again.login("alice", "correct horse 1");
+    await c.connect(1);
     const health = await (await fetch(`http://127.0.0.1:${c.port(1)}/healthz`)).json();
     assert.equal(health.status, "ok");
     assert.equal(health.server_id, 1);
+    assert.equal(health.clients, 2);
     const res = await fetch(`http://127.0.0.1:${c.port(1)}/metrics`);
     assert.match(res.headers.get("content-type")!, /text\/plain/);
     const text = await res.text();
     assert.match(text, /# TYPE fastchat_connected_clients gauge/);
     assert.match(text, /fastchat_connected_clients\{server="1"\} 2/);
+    assert.match(text, /fastchat_connections\{server="1"\} 4/);
     assert.match(text, /fastchat_messages_stored_total\{server="1"\} 1/);
     assert.match(text, /fastchat_peer_links\{server="1"\} 0/);
   } finally {

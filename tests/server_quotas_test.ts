@@ -306,7 +306,7 @@ Deno.test("ChatServer stores a group message for members with room and names the
     const accepted = sent as Extract<ServerFrame, { type: "accepted" }>;
     assert.deepEqual(accepted.full_recipients, [bob.id]);
     await cy.client.waitFor((f) => f.type === "message" && f.msg_id === accepted.msg_id);
-    await new Promise((r) => setTimeout(r, 20));
+    await c.network.settled(); // pushes to everyone routed with cy's have arrived
     assert.ok(!bob.client.messageIds().includes(accepted.msg_id), "bob got nothing");
     // Everyone full: refused, naming them all.
     const none = await alice.client.request({
@@ -375,13 +375,18 @@ Deno.test("ChatServer does not limit sends when quotas.send is null", async () =
 // ---- Pending expiry -----------------------------------------------------------------
 
 Deno.test("ChatServer drops deliveries pending longer than pendingExpiryMs, in its sweep", async () => {
-  const c = await InProcessCluster.start(1, { quotas: { pendingExpiryMs: 1 } });
+  // The server's clock runs ahead when the test says so: no waiting for the expiry.
+  let ahead = 0;
+  const c = await InProcessCluster.start(1, {
+    quotas: { pendingExpiryMs: 1 },
+    now: () => Date.now() + ahead,
+  });
   try {
     const alice = await _register(c, 1, "alice");
     const bob = await _register(c, 1, "bob");
     bob.client.close();
     for (let i = 0; i < 3; i++) await _send(alice.client, bob.id, `m${i}`);
-    await new Promise((r) => setTimeout(r, 5));
+    ahead = 60_000; // a minute later
     // The once-a-second sweep runs the expiry (at most once a minute).
     await c.server(1).redeliver(0, 60_000);
     assert.equal(c.server(1).metrics.deliveriesExpired, 3);

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import {
   displayWidth,
   graphemes,
+  narrowEmojiPresentation,
   padToWidth,
   truncateToWidth,
   wrapToWidth,
@@ -168,4 +169,22 @@ Deno.test("wrapToWidth() closes and reopens bidi controls on every row", () => {
     `${FSI}\u05D2\u05D3\u05D5\u05DC${PDI}`,
   ]);
   for (const r of wrapToWidth("ab \u202Ecd ef gh\u202C ij", 3)) assert.ok(_balanced(r), r);
+});
+
+Deno.test("displayWidth() counts an emoji presentation sequence (character + U+FE0F) as 2", () => {
+  // 🌤️ and 🗺️ are text by default (1 column); the selector makes them emoji.
+  assert.equal(displayWidth("\u{1F324}"), 1);
+  assert.equal(displayWidth("\u{1F324}\uFE0F"), 2);
+  assert.equal(displayWidth("\u{1F5FA}\uFE0F"), 2);
+  assert.equal(displayWidth("☀️ sunny"), 8);
+  assert.equal(displayWidth("1\uFE0F\u20E3"), 2);
+});
+
+Deno.test("narrowEmojiPresentation() drops the selector where the character alone is narrow", () => {
+  assert.equal(narrowEmojiPresentation("\u{1F324}\uFE0F sunny"), "\u{1F324} sunny");
+  assert.equal(displayWidth(narrowEmojiPresentation("\u{1F324}\uFE0F \u{1F5FA}\uFE0F")), 3);
+  // Wide anyway, or a ZWJ sequence: unchanged.
+  for (const kept of ["\u{1F600}\uFE0F", "1\uFE0F\u20E3", "🏳️‍🌈", "👩‍👩‍👧‍👦", "plain text", "😀"]) {
+    assert.equal(narrowEmojiPresentation(kept), kept);
+  }
 });

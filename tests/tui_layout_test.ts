@@ -5,6 +5,8 @@
 
 import assert from "node:assert/strict";
 import { layoutLines, progressBar, visibleRows } from "../core/tui/layout.ts";
+import { TimeFormat } from "../core/view/time_format.ts";
+import { displayWidth } from "../core/tui/text.ts";
 import type { ChatLine } from "../core/view/view_state.ts";
 
 function _line(over: Partial<ChatLine>): ChatLine {
@@ -37,6 +39,22 @@ Deno.test("layoutLines() puts a date separator where the day changes", () => {
   assert.match(separators[0]!.text, /Fri, 27 Nov 2026/);
   assert.match(separators[1]!.text, /Sat, 28 Nov 2026/);
   assert.equal(rows[1]!.text, "09:05 bob: hi");
+});
+
+Deno.test("layoutLines() writes times and days as the TimeFormat it is given, as the web does", () => {
+  const us = new TimeFormat({ locale: "en-US", timeZone: "UTC" });
+  const rows = layoutLines(
+    [
+      _line({ at: Date.UTC(2026, 10, 27, 14, 3) }),
+      _line({ at: Date.UTC(2026, 10, 28, 9, 5) }),
+    ],
+    40,
+    "alice",
+    us,
+    Date.UTC(2026, 10, 28, 12),
+  );
+  const shown = rows.map((r) => r.text.replace(/─/g, "").replace(/\s+/g, " ").trim());
+  assert.deepEqual(shown, ["Yesterday", "2:03 PM bob: hi", "Today", "9:05 AM bob: hi"]);
 });
 
 Deno.test("layoutLines() shows your messages as you, with their state", () => {
@@ -81,4 +99,35 @@ Deno.test("progressBar() fills in proportion and says the percentage", () => {
   assert.equal(progressBar(5, 10, 10), "█████░░░░░ 50%");
   assert.equal(progressBar(10, 10, 4), "████ 100%");
   assert.equal(progressBar(3, 0, 4), "░░░░ 0%");
+});
+
+Deno.test("layoutLines() lines up a marked line's wrapped rows with its text, not its mark", () => {
+  const text = "first line\n" + "second line that is long enough to wrap ".repeat(2).trim();
+  const rows = layoutLines([_line({ text })], 40, "alice").slice(1).map((r) => r.text);
+  assert.deepEqual(rows, [
+    "09:05 bob: first line",
+    "             ↳ second line that is long",
+    "               enough to wrap second",
+    "               line that is long enough",
+    "               to wrap",
+  ]);
+  for (const r of rows) assert.ok(displayWidth(r) <= 40, r);
+});
+
+Deno.test("layoutLines() shows the client's own lists with a bullet, not the continuation mark", () => {
+  const rows = layoutLines(
+    [_line({
+      kind: "info",
+      text: "Safety number with bob:\n12345 67890\n11111 22222",
+      list: true,
+    })],
+    40,
+    "alice",
+  ).slice(1).map((r) => r.text);
+  assert.deepEqual(rows, [
+    "09:05 * Safety number with bob:",
+    "          • 12345 67890",
+    "          • 11111 22222",
+  ]);
+  assert.ok(rows.every((r) => !r.includes("↳")));
 });

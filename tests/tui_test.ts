@@ -125,7 +125,7 @@ Deno.test("full-screen client: chat while messages arrive, switch, history, comp
     await tmux.until("alice", /@bob> \/fingerprint carol$/m);
     await tmux.keys("alice", ["Enter"]);
     // Three rows of four 5-digit groups, under the line that names carol.
-    await tmux.until("alice", /Safety number with carol:.*\n(.*↳ (\d{5} ){3}\d{5} .*\n){3}/);
+    await tmux.until("alice", /Safety number with carol:.*\n(.*• (\d{5} ){3}\d{5} .*\n){3}/);
     // Compared in person: verify, shown as ✓ in the list.
     await tmux.type("alice", "/verify carol");
     await tmux.keys("alice", ["Enter"]);

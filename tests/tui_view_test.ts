@@ -9,6 +9,7 @@ import type { ClientEvent } from "../core/client/events.ts";
 import { TUI_COMMANDS, TuiController } from "../core/tui/controller.ts";
 import { layoutLines } from "../core/tui/layout.ts";
 import {
+  answerOf,
   applyEvent,
   awaitAnswer,
   cycle,
@@ -104,9 +105,10 @@ Deno.test("applyEvent() names people in group events and flags key changes loudl
     by: 2,
     members: [2, 3],
     admin: 2,
+    by_name: "bob",
   };
   v = applyEvent(v, { ...group, change: "removed" as const });
-  assert.equal(v.conversations[1]!.lines.at(-1)!.text, "You were removed from the group");
+  assert.equal(v.conversations[1]!.lines.at(-1)!.text, "You were removed from the group by bob");
   v = applyEvent(v, { ...group, change: "added" as const, user: 3, user_name: "carol" });
   assert.equal(v.conversations[1]!.lines.at(-1)!.text, "carol joined the group");
   v = applyEvent(v, {
@@ -198,7 +200,7 @@ Deno.test("setOnline() marks contacts online or offline by user ID", () => {
   assert.equal(v.conversations[1]!.online, false);
 });
 
-Deno.test("applyEvent() shows a safety number as three rows of four 5-digit groups", () => {
+Deno.test("applyEvent() shows a safety number as a list of three rows of four 5-digit groups", () => {
   const v = _view([_ready, {
     event: "fingerprint",
     user: "bob",
@@ -212,9 +214,9 @@ Deno.test("applyEvent() shows a safety number as three rows of four 5-digit grou
   );
   assert.deepEqual(rows, [
     "HH:MM * Safety number with bob:",
-    "          ↳ 23873 53199 77598 66707",
-    "          ↳ 49667 80613 48120 43595",
-    "          ↳ 61106 11489 66137 95033",
+    "          • 23873 53199 77598 66707",
+    "          • 49667 80613 48120 43595",
+    "          • 61106 11489 66137 95033",
   ]);
 });
 
@@ -346,21 +348,22 @@ Deno.test("applyEvent() writes a list out only when it was asked for, once", () 
   assert.equal(v.conversations[0]!.lines.length, 2, "the next, unasked list is not written");
 });
 
-Deno.test("applyEvent() writes a requests list as rows when asked for, and not when loaded", () => {
-  const requests: ClientEvent = {
-    event: "requests",
-    requests: [{ id: 3, user: "carol", text: null, messages: 0, since: 0 }],
-    blocked: [{ id: 4, user: "dave" }],
-  };
-  let v = _view([_ready, requests]);
-  assert.equal(v.conversations[0]!.lines.length, 1, "loaded at login (web): no line");
-  v = applyEvent(awaitAnswer(v, "requests"), requests, 1_000);
-  assert.deepEqual(v.conversations[0]!.lines.slice(1).map((l) => l.text.trim()), [
-    "Requests (accept USER, or block USER):",
-    "carol                #3  0 messages",
-    "Blocked: dave",
-  ]);
-  assert.deepEqual(v.awaiting, []);
+Deno.test("applyEvent() writes the requests list only when asked: one loaded at login goes stale", () => {
+  const none: ClientEvent = { event: "requests", requests: [], blocked: [] };
+  let v = _view([_ready, none]);
+  assert.deepEqual(v.conversations[0]!.lines.map((l) => l.text), ["Logged in as alice"]);
+  assert.equal(answerOf("requests"), "requests");
+  v = applyEvent(awaitAnswer(v, "requests"), none, 1_000);
+  assert.equal(v.conversations[0]!.lines.at(-1)!.text, "No requests.");
+});
+
+Deno.test("applyEvent() leaves the server to the status bar: a reconnect changes it", () => {
+  const v = _view([_ready, { event: "reconnected", server: 3 }]);
+  assert.equal(v.server, 3);
+  assert.doesNotMatch(
+    v.conversations.flatMap((c) => c.lines).map((l) => l.text).join("\n"),
+    /server/,
+  );
 });
 
 Deno.test("applyEvent() shows one line for a request, with its text once it comes", () => {
@@ -414,4 +417,158 @@ Deno.test("applyEvent() writes verify, accept_key and add_friend answers where t
   const bob = v.conversations.find((c) => c.key === "@bob")!;
   assert.deepEqual(bob.lines, []);
   assert.equal(bob.verified, true, "still marked in the list");
+});
+
+Deno.test("applyEvent() says who added you to a group, by its name", () => {
+  let v = _view([_ready]);
+  v = applyEvent(v, {
+    event: "group",
+    group: 7,
+    name: "Trip",
+    change: "created",
+    user: 2,
+    user_name: "bob",
+    by: 2,
+    by_name: "bob",
+    members: [1, 2],
+    admin: 2,
+  });
+  const trip = v.conversations.find((c) => c.key === "#7")!;
+  assert.equal(trip.name, "Trip");
+  assert.equal(trip.lines.at(-1)!.text, 'bob added you to group "Trip"');
+  assert.equal(v.notice?.text, 'bob added you to group "Trip"');
+});
+
+Deno.test("applyEvent() shows a group request on the status pane until it is answered", () => {
+  const request = {
+    event: "group_request" as const,
+    group: 7,
+    name: "Trip",
+    by: 5,
+    by_name: "mallory",
+    admin: 5,
+    admin_name: "mallory",
+    members: [1, 5],
+    member_names: ["alice", "mallory"],
+  };
+  let v = _view([_ready, request]);
+  assert.equal(v.conversations.some((c) => c.key === "#7"), false, "not a conversation yet");
+  const line = v.conversations[0]!.lines.at(-1)!;
+  assert.match(line.text, /^mallory \(not a contact\) added you to group "Trip"; /);
+  assert.match(line.text, /\/accept Trip, \/leave_group Trip or \/block mallory/);
+  assert.equal(v.notice?.text, line.text);
+  v = applyEvent(v, { ...request, event: "group_joined", messages: 2 });
+  assert.equal(v.notice, null, "answered");
+  const trip = v.conversations.find((c) => c.key === "#7")!;
+  assert.equal(trip.lines.at(-1)!.text, 'You joined group "Trip" (mallory added you)');
+
+  v = _view([_ready, request]);
+  v = applyEvent(v, { event: "group_declined", group: 7, name: "Trip", by: 5, by_name: "mallory" });
+  assert.equal(v.notice, null);
+  assert.equal(v.conversations.some((c) => c.key === "#7"), false);
+  assert.match(v.conversations[0]!.lines.at(-1)!.text, /You declined group "Trip"/);
+});
+
+Deno.test("applyEvent() shows receipts from group members by name", () => {
+  let v = _view([_ready]);
+  v = applyEvent(v, {
+    event: "sent",
+    client_msg_id: "c1",
+    to: "Trip",
+    group: 7,
+    text: "hi all",
+    state: "sending",
+  });
+  v = applyEvent(v, { event: "accepted", client_msg_id: "c1", id: 40 });
+  for (const [to, name] of [[2, "bob"], [3, "carol"]] as const) {
+    v = applyEvent(v, { event: "delivered", id: 40, to, to_name: name, group: 7 });
+  }
+  const line = v.conversations.find((c) => c.key === "#7")!.lines.at(-1)!;
+  assert.deepEqual(line.deliveredTo, ["bob", "carol"]);
+});
+
+Deno.test("applyEvent() shows a refused message failed with its reason, and resent in place", () => {
+  const sent = {
+    event: "sent",
+    client_msg_id: "c-1",
+    to: "bob",
+    group: null,
+    to_id: 2,
+    text: "see you at 8",
+    state: "sending",
+  } as const;
+  let v = _view([_ready, { event: "friend", user: "bob", id: 2, initiated_by: "me" }, sent, {
+    event: "error",
+    message: "User 2 has too many undelivered messages",
+    code: "recipient_full",
+    client_msg_id: "c-1",
+  }]);
+  const lines = () => v.conversations.find((c) => c.key === "@bob")!.lines;
+  assert.equal(lines().length, 1);
+  assert.equal(lines()[0]!.state, "failed");
+  const row = () => layoutLines(lines(), 100, "alice")[1]!.text.slice(6);
+  assert.equal(
+    row(),
+    "you: see you at 8 ✗ not sent: User 2 has too many undelivered messages (/resend)",
+  );
+  v = applyEvent(v, sent, 2_000);
+  assert.equal(lines().length, 1, "the same line, not a new one");
+  assert.equal(row(), "you: see you at 8 …");
+  v = applyEvent(v, { event: "accepted", client_msg_id: "c-1", id: 40 }, 2_000);
+  assert.equal(row(), "you: see you at 8 ✓");
+});
+
+Deno.test("TuiController: /resend in a conversation resends that conversation's failed messages", () => {
+  const runner = new _Runner();
+  const c = new TuiController("alice", runner);
+  c.onEvent(_ready);
+  c.onEvent({ event: "friend", user: "bob", id: 2, initiated_by: "me" });
+  c.onEvent({
+    event: "groups",
+    groups: [{ id: 7, name: "hikers", admin: 1, members: [1, 2], epoch: 1 }],
+  });
+  _typeLine(c, "resend"); // on the status pane: every conversation
+  _typeLine(c, "/query bob");
+  _typeLine(c, "/resend");
+  _typeLine(c, "/resend 2");
+  _typeLine(c, "/query hikers");
+  _typeLine(c, "/resend");
+  return c.idle().then(() => {
+    assert.deepEqual(runner.ran.filter((r) => r.name === "resend"), [
+      { name: "resend", target: null, index: null },
+      { name: "resend", target: "bob", index: null },
+      { name: "resend", target: "bob", index: 2 },
+      { name: "resend", target: "7", index: null },
+    ]);
+  });
+});
+
+Deno.test("applyEvent() keeps one line for a failed message both live and in the history", () => {
+  const failed = {
+    id: null,
+    from: 1,
+    from_name: "alice",
+    text: "see you at 8",
+    sent_at: 900,
+    state: "failed",
+    file: null,
+    client_msg_id: "c-1",
+  };
+  let v = _view([_ready, { event: "friend", user: "bob", id: 2, initiated_by: "me" }, {
+    event: "sent",
+    client_msg_id: "c-1",
+    to: "bob",
+    group: null,
+    to_id: 2,
+    text: "see you at 8",
+    state: "sending",
+  }, { event: "error", message: "Bob is full", client_msg_id: "c-1" }]);
+  v = select(v, "@bob");
+  v = applyEvent(v, { event: "history", target: "bob", messages: [failed] }, 1_000);
+  const lines = () => v.conversations.find((c) => c.key === "@bob")!.lines;
+  assert.equal(lines().length, 1);
+  assert.equal(lines()[0]!.state, "failed");
+  // Resent: the history's line is the one that goes back to sending.
+  v = applyEvent(v, { event: "accepted", client_msg_id: "c-1", id: 41 }, 1_000);
+  assert.deepEqual(lines().map((l) => [l.state, l.msgId]), [["accepted", 41]]);
 });

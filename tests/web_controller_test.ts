@@ -128,8 +128,10 @@ Deno.test("open() of the status conversation or an unknown key asks for nothing"
   assert.equal(ctl.snapshot.view.current, "*");
 });
 
-Deno.test("onEvent() request adds a request without setting the notice", () => {
+Deno.test("onEvent() request adds a request, and no line, unread count or notice repeats it", () => {
   const { ctl } = _setup();
+  ctl.open("@bob");
+  const before = ctl.snapshot.view;
   ctl.onEvent({ event: "request", user: "eve", id: 5, text: null, messages: 0 });
   ctl.onEvent({ event: "request", user: "eve", id: 5, text: "hi", messages: 1 });
   ctl.onEvent({ event: "request", user: "mallory", id: 6, text: "yo", messages: 1 });
@@ -137,7 +139,18 @@ Deno.test("onEvent() request adds a request without setting the notice", () => {
     { id: 5, user: "eve", text: "hi", messages: 1 },
     { id: 6, user: "mallory", text: "yo", messages: 1 },
   ]);
-  assert.equal(ctl.snapshot.view.notice, null);
+  assert.equal(ctl.snapshot.view, before, "the requests box is the one place");
+  ctl.onEvent({ event: "contact_added", user: "eve", id: 5, messages: 1 });
+  assert.deepEqual(ctl.snapshot.requests.map((r) => r.user), ["mallory"]);
+  const words = ctl.snapshot.view.conversations.flatMap((c) => c.lines).map((l) => l.text);
+  assert.deepEqual(words.filter((t) => /eve/.test(t)), ["You accepted eve; you can now chat"]);
+});
+
+Deno.test("onEvent() requests loaded at sign-in are not written out as a stale list", () => {
+  const { ctl } = _setup();
+  ctl.onEvent({ event: "requests", requests: [], blocked: [] });
+  const words = ctl.snapshot.view.conversations.flatMap((c) => c.lines).map((l) => l.text);
+  assert.ok(!words.includes("No requests."), words.join("\n"));
 });
 
 Deno.test("onEvent() request keeps a notice already shown", () => {
@@ -493,4 +506,35 @@ Deno.test("command() send_file with a typed path explains the File… button, ru
   assert.deepEqual(engine.ran, []);
   assert.match(ctl.snapshot.view.notice?.text ?? "", /"File…" button/);
   assert.equal(ctl.snapshot.view.notice?.error, true);
+});
+
+Deno.test("onEvent() group_request lists a group request until it is joined or declined", () => {
+  const { ctl } = _setup();
+  const request: ClientEvent = {
+    event: "group_request",
+    group: 8,
+    name: "Trip",
+    by: 5,
+    by_name: "mallory",
+    admin: 5,
+    admin_name: "mallory",
+    members: [1, 5],
+    member_names: ["alice", "mallory"],
+  };
+  ctl.onEvent(request);
+  assert.deepEqual(ctl.snapshot.groupRequests, [{ id: 8, name: "Trip", by: 5, byName: "mallory" }]);
+  assert.equal(ctl.snapshot.view.notice, null, "shown with its buttons, not as a notice");
+  ctl.onEvent({ ...request, event: "group_joined", messages: 0 });
+  assert.deepEqual(ctl.snapshot.groupRequests, []);
+  assert.deepEqual(ctl.snapshot.groups.get(8)?.members.map((m) => m.name), ["alice", "mallory"]);
+  ctl.onEvent(request);
+  ctl.onEvent({ event: "group_declined", group: 8, name: "Trip", by: 5, by_name: "mallory" });
+  assert.deepEqual(ctl.snapshot.groupRequests, []);
+  ctl.onEvent({
+    event: "requests",
+    requests: [],
+    blocked: [],
+    groups: [{ id: 9, name: "Work", by: 6, by_name: "eve", since: 1 }],
+  });
+  assert.deepEqual(ctl.snapshot.groupRequests, [{ id: 9, name: "Work", by: 6, byName: "eve" }]);
 });

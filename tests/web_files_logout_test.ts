@@ -37,8 +37,7 @@ Deno.test("web client: file messages show name, size and Download; logging out a
     users.push(alice, dora);
     await alice.signIn();
     await dora.signIn();
-    await alice.page.fill("#add-contact", "dora");
-    await alice.page.click("#add-contact ~ button");
+    await alice.addContact("dora");
     await dora.open("*");
     await dora.page.getByRole("button", { name: "Accept alice" }).click();
     await alice.page.locator('.conv[data-conv="@dora"]').waitFor();

@@ -44,8 +44,7 @@ Deno.test("web client: a browser user chats with terminal and browser users, end
     await alice.signIn();
 
     // A terminal user: a request first, accepted, then messages both ways.
-    await alice.page.fill("#add-contact", "bob");
-    await alice.page.click("#add-contact ~ button");
+    await alice.addContact("bob");
     await bob.waitFor("request", (e) => e.user === "alice");
     await bob.send("accept alice");
     await bob.send(`msg alice ${say("hello from the terminal")}`);
@@ -61,8 +60,7 @@ Deno.test("web client: a browser user chats with terminal and browser users, end
     const carol = await WebUser.open(browser, "carol", base);
     users.push(carol);
     await carol.signIn();
-    await carol.page.fill("#add-contact", "alice");
-    await carol.page.click("#add-contact ~ button");
+    await carol.addContact("alice");
     await alice.open("*");
     await alice.page.locator("button", { hasText: "Accept carol" }).click();
     await alice.page.locator('.conv[data-conv="@carol"]').waitFor();
@@ -90,7 +88,7 @@ Deno.test("web client: a browser user chats with terminal and browser users, end
     await alice.say(say("group reply from the browser"));
     await bob.waitFor("message", (e) => e.text === "group reply from the browser");
     await carol.sees("group reply from the browser");
-    await alice.page.click(".group-actions summary");
+    await alice.page.getByRole("button", { name: /^Members/ }).click();
     await _shot(alice, "web_group");
     const epoch = bob.all("group_key").length;
     await bob.send("remove_member trio carol");

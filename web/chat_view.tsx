@@ -10,6 +10,7 @@
 
 import { useEffect, useState } from "preact/hooks";
 import { Composer } from "./composer.tsx";
+import { connText } from "./format.ts";
 import { ConversationPane } from "./conversation_pane.tsx";
 import { SafetyDialog } from "./safety_dialog.tsx";
 import { Sidebar } from "./sidebar.tsx";
@@ -52,7 +53,11 @@ export function ChatView({ session, onLogout }: ChatViewProps) {
     return () => removeEventListener("keydown", onKey);
   }, [controller]);
   useEffect(() => {
-    const unread = snap.view.conversations.reduce((n, c) => n + c.unread, 0);
+    // Requests waiting count as the Status entry's badge counts them.
+    const unread = snap.view.conversations.reduce(
+      (n, c) => n + c.unread,
+      snap.requests.length + snap.groupRequests.length,
+    );
     document.title = unread > 0 ? `(${unread}) FastChat` : "FastChat";
   }, [snap]);
 
@@ -86,12 +91,19 @@ export function ChatView({ session, onLogout }: ChatViewProps) {
         </button>
         <strong class="me">{view.me}</strong>
         <span class={`conn ${view.conn}`} role="status" aria-live="polite">
-          {_connText(view.conn, view.server, view.attempts)}
+          {connText(view.conn, view.server, view.attempts)}
         </span>
         <button type="button" onClick={onLogout}>Log out</button>
       </header>
       <div class="body">
-        <div id="sidebar" onClick={() => setMenu(false)}>
+        <div
+          id="sidebar"
+          onClick={(e) => {
+            // Choosing a conversation (or starting one) folds the phone menu; opening a form
+            // in it does not. Enter in a form clicks its submit button too.
+            if ((e.target as Element).closest(".conv, button[type=submit]")) setMenu(false);
+          }}
+        >
           <Sidebar snap={snap} controller={controller} />
         </div>
         <div class="main">
@@ -137,17 +149,4 @@ export function ChatView({ session, onLogout }: ChatViewProps) {
       )}
     </div>
   );
-}
-
-function _connText(conn: string, server: number | null, attempts: number): string {
-  switch (conn) {
-    case "online":
-      return `Online · server ${server}`;
-    case "reconnecting":
-      return attempts > 0 ? `Reconnecting (attempt ${attempts})…` : "Reconnecting…";
-    case "connecting":
-      return "Connecting…";
-    default:
-      return "Offline";
-  }
 }

@@ -2,18 +2,25 @@
 /** @jsxImportSource preact */
 /**
  * The open conversation: its header with what can be done there (safety number and
- * verification, accepting changed keys, blocking; for a group its members and, for the
- * admin, adding, removing, handing over and deleting), and its messages with times and
- * delivery states.
+ * verification, accepting changed keys, blocking; for a group its member panel and, for the
+ * admin, deleting), and its messages under day separators, with avatars, times and delivery
+ * states. The status pane also says who and where you are, and lists requests.
  *
  * @module
  */
 
 import { useEffect, useRef, useState } from "preact/hooks";
 import type { ChatLine, Conversation } from "../core/view/view_state.ts";
-import { fileLabel, formatTime, stateLabel } from "./format.ts";
+import { Avatar } from "./avatar.tsx";
+import { withDaySeparators } from "./day_separators.ts";
+import { connText, fileLabel, stateLabel, webTime } from "./format.ts";
+import { StatusIcon } from "./icons.tsx";
+import { MEMBER_PANEL_ID, MemberPanel } from "./member_panel.tsx";
 import { RequestsPanel } from "./requests_panel.tsx";
 import type { WebController, WebSnapshot } from "./web_controller.ts";
+
+/** The element ID of a group's Members button: focus goes back to it when its panel closes. */
+const _MEMBERS_BUTTON = "members-button";
 
 /** Props of {@linkcode ConversationPane}. */
 export interface ConversationPaneProps {
@@ -27,27 +34,79 @@ export interface ConversationPaneProps {
 export function ConversationPane({ snap, controller, onDownload }: ConversationPaneProps) {
   const conv = snap.view.conversations.find((c) => c.key === snap.view.current)!;
   const list = useRef<HTMLOListElement>(null);
+  const [members, setMembers] = useState(false);
+  useEffect(() => setMembers(false), [conv.key]);
   useEffect(() => {
     const el = list.current;
     if (el) el.scrollTop = el.scrollHeight;
   }, [conv.key, conv.lines.length]);
+  const group = conv.kind === "group" && conv.id !== null ? snap.groups.get(conv.id) : undefined;
+  const { view } = snap;
   return (
     <section class="pane" aria-label={_title(conv)}>
       <header class="pane-header">
-        <h2>{_title(conv)}</h2>
-        <_Actions conv={conv} snap={snap} controller={controller} />
+        <div class="pane-title">
+          {conv.kind === "status"
+            ? <StatusIcon />
+            : <Avatar name={conv.name} group={conv.kind === "group"} />}
+          <h2>{_title(conv)}</h2>
+        </div>
+        <_Actions
+          conv={conv}
+          snap={snap}
+          controller={controller}
+          members={members}
+          onMembers={() => setMembers(!members)}
+        />
       </header>
+      {conv.kind === "status" && (
+        <p class="status-summary">
+          Logged in as <strong>{view.me}</strong> ·{" "}
+          {connText(view.conn, view.server, view.attempts)}
+        </p>
+      )}
       {conv.kind === "status" && <RequestsPanel snap={snap} controller={controller} />}
-      <ol class="messages" ref={list} aria-live="polite" aria-relevant="additions">
-        {conv.lines.map((l) => (
-          <_Line
-            key={l.key}
-            line={l}
-            file={_downloadPath(l, snap)}
-            onDownload={onDownload}
+      <div class="pane-body">
+        <ol class="messages" ref={list} aria-live="polite" aria-relevant="additions">
+          {withDaySeparators(conv.lines, webTime, Date.now()).map((item) =>
+            item.kind === "day"
+              ? (
+                <li key={item.key} class="day-separator">
+                  <span>{item.label}</span>
+                </li>
+              )
+              : (
+                <_Line
+                  key={item.key}
+                  line={item.line}
+                  file={_downloadPath(item.line, snap)}
+                  onDownload={onDownload}
+                  onResend={item.line.state === "failed" && item.line.clientMsgId !== null &&
+                      conv.kind !== "status"
+                    ? () =>
+                      void controller.run({
+                        name: "resend",
+                        target: conv.kind === "group" ? String(conv.id) : conv.name,
+                        index: null,
+                        clientMsgId: item.line.clientMsgId!,
+                      })
+                    : undefined}
+                />
+              )
+          )}
+        </ol>
+        {members && group !== undefined && (
+          <MemberPanel
+            group={group}
+            myId={view.myId}
+            controller={controller}
+            onClose={() => {
+              setMembers(false);
+              document.getElementById(_MEMBERS_BUTTON)?.focus();
+            }}
           />
-        ))}
-      </ol>
+        )}
+      </div>
     </section>
   );
 }
@@ -65,18 +124,26 @@ function _title(conv: Conversation): string {
 }
 
 function _Line(
-  { line, file, onDownload }: {
+  { line, file, onDownload, onResend }: {
     line: ChatLine;
     file: string | undefined;
     onDownload: (path: string) => void;
+    /** For a message of yours that failed: sends it again. */
+    onResend?: () => void;
   },
 ) {
   const state = line.state === null ? null : stateLabel(line.state);
   return (
     <li class={`line ${line.kind}`} data-state={line.state ?? undefined}>
       <span class="meta">
+        {line.kind === "in" && <Avatar name={line.from} size="small" />}
         <span class="from">{line.kind === "out" ? "you" : line.from}</span>
-        <time dateTime={new Date(line.at).toISOString()}>{formatTime(line.at)}</time>
+        <time
+          dateTime={new Date(line.at).toISOString()}
+          title={`${webTime.day(line.at, Date.now())}, ${webTime.clock(line.at)}`}
+        >
+          {webTime.clock(line.at)}
+        </time>
       </span>
       {line.file === undefined
         ? <span class="text">{line.text}</span>
@@ -102,14 +169,25 @@ function _Line(
           <span class="sr-only">{state.words}</span>
         </span>
       )}
+      {line.state === "failed" && line.reason !== undefined && (
+        <span class="reason">{line.reason}</span>
+      )}
+      {onResend !== undefined && (
+        <button type="button" class="link" onClick={onResend}>Resend</button>
+      )}
     </li>
   );
 }
 
 function _Actions(
-  { conv, snap, controller }: { conv: Conversation; snap: WebSnapshot; controller: WebController },
+  { conv, snap, controller, members, onMembers }: {
+    conv: Conversation;
+    snap: WebSnapshot;
+    controller: WebController;
+    members: boolean;
+    onMembers: () => void;
+  },
 ) {
-  const [member, setMember] = useState("");
   if (conv.kind === "direct") {
     return (
       <div class="actions">
@@ -148,59 +226,15 @@ function _Actions(
   const gid = String(group.id);
   return (
     <div class="actions group-actions">
-      <details>
-        <summary>Members ({group.members.length})</summary>
-        <ul class="members">
-          {group.members.map((m) => (
-            <li key={m.id}>
-              {m.name}
-              {m.id === group.admin && <span class="badge">admin</span>}
-              {admin && m.id !== snap.view.myId && (
-                <>
-                  <button
-                    type="button"
-                    class="small"
-                    aria-label={`Remove ${m.name}`}
-                    onClick={() =>
-                      void controller.run({ name: "remove_member", group: gid, user: m.name })}
-                  >
-                    Remove
-                  </button>
-                  <button
-                    type="button"
-                    class="small"
-                    aria-label={`Make ${m.name} the admin`}
-                    onClick={() =>
-                      void controller.run({ name: "transfer_group", group: gid, user: m.name })}
-                  >
-                    Make admin
-                  </button>
-                </>
-              )}
-            </li>
-          ))}
-        </ul>
-        {admin && (
-          <form
-            class="row"
-            onSubmit={(e) => {
-              e.preventDefault();
-              if (member.trim() === "") return;
-              void controller.run({ name: "add_member", group: gid, user: member.trim() });
-              setMember("");
-            }}
-          >
-            <label for="add-member" class="sr-only">Add a member</label>
-            <input
-              id="add-member"
-              placeholder="add a member"
-              value={member}
-              onInput={(e) => setMember((e.target as HTMLInputElement).value)}
-            />
-            <button type="submit">Add</button>
-          </form>
-        )}
-      </details>
+      <button
+        type="button"
+        id={_MEMBERS_BUTTON}
+        aria-expanded={members}
+        aria-controls={MEMBER_PANEL_ID}
+        onClick={onMembers}
+      >
+        Members ({group.members.length})
+      </button>
       <button
         type="button"
         onClick={() => {

@@ -4,14 +4,30 @@
  * @module
  */
 
-import type { LineState } from "../core/view/view_state.ts";
+import { TimeFormat } from "../core/view/time_format.ts";
+import type { ConnState, LineState } from "../core/view/view_state.ts";
 
-/** `14:03` today, `Mar 4, 14:03` otherwise (the browser's locale and time zone). */
-export function formatTime(at: number, now = Date.now()): string {
-  const d = new Date(at);
-  const time = d.toLocaleTimeString(undefined, { hour: "2-digit", minute: "2-digit" });
-  if (new Date(now).toDateString() === d.toDateString()) return time;
-  return `${d.toLocaleDateString(undefined, { month: "short", day: "numeric" })}, ${time}`;
+/**
+ * Times as this browser's locale writes them (12 or 24 hours as it says), in the same format
+ * as the terminal client's (core/view/time_format.ts).
+ */
+export const webTime: TimeFormat = new TimeFormat();
+
+/**
+ * The connection in words: `Online · server 3`, `Reconnecting (attempt 2)…`. The top bar and
+ * the status pane both show this, so they cannot disagree about the server.
+ */
+export function connText(conn: ConnState, server: number | null, attempts: number): string {
+  switch (conn) {
+    case "online":
+      return `Online · server ${server}`;
+    case "reconnecting":
+      return attempts > 0 ? `Reconnecting (attempt ${attempts})…` : "Reconnecting…";
+    case "connecting":
+      return "Connecting…";
+    case "offline":
+      return "Offline";
+  }
 }
 
 /** A message state as a mark and words (the words for screen readers and tooltips). */

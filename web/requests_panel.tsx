@@ -1,11 +1,14 @@
 /** @jsxRuntime automatic */
 /** @jsxImportSource preact */
 /**
- * People who want to talk (not contacts yet: accept or block), and blocked users.
+ * People who want to talk (not contacts yet: accept or block), groups someone who is not a
+ * contact put the user in (accept, decline or block them), and blocked users. The one place a
+ * request shows in the browser (the Status entry's badge counts these).
  *
  * @module
  */
 
+import { Avatar } from "./avatar.tsx";
 import type { WebController, WebSnapshot } from "./web_controller.ts";
 
 /** Props of {@linkcode RequestsPanel}. */
@@ -16,13 +19,15 @@ export interface RequestsPanelProps {
 
 /** The requests and blocked users. */
 export function RequestsPanel({ snap, controller }: RequestsPanelProps) {
-  if (snap.requests.length === 0 && snap.blocked.length === 0) return null;
+  const none = snap.requests.length === 0 && snap.groupRequests.length === 0;
+  if (none && snap.blocked.length === 0) return null;
   return (
     <div class="requests">
-      {snap.requests.length > 0 && <h3>Requests</h3>}
+      {!none && <h3>Requests</h3>}
       <ul>
         {snap.requests.map((r) => (
           <li key={r.id} class="request">
+            <Avatar name={r.user} size="small" />
             <span>
               <strong>{r.user}</strong> wants to talk to you
               {r.text !== null ? `: "${r.text}"` : ""}
@@ -38,6 +43,33 @@ export function RequestsPanel({ snap, controller }: RequestsPanelProps) {
               onClick={() => void controller.run({ name: "block", user: r.user })}
             >
               Block {r.user}
+            </button>
+          </li>
+        ))}
+        {snap.groupRequests.map((g) => (
+          <li key={`group-${g.id}`} class="request">
+            <Avatar name={g.byName} size="small" />
+            <span>
+              <strong>{g.byName}</strong>{" "}
+              (not a contact) added you to group "{g.name}"; its messages are held until you answer
+            </span>
+            <button
+              type="button"
+              onClick={() => void controller.run({ name: "accept", user: String(g.id) })}
+            >
+              Accept {g.name}
+            </button>
+            <button
+              type="button"
+              onClick={() => void controller.run({ name: "leave_group", group: String(g.id) })}
+            >
+              Decline {g.name}
+            </button>
+            <button
+              type="button"
+              onClick={() => void controller.run({ name: "block", user: g.byName })}
+            >
+              Block {g.byName}
             </button>
           </li>
         ))}

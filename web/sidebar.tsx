@@ -1,14 +1,18 @@
 /** @jsxRuntime automatic */
 /** @jsxImportSource preact */
 /**
- * The conversation list (unread counts, online dots, verified and key-warning marks) and
- * the forms to start a chat or a group.
+ * The conversation list (avatars, unread counts, online dots, verified and key-warning
+ * marks; the Status entry counts pending requests) and the buttons that open the forms to
+ * start a chat or a group.
  *
  * @module
  */
 
-import { useState } from "preact/hooks";
+import { useRef, useState } from "preact/hooks";
 import type { Conversation } from "../core/view/view_state.ts";
+import { Avatar } from "./avatar.tsx";
+import { StatusIcon } from "./icons.tsx";
+import { NewChatForm, NewGroupForm } from "./start_forms.tsx";
 import type { WebController, WebSnapshot } from "./web_controller.ts";
 
 /** Props of {@linkcode Sidebar}. */
@@ -19,101 +23,98 @@ export interface SidebarProps {
 
 /** The side list. */
 export function Sidebar({ snap, controller }: SidebarProps) {
-  const [contact, setContact] = useState("");
-  const [groupName, setGroupName] = useState("");
-  const [groupMembers, setGroupMembers] = useState("");
+  const [form, setForm] = useState<"chat" | "group" | null>(null);
+  const chatButton = useRef<HTMLButtonElement>(null);
+  const groupButton = useRef<HTMLButtonElement>(null);
+  const close = () => {
+    // Back to the button that opened it, so the keyboard user is where they were.
+    (form === "group" ? groupButton : chatButton).current?.focus();
+    setForm(null);
+  };
   const { view } = snap;
   return (
     <nav class="sidebar" aria-label="Conversations">
+      <div class="start-buttons">
+        <button
+          type="button"
+          ref={chatButton}
+          aria-expanded={form === "chat"}
+          aria-controls="new-chat"
+          onClick={() => setForm(form === "chat" ? null : "chat")}
+        >
+          New chat
+        </button>
+        <button
+          type="button"
+          ref={groupButton}
+          aria-expanded={form === "group"}
+          aria-controls="new-group"
+          onClick={() => setForm(form === "group" ? null : "group")}
+        >
+          New group
+        </button>
+      </div>
+      {form === "chat" && <NewChatForm controller={controller} onClose={close} />}
+      {form === "group" && <NewGroupForm controller={controller} onClose={close} />}
       <ul class="conversations">
         {view.conversations.map((c) => (
           <li key={c.key}>
-            <button
-              type="button"
-              class={c.key === view.current ? "conv current" : "conv"}
-              aria-current={c.key === view.current ? "true" : undefined}
-              data-conv={c.key}
-              onClick={() => controller.open(c.key)}
-            >
-              <_Dot conv={c} />
-              <span class="conv-name">{c.kind === "status" ? "Status" : c.name}</span>
-              {c.verified && <span class="verified" title="Keys verified">✓</span>}
-              {c.keyWarning && <span class="key-warning" title="Their keys changed">⚠</span>}
-              {c.unread > 0 && (
-                <span class="unread" aria-label={`${c.unread} unread`}>{c.unread}</span>
-              )}
-            </button>
+            <_Entry
+              conv={c}
+              current={c.key === view.current}
+              requests={c.kind === "status" ? snap.requests.length + snap.groupRequests.length : 0}
+              onOpen={() => controller.open(c.key)}
+            />
           </li>
         ))}
       </ul>
-      <form
-        class="mini-form"
-        onSubmit={(e) => {
-          e.preventDefault();
-          const name = contact.trim();
-          if (name === "") return;
-          void controller.run({ name: "add_friend", user: name });
-          controller.openByName(name);
-          setContact("");
-        }}
-      >
-        <label for="add-contact">Add a contact</label>
-        <div class="row">
-          <input
-            id="add-contact"
-            placeholder="username"
-            value={contact}
-            onInput={(e) => setContact((e.target as HTMLInputElement).value)}
-          />
-          <button type="submit">Add</button>
-        </div>
-      </form>
-      <form
-        class="mini-form"
-        onSubmit={(e) => {
-          e.preventDefault();
-          const name = groupName.trim();
-          const users = groupMembers.split(/[\s,]+/).filter((u) => u !== "");
-          if (name === "") return;
-          void controller.run({ name: "create_group", group: name, users });
-          setGroupName("");
-          setGroupMembers("");
-        }}
-      >
-        <label for="group-name">New group</label>
-        <input
-          id="group-name"
-          placeholder="group name"
-          value={groupName}
-          onInput={(e) => setGroupName((e.target as HTMLInputElement).value)}
-        />
-        <label for="group-members" class="sr-only">Members</label>
-        <div class="row">
-          <input
-            id="group-members"
-            placeholder="members, e.g. bob carol"
-            value={groupMembers}
-            onInput={(e) => setGroupMembers((e.target as HTMLInputElement).value)}
-          />
-          <button type="submit">Create</button>
-        </div>
-      </form>
     </nav>
   );
 }
 
-function _Dot({ conv }: { conv: Conversation }) {
-  if (conv.kind !== "direct") {
-    return <span class="dot none" aria-hidden="true">{conv.kind === "group" ? "#" : "*"}</span>;
-  }
-  const online = conv.online === true;
+function _Entry(
+  { conv, current, requests, onOpen }: {
+    conv: Conversation;
+    current: boolean;
+    requests: number;
+    onOpen: () => void;
+  },
+) {
+  return (
+    <button
+      type="button"
+      class={current ? "conv current" : "conv"}
+      aria-current={current ? "true" : undefined}
+      data-conv={conv.key}
+      onClick={onOpen}
+    >
+      <span class="avatar-slot">
+        {conv.kind === "status"
+          ? <StatusIcon />
+          : <Avatar name={conv.name} group={conv.kind === "group"} />}
+        {conv.kind === "direct" && <_Presence online={conv.online === true} />}
+      </span>
+      <span class="conv-name">{conv.kind === "status" ? "Status" : conv.name}</span>
+      {conv.verified && <span class="verified" title="Keys verified">✓</span>}
+      {conv.keyWarning && <span class="key-warning" title="Their keys changed">⚠</span>}
+      {requests > 0 && (
+        <span class="unread" aria-label={requests === 1 ? "1 request" : `${requests} requests`}>
+          {requests}
+        </span>
+      )}
+      {conv.unread > 0 && (
+        <span class="unread" aria-label={`${conv.unread} unread`}>{conv.unread}</span>
+      )}
+    </button>
+  );
+}
+
+function _Presence({ online }: { online: boolean }) {
   return (
     <span
       class={online ? "dot online" : "dot"}
       role="img"
       aria-label={online ? "online" : "offline"}
-    >
-      ●
-    </span>
+    />
   );
 }

@@ -42,6 +42,14 @@ export interface RequestInfo {
   readonly messages: number;
 }
 
+/** A group someone who is not a contact put the user in (accept, decline or block them). */
+export interface GroupRequestInfo {
+  readonly id: number;
+  readonly name: string;
+  readonly by: number;
+  readonly byName: string;
+}
+
 /** A group as its management panel shows it. */
 export interface GroupInfo {
   readonly id: number;
@@ -55,6 +63,7 @@ export interface GroupInfo {
 export interface WebSnapshot {
   readonly view: ViewState;
   readonly requests: readonly RequestInfo[];
+  readonly groupRequests: readonly GroupRequestInfo[];
   readonly blocked: readonly { id: number; user: string }[];
   readonly groups: ReadonlyMap<number, GroupInfo>;
   /** The last safety number asked for, shown in a dialog. */
@@ -83,6 +92,7 @@ export class WebController {
     this.#snap = {
       view: initialView(me),
       requests: [],
+      groupRequests: [],
       blocked: [],
       groups: new Map(),
       safety: null,
@@ -105,21 +115,51 @@ export class WebController {
   /** An engine event. */
   onEvent(e: ClientEvent): void {
     const s = this.#snap;
-    let next: WebSnapshot = { ...s, view: applyEvent(s.view, e) };
+    // A request is in one place, `requests`: the box with Accept and Block on the status
+    // page, and the badge that counts them. The view's line and notice for it (words for the
+    // terminal) would repeat it, and outlive the Accept.
+    let next: WebSnapshot = e.event === "request" ? s : { ...s, view: applyEvent(s.view, e) };
     switch (e.event) {
       case "request": {
         const r = { id: e.id, user: e.user, text: e.text, messages: e.messages };
-        // Shown with Accept and Block buttons on the status page (its unread count says
-        // so), not as a notice naming terminal commands.
-        next = {
-          ...next,
-          view: { ...next.view, notice: s.view.notice },
-          requests: [...s.requests.filter((x) => x.id !== e.id), r],
-        };
+        next = { ...next, requests: [...s.requests.filter((x) => x.id !== e.id), r] };
         break;
       }
       case "requests":
-        next = { ...next, requests: e.requests, blocked: e.blocked };
+        next = {
+          ...next,
+          requests: e.requests,
+          blocked: e.blocked,
+          groupRequests: (e.groups ?? []).map((g) => ({
+            id: g.id,
+            name: g.name,
+            by: g.by,
+            byName: g.by_name,
+          })),
+        };
+        break;
+      case "group_request": {
+        const r = { id: e.group, name: e.name, by: e.by, byName: e.by_name };
+        // Shown with its buttons on the status page, as a person's request is.
+        next = {
+          ...next,
+          view: { ...next.view, notice: s.view.notice },
+          groupRequests: [...s.groupRequests.filter((x) => x.id !== e.group), r],
+        };
+        break;
+      }
+      case "group_joined":
+        next = {
+          ...next,
+          groupRequests: s.groupRequests.filter((x) => x.id !== e.group),
+          groups: new Map(s.groups).set(
+            e.group,
+            _group(e.group, e.name, e.admin, e.admin_name, e.members, e.member_names),
+          ),
+        };
+        break;
+      case "group_declined":
+        next = { ...next, groupRequests: s.groupRequests.filter((x) => x.id !== e.group) };
         break;
       case "contact_added":
         next = { ...next, requests: s.requests.filter((x) => x.id !== e.id) };

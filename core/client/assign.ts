@@ -7,7 +7,8 @@
  * @module
  */
 
-import { Backoff, delay } from "./delay.ts";
+import { Backoff } from "../async/backoff.ts";
+import { delay } from "./delay.ts";
 import { type ConnectOptions, ProtocolClient } from "./protocol_client.ts";
 
 /** The balancer's answer. */
@@ -38,7 +39,7 @@ export async function assignServer(balancerUrl: string, signal?: AbortSignal): P
 
 /**
  * Connects through a balancer, retrying for up to `timeoutMs` (default 30 s) with backoff
- * from 200 ms to 2 s. With several balancer URLs, a failed attempt moves on to the next URL
+ * from 200 ms to 2 s, full jitter. With several balancer URLs, a failed attempt moves on to the next URL
  * at once; the backoff starts only when every one has failed in a row. `onRetry` hears each
  * failure (for a status line).
  */
@@ -53,7 +54,7 @@ export async function connectViaBalancer(
   const urls = typeof balancers === "string" ? [balancers] : [...balancers];
   if (urls.length === 0) throw new TypeError("At least one balancer URL is needed");
   const deadline = Date.now() + (opts.timeoutMs ?? 30_000);
-  const backoff = new Backoff(200, 2_000);
+  const backoff = new Backoff({ firstMs: 200, maxMs: 2_000 });
   let wait = backoff.next();
   let failedInRow = 0;
   for (let attempt = 1;; attempt++) {

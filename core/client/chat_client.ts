@@ -29,10 +29,12 @@ import { settledWithin } from "./delay.ts";
 import type { ClientEvent, EventSink } from "./events.ts";
 import { FileTransfer } from "./file_transfer.ts";
 import { Friends } from "./friends.ts";
+import { GroupConsent } from "./group_consent.ts";
 import { GroupKeys } from "./group_keys.ts";
 import { Inbox } from "./inbox.ts";
 import { Incoming } from "./incoming.ts";
 import { KeyWatch } from "./key_watch.ts";
+import { groupName, userName } from "./lookup.ts";
 import type { Dialer, FilePort, KeystoreOpener, KeystorePort } from "./ports.ts";
 import { loadSecrets } from "./secrets.ts";
 import { Sender } from "./sender.ts";
@@ -98,6 +100,8 @@ export class ChatClient {
   readonly #emit: EventSink;
   readonly #connection: Connection;
   #engine: _Engine | null = null;
+  /** The keystore being opened (null: none on this device yet). */
+  #unlocked: Promise<KeystorePort | null> | null = null;
   /** Messages that came before the keystore was open (none expected; kept, not lost). */
   readonly #early: MessageFrame[] = [];
   #expiry: ReturnType<typeof setInterval> | undefined;
@@ -140,10 +144,21 @@ export class ChatClient {
     return this.#connection.shutOut;
   }
 
+  /**
+   * Opens the keystore with the password, if this device has one: a wrong password rejects
+   * here (`KeystoreError` "wrong_password"), before anything is shown or connected.
+   * Optional: `start()` does it when it was not done.
+   */
+  async unlock(): Promise<void> {
+    this.#unlocked ??= this.#opts.keystore.open(this.#opts.password);
+    await this.#unlocked;
+  }
+
   /** Opens or creates the keystore, joins the cluster and emits `ready`. */
   async start(): Promise<void> {
     const opener = this.#opts.keystore;
-    const ks = await opener.open(this.#opts.password);
+    this.#unlocked ??= opener.open(this.#opts.password);
+    const ks = await this.#unlocked;
     if (ks) {
       this.#build(ks);
       await this.#connection.connect("start");
@@ -271,6 +286,7 @@ export class ChatClient {
       replay: (frames) => inbox.replay(frames),
     });
     const groupKeys = new GroupKeys({ ks, friends, link, emit, secrets, tracker });
+    const groupConsent = new GroupConsent({ ks, link, emit });
     const files = new FileTransfer({
       ks,
       files: this.#opts.files,
@@ -299,6 +315,10 @@ export class ChatClient {
       emit,
       connected: () => link.connected,
       stopping: () => link.stopping,
+      names: (m) => ({
+        from: userName(ks, m.from),
+        group: m.group_id === null ? null : `"${groupName(ks, m.group_id)}"`,
+      }),
     });
     const incoming = new Incoming({
       ks,
@@ -307,6 +327,7 @@ export class ChatClient {
       groupKeys,
       files,
       consent,
+      groupConsent,
       emit,
       keyArrived: () => inbox.retryParked(),
     });
@@ -317,6 +338,7 @@ export class ChatClient {
       identitySecret: secrets.identitySecret,
       tracker,
       inboxIdle: () => inbox.idle(),
+      nameOf: (id) => friends.nameOf(id),
     });
     const commands = new CommandRunner({
       ks,
@@ -326,6 +348,7 @@ export class ChatClient {
       sender,
       files,
       consent,
+      groupConsent,
       emit,
     });
     link.useSession(ks);

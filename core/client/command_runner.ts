@@ -6,6 +6,7 @@
  * @module
  */
 
+import { LIMITS } from "../protocol/mod.ts";
 import type { ClientCommand } from "./commands.ts";
 import { helpText } from "./commands.ts";
 import type { Connection } from "./connection.ts";
@@ -14,7 +15,9 @@ import { CLIENT_ERRORS, ClientError, errorCode } from "./errors.ts";
 import type { EventSink } from "./events.ts";
 import type { FileTransfer } from "./file_transfer.ts";
 import type { Friends } from "./friends.ts";
+import type { GroupConsent } from "./group_consent.ts";
 import type { GroupKeys } from "./group_keys.ts";
+import type { GroupRecord } from "./keystore_types.ts";
 import { findGroup, groupIncludingLeft, maybeGroup, userName, userNames } from "./lookup.ts";
 import type { KeystorePort } from "./ports.ts";
 import type { Sender } from "./sender.ts";
@@ -28,6 +31,7 @@ export interface CommandRunnerDeps {
   readonly sender: Sender;
   readonly files: FileTransfer;
   readonly consent: Consent;
+  readonly groupConsent: GroupConsent;
   readonly emit: EventSink;
 }
 
@@ -76,10 +80,14 @@ export class CommandRunner {
             verified: f.verifiedAt !== null,
           })),
         });
-      case "groups":
+      case "groups": {
+        // A group the user has not accepted is a request, not one of theirs yet.
+        const mine = ks.groups().filter((g) => !this.#d.groupConsent.pending(g.groupId));
+        // Members are looked up (and pinned) once, so the list names them.
+        for (const g of mine) for (const id of [g.adminId, ...g.members]) await friends.nameOf(id);
         return emit({
           event: "groups",
-          groups: ks.groups().map((g) => ({
+          groups: mine.map((g) => ({
             id: g.groupId,
             name: g.name,
             admin: g.adminId,
@@ -89,6 +97,7 @@ export class CommandRunner {
             member_names: userNames(ks, g.members),
           })),
         });
+      }
       case "add_friend":
         await this.#contact(cmd.user);
         return await friends.add(cmd.user);
@@ -96,7 +105,7 @@ export class CommandRunner {
         await this.#contact(cmd.user);
         return await this.#d.sender.sendDirect(await friends.ensure(cmd.user), cmd.text);
       case "group_message":
-        return await this.#d.sender.sendGroup(findGroup(ks, cmd.group), cmd.text);
+        return await this.#d.sender.sendGroup(this.#memberOf(cmd.group), cmd.text);
       case "create_group":
         return await this.#createGroup(cmd.group, cmd.users);
       case "add_member": {
@@ -136,6 +145,9 @@ export class CommandRunner {
       }
       case "leave_group": {
         const group = findGroup(ks, cmd.group);
+        // Leaving a group not accepted yet declines it.
+        const invite = ks.groupInvite(group.groupId);
+        if (invite !== null) return await this.#d.groupConsent.decline(invite);
         await link.live().request({ type: "leave_group", group_id: group.groupId });
         return;
       }
@@ -143,6 +155,8 @@ export class CommandRunner {
         return await this.#sendFile(cmd.target, cmd.path);
       case "history":
         return this.#history(cmd.target, cmd.count);
+      case "resend":
+        return await this.#resend(cmd);
       case "fingerprint": {
         const f = await friends.ensure(cmd.user, false);
         return emit({
@@ -184,11 +198,25 @@ export class CommandRunner {
         });
       }
       case "requests":
-        return this.#d.consent.list();
-      case "accept":
+        return this.#d.consent.list(this.#d.groupConsent.list());
+      case "accept": {
+        // A group request by that name (and no person asking by it) is the group's.
+        const invite = this.#d.groupConsent.find(cmd.user);
+        const person = invite !== null && LIMITS.usernamePattern.test(cmd.user)
+          ? ks.friendByName(cmd.user)
+          : null;
+        if (invite !== null && (person === null || ks.request(person.userId) === null)) {
+          return this.#d.groupConsent.accept(invite);
+        }
         return await this.#d.consent.accept(cmd.user);
-      case "block":
-        return await this.#d.consent.block(cmd.user);
+      }
+      case "block": {
+        await this.#d.consent.block(cmd.user);
+        // Their group requests are declined: the user leaves those groups.
+        const blocked = ks.blockedByName(cmd.user);
+        if (blocked !== null) await this.#d.groupConsent.declineFrom(blocked.userId);
+        return;
+      }
       case "unblock":
         return this.#d.consent.unblock(cmd.user);
       case "file_limit":
@@ -202,6 +230,40 @@ export class CommandRunner {
    */
   async #contact(user: string): Promise<void> {
     await this.#d.consent.welcome(await this.#d.friends.pin(user));
+  }
+
+  /**
+   * The group named `ref` that the user may write to. One the user is no longer in, or has
+   * not accepted yet, is refused with a message that says so (not "no group").
+   *
+   * @throws {ClientError} "not_found", "ambiguous" or "not_member".
+   */
+  #memberOf(ref: string): GroupRecord {
+    const { ks } = this.#d;
+    const current = maybeGroup(ks, ref);
+    if (current !== null) {
+      const invite = ks.groupInvite(current.groupId);
+      if (invite !== null) {
+        throw new ClientError(
+          CLIENT_ERRORS.notMember,
+          `You have not joined group "${current.name}" yet: ${invite.byName} added you ` +
+            `("accept ${current.name}" joins it, "leave_group ${current.name}" declines)`,
+        );
+      }
+      return current;
+    }
+    const left = groupIncludingLeft(ks, ref);
+    if (left === null) return findGroup(ks, ref);
+    const by = left.leftBy === null ? null : userName(ks, left.leftBy);
+    const how = by === null || left.leftHow === null ? "" : {
+      left: " (you left it)",
+      removed: ` (${by} removed you)`,
+      deleted: ` (${by} deleted it)`,
+    }[left.leftHow];
+    throw new ClientError(
+      CLIENT_ERRORS.notMember,
+      `You are no longer a member of group "${left.name}"${how}`,
+    );
   }
 
   async #createGroup(name: string, users: readonly string[]): Promise<void> {
@@ -242,9 +304,52 @@ export class CommandRunner {
     );
   }
 
+  /** Sends failed messages again: of one conversation, or one of them, or all. */
+  async #resend(cmd: Extract<ClientCommand, { name: "resend" }>): Promise<void> {
+    const { ks } = this.#d;
+    let failed = ks.failed().filter((m) => m.file === null);
+    let where = "";
+    if (cmd.target !== null) {
+      const group = groupIncludingLeft(ks, cmd.target);
+      const friend = group ? null : ks.friendByName(cmd.target);
+      if (!group && !friend) {
+        throw new ClientError(CLIENT_ERRORS.notFound, `No friend or group "${cmd.target}"`);
+      }
+      failed = failed.filter((m) =>
+        group
+          ? m.kind === "group" && m.peerId === group.groupId
+          : m.kind === "direct" && m.peerId === friend!.userId
+      );
+      where = ` to ${group ? group.name : friend!.username}`;
+    }
+    if (cmd.clientMsgId !== undefined) {
+      failed = failed.filter((m) => m.clientMsgId === cmd.clientMsgId);
+    }
+    if (failed.length === 0) {
+      throw new ClientError(CLIENT_ERRORS.notFound, `No failed messages${where} to resend`);
+    }
+    if (cmd.index !== null) {
+      const one = failed[failed.length - cmd.index];
+      if (one === undefined) {
+        throw new ClientError(
+          CLIENT_ERRORS.notFound,
+          `There are ${failed.length} failed messages${where}; N must be 1 to ${failed.length}`,
+        );
+      }
+      failed = [one];
+    }
+    await this.#d.sender.resend(failed);
+  }
+
   #history(target: string, count: number): void {
     const { ks } = this.#d;
     const group = groupIncludingLeft(ks, target);
+    if (group !== null && this.#d.groupConsent.pending(group.groupId)) {
+      throw new ClientError(
+        CLIENT_ERRORS.notMember,
+        `You have not joined group "${group.name}" yet ("accept ${group.name}" joins it)`,
+      );
+    }
     const friend = group ? null : ks.friendByName(target);
     if (!group && !friend) {
       throw new ClientError(CLIENT_ERRORS.notFound, `No friend or group "${target}"`);

@@ -25,6 +25,15 @@ export type ClientCommand =
   | { name: "friends" }
   | { name: "groups" }
   | { name: "history"; target: string; count: number }
+  | {
+    name: "resend";
+    /** A friend or group; null: every conversation (the full-screen client fills in its own). */
+    target: string | null;
+    /** Only the Nth latest failed message (1: the last one); null: all of them. */
+    index: number | null;
+    /** Only this message (a graphical client's button); not typed. */
+    clientMsgId?: string;
+  }
   | { name: "fingerprint"; user: string }
   | { name: "accept_key"; user: string }
   | { name: "verify"; user: string }
@@ -161,6 +170,20 @@ export const COMMAND_SPECS: Readonly<Record<ClientCommand["name"], CommandSpec>>
       return { name: "history", target: a[0]!, count };
     },
   },
+  resend: {
+    usage: "resend [USER|GROUP] [N]",
+    summary: "Send again the messages that failed (to USER or GROUP; N: only the Nth latest)",
+    aliases: ["retry"],
+    parse: (a) => {
+      const n = a.at(-1) !== undefined && /^[1-9][0-9]{0,5}$/.test(a.at(-1)!)
+        ? Number(a.at(-1))
+        : null;
+      // One number alone is N; a group given by ID needs N after it, or its name.
+      const words = n === null ? a : a.slice(0, -1);
+      if (words.length > 1) return "expected at most USER or GROUP, then N";
+      return { name: "resend", target: words[0] ?? null, index: n };
+    },
+  },
   fingerprint: {
     usage: "fingerprint USER",
     summary: "Show the safety number to compare with USER out of band",
@@ -186,10 +209,10 @@ export const COMMAND_SPECS: Readonly<Record<ClientCommand["name"], CommandSpec>>
     parse: (a) => a.length === 0 ? { name: "requests" } : "takes no arguments",
   },
   accept: {
-    usage: "accept USER",
-    summary: "Make USER a contact: their request's messages are shown, their files taken",
+    usage: "accept USER|GROUP",
+    summary: "Make USER a contact, or join a GROUP you were put in; what waited is shown",
     aliases: ["allow"],
-    parse: (a) => a.length === 1 ? { name: "accept", user: a[0]! } : "expected one USER",
+    parse: (a) => a.length === 1 ? { name: "accept", user: a[0]! } : "expected one USER or GROUP",
   },
   block: {
     usage: "block USER",

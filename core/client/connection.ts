@@ -14,7 +14,8 @@ import {
   type MessageFrame,
   STORING_FRAME_TYPES,
 } from "../protocol/mod.ts";
-import { Backoff, delay } from "./delay.ts";
+import { Backoff } from "../async/backoff.ts";
+import { delay } from "./delay.ts";
 import { ConnectionClosedError, RequestError } from "./errors.ts";
 import type { EventSink } from "./events.ts";
 import type { AccountPort, ChatConnection, Dialer } from "./ports.ts";
@@ -287,7 +288,8 @@ export class Connection implements LiveConnection {
   #reconnectForever(reason: string): void {
     if (this.#reconnecting || this.#stopping) return;
     this.#reconnecting = (async () => {
-      const backoff = new Backoff(1_000, 15_000);
+      // Full jitter: the clients of a server that died come back spread over the window.
+      const backoff = new Backoff({ firstMs: 1_000, maxMs: 15_000 });
       for (let attempt = 1; !this.#stopping; attempt++) {
         this.#emit({ event: "connecting", attempt, reason });
         try {

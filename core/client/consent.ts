@@ -34,7 +34,7 @@ import {
   requestHasRoom,
   screenMessage,
 } from "./consent_rules.ts";
-import type { EventSink } from "./events.ts";
+import type { ClientEvent, EventSink } from "./events.ts";
 import type { Friends } from "./friends.ts";
 import type { FriendRecord, GroupRecord } from "./keystore_types.ts";
 import type { ConsentPort, FriendsPort } from "./ports.ts";
@@ -203,8 +203,11 @@ export class Consent {
     emit({ event: "unblocked", user: b.username, id: b.userId });
   }
 
-  /** The `requests` command: pending requests, oldest first, and blocked users. */
-  list(): void {
+  /**
+   * The `requests` command: pending requests, oldest first, blocked users, and the group
+   * requests `groups` (group_consent.ts lists them).
+   */
+  list(groups: Extract<ClientEvent, { event: "requests" }>["groups"] = []): void {
     const { ks, emit } = this.#d;
     emit({
       event: "requests",
@@ -216,6 +219,7 @@ export class Consent {
         since: r.firstAt,
       })),
       blocked: ks.blockedUsers().map((b) => ({ id: b.userId, user: b.username })),
+      groups,
     });
   }
 

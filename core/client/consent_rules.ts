@@ -6,7 +6,10 @@
  * A contact is someone the user chose to talk to (`add_friend`, a message or file sent to
  * them, `accept`). Anyone else who sends a direct message or offers a friend key is asking
  * to talk: what they send is kept, unread by the rest of the engine, until the user
- * accepts or blocks them. Group traffic is not a request: the group is shared already.
+ * accepts or blocks them. Being put in a group is consent's business too: by a contact, the
+ * user is told who did it; by anyone else, it is a request (the group's messages are kept
+ * unseen until the user accepts, or leaves); by a blocked user, the group is left at once.
+ * Traffic in a group the user accepted is not screened: the group is shared already.
  *
  * @module
  */
@@ -50,6 +53,40 @@ export function screenMessage(facts: ScreeningFacts): Screening {
     return facts.contact ? "open" : "request";
   }
   return "open";
+}
+
+/** What becomes of being put in a group: nothing to decide, told, a request, or left. */
+export type GroupJoining = "none" | "told" | "request" | "leave";
+
+/** What the rules know about a group event and whoever caused it. */
+export interface GroupJoinFacts {
+  /** The user's own ID. */
+  readonly myId: number;
+  /** The event's change (`created`, `added`, ...). */
+  readonly change: string;
+  /** The event's `user_id`: the member it is about (the creator, for `created`). */
+  readonly userId: number;
+  /** The event's `by`: who made the change. */
+  readonly by: number;
+  /** `by` is a contact of the user. */
+  readonly contact: boolean;
+  /** The user blocked `by`. */
+  readonly blocked: boolean;
+}
+
+/**
+ * Screens a group event: whether it put the user in a group (someone created one with
+ * them in it, or added them), and if so what follows. Added by a contact, the user is told
+ * who did it; by a blocked user, the group is left without a word; by anyone else, it is a
+ * request, as their direct message would be.
+ */
+export function screenGroupJoin(facts: GroupJoinFacts): GroupJoining {
+  if (facts.by === facts.myId) return "none";
+  const addedMe = facts.change === "created" ||
+    (facts.change === "added" && facts.userId === facts.myId);
+  if (!addedMe) return "none";
+  if (facts.blocked) return "leave";
+  return facts.contact ? "told" : "request";
 }
 
 /** Why a received file is not saved. */

@@ -1,6 +1,6 @@
 /**
- * Waiting, for the client's retry loops: one abortable delay and one capped backoff, instead
- * of a hand-rolled copy in each loop.
+ * Waiting, for the client's retry loops: one abortable delay (the delays themselves come from
+ * the shared `Backoff` in core/async/backoff.ts).
  *
  * @module
  */
@@ -30,29 +30,4 @@ export async function settledWithin(p: Promise<unknown>, ms: number): Promise<bo
   await Promise.race([watched, delay(ms, timeout.signal)]);
   timeout.abort();
   return settled;
-}
-
-/** Delays that double from `first` up to `max`: 1 s, 2 s, 4 s... */
-export class Backoff {
-  readonly #first: number;
-  readonly #max: number;
-  #next: number;
-
-  constructor(first: number, max: number) {
-    this.#first = first;
-    this.#max = max;
-    this.#next = first;
-  }
-
-  /** The delay to wait now; the following one is twice as long (capped). */
-  next(): number {
-    const now = this.#next;
-    this.#next = Math.min(this.#max, this.#next * 2);
-    return now;
-  }
-
-  /** Starts again from the first delay (after a success). */
-  reset(): void {
-    this.#next = this.#first;
-  }
 }

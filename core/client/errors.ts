@@ -108,6 +108,8 @@ export const CLIENT_ERRORS = {
   badMessage: "bad_message",
   /** The user blocked that user: nothing goes to or comes from them until `unblock`. */
   blocked: "blocked",
+  /** The user is no longer in that group, or has not accepted it yet. */
+  notMember: "not_member",
 } as const;
 
 /** One of {@linkcode CLIENT_ERRORS}. */

@@ -206,6 +206,45 @@ export type ClientEvent =
       since: number;
     }[];
     blocked: { id: number; user: string }[];
+    /** Added: groups someone who is not a contact put you in, oldest first. */
+    groups?: { id: number; name: string; by: number; by_name: string; since: number }[];
+  }
+  | {
+    /**
+     * Added: someone who is not a contact put you in a group. Its messages are kept unseen
+     * until `accept GROUP` (then `group_joined`); `leave_group` or blocking them declines.
+     */
+    event: "group_request";
+    group: number;
+    name: string;
+    by: number;
+    by_name: string;
+    admin: number;
+    admin_name: string;
+    members: number[];
+    member_names: string[];
+  }
+  | {
+    /** Added: you accepted a group request; the messages it kept follow as `message`s. */
+    event: "group_joined";
+    group: number;
+    name: string;
+    by: number;
+    by_name: string;
+    admin: number;
+    admin_name: string;
+    members: number[];
+    member_names: string[];
+    /** How many kept messages follow. */
+    messages: number;
+  }
+  | {
+    /** Added: you declined a group request (left the group before accepting it). */
+    event: "group_declined";
+    group: number;
+    name: string;
+    by: number;
+    by_name: string;
   }
   | {
     /** A received file was not saved. */

@@ -41,6 +41,11 @@ export interface InboxDeps {
   stopping(): boolean;
   /** The clock (tests pass their own). */
   now?(): number;
+  /**
+   * Names for a message's sender and group in what is reported about it (a username, a
+   * group's name); `#ID` when not given.
+   */
+  names?(m: MessageFrame): { from: string; group: string | null };
 }
 
 /** Receives, parks and acknowledges incoming messages. */
@@ -105,17 +110,24 @@ export class Inbox {
     if (expired.length === 0) return;
     this.#parked = this.#parked.filter((p) => now - p.since <= KEY_WAIT_MS);
     for (const { m, ack } of expired) {
-      const where = m.group_id !== null ? ` in group ${m.group_id}` : "";
+      const { from, group } = this.#names(m);
+      const where = group !== null ? ` in group ${group}` : "";
       this.#d.emit({
         event: "error",
         code: "no_key",
-        message: `Cannot decrypt message ${m.msg_id} from #${m.from}${where}: ` +
+        message: `Cannot decrypt message ${m.msg_id} from ${from}${where}: ` +
           "you do not have its key",
       });
       this.#done.add(m.msg_id);
       this.#inflight.delete(m.msg_id);
       if (ack) this.#d.ack([m.msg_id]);
     }
+  }
+
+  /** The sender's and group's names for a report. */
+  #names(m: MessageFrame): { from: string; group: string | null } {
+    return this.#d.names?.(m) ??
+      { from: `#${m.from}`, group: m.group_id === null ? null : String(m.group_id) };
   }
 
   #enqueue(m: MessageFrame, ack = true, retryLater?: () => void): void {
@@ -154,7 +166,9 @@ export class Inbox {
         const code = errorCode(err);
         this.#d.emit({
           event: "error",
-          message: `Message ${m.msg_id} from #${m.from} rejected: ${(err as Error).message}`,
+          message: `Message ${m.msg_id} from ${this.#names(m).from} rejected: ${
+            (err as Error).message
+          }`,
           ...(code ? { code } : {}),
         });
       }

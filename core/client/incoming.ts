@@ -5,7 +5,9 @@
  * reported. A message whose key has not arrived yet answers "wait" (the inbox parks it).
  * Before any of that, consent (`consent.ts`) screens the sender: a message from someone who
  * is not a contact is kept as a request, one from a blocked user is dropped, and a file is
- * saved only if consent admits it.
+ * saved only if consent admits it. Being put in a group is screened too (`group_consent.ts`):
+ * a group a stranger put the user in is a request, and its messages are stored but not
+ * shown until the user accepts.
  *
  * @module
  */
@@ -22,14 +24,16 @@ import {
   parseEnvelopeType,
 } from "./e2e.ts";
 import type { Consent } from "./consent.ts";
+import { screenGroupJoin } from "./consent_rules.ts";
 import { CLIENT_ERRORS, ClientError } from "./errors.ts";
 import type { EventSink } from "./events.ts";
 import type { FileTransfer } from "./file_transfer.ts";
 import type { Friends } from "./friends.ts";
 import type { GroupKeys } from "./group_keys.ts";
+import type { GroupConsent } from "./group_consent.ts";
 import type { Handled } from "./inbox.ts";
 import { type GroupChange, groupKeyPlan, groupKeyRefusal, isMember } from "./key_rules.ts";
-import type { GroupRecord } from "./keystore_types.ts";
+import type { GroupLeaving, GroupRecord } from "./keystore_types.ts";
 import { userName, userNames } from "./lookup.ts";
 import type { KeystorePort } from "./ports.ts";
 import type { Secrets } from "./secrets.ts";
@@ -42,6 +46,7 @@ export interface IncomingDeps {
   readonly groupKeys: GroupKeys;
   readonly files: Pick<FileTransfer, "receive">;
   readonly consent: Pick<Consent, "screen" | "admitFile">;
+  readonly groupConsent: Pick<GroupConsent, "pending" | "request" | "refuse">;
   readonly emit: EventSink;
   /** A key arrived: messages parked for one may open now. */
   keyArrived(): void;
@@ -84,6 +89,7 @@ export class Incoming {
     const r = ks.incoming(msgId);
     if (r === null || r.file !== null) return;
     const group = r.kind === "group" ? ks.group(r.peerId) : null;
+    if (group !== null && this.#d.groupConsent.pending(group.groupId)) return;
     this.#d.emit({
       event: "message",
       id: msgId,
@@ -176,7 +182,10 @@ export class Incoming {
    */
   async #received(m: MessageFrame, opened: OpenedContent, group: GroupRecord | null) {
     const { ks } = this.#d;
+    const held = group !== null && this.#d.groupConsent.pending(group.groupId);
     if (opened.kind === "file") {
+      // A file in a group the user has not accepted is not taken (as from a stranger).
+      if (held) return;
       if (!this.#d.consent.admitFile(m, opened.chunk.file, group)) return;
       return await this.#d.files.receive(m, opened.chunk, group);
     }
@@ -195,6 +204,8 @@ export class Incoming {
       if (ks.incoming(m.msg_id) !== null) this.reshow(m.msg_id);
       return;
     }
+    // Stored, shown once the user accepts the group.
+    if (held) return;
     this.#d.emit({
       event: "message",
       id: m.msg_id,
@@ -208,12 +219,14 @@ export class Incoming {
   }
 
   async #groupEvent(m: MessageFrame): Promise<Handled> {
-    const { ks, friends } = this.#d;
+    const { ks, friends, groupConsent } = this.#d;
     const ev = JSON.parse(m.body) as _GroupEvent;
     // An event this client does not know (a newer server) is acknowledged and left alone.
     if (!(GROUP_EVENTS as readonly string[]).includes(ev.event)) return "done";
     const g = ev.group;
     const iAmIn = isMember(ks.userId, g.members);
+    const before = ks.group(g.id);
+    const wasPending = before !== null && groupConsent.pending(g.id);
     let record = ks.upsertGroup({
       groupId: g.id,
       name: g.name,
@@ -221,25 +234,49 @@ export class Incoming {
       members: g.members,
     });
     if (!iAmIn) {
-      ks.removeGroup(g.id);
+      ks.removeGroup(g.id, { by: ev.by, how: _leaving(ev.event) });
+      ks.removeGroupInvite(g.id);
       record = ks.group(g.id)!;
     }
+    // Members are looked up (and pinned) once, so receipts and lists name them.
+    for (const id of g.members) await friends.nameOf(id);
     const who = await friends.nameOf(ev.user_id);
     const by = ev.by === ev.user_id ? who : await friends.nameOf(ev.by);
-    this.#d.emit({
-      event: "group",
-      group: g.id,
-      name: g.name,
-      change: ev.event,
-      user: ev.user_id,
-      user_name: who,
-      by: ev.by,
-      members: g.members,
-      admin: g.admin,
-      by_name: by,
-      admin_name: userName(ks, g.admin),
-      member_names: userNames(ks, g.members),
-    });
+    const joining = iAmIn
+      ? screenGroupJoin({
+        myId: ks.userId,
+        change: ev.event,
+        userId: ev.user_id,
+        by: ev.by,
+        contact: ks.friend(ev.by)?.contact ?? false,
+        blocked: ks.blocked(ev.by) !== null,
+      })
+      : "none";
+    // Not shown: a group the user has not accepted (or was put in by a blocked user), or
+    // one the user left here already (declined: the user knows).
+    const quiet = wasPending || joining === "request" || joining === "leave" ||
+      (!iAmIn && before !== null && !before.isMember);
+    if (!quiet) {
+      this.#d.emit({
+        event: "group",
+        group: g.id,
+        name: g.name,
+        change: ev.event,
+        user: ev.user_id,
+        user_name: who,
+        by: ev.by,
+        members: g.members,
+        admin: g.admin,
+        by_name: by,
+        admin_name: userName(ks, g.admin),
+        member_names: userNames(ks, g.members),
+      });
+    }
+    if (joining === "leave") {
+      await groupConsent.refuse(record, ev.by, by);
+      return "done";
+    }
+    if (joining === "request") groupConsent.request(record, ev.by, by);
     const plan = groupKeyPlan({
       change: ev.event,
       myId: ks.userId,
@@ -251,4 +288,11 @@ export class Incoming {
     await this.#d.groupKeys.apply(record, plan);
     return "done";
   }
+}
+
+/** How a membership ended, from the event that ended it. */
+function _leaving(change: GroupChange): GroupLeaving {
+  if (change === "deleted") return "deleted";
+  if (change === "left") return "left";
+  return "removed";
 }

@@ -70,6 +70,7 @@ import {
 } from "./keystore_setup.ts";
 import * as consent from "./keystore_consent.ts";
 import * as friends from "./keystore_friends.ts";
+import * as invites from "./keystore_group_invites.ts";
 import * as groups from "./keystore_groups.ts";
 import * as history from "./keystore_history.ts";
 import {
@@ -89,7 +90,9 @@ import {
   type FriendKeysInput,
   type FriendRecord,
   type GroupInput,
+  type GroupInviteRecord,
   type GroupKeyRecord,
+  type GroupLeavingInput,
   type GroupListOptions,
   type GroupRecord,
   type IncomingMessageInput,
@@ -427,12 +430,40 @@ export class Keystore {
 
   /**
    * Marks a group as left: it keeps its history and keys (listed with `includeLeft`), but
-   * the user is no longer a member. Idempotent.
+   * the user is no longer a member. `leaving` says who ended the membership and how (kept
+   * as `leftBy` and `leftHow` until the user is in the group again). Idempotent: a group
+   * left already keeps how it was left.
    *
    * @throws {KeystoreError} "not_found" if the group is unknown.
    */
-  removeGroup(groupId: number): void {
-    groups.removeGroup(this.#ctx(), groupId);
+  removeGroup(groupId: number, leaving: GroupLeavingInput | null = null): void {
+    groups.removeGroup(this.#ctx(), groupId, leaving);
+  }
+
+  /**
+   * Records that someone who is not a contact put the user in a stored group: it is an
+   * invitation until the user accepts or leaves it.
+   *
+   * @returns false if the group has an invitation already (the first one stays).
+   * @throws {KeystoreError} "not_found" if the group is unknown.
+   */
+  addGroupInvite(groupId: number, byId: number, byName: string, invitedAt?: number): boolean {
+    return invites.addGroupInvite(this.#ctx(), groupId, byId, byName, invitedAt);
+  }
+
+  /** The pending invitation to this group, or null. */
+  groupInvite(groupId: number): GroupInviteRecord | null {
+    return invites.groupInviteById(this.#ctx(), groupId);
+  }
+
+  /** Every pending group invitation, oldest first. */
+  groupInvites(): GroupInviteRecord[] {
+    return invites.listGroupInvites(this.#ctx());
+  }
+
+  /** Forgets a group's invitation (accepted, or the group was left); false if none. */
+  removeGroupInvite(groupId: number): boolean {
+    return invites.removeGroupInvite(this.#ctx(), groupId);
   }
 
   /**
@@ -525,6 +556,21 @@ export class Keystore {
    */
   markFailed(clientMsgId: string): boolean {
     return history.markFailed(this.#ctx(), clientMsgId);
+  }
+
+  /**
+   * Puts a failed outgoing message back in the queue, to be sent again (the server stored
+   * nothing of it, so it keeps its client message ID).
+   *
+   * @returns false if no failed outgoing message has this client message ID.
+   */
+  markRequeued(clientMsgId: string): boolean {
+    return history.markRequeued(this.#ctx(), clientMsgId);
+  }
+
+  /** Outgoing messages a server refused for good, oldest first, for the user to resend. */
+  failed(): MessageRecord[] {
+    return history.failed(this.#ctx());
   }
 
   /** Outgoing messages still waiting for a server, oldest first, to send on reconnect. */

@@ -29,6 +29,8 @@ import {
 import {
   type GroupInput,
   type GroupKeyRecord,
+  type GroupLeaving,
+  type GroupLeavingInput,
   type GroupListOptions,
   type GroupRecord,
   KeystoreError,
@@ -90,12 +92,27 @@ export function groupsByName(
 }
 
 /** Implements `Keystore.removeGroup`. */
-export function removeGroup(ctx: KeystoreContext, groupId: number): void {
+export function removeGroup(
+  ctx: KeystoreContext,
+  groupId: number,
+  leaving: GroupLeavingInput | null,
+): void {
   checkId("groupId", groupId);
+  if (leaving !== null) {
+    checkObject("leaving", leaving);
+    checkId("leaving.by", leaving.by);
+    if (!_LEAVINGS.includes(leaving.how)) {
+      throw new RangeError(
+        `leaving.how must be one of ${_LEAVINGS.join(", ")}, got ${JSON.stringify(leaving.how)}`,
+      );
+    }
+  }
   if (ctx.st.group.get(groupId) === undefined) throw noGroupError(groupId);
   const now = Date.now();
-  ctx.st.leaveGroup.run(now, now, groupId);
+  ctx.st.leaveGroup.run(now, now, leaving?.by ?? null, leaving?.how ?? null, groupId);
 }
+
+const _LEAVINGS: readonly GroupLeaving[] = ["left", "removed", "deleted"];
 
 /** Implements `Keystore.addGroupKey`. */
 export function addGroupKey(
@@ -168,6 +185,8 @@ function _group(ctx: KeystoreContext, row: Row): GroupRecord {
     epoch: row["epoch"] as number | null,
     isMember: row["is_member"] === 1,
     leftAt: row["left_at"] as number | null,
+    leftBy: row["left_by"] as number | null,
+    leftHow: row["left_how"] as GroupLeaving | null,
     updatedAt: row["updated_at"] as number,
   };
 }

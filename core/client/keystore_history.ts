@@ -210,6 +210,17 @@ export function markFailed(ctx: KeystoreContext, clientMsgId: string): boolean {
   return ctx.st.setFailed.get(clientMsgId) !== undefined;
 }
 
+/** Implements `Keystore.markRequeued`. */
+export function markRequeued(ctx: KeystoreContext, clientMsgId: string): boolean {
+  checkShortId("clientMsgId", clientMsgId);
+  return ctx.st.setRequeued.get(clientMsgId) !== undefined;
+}
+
+/** Implements `Keystore.failed`. */
+export function failed(ctx: KeystoreContext): MessageRecord[] {
+  return (ctx.st.failed.all() as Row[]).map((r) => _message(ctx, r));
+}
+
 /** Implements `Keystore.queued`. */
 export function queued(ctx: KeystoreContext): MessageRecord[] {
   return (ctx.st.queued.all() as Row[]).map((r) => _message(ctx, r));

@@ -20,6 +20,10 @@
  *   contacts), `friends.verified_at` (the pinned keys were verified by the user; cleared
  *   when they change), `requests` and `request_messages` (what someone who is not a contact
  *   sent, kept sealed until the user accepts or blocks them), `blocked`, and `settings`.
+ * - 3 (group consent): `group_invites` (a group someone who is not a contact put the user
+ *   in: its messages are stored but not shown until the user accepts), and
+ *   `groups.left_by` / `groups.left_how` (who ended the user's membership, and how, so a
+ *   message typed to the group afterwards can say so).
  *
  * @module
  */
@@ -29,7 +33,7 @@ import { KeystoreError } from "./keystore_types.ts";
 import type { SqlDatabase, SqlStatement } from "./sql_database.ts";
 
 /** The schema version this code creates and understands (kept in `PRAGMA user_version`). */
-export const KEYSTORE_SCHEMA_VERSION = 2;
+export const KEYSTORE_SCHEMA_VERSION = 3;
 
 /** `PRAGMA application_id` of a keystore file: "FCKS" in ASCII. */
 export const KEYSTORE_APPLICATION_ID = 0x4643_4b53;
@@ -152,10 +156,22 @@ CREATE TABLE settings (
   value TEXT NOT NULL
 ) STRICT, WITHOUT ROWID;
 `,
+  // 3: group consent (invitations from strangers) and how a membership ended.
+  `
+CREATE TABLE group_invites (
+  group_id INTEGER PRIMARY KEY REFERENCES groups(group_id),
+  by_id INTEGER NOT NULL CHECK (by_id > 0),
+  by_name TEXT NOT NULL,
+  invited_at INTEGER NOT NULL
+) STRICT;
+ALTER TABLE groups ADD COLUMN left_by INTEGER;
+ALTER TABLE groups ADD COLUMN left_how TEXT CHECK (left_how IN ('left', 'removed', 'deleted'));
+`,
 ];
 
 // Reads of groups carry the current epoch: the highest one with a key.
 const _GROUP_COLUMNS = `g.group_id, g.name, g.admin_id, g.is_member, g.left_at, g.updated_at,
+  g.left_by, g.left_how,
   (SELECT max(k.epoch) FROM group_keys AS k WHERE k.group_id = g.group_id) AS epoch`;
 
 // Reads of requests carry the requester's name and how many messages wait.
@@ -202,10 +218,11 @@ export const KEYSTORE_SQL = {
   upsertGroup: `INSERT INTO groups (group_id, name, admin_id, is_member, left_at, updated_at)
     VALUES (?, ?, ?, 1, NULL, ?)
     ON CONFLICT (group_id) DO UPDATE SET name = excluded.name, admin_id = excluded.admin_id,
-      is_member = 1, left_at = NULL, updated_at = excluded.updated_at`,
+      is_member = 1, left_at = NULL, left_by = NULL, left_how = NULL,
+      updated_at = excluded.updated_at`,
   touchGroup: "UPDATE groups SET updated_at = ? WHERE group_id = ?",
-  leaveGroup: `UPDATE groups SET is_member = 0, left_at = ?, updated_at = ?
-    WHERE group_id = ? AND is_member = 1`,
+  leaveGroup: `UPDATE groups SET is_member = 0, left_at = ?, updated_at = ?, left_by = ?,
+    left_how = ? WHERE group_id = ? AND is_member = 1`,
   deleteMembers: "DELETE FROM group_members WHERE group_id = ?",
   insertMember: "INSERT INTO group_members (group_id, user_id) VALUES (?, ?)",
   membersOf: "SELECT user_id FROM group_members WHERE group_id = ? ORDER BY user_id",
@@ -238,6 +255,9 @@ export const KEYSTORE_SQL = {
   setFailed: `UPDATE messages SET state = 'failed'
     WHERE direction = 'out' AND client_msg_id = ? AND state = 'queued' RETURNING id`,
   queued: "SELECT * FROM messages WHERE state = 'queued' ORDER BY id",
+  setRequeued: `UPDATE messages SET state = 'queued'
+    WHERE direction = 'out' AND client_msg_id = ? AND state = 'failed' RETURNING id`,
+  failed: "SELECT * FROM messages WHERE direction = 'out' AND state = 'failed' ORDER BY id",
   hasMessage: "SELECT 1 AS x FROM messages WHERE msg_id = ?",
   incoming: "SELECT * FROM messages WHERE msg_id = ? AND direction = 'in'",
   allMessages: "SELECT id, text_enc, file_enc FROM messages WHERE id > ? ORDER BY id LIMIT ?",
@@ -269,6 +289,13 @@ export const KEYSTORE_SQL = {
   setSetting: `INSERT INTO settings (name, value) VALUES (?, ?)
     ON CONFLICT (name) DO UPDATE SET value = excluded.value`,
   deleteSetting: "DELETE FROM settings WHERE name = ?",
+  insertGroupInvite: `INSERT INTO group_invites (group_id, by_id, by_name, invited_at)
+    VALUES (?, ?, ?, ?) ON CONFLICT (group_id) DO NOTHING RETURNING group_id`,
+  groupInvite: `SELECT i.*, g.name FROM group_invites AS i JOIN groups AS g
+    ON g.group_id = i.group_id WHERE i.group_id = ?`,
+  groupInvites: `SELECT i.*, g.name FROM group_invites AS i JOIN groups AS g
+    ON g.group_id = i.group_id ORDER BY i.invited_at, i.group_id`,
+  deleteGroupInvite: "DELETE FROM group_invites WHERE group_id = ? RETURNING group_id",
   allSecretSettings: "SELECT name, value FROM settings WHERE name LIKE 'secret:%'",
 } as const;
 

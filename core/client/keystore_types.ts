@@ -256,8 +256,40 @@ export interface GroupRecord {
   readonly isMember: boolean;
   /** When the user left, Unix milliseconds; null while a member. */
   readonly leftAt: number | null;
+  /** Who ended the user's membership (the user, or the admin); null if not known. */
+  readonly leftBy: number | null;
+  /** How the membership ended; null while a member, or if not known. */
+  readonly leftHow: GroupLeaving | null;
   /** Last change to name, admin, members or membership, Unix milliseconds. */
   readonly updatedAt: number;
+}
+
+/** How a membership ended: the user left, the admin removed them, or deleted the group. */
+export type GroupLeaving = "left" | "removed" | "deleted";
+
+/** Who ended a membership, and how (see `Keystore.removeGroup`). */
+export interface GroupLeavingInput {
+  /** Who ended the membership: the user (left), or the admin (removed, deleted). */
+  readonly by: number;
+  /** How it ended. */
+  readonly how: GroupLeaving;
+}
+
+/**
+ * A group someone who is not a contact put the user in: its messages are stored but not
+ * shown until the user accepts (or leaves it).
+ */
+export interface GroupInviteRecord {
+  /** The group's ID. */
+  readonly groupId: number;
+  /** The group's name. */
+  readonly name: string;
+  /** Who added the user. */
+  readonly byId: number;
+  /** Their username. */
+  readonly byName: string;
+  /** When the user was added, Unix milliseconds. */
+  readonly invitedAt: number;
 }
 
 /** Options of `Keystore.groups` and `Keystore.groupsByName`. */

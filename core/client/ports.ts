@@ -19,7 +19,9 @@ import type {
   FriendKeysInput,
   FriendRecord,
   GroupInput,
+  GroupInviteRecord,
   GroupKeyRecord,
+  GroupLeavingInput,
   GroupListOptions,
   GroupRecord,
   IncomingMessageInput,
@@ -103,8 +105,16 @@ export interface GroupsPort {
   groups(opts?: GroupListOptions): GroupRecord[];
   /** Groups with exactly this name, by ID (names are not unique). */
   groupsByName(name: string, opts?: GroupListOptions): GroupRecord[];
-  /** Marks a group as left, keeping its history and keys. */
-  removeGroup(groupId: number): void;
+  /** Marks a group as left, keeping its history and keys, and who ended it and how. */
+  removeGroup(groupId: number, leaving?: GroupLeavingInput | null): void;
+  /** Records an invitation to a stored group from someone who is not a contact. */
+  addGroupInvite(groupId: number, byId: number, byName: string, invitedAt?: number): boolean;
+  /** The pending invitation to this group, or null. */
+  groupInvite(groupId: number): GroupInviteRecord | null;
+  /** Every pending group invitation, oldest first. */
+  groupInvites(): GroupInviteRecord[];
+  /** Forgets a group's invitation; false if there was none. */
+  removeGroupInvite(groupId: number): boolean;
   /** Stores a group's key for `epoch`; false if already stored. */
   addGroupKey(groupId: number, epoch: number, key: string): boolean;
   /** A group's key for `epoch`, or null if not stored. */
@@ -131,6 +141,10 @@ export interface MessagesPort {
   markFailed(clientMsgId: string): boolean;
   /** Outgoing messages still waiting for a server, oldest first. */
   queued(): MessageRecord[];
+  /** Puts a failed outgoing message back in the queue; false if none failed with this ID. */
+  markRequeued(clientMsgId: string): boolean;
+  /** Outgoing messages that failed (refused for good), oldest first. */
+  failed(): MessageRecord[];
   /** The stored incoming message with this server ID, or null. */
   incoming(msgId: number): MessageRecord | null;
   /** Whether a message with this server ID is stored. */

@@ -109,6 +109,11 @@ export class ProtocolClient {
   onClose: (code: number, reason: string) => void = () => {};
   /** Every frame received, for tests that inspect the raw stream. */
   onFrame: (f: ServerFrame) => void = () => {};
+  /**
+   * Frames from the server that failed validation (each was reported through `onError` and
+   * dropped), with why. A conforming server sends none; the tests check that it never does.
+   */
+  readonly invalidFrames: string[] = [];
 
   readonly #autoAck: boolean;
   readonly #dedupe: boolean;
@@ -384,9 +389,9 @@ export class ProtocolClient {
     try {
       frame = decode(String(data), "server");
     } catch (err) {
-      this.onError(
-        new RequestError("bad_frame", `Invalid frame from server: ${(err as Error).message}`),
-      );
+      const why = (err as Error).message;
+      if (this.invalidFrames.length < 100) this.invalidFrames.push(why);
+      this.onError(new RequestError("bad_frame", `Invalid frame from server: ${why}`));
       return;
     }
     this.onFrame(frame);

@@ -17,6 +17,23 @@ export interface RenderContext {
   sentText?(clientMsgId: string): string | undefined;
 }
 
+/**
+ * The line that says who put the user in a group: `alice added you to group "Trip"`, with
+ * "(not a contact)" after a stranger's name. Both front ends and line mode word it so.
+ */
+export function groupAddedText(byName: string, groupName: string, stranger: boolean): string {
+  return `${cleanLine(byName)}${stranger ? " (not a contact)" : ""} added you to group "${
+    cleanLine(groupName)
+  }"`;
+}
+
+/** What to type to answer a group request, in words. */
+export function groupRequestChoices(groupName: string, byName: string): string {
+  const g = cleanLine(groupName);
+  return `"accept ${g}" to join and see its messages, "leave_group ${g}" to decline, ` +
+    `"block ${cleanLine(byName)}" to refuse them`;
+}
+
 /** Text for one event, or null for events people need not see. */
 export function renderEvent(e: ClientEvent, ctx: RenderContext = {}): string | null {
   switch (e.event) {
@@ -55,17 +72,19 @@ export function renderEvent(e: ClientEvent, ctx: RenderContext = {}): string | n
       return `  ✓ delivered to ${cleanLine(e.to_name)}${where}: ${what}`;
     }
     case "file":
-      return `[file] ${e.group ? `group ${e.group}/` : ""}${cleanLine(e.from_name)} sent ${
-        cleanLine(e.name)
-      } ` +
+      return `[file] ${e.group ? `${cleanLine(e.group_name ?? `group #${e.group}`)}/` : ""}${
+        cleanLine(e.from_name)
+      } sent ${cleanLine(e.name)} ` +
         `(${_size(e.size)}), saved to ${cleanLine(e.path)}`;
     case "group": {
       const me = ctx.myId !== undefined && e.user === ctx.myId;
+      const byMe = ctx.myId !== undefined && e.by === ctx.myId;
       const who = me ? "You" : cleanLine(e.user_name);
+      const by = cleanLine(e.by_name ?? `#${e.by}`);
       const what = {
-        created: `${who} created the group`,
-        added: me ? "You were added" : `${who} was added`,
-        removed: me ? "You were removed" : `${who} was removed`,
+        created: me ? "You created the group" : `${who} created the group and added you`,
+        added: me ? (byMe ? "You were added" : `${by} added you`) : `${who} was added`,
+        removed: me ? (byMe ? "You were removed" : `${by} removed you`) : `${who} was removed`,
         left: `${who} left`,
         admin_changed: me ? "You are now the admin" : `${who} is now the admin`,
         deleted: `${cleanLine(e.by_name ?? `#${e.by}`)} deleted the group`,
@@ -160,13 +179,31 @@ export function renderEvent(e: ClientEvent, ctx: RenderContext = {}): string | n
           r.text === null ? "" : `: “${_snippet(r.text)}”`
         }`
       );
+      if (lines.length > 0) lines.unshift("Requests (accept USER, or block USER):");
+      const groups = e.groups ?? [];
+      if (groups.length > 0) {
+        lines.push("Groups you were added to (accept GROUP, or leave_group GROUP):");
+        for (const g of groups) {
+          lines.push(
+            `  ${padToWidth(cleanLine(g.name), 20)} #${g.id}  added by ${cleanLine(g.by_name)}`,
+          );
+        }
+      }
       if (lines.length === 0) lines.push("No requests.");
-      else lines.unshift("Requests (accept USER, or block USER):");
       if (e.blocked.length > 0) {
         lines.push(`Blocked: ${e.blocked.map((b) => cleanLine(b.user)).join(", ")}`);
       }
       return lines.join("\n");
     }
+    case "group_request":
+      return `${groupAddedText(e.by_name, e.name, true)}: its messages are kept unseen until ` +
+        `you answer (${groupRequestChoices(e.name, e.by_name)}).`;
+    case "group_joined":
+      return `You joined group "${cleanLine(e.name)}" (${cleanLine(e.by_name)} added you)` +
+        (e.messages > 0 ? `; its waiting ${_count(e.messages, "message")} follow.` : ".");
+    case "group_declined":
+      return `You declined group "${cleanLine(e.name)}" (${cleanLine(e.by_name)} added you) ` +
+        "and left it.";
     case "file_refused":
       return `[file not saved] ${cleanLine(e.message)}`;
     case "file_limit":

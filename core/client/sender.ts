@@ -15,7 +15,7 @@ import { sealDirect, sealGroup } from "./e2e.ts";
 import { CLIENT_ERRORS, ClientError, errorCode, isRetryable } from "./errors.ts";
 import type { EventSink } from "./events.ts";
 import { keysChangedError } from "./friends.ts";
-import type { FriendRecord, GroupRecord } from "./keystore_types.ts";
+import type { FriendRecord, GroupRecord, MessageRecord } from "./keystore_types.ts";
 import { userName } from "./lookup.ts";
 import type { FriendsPort, GroupsPort, MessagesPort } from "./ports.ts";
 import type { Tracker } from "./tracker.ts";
@@ -26,7 +26,13 @@ export type SenderStore =
   & Pick<GroupsPort, "group" | "currentGroupKey">
   & Pick<
     MessagesPort,
-    "addOutgoing" | "markAccepted" | "markDelivered" | "markFailed" | "queued" | "outgoingByMsgId"
+    | "addOutgoing"
+    | "markAccepted"
+    | "markDelivered"
+    | "markFailed"
+    | "markRequeued"
+    | "queued"
+    | "outgoingByMsgId"
   >;
 
 /** What {@linkcode Sender} needs. */
@@ -39,6 +45,11 @@ export interface SenderDeps {
   readonly tracker: Tracker;
   /** Resolves once the messages received so far are handled (they may send keys). */
   inboxIdle(): Promise<void>;
+  /**
+   * A user's name when the keystore does not know it yet (looked up); receipts wait for
+   * it rather than show a bare `#ID`. Without it, `#ID` is shown.
+   */
+  nameOf?(userId: number): Promise<string>;
 }
 
 type _TextFrame =
@@ -88,6 +99,41 @@ export class Sender {
   }
 
   /**
+   * Sends failed texts again, oldest first: each goes back in the queue under its own client
+   * message ID (a refusal stored nothing, so the ID is not used up: PROTOCOL.md, "Room at the
+   * recipient") and out now when connected (else at the reconnect, with the queue), and is
+   * marked failed again, with the new reason, if refused again. Messages that are not failed
+   * (resent meanwhile) are skipped. Resolves to how many were put back.
+   */
+  async resend(messages: readonly MessageRecord[]): Promise<number> {
+    const { ks } = this.#d;
+    let count = 0;
+    for (const m of messages) {
+      const id = m.clientMsgId;
+      if (id === null || m.file !== null || !ks.markRequeued(id)) continue;
+      count++;
+      const group = m.kind === "group" ? ks.group(m.peerId) : null;
+      this.#d.emit({
+        event: "sent",
+        client_msg_id: id,
+        to: group?.name ?? ks.friend(m.peerId)?.username ?? `#${m.peerId}`,
+        group: group?.groupId ?? null,
+        to_id: group ? null : m.peerId,
+        text: m.text,
+        state: this.#d.link.connected ? "sending" : "queued",
+      });
+      await this.#failOnRefusal(
+        id,
+        () =>
+          m.kind === "direct"
+            ? this.#directText(m.peerId, m.text, id)
+            : this.#groupText(m.peerId, m.text, id),
+      );
+    }
+    return count;
+  }
+
+  /**
    * Sends the texts queued while offline, oldest first, with their original IDs. Stops at
    * the first that fails for the connection's sake (the next connection tries again).
    */
@@ -122,15 +168,19 @@ export class Sender {
     if (!ks.markDelivered(d.msg_id)) return;
     const out = ks.outgoingByMsgId(d.msg_id);
     const group = out?.kind === "group" ? ks.group(out.peerId) : null;
-    this.#d.emit({
-      event: "delivered",
-      id: d.msg_id,
-      to: d.to,
-      to_name: userName(ks, d.to),
-      client_msg_id: out?.clientMsgId ?? null,
-      group: group?.groupId ?? null,
-      group_name: group?.name ?? null,
-    });
+    const report = (name: string) =>
+      this.#d.emit({
+        event: "delivered",
+        id: d.msg_id,
+        to: d.to,
+        to_name: name,
+        client_msg_id: out?.clientMsgId ?? null,
+        group: group?.groupId ?? null,
+        group_name: group?.name ?? null,
+      });
+    const known = d.to === ks.userId || ks.friend(d.to) !== null;
+    if (known || this.#d.nameOf === undefined) return report(userName(ks, d.to));
+    void this.#d.nameOf(d.to).then(report);
   }
 
   /** Waits (at most `timeoutMs`) until every message sent so far is accepted. */

@@ -11,6 +11,14 @@
  * It expects text already passed through `displaySafe` (no escape sequences, no tabs: those
  * would count as 0 columns).
  *
+ * Terminals also differ on a character that is text by default made emoji by U+FE0F (variation
+ * selector 16, "emoji presentation"): 🌤️ (U+1F324 U+FE0F), 🗺️, ☀️, ❤️. Most terminals
+ * and tmux 3.4 and later draw them in 2 columns, as counted here; tmux 3.3 and older (checked
+ * with tmux itself in `tests/tui_screen_test.ts`) give them the 1 column of the character
+ * alone, so every such emoji would end its row one column short. For those terminals
+ * {@linkcode narrowEmojiPresentation} drops the selector: the character is then drawn as text,
+ * and the terminal and the count agree again.
+ *
  * Terminals differ on emoji ZWJ sequences: modern ones (kitty, WezTerm, foot, Ghostty, iTerm2,
  * Windows Terminal) draw 👩‍👩‍👧‍👦 in 2 columns as counted here; older ones (xterm, some VTE
  * versions) draw each part separately and the row ends up wider than counted.
@@ -35,6 +43,26 @@ export function graphemes(text: string): string[] {
 /** Terminal columns `text` takes on one row. */
 export function displayWidth(text: string): number {
   return stringWidth(text);
+}
+
+/**
+ * `text` with each emoji presentation selector (U+FE0F) dropped from a cluster that is one
+ * column wide without it and has no ZWJ (🌤️ becomes 🌤): for terminals that draw such
+ * clusters in 1 column while {@linkcode displayWidth} counts 2. ZWJ sequences, keycaps (counted
+ * 2 with or without the selector) and characters that are wide anyway are left as they are.
+ */
+export function narrowEmojiPresentation(text: string): string {
+  if (!text.includes("\uFE0F")) return text;
+  let out = "";
+  for (const g of graphemes(text)) {
+    if (!g.includes("\uFE0F") || g.includes("\u200D")) {
+      out += g;
+      continue;
+    }
+    const bare = g.replaceAll("\uFE0F", "");
+    out += stringWidth(bare) === 1 ? bare : g;
+  }
+  return out;
 }
 
 /** `text` followed by spaces up to `cols` columns (unchanged when it is already that wide). */

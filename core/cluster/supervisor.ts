@@ -15,6 +15,7 @@
  */
 
 import { join } from "node:path";
+import { Backoff } from "../async/backoff.ts";
 import type { ServerEntry } from "./servers_file.ts";
 import { balancerOrigins } from "./balancer_origins.ts";
 import { ClusterError } from "./cluster_error.ts";
@@ -109,6 +110,8 @@ interface _Child {
   healthUrl: string;
   process: Deno.ChildProcess | null;
   restarts: number;
+  /** Delays before restarts: 0.5 s doubling to 10 s, no jitter (one supervisor, few children). */
+  backoff: Backoff;
 }
 
 /**
@@ -291,6 +294,7 @@ function _children(opts: ClusterOptions): _Child[] {
     healthUrl: `http://${_httpHost(s.host)}:${s.port}/healthz`,
     process: null,
     restarts: 0,
+    backoff: _restartBackoff(),
   }));
   children.push({
     name: "balancer",
@@ -312,6 +316,7 @@ function _children(opts: ClusterOptions): _Child[] {
     healthUrl: `http://${_httpHost(opts.balancerHost)}:${opts.balancerPort}/healthz`,
     process: null,
     restarts: 0,
+    backoff: _restartBackoff(),
   });
   return children;
 }
@@ -323,7 +328,11 @@ function _db(opts: ClusterOptions): string {
 /** Counts a restart of `child` and returns how long to wait before it: 0.5 s doubling to 10 s. */
 function _nextDelay(child: _Child): number {
   child.restarts++;
-  return Math.min(10_000, 500 * 2 ** Math.min(child.restarts - 1, 5));
+  return child.backoff.next();
+}
+
+function _restartBackoff(): Backoff {
+  return new Backoff({ firstMs: 500, maxMs: 10_000, jitter: 0 });
 }
 
 async function _copyToStderr(stream: ReadableStream<Uint8Array>): Promise<void> {

@@ -129,10 +129,15 @@ export async function runDemo(say: (line: string) => void = console.log): Promis
     say("");
     say('-- 3. a group: alice creates "hikers" with bob and carol and sends its key to each');
     await alice.run({ name: "create_group", group: "hikers", users: ["bob", "carol"] });
-    const created = await carol.waitFor("group", (e) => e.change === "created");
+    const created = await carol.waitFor("group_request", (e) => e.name === "hikers");
+    say("  alice is not carol's contact: being put in her group is a request, which carol accepts");
+    await carol.run({ name: "accept", user: String(created.group) });
+    await carol.waitFor("group_joined", (e) => e.group === created.group);
     await bob.waitFor("group_key", (e) => e.group === created.group);
     await carol.waitFor("group_key", (e) => e.group === created.group);
-    say(`  group #${created.group} "hikers": members ${created.members.join(", ")}, key epoch 1`);
+    say(
+      `  group #${created.group} "hikers": members ${created.member_names.join(", ")}, key epoch 1`,
+    );
     const plan = "Saturday 8:00 at the trailhead";
     plaintexts.push(plan);
     await alice.run({ name: "group_message", group: "hikers", text: plan });

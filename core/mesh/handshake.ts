@@ -14,7 +14,7 @@
  * @module
  */
 
-import { CLOSE_CODES, type PeerFrame } from "../protocol/mod.ts";
+import { CLOSE_CODES, ERROR_CODES, type PeerFrame } from "../protocol/mod.ts";
 import { checkPeerProof, newNonce, peerProof } from "./peer_auth.ts";
 
 /** What a handshake step asks the transport to do. */
@@ -23,8 +23,13 @@ export type HandshakeStep =
   | { readonly kind: "send"; readonly frame: PeerFrame }
   /** The link is up with `peerId`; send `frame` first if there is one. */
   | { readonly kind: "up"; readonly peerId: number; readonly frame?: PeerFrame }
-  /** Close the link with this WebSocket close code and reason. */
-  | { readonly kind: "fail"; readonly code: number; readonly reason: string };
+  /** Close the link with this WebSocket close code and reason, after sending `answer` if any. */
+  | {
+    readonly kind: "fail";
+    readonly code: number;
+    readonly reason: string;
+    readonly answer?: PeerFrame;
+  };
 
 /** What both sides know. */
 export interface HandshakeOptions {
@@ -132,7 +137,18 @@ export class AcceptorHandshake {
       !this.#known.has(frame.server_id) ||
       !checkPeerProof(secret, "dialer", frame.server_id, selfId, this.#nonce, frame.mac)
     ) {
-      return this.#fail("Peer authentication failed");
+      // Only a failed proof is answered: the dialer learns its secret is wrong.
+      this.#state = "failed";
+      return {
+        kind: "fail",
+        code: CLOSE_CODES.peerAuthFailed,
+        reason: "Peer authentication failed",
+        answer: {
+          type: "error",
+          code: ERROR_CODES.badPeerAuth,
+          message: "Peer authentication failed",
+        },
+      };
     }
     this.#state = "up";
     return {

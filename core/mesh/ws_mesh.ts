@@ -28,8 +28,10 @@
  */
 
 import { setImmediate } from "node:timers";
+import { Backoff } from "../async/backoff.ts";
 import {
   CLOSE_CODES,
+  CLOSE_REASONS,
   decode,
   encode,
   type PeerBatchedFrame,
@@ -85,7 +87,8 @@ interface _Link {
   /** Encoded frames sent during this event-loop turn, written together after it. */
   pending: string[];
   flushScheduled: boolean;
-  backoffMs: number;
+  /** Redial delays: 100 ms doubling to 2 s, half of each random (peers do not dial in step). */
+  backoff: Backoff;
   redialTimer: ReturnType<typeof setTimeout> | undefined;
 }
 
@@ -126,7 +129,7 @@ export class WsMesh implements MeshTransport {
         lastSent: 0,
         pending: [],
         flushScheduled: false,
-        backoffMs: 100,
+        backoff: new Backoff({ firstMs: 100, maxMs: 2_000, jitter: 0.5 }),
         redialTimer: undefined,
       });
     }
@@ -349,7 +352,7 @@ export class WsMesh implements MeshTransport {
           clearTimeout(timer);
           link.dialedUp = true;
           link.lastHeard = performance.now();
-          link.backoffMs = 100;
+          link.backoff.reset();
           logger.debug("peer_link_up", { peer: link.peer.id, direction: "out" });
           this.#maybeUp(link);
         }
@@ -377,20 +380,13 @@ export class WsMesh implements MeshTransport {
   #redial(link: _Link): void {
     if (this.#closed) return;
     clearTimeout(link.redialTimer);
-    link.redialTimer = setTimeout(() => this.#dial(link), link.backoffMs);
-    link.backoffMs = Math.min(2_000, link.backoffMs * 2);
+    link.redialTimer = setTimeout(() => this.#dial(link), link.backoff.next());
   }
 
   /** Sends what a handshake step asks for, or closes the socket. */
   #apply(socket: WebSocket | ServerSocket, step: HandshakeStep): void {
     if (step.kind === "fail") {
-      if (step.reason === "Peer authentication failed") {
-        socket.send(encode({
-          type: "error",
-          code: "bad_peer_auth",
-          message: "Peer authentication failed",
-        }));
-      }
+      if (step.answer !== undefined) socket.send(encode(step.answer));
       socket.close(step.code, step.reason);
       return;
     }
@@ -440,7 +436,7 @@ export class WsMesh implements MeshTransport {
 }
 
 /** The close reason a server gives its peers when it stops. */
-const _SHUTTING_DOWN = "Server shutting down";
+const _SHUTTING_DOWN = CLOSE_REASONS.shuttingDown;
 /** How `peer_down` says that the peer stopped on purpose. */
 const _PEER_SHUT_DOWN = "the peer shut down";
 

@@ -9,6 +9,7 @@
 import { ERROR_CODES, ProtocolError } from "./errors.ts";
 import type { Direction, Frame, FramesByDirection } from "./frames.ts";
 import { LIMITS } from "./limits.ts";
+import { quoteInput } from "./quote.ts";
 import { type FieldRule, type FrameSchema, PEER_BATCHED_TYPES, SCHEMAS } from "./schema.ts";
 
 /** Serializes a frame. Frames are plain JSON; no field is re-encoded. */
@@ -37,7 +38,9 @@ export function decode<D extends Direction>(
   }
   let value: unknown;
   try {
-    value = JSON.parse(text);
+    // A leading byte-order mark is ignored, as RFC 8259 section 8.1 allows; WebSocket UTF-8
+    // decoders drop it already, so every transport treats it alike.
+    value = JSON.parse(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text);
   } catch {
     throw new ProtocolError(ERROR_CODES.badJson, "Frame is not valid JSON");
   }
@@ -54,7 +57,7 @@ export function decode<D extends Direction>(
   if (!schema) {
     throw new ProtocolError(
       ERROR_CODES.unknownType,
-      `Unknown frame type "${type.slice(0, 40)}"`,
+      `Unknown frame type ${quoteInput(type)}`,
       ref,
     );
   }
@@ -97,7 +100,7 @@ function _frameProblem(
 ): string | undefined {
   for (const key of Object.keys(obj)) {
     if (key !== "type" && !Object.hasOwn(schema.fields, key)) {
-      return `Unexpected field "${key.slice(0, 40)}" in a ${type} frame`;
+      return `Unexpected field ${quoteInput(key)} in a ${type} frame`;
     }
   }
   for (const [name, rule] of Object.entries(schema.fields)) {
@@ -110,6 +113,15 @@ function _frameProblem(
       return `A ${type} frame needs exactly one of ${group.map((f) => `"${f}"`).join(", ")}`;
     }
   }
+  for (const set of schema.together ?? []) {
+    const present = set.filter((f) => obj[f] !== undefined);
+    if (present.length > 0 && present.length < set.length) {
+      const missing = set.filter((f) => obj[f] === undefined);
+      return `A ${type} frame with "${present[0]}" needs ${
+        missing.map((f) => `"${f}"`).join(" and ")
+      } too`;
+    }
+  }
   return undefined;
 }
 
@@ -119,9 +131,8 @@ function _batchedProblem(v: unknown): string | undefined {
   const obj = v as Record<string, unknown>;
   const type = obj.type;
   if (typeof type !== "string" || !PEER_BATCHED_TYPES.includes(type)) {
-    return `has type ${JSON.stringify(String(type).slice(0, 40))}, expected one of ${
-      PEER_BATCHED_TYPES.join(", ")
-    }`;
+    const shown = typeof type === "string" ? quoteInput(type) : "missing or not a string";
+    return `has type ${shown}, expected one of ${PEER_BATCHED_TYPES.join(", ")}`;
   }
   const problem = _frameProblem(obj, type, SCHEMAS.peer[type]!);
   return problem ? `is invalid: ${problem}` : undefined;
@@ -184,13 +195,13 @@ function _check(v: unknown, rule: FieldRule): string | undefined {
       }
       for (const [k, b] of entries) {
         if (!/^[1-9][0-9]{0,15}$/.test(k) || !Number.isSafeInteger(Number(k))) {
-          return `has a key "${k.slice(0, 20)}" that is not a user ID`;
+          return `has a key ${quoteInput(k, 20)} that is not a user ID`;
         }
         if (typeof b !== "string" || b.length < 1 || b.length > LIMITS.bodyChars) {
           return `has a body for ${k} that is not a string of 1 to ${LIMITS.bodyChars} characters`;
         }
         const bad = _badText(b);
-        if (bad) return `has a body for ${k} that ${bad.replace(/^must/, "does not")}`;
+        if (bad) return `has a body for ${k} that ${bad}`;
       }
       return undefined;
     }
@@ -250,7 +261,7 @@ function _fieldsProblem(v: unknown, schema: FrameSchema): string | undefined {
   const m = v as Record<string, unknown>;
   for (const key of Object.keys(m)) {
     if (!Object.hasOwn(schema.fields, key)) {
-      return `has an unexpected field "${key.slice(0, 40)}"`;
+      return `has an unexpected field ${quoteInput(key)}`;
     }
   }
   for (const [name, r] of Object.entries(schema.fields)) {
@@ -274,14 +285,21 @@ function _checkGroup(v: unknown): string | undefined {
 }
 
 /**
+ * The end of a `bad_frame` message for a string that breaks the string rules, word for word as
+ * docs/PROTOCOL.md quotes them ("String rules").
+ */
+export const TEXT_RULES = {
+  nul: "must not contain NUL (U+0000)",
+  loneSurrogate: "must not contain a lone UTF-16 surrogate",
+} as const;
+
+/**
  * Why a string cannot be stored and returned exactly, if it cannot: a NUL character (the
  * databases stop at or reject it) or a lone surrogate (UTF-8 has no encoding for it, so it
  * would come back as U+FFFD).
  */
 function _badText(v: string): string | undefined {
-  if (v.includes("\0")) return "must not contain NUL characters (U+0000)";
-  if (!v.isWellFormed()) {
-    return "must be well-formed Unicode; it contains a lone surrogate (U+D800 to U+DFFF)";
-  }
+  if (v.includes("\0")) return TEXT_RULES.nul;
+  if (!v.isWellFormed()) return TEXT_RULES.loneSurrogate;
   return undefined;
 }

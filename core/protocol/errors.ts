@@ -83,6 +83,26 @@ export const CLOSE_CODES = {
 } as const;
 
 /**
+ * The reasons servers give with their close codes, word for word as docs/PROTOCOL.md quotes
+ * them (a test holds the two together). Reasons are for people; clients branch on the code.
+ */
+export const CLOSE_REASONS = {
+  /** 1000 after `logout`. */
+  loggedOut: "Logged out",
+  /** 4002 on client connections and mesh links. */
+  shuttingDown: "Server shutting down",
+  /** 1008 after `LIMITS.invalidFrames` invalid frames in a row. */
+  tooManyInvalid: "Too many invalid frames",
+  /** 4003: the session was logged out (on any connection, on any server) or expired. */
+  sessionEnded: "Session ended (logged out or expired); log in again",
+} as const;
+
+/** The 1008 reason when a connection did not log in within `ms` milliseconds. */
+export function loginDeadlineReason(ms: number): string {
+  return `Log in within ${ms / 1000} s of connecting`;
+}
+
+/**
  * A protocol-level failure: becomes an `error` frame with `code`, echoing `ref` when known,
  * and with `retry_after_ms` when `retryAfterMs` is set (`rate_limited`, `busy`).
  */

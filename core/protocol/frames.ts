@@ -172,26 +172,42 @@ export interface GroupMessageFrame {
   /** Ciphertext; the server stores and forwards it unread. */
   body: string;
 }
-/**
- * Wrapped keys: `to` + `body` for one user, or `group_id` + `keys` (member ID to body)
- * for members of a group.
- */
-export interface KeyFrame {
+/** A key wrapped for one user: `to` and `body`, never `group_id` or `keys`. */
+export interface DirectKeyFrame {
   /** Frame type. */
   type: "key";
   /** Client's request number; the answer carries it back. */
   ref: number;
   /** Sender-chosen ID of this message; a resend with the same ID is stored once. */
   client_msg_id: string;
-  /** The recipient's user ID, for a key to one user (with `body`). */
-  to?: number;
+  /** The recipient's user ID. */
+  to: number;
   /** The key wrapped for `to`. */
-  body?: string;
-  /** The group the keys are for (with `keys`). */
-  group_id?: number;
-  /** The key wrapped for each member, by member user ID in decimal. */
-  keys?: Record<string, string>;
+  body: string;
+  /** Never with `to`. */
+  group_id?: never;
+  /** Never with `to`. */
+  keys?: never;
 }
+/** A group's key wrapped for each member: `group_id` and `keys`, never `to` or `body`. */
+export interface GroupKeyFrame {
+  /** Frame type. */
+  type: "key";
+  /** Client's request number; the answer carries it back. */
+  ref: number;
+  /** Sender-chosen ID of this message; a resend with the same ID is stored once. */
+  client_msg_id: string;
+  /** The group the keys are for. */
+  group_id: number;
+  /** The key wrapped for each member, by member user ID in decimal. */
+  keys: Record<string, string>;
+  /** Never with `group_id`. */
+  to?: never;
+  /** Never with `group_id`. */
+  body?: never;
+}
+/** Wrapped keys, for one user or for the members of a group (`decode` checks which). */
+export type KeyFrame = DirectKeyFrame | GroupKeyFrame;
 /** Acknowledge received messages by server message ID. */
 export interface AckFrame {
   /** Frame type. */
@@ -527,6 +543,17 @@ export interface PongFrame {
   /** The ID of the server that answered. */
   server_id: number;
 }
+/** A peer's request failed (on the mesh: a failed handshake proof); no retry hint. */
+export interface PeerErrorFrame {
+  /** Frame type. */
+  type: "error";
+  /** The failed frame's `ref`, when it could be read. */
+  ref?: number;
+  /** One of the error codes. */
+  code: string;
+  /** What went wrong, for people. */
+  message: string;
+}
 /** A request failed; `ref` echoes the request's when it could be read. */
 export interface ErrorFrame {
   /** Frame type. */
@@ -684,7 +711,7 @@ export type PeerFrame =
   | PeerHeartbeatFrame
   | PeerSessionEndedFrame
   | PeerBatchFrame
-  | ErrorFrame;
+  | PeerErrorFrame;
 
 /** Frames by direction. */
 export interface FramesByDirection {

@@ -10,8 +10,15 @@
  * @module
  */
 
-export { decode, encode, frameFits, utf8Length } from "./codec.ts";
-export { CLOSE_CODES, ERROR_CODES, type ErrorCode, ProtocolError } from "./errors.ts";
+export { decode, encode, frameFits, TEXT_RULES, utf8Length } from "./codec.ts";
+export {
+  CLOSE_CODES,
+  CLOSE_REASONS,
+  ERROR_CODES,
+  type ErrorCode,
+  loginDeadlineReason,
+  ProtocolError,
+} from "./errors.ts";
 export {
   type Feature,
   FEATURES,
@@ -23,4 +30,5 @@ export {
 export * from "./frames.ts";
 export { LIMITS } from "./limits.ts";
 export { STORING_FRAME_TYPES } from "./storing.ts";
+export { QUOTE_MAX_CHARS, quoteInput } from "./quote.ts";
 export { normalizeUsername, usernameKey } from "./username.ts";

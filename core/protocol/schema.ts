@@ -6,7 +6,7 @@
  */
 
 import { LIMITS } from "./limits.ts";
-import type { Direction } from "./frames.ts";
+import type { ClientFrame, Direction, PeerFrame, ServerFrame } from "./frames.ts";
 
 /** One field's rule. */
 export type FieldRule =
@@ -31,31 +31,79 @@ export interface FrameSchema {
   fields: Record<string, FieldRule>;
   /** Exactly one of these fields must be present. */
   oneOf?: readonly (readonly string[])[];
+  /** Each set's fields come together: one present means all present. */
+  together?: readonly (readonly string[])[];
 }
 
-const _ref: FieldRule = { kind: "int", min: 0, max: LIMITS.refMax };
-const _id: FieldRule = { kind: "id" };
-const _body: FieldRule = { kind: "str", min: 1, max: LIMITS.bodyChars };
-const _clientMsgId: FieldRule = {
+// ---- The table typed against the frame types ---------------------------------------
+// A frame type and its schema are written apart; these types make `deno check` fail when a
+// field is in one and not the other, or optional in one and required in the other.
+
+/** Every key of any variant of `F`. */
+type _KeysOf<F> = F extends unknown ? keyof F : never;
+/** The keys present and required in every variant of `F`. */
+type _RequiredKeys<F> = {
+  [K in _KeysOf<F>]: [F] extends [unknown]
+    ? (F extends unknown
+      ? (K extends keyof F ? (Partial<Pick<F, K>> extends Pick<F, K> ? 0 : 1) : 0)
+      : never) extends 1 ? K
+    : never
+    : never;
+}[_KeysOf<F>];
+/** A rule that says the field may be absent, or one that says it may not. */
+type _Rule<Optional extends boolean> = Optional extends true
+  ? FieldRule & { readonly optional: true }
+  : FieldRule & { readonly optional?: false };
+/** The schema a frame type `F` must have: exactly its fields, optional where `F` says. */
+export type SchemaOf<F> = {
+  readonly fields: {
+    readonly [K in Exclude<_KeysOf<F>, "type">]: K extends _RequiredKeys<F> ? _Rule<false>
+      : _Rule<true>;
+  };
+  readonly oneOf?: readonly (readonly Exclude<_KeysOf<F>, "type">[])[];
+  readonly together?: readonly (readonly Exclude<_KeysOf<F>, "type">[])[];
+};
+/** One schema per frame type of the union `U`, and no other. */
+type _Table<U extends { type: string }> = {
+  readonly [T in U["type"]]: SchemaOf<Extract<U, { type: T }>>;
+};
+
+const _ref = { kind: "int", min: 0, max: LIMITS.refMax } as const satisfies FieldRule;
+const _id = { kind: "id" } as const satisfies FieldRule;
+const _body = { kind: "str", min: 1, max: LIMITS.bodyChars } as const satisfies FieldRule;
+const _clientMsgId = {
   kind: "str",
   min: 1,
   max: 64,
   pattern: LIMITS.clientMsgIdPattern,
-};
-const _username: FieldRule = { kind: "str", min: 3, max: 32, pattern: LIMITS.usernamePattern };
-const _password: FieldRule = { kind: "str", min: 1, max: LIMITS.passwordMax };
-const _token: FieldRule = { kind: "str", min: 43, max: 43, pattern: LIMITS.sessionTokenPattern };
-const _kind: FieldRule = { kind: "enum", values: ["direct", "group", "key", "group_event"] };
-const _nonce: FieldRule = { kind: "str", min: 43, max: 43, pattern: LIMITS.sessionTokenPattern };
-const _features: FieldRule = {
+} as const satisfies FieldRule;
+const _username = {
+  kind: "str",
+  min: 3,
+  max: 32,
+  pattern: LIMITS.usernamePattern,
+} as const satisfies FieldRule;
+const _password = { kind: "str", min: 1, max: LIMITS.passwordMax } as const satisfies FieldRule;
+const _token = {
+  kind: "str",
+  min: 43,
+  max: 43,
+  pattern: LIMITS.sessionTokenPattern,
+} as const satisfies FieldRule;
+const _kind = {
+  kind: "enum",
+  values: ["direct", "group", "key", "group_event"],
+} as const satisfies FieldRule;
+const _nonce = _token;
+const _features = {
   kind: "features",
   max: LIMITS.features,
   pattern: LIMITS.featurePattern,
   optional: true,
-};
+} as const satisfies FieldRule;
 
-/** Schemas by direction and frame type. */
-export const SCHEMAS: Record<Direction, Record<string, FrameSchema>> = {
+/** Schemas by direction and frame type, checked against the frame types. */
+const _SCHEMAS = {
   client: {
     register: {
       fields: {
@@ -96,15 +144,16 @@ export const SCHEMAS: Record<Direction, Record<string, FrameSchema>> = {
         ref: _ref,
         client_msg_id: _clientMsgId,
         to: { kind: "id", optional: true },
-        body: { ..._body, optional: true } as FieldRule,
+        body: { ..._body, optional: true },
         group_id: { kind: "id", optional: true },
         keys: { kind: "bodies", max: LIMITS.groupMembers, optional: true },
       },
       oneOf: [["to", "group_id"]],
+      together: [["to", "body"], ["group_id", "keys"]],
     },
     ack: {
       fields: {
-        ref: { ..._ref, optional: true } as FieldRule,
+        ref: { ..._ref, optional: true },
         ids: { kind: "ids", min: 1, max: LIMITS.ackIds },
       },
     },
@@ -188,7 +237,7 @@ export const SCHEMAS: Record<Direction, Record<string, FrameSchema>> = {
     pong: { fields: { ref: _ref, server_id: _id } },
     error: {
       fields: {
-        ref: { ..._ref, optional: true } as FieldRule,
+        ref: { ..._ref, optional: true },
         code: { kind: "str", min: 1, max: 64 },
         message: { kind: "str", min: 0, max: 1024 },
         retry_after_ms: { kind: "int", min: 0, max: LIMITS.retryAfterMaxMs, optional: true },
@@ -228,13 +277,20 @@ export const SCHEMAS: Record<Direction, Record<string, FrameSchema>> = {
     peer_batch: { fields: { frames: { kind: "peer_frames", max: LIMITS.peerBatchFrames } } },
     error: {
       fields: {
-        ref: { ..._ref, optional: true } as FieldRule,
+        ref: { ..._ref, optional: true },
         code: { kind: "str", min: 1, max: 64 },
         message: { kind: "str", min: 0, max: 1024 },
       },
     },
   },
+} satisfies {
+  readonly client: _Table<ClientFrame>;
+  readonly server: _Table<ServerFrame>;
+  readonly peer: _Table<PeerFrame>;
 };
+
+/** Schemas by direction and frame type: what `decode` checks. */
+export const SCHEMAS: Readonly<Record<Direction, Readonly<Record<string, FrameSchema>>>> = _SCHEMAS;
 
 /** The frame types a `peer_batch` may carry. */
 export const PEER_BATCHED_TYPES: readonly string[] = [

@@ -19,6 +19,7 @@ import { importRsaPublicKey } from "../crypto/rsa_pem.ts";
 import {
   type ClientFrame,
   CLOSE_CODES,
+  CLOSE_REASONS,
   ERROR_CODES,
   LIMITS,
   normalizeUsername,
@@ -201,7 +202,7 @@ export class Auth {
     const hash = session.sessionHash;
     if (hash) await this.#ctx.store.deleteSession(hash);
     session.send({ type: "ok", ref });
-    session.close(CLOSE_CODES.normal, "Logged out");
+    session.close(CLOSE_CODES.normal, CLOSE_REASONS.loggedOut);
     if (hash) this.#opts.sessionEnded(hash);
   }
 

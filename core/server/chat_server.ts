@@ -13,11 +13,13 @@ import type { MeshEvents, MeshTransport } from "../mesh/transport.ts";
 import {
   type ClientFrame,
   CLOSE_CODES,
+  CLOSE_REASONS,
   decode,
   ERROR_CODES,
   type ErrorCode,
   frameFits,
   LIMITS,
+  loginDeadlineReason,
   type PeerBatchedFrame,
   ProtocolError,
   type ServerFrame,
@@ -25,6 +27,7 @@ import {
 } from "../protocol/mod.ts";
 import { type NewMessage, type Store, StoreError, type UserRecord } from "../store/store.ts";
 import { VERSION } from "../version.ts";
+import { type Clock, clockWithNow, SYSTEM_CLOCK } from "../async/clock.ts";
 import { fromBase64Url, toBase64Url, toHex } from "../crypto/bytes.ts";
 import { type AdmissionLimits, checkAdmissionLimits, DEFAULT_ADMISSION } from "./admission.ts";
 import { AdmissionControl } from "./admission_control.ts";
@@ -58,7 +61,12 @@ export interface ChatServerOptions {
    * given. `pendingExpiryMs` is how long a delivery may wait (default 30 days).
    */
   quotas?: Partial<Quotas>;
-  /** Clock, Unix milliseconds (tests). */
+  /**
+   * The time and timers (login deadlines, presence barriers, expiry); tests pass a fake one.
+   * Default: the system clock, or one with `now` as its time when only `now` is given.
+   */
+  clock?: Clock;
+  /** Clock, Unix milliseconds (tests); ignored when `clock` is given. */
   now?: () => number;
   /** Longest wait at login for peers to learn of it (default 500 ms). */
   presenceBarrierMs?: number;
@@ -90,6 +98,7 @@ export class ChatServer implements ConnHandler, MeshEvents {
   readonly #gossip: PresenceGossip;
   #mesh: MeshTransport | null = null;
   readonly #loginTimeoutMs: number;
+  readonly #clock: Clock;
   /** Each user's send rate on this server; null when sends are not limited. */
   readonly #sendThrottle: Throttle<number> | null;
   /** When the pending expiry last ran (the clock's time). */
@@ -99,12 +108,14 @@ export class ChatServer implements ConnHandler, MeshEvents {
 
   constructor(opts: ChatServerOptions) {
     this.id = opts.id;
+    const clock = opts.clock ?? (opts.now ? clockWithNow(opts.now) : SYSTEM_CLOCK);
+    this.#clock = clock;
     this.#loginTimeoutMs = opts.loginTimeoutMs ?? LIMITS.loginWithinMs;
     const quotas = resolveQuotas(opts.quotas);
     this.#sendThrottle = quotas.send === null ? null : new Throttle(quotas.send);
     this.#admission = new AdmissionControl(
       checkAdmissionLimits({ ...DEFAULT_ADMISSION, ...opts.admission }),
-      opts.now ?? Date.now,
+      () => clock.now(),
     );
     this.#lagMs = opts.lagMs ?? (() => 0);
     this.#ctx = {
@@ -114,7 +125,7 @@ export class ChatServer implements ConnHandler, MeshEvents {
       metrics: this.metrics,
       presence: this.presence,
       quotas,
-      now: opts.now ?? Date.now,
+      now: () => clock.now(),
       mesh: () => this.#mesh,
     };
     this.#directory = new Directory(this.#ctx);
@@ -128,6 +139,7 @@ export class ChatServer implements ConnHandler, MeshEvents {
       },
       directory: this.presence,
       barrierMs: opts.presenceBarrierMs,
+      clock,
     });
     this.#auth = new Auth(this.#ctx, {
       passwordCost: opts.passwordCost,
@@ -160,7 +172,7 @@ export class ChatServer implements ConnHandler, MeshEvents {
   closeAll(): void {
     this.#gossip.close();
     for (const s of this.#sessions.values()) {
-      s.close(CLOSE_CODES.goingAway, "Server shutting down");
+      s.close(CLOSE_CODES.goingAway, CLOSE_REASONS.shuttingDown);
     }
   }
 
@@ -214,7 +226,7 @@ export class ChatServer implements ConnHandler, MeshEvents {
    * answered when the time is up gets two more periods (scrypt under load is slow).
    */
   #armLoginTimer(session: ClientSession, extensions: number): void {
-    session.loginTimer = setTimeout(() => {
+    session.loginTimer = this.#clock.setTimeout(() => {
       session.loginTimer = undefined;
       if (session.closed || session.userId !== 0) return;
       if (session.owesAnswers && extensions < 2) {
@@ -222,10 +234,7 @@ export class ChatServer implements ConnHandler, MeshEvents {
         return;
       }
       this.#ctx.log.info("client_closed_login_timeout", { addr: session.addr });
-      session.close(
-        CLOSE_CODES.policyViolation,
-        `Log in within ${this.#loginTimeoutMs / 1000} s of connecting`,
-      );
+      session.close(CLOSE_CODES.policyViolation, loginDeadlineReason(this.#loginTimeoutMs));
     }, this.#loginTimeoutMs);
   }
 
@@ -269,7 +278,7 @@ export class ChatServer implements ConnHandler, MeshEvents {
     if (session === undefined) return;
     this.#sessions.delete(conn);
     session.closed = true;
-    clearTimeout(session.loginTimer);
+    this.#clock.clearTimeout(session.loginTimer);
     if (session.userId === 0 || !this.presence.removeLocal(session)) return;
     // The user's last connection here: peers stop routing to this server for them.
     this.#gossip.announceOffline(session.userId);
@@ -330,7 +339,7 @@ export class ChatServer implements ConnHandler, MeshEvents {
       if (s.closed || s.sessionHash === null || toHex(s.sessionHash) !== key) continue;
       // Nothing more is handled for it: frames already queued find it closed.
       s.closed = true;
-      s.close(CLOSE_CODES.sessionEnded, "Your session ended (logged out); log in again");
+      s.close(CLOSE_CODES.sessionEnded, CLOSE_REASONS.sessionEnded);
       n++;
     }
     return n;
@@ -524,15 +533,9 @@ export class ChatServer implements ConnHandler, MeshEvents {
   }
 
   #key(session: ClientSession, f: Extract<ClientFrame, { type: "key" }>): void {
+    // decode() let through only `to` with `body`, or `group_id` with `keys`.
     if (f.to !== undefined) {
-      if (f.body === undefined || f.keys !== undefined) {
-        throw new ProtocolError(
-          ERROR_CODES.badFrame,
-          'A key frame to a user needs "body" and no "keys"',
-          f.ref,
-        );
-      }
-      const body = f.body;
+      const { to, body } = f;
       this.#accept(
         session,
         f.ref,
@@ -542,23 +545,16 @@ export class ChatServer implements ConnHandler, MeshEvents {
           kind: "key",
           groupId: null,
           body,
-          recipients: [{ userId: f.to! }],
+          recipients: [{ userId: to }],
         })),
       );
       return;
-    }
-    if (f.keys === undefined || f.body !== undefined) {
-      throw new ProtocolError(
-        ERROR_CODES.badFrame,
-        'A key frame to a group needs "keys" (member ID to body) and no "body"',
-        f.ref,
-      );
     }
     const recipients = Object.entries(f.keys).map(([id, body]) => ({ userId: Number(id), body }));
     this.#accept(
       session,
       f.ref,
-      this.#groups.memberGroup(session, f.group_id!, f.ref).then((group) => {
+      this.#groups.memberGroup(session, f.group_id, f.ref).then((group) => {
         for (const r of recipients) {
           if (r.userId === session.userId || !group.members.includes(r.userId)) {
             throw new ProtocolError(
@@ -606,7 +602,7 @@ export class ChatServer implements ConnHandler, MeshEvents {
       session.held.length = 0;
       throw err;
     }
-    clearTimeout(session.loginTimer);
+    this.#clock.clearTimeout(session.loginTimer);
     session.loginTimer = undefined; // a cleared timer still holds memory while referenced
     session.conn.setMaxMessageBytes(LIMITS.frameBytes);
     const features = this.#delivery.featuresOf(session);
@@ -658,7 +654,7 @@ export class ChatServer implements ConnHandler, MeshEvents {
         addr: session.addr,
         user: session.userId,
       });
-      session.close(CLOSE_CODES.policyViolation, "Too many invalid frames");
+      session.close(CLOSE_CODES.policyViolation, CLOSE_REASONS.tooManyInvalid);
     }
   }
 }

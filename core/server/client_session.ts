@@ -9,6 +9,7 @@
  * @module
  */
 
+import type { TimerHandle } from "../async/clock.ts";
 import { encode, type MessageFrame, type ServerFrame } from "../protocol/mod.ts";
 import type { Conn } from "./conn.ts";
 
@@ -75,7 +76,7 @@ export class ClientSession {
    */
   #pushed: Map<number, number> | null = null;
   /** Closes the connection if it has not logged in in time; cleared at login. */
-  loginTimer: ReturnType<typeof setTimeout> | undefined;
+  loginTimer: TimerHandle | undefined;
   /** Answers owed, oldest first; the head goes out as soon as it is ready. */
   readonly #slots: _Slot[] = [];
 

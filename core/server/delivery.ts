@@ -406,12 +406,9 @@ export class Delivery {
 
   /** The `recipient_full` error for a message none of whose recipients had room. */
   #fullError(full: readonly number[], ref: number): ProtocolError {
-    const { messages, bytes } = this.#ctx.quotas.pending;
-    const who = full.length === 1 ? `User ${full[0]} has` : `Users ${full.join(", ")} have`;
     return new ProtocolError(
       ERROR_CODES.recipientFull,
-      `${who} too many undelivered messages (at most ${messages} or ${_mib(bytes)} may ` +
-        "wait); nothing was stored; try again after they come online",
+      recipientFullMessage(full, this.#ctx.quotas.pending),
       ref,
     );
   }
@@ -429,6 +426,19 @@ export class Delivery {
     else session.sendText(shared.text); // encoded once for every recipient of a group message
     return true;
   }
+}
+
+/**
+ * The `recipient_full` message for recipients `full` (in ascending order of ID) under the
+ * pending `bounds`, as docs/PROTOCOL.md quotes it: the first 10 IDs, then how many more.
+ */
+export function recipientFullMessage(
+  full: readonly number[],
+  bounds: { readonly messages: number; readonly bytes: number },
+): string {
+  const who = full.length === 1 ? `User ${full[0]} has` : `Users ${_someIds(full)} have`;
+  return `${who} too many undelivered messages (at most ${bounds.messages} or ` +
+    `${_mib(bounds.bytes)} may wait); nothing was stored; try again after they come online`;
 }
 
 /** The `message` frame for a pending delivery. */
@@ -464,4 +474,17 @@ function _mib(bytes: number): string {
 
 function _asError(err: unknown): Error {
   return err instanceof Error ? err : new Error(String(err));
+}
+
+/** How many IDs an error message names before it says how many more there are. */
+const _NAMED_IDS = 10;
+
+/**
+ * IDs for a message, in the order given: all of them up to {@linkcode _NAMED_IDS}, else the
+ * first ones and how many more, so the message stays within `error.message`'s 1,024 characters
+ * for a group of 256.
+ */
+function _someIds(ids: readonly number[]): string {
+  if (ids.length <= _NAMED_IDS) return ids.join(", ");
+  return `${ids.slice(0, _NAMED_IDS).join(", ")} and ${ids.length - _NAMED_IDS} more`;
 }

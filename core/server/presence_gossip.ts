@@ -17,6 +17,7 @@
 
 import { setImmediate } from "node:timers";
 import { LIMITS, type PeerPresenceFrame } from "../protocol/mod.ts";
+import { type Clock, SYSTEM_CLOCK, type TimerHandle } from "../async/clock.ts";
 import type { MeshTransport } from "../mesh/transport.ts";
 import type { PresenceDirectory } from "./presence.ts";
 
@@ -26,12 +27,14 @@ export interface PresenceGossipOptions {
   readonly directory: PresenceDirectory;
   /** Longest wait for peers to apply a login (default 500 ms; a hung peer is skipped). */
   readonly barrierMs?: number;
+  /** Timers (default: the system clock). */
+  readonly clock?: Clock;
 }
 
 interface _Barrier {
   waiting: Set<number>;
   resolve: () => void;
-  timer: ReturnType<typeof setTimeout>;
+  timer: TimerHandle;
 }
 
 /** Presence gossip; see the module documentation. */
@@ -39,6 +42,7 @@ export class PresenceGossip {
   readonly #mesh: MeshTransport;
   readonly #dir: PresenceDirectory;
   readonly #barrierMs: number;
+  readonly #clock: Clock;
   /** Changes not yet sent: user to online (true) or offline (false). */
   readonly #changes = new Map<number, boolean>();
   /** Logins waiting for the next flush to be acknowledged. */
@@ -52,6 +56,7 @@ export class PresenceGossip {
     this.#mesh = opts.mesh;
     this.#dir = opts.directory;
     this.#barrierMs = opts.barrierMs ?? 500;
+    this.#clock = opts.clock ?? SYSTEM_CLOCK;
   }
 
   /**
@@ -144,7 +149,7 @@ export class PresenceGossip {
       resolveAll();
       return;
     }
-    const timer = setTimeout(() => this.#release(seq), this.#barrierMs);
+    const timer = this.#clock.setTimeout(() => this.#release(seq), this.#barrierMs);
     this.#barriers.set(seq, { waiting: sentTo, resolve: resolveAll, timer });
   }
 
@@ -152,7 +157,7 @@ export class PresenceGossip {
     const b = this.#barriers.get(seq);
     if (b === undefined) return;
     this.#barriers.delete(seq);
-    clearTimeout(b.timer);
+    this.#clock.clearTimeout(b.timer);
     b.resolve();
   }
 }

@@ -18,29 +18,11 @@ import { createServerApp } from "./app.ts";
 import { ChatServer, type PasswordCost } from "./chat_server.ts";
 import type { Quotas } from "./quotas.ts";
 import { SparseLog } from "./sparse_log.ts";
-
-/**
- * How often the redelivery sweep runs; how old a pending message must be before it looks at
- * it; and how long a push may stay unacknowledged on a connection before it is pushed again.
- */
-export const REDELIVER_EVERY_MS = 1_000;
-export const REDELIVER_AFTER_MS = 2_000;
-export const REPUSH_AFTER_MS = 10_000;
-
-/**
- * How often a server checks that its connections' sessions still exist: a logout on a peer
- * it could not hear from, or an expiry, closes them within this time.
- */
-export const SESSION_CHECK_MS = 10_000;
-
-/** Most message bodies one sweep clears (see `Store.settle`). */
-const _SETTLE_PER_SWEEP = 20_000;
+import { startSweeps, type Sweeps } from "./sweeps.ts";
+import { SYSTEM_CLOCK } from "../async/clock.ts";
 
 /** At most one `origin_refused` log line per this many milliseconds. */
 export const ORIGIN_LOG_EVERY_MS = 5_000;
-
-/** How often load is reported, milliseconds (the balancer treats 3 s of silence as dead). */
-export const LOAD_REPORT_MS = 500;
 
 /** What `startServer` needs. */
 export interface StartServerOptions {
@@ -87,7 +69,8 @@ export interface RunningServer {
 export async function startServer(opts: StartServerOptions): Promise<RunningServer> {
   const { self, store, logger } = opts;
   const log = logger.with({ server: self.id });
-  let lagMs = 0;
+  let sweeps: Sweeps | null = null;
+  const lagMs = () => sweeps?.lagMs ?? 0;
   const chat = new ChatServer({
     id: self.id,
     store,
@@ -95,7 +78,7 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
     passwordCost: opts.passwordCost,
     loginTimeoutMs: opts.loginTimeoutMs,
     quotas: opts.quotas,
-    lagMs: () => lagMs,
+    lagMs,
   });
   const mesh = new WsMesh({
     selfId: self.id,
@@ -109,7 +92,7 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
 
   let ready = false;
   const routes = createServerApp(chat, mesh, {
-    lagMs: () => Math.round(lagMs * 10) / 10,
+    lagMs: () => Math.round(lagMs() * 10) / 10,
     ready: () => ready,
   });
   const refusals = new SparseLog(ORIGIN_LOG_EVERY_MS);
@@ -136,7 +119,6 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
   });
   const port = listener.port;
 
-  const timers: ReturnType<typeof setInterval>[] = [];
   try {
     // Only now, owning the port: a second copy of this server fails above instead of
     // wiping the running one's presence.
@@ -147,49 +129,18 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
     throw err;
   }
 
-  let expected = performance.now() + 100;
-  timers.push(setInterval(() => {
-    const now = performance.now();
-    // Smooth so one long pause does not flip the balancer's choice for long.
-    lagMs = lagMs * 0.7 + Math.max(0, now - expected) * 0.3;
-    expected = now + 100;
-  }, 100));
-  const report = async () => {
-    try {
-      await store.reportLoad(
-        self.id,
-        // Open connections, not only logged-in clients: one still registering is load too,
-        // and the balancer forgets its own count of assignments at each report.
-        { clients: chat.connectionCount, lagMs: Math.round(lagMs) },
-        Date.now(),
-      );
-    } catch (err) {
-      log.warn("load_report_failed", { error: (err as Error).message });
-    }
-  };
-  await report();
-  timers.push(setInterval(report, LOAD_REPORT_MS));
-  let sweeping = false;
-  timers.push(setInterval(async () => {
-    if (sweeping) return;
-    sweeping = true;
-    try {
-      const n = await chat.redeliver(REDELIVER_AFTER_MS, REPUSH_AFTER_MS);
-      if (n > 0) log.info("redelivered", { messages: n });
-      // Bodies nobody still needs are cleared (one server at a time does the work).
-      await store.settle(_SETTLE_PER_SWEEP);
-    } catch (err) {
-      log.warn("redelivery_failed", { error: (err as Error).message });
-    } finally {
-      sweeping = false;
-    }
-  }, REDELIVER_EVERY_MS));
-
-  timers.push(setInterval(() => {
-    chat.checkSessions().then((n) => {
-      if (n > 0) log.info("sessions_ended", { connections: n });
-    }, (err) => log.warn("session_check_failed", { error: (err as Error).message }));
-  }, SESSION_CHECK_MS));
+  sweeps = startSweeps(
+    {
+      redeliver: (ageMs, repushMs) => chat.redeliver(ageMs, repushMs),
+      checkSessions: () => chat.checkSessions(),
+      settle: (limit) => store.settle(limit),
+      reportLoad: (load, now) => store.reportLoad(self.id, load, now),
+      connections: () => chat.connectionCount,
+    },
+    log,
+    SYSTEM_CLOCK,
+  );
+  await sweeps.reportNow();
 
   mesh.start();
   ready = true;
@@ -207,7 +158,7 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
       if (closed) return;
       closed = true;
       ready = false;
-      for (const t of timers) clearInterval(t);
+      sweeps?.stop();
       mesh.close();
       chat.closeAll();
       // Sockets were asked to close (4002); give their close handshakes a moment.

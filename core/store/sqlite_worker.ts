@@ -11,7 +11,7 @@
 /// <reference lib="deno.worker" />
 
 import { SqliteStore, type SqliteStoreOptions } from "./sqlite_store.ts";
-import { errorToData, type WorkerCall, type WorkerReply } from "./worker_calls.ts";
+import { errorToData, STORE_METHODS, type WorkerCall, type WorkerReply } from "./worker_calls.ts";
 
 let _store: SqliteStore | null = null;
 let _replies: WorkerReply[] = [];
@@ -44,10 +44,11 @@ function _run(call: WorkerCall): unknown {
     });
   }
   if (_store === null) throw new Error("The database worker is not open");
-  const method = (_store as unknown as Record<string, unknown>)[call.method];
-  if (typeof method !== "function" || call.method.startsWith("#")) {
+  // Only the store's own methods, named in the typed table, can be called.
+  if (!(STORE_METHODS as readonly string[]).includes(call.method)) {
     throw new TypeError(`The store has no method "${call.method}"`);
   }
+  const method = _store[call.method] as (...args: unknown[]) => unknown;
   return method.apply(_store, call.args);
 }
 

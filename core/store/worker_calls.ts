@@ -7,14 +7,68 @@
  * @module
  */
 
-import { STORE_ERRORS, StoreError, type StoreErrorCode } from "./store.ts";
+import type { SqliteStoreOptions } from "./sqlite_store.ts";
+import { type Store, STORE_ERRORS, StoreError, type StoreErrorCode } from "./store.ts";
 
-/** One store method call. `open` is the first call, with the path and options. */
-export interface WorkerCall {
-  readonly id: number;
-  readonly method: string;
-  readonly args: readonly unknown[];
-}
+/** The name of a {@linkcode Store} method. */
+export type StoreMethod = keyof Store;
+
+/**
+ * Every store method by name: the worker proxy forwards exactly these. `deno check` fails
+ * while a method of {@linkcode Store} is missing here (see `_Unlisted` below).
+ */
+export const STORE_METHODS = [
+  "createUser",
+  "getUserById",
+  "getUserByName",
+  "createSession",
+  "getSession",
+  "deleteSession",
+  "liveSessions",
+  "addPresence",
+  "removePresence",
+  "clearServerPresence",
+  "getPresence",
+  "upsertServer",
+  "reportLoad",
+  "listServers",
+  "createGroup",
+  "getGroup",
+  "addMember",
+  "removeMember",
+  "listGroupsOf",
+  "setGroupAdmin",
+  "deleteGroup",
+  "saveMessages",
+  "pendingFor",
+  "pendingOnServer",
+  "ackDeliveries",
+  "expirePending",
+  "settle",
+  "takeAttempt",
+  "refundAttempt",
+  "stats",
+  "close",
+] as const satisfies readonly StoreMethod[];
+
+/** Store methods not in {@linkcode STORE_METHODS}: must be none. */
+type _Unlisted = Exclude<StoreMethod, (typeof STORE_METHODS)[number]>;
+const _ALL_LISTED: [_Unlisted] extends [never] ? true : { missing: _Unlisted } = true;
+void _ALL_LISTED;
+
+/** One call of store method `M`, with that method's own parameters. */
+export type StoreCall<M extends StoreMethod = StoreMethod> = {
+  readonly [K in M]: {
+    readonly id: number;
+    readonly method: K;
+    readonly args: Parameters<Store[K]>;
+  };
+}[M];
+
+/** What the worker is asked: `open` first (path and options), then store calls. */
+export type WorkerCall =
+  | { readonly id: number; readonly method: "open"; readonly args: [string, SqliteStoreOptions] }
+  | StoreCall;
 
 /** An error as it crosses to the other thread. */
 export interface WorkerError {

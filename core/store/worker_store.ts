@@ -18,25 +18,14 @@
 
 import { setImmediate } from "node:timers";
 import type { SqliteStoreOptions } from "./sqlite_store.ts";
+import { type Store, STORE_ERRORS, StoreError } from "./store.ts";
 import {
-  type AckedDelivery,
-  type GroupRecord,
-  type NewMessage,
-  type NewUser,
-  type PendingBounds,
-  type PendingMessage,
-  type PresenceRecord,
-  type RateLimit,
-  type SavedMessage,
-  type ServerRecord,
-  type SessionRecord,
-  type SettleOptions,
-  type Store,
-  STORE_ERRORS,
-  StoreError,
-  type UserRecord,
-} from "./store.ts";
-import { errorFromData, type WorkerCall, type WorkerReply } from "./worker_calls.ts";
+  errorFromData,
+  STORE_METHODS,
+  type StoreMethod,
+  type WorkerCall,
+  type WorkerReply,
+} from "./worker_calls.ts";
 
 /**
  * Opens the SQLite database at `path` in a new worker (see the module documentation);
@@ -56,7 +45,13 @@ export async function openSqliteWorkerStore(
   return store;
 }
 
-/** A {@linkcode Store} whose SQLite connection lives in a worker; see the module documentation. */
+/**
+ * A {@linkcode Store} whose SQLite connection lives in a worker; see the module documentation.
+ * Every store method is forwarded by the constructor from {@linkcode STORE_METHODS} (typed
+ * against `Store`), not written out one by one.
+ */
+export interface SqliteWorkerStore extends Omit<Store, "close"> {}
+/** See the interface of the same name. */
 export class SqliteWorkerStore implements Store {
   readonly #worker: Worker;
   readonly #pending = new Map<number, PromiseWithResolvers<unknown>>();
@@ -68,6 +63,12 @@ export class SqliteWorkerStore implements Store {
 
   /** Starts the worker; {@linkcode openSqliteWorkerStore} also opens the database in it. */
   constructor() {
+    for (const method of STORE_METHODS) {
+      if (method === "close") continue;
+      Object.defineProperty(this, method, {
+        value: (...args: Parameters<Store[typeof method]>) => this.#send(method, args),
+      });
+    }
     this.#worker = new Worker(new URL("./sqlite_worker.ts", import.meta.url).href, {
       type: "module",
     });
@@ -88,168 +89,19 @@ export class SqliteWorkerStore implements Store {
 
   /** Opens the database at `path` in the worker; the first call, and only once. */
   open(path: string, opts: SqliteStoreOptions = {}): Promise<void> {
-    return this.#call("open", [path, opts]) as Promise<void>;
+    return this.#send("open", [path, opts]) as Promise<void>;
   }
 
-  /** See {@linkcode Store.createUser}. */
-  createUser(user: NewUser): Promise<UserRecord> {
-    return this.#call("createUser", [user]);
-  }
-
-  /** See {@linkcode Store.getUserById}. */
-  getUserById(id: number): Promise<UserRecord | null> {
-    return this.#call("getUserById", [id]);
-  }
-
-  /** See {@linkcode Store.getUserByName}. */
-  getUserByName(username: string): Promise<UserRecord | null> {
-    return this.#call("getUserByName", [username]);
-  }
-
-  /** See {@linkcode Store.createSession}. */
-  createSession(tokenHash: Uint8Array, session: SessionRecord): Promise<void> {
-    return this.#call("createSession", [tokenHash, session]);
-  }
-
-  /** See {@linkcode Store.getSession}. */
-  getSession(tokenHash: Uint8Array, now: number): Promise<SessionRecord | null> {
-    return this.#call("getSession", [tokenHash, now]);
-  }
-
-  /** See {@linkcode Store.deleteSession}. */
-  deleteSession(tokenHash: Uint8Array): Promise<void> {
-    return this.#call("deleteSession", [tokenHash]);
-  }
-
-  /** See {@linkcode Store.liveSessions}. */
-  liveSessions(tokenHashes: readonly Uint8Array[], now: number): Promise<Uint8Array[]> {
-    return this.#call("liveSessions", [tokenHashes, now]);
-  }
-
-  /** See {@linkcode Store.addPresence}. */
-  addPresence(userId: number, serverId: number): Promise<void> {
-    return this.#call("addPresence", [userId, serverId]);
-  }
-
-  /** See {@linkcode Store.removePresence}. */
-  removePresence(userId: number, serverId: number): Promise<void> {
-    return this.#call("removePresence", [userId, serverId]);
-  }
-
-  /** See {@linkcode Store.clearServerPresence}. */
-  clearServerPresence(serverId: number): Promise<void> {
-    return this.#call("clearServerPresence", [serverId]);
-  }
-
-  /** See {@linkcode Store.getPresence}. */
-  getPresence(userIds: readonly number[]): Promise<PresenceRecord[]> {
-    return this.#call("getPresence", [userIds]);
-  }
-
-  /** See {@linkcode Store.upsertServer}. */
-  upsertServer(server: { id: number; host: string; port: number }): Promise<void> {
-    return this.#call("upsertServer", [server]);
-  }
-
-  /** See {@linkcode Store.reportLoad}. */
-  reportLoad(
-    serverId: number,
-    load: { clients: number; lagMs: number },
-    at: number,
-  ): Promise<void> {
-    return this.#call("reportLoad", [serverId, load, at]);
-  }
-
-  /** See {@linkcode Store.listServers}. */
-  listServers(): Promise<ServerRecord[]> {
-    return this.#call("listServers", []);
-  }
-
-  /** See {@linkcode Store.createGroup}. */
-  createGroup(name: string, adminId: number, memberIds: readonly number[]): Promise<GroupRecord> {
-    return this.#call("createGroup", [name, adminId, memberIds]);
-  }
-
-  /** See {@linkcode Store.getGroup}. */
-  getGroup(groupId: number): Promise<GroupRecord | null> {
-    return this.#call("getGroup", [groupId]);
-  }
-
-  /** See {@linkcode Store.addMember}. */
-  addMember(groupId: number, userId: number): Promise<boolean> {
-    return this.#call("addMember", [groupId, userId]);
-  }
-
-  /** See {@linkcode Store.removeMember}. */
-  removeMember(groupId: number, userId: number): Promise<boolean> {
-    return this.#call("removeMember", [groupId, userId]);
-  }
-
-  /** See {@linkcode Store.listGroupsOf}. */
-  listGroupsOf(userId: number): Promise<GroupRecord[]> {
-    return this.#call("listGroupsOf", [userId]);
-  }
-
-  /** See {@linkcode Store.setGroupAdmin}. */
-  setGroupAdmin(groupId: number, adminId: number, newAdminId: number): Promise<GroupRecord> {
-    return this.#call("setGroupAdmin", [groupId, adminId, newAdminId]);
-  }
-
-  /** See {@linkcode Store.deleteGroup}. */
-  deleteGroup(groupId: number, adminId: number): Promise<GroupRecord> {
-    return this.#call("deleteGroup", [groupId, adminId]);
-  }
-
-  /** See {@linkcode Store.saveMessages}. */
-  saveMessages(messages: readonly NewMessage[], bounds?: PendingBounds): Promise<SavedMessage[]> {
-    return this.#call("saveMessages", [messages, bounds]);
-  }
-
-  /** See {@linkcode Store.pendingFor}. */
-  pendingFor(userId: number, afterId: number, limit: number): Promise<PendingMessage[]> {
-    return this.#call("pendingFor", [userId, afterId, limit]);
-  }
-
-  /** See {@linkcode Store.pendingOnServer}. */
-  pendingOnServer(serverId: number, before: number, limit: number): Promise<PendingMessage[]> {
-    return this.#call("pendingOnServer", [serverId, before, limit]);
-  }
-
-  /** See {@linkcode Store.ackDeliveries}. */
-  ackDeliveries(userId: number, messageIds: readonly number[]): Promise<AckedDelivery[]> {
-    return this.#call("ackDeliveries", [userId, messageIds]);
-  }
-
-  /** See {@linkcode Store.expirePending}. */
-  expirePending(before: number, limit: number): Promise<number> {
-    return this.#call("expirePending", [before, limit]);
-  }
-
-  /** See {@linkcode Store.settle}. */
-  settle(limit: number, opts?: SettleOptions): Promise<number> {
-    return this.#call("settle", [limit, opts]);
-  }
-
-  /** See {@linkcode Store.takeAttempt}. */
-  takeAttempt(limits: readonly RateLimit[], now: number): Promise<number> {
-    return this.#call("takeAttempt", [limits, now]);
-  }
-
-  /** See {@linkcode Store.refundAttempt}. */
-  refundAttempt(limits: readonly RateLimit[], now: number): Promise<void> {
-    return this.#call("refundAttempt", [limits, now]);
-  }
-
-  /** See {@linkcode Store.stats}. */
-  stats(): Promise<{ users: number; messages: number; pendingDeliveries: number }> {
-    return this.#call("stats", []);
+  /** Runs store method `method` in the worker with `args`; resolves with its result. */
+  call<M extends StoreMethod>(method: M, ...args: Parameters<Store[M]>): ReturnType<Store[M]> {
+    return this.#send(method, args) as ReturnType<Store[M]>;
   }
 
   /** Closes the database, then stops the worker. */
   async close(): Promise<void> {
     if (this.#dead !== null) return;
     try {
-      await this.#call("close", []);
+      await this.call("close");
     } finally {
       this.terminate();
     }
@@ -267,13 +119,12 @@ export class SqliteWorkerStore implements Store {
     this.#pending.clear();
   }
 
-  // deno-lint-ignore no-explicit-any
-  #call(method: string, args: unknown[]): Promise<any> {
+  #send(method: WorkerCall["method"], args: WorkerCall["args"]): Promise<unknown> {
     if (this.#dead !== null) return Promise.reject(this.#dead);
     const id = this.#nextId++;
     const call = Promise.withResolvers<unknown>();
     this.#pending.set(id, call);
-    this.#outbox.push({ id, method, args });
+    this.#outbox.push({ id, method, args } as WorkerCall);
     if (!this.#flushScheduled) {
       this.#flushScheduled = true;
       // The calls of this event-loop turn leave together, in order. While earlier calls are

@@ -15,8 +15,15 @@ import type { TuiController } from "./controller.ts";
 import { keyAction, splitTyped } from "./keymap.ts";
 import { layoutLines, progressBar, type Row, visibleRows } from "./layout.ts";
 import type { Conversation, ViewState } from "../view/view_state.ts";
+import { terminalLocale, TimeFormat } from "../view/time_format.ts";
 
 const _SIDE = 24;
+
+/** Times in the user's locale (as the web client shows them in a browser set to it). */
+function _timeFormat(): TimeFormat {
+  const env = Object.fromEntries(["LC_ALL", "LC_TIME", "LANG"].map((k) => [k, Deno.env.get(k)]));
+  return new TimeFormat({ locale: terminalLocale(env) });
+}
 
 /** The whole screen. */
 export function App({ controller }: { controller: TuiController }): React.ReactElement {
@@ -25,6 +32,7 @@ export function App({ controller }: { controller: TuiController }): React.ReactE
     () => controller.snapshot,
   );
   const [size, setSize] = useState(_consoleSize);
+  const [time] = useState(_timeFormat);
   useEffect(() => {
     // The terminal was resized: lay everything out again.
     const onResize = () => setSize(_consoleSize());
@@ -37,7 +45,7 @@ export function App({ controller }: { controller: TuiController }): React.ReactE
   const bottom = 3 + view.transfers.length;
   const paneHeight = Math.max(3, size.rows - bottom - 2);
   const current = view.conversations.find((c) => c.key === view.current)!;
-  const rows = layoutLines(current.lines, paneWidth, view.me);
+  const rows = layoutLines(current.lines, paneWidth, view.me, time);
   const maxScroll = Math.max(0, rows.length - paneHeight);
 
   useInput((input, key) => {

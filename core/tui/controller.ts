@@ -232,6 +232,14 @@ export class TuiController {
       const key = findConversation(this.#snap.view, cmd.user)?.key ?? `@${cmd.user}`;
       this.#set({ ...this.#snap, view: submitting(this.#snap.view, key, cmd.text) });
     }
+    if (cmd.name === "resend" && cmd.target === null) {
+      // In a conversation, /resend and /resend N are about that conversation's messages.
+      const view = this.#snap.view;
+      const current = view.conversations.find((c) => c.key === view.current)!;
+      if (current.kind !== "status") {
+        cmd = { ...cmd, target: current.kind === "group" ? String(current.id) : current.name };
+      }
+    }
     this.#run(cmd, true);
   }
 

@@ -1,12 +1,14 @@
 /**
- * Lays a conversation out as screen rows of a given width: a date separator where the day
- * changes, `HH:MM name: text` with the message's state, continuation rows indented under
- * the text. Pure, so scrolling can count rows and tests can check the result.
+ * Lays a conversation out as screen rows of a given width: a day separator where the day
+ * changes ("Today", "Yesterday", a date), `time name: text` with the message's state (times and
+ * days as the web client writes them, see core/view/time_format.ts), continuation rows
+ * indented under the text. Pure, so scrolling can count rows and tests can check the result.
  *
  * @module
  */
 
-import { displaySafe, displayWidth, wrapToWidth } from "./text.ts";
+import { CONTINUATION_MARK, displaySafe, displayWidth, wrapToWidth } from "./text.ts";
+import { TimeFormat } from "../view/time_format.ts";
 import type { ChatLine, LineState } from "../view/view_state.ts";
 
 /** One screen row. */
@@ -16,6 +18,9 @@ export interface Row {
   readonly tone: "normal" | "dim" | "mine" | "warning" | "separator" | "name";
 }
 
+/** What starts each item of the client's own lists (see `ChatLine.list`). */
+export const LIST_MARK = "  • ";
+
 const _STATE_MARK: Record<LineState, string> = {
   sending: " …",
   queued: " (queued: offline)",
@@ -24,16 +29,27 @@ const _STATE_MARK: Record<LineState, string> = {
   failed: " ✗ not sent",
 };
 
-/** Rows for `lines` at `width` columns. */
-export function layoutLines(lines: readonly ChatLine[], width: number, myName: string): Row[] {
+/** Times as a terminal in the C locale shows them (the caller passes the user's). */
+const _TIME = new TimeFormat({ locale: "en-GB" });
+
+/**
+ * Rows for `lines` at `width` columns; times and days written by `time` (the same format as
+ * the web client's), days relative to `now`.
+ */
+export function layoutLines(
+  lines: readonly ChatLine[],
+  width: number,
+  myName: string,
+  time: TimeFormat = _TIME,
+  now: number = Date.now(),
+): Row[] {
   const rows: Row[] = [];
-  let day = "";
+  let day: number | null = null;
   for (const l of lines) {
-    const d = new Date(l.at);
-    const thisDay = _dayLabel(d);
+    const thisDay = time.dayNumber(l.at);
     if (thisDay !== day) {
       day = thisDay;
-      const label = ` ${thisDay} `;
+      const label = ` ${time.day(l.at, now)} `;
       const side = Math.max(2, Math.floor((width - displayWidth(label)) / 2));
       rows.push({
         key: `${l.key}-day`,
@@ -41,33 +57,40 @@ export function layoutLines(lines: readonly ChatLine[], width: number, myName: s
         tone: "separator",
       });
     }
-    const time = `${_two(d.getHours())}:${_two(d.getMinutes())} `;
+    const clock = `${time.clock(l.at)} `;
     let head: string;
     let tone: Row["tone"];
     if (l.kind === "info" || l.kind === "warning") {
-      head = `${time}* `;
+      head = `${clock}* `;
       tone = l.kind === "warning" ? "warning" : "dim";
     } else {
-      head = `${time}${displaySafe(l.from === myName ? "you" : l.from, { singleLine: true })}: `;
+      head = `${clock}${displaySafe(l.from === myName ? "you" : l.from, { singleLine: true })}: `;
       tone = l.kind === "out" ? "mine" : "normal";
     }
-    let body = displaySafe(l.text);
+    const indent = " ".repeat(Math.min(displayWidth(head), Math.floor(width / 3)));
+    // Every line of the text after the first starts with its mark; the rows it wraps onto
+    // line up with the text after the mark, not with the mark.
+    const mark = l.list ? LIST_MARK : CONTINUATION_MARK;
+    let body = displaySafe(l.text, { continuation: mark });
     if (l.state !== null) {
       body += _STATE_MARK[l.state];
+      if (l.state === "failed") {
+        body += `${l.reason ? `: ${displaySafe(l.reason, { singleLine: true })}` : ""} (/resend)`;
+      }
       if (l.state === "delivered" && l.deliveredTo.length > 1) {
         body += ` (${l.deliveredTo.join(", ")})`;
       }
     }
-    const indent = Math.min(displayWidth(head), Math.floor(width / 3));
-    const avail = Math.max(8, width - indent);
-    const wrapped = body.split("\n").flatMap((part) => wrapToWidth(part, avail));
-    wrapped.forEach((text, i) => {
-      rows.push({
-        key: `${l.key}-${i}`,
-        text: (i === 0 ? head.slice(0, head.length) : " ".repeat(indent)) + text,
-        tone,
+    const texts: string[] = [];
+    body.split("\n").forEach((part, p) => {
+      const lead = p === 0 ? "" : mark;
+      const hang = " ".repeat(displayWidth(lead));
+      const avail = Math.max(8, width - indent.length - hang.length);
+      wrapToWidth(part.slice(lead.length), avail).forEach((text, i) => {
+        texts.push((p === 0 && i === 0 ? head : indent) + (i === 0 ? lead : hang) + text);
       });
     });
+    texts.forEach((text, i) => rows.push({ key: `${l.key}-${i}`, text, tone }));
   }
   return rows;
 }
@@ -83,17 +106,4 @@ export function progressBar(done: number, total: number, width: number): string 
   const share = total > 0 ? Math.min(1, done / total) : 0;
   const filled = Math.round(share * width);
   return "█".repeat(filled) + "░".repeat(width - filled) + ` ${Math.round(share * 100)}%`;
-}
-
-function _dayLabel(d: Date): string {
-  return d.toLocaleDateString("en-GB", {
-    weekday: "short",
-    day: "numeric",
-    month: "short",
-    year: "numeric",
-  });
-}
-
-function _two(n: number): string {
-  return String(n).padStart(2, "0");
 }

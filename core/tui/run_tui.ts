@@ -14,6 +14,9 @@ import { RequestError } from "../client/errors.ts";
 import { KeystoreError } from "../client/keystore_types.ts";
 import { App } from "./app.tsx";
 import { TuiController } from "./controller.ts";
+import { guardTerminal } from "./terminal_guard.ts";
+import { detectTerminalKind, drawsEmojiPresentationWide } from "./emoji_width.ts";
+import { setNarrowEmojiPresentation } from "./text.ts";
 
 /** Options: the engine's, without the event sink (the screen is the sink). */
 export type TuiOptions = Omit<ChatClientOptions, "emit">;
@@ -45,68 +48,118 @@ export async function runTui(opts: TuiOptions): Promise<number> {
     _write(`\x07\x1b]0;FastChat: ${unread} unread\x07`);
   });
 
+  // A wrong password is found before the screen is drawn: the caller says so on the shell's
+  // screen, and nothing of a frame is drawn or left behind.
+  try {
+    await client.unlock();
+  } catch (err) {
+    unsubscribe();
+    await client.close();
+    if (err instanceof KeystoreError) throw err;
+    console.error(`fastchat client: ${(err as Error).message}`);
+    return 1;
+  }
+
+  // Emoji such as 🌤️ take the columns this terminal gives them.
+  setNarrowEmojiPresentation(!drawsEmojiPresentationWide(await detectTerminalKind()));
+
+  // The whole session runs on the alternate screen: leaving it brings the shell's screen back
+  // as it was, with nothing of the frame left over, however the session ends.
+  const guard = guardTerminal(_write, (raw) => Deno.stdin.setRaw(raw));
   const ink = render(React.createElement(App, { controller: c }), {
     exitOnCtrlC: false,
     patchConsole: true,
+    alternateScreen: true,
     // The caller runs this only on a terminal; Ink would otherwise draw nothing until exit
     // when the environment says CI (CI=true), even on a real terminal.
     interactive: true,
   });
-  try {
-    await client.start();
-  } catch (err) {
-    // Erase the frame drawn while starting: the reason (and the password prompt asked again
-    // for a wrong one) is then the only thing on the lines, not glued to a stale status bar.
-    ink.clear();
-    ink.unmount();
+  let presenceTimer: ReturnType<typeof setInterval> | undefined;
+  let unwatch = () => {};
+  // Set once the screen is gone; what is said after that goes to the shell's screen.
+  let left = false;
+  const leave = async () => {
+    if (left) return;
+    left = true;
+    clearInterval(presenceTimer);
+    unwatch();
     unsubscribe();
+    ink.unmount();
+    await ink.waitUntilExit().catch(() => {});
+    guard.restored();
+    guard.dispose();
+    _write("\x1b]0;\x07");
+  };
+  try {
+    // Quitting while still connecting (Ctrl-C, or a signal) ends it there; the start cut
+    // short may fail afterwards, unheard.
+    const starting = client.start().then(() => true);
+    starting.catch(() => {});
+    const started = await Promise.race([
+      starting,
+      c.quitRequested.then(() => false),
+      guard.signalled.then(() => false),
+    ]);
+    if (!started) {
+      await leave();
+      await client.close();
+      return 0;
+    }
+  } catch (err) {
+    await leave();
     await client.close();
     // The caller asks again for a wrong password and explains a taken name.
     if (err instanceof KeystoreError || err instanceof RequestError) throw err;
     console.error(`fastchat client: ${(err as Error).message}`);
     return 1;
   }
-  c.act({ kind: "none" }, 0, 0);
-  await client.run({ name: "friends" });
-  await client.run({ name: "groups" });
-  // Online status of contacts: asked now and every 15 s (one lookup each, answered from the
-  // server's memory).
-  const poll = async () => c.onPresence(await client.presence(c.contactIds()));
-  await poll();
-  const presenceTimer = setInterval(() => void poll().catch(() => {}), PRESENCE_POLL_MS);
-  // A new contact is asked about at once.
-  let contacts = c.contactIds().length;
-  const unwatch = c.subscribe(() => {
-    const n = c.contactIds().length;
-    if (n === contacts) return;
-    contacts = n;
-    void poll().catch(() => {});
-  });
+  try {
+    c.act({ kind: "none" }, 0, 0);
+    await client.run({ name: "friends" });
+    await client.run({ name: "groups" });
+    // Online status of contacts: asked now and every 15 s (one lookup each, answered from the
+    // server's memory).
+    const poll = async () => c.onPresence(await client.presence(c.contactIds()));
+    await poll();
+    presenceTimer = setInterval(() => void poll().catch(() => {}), PRESENCE_POLL_MS);
+    // A new contact is asked about at once.
+    let contacts = c.contactIds().length;
+    unwatch = c.subscribe(() => {
+      const n = c.contactIds().length;
+      if (n === contacts) return;
+      contacts = n;
+      void poll().catch(() => {});
+    });
 
-  let shutOut: ShutOut | null = null;
-  await Promise.race([
-    c.quitRequested,
-    client.shutOut.then((why) => {
-      shutOut = why;
-    }),
-  ]);
-  clearInterval(presenceTimer);
-  unwatch();
-  await c.idle();
-  const drained = shutOut !== null || await client.drain(5_000);
-  ink.unmount();
-  unsubscribe();
-  _write("\x1b]0;\x07");
-  await client.close();
-  const why = shutOut as ShutOut | null;
-  if (why !== null) {
-    console.log(why.message);
-    return why.reason === "logout" ? 0 : 1;
+    // Quitting (Ctrl-C, Ctrl-D, /quit), a quit signal, or being shut out (logged out
+    // elsewhere, the account gone, the connection lost for good) ends the session.
+    let shutOut: ShutOut | null = null;
+    await Promise.race([
+      c.quitRequested,
+      guard.signalled,
+      client.shutOut.then((why) => {
+        shutOut = why;
+      }),
+    ]);
+    clearInterval(presenceTimer);
+    await c.idle();
+    const drained = shutOut !== null || await client.drain(5_000);
+    await leave();
+    await client.close();
+    const why = shutOut as ShutOut | null;
+    if (why !== null) {
+      console.log(why.message);
+      return why.reason === "logout" ? 0 : 1;
+    }
+    if (!drained) {
+      console.log("Some messages were not accepted yet; they are sent at the next start.");
+    }
+    return 0;
+  } finally {
+    // An error on the way: the shell gets its screen back before the error is reported.
+    await leave();
+    guard.restore();
   }
-  if (!drained) {
-    console.log("Some messages were not accepted yet; they are sent at the next start.");
-  }
-  return 0;
 }
 
 function _write(text: string): void {

@@ -9,7 +9,7 @@
  */
 
 import type { ClientEvent } from "../client/events.ts";
-import { renderEvent, renderSafetyNumber } from "../client/render.ts";
+import { groupAddedText, renderEvent, renderSafetyNumber } from "../client/render.ts";
 
 /** The connection as the status bar shows it. */
 export type ConnState = "connecting" | "online" | "reconnecting" | "offline";
@@ -41,6 +41,13 @@ export interface ChatLine {
   readonly file?: LineFile;
   /** On the status line about a request: the requester, so a later word of it updates it. */
   readonly request?: string;
+  /**
+   * The client's own list: each line of `text` after the first is an item, shown with a
+   * bullet rather than the continuation mark that a line break in someone's text gets.
+   */
+  readonly list?: boolean;
+  /** Why your message failed (state "failed"), when known: the server's or client's words. */
+  readonly reason?: string;
 }
 
 /** The file of a file message (see {@linkcode ChatLine.file}). */
@@ -94,9 +101,10 @@ export interface ViewState {
    */
   readonly notice: { text: string; error: boolean; about?: string } | null;
   /**
-   * Answers the user asked for with a command (`friends`, `groups`, `history`, `requests`): the next
-   * such event is also written out in the current conversation. Lists the client loads on
-   * its own (at login, on opening a conversation) only update the side list.
+   * Answers the user asked for with a command (`friends`, `groups`, `history`, `requests`):
+   * the next such event is also written out in the current conversation. Lists the client
+   * loads on its own (at login, on opening a conversation) only update the side list (or, in
+   * the browser, its requests box): a "No requests." loaded at login would go stale.
    */
   readonly awaiting: readonly AnswerEvent[];
   /** Lines scrolled up from the bottom of the current conversation. */
@@ -164,10 +172,11 @@ function _lineKey(): string {
 export function applyEvent(v: ViewState, e: ClientEvent, now = Date.now()): ViewState {
   switch (e.event) {
     case "ready":
+      // The server is the status bar's to show: it changes on a reconnect, a line would not.
       return _info(
         { ...v, myId: e.id, server: e.server, conn: "online", attempts: 0 },
         "*",
-        `Logged in as ${e.user} on server ${e.server}`,
+        `Logged in as ${e.user}`,
         now,
       );
     case "connecting":
@@ -199,6 +208,16 @@ export function applyEvent(v: ViewState, e: ClientEvent, now = Date.now()): View
       return next;
     }
     case "sent": {
+      // Sent again (`resend`): its line goes back to sending, where it was.
+      const again = v.conversations.some((c) =>
+        c.lines.some((l) => l.kind === "out" && l.clientMsgId === e.client_msg_id)
+      );
+      if (again) {
+        return _updateLine(v, (l) => l.kind === "out" && l.clientMsgId === e.client_msg_id, (l) => {
+          const { reason: _, ...rest } = l;
+          return { ...rest, state: e.state ?? (v.conn === "online" ? "sending" : "queued") };
+        });
+      }
       const key = e.group !== null ? groupKey(e.group) : directKey(e.to);
       let next = _ensure(v, key, e.group !== null ? "group" : "direct", e.group, e.to);
       const file = e.client_msg_id.startsWith("file-");
@@ -264,21 +283,43 @@ export function applyEvent(v: ViewState, e: ClientEvent, now = Date.now()): View
     case "group": {
       const key = groupKey(e.group);
       const next = _ensure(v, key, "group", e.group, e.name);
-      const who = e.user === v.myId ? "you" : e.user_name;
-      const text = {
-        created: `${e.user === v.myId ? "You" : e.user_name} created the group`,
-        added: `${who} joined the group`,
-        removed: e.user === v.myId
-          ? "You were removed from the group"
+      const me = e.user === v.myId;
+      const by = e.by_name ?? `#${e.by}`;
+      // Put in the group by someone else (a contact: a stranger's is a group_request).
+      const addedMe = e.by !== v.myId && (e.change === "created" || (e.change === "added" && me));
+      const text = addedMe ? groupAddedText(by, e.name, false) : {
+        created: `${me ? "You" : e.user_name} created the group`,
+        added: `${me ? "you" : e.user_name} joined the group`,
+        removed: me
+          ? `You were removed from the group${e.by === v.myId ? "" : ` by ${by}`}`
           : `${e.user_name} was removed`,
-        left: `${e.user === v.myId ? "You" : e.user_name} left the group`,
-        admin_changed: e.user === v.myId
-          ? "You are now the admin"
-          : `${e.user_name} is now the admin`,
+        left: `${me ? "You" : e.user_name} left the group`,
+        admin_changed: me ? "You are now the admin" : `${e.user_name} is now the admin`,
         deleted: `${e.by === v.myId ? "You" : (e.by_name ?? "The admin")} deleted the group`,
       }[e.change];
-      return _info(next, key, text, now);
+      const told = addedMe ? { ...next, notice: { text, error: false } } : next;
+      return _info(told, key, text, now);
     }
+    case "group_request": {
+      const g = e.name;
+      const ask = `${groupAddedText(e.by_name, g, true)}; its messages are held until you ` +
+        `answer (/accept ${g}, /leave_group ${g} or /block ${e.by_name})`;
+      const about = _groupAbout(e.group);
+      const next = { ...v, notice: { text: ask, error: false, about } };
+      return _addLine(next, "*", { ..._plain("warning", ask, now), request: about }, true);
+    }
+    case "group_joined": {
+      const key = groupKey(e.group);
+      const next = _ensure(_settled(v, _groupAbout(e.group)), key, "group", e.group, e.name);
+      return _info(next, key, `You joined group "${e.name}" (${e.by_name} added you)`, now);
+    }
+    case "group_declined":
+      return _info(
+        _settled(v, _groupAbout(e.group)),
+        v.current,
+        `You declined group "${e.name}" (${e.by_name} added you) and left it`,
+        now,
+      );
     case "group_key":
       return v;
     case "friend": {
@@ -316,6 +357,8 @@ export function applyEvent(v: ViewState, e: ClientEvent, now = Date.now()): View
       for (const g of e.groups) next = _ensure(next, groupKey(g.id), "group", g.id, g.name);
       return _answer(next, e, now);
     }
+    case "requests":
+      return _answer(v, e, now);
     case "history": {
       const conv = v.conversations.find((c) =>
         c.kind !== "status" &&
@@ -335,33 +378,37 @@ export function applyEvent(v: ViewState, e: ClientEvent, now = Date.now()): View
         text: m.file !== null ? `file: ${m.file}` : m.text,
         at: m.sent_at,
         msgId: m.id,
-        clientMsgId: null,
+        // Yours keep their ID, so a later receipt or `resend` updates the line in place.
+        clientMsgId: m.from === v.myId ? (m.client_msg_id ?? null) : null,
         state: m.from === v.myId ? _historyState(m.state) : null,
         deliveredTo: [],
         ...(m.file !== null || m.file_name ? { file: _historyFile(m, m.from === v.myId) } : {}),
       }));
       // Live lines that arrived before the history answer stay after it, without repeats.
       const known = new Set(lines.flatMap((l) => l.msgId === null ? [] : [l.msgId]));
+      const knownIds = new Set(lines.flatMap((l) => l.clientMsgId ?? []));
+      const live = (l: ChatLine) =>
+        (l.msgId === null || !known.has(l.msgId)) &&
+        (l.clientMsgId === null || !knownIds.has(l.clientMsgId));
       return _mapConv(shown, conv.key, (c) => ({
         ...c,
-        lines: [...lines, ...c.lines.filter((l) => l.msgId === null || !known.has(l.msgId))]
+        lines: [...lines, ...c.lines.filter(live)]
           .map((l, i) => [l, i] as const)
           .sort((a, b) => a[0].at - b[0].at || a[1] - b[1]) // by time; ties keep their order
           .map(([l]) => l)
           .slice(-MAX_LINES),
       }));
     }
-    case "requests":
-      // The web client loads it at login (for its panel); typed, it is written out as rows.
-      return _answer(v, e, now);
     case "fingerprint":
       // Three lines of four groups, as Signal shows it: 23 columns, so narrow terminals too.
-      return _info(
-        v,
-        v.current,
-        `Safety number with ${e.user}:\n${renderSafetyNumber(e.safety_number, 4)}`,
-        now,
-      );
+      return _addLine(v, v.current, {
+        ..._plain(
+          "info",
+          `Safety number with ${e.user}:\n${renderSafetyNumber(e.safety_number, 4)}`,
+          now,
+        ),
+        list: true,
+      }, false);
     case "whoami":
       return _info(
         v,
@@ -371,8 +418,16 @@ export function applyEvent(v: ViewState, e: ClientEvent, now = Date.now()): View
       );
     case "help":
       return showHelp(v, `Commands:\n${e.text}`, now);
-    case "error":
-      return _info({ ...v, notice: { text: e.message, error: true } }, "*", e.message, now);
+    case "error": {
+      const next = _info({ ...v, notice: { text: e.message, error: true } }, "*", e.message, now);
+      // About one of your messages: it shows as failed, with the reason, until it is resent.
+      if (e.client_msg_id === undefined) return next;
+      return _updateLine(
+        next,
+        (l) => l.kind === "out" && l.clientMsgId === e.client_msg_id,
+        (l) => ({ ...l, state: "failed", reason: e.message }),
+      );
+    }
     case "logged_out":
       return { ...v, conn: "offline", notice: { text: "Logged out", error: false } };
     case "quit":
@@ -501,11 +556,10 @@ export function answered(v: ViewState, answer: AnswerEvent): ViewState {
 
 /** The command names whose answers are written out when asked for. */
 export function answerOf(command: string): AnswerEvent | null {
-  return command === "friends" || command === "groups" || command === "history" ||
-      command === "requests"
-    ? command
-    : null;
+  return (_ANSWERS as ReadonlySet<string>).has(command) ? command as AnswerEvent : null;
 }
+
+const _ANSWERS: ReadonlySet<AnswerEvent> = new Set(["friends", "groups", "history", "requests"]);
 
 /** Sets contacts' online status, by user ID. */
 export function setOnline(v: ViewState, online: ReadonlyMap<number, boolean>): ViewState {
@@ -527,6 +581,11 @@ function _answer(
 ): ViewState {
   if (!v.awaiting.includes(e.event)) return v;
   return _infoLines(answered(v, e.event), v.current, renderEvent(e) ?? "", now);
+}
+
+/** What a group request's notice and line are `about` (no username starts with "#"). */
+function _groupAbout(groupId: number): string {
+  return `#${groupId}`;
 }
 
 /** Drops the notice about `user`'s request: it was accepted or blocked. */

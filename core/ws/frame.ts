@@ -33,6 +33,14 @@ export const WS_CLOSE = {
   tooBig: 1009,
 } as const;
 
+/**
+ * The 1009 close reason for a message over `limit` bytes (all fragments together), digits not
+ * grouped: "Message over 16384 bytes".
+ */
+export function tooBigReason(limit: number): string {
+  return `Message over ${limit} bytes`;
+}
+
 /** A violation of RFC 6455 by the peer: the connection is closed with `code`. */
 export class WsProtocolError extends Error {
   /** The close code to send (1002, 1007 or 1009). */

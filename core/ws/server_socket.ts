@@ -27,6 +27,7 @@ import {
   OPCODES,
   parseClosePayload,
   parseFrameHeader,
+  tooBigReason,
   unmask,
   WS_CLOSE,
   WsProtocolError,
@@ -324,10 +325,7 @@ export class ServerSocket {
           }
           // Refused here, from the header alone: none of the payload is read.
           if (fragmentBytes + length > this.#maxMessageBytes) {
-            throw new WsProtocolError(
-              WS_CLOSE.tooBig,
-              `Message over ${this.#maxMessageBytes} bytes`,
-            );
+            throw new WsProtocolError(WS_CLOSE.tooBig, tooBigReason(this.#maxMessageBytes));
           }
         }
         this.#bufStart += header.headerLength;

@@ -43,14 +43,15 @@ export class WebUser {
     page.on("pageerror", (e) => void this.console.push(`pageerror: ${e.message}`));
   }
 
-  /** Opens `url` in a new context of `browser`. */
+  /** Opens `url` in a new context of `browser`; `locale` as the browser's (e.g. `de-DE`). */
   static async open(
     browser: Browser,
     name: string,
     url: string,
     viewport = { width: 1100, height: 720 },
+    locale?: string,
   ): Promise<WebUser> {
-    const context = await browser.newContext({ viewport, acceptDownloads: true });
+    const context = await browser.newContext({ viewport, acceptDownloads: true, locale });
     const page = await context.newPage();
     const u = new WebUser(name, context, page);
     await page.goto(url);
@@ -72,6 +73,15 @@ export class WebUser {
   /** Opens the conversation with key `key` (`@name`, `#id`, `*`). */
   async open(key: string): Promise<void> {
     await this.page.click(`.conv[data-conv="${key}"]`);
+  }
+
+  /** Asks `name` to talk through the New chat form (opened with its button, as people do). */
+  async addContact(name: string): Promise<void> {
+    const p = this.page;
+    const open = p.getByRole("button", { name: "New chat" });
+    if (await open.getAttribute("aria-expanded") !== "true") await open.click();
+    await p.fill("#add-contact", name);
+    await p.press("#add-contact", "Enter");
   }
 
   /** Types `text` in the composer and sends it. */

@@ -161,6 +161,8 @@ export class MemoryKeystore {
       epoch: 1,
       isMember: true,
       leftAt: null,
+      leftBy: null,
+      leftHow: null,
       updatedAt: 0,
     };
     this.groupsById.set(groupId, g);
@@ -243,6 +245,14 @@ export class MemoryKeystore {
   }
   queued(): MessageRecord[] {
     return this.messages.filter((m) => m.state === "queued");
+  }
+  markRequeued(clientMsgId: string): boolean {
+    return this.#update((m) => m.clientMsgId === clientMsgId && m.state === "failed", {
+      state: "queued",
+    });
+  }
+  failed(): MessageRecord[] {
+    return this.messages.filter((m) => m.direction === "out" && m.state === "failed");
   }
   outgoingByMsgId(msgId: number): MessageRecord | null {
     return this.messages.find((m) => m.msgId === msgId && m.direction === "out") ?? null;

@@ -111,3 +111,14 @@ export class ClientProc {
     await this.done.catch(() => {});
   }
 }
+
+/**
+ * `p`, put in group `name` by someone who is not their contact (a request until accepted),
+ * accepts it; resolves with the group's ID once joined.
+ */
+export async function acceptGroup(p: ClientProc, name: string): Promise<number> {
+  const asked = await p.waitFor("group_request", (e) => e.name === name);
+  await p.send(`accept ${asked.group}`);
+  await p.waitFor("group_joined", (e) => e.group === asked.group);
+  return asked.group;
+}

@@ -86,14 +86,7 @@ export async function waitHealthy(url: string, proc?: Proc, timeoutMs = 20_000):
   throw new Error(`${url} not healthy after ${timeoutMs} ms\n${proc?.output ?? ""}`);
 }
 
-/** Waits until `cond()` is true, polling; throws with `what` after `timeoutMs`. */
-export async function until(cond: () => boolean, what: string, timeoutMs = 10_000) {
-  const deadline = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
+export { until } from "./wait.ts";
 
 // The suite's PostgreSQL starts when the first test module loads, so no test owns it.
 await testPostgres();
@@ -339,6 +332,8 @@ export class TestCluster {
    */
   async stop(): Promise<void> {
     await Promise.allSettled(this.#clients.map((c) => c.close()));
+    // Every frame a server sent these clients obeyed the protocol it documents.
+    const invalid = this.#clients.flatMap((c) => c.invalidFrames);
     const procs = [...this.servers.values(), ...(this.balancer ? [this.balancer] : [])];
     const running = procs.filter((p) => !p.exited);
     for (const p of running) p.kill("SIGTERM");
@@ -346,6 +341,9 @@ export class TestCluster {
     const statuses = await Promise.all(running.map((p) => p.done));
     clearTimeout(timer);
     await Deno.remove(this.dir, { recursive: true }).catch(() => {});
+    if (invalid.length > 0) {
+      throw new Error(`The server sent frames that break the protocol: ${invalid.join("; ")}`);
+    }
     const unclean = running.filter((_, i) => statuses[i]!.code !== 0);
     if (unclean.length > 0) {
       throw new Error(

@@ -7,6 +7,8 @@
  * @module
  */
 
+import type { Clock } from "../../core/async/clock.ts";
+import type { Store } from "../../core/store/store.ts";
 import type { AdmissionLimits } from "../../core/server/admission.ts";
 import { setImmediate } from "node:timers";
 import { randomBytes, toBase64Url } from "../../core/crypto/bytes.ts";
@@ -35,6 +37,10 @@ export class FakeNetwork {
   readonly #up = new Set<string>();
   /** Servers whose incoming frames are held, as if the process were stopped. */
   readonly #stalled = new Map<number, (() => void)[]>();
+  /** Frames sent and not yet handed to their receiver (held ones not counted). */
+  #inFlight = 0;
+  /** Frames sent so far (to tell a quiet turn from a busy one). */
+  #sent = 0;
 
   /** The transport server `id` sends through. */
   transport(id: number): MeshTransport {
@@ -43,7 +49,12 @@ export class FakeNetwork {
         if (!this.#up.has(_key(id, peerId))) return false;
         // Frames cross the "wire" as text, after this turn, in order.
         const text = encode(frame);
-        setImmediate(() => this.#deliver(id, peerId, text));
+        this.#inFlight++;
+        this.#sent++;
+        setImmediate(() => {
+          this.#inFlight--;
+          this.#deliver(id, peerId, text);
+        });
         return true;
       },
       isUp: (peerId: number) => this.#up.has(_key(id, peerId)),
@@ -65,6 +76,19 @@ export class FakeNetwork {
     if (!this.#up.delete(_key(a, b))) return;
     this.servers.get(a)!.onLinkDown(b);
     this.servers.get(b)!.onLinkDown(a);
+  }
+
+  /**
+   * Resolves once no frame is on the wire and none was sent for two turns of the event loop:
+   * what the servers had to tell each other has arrived (and what that caused has been sent
+   * and arrived too). Tests wait for this instead of sleeping "for the mesh".
+   */
+  async settled(): Promise<void> {
+    for (let quiet = 0; quiet < 2;) {
+      const sent = this.#sent;
+      await new Promise((r) => setTimeout(r, 0));
+      quiet = this.#inFlight === 0 && this.#sent === sent ? quiet + 1 : 0;
+    }
   }
 
   /** Holds every frame for server `id` until {@linkcode resume} (a hung process). */
@@ -115,6 +139,10 @@ export class InProcessCluster {
       loginTimeoutMs?: number;
       quotas?: Partial<Quotas>;
       now?: () => number;
+      /** The servers' time and timers (a FakeClock in tests of deadlines). */
+      clock?: Clock;
+      /** What the servers see of the store (a wrapper that holds calls, say). */
+      wrapStore?: (store: Store) => Store;
       admission?: Partial<AdmissionLimits>;
       lagMs?: () => number;
     } = {},
@@ -125,12 +153,13 @@ export class InProcessCluster {
     for (let id = 1; id <= n; id++) {
       const server = new ChatServer({
         id,
-        store,
+        store: opts.wrapStore ? opts.wrapStore(store) : store,
         logger: createLogger("error"),
         passwordCost: { N: 1024, r: 8, p: 1 },
         presenceBarrierMs: opts.presenceBarrierMs,
         quotas: opts.quotas,
         now: opts.now,
+        clock: opts.clock,
         loginTimeoutMs: opts.loginTimeoutMs,
         admission: opts.admission,
         lagMs: opts.lagMs,

@@ -460,6 +460,14 @@ export function keystoreConformance(backend: KeystoreBackend): void {
       assert.equal(ks.markFailed("c1"), false, "only queued messages can fail");
       assert.equal(ks.outgoing("c2")?.state, "failed");
       assert.deepEqual(ks.queued().map((m) => m.clientMsgId), ["g1"]);
+      assert.deepEqual(ks.failed().map((m) => [m.clientMsgId, m.text]), [["c2", "two"]]);
+      // Resending puts it back in the queue, once; only failed messages can be requeued.
+      assert.equal(ks.markRequeued("c2"), true);
+      assert.equal(ks.markRequeued("c2"), false);
+      assert.equal(ks.markRequeued("c1"), false);
+      assert.deepEqual(ks.queued().map((m) => m.clientMsgId), ["c2", "g1"]);
+      assert.deepEqual(ks.failed(), []);
+      assert.equal(ks.markFailed("c2"), true);
       assert.throws(
         () => ks.addOutgoing({ clientMsgId: "c1", kind: "direct", peerId: BOB, text: "x" }),
         isKeystoreError("conflict"),

@@ -255,6 +255,62 @@ export function keystoreConsentConformance(backend: KeystoreBackend): void {
     });
   });
 
+  test("group invitations: kept per group, listed oldest first, removed once", async () => {
+    await withKeystore((ks) => {
+      assert.throws(() => ks.addGroupInvite(5, BOB, "bob"), isKeystoreError("not_found"));
+      ks.upsertGroup({ groupId: 5, name: "trip", adminId: BOB, members: [ME, BOB] });
+      ks.upsertGroup({ groupId: 6, name: "work", adminId: CAROL, members: [ME, CAROL] });
+      assert.equal(ks.groupInvite(5), null);
+      assert.equal(ks.addGroupInvite(6, CAROL, "carol", 2_000), true);
+      assert.equal(ks.addGroupInvite(5, BOB, "bob", 1_000), true);
+      assert.equal(ks.addGroupInvite(5, CAROL, "carol", 3_000), false, "the first one stays");
+      assert.deepEqual(ks.groupInvite(5), {
+        groupId: 5,
+        name: "trip",
+        byId: BOB,
+        byName: "bob",
+        invitedAt: 1_000,
+      });
+      assert.deepEqual(ks.groupInvites().map((i) => i.groupId), [5, 6]);
+      assert.equal(ks.removeGroupInvite(5), true);
+      assert.equal(ks.removeGroupInvite(5), false);
+      assert.deepEqual(ks.groupInvites().map((i) => i.groupId), [6]);
+      assert.throws(() => ks.addGroupInvite(6, 0, "carol"), RangeError);
+      assert.throws(() => ks.addGroupInvite(6, CAROL, "no spaces"), RangeError);
+      // Someone the directory could not name is kept by ID.
+      ks.upsertGroup({ groupId: 7, name: "x", adminId: 9, members: [ME, 9] });
+      assert.equal(ks.addGroupInvite(7, 9, "#9"), true);
+    });
+  });
+
+  test("group invitations persist; removeGroup() keeps who ended the membership and how", async () => {
+    await withKeystore(async (ks, store) => {
+      ks.upsertGroup({ groupId: 5, name: "trip", adminId: BOB, members: [ME, BOB] });
+      ks.upsertGroup({ groupId: 6, name: "work", adminId: BOB, members: [ME, BOB] });
+      ks.addGroupInvite(5, BOB, "bob", 1_000);
+      ks.removeGroup(6, { by: BOB, how: "removed" });
+      assert.deepEqual([ks.group(6)!.leftBy, ks.group(6)!.leftHow], [BOB, "removed"]);
+      ks.removeGroup(6, { by: ME, how: "left" }); // left already: how it ended stays
+      assert.deepEqual([ks.group(6)!.leftBy, ks.group(6)!.leftHow], [BOB, "removed"]);
+      assert.throws(
+        () => ks.removeGroup(6, { by: BOB, how: "kicked" as "removed" }),
+        RangeError,
+      );
+      ks.close();
+      const again = await store.open(PASSWORD);
+      try {
+        assert.equal(again.groupInvite(5)!.byName, "bob");
+        assert.equal(again.group(6)!.leftHow, "removed");
+        // Back in the group: the old ending is forgotten.
+        again.upsertGroup({ groupId: 6, name: "work", adminId: BOB, members: [ME, BOB] });
+        assert.deepEqual([again.group(6)!.leftBy, again.group(6)!.leftHow], [null, null]);
+        assert.deepEqual([again.group(5)!.leftBy, again.group(5)!.leftHow], [null, null]);
+      } finally {
+        again.close();
+      }
+    });
+  });
+
   test("settings: set, read, replace and remove", async () => {
     await withKeystore((ks) => {
       assert.equal(ks.setting("file_limit_bytes"), null);
