@@ -45,6 +45,9 @@ const _TEXT = {
   fileIn: (from: string, name: string) => new RegExp(`${from}: sent a file: ${name}`),
   groupLine: (group: string) => new RegExp(`#\\d*\\s*${group}.*admin (\\w+), members ([^\\n]*)`),
   created: (who: string) => new RegExp(`${who} created the group`),
+  // What a member sees of a group made with them in it.
+  addedYou: (who: string, group: string) =>
+    new RegExp(`${who} (created the group|added you to group "?${group})`),
   joined: (who: string) => new RegExp(`${who} joined the group`),
   removed: (who: string) => new RegExp(`${who} was removed`),
   admin: (who: string) => new RegExp(`${who} is now the admin`),
@@ -57,6 +60,7 @@ const _TEXT = {
   keysChanged: (user: string) => new RegExp(`${user} is a VERIFIED contact`),
   keysAccepted: (user: string) => new RegExp(`You accepted ${user}'s new keys`),
   noCluster: /No FastChat cluster answers at/,
+  nothingToResend: /No failed messages.* to resend/,
   noUser: (user: string) => new RegExp(`No user named "${user}"`),
   noGroup: (group: string) => new RegExp(`No group "${group}"`),
   notAdmin: (group: string) => new RegExp(`Only the admin of "?${group}\\b.* can do that`),
@@ -279,7 +283,7 @@ Deno.test("scenario, full-screen client: every /help command, groups, requests, 
       await alice.sees(_TEXT.created("You"));
       await bob.sees(_listed("hikers"));
       await bob.open("hikers");
-      await bob.sees(_TEXT.created("alice"));
+      await bob.sees(_TEXT.addedYou("alice", "hikers"));
       await alice.cmd("gmsg hikers hello hikers");
       await bob.sees("alice: hello hikers");
     });
@@ -365,6 +369,8 @@ Deno.test("scenario, full-screen client: every /help command, groups, requests, 
     });
 
     await step("mistakes are told in words that name what was wrong", async () => {
+      await alice.cmd("resend");
+      await alice.sees(_TEXT.nothingToResend);
       await alice.cmd("msg zed hello");
       await alice.sees(_TEXT.noUser("zed"));
       await alice.cmd("add_member nosuchgroup carol");

@@ -40,6 +40,9 @@ const _TEXT = {
   fileLine: (name: string) => new RegExp(`${name.replace(".", "\\.")} · [\\d.]+ [KM]?B`),
   groupLine: (group: string) => new RegExp(`#\\d*\\s*${group}.*admin (\\w+), members ([^\\n]*)`),
   created: (who: string) => new RegExp(`${who} created the group`),
+  // What a member sees of a group made with them in it.
+  addedYou: (who: string, group: string) =>
+    new RegExp(`${who} (created the group|added you to group "?${group})`),
   joined: (who: string) => new RegExp(`${who} joined the group`),
   removed: (who: string) => new RegExp(`${who} was removed`),
   admin: (who: string) => new RegExp(`${who} is now the admin`),
@@ -51,6 +54,7 @@ const _TEXT = {
   keysChanged: (user: string) => new RegExp(`${user} is a VERIFIED contact`),
   keysAccepted: (user: string) => new RegExp(`You accepted ${user}'s new keys`),
   noServer: /No live server is available/,
+  nothingToResend: /No failed messages.* to resend/,
   noUser: (user: string) => new RegExp(`No user named "${user}"`),
 } as const;
 
@@ -229,7 +233,7 @@ Deno.test("scenario, browser client: every /help command, buttons, groups, log o
       await _open(alice, "hikers");
       await _sees(alice, _TEXT.created("You"));
       await _open(bob, "hikers");
-      await _sees(bob, _TEXT.created("alice"));
+      await _sees(bob, _TEXT.addedYou("alice", "hikers"));
       await _cmd(alice, "gmsg hikers hello hikers");
       await bob.sees("hello hikers");
     });
@@ -305,6 +309,8 @@ Deno.test("scenario, browser client: every /help command, buttons, groups, log o
     });
 
     await step("mistakes are told in words that name what was wrong", async () => {
+      await _cmd(alice, "resend");
+      await _sees(alice, _TEXT.nothingToResend);
       await _cmd(alice, "msg zed hello");
       await _sees(alice, _TEXT.noUser("zed"));
       await alice.say("/bogus");
