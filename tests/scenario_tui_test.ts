@@ -69,6 +69,7 @@ const _TEXT = {
 /** Commands typed so far, by the name `parseCommand` gives them (aliases count). */
 const _exercised = new Set<string>();
 
+/** A pattern that matches `s` literally. */
 function _re(s: string): RegExp {
   return new RegExp(s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&"));
 }
