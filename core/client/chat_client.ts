@@ -17,6 +17,7 @@
  * @module
  */
 
+import { nextTurn } from "./next_turn.ts";
 import { exportRsaPrivateKey, exportRsaPublicKey, toBase64Url } from "../crypto/mod.ts";
 import { generateIdentityKeyPair, generateRsaKeyPair } from "../crypto/mod.ts";
 import type { MessageFrame } from "../protocol/mod.ts";
@@ -284,6 +285,7 @@ export class ChatClient {
       secrets,
       emit,
       replay: (frames) => inbox.replay(frames),
+      afterQueued: (fn) => nextTurn(() => void inbox.idle().then(fn)),
     });
     const groupKeys = new GroupKeys({ ks, friends, link, emit, secrets, tracker });
     const groupConsent = new GroupConsent({ ks, link, emit });

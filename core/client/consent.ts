@@ -56,6 +56,12 @@ export interface ConsentDeps {
    * resolves once they are handled, with the IDs of those to try again later.
    */
   replay(frames: readonly MessageFrame[]): Promise<readonly number[]>;
+  /**
+   * Runs `fn` once the messages received so far are handled (the inbox's queue): a request
+   * that starts with a key is announced then, so that the message right behind the key is
+   * announced with it, once. Default: at once.
+   */
+  afterQueued?(fn: () => void): void;
 }
 
 /** Refused files remembered (so each is reported once), before the oldest are forgotten. */
@@ -74,6 +80,8 @@ export class Consent {
   readonly #d: ConsentDeps;
   /** Keys offered by requesters, by user ID then key ID (opened from kept messages). */
   readonly #offers = new Map<number, Map<string, string>>();
+  /** Requesters whose key came without text, not announced yet (see `#keep`). */
+  readonly #keyOnly = new Set<number>();
   /** Files refused and reported, as `sender:file ID`. */
   readonly #refused = new Set<string>();
 
@@ -241,13 +249,25 @@ export class Consent {
     if (!ks.addRequestMessage(m.from, m.msg_id, JSON.stringify(m))) return;
     const previewSet = text !== null && ks.setRequestPreview(m.from, text);
     if (before !== null && !previewSet) return;
-    const r = ks.request(m.from)!;
-    emit({
-      event: "request",
-      user: f.username,
-      id: f.userId,
-      text: r.preview,
-      messages: this.#kept(m.from),
+    const announce = () => {
+      const r = ks.request(m.from);
+      if (r === null) return; // accepted or blocked meanwhile
+      emit({
+        event: "request",
+        user: f.username,
+        id: f.userId,
+        text: r.preview,
+        messages: this.#kept(m.from),
+      });
+    };
+    if (previewSet || envelopeType !== "friend_key") return announce();
+    // Only a key so far: their first message is usually right behind it. Announce once the
+    // queue is handled, unless that message announced the request already.
+    const pending = this.#keyOnly;
+    pending.add(m.from);
+    const later = this.#d.afterQueued ?? ((fn: () => void) => fn());
+    later(() => {
+      if (pending.delete(m.from) && ks.request(m.from)?.preview === null) announce();
     });
   }
 
