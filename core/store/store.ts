@@ -139,14 +139,19 @@ export interface UserRecord {
 
 /** What registering a user needs. */
 export interface NewUser {
+  /** The name to register, already normalised by the caller (see "Usernames" above). */
   readonly username: string;
+  /** The scrypt-encoded password hash (core/crypto/password.ts). */
   readonly passwordHash: string;
+  /** The user's RSA public key, PEM. */
   readonly rsaPublicKey: string;
+  /** The user's Ed25519 identity public key, url-safe base64 of 32 bytes. */
   readonly identityKey: string;
 }
 
 /** A resumable login session; the store keeps only a hash of the token. */
 export interface SessionRecord {
+  /** The user the session logs in. */
   readonly userId: number;
   /** Unix milliseconds after which the session is void. */
   readonly expiresAt: number;
@@ -154,8 +159,11 @@ export interface SessionRecord {
 
 /** A chat server as listed in servers.txt, plus its last load report. */
 export interface ServerRecord {
+  /** The server's ID, as in servers.txt. */
   readonly id: number;
+  /** The host clients connect to, as in servers.txt. */
   readonly host: string;
+  /** The port clients connect to, as in servers.txt. */
   readonly port: number;
   /** Connected clients at the last report. */
   readonly clients: number;
@@ -167,11 +175,15 @@ export interface ServerRecord {
 
 /** A group with its members. */
 export interface GroupRecord {
+  /** Assigned by the database, never reused. */
   readonly id: number;
+  /** The name it was created with; not unique. */
   readonly name: string;
+  /** The member who may change the group. */
   readonly adminId: number;
   /** Member user IDs in ascending order; the admin is always a member. */
   readonly members: readonly number[];
+  /** Creation time, Unix milliseconds. */
   readonly createdAt: number;
 }
 
@@ -190,6 +202,7 @@ export interface NewMessage {
    * Null for server-generated events.
    */
   readonly clientMsgId: string | null;
+  /** What the message is; the store keeps it for routing and never reads `body`. */
   readonly kind: MessageKind;
   /** The group the message belongs to, if any. */
   readonly groupId: number | null;
@@ -270,27 +283,39 @@ export interface RateLimit {
 
 /** A message waiting for (or being delivered to) one recipient. */
 export interface PendingMessage {
+  /** The server's message ID (see "Order" above). */
   readonly id: number;
+  /** Sender's user ID; 0 for server-generated events. */
   readonly senderId: number;
+  /** The sender's own ID for the message; null for server-generated events. */
   readonly clientMsgId: string | null;
+  /** What the message is. */
   readonly kind: MessageKind;
+  /** The group the message belongs to, if any. */
   readonly groupId: number | null;
   /** The recipient's body (per-recipient override, else the message body). */
   readonly body: string;
+  /** The user this delivery is for. */
   readonly recipientId: number;
+  /** Acceptance time, Unix milliseconds. */
   readonly createdAt: number;
 }
 
 /** A delivery that an acknowledgement settled. */
 export interface AckedDelivery {
+  /** The acknowledged message's ID. */
   readonly id: number;
+  /** Its sender, who may be told it was delivered; 0 for server-generated events. */
   readonly senderId: number;
+  /** The sender's own ID for the message; null for server-generated events. */
   readonly clientMsgId: string | null;
 }
 
 /** One server a user has at least one live connection on. */
 export interface PresenceRecord {
+  /** The connected user. */
   readonly userId: number;
+  /** The server they are connected to. */
   readonly serverId: number;
 }
 
@@ -307,9 +332,11 @@ export type StoreErrorCode = (typeof STORE_ERRORS)[keyof typeof STORE_ERRORS];
 
 /** A domain error from the store, with a stable code. */
 export class StoreError extends Error {
+  /** What went wrong, the same in both adapters; callers branch on it. */
   readonly code: StoreErrorCode;
   /** True when the same call may succeed later (the database was unreachable or busy). */
   readonly retryable: boolean;
+  /** Makes an error with `code`; `retryable` follows from it. */
   constructor(code: StoreErrorCode, message: string, options?: ErrorOptions) {
     super(message, options);
     this.name = "StoreError";
