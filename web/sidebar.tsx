@@ -106,13 +106,11 @@ function _Dot({ conv }: { conv: Conversation }) {
   if (conv.kind !== "direct") {
     return <span class="dot none" aria-hidden="true">{conv.kind === "group" ? "#" : "*"}</span>;
   }
-  const online = conv.online === true;
+  // Unknown (null) unless this person made the user a contact: the server tells only them.
+  const label = conv.online === true ? "online" : conv.online === false ? "offline" : "";
+  if (label === "") return <span class="dot unknown" aria-hidden="true">@</span>;
   return (
-    <span
-      class={online ? "dot online" : "dot"}
-      role="img"
-      aria-label={online ? "online" : "offline"}
-    >
+    <span class={label === "online" ? "dot online" : "dot"} role="img" aria-label={label}>
       ●
     </span>
   );

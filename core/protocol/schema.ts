@@ -24,7 +24,8 @@ export type FieldRule =
   | { kind: "message"; optional?: boolean }
   | { kind: "peer_frames"; max: number; optional?: boolean }
   | { kind: "features"; max: number; pattern: RegExp; optional?: boolean }
-  | { kind: "receipts"; max: number; optional?: boolean };
+  | { kind: "receipts"; max: number; optional?: boolean }
+  | { kind: "contact_states"; max: number; optional?: boolean };
 
 /** A frame's fields (besides `type`), and which of a set is required (exactly one). */
 export interface FrameSchema {
@@ -122,6 +123,9 @@ export const SCHEMAS: Record<Direction, Record<string, FrameSchema>> = {
     delete_group: { fields: { ref: _ref, group_id: _id } },
     list_groups: { fields: { ref: _ref } },
     group_info: { fields: { ref: _ref, group_id: _id } },
+    contacts: {
+      fields: { ref: _ref, users: { kind: "contact_states", max: LIMITS.contactsPerFrame } },
+    },
     ping: { fields: { ref: _ref } },
   },
   server: {
@@ -153,7 +157,7 @@ export const SCHEMAS: Record<Direction, Record<string, FrameSchema>> = {
         username: _username,
         rsa_public_key: { kind: "str", min: 1, max: LIMITS.publicKeyChars },
         identity_key: { kind: "str", min: 43, max: 44 },
-        online: { kind: "bool" },
+        online: { kind: "bool", optional: true },
       },
     },
     accepted: {

@@ -2,7 +2,7 @@
  * A chat server's logic, independent of HTTP and sockets: it takes client connections as
  * {@linkcode Conn}s and peer servers through a {@linkcode MeshTransport}, validates every
  * frame, and hands each to the part that owns it: {@linkcode Auth}, {@linkcode Directory},
- * {@linkcode Groups}, {@linkcode Delivery}, and presence ({@linkcode PresenceDirectory},
+ * {@linkcode Groups}, {@linkcode Delivery}, {@linkcode Contacts}, and presence ({@linkcode PresenceDirectory},
  * {@linkcode PresenceGossip}). Tests run several of these in one process over a fake mesh.
  *
  * @module
@@ -16,6 +16,7 @@ import {
   decode,
   ERROR_CODES,
   type ErrorCode,
+  FEATURES,
   frameFits,
   LIMITS,
   type PeerBatchedFrame,
@@ -32,6 +33,7 @@ import { Auth, type PasswordCost } from "./auth.ts";
 import { ClientSession } from "./client_session.ts";
 import type { Conn, ConnHandler } from "./conn.ts";
 import type { ServerContext } from "./context.ts";
+import { Contacts } from "./contacts.ts";
 import { Delivery } from "./delivery.ts";
 import { Directory } from "./directory.ts";
 import { Groups } from "./groups.ts";
@@ -85,6 +87,7 @@ export class ChatServer implements ConnHandler, MeshEvents {
   readonly #sessions = new Map<Conn, ClientSession>();
   readonly #auth: Auth;
   readonly #directory: Directory;
+  readonly #contacts: Contacts;
   readonly #delivery: Delivery;
   readonly #groups: Groups;
   readonly #gossip: PresenceGossip;
@@ -117,8 +120,13 @@ export class ChatServer implements ConnHandler, MeshEvents {
       now: opts.now ?? Date.now,
       mesh: () => this.#mesh,
     };
-    this.#directory = new Directory(this.#ctx);
-    this.#delivery = new Delivery(this.#ctx, (n) => this.#admission.committed(n));
+    this.#contacts = new Contacts(this.#ctx);
+    this.#directory = new Directory(this.#ctx, this.#contacts);
+    this.#delivery = new Delivery(
+      this.#ctx,
+      (n) => this.#admission.committed(n),
+      (userId, otherId) => this.#contacts.blocks(userId, otherId),
+    );
     this.#groups = new Groups(this.#ctx, this.#delivery, this.#directory);
     this.#gossip = new PresenceGossip({
       mesh: {
@@ -272,6 +280,7 @@ export class ChatServer implements ConnHandler, MeshEvents {
     clearTimeout(session.loginTimer);
     if (session.userId === 0 || !this.presence.removeLocal(session)) return;
     // The user's last connection here: peers stop routing to this server for them.
+    this.#contacts.forget(session.userId);
     this.#gossip.announceOffline(session.userId);
     this.#ctx.store.removePresence(session.userId, this.id).catch((err) => {
       this.#ctx.log.error("presence_clear_failed", { user: session.userId, error: String(err) });
@@ -392,7 +401,14 @@ export class ChatServer implements ConnHandler, MeshEvents {
         session.send({ type: "pong", ref: frame.ref, server_id: this.id });
         return;
       case "lookup":
-        return await this.#directory.lookup(session, frame.ref, frame.user_id, frame.username);
+        return await this.#directory.lookup(
+          session,
+          frame.ref,
+          { userId: frame.user_id, username: frame.username },
+          this.#delivery.featuresOf(session)?.includes(FEATURES.contacts) ?? false,
+        );
+      case "contacts":
+        return await this.#contacts.apply(session, frame.ref, frame.users);
       case "single_message":
         return this.#accept(
           session,
@@ -592,6 +608,8 @@ export class ChatServer implements ConnHandler, MeshEvents {
     session.syncing = true; // live pushes wait behind the replay
     const first = this.presence.addLocal(session);
     try {
+      // Before any acknowledgement of this session: whom the user blocked gets no receipts.
+      await this.#contacts.load(user.id);
       if (first) {
         await this.#ctx.store.addPresence(user.id, this.id);
         await this.#gossip.announceOnline(user.id);
@@ -599,7 +617,10 @@ export class ChatServer implements ConnHandler, MeshEvents {
     } catch (err) {
       // Not logged in after all: the session is anonymous again and the user's presence
       // here is as it was.
-      if (this.presence.removeLocal(session)) this.#gossip.announceOffline(user.id);
+      if (this.presence.removeLocal(session)) {
+        this.#contacts.forget(user.id);
+        this.#gossip.announceOffline(user.id);
+      }
       session.userId = 0;
       session.username = "";
       session.syncing = false;
@@ -689,6 +710,8 @@ function _storeCode(code: StoreError["code"]): ErrorCode {
       return ERROR_CODES.usernameTaken;
     case "not_found":
       return ERROR_CODES.notFound;
+    case "too_many":
+      return ERROR_CODES.contactsFull;
     default:
       return ERROR_CODES.forbidden;
   }

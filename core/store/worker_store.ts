@@ -20,6 +20,8 @@ import { setImmediate } from "node:timers";
 import type { SqliteStoreOptions } from "./sqlite_store.ts";
 import {
   type AckedDelivery,
+  type ContactChange,
+  type ContactRelation,
   type GroupRecord,
   type NewMessage,
   type NewUser,
@@ -238,6 +240,21 @@ export class SqliteWorkerStore implements Store {
   /** See {@linkcode Store.refundAttempt}. */
   refundAttempt(limits: readonly RateLimit[], now: number): Promise<void> {
     return this.#call("refundAttempt", [limits, now]);
+  }
+
+  /** See {@linkcode Store.setContacts}. */
+  setContacts(ownerId: number, changes: readonly ContactChange[], max: number): Promise<void> {
+    return this.#call("setContacts", [ownerId, changes, max]);
+  }
+
+  /** See {@linkcode Store.contactState}. */
+  contactState(ownerId: number, userId: number): Promise<ContactRelation | null> {
+    return this.#call("contactState", [ownerId, userId]);
+  }
+
+  /** See {@linkcode Store.listContacts}. */
+  listContacts(ownerId: number, state: ContactRelation): Promise<number[]> {
+    return this.#call("listContacts", [ownerId, state]);
   }
 
   /** See {@linkcode Store.stats}. */
