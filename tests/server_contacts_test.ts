@@ -6,6 +6,7 @@
 
 import assert from "node:assert/strict";
 import type { ServerFrame } from "../core/protocol/mod.ts";
+import { StoreError } from "../core/store/store.ts";
 import { type FakeClient, InProcessCluster } from "./helpers/in_process.ts";
 
 const _PASSWORD = "correct horse 1";
@@ -140,6 +141,40 @@ Deno.test("a contacts frame naming the sender or an unknown user changes nothing
     const stranger = c.connect(1);
     const early = await _contacts(stranger, { [bob.id]: "contact" });
     assert.equal(early.type === "error" && early.code, "not_authenticated");
+  } finally {
+    await c.stop();
+  }
+});
+
+Deno.test("contacts frames count against the sender's send rate", async () => {
+  const c = await InProcessCluster.start(1, {
+    quotas: { send: { burst: 2, intervalMs: 60_000 } },
+  });
+  try {
+    const alice = await c.user(1, "alice");
+    const bob = await c.user(1, "bob");
+    assert.equal((await _contacts(alice.client, { [bob.id]: "contact" })).type, "ok");
+    assert.equal((await _contacts(alice.client, { [bob.id]: "blocked" })).type, "ok");
+    const third = await _contacts(alice.client, { [bob.id]: "none" });
+    assert.equal(third.type === "error" && third.code, "rate_limited", JSON.stringify(third));
+    assert.equal(await c.store.contactState(alice.id, bob.id), "blocked", "nothing changed");
+  } finally {
+    await c.stop();
+  }
+});
+
+Deno.test("a contacts frame past the store's bound is answered contacts_full", async () => {
+  const c = await InProcessCluster.start(1);
+  try {
+    const alice = await c.user(1, "alice");
+    const bob = await c.user(1, "bob");
+    // 10,000 users are slow to make: the store's own bound is covered by the conformance
+    // suite; here its refusal stands in.
+    c.store.setContacts = (owner, _changes, max) =>
+      Promise.reject(new StoreError("too_many", `User ${owner} would have more than ${max}`));
+    const full = await _contacts(alice.client, { [bob.id]: "contact" });
+    assert.equal(full.type === "error" && full.code, "contacts_full", JSON.stringify(full));
+    assert.match((full as { message: string }).message, /more than 10000/);
   } finally {
     await c.stop();
   }

@@ -408,6 +408,8 @@ export class ChatServer implements ConnHandler, MeshEvents {
           this.#delivery.featuresOf(session)?.includes(FEATURES.contacts) ?? false,
         );
       case "contacts":
+        // A database write, like a message: it counts against the same send rate.
+        this.#takeSend(session, frame.ref);
         return await this.#contacts.apply(session, frame.ref, frame.users);
       case "single_message":
         return this.#accept(
