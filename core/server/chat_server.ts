@@ -2,8 +2,9 @@
  * A chat server's logic, independent of HTTP and sockets: it takes client connections as
  * {@linkcode Conn}s and peer servers through a {@linkcode MeshTransport}, validates every
  * frame, and hands each to the part that owns it: {@linkcode Auth}, {@linkcode Directory},
- * {@linkcode Groups}, {@linkcode Delivery}, {@linkcode Contacts}, and presence ({@linkcode PresenceDirectory},
- * {@linkcode PresenceGossip}). Tests run several of these in one process over a fake mesh.
+ * {@linkcode Groups}, {@linkcode Delivery}, {@linkcode Contacts}, and presence
+ * ({@linkcode PresenceDirectory}, {@linkcode PresenceGossip}). Tests run several of these in
+ * one process over a fake mesh.
  *
  * @module
  */
@@ -609,19 +610,26 @@ export class ChatServer implements ConnHandler, MeshEvents {
     this.#directory.remember(user.id);
     session.syncing = true; // live pushes wait behind the replay
     const first = this.presence.addLocal(session);
+    let loaded: Promise<void> = Promise.resolve();
     try {
-      // Before any acknowledgement of this session: whom the user blocked gets no receipts.
-      await this.#contacts.load(user.id);
+      // Loaded before any acknowledgement of this session: whom the user blocked gets no
+      // receipts. Read while presence is written, so a login waits for one round trip.
+      loaded = this.#contacts.load(user.id);
+      loaded.catch(() => {}); // awaited below
       if (first) {
         await this.#ctx.store.addPresence(user.id, this.id);
         await this.#gossip.announceOnline(user.id);
       }
+      await loaded;
     } catch (err) {
       // Not logged in after all: the session is anonymous again and the user's presence
       // here is as it was.
       if (this.presence.removeLocal(session)) {
-        this.#contacts.forget(user.id);
         this.#gossip.announceOffline(user.id);
+        // Once the load is over (it must not bring the list back), unless they logged in again.
+        void loaded.catch(() => {}).then(() => {
+          if (this.presence.localSessions(user.id).size === 0) this.#contacts.forget(user.id);
+        });
       }
       session.userId = 0;
       session.username = "";
