@@ -150,6 +150,7 @@ const EXAMPLES: Record<Direction, Record<string, Json>> = {
     peer_presence_ack: { type: "peer_presence_ack", seq: 7 },
     peer_heartbeat: { type: "peer_heartbeat" },
     peer_session_ended: { type: "peer_session_ended", token_hash: _NONCE },
+    peer_blocks: { type: "peer_blocks", user_id: 2, blocked: [1], unblocked: [5, 9] },
     peer_batch: {
       type: "peer_batch",
       frames: [

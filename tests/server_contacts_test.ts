@@ -179,3 +179,29 @@ Deno.test("a contacts frame past the store's bound is answered contacts_full", a
     await c.stop();
   }
 });
+
+Deno.test("a block made through one server holds at once on the user's other servers", async () => {
+  const c = await InProcessCluster.start(2);
+  try {
+    const alice = await c.user(1, "alice");
+    const bob = await c.user(2, "bob");
+    const bobOnOne = await _login(c, 1, "bob");
+    // Bob blocks alice through server 2; his connection to server 1 acknowledges.
+    await _contacts(bob.client, { [alice.id]: "blocked" });
+    const blocked = await _send(alice.client, bob.id, "hello?", "a-1");
+    const control = await _send(bob.client, bob.id, "note to self", "b-1");
+    await bobOnOne.waitFor((f) => f.type === "message" && f.msg_id === control);
+    await bobOnOne.request({ type: "ack", ref: 0, ids: [blocked, control] });
+    // Bob's own receipt (sent after alice's would be) arriving means alice's would have.
+    await bob.client.waitFor((f) => f.type === "delivered" && f.msg_id === control);
+    assert.deepEqual(_receipts(alice.client), []);
+    // Unblocked through server 2: server 1 hears that too.
+    await _contacts(bob.client, { [alice.id]: "none" });
+    const after = await _send(alice.client, bob.id, "hi", "a-2");
+    await bobOnOne.waitFor((f) => f.type === "message" && f.msg_id === after);
+    await bobOnOne.request({ type: "ack", ref: 0, ids: [after] });
+    await alice.client.waitFor((f) => f.type === "delivered" && f.msg_id === after);
+  } finally {
+    await c.stop();
+  }
+});

@@ -61,6 +61,7 @@ export const FRAME_TYPES = {
     "peer_presence_ack",
     "peer_heartbeat",
     "peer_session_ended",
+    "peer_blocks",
     "peer_batch",
     "error",
   ],
@@ -678,6 +679,21 @@ export interface PeerSessionEndedFrame {
   token_hash: string;
 }
 
+/**
+ * A user connected to both servers changed whom they block: the receiver updates its copy
+ * (it sends no receipts to a user the acknowledging user blocked).
+ */
+export interface PeerBlocksFrame {
+  /** Frame type. */
+  type: "peer_blocks";
+  /** The user whose blocks changed. */
+  user_id: number;
+  /** Users now blocked. */
+  blocked: number[];
+  /** Users no longer blocked. */
+  unblocked: number[];
+}
+
 /** The peer frames a `peer_batch` may carry: everything after the handshake. */
 export type PeerBatchedFrame =
   | PeerDeliverFrame
@@ -685,7 +701,8 @@ export type PeerBatchedFrame =
   | PeerPresenceFrame
   | PeerPresenceAckFrame
   | PeerHeartbeatFrame
-  | PeerSessionEndedFrame;
+  | PeerSessionEndedFrame
+  | PeerBlocksFrame;
 
 /**
  * Several peer frames (any after the handshake, but not another batch) in one WebSocket
@@ -710,6 +727,7 @@ export type PeerFrame =
   | PeerPresenceAckFrame
   | PeerHeartbeatFrame
   | PeerSessionEndedFrame
+  | PeerBlocksFrame
   | PeerBatchFrame
   | ErrorFrame;
 

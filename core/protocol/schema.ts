@@ -229,6 +229,13 @@ export const SCHEMAS: Record<Direction, Record<string, FrameSchema>> = {
     peer_presence_ack: { fields: { seq: { kind: "int", min: 1, max: Number.MAX_SAFE_INTEGER } } },
     peer_heartbeat: { fields: {} },
     peer_session_ended: { fields: { token_hash: _nonce } },
+    peer_blocks: {
+      fields: {
+        user_id: _id,
+        blocked: { kind: "ids", min: 0, max: LIMITS.contactsPerFrame },
+        unblocked: { kind: "ids", min: 0, max: LIMITS.contactsPerFrame },
+      },
+    },
     peer_batch: { fields: { frames: { kind: "peer_frames", max: LIMITS.peerBatchFrames } } },
     error: {
       fields: {
@@ -248,4 +255,5 @@ export const PEER_BATCHED_TYPES: readonly string[] = [
   "peer_presence_ack",
   "peer_heartbeat",
   "peer_session_ended",
+  "peer_blocks",
 ];

@@ -311,6 +311,9 @@ export class ChatServer implements ConnHandler, MeshEvents {
       case "peer_session_ended":
         this.#endSession(fromBase64Url(frame.token_hash));
         return;
+      case "peer_blocks":
+        this.#contacts.onPeerBlocks(frame);
+        return;
     }
   }
 
