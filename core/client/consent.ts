@@ -62,6 +62,11 @@ export interface ConsentDeps {
    * announced with it, once. Default: at once.
    */
   afterQueued?(fn: () => void): void;
+  /**
+   * Hears that what `userId` is to the user changed (a contact, blocked, or neither), at
+   * once, before anything the change leads to is sent (`contact_sync.ts` tells the server).
+   */
+  changed?(userId: number): void;
 }
 
 /** Refused files remembered (so each is reported once), before the oldest are forgotten. */
@@ -139,7 +144,10 @@ export class Consent {
   async welcome(f: FriendRecord, announce = false): Promise<void> {
     const { ks, emit } = this.#d;
     if (ks.blocked(f.userId) !== null) throw blockedError(f.username);
-    if (!f.contact) ks.setContact(f.userId, true);
+    if (!f.contact) {
+      ks.setContact(f.userId, true);
+      this.#d.changed?.(f.userId);
+    }
     const request = ks.request(f.userId);
     if (request === null && !announce) return;
     emit({
@@ -194,6 +202,7 @@ export class Consent {
     if (who.id === ks.userId) throw new ClientError(CLIENT_ERRORS.isSelf, "That is you");
     const dropped = ks.request(who.id) === null ? 0 : this.#kept(who.id);
     ks.block(who.id, who.name);
+    this.#d.changed?.(who.id);
     this.#offers.delete(who.id);
     emit({ event: "blocked", user: who.name, id: who.id, dropped });
   }
@@ -208,6 +217,7 @@ export class Consent {
       throw new ClientError(CLIENT_ERRORS.notFound, `${user} is not blocked`);
     }
     ks.unblock(b.userId);
+    this.#d.changed?.(b.userId);
     emit({ event: "unblocked", user: b.username, id: b.userId });
   }
 

@@ -112,12 +112,14 @@ export { balancerDialer, type BalancerDialerOptions } from "./balancer_dialer.ts
 // The protocol's frames and error codes, defined in core/protocol: a `ChatConnection` sends
 // and receives them (`request()`, `ConnectionHandlers`), and `RequestError.code` is one of
 // `ERROR_CODES`.
-export { ERROR_CODES } from "../protocol/mod.ts";
+export { CONTACT_STATES, ERROR_CODES } from "../protocol/mod.ts";
 export type {
   AcceptedFrame,
   AckFrame,
   AddMemberFrame,
   ClientFrame,
+  ContactsFrame,
+  ContactState,
   CreateGroupFrame,
   DeleteGroupFrame,
   DeliveredFrame,

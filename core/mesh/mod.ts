@@ -19,6 +19,7 @@ export type {
   PeerAuthFrame,
   PeerBatchedFrame,
   PeerBatchFrame,
+  PeerBlocksFrame,
   PeerChallengeFrame,
   PeerDeliveredFrame,
   PeerDeliverFrame,

@@ -23,6 +23,7 @@
  *   does not exist).
  * - `conflict`: the write contradicts what is stored (a session hash stored twice, removing
  *   a group's admin, a group change by a user who is not its admin, a non-member made admin).
+ * - `too_many`: `setContacts()` would leave a user with more relations than allowed.
  * - `unavailable`: the database could not be reached or stayed busy past its timeout. It is
  *   the one code with `retryable` true: the same call may succeed later. A write that failed
  *   this way may still have been applied (a connection can drop after the commit), which is
@@ -106,6 +107,13 @@
  * attempt). A call takes one attempt from every key it names, or from none: it is atomic
  * across keys, callers, server processes and machines. State that has run out (a bucket full
  * again) is forgotten by `settle()`.
+ *
+ * ## Contacts and blocks
+ * Each user may tell the server what other users are to them (`setContacts()`): a contact
+ * (they wrote to them or accepted them) or blocked; anyone else is nothing. The server
+ * tells a user's online state only to their contacts and sends no delivery receipts from a
+ * user to someone they blocked. A user holds at most a given number of these relations
+ * together (the caller's bound): a change that would pass it is refused whole.
  *
  * ## Concurrency
  * Several instances of one adapter (in one process or many, on one machine or many for
@@ -311,6 +319,17 @@ export interface AckedDelivery {
   readonly clientMsgId: string | null;
 }
 
+/** What one user is to another who told the server (see "Contacts and blocks" above). */
+export type ContactRelation = "contact" | "blocked";
+
+/** One change of `setContacts()`: `none` forgets the relation. */
+export interface ContactChange {
+  /** The other user. */
+  readonly userId: number;
+  /** What they are to the owner from now on (`none`: nothing, the row goes). */
+  readonly state: ContactRelation | "none";
+}
+
 /** One server a user has at least one live connection on. */
 export interface PresenceRecord {
   /** The connected user. */
@@ -325,6 +344,7 @@ export const STORE_ERRORS = {
   notFound: "not_found",
   conflict: "conflict",
   unavailable: "unavailable",
+  tooMany: "too_many",
 } as const;
 
 /** One of {@linkcode STORE_ERRORS}. */
@@ -502,6 +522,19 @@ export interface Store {
    * buckets already full, or unknown, stay as they are.
    */
   refundAttempt(limits: readonly RateLimit[], now: number): Promise<void>;
+
+  /**
+   * Sets what each user in `changes` is to `ownerId` ("contact" or "blocked"; "none" forgets
+   * it), atomically: all the changes or none. User IDs must differ and not be `ownerId`
+   * (RangeError). Unknown owner or users: StoreError `not_found` naming them. A change that
+   * would leave `ownerId` with more than `max` relations, and more than before, is refused
+   * with StoreError `too_many` (see "Contacts and blocks" above).
+   */
+  setContacts(ownerId: number, changes: readonly ContactChange[], max: number): Promise<void>;
+  /** What `userId` is to `ownerId`: "contact", "blocked", or null when nothing. */
+  contactState(ownerId: number, userId: number): Promise<ContactRelation | null>;
+  /** The users `ownerId` has in `state`, by ascending ID. */
+  listContacts(ownerId: number, state: ContactRelation): Promise<number[]>;
 
   /** Counts for metrics and tests. */
   stats(): Promise<{ users: number; messages: number; pendingDeliveries: number }>;
