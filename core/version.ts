@@ -1,2 +1,2 @@
 /** FastChat's version, printed by `fastchat --version` and reported by servers. */
-export const VERSION = "0.3.0";
+export const VERSION = "0.4.0";

@@ -466,6 +466,8 @@ Deno.test("ChatServer's lookup says whether the user is online on any server", a
   try {
     const alice = await c.user(1, "alice");
     const bob = await c.user(2, "bob");
+    // Only contacts are told (see server_contacts_test.ts): bob made alice one.
+    await bob.client.request({ type: "contacts", ref: 0, users: { [alice.id]: "contact" } });
     const seen = await alice.client.request({ type: "lookup", ref: 0, username: "bob" });
     assert.equal(seen.type === "user" && seen.online, true, "bob is on server 2");
     bob.client.close();

@@ -29,6 +29,20 @@ async function _setup(n = 2) {
   return { cluster, start, stop };
 }
 
+/** Waits until nothing waits in the database for user `userId`: their client acknowledged it all. */
+async function _untilAcked(cluster: TestCluster, userId: number): Promise<void> {
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    const [row] = await cluster.query(
+      "SELECT count(*) AS n FROM deliveries WHERE recipient_id = $1",
+      [userId],
+    );
+    if (Number(row?.["n"]) === 0) return;
+    if (Date.now() > deadline) throw new Error(`Timed out waiting for user ${userId}'s acks`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
 async function _file(dir: string, name: string, size: number): Promise<string> {
   const path = join(dir, name);
   await Deno.writeFile(path, Uint8Array.from({ length: size }, (_, i) => (i * 13) & 255));
@@ -40,6 +54,7 @@ Deno.test("client consent: requests, accept, block, and files only from contacts
   try {
     const alice = await t.start("alice");
     const bob = await t.start("bob");
+    const bobId = (await bob.waitFor("ready")).id;
     const mallory = await t.start("mallory");
 
     // A stranger's first message is a request, shown with its text but not as a message.
@@ -57,8 +72,12 @@ Deno.test("client consent: requests, accept, block, and files only from contacts
     await bob.send("block mallory");
     assert.equal((await bob.waitFor("blocked")).user, "mallory");
     const events = bob.events.length;
+    await mallory.waitFor("delivered", (e) => e.to_name === "bob"); // the request, before
     await mallory.send("msg bob are you there?");
-    await mallory.waitFor("delivered", (e) => e.to_name === "bob");
+    await mallory.waitFor("accepted", () => mallory.all("accepted").length >= 2);
+    await _untilAcked(t.cluster, bobId);
+    // Bob's client took it and dropped it; mallory learns nothing of it: no receipt.
+    assert.equal(mallory.all("delivered").length, 1);
     assert.deepEqual(
       bob.events.slice(events).filter((e) => e.event !== "delivered" && e.event !== "progress"),
       [],
@@ -97,9 +116,12 @@ Deno.test("client consent: requests, accept, block, and files only from contacts
     const bob2 = await t.start("bob");
     await bob2.send("file_limit");
     assert.equal((await bob2.waitFor("file_limit")).bytes, Math.round(0.02 * 1024 * 1024));
-    // Her first two messages were delivered (kept, then dropped); this third is dropped too.
+    // Her first message was kept as a request, the second dropped; this third is dropped too,
+    // and she still gets no receipt (the block is known at bob's new login).
     await mallory.send("msg bob one more");
-    await mallory.waitFor("delivered", () => mallory.all("delivered").length >= 3);
+    await mallory.waitFor("accepted", () => mallory.all("accepted").length >= 3);
+    await _untilAcked(t.cluster, bobId);
+    assert.equal(mallory.all("delivered").length, 1);
     await bob2.send("requests");
     const again = await bob2.waitFor("requests");
     assert.deepEqual(again.requests.map((r) => r.user), ["carol"]);

@@ -298,8 +298,8 @@ Deno.test("a stranger's key and message are kept as a request; accept shows them
     const k = w.offerKey(w.bob, key);
     const m = w.direct(w.bob, key, "hello alice, it is bob");
     await _acked(w, k, m);
+    // The key and the message right behind it make one request, announced once with its text.
     assert.deepEqual(w.all("request"), [
-      { event: "request", user: "bob", id: 2, text: null, messages: 0 },
       { event: "request", user: "bob", id: 2, text: "hello alice, it is bob", messages: 1 },
     ]);
     assert.equal(w.all("message").length, 0, "nothing is shown before the user decides");

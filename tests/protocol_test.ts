@@ -78,6 +78,7 @@ const EXAMPLES: Record<Direction, Record<string, Json>> = {
     create_group: { type: "create_group", ref: 9, name: "climbers", members: [2, 3] },
     add_member: { type: "add_member", ref: 10, group_id: 7, user_id: 4 },
     remove_member: { type: "remove_member", ref: 11, group_id: 7, user_id: 4 },
+    contacts: { type: "contacts", ref: 18, users: { "2": "contact", "5": "blocked" } },
     leave_group: { type: "leave_group", ref: 12, group_id: 7 },
     transfer_group: { type: "transfer_group", ref: 16, group_id: 7, user_id: 2 },
     delete_group: { type: "delete_group", ref: 17, group_id: 7 },
@@ -149,6 +150,7 @@ const EXAMPLES: Record<Direction, Record<string, Json>> = {
     peer_presence_ack: { type: "peer_presence_ack", seq: 7 },
     peer_heartbeat: { type: "peer_heartbeat" },
     peer_session_ended: { type: "peer_session_ended", token_hash: _NONCE },
+    peer_blocks: { type: "peer_blocks", user_id: 2, blocked: [1], unblocked: [5, 9] },
     peer_batch: {
       type: "peer_batch",
       frames: [
@@ -185,6 +187,9 @@ const VARIANTS: [Direction, Json][] = [
     },
   ],
   ["server", { type: "delivered", msg_id: 42, client_msg_id: null, to: 2 }],
+  // Online state untold (the looked-up user has not made the asker a contact).
+  ["server", _with("server", "user", { online: undefined })],
+  ["client", { type: "contacts", ref: 1, users: { "9": "none" } }],
   ["server", { type: "receipts", items: [{ msg_id: 1, client_msg_id: null, to: 2 }] }],
   ["client", { ...EXAMPLES.client.register, features: ["receipt_batch"] }],
   ["client", { ...EXAMPLES.client.login, features: [] }],
@@ -663,6 +668,34 @@ Deno.test("decode() rejects a bodies map that is empty, too large or not an obje
       message: /must be an object mapping user IDs to bodies/,
     });
   }
+});
+
+Deno.test("decode() rejects a contacts frame that is empty, too large, or names bad IDs or states", () => {
+  const base = { type: "contacts", ref: 18 };
+  assertRejected({ ...base, users: {} }, "client", ERROR_CODES.badFrame, {
+    ref: 18,
+    message: /Field "users" of a contacts frame must hold 1 to 256 entries, got 0/,
+  });
+  const users = Object.fromEntries(
+    Array.from({ length: LIMITS.contactsPerFrame + 1 }, (_, i) => [String(i + 1), "contact"]),
+  );
+  assertRejected({ ...base, users }, "client", ERROR_CODES.badFrame, { message: /got 257/ });
+  for (const users of [null, ["2"], "2", 1]) {
+    assertRejected({ ...base, users }, "client", ERROR_CODES.badFrame, {
+      message: /must be an object mapping user IDs to contact states/,
+    });
+  }
+  for (const key of ["0", "-1", "x", "01", "1.5", "99999999999999999"]) {
+    assertRejected({ ...base, users: { [key]: "contact" } }, "client", ERROR_CODES.badFrame, {
+      message: /that is not a user ID/,
+    });
+  }
+  for (const state of ["friend", "", null, true, 1, "Contact"]) {
+    assertRejected({ ...base, users: { "2": state } }, "client", ERROR_CODES.badFrame, {
+      message: /has a state for 2 that is not one of contact, blocked, none/,
+    });
+  }
+  assertRejected({ ...base }, "client", ERROR_CODES.badFrame, { message: /"users"/ });
 });
 
 Deno.test("decode() rejects a login frame with both user_id and username", () => {

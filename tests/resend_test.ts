@@ -60,8 +60,7 @@ Deno.test("a message refused with recipient_full shows why, and /resend or Resen
     await bob.send("accept alice");
     carol = await WebUser.open(browser, "carol", `${balancer}/`);
     await carol.signIn();
-    await carol.page.fill("#add-contact", "bob");
-    await carol.page.click("#add-contact ~ button");
+    await carol.addContact("bob");
     await bob.waitFor("request", (e) => e.user === "carol");
     await bob.send("accept carol");
     await tmux.until("alice", /2 ●bob/);

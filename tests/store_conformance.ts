@@ -1742,6 +1742,103 @@ export function storeConformance(name: string, open: OpenStore): void {
     await assert.rejects(store.getUserById(1));
     await assert.rejects(store.stats());
   });
+
+  // Contacts and blocks.
+
+  test("setContacts() records contacts and blocks per owner; none forgets", async (store) => {
+    const [a, b, c, d] = await _users(store, 4);
+    await store.setContacts(a.id, [
+      { userId: c.id, state: "blocked" },
+      { userId: b.id, state: "contact" },
+      { userId: d.id, state: "contact" },
+    ], 10);
+    assert.equal(await store.contactState(a.id, b.id), "contact");
+    assert.equal(await store.contactState(a.id, c.id), "blocked");
+    assert.equal(await store.contactState(b.id, a.id), null, "a relation has one direction");
+    assert.deepEqual(await store.listContacts(a.id, "contact"), [b.id, d.id]);
+    assert.deepEqual(await store.listContacts(a.id, "blocked"), [c.id]);
+    // A later change replaces the state; "none" forgets; saying it again changes nothing.
+    await store.setContacts(a.id, [
+      { userId: b.id, state: "blocked" },
+      { userId: d.id, state: "none" },
+    ], 10);
+    await store.setContacts(a.id, [{ userId: d.id, state: "none" }], 10);
+    assert.equal(await store.contactState(a.id, b.id), "blocked");
+    assert.equal(await store.contactState(a.id, d.id), null);
+    assert.deepEqual(await store.listContacts(a.id, "blocked"), [b.id, c.id]);
+    assert.deepEqual(await store.listContacts(a.id, "contact"), []);
+    await store.setContacts(a.id, [], 10); // nothing to do
+  });
+
+  test("setContacts() with an unknown user changes nothing: StoreError not_found", async (store) => {
+    const [a, b] = await _users(store, 2);
+    await _rejectsWith(
+      store.setContacts(a.id, [{ userId: b.id, state: "contact" }, {
+        userId: 999,
+        state: "blocked",
+      }], 10),
+      STORE_ERRORS.notFound,
+      /999/,
+    );
+    assert.equal(await store.contactState(a.id, b.id), null);
+    await _rejectsWith(
+      store.setContacts(998, [{ userId: b.id, state: "contact" }], 10),
+      STORE_ERRORS.notFound,
+      /998/,
+    );
+  });
+
+  test("setContacts() refuses more than max relations, all or nothing: StoreError too_many", async (store) => {
+    const [a, b, c, d] = await _users(store, 4);
+    await store.setContacts(a.id, [{ userId: b.id, state: "contact" }, {
+      userId: c.id,
+      state: "blocked",
+    }], 2);
+    await _rejectsWith(
+      store.setContacts(a.id, [{ userId: d.id, state: "contact" }], 2),
+      STORE_ERRORS.tooMany,
+      /more than 2/,
+    );
+    assert.equal(await store.contactState(a.id, d.id), null);
+    // Changing a state, or trading one for another, stays within the bound.
+    await store.setContacts(a.id, [{ userId: b.id, state: "blocked" }], 2);
+    await store.setContacts(a.id, [{ userId: c.id, state: "none" }, {
+      userId: d.id,
+      state: "contact",
+    }], 2);
+    assert.deepEqual(await store.listContacts(a.id, "contact"), [d.id]);
+    // A user already past a lowered bound may still shrink or change, never grow.
+    await store.setContacts(a.id, [{ userId: b.id, state: "contact" }], 1);
+    await _rejectsWith(
+      store.setContacts(a.id, [{ userId: c.id, state: "contact" }], 1),
+      STORE_ERRORS.tooMany,
+    );
+  });
+
+  test("setContacts() rejects bad arguments before writing", async (store) => {
+    const [a, b] = await _users(store, 2);
+    await assert.rejects(
+      store.setContacts(a.id, [{ userId: a.id, state: "contact" }], 10),
+      RangeError,
+    );
+    await assert.rejects(
+      store.setContacts(
+        a.id,
+        [{ userId: b.id, state: "contact" }, { userId: b.id, state: "none" }],
+        10,
+      ),
+      RangeError,
+    );
+    await assert.rejects(
+      // deno-lint-ignore no-explicit-any
+      store.setContacts(a.id, [{ userId: b.id, state: "friend" as any }], 10),
+      RangeError,
+    );
+    await assert.rejects(store.setContacts(0, [], 10), RangeError);
+    // deno-lint-ignore no-explicit-any
+    await assert.rejects(store.listContacts(a.id, "none" as any), RangeError);
+    assert.equal(await store.contactState(a.id, b.id), null);
+  });
 }
 
 function _newUser(username: string): NewUser {

@@ -55,7 +55,8 @@ Deno.test("full-screen client: chat while messages arrive, switch, history, comp
     // Friends, from the status pane without a slash.
     await tmux.type("alice", "add_friend bob");
     await tmux.keys("alice", ["Enter"]);
-    await tmux.until("alice", /2 ●bob/); // a contact, and online
+    // A contact; whether he is online is not told: bob has not made her a contact.
+    await tmux.until("alice", /2 @bob/);
     // A stranger's first contact is a request: shown, then accepted (or blocked).
     await carol.send("add_friend alice");
     await tmux.until("alice", /carol wants to talk to you/);
@@ -94,14 +95,14 @@ Deno.test("full-screen client: chat while messages arrive, switch, history, comp
     await tmux.type("alice", "half typed");
     await bob.waitFor("request"); // alice is a stranger to bob until he writes back
     await bob.send("msg alice ping from bob");
-    screen = await tmux.until("alice", /●bob \(1\)/);
+    screen = await tmux.until("alice", /[●@]bob \(1\)/);
     assert.match(screen, /> half typed/);
 
     // Switch to bob (Ctrl-N twice from the status pane... once to bob): unread clears.
     await tmux.keys("alice", ["C-u"]);
     await tmux.keys("alice", ["C-n"]);
     screen = await tmux.until("alice", /bob: ping from bob/);
-    assert.doesNotMatch(screen, /●bob \(1\)/);
+    assert.doesNotMatch(screen, /[●@]bob \(1\)/);
     assert.match(screen, /@bob>/);
 
     // Plain text goes to the open conversation; its state goes to delivered in place.

@@ -198,6 +198,9 @@ Deno.test("setOnline() marks contacts online or offline by user ID", () => {
   assert.equal(v.conversations[1]!.online, true);
   v = setOnline(v, new Map([[2, false]]));
   assert.equal(v.conversations[1]!.online, false);
+  // The server stopped telling (bob blocked the user): unknown again, drawn as "@".
+  v = setOnline(v, new Map([[2, null]]));
+  assert.equal(v.conversations[1]!.online, null);
 });
 
 Deno.test("applyEvent() shows a safety number as a list of three rows of four 5-digit groups", () => {

@@ -92,7 +92,7 @@ function _Entry(
         {conv.kind === "status"
           ? <StatusIcon />
           : <Avatar name={conv.name} group={conv.kind === "group"} />}
-        {conv.kind === "direct" && <_Presence online={conv.online === true} />}
+        {conv.kind === "direct" && <_Presence online={conv.online} />}
       </span>
       <span class="conv-name">{conv.kind === "status" ? "Status" : conv.name}</span>
       {conv.verified && <span class="verified" title="Keys verified">✓</span>}
@@ -109,7 +109,9 @@ function _Entry(
   );
 }
 
-function _Presence({ online }: { online: boolean }) {
+/** Online, offline, or not told (null): the server tells only those the person made contacts. */
+function _Presence({ online }: { online: boolean | null | undefined }) {
+  if (online !== true && online !== false) return null;
   return (
     <span
       class={online ? "dot online" : "dot"}

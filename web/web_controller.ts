@@ -218,7 +218,7 @@ export class WebController {
   }
 
   /** Contacts' online status, by user ID (polled by the caller). */
-  onPresence(online: ReadonlyMap<number, boolean>): void {
+  onPresence(online: ReadonlyMap<number, boolean | null>): void {
     this.#set({ ...this.#snap, view: setOnline(this.#snap.view, online) });
   }
 

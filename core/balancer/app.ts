@@ -49,8 +49,11 @@ export interface BalancerAppOptions {
 
 /** The body of a successful `GET /assign`. */
 export interface Assignment {
+  /** The assigned server's ID, as in servers.txt. */
   readonly id: number;
+  /** Its host, as in servers.txt. */
   readonly host: string;
+  /** Its port, as in servers.txt. */
   readonly port: number;
   /** The WebSocket URL to connect to. */
   readonly url: string;
@@ -58,16 +61,23 @@ export interface Assignment {
 
 /** One server as the status page shows it. */
 export interface ServerStatus {
+  /** The server's ID, as in servers.txt. */
   readonly id: number;
+  /** Its host, as in servers.txt. */
   readonly host: string;
+  /** Its port, as in servers.txt. */
   readonly port: number;
+  /** The WebSocket URL clients are sent to. */
   readonly url: string;
+  /** Connected clients at the last report. */
   readonly clients: number;
+  /** Event-loop lag in milliseconds at the last report. */
   readonly lagMs: number;
   /** Unix milliseconds of the last report; 0 if it never reported. */
   readonly reportedAt: number;
   /** Milliseconds since the last report; null if it never reported. */
   readonly reportAgeMs: number | null;
+  /** True when it reported recently enough to be assigned (see `isLive`). */
   readonly live: boolean;
   /** Clients this balancer has assigned to the server since it started. */
   readonly assigned: number;
@@ -75,11 +85,27 @@ export interface ServerStatus {
 
 /** The JSON body of `GET /`. */
 export interface BalancerStatus {
+  /** The balancing strategy in use. */
   readonly strategy: Strategy;
+  /** The balancer's clock when it answered, Unix milliseconds. */
   readonly now: number;
+  /** How recent a report must be for its server to be live ({@linkcode LIVE_WINDOW_MS}). */
   readonly liveWindowMs: number;
+  /** How many servers are live. */
   readonly live: number;
+  /** Every server in servers.txt, live or not. */
   readonly servers: readonly ServerStatus[];
+}
+
+/**
+ * The balancer's HTTP app as its users see it: a fetch handler. It is a Hono app; only
+ * these two methods are promised, so Hono's types stay out of this module's API.
+ */
+export interface BalancerApp {
+  /** Answers one request (what `Deno.serve` or a listener calls). */
+  fetch(req: Request): Response | Promise<Response>;
+  /** Answers a request for `input`, a path or URL, without a network (for tests). */
+  request(input: string | Request | URL, init?: RequestInit): Response | Promise<Response>;
 }
 
 const _ROUTES = ["/", "/assign", "/healthz", "/metrics", "/status"] as const;
@@ -89,7 +115,7 @@ const _NO_STORE = { "cache-control": "no-store" };
  * Creates the balancer app. It keeps its strategy state and counters, so create one per
  * balancer process.
  */
-export function createBalancerApp(opts: BalancerAppOptions): Hono {
+export function createBalancerApp(opts: BalancerAppOptions): BalancerApp {
   const now = opts.now ?? Date.now;
   const tls = opts.tls ?? false;
   const cacheMs = opts.cacheMs ?? DEFAULT_CACHE_MS;

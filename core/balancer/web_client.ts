@@ -11,6 +11,7 @@
 export interface WebAsset {
   /** Its content type. */
   readonly type: string;
+  /** Its bytes, as built by web/build.ts. */
   readonly body: Uint8Array;
   /** A strong ETag (quoted), from the content's hash. */
   readonly etag: string;

@@ -24,7 +24,9 @@ export type HolderLine =
 
 /** What a holder is asked to do. */
 export interface HoldOptions {
+  /** The balancer that assigns the connections. */
   readonly balancerUrl: string;
+  /** How many users to connect and hold. */
   readonly count: number;
   /** Username prefix; each holder has its own so names never collide. */
   readonly prefix: string;

@@ -31,9 +31,14 @@ export {
   type BenchReport,
   type IdleStrategyResult,
   type LoadStrategyResult,
+  type ResultBase,
   runBench,
+  type ServerProcessResult,
 } from "./run_bench.ts";
 export { renderTextReport } from "./report_text.ts";
-export { barChartSvg, renderHtmlReport } from "./report_svg.ts";
+export { renderHtmlReport } from "./report_svg.ts";
 export { serveEcho } from "./echo_server.ts";
 export { holdConnections, type HolderLine, type HoldOptions } from "./conn_holder.ts";
+
+// Defined by the store: which database a run used.
+export type { StoreBackend } from "../store/open_store.ts";

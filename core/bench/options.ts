@@ -17,7 +17,9 @@ export const BENCH_STRATEGIES: readonly BenchStrategy[] = ["load", "random", "ro
 
 /** The share of direct and group messages, as fractions that sum to 1. */
 export interface MessageMix {
+  /** Share of direct messages, 0 to 1. */
   readonly dm: number;
+  /** Share of group messages, 0 to 1. */
   readonly group: number;
 }
 
@@ -40,6 +42,7 @@ export interface BenchOptions {
    * databases); null: the benchmark starts a throw-away PostgreSQL of its own.
    */
   readonly pgUrl: string | null;
+  /** How the messages divide between direct and group (`--mix`). */
   readonly mix: MessageMix;
   /** Members per group (the admin included). */
   readonly groupSize: number;
@@ -75,6 +78,7 @@ export type BenchCommandLine =
 export class BenchUsageError extends Error {
   /** Stable code for callers. */
   readonly code = "usage";
+  /** `message` says which option, what was given and what is expected. */
   constructor(message: string) {
     super(message);
     this.name = "BenchUsageError";

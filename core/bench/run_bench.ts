@@ -38,46 +38,74 @@ const _FD_MARGIN = 500;
 
 /** One server process as measured. */
 export interface ServerProcessResult {
+  /** Its ID, as in the cluster's servers file. */
   readonly server_id: number;
+  /** Its process ID. */
   readonly pid: number;
   /** CPU over the measured window, % of one core. */
   readonly cpu_percent: number | null;
+  /** Resident memory at the end, MiB. */
   readonly rss_mb: number | null;
+  /** Peak resident memory over its life, MiB. */
   readonly peak_rss_mb: number | null;
   /** From its `GET /metrics` at the end: messages the redelivery sweep pushed again. */
   readonly redelivered: number | null;
-  /** Storage commits and messages per commit (group commit). */
+  /** Storage commits it made (each a group commit of many messages). */
   readonly store_batches: number | null;
+  /** Messages per storage commit, on average. */
   readonly mean_batch_messages: number | null;
   /** Event-loop lag it measured (smoothed), ms. */
   readonly lag_ms: number | null;
-  /** Messages it refused with `busy`, by admission control's reason (`admission.ts`). */
+  /**
+   * Messages it refused with `busy` (admission control, `core/server/admission.ts`) because
+   * its store queue waited too long or held too many; the next three count the other reasons.
+   */
   readonly busy_queue: number | null;
+  /** Refused because the sender had more waiting than the average sender (fairness). */
   readonly busy_fair_share: number | null;
+  /** Refused because the event loop lagged. */
   readonly busy_lag: number | null;
+  /** Refused because the sender's own connection had too much unread output. */
   readonly busy_outbound: number | null;
 }
 
 /** Fields every result has (load and idle-scale mode). */
 export interface ResultBase {
+  /** The balancing strategy the cluster ran. */
   readonly strategy: BenchStrategy;
   /** The main database the cluster ran on. */
   readonly backend: StoreBackend;
+  /** Which mode measured it: `load` or `connections` (idle scale). */
   readonly mode: "load" | "connections";
+  /** Deliveries per second in the measured window (null in idle-scale mode). */
   readonly delivered_per_s: number | null;
+  /** Deliveries received in all (a group message counts once per recipient). */
   readonly deliveries: number;
+  /** End-to-end latency (send to receipt), median, ms; null without samples. */
   readonly p50_ms: number | null;
+  /** The same, 95th percentile. */
   readonly p95_ms: number | null;
+  /** The same, 99th percentile. */
   readonly p99_ms: number | null;
+  /** The same, worst. */
   readonly max_ms: number | null;
+  /** The same, mean. */
   readonly mean_ms: number | null;
+  /** How many deliveries the latencies are taken from. */
   readonly latency_samples: number;
+  /** Messages some recipient never received (a failure). */
   readonly lost: number;
+  /** Messages a recipient received twice on the wire (a failure). */
   readonly duplicated: number;
+  /** How many clients the balancer assigned to each server, by server ID. */
   readonly clients_per_server: Readonly<Record<string, number>>;
+  /** The fewest of those. */
   readonly clients_per_server_min: number;
+  /** The most of those. */
   readonly clients_per_server_max: number;
+  /** Their standard deviation: how evenly the strategy spread clients. */
   readonly clients_per_server_stddev: number;
+  /** Each chat server process as measured. */
   readonly servers: readonly ServerProcessResult[];
   /** Ports the run used (all closed again when it ends). */
   readonly ports: { readonly balancer: number; readonly servers: readonly number[] };
@@ -85,30 +113,46 @@ export interface ResultBase {
 
 /** One strategy under load. */
 export interface LoadStrategyResult extends ResultBase {
+  /** Load mode. */
   readonly mode: "load";
+  /** Simulated clients (`--clients`). */
   readonly clients: number;
+  /** `closed`: each client keeps `window` messages in flight; `open`: a fixed `rate`. */
   readonly load_model: "closed" | "open";
+  /** Closed loop: messages in flight per client; null in the open loop. */
   readonly window: number | null;
+  /** Open loop: messages per second in total; null in the closed loop. */
   readonly rate: number | null;
+  /** Measured seconds. */
   readonly duration_s: number;
+  /** Seconds of load before measuring. */
   readonly warmup_s: number;
+  /** Messages sent, warm-up and drain included. */
   readonly sent: number;
+  /** Of those, direct messages. */
   readonly sent_direct: number;
+  /** Of those, group messages. */
   readonly sent_group: number;
+  /** Messages the servers accepted (stored durably). */
   readonly accepted: number;
+  /** Messages accepted per second in the measured window. */
   readonly accepted_per_s: number;
+  /** Deliveries per second in the measured window: the headline throughput. */
   readonly delivered_per_s: number;
   /** Send to `accepted` (the message is durable), for messages sent in the window. */
   readonly accept_p50_ms: number | null;
+  /** The same, 99th percentile. */
   readonly accept_p99_ms: number | null;
   /** The same from the first attempt: time spent waiting out `busy` answers included. */
   readonly accept_first_p50_ms: number | null;
+  /** The same, 99th percentile. */
   readonly accept_first_p99_ms: number | null;
   /**
    * Attempts the servers answered `busy` (admission control): sent again in the closed loop,
    * dropped as excess in the open loop (`refused`).
    */
   readonly busy: number;
+  /** Open loop: messages refused with `busy` and not offered again. */
   readonly refused: number;
   /**
    * Closed loop only (null open loop, where a client's share is random): messages accepted
@@ -116,25 +160,43 @@ export interface LoadStrategyResult extends ResultBase {
    * none accepted at all (starved).
    */
   readonly accepted_per_client_min: number | null;
+  /** Closed loop: the median client's accepted messages. */
   readonly accepted_per_client_p50: number | null;
+  /** Closed loop: clients that had no message accepted. */
   readonly starved_clients: number | null;
+  /** Deliveries the accepted messages should have made. */
   readonly expected_deliveries: number;
+  /** Of those, deliveries that never arrived. */
   readonly lost_deliveries: number;
+  /** Messages that reached a user they were not for (a failure). */
   readonly misrouted: number;
+  /** Sends answered with an error or not within the timeout (a failure). */
   readonly send_errors: number;
+  /** Sends neither accepted nor failed by the end of the drain (a failure). */
   readonly unanswered: number;
+  /** Clients whose connection closed during the run (a failure). */
   readonly disconnected: number;
+  /** Open loop: sends issued more than 10 ms after their slot (the generator lagged). */
   readonly late_sends: number;
+  /** Open loop: sends skipped (too many messages outstanding, or the sender disconnected). */
   readonly skipped_sends: number;
+  /** Open loop: the latest a send was issued after its slot, ms. */
   readonly max_send_lag_ms: number;
+  /** How long the drain after sending took, seconds. */
   readonly drain_s: number;
+  /** Groups the clients send to. */
   readonly groups: number;
+  /** Members per group on average; null without groups. */
   readonly mean_group_size: number | null;
+  /** The balancer's CPU over the window, % of one core. */
   readonly balancer_cpu_percent: number | null;
+  /** This process's (the load generator's) CPU over the window, % of one core. */
   readonly generator_cpu_percent: number | null;
+  /** The load generator's resident memory at the end, MiB. */
   readonly generator_rss_mb: number | null;
   /** The whole machine over the window: busy and I/O-wait time, % of all cores. */
   readonly machine_busy_percent: number | null;
+  /** The whole machine's I/O-wait time over the window, % of all cores. */
   readonly machine_iowait_percent: number | null;
   /** delivered_per_s / baseline_per_s; null without `--baseline`. */
   readonly baseline_ratio: number | null;
@@ -142,21 +204,33 @@ export interface LoadStrategyResult extends ResultBase {
   readonly server_cpu_us_per_delivered: number | null;
   /** That as a multiple of the echo server's CPU per echo; null without `--baseline`. */
   readonly server_cpu_vs_echo: number | null;
+  /** A few of the send errors' messages, to tell what failed. */
   readonly error_samples: readonly string[];
 }
 
 /** One strategy in idle-scale mode. */
 export interface IdleStrategyResult extends ResultBase {
+  /** Idle-scale mode. */
   readonly mode: "connections";
+  /** Not measured in this mode. */
   readonly delivered_per_s: null;
+  /** Authenticated connections held open (`--connections`). */
   readonly connections: number;
+  /** How long connecting and registering every user took, seconds. */
   readonly connect_s: number;
+  /** The chat servers' resident memory in all before connecting, MiB. */
   readonly rss_before_mb: number | null;
+  /** The same with every connection open. */
   readonly rss_after_mb: number | null;
+  /** The difference: the memory the connections cost. */
   readonly rss_growth_mb: number | null;
+  /** That per connection, bytes: what an idle connection costs a server. */
   readonly bytes_per_connection: number | null;
+  /** Probe messages sent across the idle connections to check they still work. */
   readonly probes_sent: number;
+  /** Connections closed during the run (a failure). */
   readonly disconnected: number;
+  /** File descriptors open in each chat server, in server order. */
   readonly server_open_fds: readonly (number | null)[];
   /** Processes that held the connections: the benchmark and its connection holders. */
   readonly generator_processes: number;
@@ -168,55 +242,90 @@ export interface IdleStrategyResult extends ResultBase {
 
 /** The echo baseline as reported. */
 export interface BaselineSummary {
+  /** Echoes received per second in the measured window: the ceiling. */
   readonly echoes_per_s: number;
+  /** WebSocket connections the load ran over. */
   readonly connections: number;
+  /** Frames sent. */
   readonly sent: number;
+  /** Frames echoed back. */
   readonly echoes: number;
+  /** Round-trip time, median, ms. */
   readonly p50_ms: number | null;
+  /** The same, 99th percentile. */
   readonly p99_ms: number | null;
+  /** The same, worst. */
   readonly max_ms: number | null;
+  /** Frames never echoed by the end of the drain. */
   readonly lost: number;
+  /** Sends issued late (the generator lagged). */
   readonly late_sends: number;
+  /** The echo server's CPU over the window, % of one core. */
   readonly server_cpu_percent: number | null;
   /** The echo server's CPU per echo, microseconds. */
   readonly server_cpu_us_per_echo: number | null;
+  /** Its resident memory at the end, MiB. */
   readonly server_rss_mb: number | null;
+  /** The load generator's CPU over the window, % of one core. */
   readonly generator_cpu_percent: number | null;
+  /** The port the echo server listened on. */
   readonly port: number;
 }
 
 /** Everything one `fastchat bench` run found: the `--json` object. */
 export interface BenchReport {
+  /** The FastChat version that ran. */
   readonly fastchat_version: string;
+  /** What was run: the options, and the machine it ran on. */
   readonly config: {
+    /** Chat servers per cluster. */
     readonly servers: number;
+    /** Simulated clients (load mode). */
     readonly clients: number;
+    /** Connections held (idle-scale mode); null in load mode. */
     readonly connections: number | null;
+    /** The strategies run. */
     readonly strategies: readonly BenchStrategy[];
+    /** The store backends each strategy ran on. */
     readonly backends: readonly StoreBackend[];
     /** The PostgreSQL server the postgres runs used (password hidden), if any. */
     readonly postgres: string | null;
+    /** Measured seconds. */
     readonly duration_s: number;
+    /** Seconds of load before measuring. */
     readonly warmup_s: number;
+    /** Shares of direct and group messages. */
     readonly mix: { readonly dm: number; readonly group: number };
+    /** Members per group. */
     readonly group_size: number;
+    /** Open loop: messages per second; null in the closed loop. */
     readonly rate: number | null;
+    /** Closed loop: messages in flight per client; null in the open loop. */
     readonly window: number | null;
+    /** Plaintext bytes per message. */
     readonly message_bytes: number;
+    /** The scrypt cost the simulated users register with (low, so registering is quick). */
     readonly scrypt_n: number;
+    /** Logical CPUs of the machine. */
     readonly cpus: number;
   };
+  /** One result per strategy and backend, in the order run. */
   readonly results: readonly (LoadStrategyResult | IdleStrategyResult)[];
+  /** The echo baseline's echoes per second; null without `--baseline`. */
   readonly baseline_per_s: number | null;
+  /** The echo baseline; null without `--baseline`. */
   readonly baseline: BaselineSummary | null;
   /** Every correctness problem; empty when the run is good. */
   readonly failures: readonly string[];
+  /** True when `failures` is empty. */
   readonly ok: boolean;
 }
 
 /** Where a run reports progress, and how it is cancelled. */
 export interface BenchIo {
+  /** Called with one line of progress at a time (the command prints it on stderr). */
   readonly progress: (line: string) => void;
+  /** Aborting it stops the run and everything it started. */
   readonly signal: AbortSignal;
 }
 

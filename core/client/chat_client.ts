@@ -17,6 +17,7 @@
  * @module
  */
 
+import { nextTurn } from "./next_turn.ts";
 import { exportRsaPrivateKey, exportRsaPublicKey, toBase64Url } from "../crypto/mod.ts";
 import { generateIdentityKeyPair, generateRsaKeyPair } from "../crypto/mod.ts";
 import type { MessageFrame } from "../protocol/mod.ts";
@@ -25,6 +26,7 @@ import { CommandRunner } from "./command_runner.ts";
 import type { ClientCommand } from "./commands.ts";
 import { Connection, type ShutOut } from "./connection.ts";
 import { Consent } from "./consent.ts";
+import { ContactSync } from "./contact_sync.ts";
 import { settledWithin } from "./delay.ts";
 import type { ClientEvent, EventSink } from "./events.ts";
 import { FileTransfer } from "./file_transfer.ts";
@@ -90,6 +92,7 @@ interface _Engine {
   readonly inbox: Inbox;
   readonly keyWatch: KeyWatch;
   readonly consent: Consent;
+  readonly contactSync: ContactSync;
   readonly sender: Sender;
   readonly commands: CommandRunner;
 }
@@ -122,6 +125,7 @@ export class ChatClient {
           await this.#engine?.keyWatch.check();
           await this.#engine?.sender.flushQueued();
         },
+        onLoggedIn: (conn) => this.#engine?.contactSync.loggedIn(conn),
       },
     });
   }
@@ -180,16 +184,17 @@ export class ChatClient {
   }
 
   /**
-   * Which of these users have a live connection now, by user ID (from `lookup`); users that
+   * Which of these users have a live connection now, by user ID (from `lookup`): null when
+   * the server does not say (only people who made the user a contact are told); users that
    * could not be looked up are left out, and nothing is known while offline.
    */
-  async presence(userIds: readonly number[]): Promise<Map<number, boolean>> {
-    const out = new Map<number, boolean>();
+  async presence(userIds: readonly number[]): Promise<Map<number, boolean | null>> {
+    const out = new Map<number, boolean | null>();
     for (const id of userIds) {
       if (!this.connected) break;
       try {
         const u = await this.#connection.live().request({ type: "lookup", user_id: id });
-        out.set(id, u.online);
+        out.set(id, u.online ?? null);
       } catch {
         // gone meanwhile, or the connection dropped: unknown this time
       }
@@ -278,12 +283,15 @@ export class ChatClient {
       emit,
       intervalMs: this.#opts.keyCheckMs,
     });
+    const contactSync = new ContactSync({ ks, link });
     const consent = new Consent({
       ks,
       friends,
       secrets,
       emit,
       replay: (frames) => inbox.replay(frames),
+      afterQueued: (fn) => nextTurn(() => void inbox.idle().then(fn)),
+      changed: (userId) => contactSync.changed(userId),
     });
     const groupKeys = new GroupKeys({ ks, friends, link, emit, secrets, tracker });
     const groupConsent = new GroupConsent({ ks, link, emit });
@@ -352,7 +360,7 @@ export class ChatClient {
       emit,
     });
     link.useSession(ks);
-    this.#engine = { ks, inbox, keyWatch, consent, sender, commands };
+    this.#engine = { ks, inbox, keyWatch, consent, contactSync, sender, commands };
     for (const m of this.#early.splice(0)) inbox.receive(m);
   }
 }

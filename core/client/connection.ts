@@ -38,6 +38,11 @@ export interface ConnectionHooks {
   inboxIdle(): Promise<void>;
   /** Runs after each login and replay (re-read keys, send what was queued). */
   onAttached(): Promise<void>;
+  /**
+   * Runs right after each login, before the replay is handled: what it sends reaches the
+   * server before any acknowledgement of this connection.
+   */
+  onLoggedIn?(conn: ChatConnection): void;
 }
 
 /** The session as the keystore keeps it. */
@@ -136,6 +141,9 @@ export class Connection implements LiveConnection {
       get closed() {
         return conn.closed;
       },
+      get features() {
+        return conn.features;
+      },
       request<F extends RequestFrame>(frame: F) {
         if (!STORING_FRAME_TYPES.has(frame.type)) return conn.request(frame);
         return pacer.run(() => conn.request(frame), alive);
@@ -198,6 +206,7 @@ export class Connection implements LiveConnection {
   async attach(conn: ChatConnection): Promise<void> {
     // Live at once: handling the replay may need lookups and key sends.
     this.#conn = conn;
+    this.#hooks.onLoggedIn?.(this.live());
     // A ping answered proves the replay sent before it has arrived, should `synced` not come.
     const synced = this.#synced.get(conn) ?? new Promise<void>(() => {});
     await Promise.race([synced, conn.request({ type: "ping" }).then(() => {})]);

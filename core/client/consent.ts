@@ -56,6 +56,17 @@ export interface ConsentDeps {
    * resolves once they are handled, with the IDs of those to try again later.
    */
   replay(frames: readonly MessageFrame[]): Promise<readonly number[]>;
+  /**
+   * Runs `fn` once the messages received so far are handled (the inbox's queue): a request
+   * that starts with a key is announced then, so that the message right behind the key is
+   * announced with it, once. Default: at once.
+   */
+  afterQueued?(fn: () => void): void;
+  /**
+   * Hears that what `userId` is to the user changed (a contact, blocked, or neither), at
+   * once, before anything the change leads to is sent (`contact_sync.ts` tells the server).
+   */
+  changed?(userId: number): void;
 }
 
 /** Refused files remembered (so each is reported once), before the oldest are forgotten. */
@@ -74,6 +85,8 @@ export class Consent {
   readonly #d: ConsentDeps;
   /** Keys offered by requesters, by user ID then key ID (opened from kept messages). */
   readonly #offers = new Map<number, Map<string, string>>();
+  /** Requesters whose key came without text, not announced yet (see `#keep`). */
+  readonly #keyOnly = new Set<number>();
   /** Files refused and reported, as `sender:file ID`. */
   readonly #refused = new Set<string>();
 
@@ -131,7 +144,10 @@ export class Consent {
   async welcome(f: FriendRecord, announce = false): Promise<void> {
     const { ks, emit } = this.#d;
     if (ks.blocked(f.userId) !== null) throw blockedError(f.username);
-    if (!f.contact) ks.setContact(f.userId, true);
+    if (!f.contact) {
+      ks.setContact(f.userId, true);
+      this.#d.changed?.(f.userId);
+    }
     const request = ks.request(f.userId);
     if (request === null && !announce) return;
     emit({
@@ -186,6 +202,7 @@ export class Consent {
     if (who.id === ks.userId) throw new ClientError(CLIENT_ERRORS.isSelf, "That is you");
     const dropped = ks.request(who.id) === null ? 0 : this.#kept(who.id);
     ks.block(who.id, who.name);
+    this.#d.changed?.(who.id);
     this.#offers.delete(who.id);
     emit({ event: "blocked", user: who.name, id: who.id, dropped });
   }
@@ -200,6 +217,7 @@ export class Consent {
       throw new ClientError(CLIENT_ERRORS.notFound, `${user} is not blocked`);
     }
     ks.unblock(b.userId);
+    this.#d.changed?.(b.userId);
     emit({ event: "unblocked", user: b.username, id: b.userId });
   }
 
@@ -241,13 +259,25 @@ export class Consent {
     if (!ks.addRequestMessage(m.from, m.msg_id, JSON.stringify(m))) return;
     const previewSet = text !== null && ks.setRequestPreview(m.from, text);
     if (before !== null && !previewSet) return;
-    const r = ks.request(m.from)!;
-    emit({
-      event: "request",
-      user: f.username,
-      id: f.userId,
-      text: r.preview,
-      messages: this.#kept(m.from),
+    const announce = () => {
+      const r = ks.request(m.from);
+      if (r === null) return; // accepted or blocked meanwhile
+      emit({
+        event: "request",
+        user: f.username,
+        id: f.userId,
+        text: r.preview,
+        messages: this.#kept(m.from),
+      });
+    };
+    if (previewSet || envelopeType !== "friend_key") return announce();
+    // Only a key so far: their first message is usually right behind it. Announce once the
+    // queue is handled, unless that message announced the request already.
+    const pending = this.#keyOnly;
+    pending.add(m.from);
+    const later = this.#d.afterQueued ?? ((fn: () => void) => fn());
+    later(() => {
+      if (pending.delete(m.from) && ks.request(m.from)?.preview === null) announce();
     });
   }
 

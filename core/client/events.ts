@@ -169,7 +169,9 @@ export type ClientEvent =
   | {
     /**
      * Someone who is not a contact sent a message or a key: kept until `accept` or `block`.
-     * Sent when the request starts, and again when its first readable text arrives.
+     * Sent once when the request starts, with the first text that could be read: a key with
+     * the message right behind it is one event, with the text. A key alone (`add_friend`)
+     * gives `text: null`, and its first readable text a second event later.
      */
     event: "request";
     user: string;

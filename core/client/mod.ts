@@ -47,7 +47,7 @@ export type {
   MessagesPort,
 } from "./ports.ts";
 export type { RequestFrame, RequestReply } from "./protocol_client.ts";
-export { type ClientEvent, EventLog, type EventSink, type SentState } from "./events.ts";
+export type { ClientEvent, EventSink, SentState } from "./events.ts";
 export {
   type ClientCommand,
   COMMAND_SPECS,
@@ -108,3 +108,52 @@ export {
   type SqlJsStatic,
 } from "./sqljs_database.ts";
 export { balancerDialer, type BalancerDialerOptions } from "./balancer_dialer.ts";
+
+// The protocol's frames and error codes, defined in core/protocol: a `ChatConnection` sends
+// and receives them (`request()`, `ConnectionHandlers`), and `RequestError.code` is one of
+// `ERROR_CODES`.
+export { CONTACT_STATES, ERROR_CODES } from "../protocol/mod.ts";
+export type {
+  AcceptedFrame,
+  AckFrame,
+  AddMemberFrame,
+  ClientFrame,
+  ContactsFrame,
+  ContactState,
+  CreateGroupFrame,
+  DeleteGroupFrame,
+  DeliveredFrame,
+  DirectKeyFrame,
+  ErrorCode,
+  ErrorFrame,
+  GroupFrame,
+  GroupInfoFrame,
+  GroupKeyFrame,
+  GroupMessageFrame,
+  GroupsFrame,
+  KeyFrame,
+  LeaveGroupFrame,
+  ListGroupsFrame,
+  LoggedInFrame,
+  LoginFrame,
+  LogoutFrame,
+  LookupFrame,
+  MessageFrame,
+  OkFrame,
+  PingFrame,
+  PongFrame,
+  Receipt,
+  ReceiptsFrame,
+  RegisteredFrame,
+  RegisterFrame,
+  RemoveMemberFrame,
+  ResumeFrame,
+  ServerFrame,
+  SingleMessageFrame,
+  SyncedFrame,
+  TransferGroupFrame,
+  UserFrame,
+  WelcomeFrame,
+  WireGroup,
+  WireKind,
+} from "../protocol/mod.ts";

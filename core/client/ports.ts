@@ -216,6 +216,8 @@ export interface FilePort {
 export interface ChatConnection {
   /** True once the connection has closed. */
   readonly closed: boolean;
+  /** The protocol features the server turned on at login (none when absent). */
+  readonly features?: readonly string[];
   /**
    * Sends a request; rejects with `RequestError`, `ConnectionClosedError` or
    * `RequestTimeoutError` (errors.ts).

@@ -154,7 +154,7 @@ export class ProtocolClient {
     this.#requestTimeoutMs = opts.requestTimeoutMs ?? 30_000;
     // Only a server that knows the field is asked: an older one would refuse the request.
     this.#askFeatures = serverTakesFeatures(welcome.version)
-      ? [...(opts.features ?? [FEATURES.receiptBatch])]
+      ? [...(opts.features ?? [FEATURES.receiptBatch, FEATURES.contacts])]
       : [];
     this.#seen = opts.seen ?? new Set();
     this.#whenClosed = closed;

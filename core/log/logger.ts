@@ -15,9 +15,13 @@ export type LogFields = Record<string, string | number | boolean | null | undefi
 
 /** A structured logger. */
 export interface Logger {
+  /** Detail for finding a fault; off by default (e.g. a peer not listening yet at start). */
   debug(event: string, fields?: LogFields): void;
+  /** Normal life events worth a line (a link up, a server listening). */
   info(event: string, fields?: LogFields): void;
+  /** Something went wrong that the program handles (a peer lost, a retry). */
   warn(event: string, fields?: LogFields): void;
+  /** A failure someone should look at. */
   error(event: string, fields?: LogFields): void;
   /** A logger that adds `fields` to every line. */
   with(fields: LogFields): Logger;

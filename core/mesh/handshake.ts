@@ -48,6 +48,7 @@ export class DialerHandshake {
   readonly #nonce: string;
   #state: "challenge" | "ready" | "up" | "failed" = "challenge";
 
+  /** Starts a handshake with `peerId`, the server this side dialed; throws on a bad ID. */
   constructor(opts: HandshakeOptions & { readonly peerId: number }) {
     _checkIds(opts.selfId, opts.peerId);
     this.#opts = opts;
@@ -104,6 +105,7 @@ export class AcceptorHandshake {
   readonly #nonce: string;
   #state: "new" | "auth" | "up" | "failed" = "new";
 
+  /** Waits for a dialer, which must prove it is one of `knownPeers`; throws on a bad ID. */
   constructor(opts: HandshakeOptions & { readonly knownPeers: ReadonlySet<number> }) {
     _checkIds(opts.selfId);
     this.#opts = opts;

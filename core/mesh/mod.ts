@@ -11,3 +11,33 @@ export { AcceptorHandshake, DialerHandshake, type HandshakeStep } from "./handsh
 export { checkPeerProof, newNonce, peerProof } from "./peer_auth.ts";
 export { writePeerFrames } from "./peer_batch.ts";
 export { type PeerAddress, WsMesh, type WsMeshOptions } from "./ws_mesh.ts";
+
+// Types the API above takes or returns, defined elsewhere: the peer frames (the mesh's wire
+// format, core/protocol), the logger and the accepted socket.
+export type {
+  MessageFrame,
+  PeerAuthFrame,
+  PeerBatchedFrame,
+  PeerBatchFrame,
+  PeerBlocksFrame,
+  PeerChallengeFrame,
+  PeerDeliveredFrame,
+  PeerDeliverFrame,
+  PeerErrorFrame,
+  PeerFrame,
+  PeerHeartbeatFrame,
+  PeerPresenceAckFrame,
+  PeerPresenceFrame,
+  PeerReadyFrame,
+  PeerSessionEndedFrame,
+  WireKind,
+} from "../protocol/mod.ts";
+export type { LogFields, Logger } from "../log/logger.ts";
+export type {
+  ByteStream,
+  ServerSocket,
+  ServerSocketOptions,
+  SocketCloseEvent,
+  SocketListener,
+  SocketMessageEvent,
+} from "../ws/server_socket.ts";

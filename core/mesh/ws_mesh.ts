@@ -46,18 +46,25 @@ import type { MeshEvents, MeshTransport } from "./transport.ts";
 
 /** A peer server's address. */
 export interface PeerAddress {
+  /** The peer's server ID, as in servers.txt. */
   readonly id: number;
+  /** The host to dial it at. */
   readonly host: string;
+  /** The port to dial it at. */
   readonly port: number;
 }
 
 /** Mesh settings. */
 export interface WsMeshOptions {
+  /** This server's ID, as in servers.txt. */
   readonly selfId: number;
   /** Every server in servers.txt (this one may be among them; it is skipped). */
   readonly peers: readonly PeerAddress[];
+  /** The cluster secret every server proves it holds in the handshake. */
   readonly secret: Uint8Array;
+  /** Where link changes are logged (see "Logging" above). */
   readonly logger: Logger;
+  /** Told of frames from peers and of links going up and down. */
   readonly events: MeshEvents;
   /** Dial with wss:// instead of ws://. */
   readonly tls?: boolean;
@@ -106,6 +113,7 @@ export class WsMesh implements MeshTransport {
   #watch: ReturnType<typeof setInterval> | undefined;
   #closed = false;
 
+  /** Sets the mesh up without dialing yet; throws `RangeError` if `staleMs <= heartbeatMs`. */
   constructor(opts: WsMeshOptions) {
     this.#opts = opts;
     this.#heartbeatMs = opts.heartbeatMs ?? 500;

@@ -7,7 +7,7 @@
  */
 
 import { ERROR_CODES, ProtocolError } from "./errors.ts";
-import type { Direction, Frame, FramesByDirection } from "./frames.ts";
+import { CONTACT_STATES, type Direction, type Frame, type FramesByDirection } from "./frames.ts";
 import { LIMITS } from "./limits.ts";
 import { quoteInput } from "./quote.ts";
 import { type FieldRule, type FrameSchema, PEER_BATCHED_TYPES, SCHEMAS } from "./schema.ts";
@@ -202,6 +202,24 @@ function _check(v: unknown, rule: FieldRule): string | undefined {
         }
         const bad = _badText(b);
         if (bad) return `has a body for ${k} that ${bad}`;
+      }
+      return undefined;
+    }
+    case "contact_states": {
+      if (typeof v !== "object" || v === null || Array.isArray(v)) {
+        return "must be an object mapping user IDs to contact states";
+      }
+      const entries = Object.entries(v);
+      if (entries.length < 1 || entries.length > rule.max) {
+        return `must hold 1 to ${rule.max} entries, got ${entries.length}`;
+      }
+      for (const [k, state] of entries) {
+        if (!/^[1-9][0-9]{0,15}$/.test(k) || !Number.isSafeInteger(Number(k))) {
+          return `has a key ${quoteInput(k, 20)} that is not a user ID`;
+        }
+        if (!(CONTACT_STATES as readonly unknown[]).includes(state)) {
+          return `has a state for ${k} that is not one of ${CONTACT_STATES.join(", ")}`;
+        }
       }
       return undefined;
     }

@@ -47,6 +47,11 @@ export const ERROR_CODES = {
   notAdmin: "not_admin",
   /** The action is not allowed (e.g. the admin leaving, adding an existing member). */
   forbidden: "forbidden",
+  /**
+   * A `contacts` frame would give the user more than `LIMITS.contactsMax` contacts and
+   * blocked users together; nothing of it was applied.
+   */
+  contactsFull: "contacts_full",
   /** Peer authentication failed. */
   badPeerAuth: "bad_peer_auth",
   /** The server failed; the request may be retried. */

@@ -16,6 +16,12 @@ export const FEATURES = {
    * each, at most one per event-loop turn) instead of one `delivered` frame per receipt.
    */
   receiptBatch: "receipt_batch",
+  /**
+   * The client announces its contacts and blocks (`contacts` frames), and `user.online` is
+   * absent, not `false`, when the server does not tell (the looked-up user has not made the
+   * asker a contact), so the client can show "unknown" rather than "offline".
+   */
+  contacts: "contacts",
 } as const;
 
 /** One of {@linkcode FEATURES}' wire names. */

@@ -30,6 +30,7 @@ export const FRAME_TYPES = {
     "delete_group",
     "list_groups",
     "group_info",
+    "contacts",
     "ping",
   ],
   /** Server to client. */
@@ -60,6 +61,7 @@ export const FRAME_TYPES = {
     "peer_presence_ack",
     "peer_heartbeat",
     "peer_session_ended",
+    "peer_blocks",
     "peer_batch",
     "error",
   ],
@@ -295,6 +297,27 @@ export interface GroupInfoFrame {
   /** The group to describe. */
   group_id: number;
 }
+/**
+ * What a user is to the sender of a `contacts` frame: a contact (they wrote to them or
+ * accepted them), blocked, or neither ("none" forgets what was said before).
+ */
+export const CONTACT_STATES = ["contact", "blocked", "none"] as const;
+
+/** One of {@linkcode CONTACT_STATES}. */
+export type ContactState = (typeof CONTACT_STATES)[number];
+
+/**
+ * Tells the server who the user's contacts are and whom they blocked: only contacts are told
+ * whether the user is online, and a blocked user gets no delivery receipts from them.
+ */
+export interface ContactsFrame {
+  /** Frame type. */
+  type: "contacts";
+  /** Client's request number; the answer (`ok`) carries it back. */
+  ref: number;
+  /** The new state of each user named, by user ID (1 to `LIMITS.contactsPerFrame`). */
+  users: Record<string, ContactState>;
+}
 /** Liveness check. */
 export interface PingFrame {
   /** Frame type. */
@@ -322,6 +345,7 @@ export type ClientFrame =
   | DeleteGroupFrame
   | ListGroupsFrame
   | GroupInfoFrame
+  | ContactsFrame
   | PingFrame;
 
 // ---- Server to client -------------------------------------------------------------
@@ -431,8 +455,12 @@ export interface UserFrame {
   rsa_public_key: string;
   /** Ed25519 identity public key, url-safe base64 without padding. */
   identity_key: string;
-  /** The user has at least one live connection, on any server. */
-  online: boolean;
+  /**
+   * The user has at least one live connection, on any server. Told only to the user's
+   * contacts (and the user); for anyone else it is absent on a connection with the
+   * `contacts` feature, else `false` (see docs/PROTOCOL.md, "Contacts and blocks").
+   */
+  online?: boolean;
 }
 /** The message is durable; `msg_id` is the server's ID for it. */
 export interface AcceptedFrame {
@@ -678,6 +706,21 @@ export interface PeerSessionEndedFrame {
   token_hash: string;
 }
 
+/**
+ * A user connected to both servers changed whom they block: the receiver updates its copy
+ * (it sends no receipts to a user the acknowledging user blocked).
+ */
+export interface PeerBlocksFrame {
+  /** Frame type. */
+  type: "peer_blocks";
+  /** The user whose blocks changed. */
+  user_id: number;
+  /** Users now blocked. */
+  blocked: number[];
+  /** Users no longer blocked. */
+  unblocked: number[];
+}
+
 /** The peer frames a `peer_batch` may carry: everything after the handshake. */
 export type PeerBatchedFrame =
   | PeerDeliverFrame
@@ -685,7 +728,8 @@ export type PeerBatchedFrame =
   | PeerPresenceFrame
   | PeerPresenceAckFrame
   | PeerHeartbeatFrame
-  | PeerSessionEndedFrame;
+  | PeerSessionEndedFrame
+  | PeerBlocksFrame;
 
 /**
  * Several peer frames (any after the handshake, but not another batch) in one WebSocket
@@ -710,6 +754,7 @@ export type PeerFrame =
   | PeerPresenceAckFrame
   | PeerHeartbeatFrame
   | PeerSessionEndedFrame
+  | PeerBlocksFrame
   | PeerBatchFrame
   | PeerErrorFrame;
 

@@ -14,7 +14,7 @@
  * @module
  */
 
-import { type Direction, FRAME_TYPES } from "./frames.ts";
+import { CONTACT_STATES, type Direction, FRAME_TYPES } from "./frames.ts";
 import { LIMITS } from "./limits.ts";
 import { type FieldRule, type FrameSchema, PEER_BATCHED_TYPES, SCHEMAS } from "./schema.ts";
 
@@ -159,6 +159,14 @@ function _field(rule: FieldRule): JsonSchema {
         type: "object",
         propertyNames: { pattern: "^[1-9][0-9]{0,15}$" },
         additionalProperties: _text(1, LIMITS.bodyChars),
+        minProperties: 1,
+        maxProperties: rule.max,
+      };
+    case "contact_states":
+      return {
+        type: "object",
+        propertyNames: { pattern: "^[1-9][0-9]{0,15}$" },
+        additionalProperties: { enum: [...CONTACT_STATES] },
         minProperties: 1,
         maxProperties: rule.max,
       };

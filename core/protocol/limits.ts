@@ -48,6 +48,13 @@ export const LIMITS = {
   features: 16,
   /** Feature names: 1 to 32 lower-case letters and `_` (known or not). */
   featurePattern: /^[a-z_]{1,32}$/,
+  /** Most users named in one `contacts` frame (a longer list takes several frames). */
+  contactsPerFrame: 256,
+  /**
+   * Most users one user may have as contacts or blocked, together, on the server; past it
+   * a `contacts` frame that adds one is refused (`contacts_full`).
+   */
+  contactsMax: 10_000,
   /** Consecutive invalid frames tolerated before the connection is closed (1008). */
   invalidFrames: 10,
   /**

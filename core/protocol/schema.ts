@@ -24,7 +24,8 @@ export type FieldRule =
   | { kind: "message"; optional?: boolean }
   | { kind: "peer_frames"; max: number; optional?: boolean }
   | { kind: "features"; max: number; pattern: RegExp; optional?: boolean }
-  | { kind: "receipts"; max: number; optional?: boolean };
+  | { kind: "receipts"; max: number; optional?: boolean }
+  | { kind: "contact_states"; max: number; optional?: boolean };
 
 /** A frame's fields (besides `type`), and which of a set is required (exactly one). */
 export interface FrameSchema {
@@ -171,6 +172,9 @@ const _SCHEMAS = {
     delete_group: { fields: { ref: _ref, group_id: _id } },
     list_groups: { fields: { ref: _ref } },
     group_info: { fields: { ref: _ref, group_id: _id } },
+    contacts: {
+      fields: { ref: _ref, users: { kind: "contact_states", max: LIMITS.contactsPerFrame } },
+    },
     ping: { fields: { ref: _ref } },
   },
   server: {
@@ -202,7 +206,7 @@ const _SCHEMAS = {
         username: _username,
         rsa_public_key: { kind: "str", min: 1, max: LIMITS.publicKeyChars },
         identity_key: { kind: "str", min: 43, max: 44 },
-        online: { kind: "bool" },
+        online: { kind: "bool", optional: true },
       },
     },
     accepted: {
@@ -274,6 +278,13 @@ const _SCHEMAS = {
     peer_presence_ack: { fields: { seq: { kind: "int", min: 1, max: Number.MAX_SAFE_INTEGER } } },
     peer_heartbeat: { fields: {} },
     peer_session_ended: { fields: { token_hash: _nonce } },
+    peer_blocks: {
+      fields: {
+        user_id: _id,
+        blocked: { kind: "ids", min: 0, max: LIMITS.contactsPerFrame },
+        unblocked: { kind: "ids", min: 0, max: LIMITS.contactsPerFrame },
+      },
+    },
     peer_batch: { fields: { frames: { kind: "peer_frames", max: LIMITS.peerBatchFrames } } },
     error: {
       fields: {
@@ -300,4 +311,5 @@ export const PEER_BATCHED_TYPES: readonly string[] = [
   "peer_presence_ack",
   "peer_heartbeat",
   "peer_session_ended",
+  "peer_blocks",
 ];

@@ -2,8 +2,9 @@
  * A chat server's logic, independent of HTTP and sockets: it takes client connections as
  * {@linkcode Conn}s and peer servers through a {@linkcode MeshTransport}, validates every
  * frame, and hands each to the part that owns it: {@linkcode Auth}, {@linkcode Directory},
- * {@linkcode Groups}, {@linkcode Delivery}, and presence ({@linkcode PresenceDirectory},
- * {@linkcode PresenceGossip}). Tests run several of these in one process over a fake mesh.
+ * {@linkcode Groups}, {@linkcode Delivery}, {@linkcode Contacts}, and presence
+ * ({@linkcode PresenceDirectory}, {@linkcode PresenceGossip}). Tests run several of these in
+ * one process over a fake mesh.
  *
  * @module
  */
@@ -17,6 +18,7 @@ import {
   decode,
   ERROR_CODES,
   type ErrorCode,
+  FEATURES,
   frameFits,
   LIMITS,
   loginDeadlineReason,
@@ -35,6 +37,7 @@ import { Auth, type PasswordCost } from "./auth.ts";
 import { ClientSession } from "./client_session.ts";
 import type { Conn, ConnHandler } from "./conn.ts";
 import type { ServerContext } from "./context.ts";
+import { Contacts } from "./contacts.ts";
 import { Delivery } from "./delivery.ts";
 import { Directory } from "./directory.ts";
 import { Groups } from "./groups.ts";
@@ -93,6 +96,7 @@ export class ChatServer implements ConnHandler, MeshEvents {
   readonly #sessions = new Map<Conn, ClientSession>();
   readonly #auth: Auth;
   readonly #directory: Directory;
+  readonly #contacts: Contacts;
   readonly #delivery: Delivery;
   readonly #groups: Groups;
   readonly #gossip: PresenceGossip;
@@ -128,8 +132,13 @@ export class ChatServer implements ConnHandler, MeshEvents {
       now: () => clock.now(),
       mesh: () => this.#mesh,
     };
-    this.#directory = new Directory(this.#ctx);
-    this.#delivery = new Delivery(this.#ctx, (n) => this.#admission.committed(n));
+    this.#contacts = new Contacts(this.#ctx);
+    this.#directory = new Directory(this.#ctx, this.#contacts);
+    this.#delivery = new Delivery(
+      this.#ctx,
+      (n) => this.#admission.committed(n),
+      (userId, otherId) => this.#contacts.blocks(userId, otherId),
+    );
     this.#groups = new Groups(this.#ctx, this.#delivery, this.#directory);
     this.#gossip = new PresenceGossip({
       mesh: {
@@ -281,6 +290,7 @@ export class ChatServer implements ConnHandler, MeshEvents {
     this.#clock.clearTimeout(session.loginTimer);
     if (session.userId === 0 || !this.presence.removeLocal(session)) return;
     // The user's last connection here: peers stop routing to this server for them.
+    this.#contacts.forget(session.userId);
     this.#gossip.announceOffline(session.userId);
     this.#ctx.store.removePresence(session.userId, this.id).catch((err) => {
       this.#ctx.log.error("presence_clear_failed", { user: session.userId, error: String(err) });
@@ -309,6 +319,9 @@ export class ChatServer implements ConnHandler, MeshEvents {
         return;
       case "peer_session_ended":
         this.#endSession(fromBase64Url(frame.token_hash));
+        return;
+      case "peer_blocks":
+        this.#contacts.onPeerBlocks(frame);
         return;
     }
   }
@@ -401,7 +414,16 @@ export class ChatServer implements ConnHandler, MeshEvents {
         session.send({ type: "pong", ref: frame.ref, server_id: this.id });
         return;
       case "lookup":
-        return await this.#directory.lookup(session, frame.ref, frame.user_id, frame.username);
+        return await this.#directory.lookup(
+          session,
+          frame.ref,
+          { userId: frame.user_id, username: frame.username },
+          this.#delivery.featuresOf(session)?.includes(FEATURES.contacts) ?? false,
+        );
+      case "contacts":
+        // A database write, like a message: it counts against the same send rate.
+        this.#takeSend(session, frame.ref);
+        return await this.#contacts.apply(session, frame.ref, frame.users);
       case "single_message":
         return this.#accept(
           session,
@@ -587,15 +609,27 @@ export class ChatServer implements ConnHandler, MeshEvents {
     this.#directory.remember(user.id);
     session.syncing = true; // live pushes wait behind the replay
     const first = this.presence.addLocal(session);
+    let loaded: Promise<void> = Promise.resolve();
     try {
+      // Loaded before any acknowledgement of this session: whom the user blocked gets no
+      // receipts. Read while presence is written, so a login waits for one round trip.
+      loaded = this.#contacts.load(user.id);
+      loaded.catch(() => {}); // awaited below
       if (first) {
         await this.#ctx.store.addPresence(user.id, this.id);
         await this.#gossip.announceOnline(user.id);
       }
+      await loaded;
     } catch (err) {
       // Not logged in after all: the session is anonymous again and the user's presence
       // here is as it was.
-      if (this.presence.removeLocal(session)) this.#gossip.announceOffline(user.id);
+      if (this.presence.removeLocal(session)) {
+        this.#gossip.announceOffline(user.id);
+        // Once the load is over (it must not bring the list back), unless they logged in again.
+        void loaded.catch(() => {}).then(() => {
+          if (this.presence.localSessions(user.id).size === 0) this.#contacts.forget(user.id);
+        });
+      }
       session.userId = 0;
       session.username = "";
       session.syncing = false;
@@ -685,6 +719,8 @@ function _storeCode(code: StoreError["code"]): ErrorCode {
       return ERROR_CODES.usernameTaken;
     case "not_found":
       return ERROR_CODES.notFound;
+    case "too_many":
+      return ERROR_CODES.contactsFull;
     default:
       return ERROR_CODES.forbidden;
   }

@@ -3,7 +3,8 @@
  * `accepted`; it is then pushed to every session of every recipient on this server at once,
  * and sent to every peer server a recipient is connected to (one `peer_deliver` per server,
  * however many of its users a group message reaches). A delivery is removed only when the
- * recipient acknowledges it, and every session of the sender then gets a receipt: a
+ * recipient acknowledges it, and every session of the sender then gets a receipt (unless the
+ * recipient blocked the sender: see `contacts.ts`): a
  * `delivered` frame at once, or, on a session that enabled the `receipt_batch` feature, a
  * place in the one `receipts` frame that session gets after this event-loop turn (a group
  * message acknowledged by 9 members costs its sender 1 frame instead of 9). The database
@@ -58,13 +59,20 @@ export class Delivery {
   #receiptFlushScheduled = false;
   /** Sessions with at least one message waiting for its commit (admission's fair share). */
   #storingSessions = 0;
+  readonly #blocks: (userId: number, otherId: number) => boolean;
 
   /**
    * Delivery for the server of `ctx`; `onCommitted` hears how many messages each group
-   * commit took (admission control paces refused senders by it).
+   * commit took (admission control paces refused senders by it); `blocks` says, without
+   * waiting, whether a user logged in here blocked another (their receipts are not sent).
    */
-  constructor(ctx: ServerContext, onCommitted: (n: number) => void = () => {}) {
+  constructor(
+    ctx: ServerContext,
+    onCommitted: (n: number) => void = () => {},
+    blocks: (userId: number, otherId: number) => boolean = () => false,
+  ) {
     this.#ctx = ctx;
+    this.#blocks = blocks;
     const { store, metrics, quotas } = ctx;
     this.#saver = new Batcher(async (batch) => {
       metrics.storeBatches++;
@@ -213,7 +221,8 @@ export class Delivery {
 
   /**
    * Settles the deliveries a session acknowledged and sends each message's sender a
-   * `delivered` receipt, on every session of theirs, here and on peers.
+   * `delivered` receipt, on every session of theirs, here and on peers; a sender the
+   * session's user blocked gets none.
    */
   async ack(session: ClientSession, ids: number[]): Promise<void> {
     session.markAcked(ids);
@@ -227,6 +236,7 @@ export class Delivery {
     const mesh = this.#ctx.mesh();
     for (const d of done) {
       if (d.senderId === 0) continue; // server-made events have no sender to tell
+      if (this.#blocks(to, d.senderId)) continue; // a blocked sender learns nothing
       const receipt: PeerDeliveredFrame = {
         type: "peer_delivered",
         sender_id: d.senderId,

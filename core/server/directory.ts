@@ -1,22 +1,26 @@
 /**
  * The public-key directory: `lookup` by ID or username, and the check that a recipient
  * exists. Users are never deleted, so a user seen once stays known and is not looked up
- * again.
+ * again. A lookup says whether the user is online only to the user's contacts
+ * (`contacts.ts`).
  *
  * @module
  */
 
 import { ERROR_CODES, normalizeUsername, ProtocolError } from "../protocol/mod.ts";
 import type { ClientSession } from "./client_session.ts";
+import type { Contacts } from "./contacts.ts";
 import type { ServerContext } from "./context.ts";
 
 /** The directory; see the module documentation. */
 export class Directory {
   readonly #ctx: ServerContext;
   readonly #known = new Set<number>();
+  readonly #contacts: Pick<Contacts, "tellsPresence">;
 
-  constructor(ctx: ServerContext) {
+  constructor(ctx: ServerContext, contacts: Pick<Contacts, "tellsPresence">) {
     this.#ctx = ctx;
+    this.#contacts = contacts;
   }
 
   /** Remembers that `userId` exists (after a login or a registration). */
@@ -26,15 +30,27 @@ export class Directory {
 
   /**
    * Answers a `lookup` with the user's public keys, or `not_found`. A name is found after
-   * NFKC and ignoring case; the answer has the spelling the user registered.
+   * NFKC and ignoring case; the answer has the spelling the user registered. `online` is
+   * told only when the user made the asker a contact; otherwise it is left out when
+   * `absentWhenUntold` (the connection has the `contacts` feature), else `false`, which is
+   * also what an offline user looks like, so neither says anything.
    */
-  async lookup(session: ClientSession, ref: number, userId?: number, username?: string) {
+  async lookup(
+    session: ClientSession,
+    ref: number,
+    who: { readonly userId?: number; readonly username?: string },
+    absentWhenUntold: boolean,
+  ) {
     const store = this.#ctx.store;
-    const user = username !== undefined
-      ? await store.getUserByName(normalizeUsername(username))
-      : await store.getUserById(userId!);
+    const user = who.username !== undefined
+      ? await store.getUserByName(normalizeUsername(who.username))
+      : await store.getUserById(who.userId!);
     if (!user) throw new ProtocolError(ERROR_CODES.notFound, "No such user", ref);
     this.#known.add(user.id);
+    const tell = await this.#contacts.tellsPresence(user.id, session.userId);
+    const { presence } = this.#ctx;
+    const online = tell &&
+      (presence.localSessions(user.id).size > 0 || presence.remoteServers(user.id).size > 0);
     session.send({
       type: "user",
       ref,
@@ -42,8 +58,7 @@ export class Directory {
       username: user.username,
       rsa_public_key: user.rsaPublicKey,
       identity_key: user.identityKey,
-      online: this.#ctx.presence.localSessions(user.id).size > 0 ||
-        this.#ctx.presence.remoteServers(user.id).size > 0,
+      ...(tell || !absentWhenUntold ? { online } : {}),
     });
   }
 

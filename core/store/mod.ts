@@ -12,5 +12,6 @@ export type { OpenStoreOptions, StoreBackend } from "./open_store.ts";
 export { openSqliteStore, SQLITE_SCHEMA_VERSION, SqliteStore } from "./sqlite_store.ts";
 export type { SqliteStoreOptions } from "./sqlite_store.ts";
 export { openSqliteWorkerStore, SqliteWorkerStore } from "./worker_store.ts";
+export type { StoreMethod } from "./worker_calls.ts";
 export { openPostgresStore, PG_SCHEMA_VERSION, PostgresStore } from "./postgres_store.ts";
 export type { PostgresStoreOptions } from "./postgres_store.ts";

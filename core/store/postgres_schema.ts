@@ -13,7 +13,9 @@
  * the cluster's rate limits; version 5 (SQLite's 4) makes usernames unique ignoring ASCII
  * case and lets an admin hand over or delete a group; version 6 makes saving and
  * acknowledging cheaper (plans made once per connection, no nested call), with the same results;
- * version 7 saves a batch with a few key lookups and writes instead of one large query.
+ * version 7 saves a batch with a few key lookups and writes instead of one large query;
+ * version 8 (SQLite's 5) keeps what users told the server others are to them (contacts,
+ * blocked users).
  *
  * @module
  */
@@ -1048,6 +1050,56 @@ BEGIN
     WHERE t.user_id = ANY(ARRAY(
       SELECT g.u FROM unnest(users, add_m) AS g(u, k) WHERE g.k > 0));
   END IF;
+END
+$fn$;
+`,
+  // 8: what users told the server others are to them (contacts, blocked users; SQLite's 5):
+  // presence is told only to contacts, and receipts never go to a blocked user.
+  `
+CREATE TABLE contacts (
+  owner_id bigint NOT NULL REFERENCES users(id),
+  user_id bigint NOT NULL REFERENCES users(id),
+  state text NOT NULL CHECK (state IN ('contact', 'blocked')),
+  updated_at bigint NOT NULL,
+  PRIMARY KEY (owner_id, user_id)
+);
+-- Applies a user's changes, all or none: status 'not_found' (with the unknown IDs),
+-- 'too_many' (more than p_max relations after, and more than before) or 'ok'.
+CREATE FUNCTION fastchat_set_contacts(
+  p_owner bigint, p_ids bigint[], p_states text[], p_max bigint, p_now bigint)
+RETURNS TABLE (status text, missing bigint[]) LANGUAGE plpgsql AS $fn$
+DECLARE
+  gone bigint[];
+  before_n bigint;
+  after_n bigint;
+BEGIN
+  SELECT coalesce(array_agg(x.u ORDER BY x.u), '{}') INTO gone
+    FROM unnest(p_owner || p_ids) AS x(u)
+    WHERE NOT EXISTS (SELECT 1 FROM users WHERE users.id = x.u);
+  IF cardinality(gone) > 0 THEN
+    RETURN QUERY SELECT 'not_found'::text, gone;
+    RETURN;
+  END IF;
+  -- One change of a user's relations at a time, so the count below stays true. NO KEY
+  -- UPDATE does not wait for (or hold up) the key-share locks of foreign key checks.
+  PERFORM 1 FROM users WHERE users.id = p_owner FOR NO KEY UPDATE;
+  SELECT count(*) INTO before_n FROM contacts AS c WHERE c.owner_id = p_owner;
+  SELECT count(*) INTO after_n FROM (
+    SELECT c.user_id FROM contacts AS c WHERE c.owner_id = p_owner
+    UNION SELECT a.u FROM unnest(p_ids, p_states) AS a(u, s) WHERE a.s <> 'none'
+    EXCEPT SELECT a.u FROM unnest(p_ids, p_states) AS a(u, s) WHERE a.s = 'none') AS r;
+  IF after_n > p_max AND after_n > before_n THEN
+    RETURN QUERY SELECT 'too_many'::text, '{}'::bigint[];
+    RETURN;
+  END IF;
+  DELETE FROM contacts AS c USING unnest(p_ids, p_states) AS a(u, s)
+    WHERE c.owner_id = p_owner AND c.user_id = a.u AND a.s = 'none';
+  INSERT INTO contacts (owner_id, user_id, state, updated_at)
+    SELECT p_owner, a.u, a.s, p_now FROM unnest(p_ids, p_states) AS a(u, s)
+    WHERE a.s <> 'none'
+    ON CONFLICT (owner_id, user_id)
+    DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at;
+  RETURN QUERY SELECT 'ok'::text, '{}'::bigint[];
 END
 $fn$;
 `,

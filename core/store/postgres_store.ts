@@ -53,6 +53,8 @@ import {
   notGroupAdminError,
   notGroupMemberError,
   pendingFromRow,
+  tooManyContactsError,
+  unknownContactsError,
   userFromRow,
   usernameTakenError,
 } from "./records.ts";
@@ -60,6 +62,8 @@ import { openPool, type PgFailure, pgFailure, redactUrl, type Sql } from "./post
 import { migratePostgres } from "./postgres_schema.ts";
 import {
   type AckedDelivery,
+  type ContactChange,
+  type ContactRelation,
   type GroupRecord,
   type NewMessage,
   type NewUser,
@@ -77,6 +81,8 @@ import {
 } from "./store.ts";
 import {
   checkBounds,
+  checkContacts,
+  checkContactState,
   checkCount,
   checkId,
   checkIds,
@@ -129,6 +135,11 @@ const _SQL = {
   liveSessions: `SELECT encode(token_hash, 'hex') AS h FROM sessions
     WHERE token_hash IN (SELECT decode(x, 'hex') FROM unnest($1::text[]) AS x)
       AND expires_at > $2`,
+  setContacts: `SELECT status, missing
+    FROM fastchat_set_contacts($1, $2::bigint[], $3::text[], $4, $5)`,
+  contactState: "SELECT state FROM contacts WHERE owner_id = $1 AND user_id = $2",
+  listContacts: `SELECT user_id FROM contacts WHERE owner_id = $1 AND state = $2
+    ORDER BY user_id`,
   addPresence: `INSERT INTO presence (user_id, server_id, since) VALUES ($1, $2, $3)
     ON CONFLICT (user_id, server_id) DO NOTHING`,
   removePresence: "DELETE FROM presence WHERE user_id = $1 AND server_id = $2",
@@ -694,6 +705,41 @@ export class PostgresStore implements Store {
     this.#check();
     if (limits.length === 0) return;
     await this.#run("refundAttempt", [limits.map((l) => l.key), limits.map((l) => l.intervalMs)]);
+  }
+
+  /** Sets relations of `ownerId`; see {@linkcode Store.setContacts}. */
+  async setContacts(ownerId: number, changes: readonly ContactChange[], max: number) {
+    checkContacts(ownerId, changes, max);
+    this.#check();
+    if (changes.length === 0) return;
+    const [row] = await this.#run("setContacts", [
+      ownerId,
+      changes.map((c) => c.userId),
+      changes.map((c) => c.state),
+      max,
+      Date.now(),
+    ]);
+    const status = row?.["status"];
+    if (status === "not_found") {
+      throw unknownContactsError((row!["missing"] as unknown[]).map(Number));
+    }
+    if (status === "too_many") throw tooManyContactsError(ownerId, max);
+  }
+
+  /** What `userId` is to `ownerId`; see {@linkcode Store.contactState}. */
+  async contactState(ownerId: number, userId: number): Promise<ContactRelation | null> {
+    checkId("ownerId", ownerId);
+    checkId("userId", userId);
+    const [row] = await this.#run("contactState", [ownerId, userId]);
+    return row === undefined ? null : row["state"] as ContactRelation;
+  }
+
+  /** The users `ownerId` has in `state`; see {@linkcode Store.listContacts}. */
+  async listContacts(ownerId: number, state: ContactRelation): Promise<number[]> {
+    checkId("ownerId", ownerId);
+    checkContactState("state", state);
+    const rows = await this.#run("listContacts", [ownerId, state]);
+    return rows.map((r) => Number(r["user_id"]));
   }
 
   /** Counts for metrics and tests (full counts: O(rows), fine for metrics intervals). */

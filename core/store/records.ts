@@ -29,6 +29,22 @@ export function missingRecipientsError(
   );
 }
 
+/** The `not_found` error of `setContacts()` for unknown users (the owner among them, maybe). */
+export function unknownContactsError(ids: readonly number[]): StoreError {
+  return new StoreError(
+    "not_found",
+    `Unknown user ID(s) ${ids.join(", ")}; contacts must be registered users; nothing changed`,
+  );
+}
+
+/** The `too_many` error of `setContacts()`. */
+export function tooManyContactsError(ownerId: number, max: number): StoreError {
+  return new StoreError(
+    "too_many",
+    `User ${ownerId} would have more than ${max} contacts and blocked users; nothing changed`,
+  );
+}
+
 /**
  * The `username_taken` error for `wanted`, naming the `existing` spelling when it differs
  * only in case (shared by the adapters so the message reads the same).

@@ -138,6 +138,17 @@ CREATE UNIQUE INDEX users_by_folded_name ON users (lower(username), name_rank);
 -- name it.
 ALTER TABLE groups ADD COLUMN deleted_at INTEGER;
 `,
+  // 5: what users told the server others are to them (contacts, blocked users): presence is
+  // told only to contacts, and receipts never go to a blocked user.
+  `
+CREATE TABLE contacts (
+  owner_id INTEGER NOT NULL REFERENCES users(id),
+  user_id INTEGER NOT NULL REFERENCES users(id),
+  state TEXT NOT NULL CHECK (state IN ('contact', 'blocked')),
+  updated_at INTEGER NOT NULL,
+  PRIMARY KEY (owner_id, user_id)
+) WITHOUT ROWID;
+`,
 ];
 
 /** The schema version this code creates and understands. */

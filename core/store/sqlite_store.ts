@@ -44,6 +44,8 @@ import {
   notGroupAdminError,
   notGroupMemberError,
   pendingFromRow,
+  tooManyContactsError,
+  unknownContactsError,
   userFromRow,
   usernameTakenError,
   utf8Bytes,
@@ -52,6 +54,8 @@ import { migrateSqlite } from "./sqlite_schema.ts";
 import { bucketRefund, bucketTake, bucketWait } from "./token_bucket.ts";
 import {
   type AckedDelivery,
+  type ContactChange,
+  type ContactRelation,
   type GroupRecord,
   type NewMessage,
   type NewUser,
@@ -69,6 +73,8 @@ import {
 } from "./store.ts";
 import {
   checkBounds,
+  checkContacts,
+  checkContactState,
   checkCount,
   checkId,
   checkIds,
@@ -135,6 +141,20 @@ const _SQL = {
   clearServerPresence: "DELETE FROM presence WHERE server_id = ?",
   getPresence: `SELECT user_id, server_id FROM presence
     WHERE user_id IN (SELECT value FROM json_each(?)) ORDER BY user_id, server_id`,
+  // The owner's relations after a change: those kept, plus those set (json of [id, state]).
+  contactsAfter: `SELECT count(*) AS n FROM (
+      SELECT user_id AS id FROM contacts WHERE owner_id = ?
+      UNION SELECT json_extract(j.value, '$[0]') FROM json_each(?) AS j
+        WHERE json_extract(j.value, '$[1]') <> 'none'
+      EXCEPT SELECT json_extract(j.value, '$[0]') FROM json_each(?) AS j
+        WHERE json_extract(j.value, '$[1]') = 'none')`,
+  contactsCount: "SELECT count(*) AS n FROM contacts WHERE owner_id = ?",
+  setContact: `INSERT INTO contacts (owner_id, user_id, state, updated_at) VALUES (?, ?, ?, ?)
+    ON CONFLICT (owner_id, user_id) DO UPDATE
+    SET state = excluded.state, updated_at = excluded.updated_at`,
+  forgetContact: "DELETE FROM contacts WHERE owner_id = ? AND user_id = ?",
+  contactState: "SELECT state FROM contacts WHERE owner_id = ? AND user_id = ?",
+  listContacts: "SELECT user_id FROM contacts WHERE owner_id = ? AND state = ? ORDER BY user_id",
   upsertServer: `INSERT INTO servers (id, host, port) VALUES (?, ?, ?)
     ON CONFLICT (id) DO UPDATE SET host = excluded.host, port = excluded.port`,
   reportLoad: "UPDATE servers SET clients = ?, lag_ms = ?, reported_at = ? WHERE id = ?",
@@ -850,6 +870,48 @@ export class SqliteStore implements Store {
         if (tat <= now) st.deleteRate.run(l.key);
         else st.setRateTat.run(l.key, tat);
       }
+    });
+  }
+
+  /** Sets relations of `ownerId`; see {@linkcode Store.setContacts}. */
+  async setContacts(ownerId: number, changes: readonly ContactChange[], max: number) {
+    checkContacts(ownerId, changes, max);
+    const st = this.#open();
+    if (changes.length === 0) return;
+    const now = Date.now();
+    await this.#write(() => {
+      const ids = [ownerId, ...changes.map((c) => c.userId)];
+      const missing = st.missingUsers.all(JSON.stringify(ids)) as _Row[];
+      if (missing.length > 0) throw unknownContactsError(missing.map((r) => r["id"] as number));
+      const pairs = JSON.stringify(changes.map((c) => [c.userId, c.state]));
+      const after = (st.contactsAfter.get(ownerId, pairs, pairs) as _Row)["n"] as number;
+      if (after > max && after > ((st.contactsCount.get(ownerId) as _Row)["n"] as number)) {
+        throw tooManyContactsError(ownerId, max);
+      }
+      for (const c of changes) {
+        if (c.state === "none") st.forgetContact.run(ownerId, c.userId);
+        else st.setContact.run(ownerId, c.userId, c.state, now);
+      }
+    });
+  }
+
+  /** What `userId` is to `ownerId`; see {@linkcode Store.contactState}. */
+  contactState(ownerId: number, userId: number): Promise<ContactRelation | null> {
+    return _settle(() => {
+      checkId("ownerId", ownerId);
+      checkId("userId", userId);
+      const row = this.#open().contactState.get(ownerId, userId) as _Row | undefined;
+      return row === undefined ? null : row["state"] as ContactRelation;
+    });
+  }
+
+  /** The users `ownerId` has in `state`; see {@linkcode Store.listContacts}. */
+  listContacts(ownerId: number, state: ContactRelation): Promise<number[]> {
+    return _settle(() => {
+      checkId("ownerId", ownerId);
+      checkContactState("state", state);
+      const rows = this.#open().listContacts.all(ownerId, state) as _Row[];
+      return rows.map((r) => r["user_id"] as number);
     });
   }
 

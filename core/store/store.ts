@@ -23,6 +23,7 @@
  *   does not exist).
  * - `conflict`: the write contradicts what is stored (a session hash stored twice, removing
  *   a group's admin, a group change by a user who is not its admin, a non-member made admin).
+ * - `too_many`: `setContacts()` would leave a user with more relations than allowed.
  * - `unavailable`: the database could not be reached or stayed busy past its timeout. It is
  *   the one code with `retryable` true: the same call may succeed later. A write that failed
  *   this way may still have been applied (a connection can drop after the commit), which is
@@ -107,6 +108,13 @@
  * across keys, callers, server processes and machines. State that has run out (a bucket full
  * again) is forgotten by `settle()`.
  *
+ * ## Contacts and blocks
+ * Each user may tell the server what other users are to them (`setContacts()`): a contact
+ * (they wrote to them or accepted them) or blocked; anyone else is nothing. The server
+ * tells a user's online state only to their contacts and sends no delivery receipts from a
+ * user to someone they blocked. A user holds at most a given number of these relations
+ * together (the caller's bound): a change that would pass it is refused whole.
+ *
  * ## Concurrency
  * Several instances of one adapter (in one process or many, on one machine or many for
  * PostgreSQL) may use one database at once: IDs never collide, `createUser()` with one
@@ -139,14 +147,19 @@ export interface UserRecord {
 
 /** What registering a user needs. */
 export interface NewUser {
+  /** The name to register, already normalised by the caller (see "Usernames" above). */
   readonly username: string;
+  /** The scrypt-encoded password hash (core/crypto/password.ts). */
   readonly passwordHash: string;
+  /** The user's RSA public key, PEM. */
   readonly rsaPublicKey: string;
+  /** The user's Ed25519 identity public key, url-safe base64 of 32 bytes. */
   readonly identityKey: string;
 }
 
 /** A resumable login session; the store keeps only a hash of the token. */
 export interface SessionRecord {
+  /** The user the session logs in. */
   readonly userId: number;
   /** Unix milliseconds after which the session is void. */
   readonly expiresAt: number;
@@ -154,8 +167,11 @@ export interface SessionRecord {
 
 /** A chat server as listed in servers.txt, plus its last load report. */
 export interface ServerRecord {
+  /** The server's ID, as in servers.txt. */
   readonly id: number;
+  /** The host clients connect to, as in servers.txt. */
   readonly host: string;
+  /** The port clients connect to, as in servers.txt. */
   readonly port: number;
   /** Connected clients at the last report. */
   readonly clients: number;
@@ -167,11 +183,15 @@ export interface ServerRecord {
 
 /** A group with its members. */
 export interface GroupRecord {
+  /** Assigned by the database, never reused. */
   readonly id: number;
+  /** The name it was created with; not unique. */
   readonly name: string;
+  /** The member who may change the group. */
   readonly adminId: number;
   /** Member user IDs in ascending order; the admin is always a member. */
   readonly members: readonly number[];
+  /** Creation time, Unix milliseconds. */
   readonly createdAt: number;
 }
 
@@ -190,6 +210,7 @@ export interface NewMessage {
    * Null for server-generated events.
    */
   readonly clientMsgId: string | null;
+  /** What the message is; the store keeps it for routing and never reads `body`. */
   readonly kind: MessageKind;
   /** The group the message belongs to, if any. */
   readonly groupId: number | null;
@@ -270,27 +291,50 @@ export interface RateLimit {
 
 /** A message waiting for (or being delivered to) one recipient. */
 export interface PendingMessage {
+  /** The server's message ID (see "Order" above). */
   readonly id: number;
+  /** Sender's user ID; 0 for server-generated events. */
   readonly senderId: number;
+  /** The sender's own ID for the message; null for server-generated events. */
   readonly clientMsgId: string | null;
+  /** What the message is. */
   readonly kind: MessageKind;
+  /** The group the message belongs to, if any. */
   readonly groupId: number | null;
   /** The recipient's body (per-recipient override, else the message body). */
   readonly body: string;
+  /** The user this delivery is for. */
   readonly recipientId: number;
+  /** Acceptance time, Unix milliseconds. */
   readonly createdAt: number;
 }
 
 /** A delivery that an acknowledgement settled. */
 export interface AckedDelivery {
+  /** The acknowledged message's ID. */
   readonly id: number;
+  /** Its sender, who may be told it was delivered; 0 for server-generated events. */
   readonly senderId: number;
+  /** The sender's own ID for the message; null for server-generated events. */
   readonly clientMsgId: string | null;
+}
+
+/** What one user is to another who told the server (see "Contacts and blocks" above). */
+export type ContactRelation = "contact" | "blocked";
+
+/** One change of `setContacts()`: `none` forgets the relation. */
+export interface ContactChange {
+  /** The other user. */
+  readonly userId: number;
+  /** What they are to the owner from now on (`none`: nothing, the row goes). */
+  readonly state: ContactRelation | "none";
 }
 
 /** One server a user has at least one live connection on. */
 export interface PresenceRecord {
+  /** The connected user. */
   readonly userId: number;
+  /** The server they are connected to. */
   readonly serverId: number;
 }
 
@@ -300,6 +344,7 @@ export const STORE_ERRORS = {
   notFound: "not_found",
   conflict: "conflict",
   unavailable: "unavailable",
+  tooMany: "too_many",
 } as const;
 
 /** One of {@linkcode STORE_ERRORS}. */
@@ -307,9 +352,11 @@ export type StoreErrorCode = (typeof STORE_ERRORS)[keyof typeof STORE_ERRORS];
 
 /** A domain error from the store, with a stable code. */
 export class StoreError extends Error {
+  /** What went wrong, the same in both adapters; callers branch on it. */
   readonly code: StoreErrorCode;
   /** True when the same call may succeed later (the database was unreachable or busy). */
   readonly retryable: boolean;
+  /** Makes an error with `code`; `retryable` follows from it. */
   constructor(code: StoreErrorCode, message: string, options?: ErrorOptions) {
     super(message, options);
     this.name = "StoreError";
@@ -475,6 +522,19 @@ export interface Store {
    * buckets already full, or unknown, stay as they are.
    */
   refundAttempt(limits: readonly RateLimit[], now: number): Promise<void>;
+
+  /**
+   * Sets what each user in `changes` is to `ownerId` ("contact" or "blocked"; "none" forgets
+   * it), atomically: all the changes or none. User IDs must differ and not be `ownerId`
+   * (RangeError). Unknown owner or users: StoreError `not_found` naming them. A change that
+   * would leave `ownerId` with more than `max` relations, and more than before, is refused
+   * with StoreError `too_many` (see "Contacts and blocks" above).
+   */
+  setContacts(ownerId: number, changes: readonly ContactChange[], max: number): Promise<void>;
+  /** What `userId` is to `ownerId`: "contact", "blocked", or null when nothing. */
+  contactState(ownerId: number, userId: number): Promise<ContactRelation | null>;
+  /** The users `ownerId` has in `state`, by ascending ID. */
+  listContacts(ownerId: number, state: ContactRelation): Promise<number[]>;
 
   /** Counts for metrics and tests. */
   stats(): Promise<{ users: number; messages: number; pendingDeliveries: number }>;

@@ -6,6 +6,8 @@
  */
 
 import {
+  type ContactChange,
+  type ContactRelation,
   DEFAULT_IDEMPOTENCY_MS,
   DEFAULT_PENDING_BOUNDS,
   MESSAGE_KINDS,
@@ -235,6 +237,40 @@ function _checkPositive(name: string, value: number, max = Number.MAX_SAFE_INTEG
   if (!Number.isSafeInteger(value) || value < 1 || value > max) {
     throw new RangeError(`${name} must be an integer from 1 to ${max}, got ${value}`);
   }
+}
+
+/** The arguments of `setContacts()`: distinct users other than the owner, known states. */
+export function checkContacts(
+  ownerId: number,
+  changes: readonly ContactChange[],
+  max: number,
+): void {
+  checkId("ownerId", ownerId);
+  if (!Array.isArray(changes)) throw new TypeError("changes must be an array");
+  const seen = new Set<number>();
+  changes.forEach((c, i) => {
+    if (typeof c !== "object" || c === null) throw new TypeError(`changes[${i}] must be an object`);
+    checkId(`changes[${i}].userId`, c.userId);
+    checkContactState(`changes[${i}].state`, c.state, true);
+    if (c.userId === ownerId) {
+      throw new RangeError(`changes[${i}].userId is the owner ${ownerId}; name other users`);
+    }
+    if (seen.has(c.userId)) throw new RangeError(`changes names user ${c.userId} twice`);
+    seen.add(c.userId);
+  });
+  checkCount("max", max);
+}
+
+/** A stored relation ("contact" or "blocked"), or also "none" when `none` is allowed. */
+export function checkContactState(
+  name: string,
+  state: string,
+  none = false,
+): asserts state is ContactRelation {
+  if (state === "contact" || state === "blocked" || (none && state === "none")) return;
+  throw new RangeError(
+    `${name} must be "contact", "blocked"${none ? ' or "none"' : ""}, got ${String(state)}`,
+  );
 }
 
 /** Sorted, de-duplicated IDs (for acks and member lists). */

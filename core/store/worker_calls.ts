@@ -47,6 +47,9 @@ export const STORE_METHODS = [
   "settle",
   "takeAttempt",
   "refundAttempt",
+  "setContacts",
+  "contactState",
+  "listContacts",
   "stats",
   "close",
 ] as const satisfies readonly StoreMethod[];

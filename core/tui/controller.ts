@@ -94,7 +94,7 @@ export class TuiController {
   }
 
   /** Contacts' online status, by user ID (polled by the caller). */
-  onPresence(online: ReadonlyMap<number, boolean>): void {
+  onPresence(online: ReadonlyMap<number, boolean | null>): void {
     this.#set({ ...this.#snap, view: setOnline(this.#snap.view, online) });
   }
 

@@ -122,12 +122,16 @@ export async function runTui(opts: TuiOptions): Promise<number> {
     const poll = async () => c.onPresence(await client.presence(c.contactIds()));
     await poll();
     presenceTimer = setInterval(() => void poll().catch(() => {}), PRESENCE_POLL_MS);
-    // A new contact is asked about at once.
+    // A new contact is asked about at once, and so is everyone when a conversation is opened
+    // (what the person looks at is fresh: a contact who blocked them shows as unknown).
     let contacts = c.contactIds().length;
+    let open = c.snapshot.view.current;
     unwatch = c.subscribe(() => {
       const n = c.contactIds().length;
-      if (n === contacts) return;
+      const now = c.snapshot.view.current;
+      if (n === contacts && now === open) return;
       contacts = n;
+      open = now;
       void poll().catch(() => {});
     });
 

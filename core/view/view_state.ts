@@ -561,8 +561,14 @@ export function answerOf(command: string): AnswerEvent | null {
 
 const _ANSWERS: ReadonlySet<AnswerEvent> = new Set(["friends", "groups", "history", "requests"]);
 
-/** Sets contacts' online status, by user ID. */
-export function setOnline(v: ViewState, online: ReadonlyMap<number, boolean>): ViewState {
+/**
+ * Sets contacts' online status, by user ID: null when unknown (the server tells only those
+ * who made the user a contact).
+ */
+export function setOnline(
+  v: ViewState,
+  online: ReadonlyMap<number, boolean | null>,
+): ViewState {
   return {
     ...v,
     conversations: v.conversations.map((c) =>

@@ -35,20 +35,27 @@ import {
 
 /** What the socket reads and writes: a `Deno.Conn` or `Deno.TlsConn`, or a test fake. */
 export interface ByteStream {
+  /** Reads into `p`; the number of bytes read, or null at the end of the stream. */
   read(p: Uint8Array): Promise<number | null>;
+  /** Writes some of `p`; the number of bytes written. */
   write(p: Uint8Array): Promise<number>;
+  /** Closes the stream, in both directions. */
   close(): void;
 }
 
 /** A message event: text as a string, binary as bytes. */
 export interface SocketMessageEvent {
+  /** The whole message (fragments joined). */
   readonly data: string | Uint8Array;
 }
 
 /** A close event (code 1006 when the connection ended without a close frame). */
 export interface SocketCloseEvent {
+  /** The close code (RFC 6455 section 7.4), 1006 when no close frame came. */
   readonly code: number;
+  /** The close reason, possibly empty. */
   readonly reason: string;
+  /** True when both sides exchanged close frames. */
   readonly wasClean: boolean;
 }
 
@@ -72,9 +79,13 @@ export interface ServerSocketOptions {
  * socket cost less than four closures each. Called after the matching `on*` handler.
  */
 export interface SocketListener {
+  /** The socket is open: it may send. */
   onOpen?(): void;
+  /** A whole message arrived: text as a string, binary as bytes. */
   onMessage(data: string | Uint8Array): void;
+  /** The connection ended, once, whether cleanly or not. */
   onClose(ev: SocketCloseEvent): void;
+  /** Writing to the stream failed; `onClose` (code 1006) follows. */
   onError?(error: unknown): void;
 }
 
@@ -94,14 +105,22 @@ const _strictUtf8 = new TextDecoder("utf-8", { fatal: true });
 
 /** The server end of a WebSocket; see the module documentation. */
 export class ServerSocket {
+  /** `readyState` before the socket opens (as `WebSocket.CONNECTING`). */
   static readonly CONNECTING = 0;
+  /** `readyState` while it may send and receive. */
   static readonly OPEN = 1;
+  /** `readyState` once a close frame was sent or received. */
   static readonly CLOSING = 2;
+  /** `readyState` once the connection ended. */
   static readonly CLOSED = 3;
 
+  /** Called when the socket opens. */
   onopen: (() => void) | null = null;
+  /** Called with each whole message. */
   onmessage: ((ev: SocketMessageEvent) => void) | null = null;
+  /** Called once when the connection ends. */
   onclose: ((ev: SocketCloseEvent) => void) | null = null;
+  /** Called when writing to the stream fails; `onclose` (code 1006) follows. */
   onerror: ((ev: { error: unknown }) => void) | null = null;
   /** Hears every event too, after the `on*` handlers (see {@linkcode SocketListener}). */
   listener: SocketListener | null = null;
@@ -134,6 +153,7 @@ export class ServerSocket {
   #closedWait: PromiseWithResolvers<SocketCloseEvent> | null = null;
   #lastRead = performance.now();
 
+  /** Wraps `stream`, whose 101 answer has been written; nothing is read until `start()`. */
   constructor(stream: ByteStream, opts: ServerSocketOptions) {
     this.#stream = stream;
     this.#maxMessageBytes = _checkMax(opts.maxMessageBytes);
