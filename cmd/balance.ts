@@ -7,13 +7,13 @@
  */
 
 import { embeddedWebAssets } from "../core/balancer/embedded_web.ts";
-import { parseArgs } from "node:util";
 import { dirname } from "node:path";
-import { type Command, UsageError } from "./command.ts";
-import { isStrategy, startBalancer, STRATEGIES } from "../core/balancer/mod.ts";
+import type { Command } from "./command.ts";
+import { choiceFlag, parseFlags, portFlag, textFlag } from "./flags.ts";
+import { startBalancer, STRATEGIES } from "../core/balancer/mod.ts";
 import { readServersFile, ServersFileError } from "../core/cluster/servers_file.ts";
 import { untilStopped } from "../core/cluster/until_stopped.ts";
-import { parseLogLevel } from "../core/log/logger.ts";
+import { LOG_LEVELS } from "../core/log/logger.ts";
 import { DB_ENV, dbLocation, openStore, storeBackend } from "../core/store/open_store.ts";
 
 const _USAGE = `Usage: fastchat balance --strategy STRATEGY [options]
@@ -44,49 +44,27 @@ export const balanceCommand: Command = {
 };
 
 async function _run(args: string[]): Promise<number> {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args,
-      options: {
-        strategy: { type: "string" },
-        port: { type: "string", default: "7100" },
-        host: { type: "string", default: "127.0.0.1" },
-        servers: { type: "string", default: "./servers.txt" },
-        db: { type: "string" },
-        "log-level": { type: "string", default: "info" },
-        help: { type: "boolean", short: "h" },
-      },
-      allowPositionals: false,
-      strict: true,
-    }));
-  } catch (err) {
-    throw new UsageError((err as Error).message);
-  }
+  const values = parseFlags(args, {
+    strategy: { type: "string" },
+    port: { type: "string" },
+    host: { type: "string" },
+    servers: { type: "string", default: "./servers.txt" },
+    db: { type: "string" },
+    "log-level": { type: "string" },
+    help: { type: "boolean", short: "h" },
+  });
   if (values.help) {
     console.log(_USAGE);
     return 0;
   }
-  const strategy = values.strategy;
-  if (strategy === undefined) {
-    throw new UsageError(`Missing --strategy; expected one of: ${STRATEGIES.join(", ")}`);
-  }
-  if (!isStrategy(strategy)) {
-    throw new UsageError(
-      `Unknown strategy "${strategy}"; expected one of: ${STRATEGIES.join(", ")}`,
-    );
-  }
-  const port = /^[0-9]{1,5}$/.test(values.port) ? Number(values.port) : NaN;
-  if (!(port >= 0 && port <= 65535)) {
-    throw new UsageError(`Invalid --port "${values.port}"; expected a port from 0 to 65535`);
-  }
-  if (values.host === "") throw new UsageError("Empty --host; expected an address to listen on");
-  let logLevel;
-  try {
-    logLevel = parseLogLevel(values["log-level"]);
-  } catch (err) {
-    throw new UsageError((err as Error).message);
-  }
+  const strategy = choiceFlag("--strategy", values.strategy, STRATEGIES);
+  const port = portFlag("--port", values.port, { allowZero: true, fallback: 7100 });
+  const host = textFlag("--host", values.host, "an address to listen on", {
+    fallback: "127.0.0.1",
+  });
+  const logLevel = choiceFlag("--log-level", values["log-level"], LOG_LEVELS, {
+    fallback: "info",
+  });
 
   let entries;
   try {
@@ -108,13 +86,13 @@ async function _run(args: string[]): Promise<number> {
       balancer = await startBalancer({
         strategy,
         port,
-        host: values.host,
+        host,
         store,
         web: embeddedWebAssets(),
       });
     } catch (err) {
       if (err instanceof Deno.errors.AddrInUse || err instanceof Deno.errors.PermissionDenied) {
-        console.error(`fastchat balance: cannot listen on ${values.host}:${port}: ${err.message}`);
+        console.error(`fastchat balance: cannot listen on ${host}:${port}: ${err.message}`);
         return 1;
       }
       throw err;
@@ -127,9 +105,9 @@ async function _run(args: string[]): Promise<number> {
       await balancer.close();
       throw err;
     }
-    const host = balancer.host.includes(":") ? `[${balancer.host}]` : balancer.host;
+    const shown = balancer.host.includes(":") ? `[${balancer.host}]` : balancer.host;
     if (logLevel === "debug" || logLevel === "info") {
-      console.log(`balancer listening on http://${host}:${balancer.port} strategy=${strategy}`);
+      console.log(`balancer listening on http://${shown}:${balancer.port} strategy=${strategy}`);
     }
 
     if (await untilStopped() === "supervisor_gone") {

@@ -10,30 +10,22 @@
  */
 
 import {
-  BENCH_USAGE,
   BenchCancelled,
-  BenchUsageError,
   holdConnections,
-  parseBenchArgs,
   renderHtmlReport,
   renderTextReport,
   runBench,
   serveEcho,
 } from "../core/bench/mod.ts";
-import { type Command, UsageError } from "./command.ts";
+import { BENCH_USAGE, parseBenchArgs } from "./bench_args.ts";
+import type { Command } from "./command.ts";
 
 /** `fastchat bench`. */
 export const benchCommand: Command = {
   name: "bench",
   summary: "Benchmark a local cluster: throughput, latency, balance, CPU and memory",
   async run(args) {
-    let line;
-    try {
-      line = parseBenchArgs(args);
-    } catch (err) {
-      if (err instanceof BenchUsageError) throw new UsageError(err.message);
-      throw err;
-    }
+    const line = parseBenchArgs(args);
     if (line.kind === "help") {
       console.log(BENCH_USAGE);
       return 0;

@@ -6,12 +6,12 @@
  * @module
  */
 
-import { parseArgs } from "node:util";
 import { join } from "node:path";
 import { denoClientPorts } from "../core/client/deno_ports.ts";
 import { ChatClient, type ChatClientOptions, type ShutOut } from "../core/client/chat_client.ts";
 import { RequestError } from "../core/client/errors.ts";
 import { NoClusterError, PROBE_TIMEOUT_MS, probeCluster } from "../core/client/cluster_probe.ts";
+import { KEYSTORE_N_RANGE } from "../core/client/keystore_cipher.ts";
 import { KeystoreError } from "../core/client/keystore_types.ts";
 import { CommandError, parseCommand } from "../core/client/commands.ts";
 import type { ClientEvent } from "../core/client/events.ts";
@@ -20,6 +20,7 @@ import { promptPassword, stdinLines } from "../core/client/terminal.ts";
 import { LIMITS } from "../core/protocol/mod.ts";
 import { runTui } from "../core/tui/run_tui.ts";
 import { type Command, UsageError } from "./command.ts";
+import { numberFlag, parseFlags, scryptCostFlag } from "./flags.ts";
 
 const _USAGE = `Usage: fastchat client [options]
 
@@ -49,27 +50,17 @@ export const clientCommand: Command = {
   name: "client",
   summary: "The end-to-end encrypted terminal client",
   async run(args) {
-    let values;
-    try {
-      ({ values } = parseArgs({
-        args,
-        options: {
-          balancer: { type: "string", multiple: true },
-          user: { type: "string" },
-          data: { type: "string" },
-          "password-file": { type: "string" },
-          json: { type: "boolean" },
-          line: { type: "boolean" },
-          "connect-timeout": { type: "string" },
-          "keystore-scrypt-n": { type: "string" },
-          help: { type: "boolean", short: "h" },
-        },
-        strict: true,
-        allowPositionals: false,
-      }));
-    } catch (err) {
-      throw new UsageError((err as Error).message);
-    }
+    const values = parseFlags(args, {
+      balancer: { type: "string", multiple: true },
+      user: { type: "string" },
+      data: { type: "string" },
+      "password-file": { type: "string" },
+      json: { type: "boolean" },
+      line: { type: "boolean" },
+      "connect-timeout": { type: "string" },
+      "keystore-scrypt-n": { type: "string" },
+      help: { type: "boolean", short: "h" },
+    });
     if (values.help) {
       console.log(_USAGE);
       return 0;
@@ -98,10 +89,18 @@ export const clientCommand: Command = {
         );
       }
     }
-    const timeout = Number(values["connect-timeout"] ?? "30");
-    if (!(timeout > 0 && timeout <= 3600)) {
-      throw new UsageError(`--connect-timeout must be 1 to 3600 seconds`);
-    }
+    const timeout = numberFlag("--connect-timeout", values["connect-timeout"], {
+      min: 1,
+      max: 3600,
+      fallback: 30,
+      note: "seconds",
+    });
+    // Checked before the cluster is probed, like every other flag; used at registration.
+    const keystoreScryptN = scryptCostFlag(
+      "--keystore-scrypt-n",
+      values["keystore-scrypt-n"],
+      KEYSTORE_N_RANGE,
+    );
     // Nothing is asked, opened or generated before we know a cluster is there.
     const noCluster = await _noCluster(balancers, Math.min(PROBE_TIMEOUT_MS, timeout * 1000));
     if (noCluster !== null) {
@@ -111,9 +110,6 @@ export const clientCommand: Command = {
     }
     const user = values.user ?? _checkUsername(prompt("Username:")?.trim() ?? "");
     const dataDir = values.data ?? join(Deno.env.get("HOME") ?? ".", ".fastchat");
-    const keystoreScryptN = values["keystore-scrypt-n"]
-      ? Number(values["keystore-scrypt-n"])
-      : undefined;
     const account = await _account(dataDir, user, values["password-file"]);
     const base = {
       balancerUrls: balancers,

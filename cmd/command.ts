@@ -1,6 +1,6 @@
 /**
  * The shape of a `fastchat` subcommand. Each file in `cmd/` exports one, kept thin: it
- * parses its flags with `node:util` `parseArgs` and calls into `core/`.
+ * parses its flags with the helpers of `flags.ts` and calls into `core/`.
  *
  * @module
  */

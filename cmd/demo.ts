@@ -4,26 +4,16 @@
  * @module
  */
 
-import { parseArgs } from "node:util";
 import { runDemo } from "../core/demo/demo.ts";
-import { type Command, UsageError } from "./command.ts";
+import type { Command } from "./command.ts";
+import { parseFlags } from "./flags.ts";
 
 /** `fastchat demo`. */
 export const demoCommand: Command = {
   name: "demo",
   summary: "Walk three users through FastChat on a temporary cluster",
   async run(args) {
-    let values;
-    try {
-      ({ values } = parseArgs({
-        args,
-        options: { help: { type: "boolean", short: "h" } },
-        strict: true,
-        allowPositionals: false,
-      }));
-    } catch (err) {
-      throw new UsageError((err as Error).message);
-    }
+    const values = parseFlags(args, { help: { type: "boolean", short: "h" } });
     if (values.help) {
       console.log(
         "Usage: fastchat demo\n\nStarts a temporary cluster in this process (balancer + 3 " +

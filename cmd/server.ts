@@ -4,17 +4,17 @@
  * @module
  */
 
-import { parseArgs } from "node:util";
 import { dirname, join } from "node:path";
-import { readServersFile } from "../core/cluster/servers_file.ts";
+import { MAX_SERVER_ID, readServersFile } from "../core/cluster/servers_file.ts";
 import { loadClusterSecret, SECRET_ENV } from "../core/cluster/secret.ts";
 import { untilStopped } from "../core/cluster/until_stopped.ts";
-import { createLogger, parseLogLevel } from "../core/log/logger.ts";
+import { PASSWORD_N_RANGE } from "../core/crypto/password.ts";
+import { createLogger, LOG_LEVELS } from "../core/log/logger.ts";
 import type { Quotas } from "../core/server/quotas.ts";
 import { startServer } from "../core/server/serve.ts";
 import { DB_ENV, dbLocation, openStore, storeBackend } from "../core/store/open_store.ts";
-import { OriginError, parseOrigins } from "../core/ws/origin.ts";
 import { type Command, UsageError } from "./command.ts";
+import { choiceFlag, intFlag, originsFlag, parseFlags, scryptCostFlag, textFlag } from "./flags.ts";
 
 const _USAGE = `Usage: fastchat server --id N [options]
 
@@ -58,91 +58,69 @@ export const serverCommand: Command = {
   name: "server",
   summary: "Run one chat server of the cluster (servers.txt)",
   async run(args) {
-    const { values } = _parse(args);
+    const values = parseFlags(args, {
+      id: { type: "string" },
+      servers: { type: "string" },
+      db: { type: "string" },
+      "secret-file": { type: "string" },
+      listen: { type: "string" },
+      "tls-cert": { type: "string" },
+      "tls-key": { type: "string" },
+      "allowed-origins": { type: "string" },
+      "scrypt-n": { type: "string" },
+      "max-conns-per-addr": { type: "string" },
+      "send-rate": { type: "string" },
+      "pending-expiry-days": { type: "string" },
+      "registrations-per-hour": { type: "string" },
+      "log-level": { type: "string" },
+      help: { type: "boolean", short: "h" },
+    });
     if (values.help) {
       console.log(_USAGE);
       return 0;
     }
-    if (values.id === undefined) throw new UsageError("--id is required");
-    if (!/^[1-9][0-9]*$/.test(values.id)) {
-      throw new UsageError(`--id must be a positive integer, got "${values.id}"`);
-    }
+    const id = intFlag("--id", values.id, { min: 1, max: MAX_SERVER_ID });
     if ((values["tls-cert"] === undefined) !== (values["tls-key"] === undefined)) {
       throw new UsageError("--tls-cert and --tls-key go together");
     }
-    let logLevel;
-    try {
-      logLevel = parseLogLevel(values["log-level"] ?? "info");
-    } catch (err) {
-      throw new UsageError((err as Error).message);
-    }
-    let allowedOrigins: string[] = [];
-    try {
-      allowedOrigins = parseOrigins(values["allowed-origins"] ?? "");
-    } catch (err) {
-      if (!(err instanceof OriginError)) throw err;
-      throw new UsageError(`--allowed-origins: ${err.message}`);
-    }
-    let scryptN: number | undefined;
-    if (values["scrypt-n"] !== undefined) {
-      scryptN = Number(values["scrypt-n"]);
-      if (!Number.isSafeInteger(scryptN) || scryptN < 2 || (scryptN & (scryptN - 1)) !== 0) {
-        throw new UsageError(`--scrypt-n must be a power of two, got "${values["scrypt-n"]}"`);
-      }
-    }
-    let maxConnsPerAddr: number | undefined;
-    if (values["max-conns-per-addr"] !== undefined) {
-      maxConnsPerAddr = Number(values["max-conns-per-addr"]);
-      if (!/^[0-9]{1,9}$/.test(values["max-conns-per-addr"])) {
-        throw new UsageError(
-          `--max-conns-per-addr must be a whole number (0 for no cap), got "${
-            values["max-conns-per-addr"]
-          }"`,
-        );
-      }
-    }
-    let send: Quotas["send"] | undefined;
-    let pendingExpiryMs: number | undefined;
-    if (values["send-rate"] !== undefined) {
-      if (!/^[0-9]{1,6}$/.test(values["send-rate"])) {
-        throw new UsageError(
-          `--send-rate must be a whole number (0 for no limit), got "${values["send-rate"]}"`,
-        );
-      }
-      const rate = Number(values["send-rate"]);
-      send = rate === 0
+    const listenHost = values.listen === undefined
+      ? undefined
+      : textFlag("--listen", values.listen, "an address to bind");
+    const logLevel = choiceFlag("--log-level", values["log-level"], LOG_LEVELS, {
+      fallback: "info",
+    });
+    const allowedOrigins = originsFlag("--allowed-origins", values["allowed-origins"]);
+    const scryptN = scryptCostFlag("--scrypt-n", values["scrypt-n"], PASSWORD_N_RANGE);
+    const maxConnsPerAddr = _optional(
+      values["max-conns-per-addr"],
+      (raw) =>
+        intFlag("--max-conns-per-addr", raw, { min: 0, max: 999_999_999, note: "0 for no cap" }),
+    );
+    const send: Quotas["send"] | undefined = _optional(values["send-rate"], (raw) => {
+      const rate = intFlag("--send-rate", raw, { min: 0, max: 999_999, note: "0 for no limit" });
+      return rate === 0
         ? null
         : { burst: 4 * rate, intervalMs: Math.max(1, Math.round(1000 / rate)) };
-    }
-    let register: Quotas["register"] | undefined;
-    if (values["registrations-per-hour"] !== undefined) {
-      if (!/^[1-9][0-9]{0,5}$/.test(values["registrations-per-hour"])) {
-        throw new UsageError(
-          `--registrations-per-hour must be a positive whole number, got "${
-            values["registrations-per-hour"]
-          }"`,
-        );
-      }
-      const n = Number(values["registrations-per-hour"]);
-      register = { burst: n, intervalMs: Math.max(1, Math.round(3_600_000 / n)) };
-    }
-    if (values["pending-expiry-days"] !== undefined) {
-      if (!/^[1-9][0-9]{0,4}$/.test(values["pending-expiry-days"])) {
-        throw new UsageError(
-          `--pending-expiry-days must be a positive whole number, got "${
-            values["pending-expiry-days"]
-          }"`,
-        );
-      }
-      pendingExpiryMs = Number(values["pending-expiry-days"]) * 86_400_000;
-    }
-    const id = Number(values.id);
+    });
+    const register: Quotas["register"] | undefined = _optional(
+      values["registrations-per-hour"],
+      (raw) => {
+        const n = intFlag("--registrations-per-hour", raw, { min: 1, max: 999_999 });
+        return { burst: n, intervalMs: Math.max(1, Math.round(3_600_000 / n)) };
+      },
+    );
+    const pendingExpiryMs = _optional(
+      values["pending-expiry-days"],
+      (raw) => intFlag("--pending-expiry-days", raw, { min: 1, max: 99_999 }) * 86_400_000,
+    );
     const serversFile = values.servers ?? "./servers.txt";
     const servers = await readServersFile(serversFile);
     const self = servers.find((s) => s.id === id);
     if (!self) {
       throw new UsageError(
-        `server ${id} is not in ${serversFile} (it lists ${servers.map((s) => s.id).join(", ")})`,
+        `Server ${id} is not in ${serversFile}; expected one of the IDs it lists: ${
+          servers.map((s) => s.id).join(", ")
+        }`,
       );
     }
     const db = dbLocation(values.db);
@@ -169,7 +147,7 @@ export const serverCommand: Command = {
         secret,
         logger,
         tls,
-        listenHost: values.listen,
+        listenHost,
         passwordCost: scryptN !== undefined ? { N: scryptN, r: 8, p: 1 } : undefined,
         httpLimits: maxConnsPerAddr !== undefined ? { maxConnsPerAddr } : undefined,
         quotas: { send, pendingExpiryMs, register },
@@ -179,7 +157,7 @@ export const serverCommand: Command = {
       await store.close();
       if (err instanceof Deno.errors.AddrInUse) {
         throw new Error(
-          `cannot listen on ${values.listen ?? self.host}:${self.port}: the port is in use ` +
+          `cannot listen on ${listenHost ?? self.host}:${self.port}: the port is in use ` +
             "(is another server " + id + " running?)",
         );
       }
@@ -194,31 +172,7 @@ export const serverCommand: Command = {
   },
 };
 
-function _parse(args: string[]) {
-  try {
-    return parseArgs({
-      args,
-      options: {
-        id: { type: "string" },
-        servers: { type: "string" },
-        db: { type: "string" },
-        "secret-file": { type: "string" },
-        listen: { type: "string" },
-        "tls-cert": { type: "string" },
-        "tls-key": { type: "string" },
-        "allowed-origins": { type: "string" },
-        "scrypt-n": { type: "string" },
-        "max-conns-per-addr": { type: "string" },
-        "send-rate": { type: "string" },
-        "pending-expiry-days": { type: "string" },
-        "registrations-per-hour": { type: "string" },
-        "log-level": { type: "string" },
-        help: { type: "boolean", short: "h" },
-      },
-      strict: true,
-      allowPositionals: false,
-    });
-  } catch (err) {
-    throw new UsageError((err as Error).message);
-  }
+/** `undefined` for a flag not given, else `read(raw)`. */
+function _optional<T>(raw: string | undefined, read: (raw: string) => T): T | undefined {
+  return raw === undefined ? undefined : read(raw);
 }

@@ -6,17 +6,23 @@
  * @module
  */
 
-import { parseArgs } from "node:util";
+import { STRATEGIES } from "../core/balancer/strategy.ts";
 import { readServersFile } from "../core/cluster/servers_file.ts";
 import { startCluster } from "../core/cluster/supervisor.ts";
 import { upSummaryLines } from "../core/cluster/up_summary.ts";
-import { parseLogLevel } from "../core/log/logger.ts";
+import { PASSWORD_N_RANGE } from "../core/crypto/password.ts";
+import { LOG_LEVELS } from "../core/log/logger.ts";
 import { redactUrl } from "../core/store/postgres_driver.ts";
 import { DB_ENV, storeBackend } from "../core/store/open_store.ts";
-import { OriginError, parseOrigins } from "../core/ws/origin.ts";
 import { type Command, UsageError } from "./command.ts";
-
-const _STRATEGIES = ["load", "random", "round-robin"];
+import {
+  choiceFlag,
+  originsFlag,
+  parseFlags,
+  portFlag,
+  scryptCostFlag,
+  textFlag,
+} from "./flags.ts";
 
 const _USAGE = `Usage: fastchat up [options]
 
@@ -32,7 +38,7 @@ Options:
   --data DIR             Cluster secret and SQLite database directory (default ./data)
   --db DB                The main database instead: a SQLite path or a postgres:// URL
                          (${DB_ENV} gives it too)
-  --strategy S           load, random or round-robin (default load)
+  --strategy S           ${STRATEGIES.join(", ")} (default load)
   --balancer-port P      Balancer port (default 7100)
   --balancer-host H      Balancer address (default 127.0.0.1)
   --allowed-origins LIST Web pages that may connect to the servers besides the
@@ -50,68 +56,41 @@ export const upCommand: Command = {
   name: "up",
   summary: "Start a local cluster: balancer + all servers on one embedded database",
   async run(args) {
-    let values;
-    try {
-      ({ values } = parseArgs({
-        args,
-        options: {
-          servers: { type: "string" },
-          data: { type: "string" },
-          db: { type: "string" },
-          strategy: { type: "string" },
-          "balancer-port": { type: "string" },
-          "balancer-host": { type: "string" },
-          "allowed-origins": { type: "string" },
-          "log-level": { type: "string" },
-          verbose: { type: "boolean", short: "v" },
-          "scrypt-n": { type: "string" },
-          help: { type: "boolean", short: "h" },
-        },
-        strict: true,
-        allowPositionals: false,
-      }));
-    } catch (err) {
-      throw new UsageError((err as Error).message);
-    }
+    const values = parseFlags(args, {
+      servers: { type: "string" },
+      data: { type: "string" },
+      db: { type: "string" },
+      strategy: { type: "string" },
+      "balancer-port": { type: "string" },
+      "balancer-host": { type: "string" },
+      "allowed-origins": { type: "string" },
+      "log-level": { type: "string" },
+      verbose: { type: "boolean", short: "v" },
+      "scrypt-n": { type: "string" },
+      help: { type: "boolean", short: "h" },
+    });
     if (values.help) {
       console.log(_USAGE);
       return 0;
     }
-    const strategy = values.strategy ?? "load";
-    if (!_STRATEGIES.includes(strategy)) {
-      throw new UsageError(
-        `--strategy must be one of ${_STRATEGIES.join(", ")}, got "${strategy}"`,
-      );
-    }
-    const port = Number(values["balancer-port"] ?? "7100");
-    if (!Number.isInteger(port) || port < 1 || port > 65535) {
-      throw new UsageError(
-        `--balancer-port must be a port from 1 to 65535, got "${values["balancer-port"]}"`,
-      );
-    }
-    let allowedOrigins: string[];
-    try {
-      allowedOrigins = parseOrigins(values["allowed-origins"] ?? "");
-    } catch (err) {
-      if (!(err instanceof OriginError)) throw err;
-      throw new UsageError(`--allowed-origins: ${err.message}`);
-    }
+    const strategy = choiceFlag("--strategy", values.strategy, STRATEGIES, { fallback: "load" });
+    const port = portFlag("--balancer-port", values["balancer-port"], { fallback: 7100 });
+    const balancerHost = textFlag(
+      "--balancer-host",
+      values["balancer-host"],
+      "an address to listen on",
+      {
+        fallback: "127.0.0.1",
+      },
+    );
+    const allowedOrigins = originsFlag("--allowed-origins", values["allowed-origins"]);
     if (values.verbose && values["log-level"] !== undefined) {
-      throw new UsageError("give --log-level or --verbose, not both");
+      throw new UsageError("Give --log-level or --verbose, not both");
     }
-    let logLevel;
-    try {
-      logLevel = parseLogLevel(values["log-level"] ?? (values.verbose ? "info" : "warn"));
-    } catch (err) {
-      throw new UsageError((err as Error).message);
-    }
-    const scryptN = values["scrypt-n"] !== undefined ? Number(values["scrypt-n"]) : undefined;
-    if (
-      scryptN !== undefined &&
-      (!Number.isSafeInteger(scryptN) || scryptN < 2 || (scryptN & (scryptN - 1)) !== 0)
-    ) {
-      throw new UsageError(`--scrypt-n must be a power of two, got "${values["scrypt-n"]}"`);
-    }
+    const logLevel = choiceFlag("--log-level", values["log-level"], LOG_LEVELS, {
+      fallback: values.verbose ? "info" : "warn",
+    });
+    const scryptN = scryptCostFlag("--scrypt-n", values["scrypt-n"], PASSWORD_N_RANGE);
     const serversFile = values.servers ?? "./servers.txt";
     const servers = await readServersFile(serversFile);
     const dataDir = values.data ?? "./data";
@@ -124,7 +103,7 @@ export const upCommand: Command = {
       dataDir,
       db,
       strategy,
-      balancerHost: values["balancer-host"] ?? "127.0.0.1",
+      balancerHost,
       balancerPort: port,
       logLevel,
       scryptN,

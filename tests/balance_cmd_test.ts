@@ -308,7 +308,7 @@ Deno.test("fastchat balance with a bad or missing --strategy exits 2 listing the
     const r = await _run(...args);
     assert.equal(r.code, 2, `args ${args}`);
     assert.match(r.stderr, /^fastchat balance: /);
-    if (args.length !== 1) assert.match(r.stderr, /expected one of: load, random, round-robin/);
+    if (args.length !== 1) assert.match(r.stderr, /--strategy .*one of load, random, round-robin/);
     assert.equal(r.stdout, "");
   }
 });

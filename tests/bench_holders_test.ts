@@ -8,7 +8,8 @@ import assert from "node:assert/strict";
 import { PROBE_POOL, splitConnections } from "../core/bench/idle_scale.ts";
 import { fdBudget, HOLDER_MAX } from "../core/bench/run_bench.ts";
 import { parseHolderLine } from "../core/bench/conn_holder.ts";
-import { BenchUsageError, parseBenchArgs } from "../core/bench/options.ts";
+import { parseBenchArgs } from "../cmd/bench_args.ts";
+import { UsageError } from "../cmd/command.ts";
 import { startHolders } from "../core/bench/holder_pool.ts";
 import { freePort } from "../core/bench/async_util.ts";
 
@@ -65,7 +66,7 @@ Deno.test("parseBenchArgs() reads the hidden --hold mode and rejects what does n
   const usage = (args: string[], message: RegExp) =>
     assert.throws(
       () => parseBenchArgs(args),
-      (e) => e instanceof BenchUsageError && message.test(e.message),
+      (e) => e instanceof UsageError && message.test(e.message),
     );
   usage(
     ["--hold", "0", "--balancer", "http://a:1", "--prefix", "h"],

@@ -6,12 +6,9 @@
 
 import assert from "node:assert/strict";
 import { cpuMicrosPer, perClientFairness } from "../core/bench/run_bench.ts";
-import {
-  type BenchOptions,
-  BenchUsageError,
-  parseBenchArgs,
-  parseMix,
-} from "../core/bench/options.ts";
+import type { BenchOptions } from "../core/bench/options.ts";
+import { parseBenchArgs, parseMix } from "../cmd/bench_args.ts";
+import { UsageError } from "../cmd/command.ts";
 import {
   cpuPercent,
   percentile,
@@ -40,7 +37,7 @@ function _options(args: string[]): BenchOptions {
 
 function _usage(args: string[], message: RegExp): void {
   assert.throws(() => parseBenchArgs(args), (err: unknown) => {
-    assert.ok(err instanceof BenchUsageError, `expected BenchUsageError, got ${err}`);
+    assert.ok(err instanceof UsageError, `expected UsageError, got ${err}`);
     assert.equal(err.code, "usage");
     assert.match(err.message, message);
     return true;
@@ -173,7 +170,10 @@ Deno.test("parseBenchArgs rejects bad values with what was expected", () => {
   _usage(["--duration", "0"], /--duration must be a number from 0.1 to 3600, got "0"/);
   _usage(["--duration", "1e3"], /--duration must be a number/);
   _usage(["--warmup", "-1"], /--warmup/);
-  _usage(["--strategy", "fastest"], /--strategy must be one of load, random, round-robin or all/);
+  _usage(
+    ["--strategy", "fastest"],
+    /--strategy must be one of load, random, round-robin, all, got "fastest"/,
+  );
   _usage(["--group-size", "1"], /--group-size must be an integer from 2 to 256/);
   _usage(["--group-size", "300"], /--group-size must be an integer from 2 to 256/);
   _usage(
@@ -187,12 +187,12 @@ Deno.test("parseBenchArgs rejects bad values with what was expected", () => {
   _usage(["--connections", "1"], /--connections must be an integer from 2/);
   _usage(["--connections", "100", "--baseline"], /does not apply with --connections/);
   _usage(["--report", ""], /--report needs a file name/);
-  _usage(["--backend", "mysql"], /--backend must be sqlite, postgres or both, got "mysql"/);
+  _usage(["--backend", "mysql"], /--backend must be one of sqlite, postgres, both, got "mysql"/);
   _usage(["--backend", "postgres", "--db", "db.sqlite"], /--db must be a postgres:\/\/ URL/);
   _usage(["--db", "postgres://x/y"], /--db applies to PostgreSQL; add --backend postgres/);
   _usage(["--nope"], /Unknown option '--nope'/);
-  _usage(["extra"], /positional/i);
-  _usage(["--echo-server", "0"], /--echo-server must be an integer from 1 to 65535/);
+  _usage(["extra"], /Unexpected argument "extra"; expected options only/);
+  _usage(["--echo-server", "0"], /--echo-server must be a port from 1 to 65535, got "0"/);
   _usage(["--echo-server", "8080", "--json"], /--echo-server runs alone/);
 });
 
@@ -218,7 +218,7 @@ Deno.test("parseMix normalizes shares and rejects malformed mixes", () => {
     ] as const
   ) {
     assert.throws(() => parseMix(text), (err: unknown) => {
-      assert.ok(err instanceof BenchUsageError);
+      assert.ok(err instanceof UsageError);
       assert.match(err.message, re);
       return true;
     });

@@ -1,7 +1,8 @@
 /**
  * `fastchat bench`: the load benchmark of a whole cluster. Public API of `core/bench/`:
  *
- * - {@linkcode parseBenchArgs}, {@linkcode BENCH_USAGE}: the command line;
+ * - {@linkcode BenchOptions}: what a run is configured with (the command line that fills
+ *   it in is `cmd/bench_args.ts`);
  * - {@linkcode runBench}: runs every strategy (and the baseline) and returns a
  *   {@linkcode BenchReport};
  * - {@linkcode renderTextReport}, {@linkcode renderHtmlReport}: the table and the HTML
@@ -16,14 +17,11 @@
 export { BenchCancelled } from "./async_util.ts";
 export {
   BENCH_STRATEGIES,
-  BENCH_USAGE,
-  type BenchCommandLine,
   type BenchOptions,
   type BenchStrategy,
-  BenchUsageError,
+  MAX_CLIENTS,
+  MAX_CONNECTIONS,
   type MessageMix,
-  parseBenchArgs,
-  parseMix,
 } from "./options.ts";
 export {
   type BaselineSummary,

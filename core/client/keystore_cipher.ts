@@ -62,6 +62,15 @@ const _MAX_R = 32;
 const _MAX_P = 16;
 const _MAX_MEM = 256 * 1024 * 1024;
 const _VERIFIER_CONTEXT = "verifier";
+
+/**
+ * The scrypt costs N a new keystore accepts with the default r and p: powers of two from
+ * `min` to `max` (2^18: 128·r·N may need at most 256 MiB). For command-line checks.
+ */
+export const KEYSTORE_N_RANGE: Readonly<{ min: number; max: number }> = Object.freeze({
+  min: 2 ** _MIN_LOG_N,
+  max: Math.min(2 ** _MAX_LOG_N, _MAX_MEM / (128 * DEFAULT_KEYSTORE_SCRYPT.r)),
+});
 const _VERIFIER_VALUE = "fastchat-keystore-v1";
 
 /**

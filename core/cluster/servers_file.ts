@@ -22,6 +22,9 @@ export class ServersFileError extends Error {
   }
 }
 
+/** The largest server ID a servers file may list. */
+export const MAX_SERVER_ID = 999_999_999;
+
 const _HOST =
   /^(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*|\[[0-9A-Fa-f:.]+\])$/;
 
@@ -44,7 +47,7 @@ export function parseServers(text: string, file = "servers.txt"): ServerEntry[] 
     const [idText, host, portText] = parts as [string, string, string];
     if (!/^[1-9][0-9]{0,8}$/.test(idText)) {
       throw new ServersFileError(
-        `${where}: expected a server ID from 1 to 999999999, got "${idText}"`,
+        `${where}: expected a server ID from 1 to ${MAX_SERVER_ID}, got "${idText}"`,
       );
     }
     if (!_HOST.test(host)) {

@@ -80,6 +80,7 @@ export {
   DEFAULT_PASSWORD_PARAMS,
   hashPassword,
   hashPasswordAsync,
+  PASSWORD_N_RANGE,
   type PasswordHashOptions,
   verifyPassword,
   verifyPasswordAsync,

@@ -79,6 +79,15 @@ const _MIN_DKLEN = 16;
 const _MAX_DKLEN = 64;
 const _MAX_MEM = 256 * 1024 * 1024;
 const _MAX_WORK = 1024 * 1024 * 1024;
+/**
+ * The scrypt costs N that {@linkcode hashPassword} accepts with the default r and p: powers
+ * of two from `min` to `max` (2^18: 128·r·N may need at most 256 MiB). For command-line
+ * checks, so a bad cost is refused at start-up rather than at the first registration.
+ */
+export const PASSWORD_N_RANGE: Readonly<{ min: number; max: number }> = Object.freeze({
+  min: 2,
+  max: Math.min(2 ** _MAX_LOG_N, _MAX_MEM / (128 * DEFAULT_PASSWORD_PARAMS.r)),
+});
 const _ENCODED =
   /^\$scrypt\$ln=([1-9][0-9]?),r=([1-9][0-9]?),p=([1-9][0-9]?)\$([A-Za-z0-9_-]+)\$([A-Za-z0-9_-]+)$/;
 
