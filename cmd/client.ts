@@ -7,16 +7,24 @@
  */
 
 import { join } from "node:path";
-import { denoClientPorts } from "../core/client/deno_ports.ts";
-import { ChatClient, type ChatClientOptions, type ShutOut } from "../core/client/chat_client.ts";
-import { RequestError } from "../core/client/errors.ts";
-import { NoClusterError, PROBE_TIMEOUT_MS, probeCluster } from "../core/client/cluster_probe.ts";
-import { KEYSTORE_N_RANGE } from "../core/client/keystore_cipher.ts";
-import { KeystoreError } from "../core/client/keystore_types.ts";
-import { CommandError, parseCommand } from "../core/client/commands.ts";
-import type { ClientEvent } from "../core/client/events.ts";
-import { renderEvent } from "../core/client/render.ts";
-import { promptPassword, stdinLines } from "../core/client/terminal.ts";
+import { denoClientPorts } from "../core/client/deno/deno_ports.ts";
+import {
+  ChatClient,
+  type ChatClientOptions,
+  type ShutOut,
+} from "../core/client/engine/chat_client.ts";
+import { RequestError } from "../core/client/engine/errors.ts";
+import {
+  NoClusterError,
+  PROBE_TIMEOUT_MS,
+  probeCluster,
+} from "../core/client/transport/cluster_probe.ts";
+import { KEYSTORE_N_RANGE } from "../core/keystore/keystore_cipher.ts";
+import { KeystoreError } from "../core/keystore/keystore_types.ts";
+import { CommandError, parseCommand } from "../core/client/engine/commands.ts";
+import type { ClientEvent } from "../core/client/engine/events.ts";
+import { renderEvent } from "../core/view/event_text.ts";
+import { promptPassword, stdinLines } from "../core/client/deno/terminal.ts";
 import { LIMITS } from "../core/protocol/mod.ts";
 import { runTui } from "../core/tui/run_tui.ts";
 import { type Command, UsageError } from "./command.ts";

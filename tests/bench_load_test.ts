@@ -8,7 +8,7 @@
 import assert from "node:assert/strict";
 import { runLoad } from "../core/bench/load_generator.ts";
 import type { BenchUser } from "../core/bench/bench_users.ts";
-import { RequestError } from "../core/client/errors.ts";
+import { RequestError } from "../core/client/engine/errors.ts";
 import type { ServerFrame } from "../core/protocol/mod.ts";
 
 /** Users whose fake server answers `busy` to each message's first attempt. */

@@ -15,7 +15,13 @@ const _BROWSER_MODULES = [
   "web/main.tsx",
   "core/crypto/mod.ts",
   "core/protocol/mod.ts",
+  "core/e2e/mod.ts",
+  "core/keystore/mod.ts",
   "core/client/mod.ts",
+  "core/client/engine/mod.ts",
+  "core/client/transport/mod.ts",
+  "core/client/text/mod.ts",
+  "core/view/view_state.ts",
 ] as const;
 
 async function _deno(args: string[]): Promise<{ ok: boolean; out: string }> {

@@ -2,7 +2,7 @@
  * Nothing a person sends is lost in silence: a burst of messages typed or scripted faster
  * than a server's send rate is paced by the client, what the server still refuses as
  * `rate_limited` is sent again after its wait, and every message is accepted and delivered
- * in order (`core/client/send_pacer.ts`). A real cluster whose servers allow less than the
+ * in order (`core/client/engine/send_pacer.ts`). A real cluster whose servers allow less than the
  * protocol's default rate (10 a second after 40 at once), so the client meets refusals
  * however fast the machine is; real client processes.
  */

@@ -4,7 +4,11 @@
  */
 
 import assert from "node:assert/strict";
-import { NoClusterError, probeCluster, type ProbeFetch } from "../core/client/cluster_probe.ts";
+import {
+  NoClusterError,
+  probeCluster,
+  type ProbeFetch,
+} from "../core/client/transport/cluster_probe.ts";
 
 const A = "http://127.0.0.1:7100";
 const B = "http://127.0.0.1:7101";

@@ -1,5 +1,10 @@
 import assert from "node:assert/strict";
-import { COMMAND_SPECS, CommandError, helpText, parseCommand } from "../core/client/commands.ts";
+import {
+  COMMAND_SPECS,
+  CommandError,
+  helpText,
+  parseCommand,
+} from "../core/client/engine/commands.ts";
 
 Deno.test("parseCommand() parses every seed command", () => {
   assert.deepEqual(parseCommand("add_friend bob"), { name: "add_friend", user: "bob" });

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
-import { Connection, type ConnectionHooks } from "../core/client/connection.ts";
-import { ConnectionClosedError, RequestError } from "../core/client/errors.ts";
-import type { RequestFrame } from "../core/client/protocol_client.ts";
+import { Connection, type ConnectionHooks } from "../core/client/engine/connection.ts";
+import { ConnectionClosedError, RequestError } from "../core/client/engine/errors.ts";
+import type { RequestFrame } from "../core/client/transport/protocol_client.ts";
 import { eventLog, FakeDialer } from "./helpers/client_fakes.ts";
 
 /** A server that resumes only the session "good" and logs in with password "pw". */

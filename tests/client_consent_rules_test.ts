@@ -7,7 +7,7 @@ import {
   requestHasRoom,
   screenGroupJoin,
   screenMessage,
-} from "../core/client/consent_rules.ts";
+} from "../core/client/engine/consent_rules.ts";
 
 Deno.test("screenMessage() opens contacts' messages and keeps strangers' as requests", () => {
   for (const type of ["friend_key", "dm"]) {

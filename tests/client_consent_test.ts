@@ -1,12 +1,12 @@
 /**
- * Consent, verification and live key checks in the engine (core/client/consent.ts,
+ * Consent, verification and live key checks in the engine (core/client/engine/consent.ts,
  * key_watch.ts and their wiring), on injected ports: a fake server (client_fakes.ts's
  * dialer) whose directory the test controls, peers that seal real envelopes, a keystore in
  * a temporary directory and files in memory.
  */
 
 import assert from "node:assert/strict";
-import { ChatClient } from "../core/client/chat_client.ts";
+import { ChatClient } from "../core/client/engine/chat_client.ts";
 import {
   fernetKeyId,
   type FileChunk,
@@ -15,12 +15,12 @@ import {
   sealGroup,
   sealGroupKey,
   splitFile,
-} from "../core/client/e2e.ts";
-import type { ClientEvent } from "../core/client/events.ts";
-import { friendKeyMessageId, groupKeyMessageId } from "../core/client/key_rules.ts";
-import type { Keystore } from "../core/client/keystore.ts";
-import { createKeystoreFile } from "../core/client/keystore_file.ts";
-import type { RequestFrame } from "../core/client/protocol_client.ts";
+} from "../core/e2e/mod.ts";
+import type { ClientEvent } from "../core/client/engine/events.ts";
+import { friendKeyMessageId, groupKeyMessageId } from "../core/client/engine/key_rules.ts";
+import type { Keystore } from "../core/keystore/keystore.ts";
+import { createKeystoreFile } from "../core/client/deno/keystore_file.ts";
+import type { RequestFrame } from "../core/client/transport/protocol_client.ts";
 import {
   generateFernetKey,
   generateIdentityKeyPair,

@@ -8,12 +8,12 @@ import { join } from "node:path";
 import { sha256 } from "@noble/hashes/sha2.js";
 import { toBase64Url, toHex } from "../core/crypto/bytes.ts";
 import { generateFernetKey, generateIdentityKeyPair } from "../core/crypto/mod.ts";
-import { sealDirect } from "../core/client/e2e.ts";
+import { sealDirect } from "../core/e2e/mod.ts";
 import { openStore } from "../core/store/open_store.ts";
 import { acceptGroup, ClientProc } from "./helpers/client_proc.ts";
 import { freePort, Proc, TestCluster, testEachBackend, waitHealthy } from "./helpers/cluster.ts";
 import type { StoreBackend } from "../core/store/open_store.ts";
-import { openKeystoreFile } from "../core/client/keystore_file.ts";
+import { openKeystoreFile } from "../core/client/deno/keystore_file.ts";
 
 async function _setup(backend: StoreBackend, n = 3, strategy = "round-robin") {
   const cluster = await TestCluster.start(n, { balancer: strategy, backend });

@@ -5,10 +5,10 @@
  */
 
 import assert from "node:assert/strict";
-import { ChatClient } from "../core/client/chat_client.ts";
-import type { ClientEvent } from "../core/client/events.ts";
-import { createKeystoreFile } from "../core/client/keystore_file.ts";
-import type { RequestFrame } from "../core/client/protocol_client.ts";
+import { ChatClient } from "../core/client/engine/chat_client.ts";
+import type { ClientEvent } from "../core/client/engine/events.ts";
+import { createKeystoreFile } from "../core/client/deno/keystore_file.ts";
+import type { RequestFrame } from "../core/client/transport/protocol_client.ts";
 import { generateIdentityKeyPair, toBase64Url } from "../core/crypto/mod.ts";
 import { FakeDialer, MemoryFiles } from "./helpers/client_fakes.ts";
 

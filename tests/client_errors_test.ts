@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { E2eError } from "../core/client/e2e.ts";
+import { E2eError } from "../core/e2e/mod.ts";
 import {
   ClientError,
   ConnectionClosedError,
@@ -8,7 +8,7 @@ import {
   RequestError,
   RequestTimeoutError,
   toErrorCode,
-} from "../core/client/errors.ts";
+} from "../core/client/engine/errors.ts";
 
 Deno.test("toErrorCode() keeps the protocol's codes and maps unknown ones to internal", () => {
   assert.equal(toErrorCode("not_found"), "not_found");

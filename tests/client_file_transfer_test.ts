@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
-import { fernetKeyId, MAX_FILE_SIZE, openDirect, splitFile } from "../core/client/e2e.ts";
-import { ClientError } from "../core/client/errors.ts";
-import { FileTransfer, numberedName } from "../core/client/file_transfer.ts";
-import { Tracker } from "../core/client/tracker.ts";
+import { fernetKeyId, MAX_FILE_SIZE, openDirect, splitFile } from "../core/e2e/mod.ts";
+import { ClientError } from "../core/client/engine/errors.ts";
+import { FileTransfer, numberedName } from "../core/client/engine/file_transfer.ts";
+import { Tracker } from "../core/client/engine/tracker.ts";
 import { generateFernetKey, generateIdentityKeyPair } from "../core/crypto/mod.ts";
 import type { MessageFrame } from "../core/protocol/mod.ts";
 import {

@@ -10,9 +10,9 @@
 
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { ChatClient } from "../core/client/chat_client.ts";
-import type { ClientEvent } from "../core/client/events.ts";
-import { fileKeystore } from "../core/client/file_keystore.ts";
+import { ChatClient } from "../core/client/engine/chat_client.ts";
+import type { ClientEvent } from "../core/client/engine/events.ts";
+import { fileKeystore } from "../core/client/deno/file_keystore.ts";
 import { MemoryFiles } from "./helpers/client_fakes.ts";
 import { InProcessCluster } from "./helpers/in_process.ts";
 import { inProcessDialer } from "./helpers/in_process_dialer.ts";

@@ -5,12 +5,12 @@
  */
 
 import assert from "node:assert/strict";
-import { GroupKeys } from "../core/client/group_keys.ts";
-import type { FriendRecord, GroupRecord } from "../core/client/keystore_types.ts";
-import type { Secrets } from "../core/client/secrets.ts";
-import { Tracker } from "../core/client/tracker.ts";
+import { GroupKeys } from "../core/client/engine/group_keys.ts";
+import type { FriendRecord, GroupRecord } from "../core/keystore/keystore_types.ts";
+import type { Secrets } from "../core/client/engine/secrets.ts";
+import { Tracker } from "../core/client/engine/tracker.ts";
 import { generateIdentityKeyPair } from "../core/crypto/mod.ts";
-import type { RequestFrame } from "../core/client/protocol_client.ts";
+import type { RequestFrame } from "../core/client/transport/protocol_client.ts";
 import { eventLog, FakeConn, FakeLink } from "./helpers/client_fakes.ts";
 
 const _RSA_PUBLIC = await Deno.readTextFile(

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import { ClientError, ConnectionClosedError } from "../core/client/errors.ts";
-import { type Handled, Inbox, KEY_WAIT_MS } from "../core/client/inbox.ts";
+import { ClientError, ConnectionClosedError } from "../core/client/engine/errors.ts";
+import { type Handled, Inbox, KEY_WAIT_MS } from "../core/client/engine/inbox.ts";
 import type { MessageFrame } from "../core/protocol/mod.ts";
 import { eventLog, MemoryKeystore } from "./helpers/client_fakes.ts";
 

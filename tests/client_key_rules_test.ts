@@ -8,7 +8,7 @@ import {
   groupKeyRefusal,
   isMember,
   nextEpoch,
-} from "../core/client/key_rules.ts";
+} from "../core/client/engine/key_rules.ts";
 import { LIMITS } from "../core/protocol/mod.ts";
 
 Deno.test("friendKeyWins() takes an offer when I have no key", () => {

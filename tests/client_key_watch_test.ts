@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import { KeyWatch, ownKeysMatch } from "../core/client/key_watch.ts";
-import { RequestError } from "../core/client/errors.ts";
+import { KeyWatch, ownKeysMatch } from "../core/client/engine/key_watch.ts";
+import { RequestError } from "../core/client/engine/errors.ts";
 import { generateIdentityKeyPair, toBase64Url } from "../core/crypto/mod.ts";
 import type { UserFrame } from "../core/protocol/mod.ts";
 import { eventLog } from "./helpers/client_fakes.ts";

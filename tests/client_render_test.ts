@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
-import { clean, cleanLine, renderEvent, renderSafetyNumber } from "../core/client/render.ts";
-import { displayWidth } from "../core/client/text_width.ts";
-import { expandHome } from "../core/client/deno_files.ts";
+import { clean, cleanLine, renderEvent, renderSafetyNumber } from "../core/view/event_text.ts";
+import { displayWidth } from "../core/client/text/text_width.ts";
+import { expandHome } from "../core/client/deno/deno_files.ts";
 
 Deno.test("clean() neutralises escape sequences, bidi overrides and fake new lines", () => {
   assert.equal(clean("\x1b[2J\x1b]0;pwned\x07hi"), "hi");

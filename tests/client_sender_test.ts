@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
-import { fernetKeyId, openDirect } from "../core/client/e2e.ts";
-import { ClientError, ConnectionClosedError, RequestError } from "../core/client/errors.ts";
-import { Sender } from "../core/client/sender.ts";
-import { Tracker } from "../core/client/tracker.ts";
-import type { RequestFrame } from "../core/client/protocol_client.ts";
+import { fernetKeyId, openDirect } from "../core/e2e/mod.ts";
+import { ClientError, ConnectionClosedError, RequestError } from "../core/client/engine/errors.ts";
+import { Sender } from "../core/client/engine/sender.ts";
+import { Tracker } from "../core/client/engine/tracker.ts";
+import type { RequestFrame } from "../core/client/transport/protocol_client.ts";
 import { generateFernetKey, generateIdentityKeyPair } from "../core/crypto/mod.ts";
 import {
   type Answer,

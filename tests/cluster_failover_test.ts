@@ -4,7 +4,7 @@
  */
 
 import assert from "node:assert/strict";
-import { ProtocolClient } from "../core/client/protocol_client.ts";
+import { ProtocolClient } from "../core/client/transport/protocol_client.ts";
 import type { AcceptedFrame, MessageFrame } from "../core/protocol/mod.ts";
 import { openStore } from "../core/store/open_store.ts";
 import { TestCluster, testEachBackend, until } from "./helpers/cluster.ts";

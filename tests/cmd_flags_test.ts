@@ -21,7 +21,7 @@ import { clientCommand } from "../cmd/client.ts";
 import { serverCommand } from "../cmd/server.ts";
 import { upCommand } from "../cmd/up.ts";
 import { STRATEGIES } from "../core/balancer/strategy.ts";
-import { KEYSTORE_N_RANGE } from "../core/client/keystore_cipher.ts";
+import { KEYSTORE_N_RANGE } from "../core/keystore/keystore_cipher.ts";
 import { hashPassword, PASSWORD_N_RANGE } from "../core/crypto/password.ts";
 
 /** Asserts `fn` throws a UsageError whose message matches `message`. */

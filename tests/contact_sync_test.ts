@@ -1,5 +1,5 @@
 /**
- * The client's side of contacts and blocks (`core/client/contact_sync.ts`): what it tells
+ * The client's side of contacts and blocks (`core/client/engine/contact_sync.ts`): what it tells
  * the server at login and at each change, without a server.
  */
 
@@ -8,8 +8,8 @@ import {
   CONTACTS_TOLD_SETTING,
   ContactSync,
   type ContactSyncStore,
-} from "../core/client/contact_sync.ts";
-import type { BlockedRecord, FriendRecord } from "../core/client/keystore_types.ts";
+} from "../core/client/engine/contact_sync.ts";
+import type { BlockedRecord, FriendRecord } from "../core/keystore/keystore_types.ts";
 import { LIMITS } from "../core/protocol/mod.ts";
 import { FakeConn } from "./helpers/client_fakes.ts";
 

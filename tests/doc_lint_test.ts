@@ -1,6 +1,7 @@
 /**
- * Every public module (`core/<name>/mod.ts`) passes `deno doc --lint` on its own: each
- * exported symbol has JSDoc, and every type its API references is exported from it too.
+ * Every public module (`core/<name>/mod.ts`, and `core/client/<part>/mod.ts`) passes
+ * `deno doc --lint` on its own: each exported symbol has JSDoc, and every type its API
+ * references is exported from it too.
  * Each module is linted alone because linting several at once counts a type exported by any
  * of them as public, which hides a module that leaves out a type it needs (the client's
  * protocol frames were hidden that way behind `core/protocol/mod.ts`).
@@ -11,20 +12,37 @@ import { fileURLToPath } from "node:url";
 
 const _ROOT = fileURLToPath(new URL("..", import.meta.url));
 
-/** `core/<name>/mod.ts` of every folder of core/ that has one, sorted. */
+/**
+ * `core/<name>/mod.ts` and `core/<name>/<part>/mod.ts` of every folder of core/ that has one
+ * (the client's parts, `core/client/engine/` and so on, are modules of their own), sorted.
+ */
 function _publicModules(): string[] {
   const out: string[] = [];
-  for (const entry of Deno.readDirSync(`${_ROOT}core`)) {
-    if (!entry.isDirectory) continue;
-    try {
-      if (Deno.statSync(`${_ROOT}core/${entry.name}/mod.ts`).isFile) {
-        out.push(`core/${entry.name}/mod.ts`);
-      }
-    } catch (err) {
-      if (!(err instanceof Deno.errors.NotFound)) throw err;
+  for (const dir of _folders("core")) {
+    if (_isFile(`${dir}/mod.ts`)) out.push(`${dir}/mod.ts`);
+    for (const part of _folders(dir)) {
+      if (_isFile(`${part}/mod.ts`)) out.push(`${part}/mod.ts`);
     }
   }
   return out.sort();
+}
+
+/** The folders directly under `dir` (relative to the repository root). */
+function _folders(dir: string): string[] {
+  const out: string[] = [];
+  for (const entry of Deno.readDirSync(`${_ROOT}${dir}`)) {
+    if (entry.isDirectory) out.push(`${dir}/${entry.name}`);
+  }
+  return out;
+}
+
+function _isFile(path: string): boolean {
+  try {
+    return Deno.statSync(`${_ROOT}${path}`).isFile;
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) return false;
+    throw err;
+  }
 }
 
 async function _docLint(module: string): Promise<{ ok: boolean; out: string }> {
@@ -42,7 +60,11 @@ async function _docLint(module: string): Promise<{ ok: boolean; out: string }> {
 const _MODULES = _publicModules();
 
 Deno.test("every public module of core/ is found (the lint below covers them all)", () => {
-  for (const name of ["balancer", "bench", "client", "crypto", "mesh", "protocol", "store"]) {
+  const expected = [
+    ...["balancer", "bench", "client", "crypto", "e2e", "keystore", "mesh", "protocol"],
+    ...["store", "client/deno", "client/engine", "client/text", "client/transport"],
+  ];
+  for (const name of expected) {
     assert.ok(_MODULES.includes(`core/${name}/mod.ts`), `core/${name}/mod.ts is missing`);
   }
 });

@@ -29,8 +29,8 @@ import {
   sealDirect,
   sealGroup,
   splitFile,
-} from "../core/client/e2e.ts";
-import { envelopeSignedData } from "../core/client/e2e_envelope.ts";
+} from "../core/e2e/mod.ts";
+import { envelopeSignedData } from "../core/e2e/e2e_envelope.ts";
 
 const ALICE = generateIdentityKeyPair();
 

@@ -31,8 +31,8 @@ import {
   sealFriendKey,
   sealGroup,
   sealGroupKey,
-} from "../core/client/e2e.ts";
-import { envelopeSignedData } from "../core/client/e2e_envelope.ts";
+} from "../core/e2e/mod.ts";
+import { envelopeSignedData } from "../core/e2e/e2e_envelope.ts";
 
 // ------------------------------------------------------------------------------------------
 // Fixtures

@@ -1,5 +1,5 @@
 /**
- * Tests of the client's local database (core/client/keystore.ts): the shared keystore
+ * Tests of the client's local database (core/keystore/keystore.ts): the shared keystore
  * suite on each backend (a file through node:sqlite, sql.js in memory persisted as an
  * image), then what only a keystore file has: the WAL journal, permissions, paths, and
  * files that are missing or not ours. scrypt runs with N = 2^10 for speed.
@@ -9,7 +9,7 @@
 
 import assert from "node:assert/strict";
 import { DatabaseSync } from "node:sqlite";
-import { createKeystoreFile, openKeystoreFile } from "../core/client/keystore_file.ts";
+import { createKeystoreFile, openKeystoreFile } from "../core/client/deno/keystore_file.ts";
 import { FILE_BACKEND, SQLJS_BACKEND } from "./helpers/keystore_backends.ts";
 import {
   isKeystoreError,

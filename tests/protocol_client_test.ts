@@ -4,7 +4,7 @@ import {
   ProtocolClient,
   RequestError,
   RequestTimeoutError,
-} from "../core/client/protocol_client.ts";
+} from "../core/client/transport/protocol_client.ts";
 import {
   decode,
   type DeliveredFrame,

@@ -1,12 +1,12 @@
 /**
- * The client's pacing and retry of storing requests (`core/client/send_pacer.ts`), with a
+ * The client's pacing and retry of storing requests (`core/client/engine/send_pacer.ts`), with a
  * fake clock: in order, within the send rate, sent again after `busy` or `rate_limited`,
  * and never retried past a refusal for good or a closed connection.
  */
 
 import assert from "node:assert/strict";
-import { RequestError } from "../core/client/errors.ts";
-import { type PacerPorts, SendPacer } from "../core/client/send_pacer.ts";
+import { RequestError } from "../core/client/engine/errors.ts";
+import { type PacerPorts, SendPacer } from "../core/client/engine/send_pacer.ts";
 
 /** A clock that moves only when the pacer sleeps, recording each sleep. */
 function _fakePorts(random = 0): PacerPorts & { t: number; sleeps: number[] } {

@@ -8,7 +8,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { freePort } from "../core/cluster/free_port.ts";
-import { ProtocolClient } from "../core/client/protocol_client.ts";
+import { ProtocolClient } from "../core/client/transport/protocol_client.ts";
 import { randomBytes, toBase64Url } from "../core/crypto/bytes.ts";
 import { createLogger } from "../core/log/logger.ts";
 import { LIMITS } from "../core/protocol/limits.ts";

@@ -4,7 +4,7 @@
  */
 
 import assert from "node:assert/strict";
-import { ProtocolClient, RequestError } from "../core/client/protocol_client.ts";
+import { ProtocolClient, RequestError } from "../core/client/transport/protocol_client.ts";
 import { encode, type ErrorFrame, LIMITS } from "../core/protocol/mod.ts";
 import { randomBytes, toBase64Url } from "../core/crypto/bytes.ts";
 import { TEST_RSA_PUBLIC_KEY, TestCluster, until } from "./helpers/cluster.ts";

@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { serverCommand } from "../cmd/server.ts";
 import { upCommand } from "../cmd/up.ts";
 import { UsageError } from "../cmd/command.ts";
-import { ProtocolClient } from "../core/client/protocol_client.ts";
+import { ProtocolClient } from "../core/client/transport/protocol_client.ts";
 import { freePort } from "../core/cluster/free_port.ts";
 import { randomBytes, toBase64Url } from "../core/crypto/bytes.ts";
 import { createLogger } from "../core/log/logger.ts";

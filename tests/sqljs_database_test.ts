@@ -1,5 +1,5 @@
 /**
- * Tests of the sql.js adapter (core/client/sqljs_database.ts) beyond the shared keystore
+ * Tests of the sql.js adapter (core/keystore/sqljs_database.ts) beyond the shared keystore
  * suites: the SqlDatabase contract in detail, the change counter a browser persists by,
  * statements and pragmas that outlive an export (also with an sql.js whose export closes
  * and reopens the database, as older versions do), and image round trips of a keystore.
@@ -8,14 +8,14 @@
  */
 
 import assert from "node:assert/strict";
-import { Keystore } from "../core/client/keystore.ts";
-import { createKeystoreFile } from "../core/client/keystore_file.ts";
+import { Keystore } from "../core/keystore/keystore.ts";
+import { createKeystoreFile } from "../core/client/deno/keystore_file.ts";
 import {
   SqlJsDatabase,
   type SqlJsRawDatabase,
   type SqlJsRawStatement,
   type SqlJsStatic,
-} from "../core/client/sqljs_database.ts";
+} from "../core/keystore/sqljs_database.ts";
 import { generateFernetKey, generateIdentityKeyPair, toBase64Url } from "../core/crypto/mod.ts";
 import { keystoreOptions, PASSWORD, RSA_PUBLIC } from "./helpers/keystore_conformance.ts";
 import { loadSqlJsForTests } from "./helpers/sqljs.ts";

@@ -7,7 +7,7 @@ import {
   MAX_BIDI_DEPTH,
   openBidi,
   PDI,
-} from "../core/client/text_bidi.ts";
+} from "../core/client/text/text_bidi.ts";
 
 const LRE = "\u202A";
 const RLE = "\u202B";

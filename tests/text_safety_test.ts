@@ -5,8 +5,8 @@ import {
   displayWidth,
   LINE_BREAK_MARK,
   TAB_WIDTH,
-} from "../core/client/text_safety.ts";
-import { balanceBidi, FSI, openBidi, PDI } from "../core/client/text_bidi.ts";
+} from "../core/client/text/text_safety.ts";
+import { balanceBidi, FSI, openBidi, PDI } from "../core/client/text/text_bidi.ts";
 
 const FAMILY = "\u{1F469}\u200D\u{1F469}\u200D\u{1F467}\u200D\u{1F466}"; // 👩‍👩‍👧‍👦
 const RAINBOW_FLAG = "\u{1F3F3}\uFE0F\u200D\u{1F308}"; // 🏳️‍🌈

@@ -4,8 +4,8 @@
  */
 
 import assert from "node:assert/strict";
-import { type ClientCommand, COMMAND_SPECS } from "../core/client/commands.ts";
-import type { ClientEvent } from "../core/client/events.ts";
+import { type ClientCommand, COMMAND_SPECS } from "../core/client/engine/commands.ts";
+import type { ClientEvent } from "../core/client/engine/events.ts";
 import { TUI_COMMANDS, TuiController } from "../core/tui/controller.ts";
 import { layoutLines } from "../core/tui/layout.ts";
 import {

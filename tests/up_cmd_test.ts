@@ -9,7 +9,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { ProtocolClient } from "../core/client/protocol_client.ts";
+import { ProtocolClient } from "../core/client/transport/protocol_client.ts";
 import { CHILD_PERMISSIONS } from "../core/cluster/self_command.ts";
 import { randomBytes, toBase64Url } from "../core/crypto/bytes.ts";
 import { freePort, Proc, TEST_RSA_PUBLIC_KEY, testEachBackend, until } from "./helpers/cluster.ts";

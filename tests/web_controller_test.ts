@@ -6,8 +6,8 @@
  */
 
 import assert from "node:assert/strict";
-import { type ClientCommand, COMMAND_SPECS } from "../core/client/commands.ts";
-import type { ClientEvent } from "../core/client/events.ts";
+import { type ClientCommand, COMMAND_SPECS } from "../core/client/engine/commands.ts";
+import type { ClientEvent } from "../core/client/engine/events.ts";
 import { HISTORY_PAGE, WebController, type WebEngine } from "../web/web_controller.ts";
 
 /**

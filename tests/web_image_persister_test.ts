@@ -7,7 +7,7 @@
  */
 
 import assert from "node:assert/strict";
-import { SqlJsDatabase } from "../core/client/sqljs_database.ts";
+import { SqlJsDatabase } from "../core/keystore/sqljs_database.ts";
 import { ImagePersister, type ImageSource, persisting } from "../web/image_persister.ts";
 import { loadSqlJsForTests } from "./helpers/sqljs.ts";
 

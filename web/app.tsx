@@ -8,9 +8,9 @@
  */
 
 import { useEffect, useReducer, useRef, useState } from "preact/hooks";
-import { RequestError } from "../core/client/errors.ts";
-import { KeystoreError } from "../core/client/keystore_types.ts";
-import type { SqlJsStatic } from "../core/client/sqljs_database.ts";
+import { RequestError } from "../core/client/engine/errors.ts";
+import { KeystoreError } from "../core/keystore/keystore_types.ts";
+import type { SqlJsStatic } from "../core/keystore/sqljs_database.ts";
 import { ChatView } from "./chat_view.tsx";
 import { storedAccounts } from "./idb_keystore.ts";
 import { LoginView } from "./login_view.tsx";

@@ -7,7 +7,7 @@
  */
 
 import { fernetDecrypt, fernetEncrypt } from "../core/crypto/mod.ts";
-import type { FilePort } from "../core/client/ports.ts";
+import type { FilePort } from "../core/client/engine/ports.ts";
 import { idbGet, idbPut } from "./idb.ts";
 
 /** A stored received file. */

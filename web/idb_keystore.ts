@@ -8,9 +8,9 @@
  * @module
  */
 
-import { Keystore } from "../core/client/keystore.ts";
-import type { KeystoreOpener, KeystorePort } from "../core/client/ports.ts";
-import { SqlJsDatabase, type SqlJsStatic } from "../core/client/sqljs_database.ts";
+import { Keystore } from "../core/keystore/keystore.ts";
+import type { KeystoreOpener, KeystorePort } from "../core/client/engine/ports.ts";
+import { SqlJsDatabase, type SqlJsStatic } from "../core/keystore/sqljs_database.ts";
 import { idbGet, idbKeys, idbPut } from "./idb.ts";
 import { ImagePersister, persisting } from "./image_persister.ts";
 

@@ -9,7 +9,7 @@
  */
 
 import { render } from "preact";
-import { loadSqlJs } from "../core/client/sqljs_database.ts";
+import { loadSqlJs } from "../core/keystore/sqljs_database.ts";
 import { App } from "./app.tsx";
 import { openIdb } from "./idb.ts";
 

@@ -6,10 +6,10 @@
  * @module
  */
 
-import { ChatClient } from "../core/client/chat_client.ts";
-import type { ClientEvent } from "../core/client/events.ts";
+import { ChatClient } from "../core/client/engine/chat_client.ts";
+import type { ClientEvent } from "../core/client/engine/events.ts";
 import { generateFernetKey } from "../core/crypto/mod.ts";
-import type { SqlJsStatic } from "../core/client/sqljs_database.ts";
+import type { SqlJsStatic } from "../core/keystore/sqljs_database.ts";
 import { BrowserFiles } from "./browser_files.ts";
 import { idbKeystore } from "./idb_keystore.ts";
 import { WebController } from "./web_controller.ts";

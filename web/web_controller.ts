@@ -8,9 +8,9 @@
  * @module
  */
 
-import { CommandError, helpText, parseCommand } from "../core/client/commands.ts";
-import type { ClientCommand } from "../core/client/commands.ts";
-import type { ClientEvent } from "../core/client/events.ts";
+import { CommandError, helpText, parseCommand } from "../core/client/engine/commands.ts";
+import type { ClientCommand } from "../core/client/engine/commands.ts";
+import type { ClientEvent } from "../core/client/engine/events.ts";
 import {
   answered,
   answerOf,

@@ -8,8 +8,8 @@
  * @module
  */
 
-import { connectViaBalancer } from "../client/assign.ts";
-import type { ProtocolClient } from "../client/protocol_client.ts";
+import { connectViaBalancer } from "../client/transport/assign.ts";
+import type { ProtocolClient } from "../client/transport/protocol_client.ts";
 import { randomBytes, toBase64Url } from "../crypto/mod.ts";
 import type { ServerFrame } from "../protocol/mod.ts";
 import { mapLimited, waitFor } from "./async_util.ts";

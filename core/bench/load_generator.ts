@@ -20,7 +20,7 @@
  * @module
  */
 
-import { RequestError } from "../client/errors.ts";
+import { RequestError } from "../client/engine/errors.ts";
 import { ERROR_CODES, type ServerFrame } from "../protocol/mod.ts";
 import { sleep } from "./async_util.ts";
 import type { BenchGroup, BenchUser } from "./bench_users.ts";

@@ -5,7 +5,7 @@
  * what happens as {@linkcode ClientEvent}s. It reaches the world only through small ports
  * ({@linkcode KeystoreOpener}, {@linkcode FilePort}, {@linkcode Dialer}), so each runtime
  * plugs in its own: the terminal client a keystore file and Deno's file system
- * (`deno_ports.ts`, not exported here), a browser IndexedDB with {@linkcode SqlJsDatabase},
+ * (`deno/`, not exported here), a browser IndexedDB with {@linkcode SqlJsDatabase},
  * tests fakes. Nothing exported here uses `Deno` or Node built-ins, so the module runs in
  * a browser.
  *
@@ -31,7 +31,7 @@
  * @module
  */
 
-export { ChatClient, type ChatClientOptions, type ShutOut } from "./chat_client.ts";
+export { ChatClient, type ChatClientOptions, type ShutOut } from "./engine/chat_client.ts";
 export type {
   AccountPort,
   ChatConnection,
@@ -45,16 +45,16 @@ export type {
   KeystoreOpener,
   KeystorePort,
   MessagesPort,
-} from "./ports.ts";
-export type { RequestFrame, RequestReply } from "./protocol_client.ts";
-export type { ClientEvent, EventSink, SentState } from "./events.ts";
+} from "./engine/ports.ts";
+export type { RequestFrame, RequestReply } from "./transport/protocol_client.ts";
+export type { ClientEvent, EventSink, SentState } from "./engine/events.ts";
 export {
   type ClientCommand,
   COMMAND_SPECS,
   CommandError,
   type CommandSpec,
   parseCommand,
-} from "./commands.ts";
+} from "./engine/commands.ts";
 export {
   CLIENT_ERRORS,
   ClientError,
@@ -62,8 +62,8 @@ export {
   ConnectionClosedError,
   RequestError,
   RequestTimeoutError,
-} from "./errors.ts";
-export { Keystore } from "./keystore.ts";
+} from "./engine/errors.ts";
+export { Keystore } from "../keystore/keystore.ts";
 export {
   type AddFriendKeyOptions,
   type BlockedRecord,
@@ -97,8 +97,14 @@ export {
   type PendingKeyChange,
   type RequestMessageRecord,
   type RequestRecord,
-} from "./keystore_types.ts";
-export type { SqlDatabase, SqlRow, SqlRunResult, SqlStatement, SqlValue } from "./sql_database.ts";
+} from "../keystore/keystore_types.ts";
+export type {
+  SqlDatabase,
+  SqlRow,
+  SqlRunResult,
+  SqlStatement,
+  SqlValue,
+} from "../keystore/sql_database.ts";
 export {
   loadSqlJs,
   type LoadSqlJsOptions,
@@ -106,8 +112,8 @@ export {
   type SqlJsRawDatabase,
   type SqlJsRawStatement,
   type SqlJsStatic,
-} from "./sqljs_database.ts";
-export { balancerDialer, type BalancerDialerOptions } from "./balancer_dialer.ts";
+} from "../keystore/sqljs_database.ts";
+export { balancerDialer, type BalancerDialerOptions } from "./transport/balancer_dialer.ts";
 
 // The protocol's frames and error codes, defined in core/protocol: a `ChatConnection` sends
 // and receives them (`request()`, `ConnectionHandlers`), and `RequestError.code` is one of

@@ -8,16 +8,16 @@
 
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
-import { ChatClient } from "../client/chat_client.ts";
-import type { ClientCommand } from "../client/commands.ts";
-import { EventLog } from "../client/events.ts";
+import { ChatClient } from "../client/engine/chat_client.ts";
+import type { ClientCommand } from "../client/engine/commands.ts";
+import { EventLog } from "../client/engine/events.ts";
 import { startBalancer } from "../balancer/mod.ts";
 import { freePort } from "../cluster/free_port.ts";
 import type { ServerEntry } from "../cluster/servers_file.ts";
 import { createLogger } from "../log/logger.ts";
 import { newClusterSecret, parseClusterSecret } from "../cluster/secret.ts";
 import { type RunningServer, startServer } from "../server/serve.ts";
-import { denoClientPorts } from "../client/deno_ports.ts";
+import { denoClientPorts } from "../client/deno/deno_ports.ts";
 import { openSqliteStore } from "../store/sqlite_store.ts";
 import type { Store } from "../store/store.ts";
 

@@ -7,9 +7,9 @@
  * @module
  */
 
-import { COMMAND_SPECS, CommandError, parseCommand } from "../client/commands.ts";
-import type { ClientCommand } from "../client/commands.ts";
-import type { ClientEvent } from "../client/events.ts";
+import { COMMAND_SPECS, CommandError, parseCommand } from "../client/engine/commands.ts";
+import type { ClientCommand } from "../client/engine/commands.ts";
+import type { ClientEvent } from "../client/engine/events.ts";
 import { complete } from "./completion.ts";
 import { type KeyAction } from "./keymap.ts";
 import {

@@ -6,7 +6,7 @@
  * @module
  */
 
-import { helpText } from "../client/commands.ts";
+import { helpText } from "../client/engine/commands.ts";
 
 /** Keys and the commands only the full-screen client has. */
 export const TUI_HELP_HEAD: readonly string[] = [

@@ -8,10 +8,10 @@
 
 import React from "react";
 import { render } from "ink";
-import { ChatClient, type ChatClientOptions } from "../client/chat_client.ts";
-import type { ShutOut } from "../client/chat_client.ts";
-import { RequestError } from "../client/errors.ts";
-import { KeystoreError } from "../client/keystore_types.ts";
+import { ChatClient, type ChatClientOptions } from "../client/engine/chat_client.ts";
+import type { ShutOut } from "../client/engine/chat_client.ts";
+import { RequestError } from "../client/engine/errors.ts";
+import { KeystoreError } from "../keystore/keystore_types.ts";
 import { App } from "./app.tsx";
 import { TuiController } from "./controller.ts";
 import { guardTerminal } from "./terminal_guard.ts";

@@ -8,15 +8,18 @@
  * @module
  */
 
-import { displaySafe as _displaySafe, type DisplaySafeOptions } from "../client/text_safety.ts";
-import { narrowEmojiPresentation } from "../client/text_width.ts";
+import {
+  displaySafe as _displaySafe,
+  type DisplaySafeOptions,
+} from "../client/text/text_safety.ts";
+import { narrowEmojiPresentation } from "../client/text/text_width.ts";
 
 export {
   CONTINUATION_MARK,
   displayWidth,
   truncateToWidth,
   wrapToWidth,
-} from "../client/text_safety.ts";
+} from "../client/text/text_safety.ts";
 
 let _narrowEmoji = false;
 

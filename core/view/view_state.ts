@@ -8,8 +8,8 @@
  * @module
  */
 
-import type { ClientEvent } from "../client/events.ts";
-import { groupAddedText, renderEvent, renderSafetyNumber } from "../client/render.ts";
+import type { ClientEvent } from "../client/engine/events.ts";
+import { groupAddedText, renderEvent, renderSafetyNumber } from "./event_text.ts";
 
 /** The connection as the status bar shows it. */
 export type ConnState = "connecting" | "online" | "reconnecting" | "offline";

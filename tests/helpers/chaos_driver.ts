@@ -21,8 +21,8 @@
  * @module
  */
 
-import { connectViaBalancer } from "../../core/client/assign.ts";
-import type { ProtocolClient } from "../../core/client/protocol_client.ts";
+import { connectViaBalancer } from "../../core/client/transport/assign.ts";
+import type { ProtocolClient } from "../../core/client/transport/protocol_client.ts";
 import { randomBytes, toBase64Url } from "../../core/crypto/bytes.ts";
 import type { MessageFrame } from "../../core/protocol/mod.ts";
 

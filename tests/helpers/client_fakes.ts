@@ -1,14 +1,14 @@
 /**
- * Fakes of the chat engine's ports (core/client/ports.ts) for unit tests: a connection that
+ * Fakes of the chat engine's ports (core/client/engine/ports.ts) for unit tests: a connection that
  * answers requests with a function, a dialer handing out such connections, an in-memory
  * message store and key store slice, and an in-memory file port.
  *
  * @module
  */
 
-import type { LiveConnection } from "../../core/client/connection.ts";
-import { ConnectionClosedError } from "../../core/client/errors.ts";
-import type { ClientEvent } from "../../core/client/events.ts";
+import type { LiveConnection } from "../../core/client/engine/connection.ts";
+import { ConnectionClosedError } from "../../core/client/engine/errors.ts";
+import type { ClientEvent } from "../../core/client/engine/events.ts";
 import type {
   FriendKeyRecord,
   FriendRecord,
@@ -17,14 +17,14 @@ import type {
   IncomingMessageInput,
   MessageRecord,
   OutgoingMessageInput,
-} from "../../core/client/keystore_types.ts";
+} from "../../core/keystore/keystore_types.ts";
 import type {
   ChatConnection,
   ConnectionHandlers,
   Dialer,
   FilePort,
-} from "../../core/client/ports.ts";
-import type { RequestFrame } from "../../core/client/protocol_client.ts";
+} from "../../core/client/engine/ports.ts";
+import type { RequestFrame } from "../../core/client/transport/protocol_client.ts";
 
 /** Answers one request frame (or throws to refuse it). */
 export type Answer = (frame: RequestFrame) => unknown | Promise<unknown>;

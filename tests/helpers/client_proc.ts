@@ -5,7 +5,7 @@
  * @module
  */
 
-import { type ClientEvent, EventLog } from "../../core/client/events.ts";
+import { type ClientEvent, EventLog } from "../../core/client/engine/events.ts";
 import { selfCommand } from "../../core/cluster/self_command.ts";
 
 /** A running client process. */

@@ -13,7 +13,7 @@ import postgres from "postgres";
 import type { StoreBackend } from "../../core/store/open_store.ts";
 import { postgresBinDir } from "../../core/store/local_postgres.ts";
 import { freshPostgresDatabase, testPostgres } from "./postgres.ts";
-import { ProtocolClient } from "../../core/client/protocol_client.ts";
+import { ProtocolClient } from "../../core/client/transport/protocol_client.ts";
 import { randomBytes, toBase64Url } from "../../core/crypto/bytes.ts";
 import { newClusterSecret } from "../../core/cluster/secret.ts";
 import { selfCommand } from "../../core/cluster/self_command.ts";

@@ -8,9 +8,13 @@
  */
 
 import { setImmediate } from "node:timers";
-import { ConnectionClosedError, RequestError, toErrorCode } from "../../core/client/errors.ts";
-import type { ChatConnection, ConnectionHandlers, Dialer } from "../../core/client/ports.ts";
-import type { RequestFrame, RequestReply } from "../../core/client/protocol_client.ts";
+import {
+  ConnectionClosedError,
+  RequestError,
+  toErrorCode,
+} from "../../core/client/engine/errors.ts";
+import type { ChatConnection, ConnectionHandlers, Dialer } from "../../core/client/engine/ports.ts";
+import type { RequestFrame, RequestReply } from "../../core/client/transport/protocol_client.ts";
 import { type ClientFrame, decode, encode, type ServerFrame } from "../../core/protocol/mod.ts";
 import type { ChatServer } from "../../core/server/chat_server.ts";
 import type { Conn } from "../../core/server/conn.ts";

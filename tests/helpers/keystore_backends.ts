@@ -11,10 +11,10 @@
  */
 
 import { DatabaseSync } from "node:sqlite";
-import { type CreateKeystoreOptions, Keystore } from "../../core/client/keystore.ts";
-import { createKeystoreFile, openKeystoreFile } from "../../core/client/keystore_file.ts";
-import type { SqlDatabase } from "../../core/client/sql_database.ts";
-import { SqlJsDatabase } from "../../core/client/sqljs_database.ts";
+import { type CreateKeystoreOptions, Keystore } from "../../core/keystore/keystore.ts";
+import { createKeystoreFile, openKeystoreFile } from "../../core/client/deno/keystore_file.ts";
+import type { SqlDatabase } from "../../core/keystore/sql_database.ts";
+import { SqlJsDatabase } from "../../core/keystore/sqljs_database.ts";
 import { loadSqlJsForTests } from "./sqljs.ts";
 
 /** One place a keystore lives, for one test. */

@@ -19,7 +19,7 @@ import {
   KEYSTORE_SCHEMA_VERSION,
   KeystoreError,
   type KeystoreErrorCode,
-} from "../../core/client/keystore.ts";
+} from "../../core/keystore/keystore.ts";
 import {
   generateFernetKey,
   generateIdentityKeyPair,

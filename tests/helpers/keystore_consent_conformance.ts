@@ -8,7 +8,7 @@
  */
 
 import assert from "node:assert/strict";
-import { type Keystore, KEYSTORE_SCHEMA_VERSION } from "../../core/client/keystore.ts";
+import { type Keystore, KEYSTORE_SCHEMA_VERSION } from "../../core/keystore/keystore.ts";
 import { generateIdentityKeyPair, toBase64Url, utf8 } from "../../core/crypto/mod.ts";
 import type { KeystoreBackend, KeystoreStore } from "./keystore_backends.ts";
 import { contains, isKeystoreError, RSA_PRIVATE, RSA_PUBLIC } from "./keystore_conformance.ts";

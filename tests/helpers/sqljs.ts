@@ -6,7 +6,7 @@
  */
 
 import { createRequire } from "node:module";
-import { loadSqlJs, type SqlJsStatic } from "../../core/client/sqljs_database.ts";
+import { loadSqlJs, type SqlJsStatic } from "../../core/keystore/sqljs_database.ts";
 
 /** The path of sql.js's `sql-wasm.wasm` in Deno's npm cache. */
 export function sqlJsWasmPath(): string {
