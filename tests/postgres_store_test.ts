@@ -8,10 +8,10 @@
 
 import assert from "node:assert/strict";
 import postgres from "postgres";
-import { openPostgresStore, PG_SCHEMA_VERSION } from "../core/store/postgres_store.ts";
-import { migratePostgres } from "../core/store/postgres_schema.ts";
+import { openPostgresStore, PG_SCHEMA_VERSION } from "../core/store/postgres/postgres_store.ts";
+import { migratePostgres } from "../core/store/postgres/schema.ts";
 import { STORE_ERRORS, StoreError } from "../core/store/store.ts";
-import { openPool } from "../core/store/postgres_driver.ts";
+import { openPool } from "../core/store/postgres/driver.ts";
 import { freePort } from "../core/cluster/free_port.ts";
 import { storeConformance } from "./store_conformance.ts";
 import { freshPostgresDatabase, testPostgres } from "./helpers/postgres.ts";

@@ -23,7 +23,7 @@
  *   Writers take turns, so IDs also become visible in ID order (the "Order" promise in
  *   `store.ts`).
  * - Schema creation and migration run in a `BEGIN IMMEDIATE` transaction keyed on
- *   `PRAGMA user_version` (`sqlite_schema.ts`), so several processes may start at once.
+ *   `PRAGMA user_version` (`schema.ts`), so several processes may start at once.
  * - A write that stays blocked past `busyTimeoutMs` fails with StoreError `unavailable`.
  * - Pending bounds, rate limits and the deletion of delivered messages are read-then-write
  *   inside those write transactions: being the only writer makes them atomic across processes.
@@ -49,9 +49,9 @@ import {
   userFromRow,
   usernameTakenError,
   utf8Bytes,
-} from "./records.ts";
-import { migrateSqlite } from "./sqlite_schema.ts";
-import { bucketRefund, bucketTake, bucketWait } from "./token_bucket.ts";
+} from "../records.ts";
+import { migrateSqlite } from "./schema.ts";
+import { bucketRefund, bucketTake, bucketWait } from "../token_bucket.ts";
 import {
   type AckedDelivery,
   type ContactChange,
@@ -70,7 +70,7 @@ import {
   type Store,
   StoreError,
   type UserRecord,
-} from "./store.ts";
+} from "../store.ts";
 import {
   checkBounds,
   checkContacts,
@@ -90,7 +90,7 @@ import {
   checkTokenHash,
   MAX_WRITES_PER_TRANSACTION,
   uniqueSorted,
-} from "./validate.ts";
+} from "../validate.ts";
 
 /** Options for {@linkcode openSqliteStore}. */
 export interface SqliteStoreOptions {
@@ -108,7 +108,7 @@ export interface SqliteStoreOptions {
   readonly synchronous?: "full" | "normal";
 }
 
-export { SQLITE_SCHEMA_VERSION } from "./sqlite_schema.ts";
+export { SQLITE_SCHEMA_VERSION } from "./schema.ts";
 
 const _SQL = {
   begin: "BEGIN",

@@ -6,7 +6,7 @@
  * others wait, then find the work done. DDL is transactional in PostgreSQL: a migration that
  * fails leaves the database as it was.
  *
- * Versions 1 and 2 hold the same tables as the SQLite adapter's (`sqlite_schema.ts`);
+ * Versions 1 and 2 hold the same tables as the SQLite adapter's (`../sqlite/schema.ts`);
  * version 3 adds the functions that save, acknowledge and settle messages in batches (and the
  * queue and index settling needs); version 4 bounds what waits per recipient, deletes message
  * rows once delivered (keeping idempotency records apart), expires old deliveries, and keeps
@@ -20,7 +20,7 @@
  * @module
  */
 
-import type { Sql } from "./postgres_driver.ts";
+import type { Sql } from "./driver.ts";
 
 /** Advisory lock keys ("FC" in the high bytes, so they do not clash with other users). */
 export const PG_LOCKS = {
