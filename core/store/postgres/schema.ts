@@ -6,37 +6,38 @@
  * others wait, then find the work done. DDL is transactional in PostgreSQL: a migration that
  * fails leaves the database as it was.
  *
- * Versions 1 and 2 hold the same tables as the SQLite adapter's (`../sqlite/schema.ts`);
- * version 3 adds the functions that save, acknowledge and settle messages in batches (and the
- * queue and index settling needs); version 4 bounds what waits per recipient, deletes message
- * rows once delivered (keeping idempotency records apart), expires old deliveries, and keeps
- * the cluster's rate limits; version 5 (SQLite's 4) makes usernames unique ignoring ASCII
- * case and lets an admin hand over or delete a group; version 6 makes saving and
- * acknowledging cheaper (plans made once per connection, no nested call), with the same results;
- * version 7 saves a batch with a few key lookups and writes instead of one large query;
- * version 8 (SQLite's 5) keeps what users told the server others are to them (contacts,
- * blocked users).
+ * The migrations are frozen: they hold schema changes only (tables, columns, indexes,
+ * sequences, and the data those changes move), never a function. The functions the store
+ * calls live once each in `functions.ts`, which the same transaction applies after the
+ * migrations on every start, with `CREATE OR REPLACE`; so the live code of a function is in
+ * one place whatever version a database started from. Versions 6 and 7 only changed
+ * functions: they are empty steps now, kept so that the numbers stored in existing databases
+ * keep their meaning.
+ *
+ * Version numbers: each backend numbers its own migrations (this table's `version` here,
+ * `PRAGMA user_version` in SQLite's `../sqlite/schema.ts`), and the two are not one
+ * numbering. Both are stored in every database already deployed, so one numbering would
+ * mean renumbering one of them in place, a mapping step that would have to stay forever,
+ * for nothing a reader gains: a database never changes backend, and the backends do not
+ * move together (PostgreSQL needed versions for its batch functions, settle queue and
+ * generic plans, which SQLite never had). What matches is listed instead:
+ *
+ * | PostgreSQL | SQLite | What                                                             |
+ * | ---------- | ------ | ---------------------------------------------------------------- |
+ * | 1          | 1      | The first tables.                                                |
+ * | 2          | 2      | Presence on several servers at once.                             |
+ * | 3          | -      | Transaction IDs on messages, the settle queue.                   |
+ * | 4          | 3      | Pending bounds, delivered messages deleted, expiry, rate limits. |
+ * | 5          | 4      | Usernames unique ignoring case; group handover and deletion.     |
+ * | 6, 7       | -      | Empty (functions only, now in `functions.ts`).                   |
+ * | 8          | 5      | Contacts and blocked users.                                      |
  *
  * @module
  */
 
 import type { Sql } from "./driver.ts";
-
-/** Advisory lock keys ("FC" in the high bytes, so they do not clash with other users). */
-export const PG_LOCKS = {
-  /** Held while migrating. */
-  migrate: 0x4643_0000,
-  /**
-   * Held by a message-saving transaction while it takes its transaction ID and a block of
-   * message IDs (microseconds), so both come in the same order (the "Order" promise in
-   * `store.ts`).
-   */
-  messageIds: 0x4643_0001,
-  /** Held by the one `fastchat_settle` call running in the cluster. */
-  settle: 0x4643_0002,
-  /** Held by the one `fastchat_expire` call running in the cluster. */
-  expire: 0x4643_0003,
-} as const;
+import { PG_FUNCTIONS_SQL } from "./functions.ts";
+import { PG_LOCKS } from "./locks.ts";
 
 /** Migration `i` (0-based) brings a database from version `i` to `i + 1`. */
 const _MIGRATIONS: readonly string[] = [
@@ -100,49 +101,6 @@ CREATE TABLE deliveries (
   body text,
   PRIMARY KEY (recipient_id, message_id)
 );
-
--- Saves a batch of messages (a JSON array, see postgres_store.ts) in the calling statement's
--- transaction and returns one row per message, in order. One statement, so a server that
--- hangs between round trips never holds a transaction (or the ID lock) open.
-CREATE FUNCTION fastchat_save_messages(batch jsonb, now_ms bigint)
-RETURNS TABLE (msg_id bigint, msg_created_at bigint, is_duplicate boolean)
-LANGUAGE plpgsql AS $fn$
-DECLARE
-  m jsonb;
-  n integer;
-  new_id bigint;
-  old_id bigint;
-  old_created bigint;
-BEGIN
-  -- Held to commit: a transaction that draws a smaller ID commits before the next one
-  -- draws any, so IDs become visible in ID order.
-  PERFORM pg_advisory_xact_lock(${PG_LOCKS.messageIds});
-  FOR m IN SELECT value FROM jsonb_array_elements(batch) LOOP
-    IF m->>'c' IS NOT NULL THEN
-      SELECT x.id, x.created_at INTO old_id, old_created FROM messages AS x
-        WHERE x.sender_id = (m->>'s')::bigint AND x.client_msg_id = m->>'c';
-      IF FOUND THEN
-        msg_id := old_id;
-        msg_created_at := old_created;
-        is_duplicate := true;
-        RETURN NEXT;
-        CONTINUE;
-      END IF;
-    END IF;
-    n := jsonb_array_length(m->'r');
-    new_id := nextval('message_ids');
-    INSERT INTO messages (id, sender_id, client_msg_id, kind, group_id, body, created_at, remaining)
-      VALUES (new_id, (m->>'s')::bigint, m->>'c', m->>'k', (m->>'g')::bigint,
-        CASE WHEN n = 0 THEN '' ELSE m->>'b' END, now_ms, n);
-    INSERT INTO deliveries (recipient_id, message_id, body)
-      SELECT (r->>'u')::bigint, new_id, r->>'b' FROM jsonb_array_elements(m->'r') AS r;
-    msg_id := new_id;
-    msg_created_at := now_ms;
-    is_duplicate := false;
-    RETURN NEXT;
-  END LOOP;
-END
-$fn$;
 `,
   // 2: a user may be present on several servers at once (one record per user and server).
   `
@@ -151,145 +109,15 @@ ALTER TABLE presence ADD PRIMARY KEY (user_id, server_id);
 DROP INDEX presence_by_server;
 CREATE INDEX presence_by_server ON presence (server_id, user_id);
 `,
-  // 3: set-based saving (one INSERT per table per batch, not per message); batched
-  // acknowledgements that touch no message row, and bodies cleared by fastchat_settle.
+  // 3: set-based saving and batched acknowledgements (their functions: functions.ts).
   `
 -- Which transaction wrote each message: readers only return messages of transactions older
 -- than every transaction still running (see fastchat_save_messages).
 ALTER TABLE messages ADD COLUMN tx xid8;
 
-CREATE OR REPLACE FUNCTION fastchat_save_messages(batch jsonb, now_ms bigint)
-RETURNS TABLE (msg_id bigint, msg_created_at bigint, is_duplicate boolean)
-LANGUAGE plpgsql
--- Every lookup here is by key. plpgsql caches its plans, and one made while a new table was
--- small scans it whole; without sequential scans the cached plan stays an index lookup.
-SET enable_seqscan = off
-AS $fn$
-DECLARE
-  first_id bigint;
-  tx_id xid8;
-  n integer := jsonb_array_length(batch);
-BEGIN
-  -- IDs in transaction order: under a lock held for microseconds, this transaction takes
-  -- its transaction ID and then a block of message IDs, so a transaction with a smaller
-  -- transaction ID always has smaller message IDs. Readers return only messages whose
-  -- transaction is older than every transaction still running; so when they return message
-  -- X, every message with a smaller ID is already committed (or never will be). Commits
-  -- themselves run in parallel.
-  PERFORM pg_advisory_lock(${PG_LOCKS.messageIds});
-  BEGIN
-    tx_id := pg_current_xact_id();
-    first_id := nextval('message_ids');
-    IF n > 1 THEN
-      PERFORM setval('message_ids', first_id + n - 1);
-    END IF;
-  EXCEPTION WHEN query_canceled OR others THEN
-    PERFORM pg_advisory_unlock(${PG_LOCKS.messageIds});
-    RAISE;
-  END;
-  PERFORM pg_advisory_unlock(${PG_LOCKS.messageIds});
-  RETURN QUERY
-  WITH src AS (
-    SELECT t.ord, (t.e->>'s')::bigint AS s, t.e->>'c' AS c, t.e->>'k' AS k,
-      (t.e->>'g')::bigint AS g, t.e->>'b' AS b, t.e->'r' AS r
-    FROM jsonb_array_elements(batch) WITH ORDINALITY AS t(e, ord)
-  ),
-  old AS (
-    SELECT src.ord, m.id, m.created_at FROM src
-    JOIN messages AS m ON m.sender_id = src.s AND m.client_msg_id = src.c
-  ),
-  -- New messages: not stored before, and the first of their (sender, client ID) in the batch;
-  -- they take the reserved IDs in input order.
-  ids AS (
-    SELECT src.*, first_id + row_number() OVER (ORDER BY src.ord) - 1 AS id FROM src
-    WHERE NOT EXISTS (SELECT 1 FROM old WHERE old.ord = src.ord)
-      AND (src.c IS NULL OR NOT EXISTS (
-        SELECT 1 FROM src AS p WHERE p.s = src.s AND p.c = src.c AND p.ord < src.ord))
-  ),
-  ins_m AS (
-    INSERT INTO messages
-      (id, sender_id, client_msg_id, kind, group_id, body, created_at, remaining, tx)
-    SELECT ids.id, ids.s, ids.c, ids.k, ids.g,
-      CASE WHEN jsonb_array_length(ids.r) = 0 THEN '' ELSE ids.b END,
-      now_ms, jsonb_array_length(ids.r), tx_id
-    FROM ids
-  ),
-  ins_d AS (
-    INSERT INTO deliveries (recipient_id, message_id, body)
-    SELECT (x->>'u')::bigint, ids.id, x->>'b' FROM ids, jsonb_array_elements(ids.r) AS x
-  )
-  SELECT coalesce(n.id, o.id, first.id), coalesce(o.created_at, now_ms),
-    n.id IS NULL
-  FROM src
-  LEFT JOIN ids AS n ON n.ord = src.ord
-  LEFT JOIN old AS o ON o.ord = src.ord
-  LEFT JOIN ids AS first ON n.id IS NULL AND o.id IS NULL
-    AND first.s = src.s AND first.c = src.c
-  ORDER BY src.ord;
-END
-$fn$;
-
--- Acknowledgements only delete deliveries (no message row is touched, so acks of one group
--- message never wait for each other); they queue one row per delivery they removed, and
--- fastchat_settle counts them off each message's "remaining" and clears the body of every
--- message that has none left.
+-- Acknowledgements only delete deliveries and queue one row per delivery they removed;
+-- fastchat_settle counts them off each message's "remaining".
 CREATE TABLE settle_queue (message_id bigint NOT NULL);
-
-CREATE FUNCTION fastchat_ack(recipients bigint[], ids bigint[])
-RETURNS TABLE (recipient_id bigint, id bigint, sender_id bigint, client_msg_id text)
-LANGUAGE plpgsql
-SET enable_seqscan = off -- key lookups only; see fastchat_save_messages
-AS $fn$
-BEGIN
-  -- An acknowledgement lost in a crash only means the message is delivered again (clients
-  -- drop repeats by ID), so its commit need not wait for the disk.
-  PERFORM set_config('synchronous_commit', 'off', true);
-  RETURN QUERY
-  WITH d AS (
-    DELETE FROM deliveries AS x USING unnest(recipients, ids) AS r(u, m)
-    WHERE x.recipient_id = r.u AND x.message_id = r.m
-    RETURNING x.recipient_id, x.message_id
-  ),
-  q AS (INSERT INTO settle_queue (message_id) SELECT d.message_id FROM d)
-  SELECT d.recipient_id, m.id, m.sender_id, m.client_msg_id
-  FROM d JOIN messages AS m ON m.id = d.message_id
-  ORDER BY 1, 2;
-END
-$fn$;
-
--- Counts queued acknowledgements off their messages and clears the bodies of those with no
--- delivery left; one caller at a time in the whole cluster (the others return 0 at once), so
--- nothing else ever updates a message row. Returns how many bodies it cleared.
-CREATE FUNCTION fastchat_settle(max_rows integer)
-RETURNS integer
-LANGUAGE plpgsql
-SET enable_seqscan = off
-AS $fn$
-DECLARE
-  n integer;
-BEGIN
-  IF NOT pg_try_advisory_xact_lock(${PG_LOCKS.settle}) THEN
-    RETURN 0;
-  END IF;
-  -- Lost in a crash, this work is simply done again (the queue rows come back with it).
-  PERFORM set_config('synchronous_commit', 'off', true);
-  WITH q AS (
-    DELETE FROM settle_queue
-    WHERE ctid = ANY(ARRAY(SELECT ctid FROM settle_queue LIMIT max_rows))
-    RETURNING message_id
-  ),
-  settled AS (SELECT q.message_id, count(*) AS k FROM q GROUP BY q.message_id),
-  c AS (
-    UPDATE messages AS m
-    SET remaining = m.remaining - settled.k,
-      body = CASE WHEN m.remaining <= settled.k THEN '' ELSE m.body END
-    FROM settled WHERE m.id = settled.message_id
-    RETURNING m.remaining
-  )
-  SELECT count(*) INTO n FROM c WHERE c.remaining <= 0;
-  RETURN n;
-END
-$fn$;
 `,
   // 4: pending bounds, message rows deleted once delivered, expiry, rate limits.
   `
@@ -335,345 +163,6 @@ DELETE FROM settle_queue AS q WHERE NOT EXISTS (SELECT 1 FROM messages AS m WHER
 -- Token buckets (see token_bucket.ts): the time at which each would be full again.
 CREATE TABLE rate_limits (key text PRIMARY KEY, tat bigint NOT NULL);
 CREATE INDEX rate_limits_by_tat ON rate_limits (tat);
-
-DROP FUNCTION fastchat_save_messages(jsonb, bigint);
-CREATE FUNCTION fastchat_save_messages(
-  batch jsonb, now_ms bigint, max_messages bigint, max_bytes bigint)
-RETURNS TABLE (msg_id bigint, msg_created_at bigint, is_duplicate boolean,
-  full_recipients bigint[])
-LANGUAGE plpgsql
-SET enable_seqscan = off -- key lookups only; see version 3
-AS $fn$
-#variable_conflict use_column
-DECLARE
-  first_id bigint;
-  tx_id xid8;
-  n integer := jsonb_array_length(batch);
-  users bigint[];
-BEGIN
-  -- IDs in transaction order, exactly as in version 3: this comes before anything that
-  -- writes, since a write would take the transaction ID outside the lock.
-  PERFORM pg_advisory_lock(${PG_LOCKS.messageIds});
-  BEGIN
-    tx_id := pg_current_xact_id();
-    first_id := nextval('message_ids');
-    IF n > 1 THEN
-      PERFORM setval('message_ids', first_id + n - 1);
-    END IF;
-  EXCEPTION WHEN query_canceled OR others THEN
-    PERFORM pg_advisory_unlock(${PG_LOCKS.messageIds});
-    RAISE;
-  END;
-  PERFORM pg_advisory_unlock(${PG_LOCKS.messageIds});
-
-  -- Every recipient's total exists, then is locked in user order: concurrent batches to one
-  -- recipient take turns, and the statement below (whose snapshot is taken after the locks)
-  -- sees every delivery counted in it. An unknown recipient fails here (foreign key).
-  SELECT array_agg(DISTINCT (x->>'u')::bigint ORDER BY (x->>'u')::bigint) INTO users
-  FROM jsonb_array_elements(batch) AS e, jsonb_array_elements(e->'r') AS x;
-  IF users IS NOT NULL THEN
-    INSERT INTO pending_totals (user_id) SELECT u FROM unnest(users) AS u ORDER BY u
-      ON CONFLICT DO NOTHING;
-    PERFORM 1 FROM pending_totals AS t WHERE t.user_id = ANY(users) ORDER BY t.user_id
-      FOR UPDATE;
-  END IF;
-
-  RETURN QUERY
-  WITH src AS (
-    SELECT t.ord, (t.e->>'s')::bigint AS s, t.e->>'c' AS c, t.e->>'k' AS k,
-      (t.e->>'g')::bigint AS g, t.e->>'b' AS b, t.e->'r' AS r
-    FROM jsonb_array_elements(batch) WITH ORDINALITY AS t(e, ord)
-  ),
-  -- Stored before: a message row, or the idempotency record of one already gone.
-  old AS (
-    SELECT src.ord, coalesce(m.id, x.msg_id) AS id,
-      coalesce(m.created_at, x.created_at) AS created_at
-    FROM src
-    LEFT JOIN messages AS m ON m.sender_id = src.s AND m.client_msg_id = src.c
-    LEFT JOIN sent_ids AS x ON x.sender_id = src.s AND x.client_msg_id = src.c
-    WHERE m.id IS NOT NULL OR x.msg_id IS NOT NULL
-  ),
-  -- New: not stored before, and the first of their (sender, client ID) in the batch.
-  cand AS (
-    SELECT src.* FROM src
-    WHERE NOT EXISTS (SELECT 1 FROM old WHERE old.ord = src.ord)
-      AND (src.c IS NULL OR NOT EXISTS (
-        SELECT 1 FROM src AS p WHERE p.s = src.s AND p.c = src.c AND p.ord < src.ord))
-  ),
-  -- Each delivery they would make, with its size; the recipient is full for it when their
-  -- total plus the batch's demand on them so far (in input order) passes a bound.
-  dem AS (
-    SELECT cand.ord, (x->>'u')::bigint AS u, x->>'b' AS rb,
-      octet_length(coalesce(x->>'b', cand.b))::bigint AS bytes
-    FROM cand, jsonb_array_elements(cand.r) AS x
-  ),
-  fit AS (
-    SELECT dem.*,
-      (t.messages + count(*) OVER w > max_messages
-        OR t.bytes + sum(dem.bytes) OVER w > max_bytes) AS is_full
-    FROM dem JOIN pending_totals AS t ON t.user_id = dem.u
-    WINDOW w AS (PARTITION BY dem.u ORDER BY dem.ord)
-  ),
-  per AS (
-    SELECT fit.ord, count(*) FILTER (WHERE NOT fit.is_full) AS kept,
-      array_agg(fit.u ORDER BY fit.u) FILTER (WHERE fit.is_full) AS full_list
-    FROM fit GROUP BY fit.ord
-  ),
-  -- Stored: new messages with someone to deliver to, or with no recipient at all (refused
-  -- ones, every recipient full, are not); they take the reserved IDs in input order.
-  ids AS (
-    SELECT cand.*, coalesce(per.kept, 0) AS kept,
-      first_id + row_number() OVER (ORDER BY cand.ord) - 1 AS id
-    FROM cand LEFT JOIN per ON per.ord = cand.ord
-    WHERE per.ord IS NULL OR per.kept > 0
-  ),
-  ins_m AS (
-    INSERT INTO messages
-      (id, sender_id, client_msg_id, kind, group_id, body, created_at, remaining, tx)
-    SELECT ids.id, ids.s, ids.c, ids.k, ids.g, ids.b, now_ms, ids.kept, tx_id
-    FROM ids WHERE ids.kept > 0
-  ),
-  -- A message nobody waits for keeps no row, only what a resend needs.
-  ins_x AS (
-    INSERT INTO sent_ids (sender_id, client_msg_id, msg_id, created_at)
-    SELECT ids.s, ids.c, ids.id, now_ms FROM ids WHERE ids.kept = 0 AND ids.c IS NOT NULL
-  ),
-  ins_d AS (
-    INSERT INTO deliveries (recipient_id, message_id, body, bytes)
-    SELECT fit.u, ids.id, fit.rb, fit.bytes FROM fit JOIN ids ON ids.ord = fit.ord
-    WHERE NOT fit.is_full
-  ),
-  upd AS (
-    UPDATE pending_totals AS t
-    SET messages = t.messages + a.k, bytes = t.bytes + a.b,
-      oldest_at = coalesce(t.oldest_at, now_ms)
-    FROM (
-      SELECT fit.u, count(*) AS k, sum(fit.bytes) AS b
-      FROM fit JOIN ids ON ids.ord = fit.ord WHERE NOT fit.is_full GROUP BY fit.u
-    ) AS a
-    WHERE t.user_id = a.u
-  ),
-  -- Each input's original: itself when new, the first of its key in the batch when repeated.
-  res AS (
-    SELECT src.ord, o.id AS old_id, o.created_at AS old_at, coalesce(cs.ord, fc.ord) AS orig
-    FROM src
-    LEFT JOIN old AS o ON o.ord = src.ord
-    LEFT JOIN cand AS cs ON cs.ord = src.ord
-    LEFT JOIN cand AS fc ON o.ord IS NULL AND cs.ord IS NULL
-      AND fc.s = src.s AND fc.c = src.c
-  )
-  SELECT coalesce(res.old_id, i.id, 0)::bigint,
-    coalesce(res.old_at, CASE WHEN i.id IS NULL THEN 0 ELSE now_ms END)::bigint,
-    res.old_id IS NOT NULL OR (i.id IS NOT NULL AND res.orig <> res.ord),
-    CASE WHEN res.old_id IS NULL AND (i.id IS NULL OR res.orig = res.ord)
-      THEN p.full_list END
-  FROM res
-  LEFT JOIN ids AS i ON i.ord = res.orig
-  LEFT JOIN per AS p ON p.ord = res.orig
-  ORDER BY res.ord;
-END
-$fn$;
-
--- Deliveries that ended (acknowledged or expired) leave their recipients' totals: locked in
--- user order, as saving locks them, so the two never deadlock.
-CREATE FUNCTION fastchat_pending_ended(users bigint[], sizes bigint[])
-RETURNS void
-LANGUAGE plpgsql
-SET enable_seqscan = off
-AS $fn$
-BEGIN
-  PERFORM 1 FROM pending_totals AS t WHERE t.user_id = ANY(users) ORDER BY t.user_id
-    FOR UPDATE;
-  UPDATE pending_totals AS t
-  SET messages = t.messages - a.k, bytes = t.bytes - a.b,
-    oldest_at = CASE WHEN t.messages <= a.k THEN NULL ELSE t.oldest_at END
-  FROM (
-    SELECT g.u, count(*) AS k, sum(g.b) AS b FROM unnest(users, sizes) AS g(u, b) GROUP BY g.u
-  ) AS a
-  WHERE t.user_id = a.u;
-END
-$fn$;
-
-CREATE OR REPLACE FUNCTION fastchat_ack(recipients bigint[], ids bigint[])
-RETURNS TABLE (recipient_id bigint, id bigint, sender_id bigint, client_msg_id text)
-LANGUAGE plpgsql
-SET enable_seqscan = off
-AS $fn$
-#variable_conflict use_column
-DECLARE
-  gone_u bigint[];
-  gone_m bigint[];
-  gone_b bigint[];
-BEGIN
-  -- An acknowledgement lost in a crash only means the message is delivered again (clients
-  -- drop repeats by ID), so its commit need not wait for the disk.
-  PERFORM set_config('synchronous_commit', 'off', true);
-  WITH d AS (
-    DELETE FROM deliveries AS x USING unnest(recipients, ids) AS r(u, m)
-    WHERE x.recipient_id = r.u AND x.message_id = r.m
-    RETURNING x.recipient_id, x.message_id, x.bytes
-  ),
-  q AS (INSERT INTO settle_queue (message_id) SELECT d.message_id FROM d)
-  SELECT array_agg(d.recipient_id), array_agg(d.message_id), array_agg(d.bytes::bigint)
-  INTO gone_u, gone_m, gone_b FROM d;
-  IF gone_u IS NULL THEN
-    RETURN;
-  END IF;
-  PERFORM fastchat_pending_ended(gone_u, gone_b);
-  -- The message rows are still there: settle deletes one only after counting off this
-  -- transaction's queue rows, which it cannot see before the commit.
-  RETURN QUERY
-  SELECT g.u, m.id, m.sender_id, m.client_msg_id
-  FROM unnest(gone_u, gone_m) AS g(u, mid) JOIN messages AS m ON m.id = g.mid
-  ORDER BY 1, 2;
-END
-$fn$;
-
--- Counts ended deliveries off their messages and deletes the rows of those with none left
--- (keeping what idempotency needs), then forgets old idempotency records and run-out rate
--- limits. One caller at a time in the whole cluster (the others return 0 at once), so nothing
--- else ever updates a message row. Returns how many message rows it deleted.
-DROP FUNCTION fastchat_settle(integer);
-CREATE FUNCTION fastchat_settle(max_rows integer, now_ms bigint, keep_ids_ms bigint)
-RETURNS integer
-LANGUAGE plpgsql
-SET enable_seqscan = off
-AS $fn$
-DECLARE
-  n integer;
-BEGIN
-  IF NOT pg_try_advisory_xact_lock(${PG_LOCKS.settle}) THEN
-    RETURN 0;
-  END IF;
-  -- Lost in a crash, this work is simply done again (the queue rows come back with it).
-  PERFORM set_config('synchronous_commit', 'off', true);
-  WITH q AS (
-    DELETE FROM settle_queue
-    WHERE ctid = ANY(ARRAY(SELECT ctid FROM settle_queue LIMIT max_rows))
-    RETURNING message_id
-  ),
-  settled AS (SELECT q.message_id, count(*) AS k FROM q GROUP BY q.message_id),
-  c AS (
-    SELECT m.id, m.sender_id, m.client_msg_id, m.created_at, m.remaining - settled.k AS left_
-    FROM settled JOIN messages AS m ON m.id = settled.message_id
-  ),
-  counted AS (
-    UPDATE messages AS m SET remaining = c.left_ FROM c WHERE m.id = c.id AND c.left_ > 0
-  ),
-  kept AS (
-    INSERT INTO sent_ids (sender_id, client_msg_id, msg_id, created_at)
-    SELECT c.sender_id, c.client_msg_id, c.id, c.created_at FROM c
-    WHERE c.left_ <= 0 AND c.client_msg_id IS NOT NULL
-    ON CONFLICT DO NOTHING
-  ),
-  del AS (
-    DELETE FROM messages AS m USING c WHERE m.id = c.id AND c.left_ <= 0 RETURNING 1
-  )
-  SELECT count(*) INTO n FROM del;
-  DELETE FROM sent_ids AS x WHERE (x.sender_id, x.client_msg_id) IN (
-    SELECT y.sender_id, y.client_msg_id FROM sent_ids AS y
-    WHERE y.created_at < now_ms - keep_ids_ms ORDER BY y.created_at LIMIT max_rows);
-  -- The condition is repeated outside the subquery: a bucket taken from meanwhile is
-  -- re-checked on its new version and kept.
-  DELETE FROM rate_limits AS r WHERE r.tat <= now_ms AND r.key IN (
-    SELECT l.key FROM rate_limits AS l WHERE l.tat <= now_ms ORDER BY l.tat LIMIT max_rows);
-  RETURN n;
-END
-$fn$;
-
--- Drops the deliveries of messages accepted before before_ms, for the recipients whose hint
--- says they have some, at most max_rows; their messages are counted off by settle. One caller
--- at a time in the cluster. Returns how many it dropped.
-CREATE FUNCTION fastchat_expire(before_ms bigint, max_rows integer)
-RETURNS integer
-LANGUAGE plpgsql
-SET enable_seqscan = off
-AS $fn$
-DECLARE
-  cands bigint[];
-  gone_u bigint[];
-  gone_b bigint[];
-BEGIN
-  IF NOT pg_try_advisory_xact_lock(${PG_LOCKS.expire}) THEN
-    RETURN 0;
-  END IF;
-  SELECT array_agg(c.user_id ORDER BY c.user_id) INTO cands FROM (
-    SELECT t.user_id FROM pending_totals AS t WHERE t.oldest_at < before_ms
-    ORDER BY t.oldest_at LIMIT max_rows
-  ) AS c;
-  IF cands IS NULL THEN
-    RETURN 0;
-  END IF;
-  WITH doomed AS (
-    SELECT d.recipient_id, d.message_id
-    FROM deliveries AS d JOIN messages AS m ON m.id = d.message_id
-    WHERE d.recipient_id = ANY(cands) AND m.created_at < before_ms
-    ORDER BY d.recipient_id, d.message_id LIMIT max_rows
-  ),
-  gone AS (
-    DELETE FROM deliveries AS x USING doomed
-    WHERE x.recipient_id = doomed.recipient_id AND x.message_id = doomed.message_id
-    RETURNING x.recipient_id, x.message_id, x.bytes
-  ),
-  q AS (INSERT INTO settle_queue (message_id) SELECT gone.message_id FROM gone)
-  SELECT array_agg(gone.recipient_id), array_agg(gone.bytes::bigint) INTO gone_u, gone_b
-  FROM gone;
-  -- The candidates' totals, locked in user order, lose what was dropped, and each hint
-  -- becomes the acceptance time of the oldest delivery left (or null).
-  PERFORM 1 FROM pending_totals AS t WHERE t.user_id = ANY(cands) ORDER BY t.user_id
-    FOR UPDATE;
-  UPDATE pending_totals AS t
-  SET messages = t.messages - coalesce(a.k, 0), bytes = t.bytes - coalesce(a.b, 0),
-    oldest_at = (
-      SELECT m.created_at FROM deliveries AS d JOIN messages AS m ON m.id = d.message_id
-      WHERE d.recipient_id = t.user_id ORDER BY d.message_id LIMIT 1)
-  FROM unnest(cands) AS c(u)
-  LEFT JOIN (
-    SELECT g.u, count(*) AS k, sum(g.b) AS b FROM unnest(gone_u, gone_b) AS g(u, b)
-    GROUP BY g.u
-  ) AS a ON a.u = c.u
-  WHERE t.user_id = c.u;
-  RETURN coalesce(array_length(gone_u, 1), 0);
-END
-$fn$;
-
--- Takes one attempt from every bucket, or none; returns 0, or the milliseconds to wait.
-CREATE FUNCTION fastchat_take_attempt(
-  keys text[], bursts bigint[], intervals bigint[], now_ms bigint)
-RETURNS bigint
-LANGUAGE plpgsql
-AS $fn$
-DECLARE
-  wait bigint;
-BEGIN
-  -- Every bucket exists and is locked, in one key order, so callers never deadlock; a
-  -- bucket settle forgot meanwhile is simply made again.
-  INSERT INTO rate_limits AS r (key, tat)
-    SELECT k, 0 FROM unnest(keys) AS k ORDER BY k COLLATE "C"
-    ON CONFLICT (key) DO UPDATE SET tat = r.tat;
-  SELECT max(greatest(greatest(r.tat, now_ms) + l.i - now_ms - l.b * l.i, 0)) INTO wait
-  FROM unnest(keys, bursts, intervals) AS l(k, b, i) JOIN rate_limits AS r ON r.key = l.k;
-  IF wait > 0 THEN
-    RETURN wait;
-  END IF;
-  UPDATE rate_limits AS r SET tat = greatest(r.tat, now_ms) + l.i
-  FROM unnest(keys, bursts, intervals) AS l(k, b, i) WHERE r.key = l.k;
-  RETURN 0;
-END
-$fn$;
-
--- Gives one attempt back to every bucket that exists.
-CREATE FUNCTION fastchat_refund_attempt(keys text[], intervals bigint[])
-RETURNS void
-LANGUAGE plpgsql
-AS $fn$
-BEGIN
-  PERFORM 1 FROM rate_limits AS r WHERE r.key = ANY(keys) ORDER BY r.key COLLATE "C"
-    FOR UPDATE;
-  UPDATE rate_limits AS r SET tat = r.tat - l.i
-  FROM unnest(keys, intervals) AS l(k, i) WHERE r.key = l.k;
-END
-$fn$;
 `,
   // 5: usernames unique ignoring ASCII case (as SQLite's version 4); groups handed to another
   // member or deleted, leaving a tombstone.
@@ -692,367 +181,12 @@ CREATE UNIQUE INDEX users_by_folded_name ON users (lower(username COLLATE "C"), 
 -- Set when the group was deleted: its members are gone, its ID stays for the messages that
 -- name it.
 ALTER TABLE groups ADD COLUMN deleted_at bigint;
-
--- Every change of a group's members or admin locks its row first (add and remove a member
--- FOR SHARE, these two functions exclusively), so the changes of one group take turns, and
--- each statement below, with a snapshot taken after the lock, reads what the one before left.
-
--- Hands group gid from from_admin to the member to_user. r_status: 'ok' (r_* hold the group
--- after the change), 'not_found', 'not_admin' (r_admin holds the admin) or 'not_member'.
-CREATE FUNCTION fastchat_set_group_admin(gid bigint, from_admin bigint, to_user bigint)
-RETURNS TABLE (r_status text, r_name text, r_admin bigint, r_created bigint, r_members bigint[])
-LANGUAGE plpgsql AS $fn$
-BEGIN
-  SELECT g.name, g.admin_id, g.created_at INTO r_name, r_admin, r_created
-    FROM groups AS g WHERE g.id = gid AND g.deleted_at IS NULL FOR NO KEY UPDATE;
-  IF NOT FOUND THEN
-    r_status := 'not_found';
-  ELSIF r_admin <> from_admin THEN
-    r_status := 'not_admin';
-  ELSIF NOT EXISTS (
-    SELECT 1 FROM group_members AS m WHERE m.group_id = gid AND m.user_id = to_user
-  ) THEN
-    r_status := 'not_member';
-  ELSE
-    UPDATE groups AS g SET admin_id = to_user WHERE g.id = gid;
-    r_admin := to_user;
-    r_members := array(
-      SELECT m.user_id FROM group_members AS m WHERE m.group_id = gid ORDER BY m.user_id);
-    r_status := 'ok';
-  END IF;
-  RETURN NEXT;
-END
-$fn$;
-
--- Deletes group gid if by_admin is its admin: its members go, its row stays as a tombstone
--- (name cleared). r_status as above; on 'ok', r_* hold the group as it was.
-CREATE FUNCTION fastchat_delete_group(gid bigint, by_admin bigint, now_ms bigint)
-RETURNS TABLE (r_status text, r_name text, r_admin bigint, r_created bigint, r_members bigint[])
-LANGUAGE plpgsql AS $fn$
-BEGIN
-  SELECT g.name, g.admin_id, g.created_at INTO r_name, r_admin, r_created
-    FROM groups AS g WHERE g.id = gid AND g.deleted_at IS NULL FOR NO KEY UPDATE;
-  IF NOT FOUND THEN
-    r_status := 'not_found';
-  ELSIF r_admin <> by_admin THEN
-    r_status := 'not_admin';
-  ELSE
-    WITH gone AS (DELETE FROM group_members AS m WHERE m.group_id = gid RETURNING m.user_id)
-    SELECT coalesce(array_agg(gone.user_id ORDER BY gone.user_id), '{}') INTO r_members
-      FROM gone;
-    UPDATE groups AS g SET deleted_at = now_ms, name = '' WHERE g.id = gid;
-    r_status := 'ok';
-  END IF;
-  RETURN NEXT;
-END
-$fn$;
 `,
-  // 6: the hot path's statements planned once per connection, and acknowledgements without a
-  // nested function call.
-  `
--- Generic plans: with plan_cache_mode auto, PostgreSQL kept re-planning most statements in
--- these functions on every call (the disabled sequential scans made the generic plan look
--- worse than a custom one), some 0.03-0.09 ms of planning each, about half of what an
--- acknowledgement cost. Every lookup is by key, so the generic plan (made with sequential
--- scans off, as before) is the index lookup a custom plan would be.
-ALTER FUNCTION fastchat_save_messages(jsonb, bigint, bigint, bigint)
-  SET plan_cache_mode = force_generic_plan;
-ALTER FUNCTION fastchat_pending_ended(bigint[], bigint[])
-  SET plan_cache_mode = force_generic_plan;
-
--- As in version 4, with fastchat_pending_ended's two statements inline: calling a function
--- from a function costs more than the statements themselves.
-CREATE OR REPLACE FUNCTION fastchat_ack(recipients bigint[], ids bigint[])
-RETURNS TABLE (recipient_id bigint, id bigint, sender_id bigint, client_msg_id text)
-LANGUAGE plpgsql
-SET enable_seqscan = off
-SET plan_cache_mode = force_generic_plan
-AS $fn$
-#variable_conflict use_column
-DECLARE
-  gone_u bigint[];
-  gone_m bigint[];
-  gone_b bigint[];
-BEGIN
-  -- An acknowledgement lost in a crash only means the message is delivered again (clients
-  -- drop repeats by ID), so its commit need not wait for the disk.
-  PERFORM set_config('synchronous_commit', 'off', true);
-  WITH d AS (
-    DELETE FROM deliveries AS x USING unnest(recipients, ids) AS r(u, m)
-    WHERE x.recipient_id = r.u AND x.message_id = r.m
-    RETURNING x.recipient_id, x.message_id, x.bytes
-  ),
-  q AS (INSERT INTO settle_queue (message_id) SELECT d.message_id FROM d)
-  SELECT array_agg(d.recipient_id), array_agg(d.message_id), array_agg(d.bytes::bigint)
-  INTO gone_u, gone_m, gone_b FROM d;
-  IF gone_u IS NULL THEN
-    RETURN;
-  END IF;
-  -- The recipients' totals lose what ended, locked in user order as saving locks them.
-  PERFORM 1 FROM pending_totals AS t WHERE t.user_id = ANY(gone_u) ORDER BY t.user_id
-    FOR UPDATE;
-  UPDATE pending_totals AS t
-  SET messages = t.messages - a.k, bytes = t.bytes - a.b,
-    oldest_at = CASE WHEN t.messages <= a.k THEN NULL ELSE t.oldest_at END
-  FROM (
-    SELECT g.u, count(*) AS k, sum(g.b) AS b FROM unnest(gone_u, gone_b) AS g(u, b)
-    GROUP BY g.u
-  ) AS a
-  WHERE t.user_id = a.u;
-  -- The message rows are still there: settle deletes one only after counting off this
-  -- transaction's queue rows, which it cannot see before the commit.
-  RETURN QUERY
-  SELECT g.u, m.id, m.sender_id, m.client_msg_id
-  FROM unnest(gone_u, gone_m) AS g(u, mid) JOIN messages AS m ON m.id = g.mid
-  ORDER BY 1, 2;
-END
-$fn$;
-`,
-  // 7: saving without the one large query: per message, a few plain steps in PL/pgSQL.
-  `
--- The same results and guarantees as version 4's function. That one ran a single query of
--- some 60 plan nodes (a dozen hash tables and sorts built for a row or two): starting and
--- ending it cost more than the work, and a generic plan made while pending_totals looked
--- small scanned that table whole once per message. Here each statement is a key lookup or a
--- write from arrays, and the per-recipient arithmetic runs in PL/pgSQL variables.
-CREATE OR REPLACE FUNCTION fastchat_save_messages(
-  batch jsonb, now_ms bigint, max_messages bigint, max_bytes bigint)
-RETURNS TABLE (msg_id bigint, msg_created_at bigint, is_duplicate boolean,
-  full_recipients bigint[])
-LANGUAGE plpgsql
-SET enable_seqscan = off -- key lookups only; see version 3
-SET plan_cache_mode = force_generic_plan -- see version 6
-AS $fn$
-#variable_conflict use_column
-DECLARE
-  first_id bigint;
-  tx_id xid8;
-  n integer := jsonb_array_length(batch);
-  stored integer := 0; -- new messages given an ID so far (they take the reserved IDs in order)
-  -- The batch's recipients in user order, their index by ID (a JSON object, so a lookup does
-  -- not grow with the batch), and per recipient: the totals before the batch, the batch's
-  -- demand so far in input order (counting deliveries left out as full, as version 4 does),
-  -- and what the deliveries kept add.
-  users bigint[];
-  slot jsonb;
-  tot_m bigint[];
-  tot_b bigint[];
-  dem_m bigint[];
-  dem_b bigint[];
-  add_m bigint[];
-  add_b bigint[];
-  nu integer;
-  -- Per input: its position, the message or idempotency record stored before (else null),
-  -- and the first input of the batch with the same (sender, client ID); for a new one, its
-  -- ID (0: every recipient full) and its full recipients (as text: arrays of arrays must be
-  -- rectangular).
-  k integer;
-  old_id bigint;
-  old_at bigint;
-  orig integer;
-  res_id bigint[] := '{}';
-  res_full text[] := '{}';
-  -- The rows to write: messages, idempotency records, deliveries.
-  nm integer := 0;
-  m_id bigint[] := '{}';
-  m_s bigint[] := '{}';
-  m_c text[] := '{}';
-  m_k text[] := '{}';
-  m_g bigint[] := '{}';
-  m_b text[] := '{}';
-  m_r integer[] := '{}';
-  nx integer := 0;
-  x_s bigint[] := '{}';
-  x_c text[] := '{}';
-  x_id bigint[] := '{}';
-  nd integer := 0;
-  d_u bigint[] := '{}';
-  d_m bigint[] := '{}';
-  d_b text[] := '{}';
-  d_n integer[] := '{}';
-  -- The message and recipient at hand.
-  msg jsonb;
-  rs jsonb;
-  nr integer;
-  body text;
-  id bigint;
-  kept integer;
-  full_ bigint[];
-  rb text;
-  u bigint;
-  p integer;
-  sz integer;
-  tm bigint;
-  tb bigint;
-BEGIN
-  -- IDs in transaction order, exactly as in version 3: this comes before anything that
-  -- writes, since a write would take the transaction ID outside the lock.
-  PERFORM pg_advisory_lock(${PG_LOCKS.messageIds});
-  BEGIN
-    tx_id := pg_current_xact_id();
-    first_id := nextval('message_ids');
-    IF n > 1 THEN
-      PERFORM setval('message_ids', first_id + n - 1);
-    END IF;
-  EXCEPTION WHEN query_canceled OR others THEN
-    PERFORM pg_advisory_unlock(${PG_LOCKS.messageIds});
-    RAISE;
-  END;
-  PERFORM pg_advisory_unlock(${PG_LOCKS.messageIds});
-
-  -- Every recipient's total exists, then is locked and read in user order, as in version 4:
-  -- concurrent batches to one recipient take turns, and the statements below (whose
-  -- snapshots are taken after the locks) see every delivery counted in it. An unknown
-  -- recipient fails here (foreign key).
-  SELECT array_agg(DISTINCT (x->>'u')::bigint ORDER BY (x->>'u')::bigint) INTO users
-  FROM jsonb_array_elements(batch) AS e, jsonb_array_elements(e->'r') AS x;
-  IF users IS NOT NULL THEN
-    INSERT INTO pending_totals (user_id) SELECT u FROM unnest(users) AS u ORDER BY u
-      ON CONFLICT DO NOTHING;
-    -- Rows are read in a loop here and below: aggregates cost more to set up than the loop.
-    nu := 0;
-    FOR u, tm, tb IN
-      SELECT t.user_id, t.messages, t.bytes FROM pending_totals AS t
-      WHERE t.user_id = ANY(users) ORDER BY t.user_id FOR UPDATE
-    LOOP
-      nu := nu + 1;
-      tot_m[nu] := tm;
-      tot_b[nu] := tb;
-    END LOOP;
-    -- Each row is one of users, so as many rows means the same users in the same order.
-    IF nu <> cardinality(users) THEN
-      RAISE EXCEPTION 'fastchat_save_messages: % pending totals locked for % recipients',
-        nu, cardinality(users);
-    END IF;
-    SELECT jsonb_object_agg(g.u, g.i) INTO slot FROM unnest(users) WITH ORDINALITY AS g(u, i);
-    dem_m := array_fill(0::bigint, ARRAY[cardinality(users)]);
-    dem_b := dem_m;
-    add_m := dem_m;
-    add_b := dem_m;
-  END IF;
-
-  -- Stored before: a message row, or the idempotency record of one already gone.
-  FOR k, old_id, old_at, orig IN
-    SELECT s.ord, o.id, o.created_at, s.first
-    FROM (
-      SELECT t.ord, (t.e->>'s')::bigint AS s, t.e->>'c' AS c,
-        CASE WHEN t.e->>'c' IS NULL THEN t.ord
-          ELSE min(t.ord) OVER (PARTITION BY (t.e->>'s')::bigint, t.e->>'c') END AS first
-      FROM jsonb_array_elements(batch) WITH ORDINALITY AS t(e, ord)
-    ) AS s
-    LEFT JOIN LATERAL (
-      SELECT m.id, m.created_at FROM messages AS m
-      WHERE m.sender_id = s.s AND m.client_msg_id = s.c
-      UNION ALL
-      SELECT x.msg_id, x.created_at FROM sent_ids AS x
-      WHERE x.sender_id = s.s AND x.client_msg_id = s.c
-      LIMIT 1
-    ) AS o ON true
-    ORDER BY s.ord
-  LOOP
-    IF old_id IS NOT NULL THEN
-      msg_id := old_id;
-      msg_created_at := old_at;
-      is_duplicate := true;
-      full_recipients := NULL;
-    ELSIF orig < k THEN
-      -- A repeat of an earlier input: its ID if that was stored, else what it returned.
-      id := res_id[orig];
-      msg_id := id;
-      msg_created_at := CASE WHEN id = 0 THEN 0 ELSE now_ms END;
-      is_duplicate := id <> 0;
-      full_recipients := CASE WHEN id = 0 THEN res_full[orig]::bigint[] END;
-    ELSE
-      msg := batch -> (k - 1);
-      rs := msg->'r';
-      nr := jsonb_array_length(rs);
-      body := msg->>'b';
-      -- Taken only if the message is stored; deliveries are listed with it meanwhile (none
-      -- are when it is not).
-      id := first_id + stored;
-      kept := 0;
-      full_ := NULL;
-      FOR j IN 0 .. nr - 1 LOOP
-        rb := rs -> j ->> 'b';
-        u := (rs -> j ->> 'u')::bigint;
-        sz := octet_length(coalesce(rb, body));
-        p := (slot ->> u::text)::integer;
-        dem_m[p] := dem_m[p] + 1;
-        dem_b[p] := dem_b[p] + sz;
-        IF tot_m[p] + dem_m[p] > max_messages OR tot_b[p] + dem_b[p] > max_bytes THEN
-          full_ := full_ || u;
-        ELSE
-          kept := kept + 1;
-          nd := nd + 1;
-          d_u[nd] := u;
-          d_m[nd] := id;
-          d_b[nd] := rb;
-          d_n[nd] := sz;
-          add_m[p] := add_m[p] + 1;
-          add_b[p] := add_b[p] + sz;
-        END IF;
-      END LOOP;
-      IF cardinality(full_) > 1 THEN
-        full_ := ARRAY(SELECT f FROM unnest(full_) AS f ORDER BY f);
-      END IF;
-      -- Stored: with someone to deliver to, or with no recipient at all (refused ones, every
-      -- recipient full, are not). A message nobody waits for keeps no row, only what a
-      -- resend needs.
-      IF kept > 0 OR nr = 0 THEN
-        stored := stored + 1;
-        IF kept > 0 THEN
-          nm := nm + 1;
-          m_id[nm] := id;
-          m_s[nm] := (msg->>'s')::bigint;
-          m_c[nm] := msg->>'c';
-          m_k[nm] := msg->>'k';
-          m_g[nm] := (msg->>'g')::bigint;
-          m_b[nm] := body;
-          m_r[nm] := kept;
-        ELSIF msg->>'c' IS NOT NULL THEN
-          nx := nx + 1;
-          x_s[nx] := (msg->>'s')::bigint;
-          x_c[nx] := msg->>'c';
-          x_id[nx] := id;
-        END IF;
-      ELSE
-        id := 0;
-      END IF;
-      res_id[k] := id;
-      res_full[k] := full_::text;
-      msg_id := id;
-      msg_created_at := CASE WHEN id = 0 THEN 0 ELSE now_ms END;
-      is_duplicate := false;
-      full_recipients := full_;
-    END IF;
-    RETURN NEXT;
-  END LOOP;
-
-  IF nm > 0 THEN
-    INSERT INTO messages
-      (id, sender_id, client_msg_id, kind, group_id, body, created_at, remaining, tx)
-    SELECT a.id, a.s, a.c, a.k, a.g, a.b, now_ms, a.r, tx_id
-    FROM unnest(m_id, m_s, m_c, m_k, m_g, m_b, m_r) AS a(id, s, c, k, g, b, r);
-  END IF;
-  IF nx > 0 THEN
-    INSERT INTO sent_ids (sender_id, client_msg_id, msg_id, created_at)
-    SELECT a.s, a.c, a.id, now_ms FROM unnest(x_s, x_c, x_id) AS a(s, c, id);
-  END IF;
-  IF nd > 0 THEN
-    INSERT INTO deliveries (recipient_id, message_id, body, bytes)
-    SELECT a.u, a.m, a.b, a.n FROM unnest(d_u, d_m, d_b, d_n) AS a(u, m, b, n);
-    -- The rows are locked already; the index lookup by ANY keeps the generic plan a key
-    -- lookup whatever the table's size.
-    UPDATE pending_totals AS t
-    SET messages = t.messages + add_m[(slot ->> t.user_id::text)::integer],
-      bytes = t.bytes + add_b[(slot ->> t.user_id::text)::integer],
-      oldest_at = coalesce(t.oldest_at, now_ms)
-    WHERE t.user_id = ANY(ARRAY(
-      SELECT g.u FROM unnest(users, add_m) AS g(u, k) WHERE g.k > 0));
-  END IF;
-END
-$fn$;
-`,
+  // 6: empty. It gave the hot functions generic plans and inlined one call in fastchat_ack;
+  // functions are set on every start now (functions.ts).
+  "",
+  // 7: empty. It rewrote fastchat_save_messages as plain PL/pgSQL steps; see version 6.
+  "",
   // 8: what users told the server others are to them (contacts, blocked users; SQLite's 5):
   // presence is told only to contacts, and receipts never go to a blocked user.
   `
@@ -1063,45 +197,6 @@ CREATE TABLE contacts (
   updated_at bigint NOT NULL,
   PRIMARY KEY (owner_id, user_id)
 );
--- Applies a user's changes, all or none: status 'not_found' (with the unknown IDs),
--- 'too_many' (more than p_max relations after, and more than before) or 'ok'.
-CREATE FUNCTION fastchat_set_contacts(
-  p_owner bigint, p_ids bigint[], p_states text[], p_max bigint, p_now bigint)
-RETURNS TABLE (status text, missing bigint[]) LANGUAGE plpgsql AS $fn$
-DECLARE
-  gone bigint[];
-  before_n bigint;
-  after_n bigint;
-BEGIN
-  SELECT coalesce(array_agg(x.u ORDER BY x.u), '{}') INTO gone
-    FROM unnest(p_owner || p_ids) AS x(u)
-    WHERE NOT EXISTS (SELECT 1 FROM users WHERE users.id = x.u);
-  IF cardinality(gone) > 0 THEN
-    RETURN QUERY SELECT 'not_found'::text, gone;
-    RETURN;
-  END IF;
-  -- One change of a user's relations at a time, so the count below stays true. NO KEY
-  -- UPDATE does not wait for (or hold up) the key-share locks of foreign key checks.
-  PERFORM 1 FROM users WHERE users.id = p_owner FOR NO KEY UPDATE;
-  SELECT count(*) INTO before_n FROM contacts AS c WHERE c.owner_id = p_owner;
-  SELECT count(*) INTO after_n FROM (
-    SELECT c.user_id FROM contacts AS c WHERE c.owner_id = p_owner
-    UNION SELECT a.u FROM unnest(p_ids, p_states) AS a(u, s) WHERE a.s <> 'none'
-    EXCEPT SELECT a.u FROM unnest(p_ids, p_states) AS a(u, s) WHERE a.s = 'none') AS r;
-  IF after_n > p_max AND after_n > before_n THEN
-    RETURN QUERY SELECT 'too_many'::text, '{}'::bigint[];
-    RETURN;
-  END IF;
-  DELETE FROM contacts AS c USING unnest(p_ids, p_states) AS a(u, s)
-    WHERE c.owner_id = p_owner AND c.user_id = a.u AND a.s = 'none';
-  INSERT INTO contacts (owner_id, user_id, state, updated_at)
-    SELECT p_owner, a.u, a.s, p_now FROM unnest(p_ids, p_states) AS a(u, s)
-    WHERE a.s <> 'none'
-    ON CONFLICT (owner_id, user_id)
-    DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at;
-  RETURN QUERY SELECT 'ok'::text, '{}'::bigint[];
-END
-$fn$;
 `,
 ];
 
@@ -1110,8 +205,10 @@ export const PG_SCHEMA_VERSION: number = _MIGRATIONS.length;
 
 /**
  * Brings the database to `target` (default: the current version) in one transaction under
- * the migration lock. A database newer than this code is refused with a RangeError naming
- * both versions.
+ * the migration lock, then, when `target` is the current version, sets every function
+ * (`functions.ts`) in the same transaction: on every start, even when no migration was due.
+ * An older `target` (tests building a database as an older FastChat left it) gets the tables
+ * only. A database newer than this code is refused with a RangeError naming both versions.
  */
 export async function migratePostgres(
   sql: Sql,
@@ -1134,12 +231,17 @@ export async function migratePostgres(
           `(${PG_SCHEMA_VERSION}); upgrade FastChat`,
       );
     }
-    if (version >= target) return;
-    for (let v = version; v < target; v++) await tx.unsafe(_MIGRATIONS[v]!);
-    if (rows.length === 0) {
-      await tx.unsafe("INSERT INTO fastchat_schema (version) VALUES ($1)", [target]);
-    } else {
-      await tx.unsafe("UPDATE fastchat_schema SET version = $1", [target]);
+    if (version < target) {
+      for (let v = version; v < target; v++) {
+        const step = _MIGRATIONS[v]!;
+        if (step !== "") await tx.unsafe(step);
+      }
+      if (rows.length === 0) {
+        await tx.unsafe("INSERT INTO fastchat_schema (version) VALUES ($1)", [target]);
+      } else {
+        await tx.unsafe("UPDATE fastchat_schema SET version = $1", [target]);
+      }
     }
+    if (target === PG_SCHEMA_VERSION) await tx.unsafe(PG_FUNCTIONS_SQL);
   });
 }
