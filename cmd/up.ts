@@ -12,7 +12,7 @@ import { startCluster } from "../core/cluster/supervisor.ts";
 import { upSummaryLines } from "../core/cluster/up_summary.ts";
 import { PASSWORD_N_RANGE } from "../core/crypto/password.ts";
 import { LOG_LEVELS } from "../core/log/logger.ts";
-import { redactUrl } from "../core/store/postgres_driver.ts";
+import { redactUrl } from "../core/store/postgres/driver.ts";
 import { DB_ENV, storeBackend } from "../core/store/open_store.ts";
 import { type Command, UsageError } from "./command.ts";
 import {

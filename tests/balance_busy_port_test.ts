@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { freePort } from "../core/cluster/free_port.ts";
 import { selfCommand } from "../core/cluster/self_command.ts";
-import { openSqliteStore } from "../core/store/sqlite_store.ts";
+import { openSqliteStore } from "../core/store/sqlite/sqlite_store.ts";
 
 Deno.test("fastchat balance on a port in use exits 1 and writes no server to the database", async () => {
   const dir = await Deno.makeTempDir({ prefix: "fastchat_balance_test_" });

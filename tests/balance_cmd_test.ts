@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { freePort } from "../core/cluster/free_port.ts";
 import { join } from "node:path";
-import { openSqliteStore, type SqliteStore } from "../core/store/sqlite_store.ts";
+import { openSqliteStore, type SqliteStore } from "../core/store/sqlite/sqlite_store.ts";
 
 const MAIN = new URL("../main.ts", import.meta.url).pathname;
 const HOST = "127.0.0.1";

@@ -15,7 +15,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { newClusterSecret } from "../core/cluster/secret.ts";
 import { selfCommand } from "../core/cluster/self_command.ts";
-import { type LocalPostgres, startLocalPostgres } from "../core/store/local_postgres.ts";
+import { type LocalPostgres, startLocalPostgres } from "../core/bench/local_postgres.ts";
 import { ClientProc } from "./helpers/client_proc.ts";
 import { type NetHost, NetLab, netlabUnavailable } from "./helpers/netlab.ts";
 

@@ -8,10 +8,10 @@
 
 import assert from "node:assert/strict";
 import postgres from "postgres";
-import { openPostgresStore, PG_SCHEMA_VERSION } from "../core/store/postgres_store.ts";
-import { migratePostgres } from "../core/store/postgres_schema.ts";
+import { openPostgresStore, PG_SCHEMA_VERSION } from "../core/store/postgres/postgres_store.ts";
+import { migratePostgres } from "../core/store/postgres/schema.ts";
 import { STORE_ERRORS, StoreError } from "../core/store/store.ts";
-import { openPool } from "../core/store/postgres_driver.ts";
+import { openPool } from "../core/store/postgres/driver.ts";
 import { freePort } from "../core/cluster/free_port.ts";
 import { storeConformance } from "./store_conformance.ts";
 import { freshPostgresDatabase, testPostgres } from "./helpers/postgres.ts";
@@ -84,19 +84,24 @@ Deno.test("openPostgresStore() migrates a version 1 database and keeps its data"
     await sql.unsafe(`INSERT INTO users (username, password_hash, rsa_public_key, identity_key,
       created_at) VALUES ('ada', 'h', 'k', 'i', 1), ('bob', 'h', 'k', 'i', 2)`);
     await sql.unsafe("INSERT INTO presence (user_id, server_id, since) VALUES (1, 3, 5)");
-    await sql.unsafe(`SELECT * FROM fastchat_save_messages(
-      '[{"s":1,"c":"m1","k":"direct","g":null,"b":"hi","r":[{"u":2}]}]'::jsonb, 7)`);
+    // The rows version 1's functions wrote for one pending message (older targets get tables
+    // only: the functions are the current ones, set at the current version).
+    await sql.unsafe(`INSERT INTO messages (id, sender_id, client_msg_id, kind, group_id, body,
+      created_at, remaining) VALUES (nextval('message_ids'), 1, 'm1', 'direct', NULL, 'hi', 7, 1)`);
+    await sql.unsafe("INSERT INTO deliveries (recipient_id, message_id) VALUES (2, 1)");
     const [v] = await sql.unsafe("SELECT version FROM fastchat_schema");
     assert.equal(v!["version"], 1);
     // Up to version 3, the last before deliveries were bounded and delivered rows deleted:
-    // one message delivered and settled (its body cleared), one acknowledged not yet settled.
+    // one message delivered and settled (its body cleared, nothing remaining), one
+    // acknowledged whose acknowledgement waits in the settle queue.
     await migratePostgres(sql, "test", 3);
-    await sql.unsafe(`SELECT * FROM fastchat_save_messages('[
-      {"s":1,"c":"m2","k":"direct","g":null,"b":"x","r":[{"u":2}]},
-      {"s":1,"c":"m3","k":"direct","g":null,"b":"y","r":[{"u":2}]}]'::jsonb, ${_MIGRATED_AT})`);
-    await sql.unsafe("SELECT * FROM fastchat_ack('{2}', '{2}')");
-    await sql.unsafe("SELECT fastchat_settle(100)");
-    await sql.unsafe("SELECT * FROM fastchat_ack('{2}', '{3}')");
+    await sql.unsafe(`INSERT INTO messages (id, sender_id, client_msg_id, kind, group_id, body,
+      created_at, remaining, tx) VALUES
+      (nextval('message_ids'), 1, 'm2', 'direct', NULL, '', ${_MIGRATED_AT}, 0,
+        pg_current_xact_id()),
+      (nextval('message_ids'), 1, 'm3', 'direct', NULL, 'y', ${_MIGRATED_AT}, 1,
+        pg_current_xact_id())`);
+    await sql.unsafe("INSERT INTO settle_queue (message_id) VALUES (3)");
   } finally {
     await sql.end();
   }
@@ -153,6 +158,35 @@ Deno.test("openPostgresStore() migrates a version 1 database and keeps its data"
     assert.ok((await store.saveMessages([m4], bounds))[0]!.id > 3);
   } finally {
     await store.close();
+  }
+});
+
+Deno.test("openPostgresStore() sets every function again on start: stale bodies replaced, obsolete ones dropped", async () => {
+  const url = await freshPostgresDatabase();
+  const raw = postgres(url, { max: 1, onnotice: () => {} });
+  const functions = async () =>
+    (await raw.unsafe(`SELECT p.oid::regprocedure::text AS f FROM pg_proc AS p
+      WHERE p.proname LIKE 'fastchat\\_%' ORDER BY 1`)).map((r) => String(r["f"]));
+  try {
+    await (await openPostgresStore(url)).close();
+    const live = await functions();
+    assert.ok(live.includes("fastchat_ack(bigint[],bigint[])"), live.join(", "));
+    // As an older FastChat (or a hand edit) may have left them: a body that is not this
+    // code's, and a signature no code calls.
+    await raw.unsafe(`CREATE OR REPLACE FUNCTION
+      fastchat_settle(max_rows integer, now_ms bigint, keep_ids_ms bigint)
+      RETURNS integer LANGUAGE plpgsql AS $fn$ BEGIN RAISE EXCEPTION 'stale body'; END $fn$`);
+    await raw.unsafe(`CREATE FUNCTION fastchat_pending_ended(users bigint[], sizes bigint[])
+      RETURNS void LANGUAGE sql AS 'SELECT'`);
+    const store = await openPostgresStore(url);
+    try {
+      assert.equal(await store.settle(100), 0);
+    } finally {
+      await store.close();
+    }
+    assert.deepEqual(await functions(), live);
+  } finally {
+    await raw.end();
   }
 });
 

@@ -15,7 +15,7 @@
 
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { COMMAND_SPECS, parseCommand } from "../core/client/commands.ts";
+import { COMMAND_SPECS, parseCommand } from "../core/client/engine/commands.ts";
 import { selfCommand } from "../core/cluster/self_command.ts";
 import { generateIdentityKeyPair, toBase64Url } from "../core/crypto/mod.ts";
 import { TUI_COMMANDS } from "../core/tui/controller.ts";

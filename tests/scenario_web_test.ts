@@ -15,7 +15,7 @@
 import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
 import { join } from "node:path";
-import { COMMAND_SPECS, parseCommand } from "../core/client/commands.ts";
+import { COMMAND_SPECS, parseCommand } from "../core/client/engine/commands.ts";
 import { generateIdentityKeyPair, toBase64Url } from "../core/crypto/mod.ts";
 import { ClientProc } from "./helpers/client_proc.ts";
 import { TestCluster } from "./helpers/cluster.ts";

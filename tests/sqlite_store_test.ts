@@ -12,12 +12,12 @@ import {
   openSqliteStore,
   SQLITE_SCHEMA_VERSION,
   type SqliteStore,
-} from "../core/store/sqlite_store.ts";
+} from "../core/store/sqlite/sqlite_store.ts";
 import type { NewMessage, NewUser } from "../core/store/store.ts";
 import { storeConformance } from "./store_conformance.ts";
 import { sqliteFixture } from "./helpers/sqlite_fixture.ts";
 import { spawnStoreWorker } from "./helpers/store_worker_proc.ts";
-import { migrateSqlite } from "../core/store/sqlite_schema.ts";
+import { migrateSqlite } from "../core/store/sqlite/schema.ts";
 import { STORE_ERRORS, StoreError } from "../core/store/store.ts";
 
 storeConformance("SqliteStore", () => sqliteFixture(openSqliteStore));

@@ -7,7 +7,7 @@
  */
 
 import assert from "node:assert/strict";
-import { openSqliteWorkerStore } from "../core/store/worker_store.ts";
+import { openSqliteWorkerStore } from "../core/store/sqlite/worker_store.ts";
 import { openStore } from "../core/store/open_store.ts";
 import { STORE_ERRORS, StoreError } from "../core/store/store.ts";
 import { storeConformance } from "./store_conformance.ts";

@@ -7,9 +7,9 @@
  * @module
  */
 
-import { type LocalPostgres, startLocalPostgres } from "../store/local_postgres.ts";
+import { type LocalPostgres, startLocalPostgres } from "./local_postgres.ts";
 import type { StoreBackend } from "../store/open_store.ts";
-import { openPool, redactUrl, type Sql } from "../store/postgres_driver.ts";
+import { openPool, redactUrl, type Sql } from "../store/postgres/driver.ts";
 
 /** Fresh databases for benchmark runs. */
 export interface BenchDatabases {

@@ -18,7 +18,7 @@ import { createLogger } from "../log/logger.ts";
 import { newClusterSecret, parseClusterSecret } from "../cluster/secret.ts";
 import { type RunningServer, startServer } from "../server/serve.ts";
 import { denoClientPorts } from "../client/deno/deno_ports.ts";
-import { openSqliteStore } from "../store/sqlite_store.ts";
+import { openSqliteStore } from "../store/sqlite/sqlite_store.ts";
 import type { Store } from "../store/store.ts";
 
 class _User {

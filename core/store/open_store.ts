@@ -7,8 +7,8 @@
  */
 
 import { fileURLToPath } from "node:url";
-import { openPostgresStore } from "./postgres_store.ts";
-import { openSqliteWorkerStore } from "./worker_store.ts";
+import { openPostgresStore } from "./postgres/postgres_store.ts";
+import { openSqliteWorkerStore } from "./sqlite/worker_store.ts";
 import type { Store } from "./store.ts";
 
 /** The environment variable that may name the main database instead of `--db`. */
@@ -48,7 +48,7 @@ export function sqlitePath(location: string): string {
 /**
  * Opens the main database at `location`: a SQLite file path, or a PostgreSQL URL. Creates
  * or migrates the schema as needed; safe for several processes at once. SQLite runs in a
- * worker thread (`worker_store.ts`), so its transactions never stop the caller's event loop.
+ * worker thread (`sqlite/worker_store.ts`), so its transactions never stop the caller's event loop.
  */
 export function openStore(location: string, opts: OpenStoreOptions = {}): Promise<Store> {
   if (storeBackend(location) === "postgres") {

@@ -1,7 +1,7 @@
 /**
  * The main database port: everything the servers and the balancer share. Two adapters
  * implement it, chosen by `openStore(url)` (`open_store.ts`): embedded SQLite
- * (`sqlite_store.ts`, one machine) and PostgreSQL (`postgres_store.ts`, servers on several
+ * (`sqlite/sqlite_store.ts`, one machine) and PostgreSQL (`postgres/postgres_store.ts`, servers on several
  * machines). Both pass the one conformance suite in `tests/store_conformance.ts`; this file
  * is the contract they keep, and `validate.ts` holds the argument checks they share.
  *
@@ -70,7 +70,7 @@
  * can take ID 5, another ID 6 and commit first): the PostgreSQL adapter draws message IDs in
  * the order of transaction IDs and reads only messages of transactions older than every one
  * still running, so commits stay parallel and a cursor still never skips; a message may be
- * held back meanwhile, never skipped. See `postgres_store.ts`.
+ * held back meanwhile, never skipped. See `postgres/postgres_store.ts`.
  *
  * ## Bounds on what waits
  * A recipient may have at most so many deliveries, and so many bytes of bodies (UTF-8 of the

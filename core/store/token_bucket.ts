@@ -7,7 +7,7 @@
  * grants exactly `burst` attempts at one instant.
  *
  * The SQLite store and the server's in-memory send limiter compute with these functions; the
- * PostgreSQL store does the same sums in SQL (`postgres_schema.ts`).
+ * PostgreSQL store does the same sums in SQL (`postgres/functions.ts`).
  *
  * @module
  */

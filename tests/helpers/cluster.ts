@@ -11,7 +11,7 @@ import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import postgres from "postgres";
 import type { StoreBackend } from "../../core/store/open_store.ts";
-import { postgresBinDir } from "../../core/store/local_postgres.ts";
+import { postgresBinDir } from "../../core/bench/local_postgres.ts";
 import { freshPostgresDatabase, testPostgres } from "./postgres.ts";
 import { ProtocolClient } from "../../core/client/transport/protocol_client.ts";
 import { randomBytes, toBase64Url } from "../../core/crypto/bytes.ts";

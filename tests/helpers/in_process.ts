@@ -24,7 +24,7 @@ import {
 import { ChatServer } from "../../core/server/chat_server.ts";
 import type { Quotas } from "../../core/server/quotas.ts";
 import type { Conn } from "../../core/server/conn.ts";
-import { openSqliteStore, type SqliteStore } from "../../core/store/sqlite_store.ts";
+import { openSqliteStore, type SqliteStore } from "../../core/store/sqlite/sqlite_store.ts";
 
 const _RSA_PUBLIC_KEY = await Deno.readTextFile(
   new URL("../testdata/rsa/rsa2048_spki_public.pem", import.meta.url),

@@ -9,7 +9,7 @@
  * @module
  */
 
-import { type LocalPostgres, startLocalPostgres } from "../../core/store/local_postgres.ts";
+import { type LocalPostgres, startLocalPostgres } from "../../core/bench/local_postgres.ts";
 
 let _server: Promise<LocalPostgres> | null = null;
 let _count = 0;

@@ -6,7 +6,7 @@
  */
 
 import { DatabaseSync } from "node:sqlite";
-import { migrateSqlite } from "../../core/store/sqlite_schema.ts";
+import { migrateSqlite } from "../../core/store/sqlite/schema.ts";
 import type { Store } from "../../core/store/store.ts";
 import type { StoreFixture } from "../store_conformance.ts";
 

@@ -1,6 +1,6 @@
 /**
  * The messages between {@linkcode SqliteWorkerStore} (`worker_store.ts`) and the worker that
- * holds the SQLite connection (`sqlite_worker.ts`): batches of calls one way, batches of
+ * holds the SQLite connection (`worker.ts`): batches of calls one way, batches of
  * replies the other, and errors carried as plain data and rebuilt as the same types, so a
  * caller still decides by `StoreError.code`, never by a message.
  *
@@ -8,7 +8,7 @@
  */
 
 import type { SqliteStoreOptions } from "./sqlite_store.ts";
-import { type Store, STORE_ERRORS, StoreError, type StoreErrorCode } from "./store.ts";
+import { type Store, STORE_ERRORS, StoreError, type StoreErrorCode } from "../store.ts";
 
 /** The name of a {@linkcode Store} method. */
 export type StoreMethod = keyof Store;

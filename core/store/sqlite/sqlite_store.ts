@@ -5,15 +5,14 @@
  *
  * Why it is safe across processes:
  * - WAL journal, so readers never block the writer and the writer never blocks readers.
- * - A writer lock file, `PATH-writer.lock`, locked (flock) around every write transaction.
- *   Waiting for it is asynchronous, so a process waiting for another's write keeps serving
- *   its clients, and the kernel hands the lock over as soon as it is released, so writers
- *   take turns. SQLite's own busy handler polls with growing sleeps while blocking the event
- *   loop: under sustained writes from three processes it starved one for over two seconds.
+ * - Every write goes through the writer (`writer.ts`): a writer lock file, `PATH-writer.lock`,
+ *   locked (flock) around every write transaction, waited for without blocking the event loop
+ *   and handed over by the kernel, so writers take turns; group commit (the writes queued
+ *   meanwhile share one transaction and one fsync) and one savepoint per write.
  * - `busy_timeout` as the fallback when the lock file is not enough (a writer outside
  *   FastChat, or the lock file held longer than the timeout): the process then waits in
  *   SQLite, blocking its event loop, and fails with "database is locked" after the timeout.
- * - `BEGIN IMMEDIATE` for every write transaction: the write lock is taken up front, so two
+ * - `BEGIN IMMEDIATE` for every write transaction (the writer's): the write lock is taken up front, so two
  *   processes never both hold read snapshots and then deadlock trying to upgrade them.
  *   Transactions never `await`, so they stay short.
  * - `synchronous=FULL`: the WAL is fsynced at every commit, so a message is on disk before
@@ -23,7 +22,7 @@
  *   Writers take turns, so IDs also become visible in ID order (the "Order" promise in
  *   `store.ts`).
  * - Schema creation and migration run in a `BEGIN IMMEDIATE` transaction keyed on
- *   `PRAGMA user_version` (`sqlite_schema.ts`), so several processes may start at once.
+ *   `PRAGMA user_version` (`schema.ts`), so several processes may start at once.
  * - A write that stays blocked past `busyTimeoutMs` fails with StoreError `unavailable`.
  * - Pending bounds, rate limits and the deletion of delivered messages are read-then-write
  *   inside those write transactions: being the only writer makes them atomic across processes.
@@ -49,9 +48,11 @@ import {
   userFromRow,
   usernameTakenError,
   utf8Bytes,
-} from "./records.ts";
-import { migrateSqlite } from "./sqlite_schema.ts";
-import { bucketRefund, bucketTake, bucketWait } from "./token_bucket.ts";
+} from "../records.ts";
+import { isBusyError, isForeignKeyError, retryWhileBusy, unavailableError } from "./failures.ts";
+import { migrateSqlite } from "./schema.ts";
+import { SqliteWriter } from "./writer.ts";
+import { bucketRefund, bucketTake, bucketWait } from "../token_bucket.ts";
 import {
   type AckedDelivery,
   type ContactChange,
@@ -70,7 +71,7 @@ import {
   type Store,
   StoreError,
   type UserRecord,
-} from "./store.ts";
+} from "../store.ts";
 import {
   checkBounds,
   checkContacts,
@@ -88,9 +89,8 @@ import {
   checkSettleOptions,
   checkText,
   checkTokenHash,
-  MAX_WRITES_PER_TRANSACTION,
   uniqueSorted,
-} from "./validate.ts";
+} from "../validate.ts";
 
 /** Options for {@linkcode openSqliteStore}. */
 export interface SqliteStoreOptions {
@@ -108,16 +108,11 @@ export interface SqliteStoreOptions {
   readonly synchronous?: "full" | "normal";
 }
 
-export { SQLITE_SCHEMA_VERSION } from "./sqlite_schema.ts";
+export { SQLITE_SCHEMA_VERSION } from "./schema.ts";
 
 const _SQL = {
   begin: "BEGIN",
-  beginImmediate: "BEGIN IMMEDIATE",
   commit: "COMMIT",
-  rollback: "ROLLBACK",
-  savepoint: "SAVEPOINT write_item",
-  releaseSavepoint: "RELEASE write_item",
-  rollbackSavepoint: "ROLLBACK TO write_item",
   // Any unique index refusing the name (the folded one included) makes this insert nothing.
   insertUser: `INSERT INTO users (username, password_hash, rsa_public_key, identity_key, created_at)
     VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING id`,
@@ -266,26 +261,12 @@ export class SqliteStore implements Store {
   #db: DatabaseSync;
   #st: _Statements;
   #closed = false;
-  #busyTimeoutMs: number;
-  /** `PATH-writer.lock`: taken around each write transaction; null for `:memory:`. */
-  #lockFile: Deno.FsFile | null;
-  /** The pending or granted request for the writer lock, if any. */
-  #flock: Promise<boolean> | null = null;
-  /** Whether a write is waiting for `#flock` (false once it timed out). */
-  #flockWanted = false;
-  /** Settles when this process's queued writes are done. */
-  #writes: Promise<unknown> = Promise.resolve();
-  readonly #writeQueue: {
-    fn: () => unknown;
-    resolve: (v: unknown) => void;
-    reject: (e: unknown) => void;
-  }[] = [];
-  #draining = false;
+  /** Every write transaction goes through it (group commit, writer lock, savepoints). */
+  readonly #writer: SqliteWriter;
 
   private constructor(db: DatabaseSync, lockFile: Deno.FsFile | null, busyTimeoutMs: number) {
     this.#db = db;
-    this.#lockFile = lockFile;
-    this.#busyTimeoutMs = busyTimeoutMs;
+    this.#writer = new SqliteWriter(db, lockFile, busyTimeoutMs);
     const st: Partial<Record<keyof typeof _SQL, StatementSync>> = {};
     for (const key of Object.keys(_SQL) as (keyof typeof _SQL)[]) {
       st[key] = db.prepare(_SQL[key]);
@@ -323,19 +304,19 @@ export class SqliteStore implements Store {
       // Switching to WAL needs a moment of exclusive access; a process starting alongside
       // others can see "database is locked" here, so retry within the busy timeout.
       const conn = db;
-      await _retryWhileBusy(busyTimeoutMs, () => {
+      await retryWhileBusy(busyTimeoutMs, () => {
         const row = conn.prepare("PRAGMA journal_mode = WAL").get() as _Row | undefined;
         const mode = String(row?.["journal_mode"] ?? "");
         if (mode !== "wal" && !memory) {
           throw new Error(`Could not switch ${path} to WAL mode; the journal mode is "${mode}"`);
         }
       });
-      await _retryWhileBusy(busyTimeoutMs, () => migrateSqlite(conn, path));
+      await retryWhileBusy(busyTimeoutMs, () => migrateSqlite(conn, path));
       return new SqliteStore(db, lockFile, busyTimeoutMs);
     } catch (err) {
       db?.close();
       lockFile?.close();
-      throw _isBusyError(err) ? _unavailable(err, busyTimeoutMs) : err;
+      throw isBusyError(err) ? unavailableError(err, busyTimeoutMs) : err;
     }
   }
 
@@ -635,7 +616,7 @@ export class SqliteStore implements Store {
       } catch (err) {
         // Foreign keys are checked per statement, so the transaction is still open here and
         // the explanation sees the same snapshot; then the whole batch is rolled back.
-        if (_isForeignKeyError(err)) throw this.#explainMissing(messages);
+        if (isForeignKeyError(err)) throw this.#explainMissing(messages);
         throw err;
       }
     });
@@ -931,9 +912,8 @@ export class SqliteStore implements Store {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    await this.#writes;
+    await this.#writer.close();
     this.#db.close();
-    this.#lockFile?.close();
   }
 
   #open(): _Statements {
@@ -941,110 +921,9 @@ export class SqliteStore implements Store {
     return this.#st;
   }
 
-  /**
-   * Runs `fn` in a `BEGIN IMMEDIATE` transaction (rolled back if it throws), after this
-   * process's earlier writes and while holding the cross-process writer lock.
-   */
+  /** Queues `fn` as a write transaction; see {@linkcode SqliteWriter.write}. */
   #write<T>(fn: () => T): Promise<T> {
-    return new Promise<T>((resolve, reject) => {
-      this.#writeQueue.push({ fn, resolve: resolve as (v: unknown) => void, reject });
-      if (!this.#draining) this.#writes = this.#drain();
-    });
-  }
-
-  /**
-   * Group commit inside the store: every write queued while the previous transaction was
-   * waiting for the lock or committing runs in the next single transaction, so the
-   * fsync, and the cross-process writer lock, are paid once per batch instead of once per
-   * ack, presence change or message batch. Each write runs in its own SAVEPOINT, so one
-   * that fails rolls back alone and only its caller sees the error.
-   */
-  async #drain(): Promise<void> {
-    this.#draining = true;
-    try {
-      while (this.#writeQueue.length > 0) {
-        const locked = await this.#lockWriters();
-        const batch = this.#writeQueue.splice(0, MAX_WRITES_PER_TRANSACTION);
-        const results: ({ ok: true; value: unknown } | { ok: false; error: unknown })[] = [];
-        try {
-          this.#st.beginImmediate.run();
-          try {
-            for (const item of batch) {
-              this.#st.savepoint.run();
-              try {
-                const value = item.fn();
-                this.#st.releaseSavepoint.run();
-                results.push({ ok: true, value });
-              } catch (error) {
-                this.#st.rollbackSavepoint.run();
-                this.#st.releaseSavepoint.run();
-                results.push({ ok: false, error });
-              }
-            }
-            this.#st.commit.run();
-          } catch (err) {
-            if (this.#db.isTransaction) this.#st.rollback.run();
-            throw err;
-          }
-        } catch (err) {
-          // The transaction itself failed (busy, disk full): every write in it failed.
-          const error = _isBusyError(err) ? _unavailable(err, this.#busyTimeoutMs) : err;
-          for (const item of batch) item.reject(error);
-          continue;
-        } finally {
-          if (locked) this.#unlockWriters();
-        }
-        batch.forEach((item, i) => {
-          const r = results[i]!;
-          if (r.ok) item.resolve(r.value);
-          else item.reject(r.error);
-        });
-      }
-    } finally {
-      this.#draining = false;
-    }
-  }
-
-  /**
-   * Waits, without blocking the event loop, for the writer lock file; true once held. After
-   * `busyTimeoutMs` it gives up and returns false, and the write falls back on SQLite's own
-   * locking (which waits up to the same timeout, then fails with "database is locked").
-   */
-  async #lockWriters(): Promise<boolean> {
-    const file = this.#lockFile;
-    if (file === null) return false;
-    if (this.#flock === null) {
-      const request: Promise<boolean> = file.lock(true).then(
-        () => {
-          if (this.#flockWanted) return true;
-          // Granted after its waiter gave up: let the other processes have it.
-          this.#flock = null;
-          _unlock(file);
-          return false;
-        },
-        () => {
-          this.#flock = null;
-          return false;
-        },
-      );
-      this.#flock = request;
-    }
-    this.#flockWanted = true;
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const timeout = new Promise<boolean>((resolve) => {
-      timer = setTimeout(() => resolve(false), this.#busyTimeoutMs);
-    });
-    try {
-      return await Promise.race([this.#flock, timeout]);
-    } finally {
-      clearTimeout(timer);
-      this.#flockWanted = false;
-    }
-  }
-
-  #unlockWriters(): void {
-    this.#flock = null;
-    if (this.#lockFile !== null) _unlock(this.#lockFile);
+    return this.#writer.write(fn);
   }
 
   /** Runs `fn` in a read transaction so that its several queries see one snapshot. */
@@ -1081,15 +960,6 @@ function _adminRow(st: _Statements, groupId: number, adminId: number): _Row {
   return row;
 }
 
-/** Releases a lock file's lock; a file already closed has no lock left to release. */
-function _unlock(file: Deno.FsFile): void {
-  try {
-    file.unlockSync();
-  } catch (err) {
-    if (!(err instanceof Deno.errors.BadResource)) throw err;
-  }
-}
-
 /** A group from its `groups` row, with its members read now. */
 function _group(st: _Statements, row: _Row): GroupRecord {
   const id = row["id"] as number;
@@ -1107,56 +977,6 @@ function _settle<T>(fn: () => T): Promise<T> {
   try {
     return Promise.resolve(fn());
   } catch (err) {
-    return Promise.reject(_isBusyError(err) ? _unavailable(err, 0) : err);
+    return Promise.reject(isBusyError(err) ? unavailableError(err, 0) : err);
   }
-}
-
-/** Runs `fn`, retrying for up to `timeoutMs` while SQLite reports the database busy. */
-async function _retryWhileBusy(timeoutMs: number, fn: () => void): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (let delay = 5;; delay = Math.min(delay * 2, 100)) {
-    try {
-      return fn();
-    } catch (err) {
-      if (!_isBusyError(err) || Date.now() >= deadline) throw err;
-    }
-    await new Promise((resolve) => setTimeout(resolve, delay));
-  }
-}
-
-/** SQLITE_BUSY or SQLITE_LOCKED. */
-function _isBusyError(err: unknown): boolean {
-  return _sqliteFailure(err) === "busy";
-}
-
-/** SQLITE_CONSTRAINT_FOREIGNKEY. */
-function _isForeignKeyError(err: unknown): boolean {
-  return _sqliteFailure(err) === "foreign_key";
-}
-
-/**
- * Which SQLite failure an error is. Node's `node:sqlite` sets `errcode`; Deno's gives every
- * SQLite failure the one code `ERR_SQLITE_ERROR` and no `errcode`, so there SQLite's own
- * message text, fixed per result code, is the only thing to go by. It is read here only.
- */
-function _sqliteFailure(err: unknown): "busy" | "foreign_key" | null {
-  const e = err as { code?: unknown; errcode?: unknown; message?: unknown } | null;
-  if (typeof e?.errcode === "number") {
-    if (e.errcode === 787) return "foreign_key";
-    const primary = e.errcode & 0xff; // 5 BUSY, 6 LOCKED
-    return primary === 5 || primary === 6 ? "busy" : null;
-  }
-  if (e?.code !== "ERR_SQLITE_ERROR" || typeof e.message !== "string") return null;
-  if (/^database (table )?is (locked|busy)/.test(e.message)) return "busy";
-  if (e.message.startsWith("FOREIGN KEY constraint failed")) return "foreign_key";
-  return null;
-}
-
-function _unavailable(err: unknown, timeoutMs: number): StoreError {
-  return new StoreError(
-    "unavailable",
-    `The database stayed locked by another writer for over ${timeoutMs} ms ` +
-      "(database is locked); try again",
-    { cause: err },
-  );
 }

@@ -5,6 +5,10 @@
  * `BEGIN IMMEDIATE` transaction: the first process to start migrates while the others wait
  * for the write lock, then find the work done.
  *
+ * These numbers are SQLite's own, not shared with PostgreSQL's (`../postgres/schema.ts`, which
+ * says why and lists the versions that match): both are stored in databases already deployed,
+ * and a database never changes backend.
+ *
  * @module
  */
 

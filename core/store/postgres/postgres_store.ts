@@ -45,7 +45,7 @@
  */
 
 import { Buffer } from "node:buffer";
-import { fromHex, toHex } from "../crypto/bytes.ts";
+import { fromHex, toHex } from "../../crypto/bytes.ts";
 import {
   groupRows,
   missingRecipientsError,
@@ -57,9 +57,9 @@ import {
   unknownContactsError,
   userFromRow,
   usernameTakenError,
-} from "./records.ts";
-import { openPool, type PgFailure, pgFailure, redactUrl, type Sql } from "./postgres_driver.ts";
-import { migratePostgres } from "./postgres_schema.ts";
+} from "../records.ts";
+import { openPool, type PgFailure, pgFailure, redactUrl, type Sql } from "./driver.ts";
+import { migratePostgres } from "./schema.ts";
 import {
   type AckedDelivery,
   type ContactChange,
@@ -78,7 +78,7 @@ import {
   type Store,
   StoreError,
   type UserRecord,
-} from "./store.ts";
+} from "../store.ts";
 import {
   checkBounds,
   checkContacts,
@@ -97,9 +97,9 @@ import {
   checkText,
   checkTokenHash,
   uniqueSorted,
-} from "./validate.ts";
+} from "../validate.ts";
 
-export { PG_SCHEMA_VERSION } from "./postgres_schema.ts";
+export { PG_SCHEMA_VERSION } from "./schema.ts";
 
 /** Options for {@linkcode openPostgresStore}. */
 export interface PostgresStoreOptions {
@@ -161,7 +161,7 @@ const _SQL = {
     FROM groups AS g WHERE g.id = $1 AND g.deleted_at IS NULL`,
   // Adding and removing lock the group's row (FOR SHARE) before they decide, so they wait
   // for a handover or deletion of the group in progress and then see what it left (see
-  // version 5 of postgres_schema.ts).
+  // version 5 of postgres/schema.ts).
   addMember: `WITH g AS (SELECT id FROM groups WHERE id = $1 AND deleted_at IS NULL FOR SHARE),
     ins AS (INSERT INTO group_members (group_id, user_id) SELECT g.id, $2 FROM g
       ON CONFLICT DO NOTHING RETURNING 1)

@@ -1,6 +1,6 @@
 /**
  * The main database on SQLite, run in a worker thread: a {@linkcode Store} that forwards each
- * call to a {@linkcode SqliteStore} in `sqlite_worker.ts` and resolves with its answer.
+ * call to a {@linkcode SqliteStore} in `worker.ts` and resolves with its answer.
  *
  * Why: node:sqlite is synchronous. On a server's own thread each write transaction, and the
  * fsync of its commit, stopped the event loop for 15–30 ms at a time under load, so sockets
@@ -18,7 +18,7 @@
 
 import { setImmediate } from "node:timers";
 import type { SqliteStoreOptions } from "./sqlite_store.ts";
-import { type Store, STORE_ERRORS, StoreError } from "./store.ts";
+import { type Store, STORE_ERRORS, StoreError } from "../store.ts";
 import {
   errorFromData,
   STORE_METHODS,
@@ -69,7 +69,7 @@ export class SqliteWorkerStore implements Store {
         value: (...args: Parameters<Store[typeof method]>) => this.#send(method, args),
       });
     }
-    this.#worker = new Worker(new URL("./sqlite_worker.ts", import.meta.url).href, {
+    this.#worker = new Worker(new URL("./worker.ts", import.meta.url).href, {
       type: "module",
     });
     this.#worker.onmessage = (ev: MessageEvent<WorkerReply[]>) => {
