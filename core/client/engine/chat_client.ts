@@ -290,7 +290,13 @@ export class ChatClient {
       secrets,
       emit,
       replay: (frames) => inbox.replay(frames),
-      afterQueued: (fn) => nextTurn(() => void inbox.idle().then(fn)),
+      // Not once the client is stopping: its keystore may be closed by then.
+      afterQueued: (fn) =>
+        nextTurn(() =>
+          void inbox.idle().then(() => {
+            if (!link.stopping) fn();
+          }).catch((err) => emit({ event: "error", message: (err as Error).message }))
+        ),
       changed: (userId) => contactSync.changed(userId),
     });
     const groupKeys = new GroupKeys({ ks, friends, link, emit, secrets, tracker });
