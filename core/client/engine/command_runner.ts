@@ -1,26 +1,27 @@
 /**
- * The commands (`commands.ts` parses them) carried out by the engine's parts: each one a few
- * lines of calls into friends, group keys, the sender or file transfer, answered with
- * events. A failure becomes an `error` event, never an exception.
+ * The commands (`commands.ts` parses them) dispatched to the engine's parts that own their
+ * rules: friends and their keys (`friends.ts`), requests (`consent.ts`, `group_consent.ts`),
+ * groups (`group_admin.ts`), sending (`sender.ts`, `file_transfer.ts`) and the stored
+ * messages (`stored_messages.ts`). A failure becomes an `error` event, never an exception.
  *
  * @module
  */
 
-import { LIMITS } from "../../protocol/mod.ts";
 import type { ClientCommand } from "./commands.ts";
 import { helpText } from "./commands.ts";
 import type { Connection } from "./connection.ts";
 import type { Consent } from "./consent.ts";
-import { CLIENT_ERRORS, ClientError, errorCode } from "./errors.ts";
+import { errorCode } from "./errors.ts";
 import type { EventSink } from "./events.ts";
 import type { FileTransfer } from "./file_transfer.ts";
 import type { Friends } from "./friends.ts";
+import { GroupAdmin } from "./group_admin.ts";
 import type { GroupConsent } from "./group_consent.ts";
 import type { GroupKeys } from "./group_keys.ts";
-import type { GroupRecord } from "../../keystore/keystore_types.ts";
-import { findGroup, groupIncludingLeft, maybeGroup, userName, userNames } from "./lookup.ts";
+import { maybeGroup } from "./lookup.ts";
 import type { KeystorePort } from "./ports.ts";
 import type { Sender } from "./sender.ts";
+import { failedToResend, historyEvent } from "./stored_messages.ts";
 
 /** What {@linkcode CommandRunner} needs. */
 export interface CommandRunnerDeps {
@@ -38,9 +39,11 @@ export interface CommandRunnerDeps {
 /** Runs commands. */
 export class CommandRunner {
   readonly #d: CommandRunnerDeps;
+  readonly #groups: GroupAdmin;
 
   constructor(deps: CommandRunnerDeps) {
     this.#d = deps;
+    this.#groups = new GroupAdmin(deps);
   }
 
   /** Runs one command; errors become `error` events. */
@@ -54,7 +57,8 @@ export class CommandRunner {
   }
 
   async #run(cmd: ClientCommand): Promise<void> {
-    const { ks, link, friends, emit } = this.#d;
+    const { ks, link, friends, sender, consent, groupConsent, emit } = this.#d;
+    const groups = this.#groups;
     switch (cmd.name) {
       case "help":
         return emit({ event: "help", text: helpText() });
@@ -71,230 +75,63 @@ export class CommandRunner {
       case "logout":
         return await link.logout();
       case "friends":
-        return emit({
-          event: "friends",
-          friends: ks.contacts().map((f) => ({
-            id: f.userId,
-            user: f.username,
-            verified_keys: f.pendingKeyChange === null,
-            verified: f.verifiedAt !== null,
-          })),
-        });
-      case "groups": {
-        // A group the user has not accepted is a request, not one of theirs yet.
-        const mine = ks.groups().filter((g) => !this.#d.groupConsent.pending(g.groupId));
-        // Members are looked up (and pinned) once, so the list names them.
-        for (const g of mine) for (const id of [g.adminId, ...g.members]) await friends.nameOf(id);
-        return emit({
-          event: "groups",
-          groups: mine.map((g) => ({
-            id: g.groupId,
-            name: g.name,
-            admin: g.adminId,
-            members: [...g.members],
-            epoch: g.epoch,
-            admin_name: userName(ks, g.adminId),
-            member_names: userNames(ks, g.members),
-          })),
-        });
-      }
+        return friends.list();
+      case "groups":
+        return await groups.list();
       case "add_friend":
-        await this.#contact(cmd.user);
+        await consent.contact(cmd.user);
         return await friends.add(cmd.user);
       case "single_message":
-        await this.#contact(cmd.user);
-        return await this.#d.sender.sendDirect(await friends.ensure(cmd.user), cmd.text);
+        await consent.contact(cmd.user);
+        return await sender.sendDirect(await friends.ensure(cmd.user), cmd.text);
       case "group_message":
-        return await this.#d.sender.sendGroup(this.#memberOf(cmd.group), cmd.text);
+        return await sender.sendGroup(groups.writable(cmd.group), cmd.text);
       case "create_group":
-        return await this.#createGroup(cmd.group, cmd.users);
-      case "add_member": {
-        const group = findGroup(ks, cmd.group);
-        const user = await friends.pin(cmd.user);
-        await link.live().request({
-          type: "add_member",
-          group_id: group.groupId,
-          user_id: user.userId,
-        });
-        return;
-      }
-      case "remove_member": {
-        const group = findGroup(ks, cmd.group);
-        const user = await friends.pin(cmd.user);
-        await link.live().request({
-          type: "remove_member",
-          group_id: group.groupId,
-          user_id: user.userId,
-        });
-        return;
-      }
-      case "transfer_group": {
-        const group = findGroup(ks, cmd.group);
-        const user = await friends.pin(cmd.user);
-        await link.live().request({
-          type: "transfer_group",
-          group_id: group.groupId,
-          user_id: user.userId,
-        });
-        return;
-      }
-      case "delete_group": {
-        const group = findGroup(ks, cmd.group);
-        await link.live().request({ type: "delete_group", group_id: group.groupId });
-        return;
-      }
-      case "leave_group": {
-        const group = findGroup(ks, cmd.group);
-        // Leaving a group not accepted yet declines it.
-        const invite = ks.groupInvite(group.groupId);
-        if (invite !== null) return await this.#d.groupConsent.decline(invite);
-        await link.live().request({ type: "leave_group", group_id: group.groupId });
-        return;
-      }
+        return await groups.create(cmd.group, cmd.users);
+      case "add_member":
+      case "remove_member":
+      case "transfer_group":
+        return await groups.change(cmd.name, cmd.group, cmd.user);
+      case "delete_group":
+        return await groups.delete(cmd.group);
+      case "leave_group":
+        return await groups.leave(cmd.group);
       case "send_file":
         return await this.#sendFile(cmd.target, cmd.path);
       case "history":
-        return this.#history(cmd.target, cmd.count);
+        return emit(historyEvent(ks, (id) => groupConsent.pending(id), cmd.target, cmd.count));
       case "resend":
-        return await this.#resend(cmd);
-      case "fingerprint": {
-        const f = await friends.ensure(cmd.user, false);
-        return emit({
-          event: "fingerprint",
-          user: f.username,
-          id: f.userId,
-          safety_number: friends.safetyNumber(
-            f.userId,
-            f.pendingKeyChange?.identityKey ?? f.identityKey,
-          ),
-        });
-      }
-      case "accept_key": {
-        const f = ks.friendByName(cmd.user);
-        if (!f) throw new ClientError(CLIENT_ERRORS.notFound, `${cmd.user} is not a friend`);
-        if (!f.pendingKeyChange) {
-          throw new ClientError(CLIENT_ERRORS.keysUnchanged, `${cmd.user}'s keys have not changed`);
-        }
-        ks.acceptKeyChange(f.userId);
-        emit({ event: "key_accepted", user: f.username, id: f.userId });
-        // The old shared key was agreed with the old keys: agree a new one.
-        return await friends.offerKey(f.userId);
-      }
-      case "verify": {
-        const f = await friends.pin(cmd.user);
-        if (f.pendingKeyChange) {
-          throw new ClientError(
-            CLIENT_ERRORS.keysChanged,
-            `${f.username}'s keys have changed: compare the new safety number ("fingerprint ` +
-              `${f.username}"), run "accept_key ${f.username}", then "verify ${f.username}"`,
-          );
-        }
-        const v = ks.verifyFriend(f.userId);
-        return emit({
-          event: "verified",
-          user: v.username,
-          id: v.userId,
-          safety_number: friends.safetyNumber(v.userId, v.identityKey),
-        });
-      }
-      case "requests":
-        return this.#d.consent.list(this.#d.groupConsent.list());
-      case "accept": {
-        // A group request by that name (and no person asking by it) is the group's.
-        const invite = this.#d.groupConsent.find(cmd.user);
-        const person = invite !== null && LIMITS.usernamePattern.test(cmd.user)
-          ? ks.friendByName(cmd.user)
-          : null;
-        if (invite !== null && (person === null || ks.request(person.userId) === null)) {
-          return this.#d.groupConsent.accept(invite);
-        }
-        return await this.#d.consent.accept(cmd.user);
-      }
-      case "block": {
-        await this.#d.consent.block(cmd.user);
-        // Their group requests are declined: the user leaves those groups.
-        const blocked = ks.blockedByName(cmd.user);
-        if (blocked !== null) await this.#d.groupConsent.declineFrom(blocked.userId);
+        await sender.resend(failedToResend(ks, cmd));
         return;
+      case "fingerprint":
+        return await friends.fingerprint(cmd.user);
+      case "accept_key":
+        return await friends.acceptKey(cmd.user);
+      case "verify":
+        return await friends.verify(cmd.user);
+      case "requests":
+        return consent.list(groupConsent.list());
+      case "accept": {
+        const invite = groupConsent.acceptTarget(cmd.user);
+        if (invite !== null) return groupConsent.accept(invite);
+        return await consent.accept(cmd.user);
       }
+      case "block":
+        await consent.block(cmd.user);
+        return await groupConsent.declineBlocked(cmd.user);
       case "unblock":
-        return this.#d.consent.unblock(cmd.user);
+        return consent.unblock(cmd.user);
       case "file_limit":
-        return this.#d.consent.setFileLimit(cmd.bytes);
+        return consent.setFileLimit(cmd.bytes);
     }
   }
 
-  /**
-   * Writing to someone (or adding them) is choosing to talk to them: they become a contact,
-   * and their request, if any, is taken first (their key then serves, no new one is made).
-   */
-  async #contact(user: string): Promise<void> {
-    await this.#d.consent.welcome(await this.#d.friends.pin(user));
-  }
-
-  /**
-   * The group named `ref` that the user may write to. One the user is no longer in, or has
-   * not accepted yet, is refused with a message that says so (not "no group").
-   *
-   * @throws {ClientError} "not_found", "ambiguous" or "not_member".
-   */
-  #memberOf(ref: string): GroupRecord {
-    const { ks } = this.#d;
-    const current = maybeGroup(ks, ref);
-    if (current !== null) {
-      const invite = ks.groupInvite(current.groupId);
-      if (invite !== null) {
-        throw new ClientError(
-          CLIENT_ERRORS.notMember,
-          `You have not joined group "${current.name}" yet: ${invite.byName} added you ` +
-            `("accept ${current.name}" joins it, "leave_group ${current.name}" declines)`,
-        );
-      }
-      return current;
-    }
-    const left = groupIncludingLeft(ks, ref);
-    if (left === null) return findGroup(ks, ref);
-    const by = left.leftBy === null ? null : userName(ks, left.leftBy);
-    const how = by === null || left.leftHow === null ? "" : {
-      left: " (you left it)",
-      removed: ` (${by} removed you)`,
-      deleted: ` (${by} deleted it)`,
-    }[left.leftHow];
-    throw new ClientError(
-      CLIENT_ERRORS.notMember,
-      `You are no longer a member of group "${left.name}"${how}`,
-    );
-  }
-
-  async #createGroup(name: string, users: readonly string[]): Promise<void> {
-    const { ks, link, friends } = this.#d;
-    const same = ks.groups().filter((g) => g.name.toLowerCase() === name.toLowerCase());
-    const members: number[] = [];
-    for (const u of users) members.push((await friends.pin(u)).userId);
-    const g = await link.live().request({ type: "create_group", name, members });
-    const record = ks.upsertGroup({
-      groupId: g.group.id,
-      name: g.group.name,
-      adminId: g.group.admin,
-      members: g.group.members,
-    });
-    // The key goes out now, so a message typed right after can use it.
-    await this.#d.groupKeys.rotate(record, true);
-    if (same.length > 0) {
-      this.#d.emit({
-        event: "warning",
-        message: `You are now in ${same.length + 1} groups named "${name}" (IDs ${
-          [...same.map((g) => g.groupId), record.groupId].join(", ")
-        }); use an ID to say which one`,
-      });
-    }
-  }
-
+  /** A file to a group, or to a person (who becomes a contact, as by writing to them). */
   async #sendFile(target: string, path: string): Promise<void> {
-    const { ks, friends, files } = this.#d;
+    const { ks, friends, files, consent } = this.#d;
     const file = await files.read(path);
     const group = maybeGroup(ks, target);
-    if (!group) await this.#contact(target);
+    if (!group) await consent.contact(target);
     await files.send(
       file,
       path,
@@ -302,76 +139,5 @@ export class CommandRunner {
         ? { group, label: group.name }
         : { friend: await friends.ensure(target), label: target },
     );
-  }
-
-  /** Sends failed messages again: of one conversation, or one of them, or all. */
-  async #resend(cmd: Extract<ClientCommand, { name: "resend" }>): Promise<void> {
-    const { ks } = this.#d;
-    let failed = ks.failed().filter((m) => m.file === null);
-    let where = "";
-    if (cmd.target !== null) {
-      const group = groupIncludingLeft(ks, cmd.target);
-      const friend = group ? null : ks.friendByName(cmd.target);
-      if (!group && !friend) {
-        throw new ClientError(CLIENT_ERRORS.notFound, `No friend or group "${cmd.target}"`);
-      }
-      failed = failed.filter((m) =>
-        group
-          ? m.kind === "group" && m.peerId === group.groupId
-          : m.kind === "direct" && m.peerId === friend!.userId
-      );
-      where = ` to ${group ? group.name : friend!.username}`;
-    }
-    if (cmd.clientMsgId !== undefined) {
-      failed = failed.filter((m) => m.clientMsgId === cmd.clientMsgId);
-    }
-    if (failed.length === 0) {
-      throw new ClientError(CLIENT_ERRORS.notFound, `No failed messages${where} to resend`);
-    }
-    if (cmd.index !== null) {
-      const one = failed[failed.length - cmd.index];
-      if (one === undefined) {
-        throw new ClientError(
-          CLIENT_ERRORS.notFound,
-          `There are ${failed.length} failed messages${where}; N must be 1 to ${failed.length}`,
-        );
-      }
-      failed = [one];
-    }
-    await this.#d.sender.resend(failed);
-  }
-
-  #history(target: string, count: number): void {
-    const { ks } = this.#d;
-    const group = groupIncludingLeft(ks, target);
-    if (group !== null && this.#d.groupConsent.pending(group.groupId)) {
-      throw new ClientError(
-        CLIENT_ERRORS.notMember,
-        `You have not joined group "${group.name}" yet ("accept ${group.name}" joins it)`,
-      );
-    }
-    const friend = group ? null : ks.friendByName(target);
-    if (!group && !friend) {
-      throw new ClientError(CLIENT_ERRORS.notFound, `No friend or group "${target}"`);
-    }
-    const rows = group
-      ? ks.history("group", group.groupId, count)
-      : ks.history("direct", friend!.userId, count);
-    this.#d.emit({
-      event: "history",
-      target,
-      messages: rows.map((r) => ({
-        id: r.msgId,
-        from: r.senderId,
-        from_name: userName(ks, r.senderId),
-        text: r.text,
-        sent_at: r.sentAt,
-        state: r.state,
-        file: r.file?.path ?? null,
-        file_name: r.file?.name ?? null,
-        file_size: r.file?.size ?? null,
-        client_msg_id: r.clientMsgId,
-      })),
-    });
   }
 }

@@ -184,6 +184,14 @@ export class Consent {
     }
   }
 
+  /**
+   * Writing to `user` (or adding them) is choosing to talk to them: they become a contact,
+   * and their request, if any, is taken first (their key then serves, no new one is made).
+   */
+  async contact(user: string): Promise<void> {
+    await this.welcome(await this.#d.friends.pin(user));
+  }
+
   /** The `accept` command: `user` becomes a contact; what they sent is shown. */
   async accept(user: string): Promise<void> {
     await this.welcome(await this.#d.friends.pin(user), true);

@@ -193,6 +193,74 @@ export class Friends {
     });
   }
 
+  /** The `friends` command: the user's contacts, with whether their keys are settled. */
+  list(): void {
+    this.#emit({
+      event: "friends",
+      friends: this.#ks.contacts().map((f) => ({
+        id: f.userId,
+        user: f.username,
+        verified_keys: f.pendingKeyChange === null,
+        verified: f.verifiedAt !== null,
+      })),
+    });
+  }
+
+  /**
+   * The `fingerprint` command: the safety number with `user`, of their new keys when they
+   * changed (that is the one to compare before accepting them).
+   */
+  async fingerprint(user: string): Promise<void> {
+    const f = await this.ensure(user, false);
+    this.#emit({
+      event: "fingerprint",
+      user: f.username,
+      id: f.userId,
+      safety_number: this.safetyNumber(f.userId, f.pendingKeyChange?.identityKey ?? f.identityKey),
+    });
+  }
+
+  /**
+   * The `accept_key` command: `user`'s changed keys become the pinned ones, and a new shared
+   * key is agreed (the old one was agreed with the old keys).
+   *
+   * @throws {ClientError} "not_found" (not a friend) or "keys_unchanged".
+   */
+  async acceptKey(user: string): Promise<void> {
+    const f = this.#ks.friendByName(user);
+    if (!f) throw new ClientError(CLIENT_ERRORS.notFound, `${user} is not a friend`);
+    if (!f.pendingKeyChange) {
+      throw new ClientError(CLIENT_ERRORS.keysUnchanged, `${user}'s keys have not changed`);
+    }
+    this.#ks.acceptKeyChange(f.userId);
+    this.#emit({ event: "key_accepted", user: f.username, id: f.userId });
+    await this.offerKey(f.userId);
+  }
+
+  /**
+   * The `verify` command: the user compared safety numbers with `user`. Keys that changed
+   * must be accepted first, so what is marked verified is the keys that were compared.
+   *
+   * @throws {ClientError} "keys_changed" while a key change is pending.
+   */
+  async verify(user: string): Promise<void> {
+    const f = await this.pin(user);
+    if (f.pendingKeyChange) {
+      throw new ClientError(
+        CLIENT_ERRORS.keysChanged,
+        `${f.username}'s keys have changed: compare the new safety number ("fingerprint ` +
+          `${f.username}"), run "accept_key ${f.username}", then "verify ${f.username}"`,
+      );
+    }
+    const v = this.#ks.verifyFriend(f.userId);
+    this.#emit({
+      event: "verified",
+      user: v.username,
+      id: v.userId,
+      safety_number: this.safetyNumber(v.userId, v.identityKey),
+    });
+  }
+
   /** The safety number of the user and `userId` with identity key `identityKey`. */
   safetyNumber(userId: number, identityKey: string): string {
     return safetyNumber(

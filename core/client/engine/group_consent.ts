@@ -12,6 +12,7 @@
  * @module
  */
 
+import { LIMITS } from "../../protocol/mod.ts";
 import type { LiveConnection } from "./connection.ts";
 import { CLIENT_ERRORS, ClientError } from "./errors.ts";
 import type { EventSink } from "./events.ts";
@@ -85,6 +86,18 @@ export class GroupConsent {
     return named[0] ?? null;
   }
 
+  /**
+   * The group request `accept ref` is about, or null when it is a person's: a group request
+   * by that name counts unless someone asking to talk goes by the same name.
+   */
+  acceptTarget(ref: string): GroupInviteRecord | null {
+    const { ks } = this.#d;
+    const invite = this.find(ref);
+    if (invite === null) return null;
+    const person = LIMITS.usernamePattern.test(ref) ? ks.friendByName(ref) : null;
+    return person === null || ks.request(person.userId) === null ? invite : null;
+  }
+
   /** `accept GROUP`: the user joins; what the group sent meanwhile is shown now, in order. */
   accept(invite: GroupInviteRecord): void {
     const { ks, emit } = this.#d;
@@ -129,6 +142,15 @@ export class GroupConsent {
     for (const invite of this.#d.ks.groupInvites()) {
       if (invite.byId === userId) await this.decline(invite);
     }
+  }
+
+  /**
+   * After `block user`: their group requests are declined (the user leaves those groups).
+   * A name that is not blocked (the block failed) declines nothing.
+   */
+  async declineBlocked(user: string): Promise<void> {
+    const blocked = this.#d.ks.blockedByName(user);
+    if (blocked !== null) await this.declineFrom(blocked.userId);
   }
 
   /** Leaves a group the user has not accepted, and says so. */
