@@ -13,9 +13,10 @@ import type { SqlJsStatic } from "../core/keystore/sqljs_database.ts";
 import { BrowserFiles } from "./browser_files.ts";
 import { idbKeystore } from "./idb_keystore.ts";
 import { WebController } from "./web_controller.ts";
+import { openSession, startEngine } from "../core/view/session_start.ts";
 
-/** How often contacts' online status is asked, milliseconds. */
-export const PRESENCE_POLL_MS = 15_000;
+/** Re-exported: the terminal and web clients poll alike (core/view/presence_poller.ts). */
+export { PRESENCE_POLL_MS } from "../core/view/presence_poller.ts";
 
 /** The keystore secret holding the key received files are stored under. */
 export const FILES_KEY_SECRET = "web_files_key";
@@ -74,7 +75,7 @@ export async function startSession(opts: SessionOptions): Promise<Session> {
   controller = c;
   for (const e of early.splice(0)) c.onEvent(e);
   try {
-    await client.start();
+    await startEngine(client);
   } catch (err) {
     await client.close();
     throw err;
@@ -87,26 +88,17 @@ export async function startSession(opts: SessionOptions): Promise<Session> {
   }
   files.useKey(key);
 
-  await c.run({ name: "friends" });
-  await c.run({ name: "groups" });
-  await c.run({ name: "requests" });
-  const poll = async () => c.onPresence(await client.presence(c.contactIds()));
-  void poll().catch(() => {});
-  const timer = setInterval(() => void poll().catch(() => {}), PRESENCE_POLL_MS);
-  let contacts = c.contactIds().length;
-  const unwatch = c.subscribe(() => {
-    const n = c.contactIds().length;
-    if (n === contacts) return;
-    contacts = n;
-    void poll().catch(() => {});
+  const poller = await openSession(c, client, {
+    run: (cmd) => c.run(cmd),
+    extra: [{ name: "requests" }],
   });
+  poller.first.catch(() => {});
   return {
     client,
     controller: c,
     files,
     async close() {
-      clearInterval(timer);
-      unwatch();
+      poller.stop();
       await c.idle();
       await client.drain(3_000);
       await ks.persisted().catch(() => {});

@@ -17,14 +17,16 @@ import { TuiController } from "./controller.ts";
 import { guardTerminal } from "./terminal_guard.ts";
 import { detectTerminalKind, drawsEmojiPresentationWide } from "./emoji_width.ts";
 import { setNarrowEmojiPresentation } from "./text.ts";
+import type { PresencePoller } from "../view/presence_poller.ts";
+import { openSession, startEngine } from "../view/session_start.ts";
 
 /** Options: the engine's, without the event sink (the screen is the sink). */
 export type TuiOptions = Omit<ChatClientOptions, "emit">;
 
 const _enc = new TextEncoder();
 
-/** How often contacts' online status is asked, milliseconds. */
-export const PRESENCE_POLL_MS = 15_000;
+/** Re-exported: the terminal and web clients poll alike (core/view/presence_poller.ts). */
+export { PRESENCE_POLL_MS } from "../view/presence_poller.ts";
 
 /** Runs until the user quits or is shut out; resolves to the exit code. */
 export async function runTui(opts: TuiOptions): Promise<number> {
@@ -74,15 +76,13 @@ export async function runTui(opts: TuiOptions): Promise<number> {
     // when the environment says CI (CI=true), even on a real terminal.
     interactive: true,
   });
-  let presenceTimer: ReturnType<typeof setInterval> | undefined;
-  let unwatch = () => {};
+  let poller: PresencePoller | null = null;
   // Set once the screen is gone; what is said after that goes to the shell's screen.
   let left = false;
   const leave = async () => {
     if (left) return;
     left = true;
-    clearInterval(presenceTimer);
-    unwatch();
+    poller?.stop();
     unsubscribe();
     ink.unmount();
     await ink.waitUntilExit().catch(() => {});
@@ -91,15 +91,8 @@ export async function runTui(opts: TuiOptions): Promise<number> {
     _write("\x1b]0;\x07");
   };
   try {
-    // Quitting while still connecting (Ctrl-C, or a signal) ends it there; the start cut
-    // short may fail afterwards, unheard.
-    const starting = client.start().then(() => true);
-    starting.catch(() => {});
-    const started = await Promise.race([
-      starting,
-      c.quitRequested.then(() => false),
-      guard.signalled.then(() => false),
-    ]);
+    // Quitting while still connecting (Ctrl-C, or a signal) ends it there.
+    const started = await startEngine(client, [c.quitRequested, guard.signalled]);
     if (!started) {
       await leave();
       await client.close();
@@ -115,25 +108,13 @@ export async function runTui(opts: TuiOptions): Promise<number> {
   }
   try {
     c.act({ kind: "none" }, 0, 0);
-    await client.run({ name: "friends" });
-    await client.run({ name: "groups" });
-    // Online status of contacts: asked now and every 15 s (one lookup each, answered from the
-    // server's memory).
-    const poll = async () => c.onPresence(await client.presence(c.contactIds()));
-    await poll();
-    presenceTimer = setInterval(() => void poll().catch(() => {}), PRESENCE_POLL_MS);
-    // A new contact is asked about at once, and so is everyone when a conversation is opened
-    // (what the person looks at is fresh: a contact who blocked them shows as unknown).
-    let contacts = c.contactIds().length;
-    let open = c.snapshot.view.current;
-    unwatch = c.subscribe(() => {
-      const n = c.contactIds().length;
-      const now = c.snapshot.view.current;
-      if (n === contacts && now === open) return;
-      contacts = n;
-      open = now;
-      void poll().catch(() => {});
+    // Everyone's online status is asked again when a conversation is opened (what the
+    // person looks at is fresh: a contact who blocked them shows as unknown).
+    poller = await openSession(c, client, {
+      run: (cmd) => client.run(cmd),
+      presence: { watch: () => c.snapshot.view.current },
     });
+    await poller.first;
 
     // Quitting (Ctrl-C, Ctrl-D, /quit), a quit signal, or being shut out (logged out
     // elsewhere, the account gone, the connection lost for good) ends the session.
@@ -145,7 +126,7 @@ export async function runTui(opts: TuiOptions): Promise<number> {
         shutOut = why;
       }),
     ]);
-    clearInterval(presenceTimer);
+    poller.stop();
     await c.idle();
     const drained = shutOut !== null || await client.drain(5_000);
     await leave();
