@@ -15,9 +15,6 @@ import { idbKeystore } from "./idb_keystore.ts";
 import { WebController } from "./web_controller.ts";
 import { openSession, startEngine } from "../core/view/session_start.ts";
 
-/** Re-exported: the terminal and web clients poll alike (core/view/presence_poller.ts). */
-export { PRESENCE_POLL_MS } from "../core/view/presence_poller.ts";
-
 /** The keystore secret holding the key received files are stored under. */
 export const FILES_KEY_SECRET = "web_files_key";
 

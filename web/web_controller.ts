@@ -12,10 +12,7 @@ import { CommandError, helpText, parseCommand } from "../core/client/engine/comm
 import type { ClientCommand } from "../core/client/engine/commands.ts";
 import type { ClientEvent } from "../core/client/engine/events.ts";
 import {
-  answered,
-  answerOf,
   applyEvent,
-  awaitAnswer,
   clearNotice,
   findConversation,
   groupKey,
@@ -28,6 +25,8 @@ import {
   submitting,
   type ViewState,
 } from "../core/view/view_state.ts";
+import { CommandQueue, HISTORY_PAGE } from "../core/view/command_queue.ts";
+import { contactIds } from "../core/view/presence_poller.ts";
 
 /** What the controller needs from the engine. */
 export interface WebEngine {
@@ -72,16 +71,14 @@ export interface WebSnapshot {
   readonly files: ReadonlyMap<number, string>;
 }
 
-/** Messages loaded when a conversation is first opened. */
-export const HISTORY_PAGE = 200;
+/** Messages loaded when a conversation is first opened (re-exported for the tests). */
+export { HISTORY_PAGE };
 
 /** See the module documentation. */
 export class WebController {
   #snap: WebSnapshot;
-  readonly #engine: WebEngine;
   readonly #listeners = new Set<() => void>();
-  #queue: Promise<void> = Promise.resolve();
-  readonly #loaded = new Set<string>();
+  readonly #queue: CommandQueue;
   /**
    * Called when the user leaves the chat by a command: `/quit`, or `/logout` once the engine
    * has ended the session (the page then shows the login form, as after "Log out").
@@ -98,7 +95,10 @@ export class WebController {
       safety: null,
       files: new Map(),
     };
-    this.#engine = engine;
+    this.#queue = new CommandQueue(engine, {
+      get: () => this.#snap.view,
+      set: (view) => this.#set({ ...this.#snap, view }),
+    });
   }
 
   /** The current state. */
@@ -224,9 +224,7 @@ export class WebController {
 
   /** User IDs of the direct conversations, for presence polling. */
   contactIds(): number[] {
-    return this.#snap.view.conversations.flatMap((c) =>
-      c.kind === "direct" && c.id !== null ? [c.id] : []
-    );
+    return contactIds(this.#snap.view);
   }
 
   /** Shows conversation `key`, loading its stored history the first time. */
@@ -307,18 +305,7 @@ export class WebController {
    * answer (a list of friends, groups or messages) is written out in the open conversation.
    */
   run(cmd: ClientCommand, typed = false): Promise<void> {
-    const answer = typed ? answerOf(cmd.name) : null;
-    this.#queue = this.#queue.then(() => {
-      if (answer !== null) this.#set({ ...this.#snap, view: awaitAnswer(this.#snap.view, answer) });
-      return this.#engine.run(cmd).catch((err) => this.#notice((err as Error).message, true))
-        .finally(() => {
-          // Its answer came while it ran, or never will: stop waiting for it.
-          if (answer !== null && this.#snap.view.awaiting.includes(answer)) {
-            this.#set({ ...this.#snap, view: answered(this.#snap.view, answer) });
-          }
-        });
-    });
-    return this.#queue;
+    return this.#queue.run(cmd, typed);
   }
 
   /** Sends the file at `path` (a picked file) to the open conversation. */
@@ -345,16 +332,12 @@ export class WebController {
 
   /** Waits until every command so far has run. */
   idle(): Promise<void> {
-    return this.#queue;
+    return this.#queue.idle();
   }
 
   #open(view: ViewState): void {
     this.#set({ ...this.#snap, view });
-    const conv = view.conversations.find((c) => c.key === view.current);
-    if (conv === undefined || conv.kind === "status" || this.#loaded.has(conv.key)) return;
-    this.#loaded.add(conv.key);
-    const target = conv.kind === "group" ? String(conv.id) : conv.name;
-    void this.run({ name: "history", target, count: HISTORY_PAGE });
+    this.#queue.loadHistory(view);
   }
 
   #notice(text: string, error: boolean): void {

@@ -23,10 +23,7 @@ import {
 } from "./line_editor.ts";
 import { tuiHelpText } from "./help.ts";
 import {
-  answered,
-  answerOf,
   applyEvent,
-  awaitAnswer,
   clearNotice,
   cycle,
   findConversation,
@@ -40,6 +37,8 @@ import {
   submitting,
   type ViewState,
 } from "../view/view_state.ts";
+import { CommandQueue } from "../view/command_queue.ts";
+import { contactIds } from "../view/presence_poller.ts";
 
 /** What the controller needs from the engine. */
 export interface CommandRunner {
@@ -59,17 +58,17 @@ export interface TuiSnapshot {
 /** See the module documentation. */
 export class TuiController {
   #snap: TuiSnapshot;
-  readonly #runner: CommandRunner;
   readonly #listeners = new Set<() => void>();
   #quit = Promise.withResolvers<void>();
   /** Commands run one at a time, in the order they were entered. */
-  #queue: Promise<void> = Promise.resolve();
-  /** Conversations whose history was asked for. */
-  readonly #loaded = new Set<string>();
+  readonly #queue: CommandQueue;
 
   constructor(me: string, runner: CommandRunner) {
     this.#snap = { view: initialView(me), line: EMPTY_LINE, history: EMPTY_HISTORY };
-    this.#runner = runner;
+    this.#queue = new CommandQueue(runner, {
+      get: () => this.#snap.view,
+      set: (view) => this.#set({ ...this.#snap, view }),
+    });
   }
 
   /** The current state. */
@@ -100,9 +99,7 @@ export class TuiController {
 
   /** User IDs of the direct conversations, for presence polling. */
   contactIds(): number[] {
-    return this.#snap.view.conversations.flatMap((c) =>
-      c.kind === "direct" && c.id !== null ? [c.id] : []
-    );
+    return contactIds(this.#snap.view);
   }
 
   /** Text pasted as one piece: inserted whole, newlines included. */
@@ -169,7 +166,7 @@ export class TuiController {
 
   /** Waits until every entered command has run. */
   idle(): Promise<void> {
-    return this.#queue;
+    return this.#queue.idle();
   }
 
   #submit(): void {
@@ -246,27 +243,12 @@ export class TuiController {
   /** Shows a conversation, asking once for its stored history. */
   #open(view: ViewState): void {
     this.#set({ ...this.#snap, view });
-    const conv = view.conversations.find((c) => c.key === view.current);
-    if (conv === undefined || conv.kind === "status" || this.#loaded.has(conv.key)) return;
-    this.#loaded.add(conv.key);
-    const target = conv.kind === "group" ? String(conv.id) : conv.name;
-    this.#run({ name: "history", target, count: 200 });
+    this.#queue.loadHistory(view);
   }
 
   /** Queues `cmd`; `typed`: the user entered it, so its answer (a list) is written out. */
   #run(cmd: ClientCommand, typed = false): void {
-    const answer = typed ? answerOf(cmd.name) : null;
-    this.#queue = this.#queue.then(() => {
-      if (answer !== null) this.#set({ ...this.#snap, view: awaitAnswer(this.#snap.view, answer) });
-      return this.#runner.run(cmd).catch((err) => {
-        this.#set({ ...this.#snap, view: notice(this.#snap.view, (err as Error).message, true) });
-      }).finally(() => {
-        // Its answer came while it ran, or never will: stop waiting for it.
-        if (answer !== null && this.#snap.view.awaiting.includes(answer)) {
-          this.#set({ ...this.#snap, view: answered(this.#snap.view, answer) });
-        }
-      });
-    });
+    void this.#queue.run(cmd, typed);
   }
 
   #completionSource() {

@@ -25,9 +25,6 @@ export type TuiOptions = Omit<ChatClientOptions, "emit">;
 
 const _enc = new TextEncoder();
 
-/** Re-exported: the terminal and web clients poll alike (core/view/presence_poller.ts). */
-export { PRESENCE_POLL_MS } from "../view/presence_poller.ts";
-
 /** Runs until the user quits or is shut out; resolves to the exit code. */
 export async function runTui(opts: TuiOptions): Promise<number> {
   let controller: TuiController | null = null;

@@ -8,6 +8,8 @@
  * @module
  */
 
+import type { ViewState } from "./view_state.ts";
+
 /** How often contacts' online status is asked, milliseconds. */
 export const PRESENCE_POLL_MS = 15_000;
 
@@ -84,4 +86,9 @@ export function startPresencePolling(
 function _every(fn: () => void, ms: number): () => void {
   const timer = setInterval(fn, ms);
   return () => clearInterval(timer);
+}
+
+/** User IDs of a view's direct conversations: the contacts whose status is polled. */
+export function contactIds(view: ViewState): number[] {
+  return view.conversations.flatMap((c) => c.kind === "direct" && c.id !== null ? [c.id] : []);
 }
