@@ -4,10 +4,11 @@
  * {@linkcode ClientCommand}s and reports what happens as {@linkcode ClientEvent}s. One file
  * per concern: the connection and its send pacing (`connection.ts`, `send_pacer.ts`,
  * `sender.ts`), what arrives (`inbox.ts`, `incoming.ts`), friends and their keys
- * (`friends.ts`, `key_watch.ts`, `key_rules.ts`), groups (`group_keys.ts`,
+ * (`friends.ts`, `key_watch.ts`, `key_rules.ts`), groups (`group_admin.ts`, `group_keys.ts`,
  * `group_consent.ts`), who may reach the user (`consent.ts`, `consent_rules.ts`,
- * `contact_sync.ts`), files (`file_transfer.ts`), and commands (`commands.ts`,
- * `command_runner.ts`). It reaches the world only through the ports of `ports.ts`, so it
+ * `contact_sync.ts`), files (`file_transfer.ts`), stored messages (`stored_messages.ts`),
+ * and commands (`commands.ts` parses them, `command_runner.ts` dispatches them to those
+ * parts). It reaches the world only through the ports of `ports.ts`, so it
  * uses no `Deno` and runs in a browser.
  *
  * @example Parse and run a command
