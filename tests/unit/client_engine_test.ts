@@ -11,6 +11,7 @@ import { createKeystoreFile } from "../../core/client/deno/keystore_file.ts";
 import type { RequestFrame } from "../../core/client/transport/protocol_client.ts";
 import { generateIdentityKeyPair, toBase64Url } from "../../core/crypto/mod.ts";
 import { FakeDialer, MemoryFiles } from "../helpers/client_fakes.ts";
+import { untilValue } from "../helpers/wait.ts";
 
 const _rsa = (name: string) =>
   Deno.readTextFile(new URL(`../testdata/rsa/${name}`, import.meta.url));
@@ -58,16 +59,6 @@ function _answer(frame: RequestFrame): unknown {
       };
     default:
       throw new Error(`Unexpected ${frame.type}`);
-  }
-}
-
-async function _until<T>(find: () => T | undefined, timeoutMs = 5_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const found = find();
-    if (found !== undefined) return found;
-    if (Date.now() > deadline) throw new Error("Not found in time");
-    await new Promise((r) => setTimeout(r, 5));
   }
 }
 
@@ -141,8 +132,10 @@ Deno.test("ChatClient on injected ports: sends, reports receipts, resends after 
     await client.run({ name: "single_message", user: "bob", text: "while away" });
     const queued = events.at(-1)!;
     assert.ok(queued.event === "sent" && queued.state === "queued");
-    const resent = await _until(() =>
-      events.find((e) => e.event === "accepted" && e.client_msg_id === queued.client_msg_id)
+    const resent = await untilValue(
+      () => events.find((e) => e.event === "accepted" && e.client_msg_id === queued.client_msg_id),
+      "the queued message accepted after the reconnect",
+      5_000,
     );
     assert.ok(resent.event === "accepted");
     assert.ok(events.some((e) => e.event === "reconnected" && e.server === 2));
