@@ -47,17 +47,25 @@ function _fakeServer(
 
 Deno.test("ProtocolClient.request() fails a request nobody answers, after its timeout", async () => {
   const srv = _fakeServer();
-  const client = await ProtocolClient.connect(srv.url, { requestTimeoutMs: 100 });
+  const clock = new FakeClock();
+  const client = await ProtocolClient.connect(srv.url, { requestTimeoutMs: 100, clock });
   try {
-    const started = Date.now();
-    await assert.rejects(
-      client.request({ type: "ping" }),
-      /No answer to ping within 100 ms/,
+    let failed = false;
+    const ping = assert.rejects(client.request({ type: "ping" }), /No answer to ping within 100 ms/)
+      .then(() => failed = true);
+    await until(() => srv.received.length === 1, "the ping at the server");
+    await clock.advance(99);
+    assert.equal(failed, false, "rejected before the timeout");
+    await clock.advance(1);
+    await ping;
+    // Later requests still time out one by one.
+    const groups = assert.rejects(
+      client.request({ type: "list_groups" }),
+      /No answer to list_groups/,
     );
-    const waited = Date.now() - started;
-    assert.ok(waited >= 100, `rejected after ${waited} ms, before the timeout`);
-    // Later requests still time out one by one, and an answered one resolves.
-    await assert.rejects(client.request({ type: "list_groups" }), /No answer to list_groups/);
+    await clock.advance(100);
+    await groups;
+    assert.equal(clock.pending, 0, "no sweep is left with nothing pending");
   } finally {
     await client.close();
     await srv.close();
@@ -168,7 +176,8 @@ Deno.test("ProtocolClient.request() rejects with typed errors, whatever their me
       ? [{ type: "error", ref: f.ref, code: "from_the_future", message: "New" }]
       : []
   );
-  const client = await ProtocolClient.connect(srv.url, { requestTimeoutMs: 50 });
+  const clock = new FakeClock();
+  const client = await ProtocolClient.connect(srv.url, { requestTimeoutMs: 50, clock });
   try {
     await assert.rejects(
       client.request({ type: "lookup", username: "nobody" }),
@@ -178,10 +187,12 @@ Deno.test("ProtocolClient.request() rejects with typed errors, whatever their me
       client.request({ type: "list_groups" }),
       (err: unknown) => err instanceof RequestError && err.code === "internal",
     );
-    await assert.rejects(
+    const unanswered = assert.rejects(
       client.request({ type: "ping" }),
       (err: unknown) => err instanceof RequestTimeoutError && err.requestType === "ping",
     );
+    await clock.advance(50);
+    await unanswered;
     const pending = client.request({ type: "ping" });
     await client.close(1000, "bye");
     await assert.rejects(
