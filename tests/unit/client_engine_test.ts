@@ -11,7 +11,8 @@ import { createKeystoreFile } from "../../core/client/deno/keystore_file.ts";
 import type { RequestFrame } from "../../core/client/transport/protocol_client.ts";
 import { generateIdentityKeyPair, toBase64Url } from "../../core/crypto/mod.ts";
 import { FakeDialer, MemoryFiles } from "../helpers/client_fakes.ts";
-import { untilValue } from "../helpers/wait.ts";
+import { FakeClock } from "../helpers/fake_clock.ts";
+import { until, untilValue } from "../helpers/wait.ts";
 
 const _rsa = (name: string) =>
   Deno.readTextFile(new URL(`../testdata/rsa/${name}`, import.meta.url));
@@ -80,7 +81,9 @@ Deno.test("ChatClient on injected ports: sends, reports receipts, resends after 
   });
   const dialer = new FakeDialer(_answer);
   const events: ClientEvent[] = [];
+  const clock = new FakeClock();
   const client = new ChatClient({
+    clock,
     balancerUrls: "http://unused.invalid",
     saveDir: `${dir}/files`,
     username: "alice",
@@ -132,6 +135,12 @@ Deno.test("ChatClient on injected ports: sends, reports receipts, resends after 
     await client.run({ name: "single_message", user: "bob", text: "while away" });
     const queued = events.at(-1)!;
     assert.ok(queued.event === "sent" && queued.state === "queued");
+    // The first attempt failed; the next waits out its backoff on the client's clock.
+    assert.equal(dialer.conns.length, 1, "no second attempt before the backoff");
+    const reconnecting = clock.pending;
+    await clock.advance(15_000);
+    await until(() => dialer.conns.length === 2, "the second attempt");
+    assert.ok(clock.pending < reconnecting, "the backoff was a timer of the client's clock");
     const resent = await untilValue(
       () => events.find((e) => e.event === "accepted" && e.client_msg_id === queued.client_msg_id),
       "the queued message accepted after the reconnect",
