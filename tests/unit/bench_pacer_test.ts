@@ -32,7 +32,7 @@ Deno.test("paceOpenLoop() takes senders round robin and stops when inactive", as
   assert.equal(clock.pending, 0, "a stopped pacer sets no more timers");
 });
 
-Deno.test("paceOpenLoop() catches up on the slots a late timer missed", async () => {
+Deno.test("paceOpenLoop() catches up on the slots a late timer missed", () => {
   const clock = new FakeClock();
   const lags: number[] = [];
   paceOpenLoop({
