@@ -12,6 +12,7 @@ import { parseBenchArgs } from "../cmd/bench_args.ts";
 import { UsageError } from "../cmd/command.ts";
 import { startHolders } from "../core/bench/holder_pool.ts";
 import { freePort } from "../core/bench/async_util.ts";
+import { until } from "./helpers/wait.ts";
 
 Deno.test("splitConnections() keeps up to the probe pool here and spreads the rest evenly", () => {
   assert.deepEqual(splitConnections(200, 15_000), { local: 200, holders: [] });
@@ -83,20 +84,35 @@ Deno.test("parseBenchArgs() reads the hidden --hold mode and rejects what does n
 });
 
 Deno.test("startHolders() stops a holder still connecting when it is closed, and leaves no process behind", async () => {
-  // Nothing listens here: the holder keeps retrying the balancer until it is told to stop.
-  const pool = startHolders({
-    balancerUrl: `http://127.0.0.1:${freePort()}`,
-    counts: [3],
-    prefix: "t",
-    signal: new AbortController().signal,
-    onProgress: () => {},
-  });
-  await new Promise((r) => setTimeout(r, 1_500));
-  const t0 = performance.now();
-  await assert.rejects(pool.close(), /Connection holder t0x (failed|exited)/);
-  await assert.rejects(pool.ready, /Connection holder t0x/);
-  assert.ok(performance.now() - t0 < 10_000, "stopped by the end of its stdin, not killed later");
-  for (const pid of pool.pids) {
-    await assert.rejects(Deno.stat(`/proc/${pid}/stat`), Deno.errors.NotFound, `holder ${pid}`);
+  // A "balancer" that hangs up on every connection: the holder keeps retrying it until it
+  // is told to stop, and each try shows here.
+  const port = freePort();
+  const listener = Deno.listen({ hostname: "127.0.0.1", port });
+  let tries = 0;
+  const hangingUp = (async () => {
+    for await (const conn of listener) {
+      tries++;
+      conn.close();
+    }
+  })().catch(() => {});
+  try {
+    const pool = startHolders({
+      balancerUrl: `http://127.0.0.1:${port}`,
+      counts: [3],
+      prefix: "t",
+      signal: new AbortController().signal,
+      onProgress: () => {},
+    });
+    await until(() => tries >= 2, "the holder to retry the balancer", 30_000);
+    const t0 = performance.now();
+    await assert.rejects(pool.close(), /Connection holder t0x (failed|exited)/);
+    await assert.rejects(pool.ready, /Connection holder t0x/);
+    assert.ok(performance.now() - t0 < 10_000, "stopped by the end of its stdin, not killed later");
+    for (const pid of pool.pids) {
+      await assert.rejects(Deno.stat(`/proc/${pid}/stat`), Deno.errors.NotFound, `holder ${pid}`);
+    }
+  } finally {
+    listener.close();
+    await hangingUp;
   }
 });

@@ -11,6 +11,7 @@ import { join } from "node:path";
 import { generateIdentityKeyPair, toBase64Url } from "../core/crypto/mod.ts";
 import { ClientProc } from "./helpers/client_proc.ts";
 import { TestCluster } from "./helpers/cluster.ts";
+import { untilAsync } from "./helpers/wait.ts";
 
 async function _setup(n = 2) {
   const cluster = await TestCluster.start(n, { balancer: "round-robin" });
@@ -31,16 +32,17 @@ async function _setup(n = 2) {
 
 /** Waits until nothing waits in the database for user `userId`: their client acknowledged it all. */
 async function _untilAcked(cluster: TestCluster, userId: number): Promise<void> {
-  const deadline = Date.now() + 20_000;
-  for (;;) {
-    const [row] = await cluster.query(
-      "SELECT count(*) AS n FROM deliveries WHERE recipient_id = $1",
-      [userId],
-    );
-    if (Number(row?.["n"]) === 0) return;
-    if (Date.now() > deadline) throw new Error(`Timed out waiting for user ${userId}'s acks`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  await untilAsync(
+    async () => {
+      const [row] = await cluster.query(
+        "SELECT count(*) AS n FROM deliveries WHERE recipient_id = $1",
+        [userId],
+      );
+      return Number(row?.["n"]) === 0;
+    },
+    `user ${userId}'s acks`,
+    20_000,
+  );
 }
 
 async function _file(dir: string, name: string, size: number): Promise<string> {

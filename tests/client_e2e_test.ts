@@ -128,7 +128,10 @@ testEachBackend(
       await carol.send(`group_message ${gid} let me back`);
       const told = await carol.waitFor("error", (e) => e.code === "not_member");
       assert.equal(told.message, 'You are no longer a member of group "team" (alice removed you)');
-      await new Promise((r) => setTimeout(r, 300));
+      // One sender's messages reach a recipient in order (PROTOCOL.md, "Order"): once a later
+      // one from alice is in, anything of hers before it would be too.
+      await alice.send("msg carol a later word");
+      await carol.waitFor("request", (e) => e.text === "a later word");
       assert.equal(carol.all("message").some((m) => m.text === "after carol left"), false);
       assert.equal(carol.all("group_key").some((k) => k.epoch === 2), false);
     } finally {
@@ -429,8 +432,11 @@ testEachBackend(
       // Everything was acknowledged: nothing is replayed next time.
       assert.equal((await bob2.finish()).code, 0);
       const bob3 = await t.start("bob");
-      await new Promise((r) => setTimeout(r, 500));
-      assert.equal(bob3.all("message").length, 0);
+      // Replayed messages come before live ones (PROTOCOL.md, "Order"): once a new one is
+      // shown, any replay would have been.
+      await alice.send("msg bob back again");
+      await bob3.waitFor("message", (e) => e.text === "back again");
+      assert.equal(bob3.all("message").length, 1);
       assert.equal(bob3.all("request").length, 0);
       await alice.waitFor("delivered", (e) => e.to_name === "bob");
     } finally {
@@ -503,8 +509,9 @@ testEachBackend(
         await bob.waitFor("ready");
         await _befriend(alice, bob);
         await t.cluster.kill(1, "SIGKILL");
-        await bob.waitFor("connecting");
-        await new Promise((r) => setTimeout(r, 4_500)); // longer than its connect timeout
+        // Each attempt tries for the connect timeout (2 s): a third one means bob kept on
+        // well past it rather than giving up.
+        await bob.waitFor("connecting", (e) => e.attempt >= 3, 30_000);
         t.cluster.startServer(1);
         await t.cluster.waitServer(1);
         await bob.waitFor("reconnected", undefined, 30_000);
@@ -554,8 +561,15 @@ testEachBackend("client rejects an old message a server replays as a new one", a
     const again = await t.start("bob");
     await again.waitFor("message", (e) => e.text === "pay carol 10");
     await again.waitFor("error", (e) => e.code === "bad_signature");
-    await new Promise((r) => setTimeout(r, 300));
-    assert.equal(again.all("message").length, 1, "the replay was not shown");
+    // A live message comes after the replay (PROTOCOL.md, "Order"): once it is shown, the
+    // replayed copy was handled.
+    await alice.send("msg bob that is all");
+    await again.waitFor("message", (e) => e.text === "that is all");
+    assert.deepEqual(
+      again.all("message").map((m) => m.text),
+      ["pay carol 10", "that is all"],
+      "the replay was not shown",
+    );
   } finally {
     await t.stop();
   }

@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { selfCommand } from "../core/cluster/self_command.ts";
 import { ClientProc } from "./helpers/client_proc.ts";
 import { TestCluster } from "./helpers/cluster.ts";
+import { untilAsync } from "./helpers/wait.ts";
 
 const SOCKET = `fastchat-test-${crypto.randomUUID().slice(0, 8)}`;
 
@@ -18,14 +19,21 @@ async function _tmux(...args: string[]): Promise<string> {
 }
 
 async function _screenUntil(re: RegExp, timeoutMs = 20_000): Promise<string> {
-  const deadline = Date.now() + timeoutMs;
   let screen = "";
-  while (Date.now() < deadline) {
-    screen = await _tmux("capture-pane", "-p", "-t", "alice", "-S", "-200");
-    if (re.test(screen)) return screen;
-    await new Promise((r) => setTimeout(r, 100));
+  try {
+    await untilAsync(
+      async () => {
+        screen = await _tmux("capture-pane", "-p", "-t", "alice", "-S", "-200");
+        return re.test(screen);
+      },
+      `the screen to match ${re}`,
+      timeoutMs,
+      100,
+    );
+  } catch {
+    throw new Error(`Screen never matched ${re}:\n${screen}`);
   }
-  throw new Error(`Screen never matched ${re}:\n${screen}`);
+  return screen;
 }
 
 function _quote(s: string): string {
@@ -74,11 +82,12 @@ Deno.test("client interactive mode: hidden password, commands at the prompt, liv
     await _screenUntil(/bob: hi there, terminal/);
     await _screenUntil(/✓ delivered to bob/);
     await _tmux("send-keys", "-t", "alice", "quit", "Enter");
-    const deadline = Date.now() + 15_000;
-    while ((await _tmux("list-sessions")).includes("alice")) {
-      if (Date.now() > deadline) throw new Error("The client did not exit on quit");
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    await untilAsync(
+      async () => !(await _tmux("list-sessions")).includes("alice"),
+      "the client to exit on quit",
+      15_000,
+      100,
+    );
   } finally {
     await _tmux("kill-server");
     await bob.kill();

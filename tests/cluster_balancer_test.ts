@@ -4,7 +4,9 @@
  */
 
 import assert from "node:assert/strict";
+import type { BalancerStatus } from "../core/balancer/app.ts";
 import { TestCluster, testEachBackend } from "./helpers/cluster.ts";
+import { untilAsync } from "./helpers/wait.ts";
 
 async function _assign(c: TestCluster): Promise<number> {
   const res = await fetch(`http://127.0.0.1:${c.balancerPort}/assign`);
@@ -12,6 +14,12 @@ async function _assign(c: TestCluster): Promise<number> {
   const body = await res.json();
   assert.equal(body.url, `ws://127.0.0.1:${c.port(body.id)}/ws`);
   return body.id;
+}
+
+/** The balancer's status (`GET /status?format=json`). */
+async function _status(c: TestCluster): Promise<BalancerStatus> {
+  const res = await fetch(`http://127.0.0.1:${c.balancerPort}/status?format=json`);
+  return await res.json() as BalancerStatus;
 }
 
 testEachBackend(
@@ -26,7 +34,8 @@ testEachBackend(
       for (let i = 1; i < seq.length; i++) assert.equal(seq[i], (seq[i - 1]! % 3) + 1, `${seq}`);
 
       await c.kill(2, "SIGKILL");
-      await new Promise((r) => setTimeout(r, 3_500)); // reports older than 3 s mean dead
+      // Reports older than 3 s mean dead: the balancer's status says when it counts it so.
+      await untilAsync(async () => (await _status(c)).live === 2, "server 2 counted dead");
       const after: number[] = [];
       for (let i = 0; i < 20; i++) after.push(await _assign(c));
       assert.ok(!after.includes(2), `dead server assigned: ${after}`);
@@ -44,7 +53,10 @@ testEachBackend(
     try {
       for (let i = 0; i < 4; i++) await c.user(1, `one${i}`);
       for (let i = 0; i < 2; i++) await c.user(2, `two${i}`);
-      await new Promise((r) => setTimeout(r, 1_200)); // at least one report from each
+      await untilAsync(
+        async () => (await _status(c)).servers.map((s) => s.clients).join() === "4,2,0",
+        "each server's report of its clients",
+      );
       assert.equal(await _assign(c), 3);
       // A burst between reports spreads: assignments since the last report count as load.
       const burst: number[] = [];
@@ -77,7 +89,7 @@ testEachBackend("balancer answers 503 when every server is dead", async (backend
   const c = await TestCluster.start(1, { balancer: "load", backend });
   try {
     await c.kill(1, "SIGKILL");
-    await new Promise((r) => setTimeout(r, 3_500));
+    await untilAsync(async () => (await _status(c)).live === 0, "server 1 counted dead");
     const res = await fetch(`http://127.0.0.1:${c.balancerPort}/assign`);
     assert.equal(res.status, 503);
     const body = await res.json();

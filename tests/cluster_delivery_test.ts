@@ -7,6 +7,9 @@ import type { MessageFrame } from "../core/protocol/mod.ts";
 import type { DeliveredFrame } from "../core/protocol/mod.ts";
 import { TestCluster, testEachBackend, until } from "./helpers/cluster.ts";
 
+/** The ref of an ack that asks to be answered once applied (above any request's ref here). */
+const _ACK_REF = 1_000_000;
+
 testEachBackend(
   "cluster delivers direct messages across servers with a delivered receipt",
   async (backend) => {
@@ -81,8 +84,9 @@ testEachBackend("cluster fans a group message out to members on every server", a
       assert.equal(m.group_id, g.group.id);
       assert.equal(m.from, alice.id);
     }
-    // The sender does not get its own message back.
-    await new Promise((r) => setTimeout(r, 100));
+    // The sender does not get its own message back: a push of it would come before the
+    // answer to a later request on the same connection.
+    await alice.client.request({ type: "ping" });
     assert.equal(inbox.get(alice.id)!.some((m) => m.msg_id === acc.msg_id), false);
   } finally {
     await c.stop();
@@ -114,8 +118,13 @@ testEachBackend(
       assert.equal(synced, 20);
       assert.deepEqual(got.map((m) => m.msg_id), ids);
       assert.deepEqual(got.map((m) => m.body), ids.map((_, i) => `offline-${i}`));
-      // Acked messages are not delivered again on the next login.
-      await new Promise((r) => setTimeout(r, 200));
+      // Acked messages are not delivered again on the next login. Acks are applied off the
+      // connection's chain; one with a ref is answered once applied (ids acked twice are fine).
+      const applied = new Promise<void>((r) =>
+        again.onFrame = (f) => void (f.type === "ok" && f.ref === _ACK_REF && r())
+      );
+      again.sendRaw(JSON.stringify({ type: "ack", ids, ref: _ACK_REF }));
+      await applied;
       await again.close();
       const third = await c.connect(1);
       let synced2 = -1;
@@ -143,8 +152,11 @@ testEachBackend(
       assert.equal(second.msg_id, first.msg_id);
       assert.equal(second.duplicate, true);
       await until(() => got.length >= 1, "the message");
-      await new Promise((r) => setTimeout(r, 300));
-      assert.equal(got.length, 1, "the recipient got the message once");
+      // One sender's messages reach a recipient in order (PROTOCOL.md, "Order"): a second
+      // copy would come before a later message.
+      const later = await alice.client.send(bob.id, "later", "other-id");
+      await until(() => got.some((m) => m.msg_id === later.msg_id), "the later message");
+      assert.deepEqual(got.map((m) => m.msg_id), [first.msg_id, later.msg_id], "got it once");
     } finally {
       await c.stop();
     }
@@ -205,8 +217,7 @@ testEachBackend(
       await until(() => on2.length === 1 && on3.length === 1, "both connections to get it");
       assert.equal(on2[0]!.msg_id, first.msg_id);
       assert.equal(on3[0]!.msg_id, first.msg_id);
-      await bob3.close();
-      await new Promise((r) => setTimeout(r, 100));
+      await bob3.close(); // resolves once the closing handshake is done: the server knows
       const second = await alice.client.send(bob.id, "after the other closed");
       await until(() => on2.length === 2, "the open connection to keep receiving", 3_000);
       assert.equal(on2[1]!.msg_id, second.msg_id);

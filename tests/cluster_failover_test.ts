@@ -55,6 +55,8 @@ async function _viaBalancer(c: TestCluster): Promise<ProtocolClient> {
     } else {
       await res.body?.cancel();
     }
+    // A retry pause, not a wait for something known: the balancer names a dead server until
+    // its reports are 3 s old (bounded by the attempts).
     await new Promise((r) => setTimeout(r, 200));
   }
   throw new Error("No live server through the balancer");
@@ -190,8 +192,20 @@ testEachBackend("server redelivers a pending message whose live push was lost", 
     await until(() => got.length === 1, "the sweep to push the message", 10_000);
     assert.equal(got[0]!.msg_id, saved!.id);
     assert.equal(got[0]!.body, "never pushed");
-    // Once acked it is not pushed again.
-    await new Promise((r) => setTimeout(r, 3_500));
+    // Once acked it is not pushed again: the sweep pushes only what is pending in the store,
+    // and the ack removed it. Acks are applied off the connection's chain; one with a ref is
+    // answered once applied (acking twice is fine).
+    const applied = new Promise<void>((r) =>
+      bob.client.onFrame = (f) => void (f.type === "ok" && f.ref === 1_000_000 && r())
+    );
+    bob.client.sendRaw(JSON.stringify({ type: "ack", ids: [saved!.id], ref: 1_000_000 }));
+    await applied;
+    const check = await openStore(c.db);
+    try {
+      assert.deepEqual(await check.pendingFor(bob.id, 0, 10), [], "nothing is pending for bob");
+    } finally {
+      await check.close();
+    }
     assert.equal(got.length, 1);
     const metrics = await (await fetch(`http://127.0.0.1:${c.port(1)}/metrics`)).text();
     assert.match(metrics, /fastchat_redelivered_total\{server="1"\} 1\n/);
@@ -224,13 +238,14 @@ Deno.test("cluster keeps accepting while a server is hung, and its user gets eve
         (target === carol.id ? toCarol : toBob).add(a.msg_id);
       }
     })();
-    await new Promise((r) => setTimeout(r, 500));
+    await until(() => toCarol.size >= 5 && toBob.size >= 5, "the load to reach both servers");
     const stoppedAt = performance.now();
     c.servers.get(2)!.kill("SIGSTOP");
+    // Real time on purpose: the test is that accepting goes on through 4 s of a hung server.
     await new Promise((r) => setTimeout(r, 4_000));
     c.servers.get(2)!.kill("SIGCONT");
     const resumedAt = performance.now();
-    await new Promise((r) => setTimeout(r, 500));
+    await until(() => acceptedAt.filter((t) => t > resumedAt).length >= 5, "accepts after SIGCONT");
     running = false;
     await load;
     // No second without an accepted message while server 2 was stopped.

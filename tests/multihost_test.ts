@@ -248,6 +248,9 @@ Deno.test({
       const onServers = new Set((ready.users as { server: number }[]).map((u) => u.server));
       assert.deepEqual([...onServers].sort(), [1, 2, 3], "users on every server host");
       await driver.ask({ op: "load", perUserPerSecond: 5 }, "loading");
+      // The waits below are the scenario itself, not waits for something: each fault is held
+      // for seconds of real time under load (longer than the liveness windows, 3 s), then
+      // lifted, and the driver's report checks what the clients got meanwhile.
       await _sleep(2_000);
 
       // A server host cut off from everything, then back.

@@ -13,6 +13,8 @@ import {
   serverTakesFeatures,
 } from "../core/protocol/mod.ts";
 import { VERSION } from "../core/version.ts";
+import { FakeClock } from "./helpers/fake_clock.ts";
+import { until } from "./helpers/wait.ts";
 
 /**
  * A fake server on 127.0.0.1 that sends a welcome, records every client frame, and answers
@@ -45,17 +47,25 @@ function _fakeServer(
 
 Deno.test("ProtocolClient.request() fails a request nobody answers, after its timeout", async () => {
   const srv = _fakeServer();
-  const client = await ProtocolClient.connect(srv.url, { requestTimeoutMs: 100 });
+  const clock = new FakeClock();
+  const client = await ProtocolClient.connect(srv.url, { requestTimeoutMs: 100, clock });
   try {
-    const started = Date.now();
-    await assert.rejects(
-      client.request({ type: "ping" }),
-      /No answer to ping within 100 ms/,
+    let failed = false;
+    const ping = assert.rejects(client.request({ type: "ping" }), /No answer to ping within 100 ms/)
+      .then(() => failed = true);
+    await until(() => srv.received.length === 1, "the ping at the server");
+    await clock.advance(99);
+    assert.equal(failed, false, "rejected before the timeout");
+    await clock.advance(1);
+    await ping;
+    // Later requests still time out one by one.
+    const groups = assert.rejects(
+      client.request({ type: "list_groups" }),
+      /No answer to list_groups/,
     );
-    const waited = Date.now() - started;
-    assert.ok(waited >= 100, `rejected after ${waited} ms, before the timeout`);
-    // Later requests still time out one by one, and an answered one resolves.
-    await assert.rejects(client.request({ type: "list_groups" }), /No answer to list_groups/);
+    await clock.advance(100);
+    await groups;
+    assert.equal(clock.pending, 0, "no sweep is left with nothing pending");
   } finally {
     await client.close();
     await srv.close();
@@ -106,11 +116,8 @@ Deno.test("ProtocolClient acks a burst of messages in one ack frame", async () =
         client_msg_id: `c-${id}`,
       });
     }
-    const deadline = Date.now() + 5_000;
     const acked = () => srv.received.flatMap((f) => f.type === "ack" ? f.ids as number[] : []);
-    while (acked().length < 20 && Date.now() < deadline) {
-      await new Promise((r) => setTimeout(r, 10));
-    }
+    await until(() => acked().length >= 20, "acks of the 20 messages");
     assert.deepEqual(acked(), Array.from({ length: 20 }, (_, i) => i + 1));
     assert.deepEqual(shown, Array.from({ length: 20 }, (_, i) => i + 1));
     const frames = srv.received.filter((f) => f.type === "ack").length;
@@ -126,20 +133,34 @@ Deno.test("ProtocolClient with keepAliveMs pings a quiet server and closes on a 
   const live = _fakeServer((f) =>
     f.type === "ping" ? [{ type: "pong", ref: f.ref, server_id: 1 }] : []
   );
-  const alive = await ProtocolClient.connect(live.url, { keepAliveMs: 40, deadAfterMs: 60 });
+  const clock = new FakeClock();
+  const opts = { keepAliveMs: 40, deadAfterMs: 60, clock };
+  const alive = await ProtocolClient.connect(live.url, opts);
   // This one never answers, like a stopped (SIGSTOP) server whose socket stays open.
   const hung = _fakeServer();
-  const dead = await ProtocolClient.connect(hung.url, { keepAliveMs: 40, deadAfterMs: 60 });
+  const dead = await ProtocolClient.connect(hung.url, opts);
+  const pings = (srv: { received: Record<string, unknown>[] }) =>
+    srv.received.filter((f) => f.type === "ping").length;
   try {
+    await clock.advance(39);
+    assert.equal(pings(live) + pings(hung), 0, "no ping before 40 ms of silence");
+    await clock.advance(1);
+    await until(() => pings(live) === 1 && pings(hung) === 1, "a ping to each server");
+    // Answers come in order: once this ping is answered, the keep-alive's pong is in too.
+    await alive.request({ type: "ping" });
+    await clock.advance(59);
+    assert.equal(dead.closed, false, "not dead before 60 ms after the ping");
+    await clock.advance(1);
     const closed = await dead.whenClosed;
     assert.equal(closed.code, 1006);
     assert.match(closed.reason, /No answer from the server/);
     assert.equal(dead.closed, true);
     assert.ok(hung.received.some((f) => f.type === "ping"), "the quiet server was pinged");
     await assert.rejects(dead.request({ type: "ping" }), /closed/);
-    await new Promise((r) => setTimeout(r, 200));
+    // The live one answered, so it is pinged again after 40 quiet ms, and stays.
+    await until(() => pings(live) === 3, "the next keep-alive ping");
+    await alive.request({ type: "ping" });
     assert.equal(alive.closed, false, "a server that answers pings stays connected");
-    assert.ok(live.received.filter((f) => f.type === "ping").length >= 2);
   } finally {
     await alive.close();
     await live.close();
@@ -155,7 +176,8 @@ Deno.test("ProtocolClient.request() rejects with typed errors, whatever their me
       ? [{ type: "error", ref: f.ref, code: "from_the_future", message: "New" }]
       : []
   );
-  const client = await ProtocolClient.connect(srv.url, { requestTimeoutMs: 50 });
+  const clock = new FakeClock();
+  const client = await ProtocolClient.connect(srv.url, { requestTimeoutMs: 50, clock });
   try {
     await assert.rejects(
       client.request({ type: "lookup", username: "nobody" }),
@@ -165,10 +187,12 @@ Deno.test("ProtocolClient.request() rejects with typed errors, whatever their me
       client.request({ type: "list_groups" }),
       (err: unknown) => err instanceof RequestError && err.code === "internal",
     );
-    await assert.rejects(
+    const unanswered = assert.rejects(
       client.request({ type: "ping" }),
       (err: unknown) => err instanceof RequestTimeoutError && err.requestType === "ping",
     );
+    await clock.advance(50);
+    await unanswered;
     const pending = client.request({ type: "ping" });
     await client.close(1000, "bye");
     await assert.rejects(
@@ -215,8 +239,7 @@ Deno.test("ProtocolClient hands every item of a receipts frame to onDelivered, i
       ],
     });
     srv.push({ type: "delivered", msg_id: 10, client_msg_id: "c-10", to: 4 });
-    const deadline = Date.now() + 5_000;
-    while (got.length < 5 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    await until(() => got.length >= 5, "five receipts");
     assert.deepEqual(got, [
       { type: "delivered", msg_id: 7, client_msg_id: "c-7", to: 2 },
       { type: "delivered", msg_id: 8, client_msg_id: "c-8", to: 2 },
@@ -296,8 +319,7 @@ Deno.test("ProtocolClient asks a server older than 0.2.0 for no features, and ge
     assert.deepEqual(client.features, []);
     assert.deepEqual(srv.received.map((f) => "features" in f), [false]);
     srv.push({ type: "delivered", msg_id: 3, client_msg_id: null, to: 2 });
-    const deadline = Date.now() + 5_000;
-    while (got.length < 1 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    await until(() => got.length >= 1, "the receipt");
     assert.deepEqual(got, [{ type: "delivered", msg_id: 3, client_msg_id: null, to: 2 }]);
   } finally {
     await client.close();

@@ -188,6 +188,9 @@ Deno.test("server closes WebSockets that do not log in in time, and keeps logged
     const ev = await closed;
     assert.equal(ev.code, 1008);
     assert.match(ev.reason, /Log in within/);
+    // Real time on purpose: the logged-in client's own 400 ms deadline (it connected after
+    // the idle one) must pass on the server's timers. chat_server_test covers the same rule
+    // on a fake clock.
     await new Promise((r) => setTimeout(r, 500));
     assert.equal((await user.lookup("bob")).type, "user", "the logged-in client is still served");
   } finally {

@@ -1704,6 +1704,8 @@ export function storeConformance(name: string, open: OpenStore): void {
           cursor = p.id;
         }
         if (done && page.length < 64) break;
+        // A poll, not a wait for something known: the writers are other processes, and
+        // the reader pages while they write, as the replay after a login does.
         if (page.length < 64) await new Promise((r) => setTimeout(r, 1));
       }
       const saved: number[][] = [];
@@ -1874,7 +1876,11 @@ function _direct(senderId: number, clientMsgId: string, to: number, body = "hi")
 /** A fixed clock for rate limits. */
 const _T0 = 1_700_000_000_000;
 
-/** Waits until the clock has passed `t`; returns the time then (a cut-off after `t`). */
+/**
+ * Waits until the clock has passed `t`; returns the time then (a cut-off after `t`). Real
+ * time on purpose: the stores stamp rows with their own clock (PostgreSQL's included), which
+ * a fake one cannot move, and the wait is at most a millisecond or two.
+ */
 async function _after(t: number): Promise<number> {
   while (Date.now() <= t) await new Promise((r) => setTimeout(r, 1));
   return Date.now();

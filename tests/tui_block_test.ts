@@ -10,6 +10,7 @@ import { selfCommand } from "../core/cluster/self_command.ts";
 import { ClientProc } from "./helpers/client_proc.ts";
 import { TestCluster } from "./helpers/cluster.ts";
 import { Tmux } from "./helpers/tmux.ts";
+import { untilAsync } from "./helpers/wait.ts";
 
 function _tuiArgv(balancer: string, data: string, user: string): string[] {
   const { cmd, args } = selfCommand([
@@ -28,13 +29,7 @@ function _tuiArgv(balancer: string, data: string, user: string): string[] {
 
 /** Waits until the cluster's database answers `sql` with a first row whose `n` is `want`. */
 async function _untilDb(c: TestCluster, sql: string, want: unknown, what: string) {
-  const deadline = Date.now() + 20_000;
-  for (;;) {
-    const rows = await c.query(sql);
-    if (rows[0]?.["n"] === want) return;
-    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  await untilAsync(async () => (await c.query(sql))[0]?.["n"] === want, what, 20_000);
 }
 
 Deno.test("full-screen client: after bob blocks alice she sees no ✓✓ and no online mark for him", async () => {

@@ -12,6 +12,7 @@ import { generateIdentityKeyPair, toBase64Url } from "../core/crypto/mod.ts";
 import { ClientProc } from "./helpers/client_proc.ts";
 import { TestCluster } from "./helpers/cluster.ts";
 import { Tmux } from "./helpers/tmux.ts";
+import { untilAsync } from "./helpers/wait.ts";
 
 function _tuiArgv(balancer: string, data: string, user: string): string[] {
   const { cmd, args } = selfCommand([
@@ -216,11 +217,12 @@ Deno.test("full-screen client: chat while messages arrive, switch, history, comp
     assert.doesNotMatch(screen, /carol ✓/, "the verified mark is gone");
 
     await tmux.keys("alice", ["C-c"]);
-    const deadline = Date.now() + 15_000;
-    while (await tmux.has("alice")) {
-      if (Date.now() > deadline) throw new Error("The client did not exit on Ctrl-C");
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    await untilAsync(
+      async () => !(await tmux.has("alice")),
+      "the client to exit on Ctrl-C",
+      15_000,
+      100,
+    );
   } finally {
     await tmux.kill();
     await bob.kill();

@@ -16,6 +16,7 @@ import { freePort, Proc, TEST_RSA_PUBLIC_KEY, testEachBackend, until } from "./h
 import { freshPostgresDatabase } from "./helpers/postgres.ts";
 import { openStore } from "../core/store/open_store.ts";
 import { readResponseHead, upgradeRequest } from "./helpers/raw_ws.ts";
+import { untilAsync } from "./helpers/wait.ts";
 
 /** The status of a WebSocket upgrade to a server on `port` with `origin` (none if undefined). */
 async function _upgradeStatus(port: number, origin?: string): Promise<number> {
@@ -260,13 +261,9 @@ async function _exitWithin(p: Proc, ms: number): Promise<Deno.CommandStatus> {
   }
 }
 
-/** Polls an async condition every 100 ms; throws naming `what` after `ms`. */
-async function _eventually(cond: () => Promise<boolean>, what: string, ms: number) {
-  const deadline = Date.now() + ms;
-  while (!(await cond())) {
-    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
+/** Asks an async condition every 100 ms until it holds; throws naming `what` after `ms`. */
+function _eventually(cond: () => Promise<boolean>, what: string, ms: number): Promise<void> {
+  return untilAsync(cond, what, ms, 100);
 }
 
 async function _healthy(port: number): Promise<boolean> {

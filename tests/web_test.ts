@@ -96,8 +96,13 @@ Deno.test("web client: a browser user chats with terminal and browser users, end
     await bob.send(`gmsg trio ${say("after the rotation")}`);
     await alice.sees("after the rotation");
     assert.ok(bob.all("group_key").length >= epoch, "a new group key");
-    // carol has no key for what was sent after her removal.
-    await new Promise((r) => setTimeout(r, 500));
+    // carol has no key for what was sent after her removal. One sender's messages reach a
+    // recipient in order (PROTOCOL.md, "Order"): once a later one from bob is shown, anything
+    // of his before it would have been.
+    await bob.send(`msg carol ${say("a later word")}`);
+    await carol.open("@bob");
+    await carol.sees("a later word");
+    await carol.open(gkey);
     assert.equal(
       await carol.page.locator(".messages .line", { hasText: "after the rotation" }).count(),
       0,

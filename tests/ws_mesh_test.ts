@@ -13,6 +13,7 @@ import type { MeshEvents } from "../core/mesh/transport.ts";
 import { WsMesh } from "../core/mesh/ws_mesh.ts";
 import { listenHttp } from "../core/ws/http_listener.ts";
 import { decode, encode, type PeerBatchedFrame, type PeerFrame } from "../core/protocol/mod.ts";
+import { until } from "./helpers/wait.ts";
 
 const _SECRET = new Uint8Array(32).map((_, i) => i + 7);
 
@@ -64,14 +65,6 @@ function _node(
   };
 }
 
-async function _until(cond: () => boolean, what: string, ms = 5_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
-
 Deno.test("WsMesh links two servers both ways and delivers frames in order", async () => {
   const peers = [{ id: 1, port: freePort() }, { id: 2, port: freePort() }];
   const e1 = new _Events();
@@ -79,19 +72,21 @@ Deno.test("WsMesh links two servers both ways and delivers frames in order", asy
   const n1 = _node(1, peers, e1);
   const n2 = _node(2, peers, e2);
   try {
-    await _until(() => n1.mesh.isUp(2) && n2.mesh.isUp(1), "the link");
+    await until(() => n1.mesh.isUp(2) && n2.mesh.isUp(1), "the link");
     assert.deepEqual(e1.log, ["up 2"]);
     assert.deepEqual(e2.log, ["up 1"]);
     for (let i = 1; i <= 300; i++) {
       assert.equal(n1.mesh.send(2, { type: "peer_presence_ack", seq: i }), true);
     }
     assert.equal(n2.mesh.send(1, { type: "peer_presence_ack", seq: 1 }), true);
-    await _until(() => e2.frames.length === 300 && e1.frames.length === 1, "the frames");
+    await until(() => e2.frames.length === 300 && e1.frames.length === 1, "the frames");
     assert.deepEqual(
       e2.frames.map(([from, f]) => [from, (f as { seq: number }).seq]),
       Array.from({ length: 300 }, (_, i) => [1, i + 1]),
     );
-    // Heartbeats keep an idle link up and never reach the server logic.
+    // Heartbeats keep an idle link up and never reach the server logic. Real time on
+    // purpose: the link must stay idle for more than twice its stale window (300 ms) on the
+    // mesh's own timers.
     await new Promise((r) => setTimeout(r, 700));
     assert.ok(n1.mesh.isUp(2) && n2.mesh.isUp(1));
     assert.ok(e2.frames.every(([, f]) => f.type !== "peer_heartbeat"));
@@ -141,9 +136,9 @@ Deno.test("WsMesh takes down the link to a peer that goes silent, and sends it n
     if (step.kind === "send") dial.send(encode(step.frame));
   };
   try {
-    await _until(() => n1.mesh.isUp(2), "the link to the fake peer");
+    await until(() => n1.mesh.isUp(2), "the link to the fake peer");
     const upAt = performance.now();
-    await _until(() => e1.log.includes("down 2"), "the silent peer to be taken down", 3_000);
+    await until(() => e1.log.includes("down 2"), "the silent peer to be taken down", 3_000);
     const downAfter = performance.now() - upAt;
     assert.ok(downAfter >= 250, `taken down after ${downAfter.toFixed(0)} ms, before staleMs`);
     assert.equal(n1.mesh.isUp(2), false);
@@ -167,11 +162,11 @@ Deno.test("WsMesh links again after a peer restarts, and reports the link down m
   const n1 = _node(1, peers, e1);
   let n2 = _node(2, peers, new _Events());
   try {
-    await _until(() => n1.mesh.isUp(2), "the first link");
+    await until(() => n1.mesh.isUp(2), "the first link");
     await n2.stop();
-    await _until(() => e1.log.includes("down 2"), "the link to go down");
+    await until(() => e1.log.includes("down 2"), "the link to go down");
     n2 = _node(2, peers, new _Events());
-    await _until(() => n1.mesh.isUp(2) && n2.mesh.isUp(1), "the link again");
+    await until(() => n1.mesh.isUp(2) && n2.mesh.isUp(1), "the link again");
     assert.deepEqual(e1.log, ["up 2", "down 2", "up 2"]);
   } finally {
     await n1.stop();
@@ -188,12 +183,12 @@ Deno.test("WsMesh logs a peer that is not listening yet at debug only, and a lin
   const above = (l: string) => !/ DEBUG /.test(l);
   try {
     // Server 2 is not listening yet, as while a cluster starts: server 1's dials fail.
-    await _until(
+    await until(
       () => log.filter((l) => / DEBUG peer_unreachable peer=2/.test(l)).length >= 2,
       "failed dials",
     );
     n2 = _node(2, peers, new _Events());
-    await _until(() => n1.mesh.isUp(2), "the link");
+    await until(() => n1.mesh.isUp(2), "the link");
     assert.deepEqual(log.filter(above).map((l) => l.split(" ").slice(1).join(" ")), [
       "INFO peer_up peer=2",
     ]);
@@ -201,7 +196,7 @@ Deno.test("WsMesh logs a peer that is not listening yet at debug only, and a lin
     // Server 2 stops: it was up, so its going is logged above debug, as a shutdown.
     await n2.stop();
     n2 = null;
-    await _until(() => e1.log.includes("down 2"), "the link to go down");
+    await until(() => e1.log.includes("down 2"), "the link to go down");
     assert.ok(
       log.some((l) =>
         / INFO peer_down peer=2 reason=".* link closed: the peer shut down"$/.test(l)

@@ -10,6 +10,7 @@
  * @module
  */
 
+import { SYSTEM_CLOCK, type TimerHandle } from "../async/clock.ts";
 import { selfCommand } from "../cluster/self_command.ts";
 import { BENCH_HOST, checkCancelled, freePort, mapLimited, sleep, waitFor } from "./async_util.ts";
 import { CONNECT_CONCURRENCY } from "./bench_users.ts";
@@ -160,7 +161,7 @@ async function _drive(
     };
   });
 
-  const timers: ReturnType<typeof setTimeout>[] = [];
+  const timers: TimerHandle[] = [];
   timers.push(setTimeout(() => cpu0 = snapshot(), cfg.warmupMs));
   const ended = Promise.withResolvers<void>();
   timers.push(setTimeout(() => {
@@ -199,7 +200,7 @@ async function _drive(
   await ended.promise;
   await waitFor(() => outstanding === 0, 5_000, cfg.signal, 50).catch(() => false);
   clearInterval(progressTimer);
-  for (const t of timers) clearTimeout(t);
+  for (const t of timers) SYSTEM_CLOCK.clearTimeout(t);
   cfg.signal.removeEventListener("abort", onAbort);
 
   const c0 = await (cpu0 as Promise<_Cpu> | null);

@@ -20,6 +20,7 @@
  * @module
  */
 
+import { SYSTEM_CLOCK, type TimerHandle } from "../async/clock.ts";
 import { RequestError } from "../client/engine/errors.ts";
 import { ERROR_CODES, type ServerFrame } from "../protocol/mod.ts";
 import { sleep } from "./async_util.ts";
@@ -289,7 +290,7 @@ export async function runLoad(
   };
   users.forEach((u, i) => u.onFrame = receiver(i));
 
-  const timers: ReturnType<typeof setTimeout>[] = [];
+  const timers: TimerHandle[] = [];
   timers.push(setTimeout(() => cfg.onMeasureStart?.(), cfg.warmupMs));
   const ended = Promise.withResolvers<void>();
   timers.push(setTimeout(() => {
@@ -351,7 +352,7 @@ export async function runLoad(
   }
   const drainMs = performance.now() - drainStart;
   clearInterval(progressTimer);
-  for (const t of timers) clearTimeout(t);
+  for (const t of timers) SYSTEM_CLOCK.clearTimeout(t);
   cfg.signal.removeEventListener("abort", onAbort);
   for (const u of users) u.onFrame = () => {};
 

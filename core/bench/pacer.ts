@@ -5,18 +5,28 @@
  * @module
  */
 
+import { type Clock, SYSTEM_CLOCK, type TimerHandle } from "../async/clock.ts";
+
+/** The runtime's timers with `performance.now()`: a schedule must not jump with the wall clock. */
+export const MONOTONIC_CLOCK: Clock = { ...SYSTEM_CLOCK, now: () => performance.now() };
+
 /** Options for {@linkcode paceOpenLoop}. */
 export interface PaceOptions {
   /** Sends per second in total. */
   rate: number;
-  /** `performance.now()` at which slot 0 is due. */
+  /** `clock.now()` at which slot 0 is due. */
   start: number;
   /** Senders, taken round robin. */
   count: number;
   /** False once sending should stop; checked before each tick. */
   active: () => boolean;
-  /** Where the pacer's timers go, so the caller can clear them when the run ends. */
-  timers: ReturnType<typeof setTimeout>[];
+  /**
+   * Where the pacer's timers go, so the caller can clear them (with `clock.clearTimeout`)
+   * when the run ends.
+   */
+  timers: TimerHandle[];
+  /** The clock (default {@linkcode MONOTONIC_CLOCK}); tests pass a fake one. */
+  clock?: Clock;
   /**
    * Called for every slot that is due, in order, with the sender's index and how many
    * milliseconds after its slot time the call is made (the generator's own lateness).
@@ -35,11 +45,12 @@ export function paceOpenLoop(opts: PaceOptions): void {
   if (!Number.isSafeInteger(opts.count) || opts.count < 1) {
     throw new RangeError(`count must be a positive integer, got ${opts.count}`);
   }
+  const clock = opts.clock ?? MONOTONIC_CLOCK;
   const interval = 1000 / opts.rate;
   let issued = 0;
   const tick = () => {
     if (!opts.active()) return;
-    const now = performance.now();
+    const now = clock.now();
     const due = Math.floor((now - opts.start) / interval) + 1;
     while (issued < due) {
       const lag = now - (opts.start + issued * interval);
@@ -47,8 +58,8 @@ export function paceOpenLoop(opts: PaceOptions): void {
       issued++;
       opts.onSlot(sender, lag);
     }
-    const wait = opts.start + issued * interval - performance.now();
-    opts.timers.push(setTimeout(tick, Math.max(0, Math.min(5, wait))));
+    const wait = opts.start + issued * interval - clock.now();
+    opts.timers.push(clock.setTimeout(tick, Math.max(0, Math.min(5, wait))));
   };
   tick();
 }

@@ -114,6 +114,8 @@ export {
   type SqlJsStatic,
 } from "../keystore/sqljs_database.ts";
 export { balancerDialer, type BalancerDialerOptions } from "./transport/balancer_dialer.ts";
+// The clock the client's timers run on (`ChatClientOptions.clock`): tests pass a fake one.
+export { type Clock, SYSTEM_CLOCK, type TimerHandle } from "../async/clock.ts";
 
 // The protocol's frames and error codes, defined in core/protocol: a `ChatConnection` sends
 // and receives them (`request()`, `ConnectionHandlers`), and `RequestError.code` is one of

@@ -26,3 +26,20 @@ export async function untilValue<T>(
     await new Promise((r) => setTimeout(r, 5));
   }
 }
+
+/**
+ * Like {@linkcode until}, for a condition that must be awaited (an HTTP status page, a
+ * query): asks again every `everyMs` until it holds.
+ */
+export async function untilAsync(
+  cond: () => Promise<boolean>,
+  what: string,
+  timeoutMs = 10_000,
+  everyMs = 50,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await cond())) {
+    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}

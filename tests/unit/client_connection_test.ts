@@ -3,6 +3,8 @@ import { Connection, type ConnectionHooks } from "../../core/client/engine/conne
 import { ConnectionClosedError, RequestError } from "../../core/client/engine/errors.ts";
 import type { RequestFrame } from "../../core/client/transport/protocol_client.ts";
 import { eventLog, FakeDialer } from "../helpers/client_fakes.ts";
+import { FakeClock } from "../helpers/fake_clock.ts";
+import { until } from "../helpers/wait.ts";
 
 /** A server that resumes only the session "good" and logs in with password "pw". */
 function _answer(frame: RequestFrame): unknown {
@@ -43,17 +45,15 @@ function _connection(token: string | null) {
       return Promise.resolve();
     },
   };
-  const conn = new Connection({ dialer, emit: log.emit, hooks, password: "pw" });
+  const clock = new FakeClock();
+  const conn = new Connection({ dialer, emit: log.emit, hooks, password: "pw", clock });
   conn.useSession(session);
-  return { conn, dialer, session, events: log.events, attached: () => attached };
+  return { conn, dialer, session, clock, events: log.events, attached: () => attached };
 }
 
-async function _until(cond: () => boolean, timeoutMs = 5_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error("Condition not met in time");
-    await new Promise((r) => setTimeout(r, 5));
-  }
+/** Whether the client started reconnecting (it says so at once, before it dials). */
+function _reconnecting(events: readonly { event: string }[]): boolean {
+  return events.some((e) => e.event === "connecting");
 }
 
 Deno.test("Connection.connect() resumes the stored session, else logs in and keeps the new one", async () => {
@@ -86,7 +86,10 @@ Deno.test("Connection reconnects after a drop, with backoff between failed attem
   await t.conn.connect("start");
   t.dialer.failures = 1;
   t.dialer.conns[0]!.drop(1006);
-  await _until(() => t.events.some((e) => e.event === "reconnected"));
+  await until(() => t.clock.pending === 1, "the first attempt to fail and wait");
+  assert.equal(t.dialer.conns.length, 1, "no second attempt before the backoff");
+  await t.clock.advance(15_000); // the longest backoff
+  await until(() => t.events.some((e) => e.event === "reconnected"), "the reconnect");
   assert.deepEqual(t.events.map((e) => e.event === "connecting" ? `${e.attempt}` : e.event), [
     "1",
     "2",
@@ -121,7 +124,8 @@ Deno.test("Connection.logout() ends the session and stops without reconnecting",
   assert.deepEqual(await t.conn.shutOut, { reason: "logout", message: "Logged out" });
   assert.equal(t.session.token, null);
   t.dialer.conns[0]!.drop(1000); // the server closes the logged-out connection
-  await new Promise((r) => setTimeout(r, 20));
+  assert.equal(_reconnecting(t.events), false);
+  await t.clock.advance(60_000);
   assert.equal(t.dialer.conns.length, 1);
   assert.deepEqual(t.events.map((e) => e.event), ["logged_out"]);
 });
@@ -131,17 +135,21 @@ Deno.test("Connection.close() stops a reconnect loop that keeps failing", async 
   await t.conn.connect("start");
   t.dialer.failures = 1_000;
   t.dialer.conns[0]!.drop(1006);
-  await _until(() => t.events.some((e) => e.event === "connecting"));
-  const started = Date.now();
+  await until(() => t.clock.pending === 1, "the reconnect loop to wait out a backoff");
+  // The fake clock never moves: close() returning shows it does not wait for the backoff.
   await t.conn.close();
-  assert.ok(Date.now() - started < 500, "close does not wait out the backoff");
+  assert.equal(t.clock.pending, 0, "the backoff's timer is cancelled");
+  await t.clock.advance(60_000);
+  assert.equal(t.events.filter((e) => e.event === "connecting").length, 1);
 });
 
 Deno.test("Connection closes a connection whose login fails, without reconnecting for it", async () => {
   const t = _connection(null);
+  const log = eventLog();
   const wrong = new Connection({
     dialer: t.dialer,
-    emit: () => {},
+    emit: log.emit,
+    clock: t.clock,
     hooks: {
       onMessage: () => {},
       onDelivered: () => {},
@@ -153,7 +161,9 @@ Deno.test("Connection closes a connection whose login fails, without reconnectin
   wrong.useSession(t.session);
   await assert.rejects(wrong.connect("start"), RequestError);
   assert.equal(t.dialer.conns[0]!.closed, true, "the failed connection is closed");
-  await new Promise((r) => setTimeout(r, 20));
+  // Its close is reported on a microtask, already run by now.
+  assert.equal(_reconnecting(log.events), false);
+  await t.clock.advance(60_000);
   assert.equal(t.dialer.conns.length, 1);
   await wrong.close();
 });

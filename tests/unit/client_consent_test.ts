@@ -29,6 +29,7 @@ import {
 } from "../../core/crypto/mod.ts";
 import type { MessageFrame } from "../../core/protocol/mod.ts";
 import { FakeDialer, MemoryFiles } from "../helpers/client_fakes.ts";
+import { until, untilValue } from "../helpers/wait.ts";
 
 const _rsa = (name: string) =>
   Deno.readTextFileSync(new URL(`../testdata/rsa/${name}`, import.meta.url));
@@ -187,16 +188,12 @@ class _World {
     event: E,
     pred: (e: Extract<ClientEvent, { event: E }>) => boolean = () => true,
   ): Promise<Extract<ClientEvent, { event: E }>> {
-    const deadline = Date.now() + 5_000;
-    for (;;) {
-      const found = this.all(event).find(pred);
-      if (found) return found;
-      if (Date.now() > deadline) {
-        throw new Error(
-          `No ${event} event. Events:\n${this.events.map((e) => JSON.stringify(e)).join("\n")}`,
-        );
-      }
-      await new Promise((r) => setTimeout(r, 5));
+    try {
+      return await untilValue(() => this.all(event).find(pred), `a ${event} event`, 5_000);
+    } catch {
+      throw new Error(
+        `No ${event} event. Events:\n${this.events.map((e) => JSON.stringify(e)).join("\n")}`,
+      );
     }
   }
 
@@ -285,11 +282,7 @@ async function _withAlice(
 
 /** Waits until the acks include `ids`. */
 async function _acked(w: _World, ...ids: number[]) {
-  const deadline = Date.now() + 5_000;
-  while (!ids.every((id) => w.conn.acks.includes(id))) {
-    if (Date.now() > deadline) throw new Error(`Not acked: ${ids}; acks ${w.conn.acks}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
+  await until(() => ids.every((id) => w.conn.acks.includes(id)), `acks of ${ids}`, 5_000);
 }
 
 Deno.test("a stranger's key and message are kept as a request; accept shows them in order", async () => {
@@ -559,8 +552,8 @@ Deno.test("own keys: other keys published for the user are reported loudly once;
     await client.run({ name: "single_message", user: "bob", text: "still works" });
     assert.ok(w.all("accepted").length === 1);
     w.conn.drop(1006);
+    // "reconnected" comes once the check after the login (onAttached) has finished.
     await w.waitFor("reconnected");
-    await new Promise((r) => setTimeout(r, 50));
     assert.equal(w.all("own_keys_changed").length, 1);
     const lookups = w.conn.requests.filter((r) => r.type === "lookup" && r.user_id === 1);
     assert.equal(lookups.length, 1, "checked again after the reconnect");

@@ -11,6 +11,8 @@ import { createKeystoreFile } from "../../core/client/deno/keystore_file.ts";
 import type { RequestFrame } from "../../core/client/transport/protocol_client.ts";
 import { generateIdentityKeyPair, toBase64Url } from "../../core/crypto/mod.ts";
 import { FakeDialer, MemoryFiles } from "../helpers/client_fakes.ts";
+import { FakeClock } from "../helpers/fake_clock.ts";
+import { until, untilValue } from "../helpers/wait.ts";
 
 const _rsa = (name: string) =>
   Deno.readTextFile(new URL(`../testdata/rsa/${name}`, import.meta.url));
@@ -61,16 +63,6 @@ function _answer(frame: RequestFrame): unknown {
   }
 }
 
-async function _until<T>(find: () => T | undefined, timeoutMs = 5_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const found = find();
-    if (found !== undefined) return found;
-    if (Date.now() > deadline) throw new Error("Not found in time");
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
-
 Deno.test("ChatClient on injected ports: sends, reports receipts, resends after a reconnect", async () => {
   const dir = await Deno.makeTempDir({ prefix: "fastchat_engine_" });
   const identity = _ALICE;
@@ -89,7 +81,9 @@ Deno.test("ChatClient on injected ports: sends, reports receipts, resends after 
   });
   const dialer = new FakeDialer(_answer);
   const events: ClientEvent[] = [];
+  const clock = new FakeClock();
   const client = new ChatClient({
+    clock,
     balancerUrls: "http://unused.invalid",
     saveDir: `${dir}/files`,
     username: "alice",
@@ -141,8 +135,16 @@ Deno.test("ChatClient on injected ports: sends, reports receipts, resends after 
     await client.run({ name: "single_message", user: "bob", text: "while away" });
     const queued = events.at(-1)!;
     assert.ok(queued.event === "sent" && queued.state === "queued");
-    const resent = await _until(() =>
-      events.find((e) => e.event === "accepted" && e.client_msg_id === queued.client_msg_id)
+    // The first attempt failed; the next waits out its backoff on the client's clock.
+    assert.equal(dialer.conns.length, 1, "no second attempt before the backoff");
+    const reconnecting = clock.pending;
+    await clock.advance(15_000);
+    await until(() => dialer.conns.length === 2, "the second attempt");
+    assert.ok(clock.pending < reconnecting, "the backoff was a timer of the client's clock");
+    const resent = await untilValue(
+      () => events.find((e) => e.event === "accepted" && e.client_msg_id === queued.client_msg_id),
+      "the queued message accepted after the reconnect",
+      5_000,
     );
     assert.ok(resent.event === "accepted");
     assert.ok(events.some((e) => e.event === "reconnected" && e.server === 2));

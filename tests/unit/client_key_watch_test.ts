@@ -4,6 +4,7 @@ import { RequestError } from "../../core/client/engine/errors.ts";
 import { generateIdentityKeyPair, toBase64Url } from "../../core/crypto/mod.ts";
 import type { UserFrame } from "../../core/protocol/mod.ts";
 import { eventLog } from "../helpers/client_fakes.ts";
+import { FakeClock } from "../helpers/fake_clock.ts";
 
 const RSA_DIR = new URL("../testdata/rsa/", import.meta.url);
 const RSA_PUBLIC = Deno.readTextFileSync(new URL("rsa2048_spki_public.pem", RSA_DIR));
@@ -28,6 +29,7 @@ function _user(over: Partial<UserFrame> = {}): UserFrame {
 /** A watch whose directory answers with `published()`; counts friend refreshes. */
 function _watch(published: () => UserFrame, intervalMs = 0) {
   const log = eventLog();
+  const clock = new FakeClock();
   const state = { refreshes: 0, lookups: 0, connected: true };
   const watch = new KeyWatch({
     ks: { userId: 1, username: "alice" },
@@ -49,8 +51,9 @@ function _watch(published: () => UserFrame, intervalMs = 0) {
     },
     emit: log.emit,
     intervalMs,
+    clock,
   });
-  return { watch, events: log.events, state };
+  return { watch, events: log.events, state, clock };
 }
 
 Deno.test("ownKeysMatch() compares the keys in normal form, and the user", () => {
@@ -111,27 +114,28 @@ Deno.test("KeyWatch.start() checks periodically while connected, and stop() ends
   const t = _watch(() => _user(), 10);
   t.watch.start();
   try {
-    await new Promise((r) => setTimeout(r, 80));
-    assert.ok(t.state.refreshes >= 2, `checked ${t.state.refreshes} times`);
+    await t.clock.advance(9);
+    assert.equal(t.state.refreshes, 0, "not before the first interval");
+    await t.clock.advance(21);
+    assert.equal(t.state.refreshes, 3, "one check per interval");
     t.state.connected = false;
-    await new Promise((r) => setTimeout(r, 20));
-    const offline = t.state.refreshes;
-    await new Promise((r) => setTimeout(r, 50));
-    assert.equal(t.state.refreshes, offline, "no checks while offline");
+    await t.clock.advance(50);
+    assert.equal(t.state.refreshes, 3, "no checks while offline");
   } finally {
     t.watch.stop();
   }
   t.state.connected = true;
-  const stopped = t.state.refreshes;
-  await new Promise((r) => setTimeout(r, 50));
-  assert.equal(t.state.refreshes, stopped);
+  await t.clock.advance(50);
+  assert.equal(t.state.refreshes, 3, "none after stop()");
+  assert.equal(t.clock.pending, 0, "stop() leaves no timer");
   assert.deepEqual(t.events, []);
 });
 
 Deno.test("KeyWatch with an interval of 0 checks only when asked", async () => {
   const t = _watch(() => _user(), 0);
   t.watch.start();
-  await new Promise((r) => setTimeout(r, 30));
+  assert.equal(t.clock.pending, 0, "no timer");
+  await t.clock.advance(60_000);
   assert.equal(t.state.lookups, 0);
   t.watch.stop();
 });

@@ -17,6 +17,7 @@ import {
   ServerSocket,
   type SocketCloseEvent,
 } from "../../core/ws/server_socket.ts";
+import { until } from "../helpers/wait.ts";
 
 /** A byte stream fed by the test; records what the socket writes and how much it read. */
 class _FakeStream implements ByteStream {
@@ -123,14 +124,6 @@ function _open(max = 1024) {
   return { stream, socket, messages, closed };
 }
 
-async function _until(cond: () => boolean, what: string): Promise<void> {
-  const deadline = Date.now() + 2_000;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 1));
-  }
-}
-
 Deno.test("ServerSocket delivers text, binary and fragmented messages in order", async () => {
   const { stream, socket, messages } = _open();
   stream.push(_frame(OPCODES.text, "héllo"));
@@ -142,9 +135,9 @@ Deno.test("ServerSocket delivers text, binary and fragmented messages in order",
   stream.push(_frame(OPCODES.ping, "p"));
   stream.push(_frame(OPCODES.continuation, "ment", false));
   stream.push(_frame(OPCODES.continuation, "ed", true));
-  await _until(() => messages.length === 3, "three messages");
+  await until(() => messages.length === 3, "three messages");
   assert.deepEqual(messages, ["héllo", new Uint8Array([9, 8, 7]), "fragmented"]);
-  await _until(() => stream.frames().length === 1, "the pong");
+  await until(() => stream.frames().length === 1, "the pong");
   assert.equal(stream.frames()[0]!.opcode, OPCODES.pong);
   assert.equal(new TextDecoder().decode(stream.frames()[0]!.payload), "p");
   socket.abort();
@@ -156,7 +149,7 @@ Deno.test("ServerSocket sends frames of one turn in one write", async () => {
   socket.send("b".repeat(300));
   socket.send(new Uint8Array([1]));
   assert.equal(socket.bufferedAmount, 3 + 304 + 3);
-  await _until(() => stream.written.length > 0, "the write");
+  await until(() => stream.written.length > 0, "the write");
   assert.equal(stream.written.length, 1);
   assert.deepEqual(stream.frames().map((f) => f.opcode), [1, 1, 2]);
   assert.equal(socket.bufferedAmount, 0);
@@ -169,7 +162,7 @@ Deno.test("ServerSocket refuses a message over its limit at the header, keeping 
   const header = new Uint8Array([0x81, 0xff, 0, 0, 0, 0, 0x03, 0, 0, 0, 1, 2, 3, 4]);
   stream.push(header);
   stream.push(new Uint8Array(64 * 1024));
-  await _until(() => closed.length === 1, "the close");
+  await until(() => closed.length === 1, "the close");
   assert.equal(closed[0]!.code, 1009);
   assert.match(closed[0]!.reason, /Message over 1024 bytes/);
   assert.equal(messages.length, 0);
@@ -191,13 +184,13 @@ Deno.test("ServerSocket refuses a message over its limit at the header, keeping 
 Deno.test("ServerSocket counts every fragment against the limit and can raise it", async () => {
   const { stream, socket, messages, closed } = _open(200);
   stream.push(_frame(OPCODES.text, "x".repeat(150)));
-  await _until(() => messages.length === 1, "a message under the limit");
+  await until(() => messages.length === 1, "a message under the limit");
   socket.maxMessageBytes = 1000;
   stream.push(_frame(OPCODES.text, "y".repeat(900)));
-  await _until(() => messages.length === 2, "a larger message once raised");
+  await until(() => messages.length === 2, "a larger message once raised");
   stream.push(_frame(OPCODES.text, "z".repeat(600), false));
   stream.push(_frame(OPCODES.continuation, "z".repeat(600), true));
-  await _until(() => closed.length === 1, "the close");
+  await until(() => closed.length === 1, "the close");
   assert.equal(closed[0]!.code, 1009);
   assert.equal(messages.length, 2);
   assert.throws(() => socket.maxMessageBytes = 10, RangeError);
@@ -214,7 +207,7 @@ Deno.test("ServerSocket closes with 1002 or 1007 on protocol violations", async 
   for (const [frames, code] of cases) {
     const { stream, closed, messages } = _open();
     for (const f of frames) stream.push(f);
-    await _until(() => closed.length === 1, `close ${code}`);
+    await until(() => closed.length === 1, `close ${code}`);
     assert.equal(closed[0]!.code, code);
     assert.equal(messages.length, 0);
     const last = stream.frames().at(-1)!;
@@ -226,7 +219,7 @@ Deno.test("ServerSocket closes with 1002 or 1007 on protocol violations", async 
 Deno.test("ServerSocket answers a client's close and reports it clean", async () => {
   const { stream, socket, closed } = _open();
   stream.push(_frame(OPCODES.close, closePayload(1000, "bye")));
-  await _until(() => closed.length === 1, "the close");
+  await until(() => closed.length === 1, "the close");
   assert.deepEqual(closed[0], { code: 1000, reason: "bye", wasClean: true });
   assert.equal(stream.frames()[0]!.opcode, OPCODES.close);
   assert.equal(parseClosePayload(stream.frames()[0]!.payload).code, 1000);
@@ -240,13 +233,13 @@ Deno.test("ServerSocket.close() waits for the client's answer, or ends after the
   answered.socket.close(4003, "Logged out");
   assert.equal(answered.socket.readyState, ServerSocket.CLOSING);
   answered.socket.send("ignored while closing");
-  await _until(() => answered.stream.frames().length === 1, "our close frame");
+  await until(() => answered.stream.frames().length === 1, "our close frame");
   assert.deepEqual(parseClosePayload(answered.stream.frames()[0]!.payload), {
     code: 4003,
     reason: "Logged out",
   });
   answered.stream.push(_frame(OPCODES.close, closePayload(4003, "")));
-  await _until(() => answered.closed.length === 1, "the end");
+  await until(() => answered.closed.length === 1, "the end");
   assert.equal(answered.closed[0]!.wasClean, true);
 
   const stream = new _FakeStream();
@@ -255,7 +248,7 @@ Deno.test("ServerSocket.close() waits for the client's answer, or ends after the
   silent.onclose = (ev) => events.push(ev);
   silent.start();
   silent.close(1000, "done");
-  await _until(() => events.length === 1, "the timeout");
+  await until(() => events.length === 1, "the timeout");
   assert.deepEqual(events[0], { code: 1000, reason: "done", wasClean: false });
   assert.equal(stream.closed, true);
 });
@@ -264,7 +257,7 @@ Deno.test("ServerSocket reports 1006 when the stream ends without a close frame"
   const { stream, closed, socket } = _open();
   stream.push(_frame(OPCODES.text, "x").subarray(0, 4)); // half a frame
   stream.end();
-  await _until(() => closed.length === 1, "the end");
+  await until(() => closed.length === 1, "the end");
   assert.equal(closed[0]!.code, 1006);
   assert.equal((await socket.closed).code, 1006);
 });
@@ -296,9 +289,11 @@ Deno.test("ServerSocket reads frames of every size split anywhere, on sockets si
     const n = cuts[i % cuts.length]!;
     if (offA < bytesA.length) a.stream.push(bytesA.subarray(offA, offA += n));
     if (offB < bytesB.length) b.stream.push(bytesB.subarray(offB, offB += n));
+    // Not a wait for anything: one event-loop turn, so both sockets' readers run between
+    // the pieces and their reads interleave.
     if (i % 3 === 0) await new Promise((r) => setTimeout(r, 0));
   }
-  await _until(
+  await until(
     () => a.messages.length === sizes.length && b.messages.length === sizes.length,
     "every message",
   );
@@ -328,7 +323,7 @@ Deno.test("ServerSocket reports to a SocketListener and calls onEnded once", asy
   socket.start();
   stream.push(_frame(OPCODES.binary, new Uint8Array(3)));
   stream.push(_frame(OPCODES.close, closePayload(1000, "")));
-  await _until(() => ended.length === 1, "the end");
+  await until(() => ended.length === 1, "the end");
   // The `on*` handler runs first; the bytes read with the request head come first.
   assert.deepEqual(heard, ["open", "early", "bytes 3", "close 1000 1"]);
   assert.deepEqual(ended, [socket]);

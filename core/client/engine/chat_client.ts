@@ -17,6 +17,8 @@
  * @module
  */
 
+import { type Clock, SYSTEM_CLOCK } from "../../async/clock.ts";
+import { every, type StopTimer } from "../../async/every.ts";
 import { nextTurn } from "../transport/next_turn.ts";
 import { exportRsaPrivateKey, exportRsaPublicKey, toBase64Url } from "../../crypto/mod.ts";
 import { generateIdentityKeyPair, generateRsaKeyPair } from "../../crypto/mod.ts";
@@ -84,6 +86,12 @@ export interface ChatClientOptions {
    * minutes, `KEY_CHECK_MS`; 0 checks only at each login). Tests pass a short one.
    */
   keyCheckMs?: number;
+  /**
+   * The clock of every timer and timestamp of the client (reconnect delays, liveness,
+   * request timeouts, key checks, parked-message expiry, pacing); default the system
+   * clock. Tests pass a fake one to move time instead of waiting for it.
+   */
+  clock?: Clock;
 }
 
 /** The parts that need the keystore, made once it is open. */
@@ -107,13 +115,16 @@ export class ChatClient {
   #unlocked: Promise<KeystorePort | null> | null = null;
   /** Messages that came before the keystore was open (none expected; kept, not lost). */
   readonly #early: MessageFrame[] = [];
-  #expiry: ReturnType<typeof setInterval> | undefined;
+  readonly #clock: Clock;
+  #expiry: StopTimer | undefined;
 
   /** Sets the client up without connecting; {@linkcode ChatClient.start} joins. */
   constructor(opts: ChatClientOptions) {
     this.#opts = opts;
     this.#emit = opts.emit;
+    this.#clock = opts.clock ?? SYSTEM_CLOCK;
     this.#connection = new Connection({
+      clock: this.#clock,
       dialer: opts.dialer ?? balancerDialer(opts),
       emit: opts.emit,
       password: opts.password,
@@ -169,7 +180,7 @@ export class ChatClient {
     } else {
       await this.#register(opener);
     }
-    this.#expiry = setInterval(() => this.#engine?.inbox.expireParked(), 1_000);
+    this.#expiry = every(this.#clock, 1_000, () => this.#engine?.inbox.expireParked());
     const engine = this.#engine!;
     engine.keyWatch.start();
     this.#emit({
@@ -219,9 +230,9 @@ export class ChatClient {
   /** Stops: closes the connection and the keystore. */
   async close(): Promise<void> {
     this.#connection.stop();
-    clearInterval(this.#expiry);
+    this.#expiry?.();
     this.#engine?.keyWatch.stop();
-    if (this.#engine) await settledWithin(this.#engine.inbox.idle(), 5_000);
+    if (this.#engine) await settledWithin(this.#engine.inbox.idle(), 5_000, this.#clock);
     await this.#connection.close();
     this.#engine?.ks.close();
   }
@@ -274,7 +285,8 @@ export class ChatClient {
     const account = ks.account();
     const secrets = loadSecrets(account);
     const tracker = new Tracker();
-    const friends = new Friends({ ks, link, emit, secrets, tracker });
+    const now = () => this.#clock.now();
+    const friends = new Friends({ ks, link, emit, secrets, tracker, now });
     const keyWatch = new KeyWatch({
       ks,
       own: { rsaPublicKey: account.rsaPublicKey, identityKey: account.identityPublicKey },
@@ -282,6 +294,7 @@ export class ChatClient {
       link,
       emit,
       intervalMs: this.#opts.keyCheckMs,
+      clock: this.#clock,
     });
     const contactSync = new ContactSync({ ks, link });
     const consent = new Consent({
@@ -329,6 +342,7 @@ export class ChatClient {
       emit,
       connected: () => link.connected,
       stopping: () => link.stopping,
+      now,
       names: (m) => ({
         from: userName(ks, m.from),
         group: m.group_id === null ? null : `"${groupName(ks, m.group_id)}"`,
@@ -353,6 +367,7 @@ export class ChatClient {
       tracker,
       inboxIdle: () => inbox.idle(),
       nameOf: (id) => friends.nameOf(id),
+      clock: this.#clock,
     });
     const commands = new CommandRunner({
       ks,

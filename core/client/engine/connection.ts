@@ -8,6 +8,7 @@
  * @module
  */
 
+import { type Clock, SYSTEM_CLOCK } from "../../async/clock.ts";
 import {
   CLOSE_CODES,
   type DeliveredFrame,
@@ -20,7 +21,7 @@ import { ConnectionClosedError, RequestError } from "./errors.ts";
 import type { EventSink } from "./events.ts";
 import type { AccountPort, ChatConnection, Dialer } from "./ports.ts";
 import type { RequestFrame } from "../transport/protocol_client.ts";
-import { SendPacer } from "./send_pacer.ts";
+import { pacerPortsOn, SendPacer } from "./send_pacer.ts";
 
 /** Why the client's session ended: its own `logout`, or the server ending it. */
 export interface ShutOut {
@@ -62,6 +63,7 @@ const _SESSION_ENDED =
 /** Dials, logs in, and keeps the client connected until {@linkcode Connection.stop}. */
 export class Connection implements LiveConnection {
   readonly #dialer: Dialer;
+  readonly #clock: Clock;
   readonly #emit: EventSink;
   readonly #hooks: ConnectionHooks;
   readonly #password: string;
@@ -89,12 +91,15 @@ export class Connection implements LiveConnection {
     password: string;
     /** Paces and retries storing requests (default: the protocol's default send rate). */
     pacer?: SendPacer;
+    /** The clock of the reconnect delays and the pacer (default: the system clock). */
+    clock?: Clock;
   }) {
+    this.#clock = opts.clock ?? SYSTEM_CLOCK;
     this.#dialer = opts.dialer;
     this.#emit = opts.emit;
     this.#hooks = opts.hooks;
     this.#password = opts.password;
-    this.#pacer = opts.pacer ?? new SendPacer();
+    this.#pacer = opts.pacer ?? new SendPacer(undefined, pacerPortsOn(this.#clock));
   }
 
   /** True while connected and logged in. */
@@ -307,7 +312,7 @@ export class Connection implements LiveConnection {
           return;
         } catch (err) {
           reason = (err as Error).message;
-          await delay(backoff.next(), this.#stop.signal);
+          await delay(backoff.next(), this.#stop.signal, this.#clock);
         }
       }
     })().finally(() => {

@@ -45,10 +45,13 @@ export interface FriendsDeps {
   readonly secrets: Secrets;
   /** Key offers are tracked like messages, so the client waits for them before exiting. */
   readonly tracker: Tracker;
+  /** The clock of key timestamps (default `Date.now`). */
+  now?(): number;
 }
 
 /** Friends, pinned keys and shared keys. */
 export class Friends {
+  readonly #now: () => number;
   readonly #ks: FriendsPort;
   readonly #link: LiveConnection;
   readonly #emit: EventSink;
@@ -58,6 +61,7 @@ export class Friends {
   readonly #offers = new Map<number, KeyAge & { kid: string }>();
 
   constructor(deps: FriendsDeps) {
+    this.#now = deps.now ?? Date.now;
     this.#ks = deps.ks;
     this.#link = deps.link;
     this.#emit = deps.emit;
@@ -124,7 +128,7 @@ export class Friends {
     const kid = fernetKeyId(key);
     // Kept for reading, but used for sending only once the server has accepted the offer,
     // so a failed send never leaves us encrypting with a key the friend never got.
-    const createdAt = Date.now();
+    const createdAt = this.#now();
     ks.addFriendKey(friendId, kid, key, { active: false, createdAt });
     this.#offers.set(friendId, { kid, createdAt });
     const body = sealFriendKey({

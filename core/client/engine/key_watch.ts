@@ -15,6 +15,8 @@
  * @module
  */
 
+import { type Clock, SYSTEM_CLOCK } from "../../async/clock.ts";
+import { every as everyMs, type StopTimer } from "../../async/every.ts";
 import type { UserFrame } from "../../protocol/mod.ts";
 import type { LiveConnection } from "./connection.ts";
 import type { EventSink } from "./events.ts";
@@ -42,6 +44,8 @@ export interface KeyWatchDeps {
   readonly emit: EventSink;
   /** Milliseconds between periodic checks (default {@linkcode KEY_CHECK_MS}; 0: none). */
   readonly intervalMs?: number;
+  /** The clock of the periodic checks (default: the system clock). */
+  readonly clock?: Clock;
 }
 
 /**
@@ -64,7 +68,7 @@ export function ownKeysMatch(userId: number, own: OwnKeys, published: UserFrame)
 export class KeyWatch {
   readonly #d: KeyWatchDeps;
   #running: Promise<void> | null = null;
-  #timer: ReturnType<typeof setInterval> | undefined;
+  #timer: StopTimer | undefined;
   /** The published own keys last reported as different, so each is reported once. */
   #reported: string | null = null;
 
@@ -89,14 +93,14 @@ export class KeyWatch {
   start(): void {
     const every = this.#d.intervalMs ?? KEY_CHECK_MS;
     if (every <= 0 || this.#timer !== undefined) return;
-    this.#timer = setInterval(() => {
+    this.#timer = everyMs(this.#d.clock ?? SYSTEM_CLOCK, every, () => {
       if (this.#d.link.connected) this.check().catch(() => {});
-    }, every);
+    });
   }
 
   /** Stops the periodic checks. */
   stop(): void {
-    clearInterval(this.#timer);
+    this.#timer?.();
     this.#timer = undefined;
   }
 

@@ -13,6 +13,7 @@
  * @module
  */
 
+import { type Clock, SYSTEM_CLOCK } from "../../async/clock.ts";
 import { ERROR_CODES, LIMITS } from "../../protocol/mod.ts";
 import { type BucketShape, bucketTake, bucketWait } from "../../store/token_bucket.ts";
 import { delay } from "../transport/delay.ts";
@@ -34,6 +35,16 @@ export const REAL_PACER_PORTS: PacerPorts = {
   sleep: (ms) => delay(ms),
   random: Math.random,
 };
+
+/** Pacer ports on `clock`, with `Math.random`. */
+export function pacerPortsOn(clock: Clock): PacerPorts {
+  if (clock === SYSTEM_CLOCK) return REAL_PACER_PORTS;
+  return {
+    now: () => clock.now(),
+    sleep: (ms) => delay(ms, undefined, clock),
+    random: Math.random,
+  };
+}
 
 /** The send rate a default server applies to one user. */
 export const DEFAULT_SEND_RATE: BucketShape = {

@@ -8,6 +8,7 @@
  * @module
  */
 
+import { type Clock, SYSTEM_CLOCK } from "../../async/clock.ts";
 import type { DeliveredFrame } from "../../protocol/mod.ts";
 import type { LiveConnection } from "./connection.ts";
 import { delay, settledWithin } from "../transport/delay.ts";
@@ -50,6 +51,8 @@ export interface SenderDeps {
    * it rather than show a bare `#ID`. Without it, `#ID` is shown.
    */
   nameOf?(userId: number): Promise<string>;
+  /** The clock of `drain`'s deadline (default: the system clock). */
+  readonly clock?: Clock;
 }
 
 type _TextFrame =
@@ -186,13 +189,14 @@ export class Sender {
   /** Waits (at most `timeoutMs`) until every message sent so far is accepted. */
   async drain(timeoutMs: number): Promise<boolean> {
     const { ks, tracker } = this.#d;
-    const deadline = Date.now() + timeoutMs;
-    while (Date.now() < deadline) {
-      await settledWithin(this.#d.inboxIdle(), deadline - Date.now());
+    const clock = this.#d.clock ?? SYSTEM_CLOCK;
+    const deadline = clock.now() + timeoutMs;
+    while (clock.now() < deadline) {
+      await settledWithin(this.#d.inboxIdle(), deadline - clock.now(), clock);
       if (tracker.size === 0 && ks.queued().length === 0) return true;
-      const left = deadline - Date.now();
-      if (tracker.size > 0) await settledWithin(tracker.settled(), Math.min(200, left));
-      else await delay(100);
+      const left = deadline - clock.now();
+      if (tracker.size > 0) await settledWithin(tracker.settled(), Math.min(200, left), clock);
+      else await delay(100, undefined, clock);
     }
     return false;
   }

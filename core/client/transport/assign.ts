@@ -7,6 +7,7 @@
  * @module
  */
 
+import { SYSTEM_CLOCK } from "../../async/clock.ts";
 import { Backoff } from "../../async/backoff.ts";
 import { delay } from "./delay.ts";
 import { type ConnectOptions, ProtocolClient } from "./protocol_client.ts";
@@ -57,7 +58,8 @@ export async function connectViaBalancer(
 ): Promise<{ client: ProtocolClient; assignment: Assignment }> {
   const urls = typeof balancers === "string" ? [balancers] : [...balancers];
   if (urls.length === 0) throw new TypeError("At least one balancer URL is needed");
-  const deadline = Date.now() + (opts.timeoutMs ?? 30_000);
+  const clock = opts.clock ?? SYSTEM_CLOCK;
+  const deadline = clock.now() + (opts.timeoutMs ?? 30_000);
   const backoff = new Backoff({ firstMs: 200, maxMs: 2_000 });
   let wait = backoff.next();
   let failedInRow = 0;
@@ -77,7 +79,7 @@ export async function connectViaBalancer(
     } catch (err) {
       const e = err instanceof Error ? err : new Error(String(err));
       failedInRow++;
-      if (Date.now() + wait > deadline) {
+      if (clock.now() + wait > deadline) {
         throw new Error(
           `Could not reach a FastChat server through ${urls.join(" or ")}: ${e.message}`,
         );
@@ -85,7 +87,7 @@ export async function connectViaBalancer(
       if (opts.signal?.aborted) throw new Error("Connecting was cancelled");
       opts.onRetry?.(e, attempt);
       if (failedInRow % urls.length !== 0) continue; // the next balancer, at once
-      await delay(wait, opts.signal);
+      await delay(wait, opts.signal, clock);
       wait = backoff.next();
     }
   }

@@ -6,6 +6,7 @@
  * @module
  */
 
+import type { Clock } from "../../async/clock.ts";
 import { connectViaBalancer } from "./assign.ts";
 import type { Dialer } from "../engine/ports.ts";
 
@@ -19,6 +20,8 @@ export interface BalancerDialerOptions {
   readonly keepAliveMs?: number;
   /** Silent this long after a ping: the server counts as gone (default 10 s). */
   readonly deadAfterMs?: number;
+  /** The clock of the timeouts, liveness and retries (default: the system clock). */
+  readonly clock?: Clock;
 }
 
 /** A {@linkcode Dialer} through the balancer. */
@@ -34,6 +37,7 @@ export function balancerDialer(opts: BalancerDialerOptions): Dialer {
         keepAliveMs: opts.keepAliveMs ?? 15_000,
         deadAfterMs: opts.deadAfterMs ?? 10_000,
         onRetry,
+        clock: opts.clock,
       });
       client.onMessage = (m) => handlers.onMessage(m);
       client.onDelivered = (d) => handlers.onDelivered(d);

@@ -29,6 +29,8 @@ import {
   type UserFrame,
   type WelcomeFrame,
 } from "../../protocol/mod.ts";
+import { type Clock, SYSTEM_CLOCK } from "../../async/clock.ts";
+import { every, type StopTimer } from "../../async/every.ts";
 import {
   ConnectionClosedError,
   RequestError,
@@ -90,6 +92,8 @@ export interface ConnectOptions {
    * not finished with is not acked behind its back.
    */
   dedupe?: boolean;
+  /** The clock for the timeouts and the liveness checks (default: the system clock). */
+  clock?: Clock;
 }
 
 /** The requests that negotiate features. */
@@ -135,7 +139,7 @@ export class ProtocolClient {
     deadline: number;
   }>();
   /** One sweep for every request's timeout, instead of a timer per request. */
-  #sweep: ReturnType<typeof setInterval> | undefined;
+  #sweep: StopTimer | undefined;
   readonly #seen: Set<number>;
   #ackQueue: number[] = [];
   #ackScheduled = false;
@@ -143,10 +147,11 @@ export class ProtocolClient {
   #closed = false;
   readonly #closedPromise: Promise<{ code: number; reason: string }>;
   readonly #whenClosed: PromiseWithResolvers<{ code: number; reason: string }>;
-  /** Date.now() of the last frame from the server. */
-  #lastHeard = Date.now();
+  readonly #clock: Clock;
+  /** `clock.now()` of the last frame from the server. */
+  #lastHeard: number;
   #lastPing = 0;
-  #liveness: ReturnType<typeof setInterval> | undefined;
+  #liveness: StopTimer | undefined;
 
   private constructor(
     socket: WebSocket,
@@ -156,6 +161,8 @@ export class ProtocolClient {
   ) {
     this.socket = socket;
     this.welcome = welcome;
+    this.#clock = opts.clock ?? SYSTEM_CLOCK;
+    this.#lastHeard = this.#clock.now();
     this.#autoAck = opts.autoAck ?? true;
     this.#dedupe = opts.dedupe ?? true;
     this.#requestTimeoutMs = opts.requestTimeoutMs ?? 30_000;
@@ -169,9 +176,10 @@ export class ProtocolClient {
     const keepAlive = opts.keepAliveMs ?? 0;
     if (keepAlive > 0) {
       const deadAfter = opts.deadAfterMs ?? 10_000;
-      this.#liveness = setInterval(
-        () => this.#checkLiveness(keepAlive, deadAfter),
+      this.#liveness = every(
+        this.#clock,
         Math.max(10, Math.min(keepAlive, deadAfter) / 4),
+        () => this.#checkLiveness(keepAlive, deadAfter),
       );
     }
   }
@@ -179,7 +187,7 @@ export class ProtocolClient {
   /** Pings a quiet server; gives up on one that stays silent after the ping. */
   #checkLiveness(keepAliveMs: number, deadAfterMs: number): void {
     if (this.#closed) return;
-    const now = Date.now();
+    const now = this.#clock.now();
     if (this.#lastPing > this.#lastHeard && now - this.#lastPing >= deadAfterMs) {
       // Nothing since the ping: stop waiting on this socket (its close handshake may never
       // finish) and report it closed, so the application reconnects elsewhere.
@@ -206,7 +214,8 @@ export class ProtocolClient {
       const socket = new WebSocket(url);
       let client: ProtocolClient | null = null;
       const closed = Promise.withResolvers<{ code: number; reason: string }>();
-      const timer = setTimeout(() => {
+      const clock = opts.clock ?? SYSTEM_CLOCK;
+      const timer = clock.setTimeout(() => {
         socket.close();
         reject(new Error(`Timed out connecting to ${url}`));
       }, opts.timeoutMs ?? 10_000);
@@ -219,23 +228,23 @@ export class ProtocolClient {
         try {
           frame = decode(String(ev.data), "server");
         } catch (err) {
-          clearTimeout(timer);
+          clock.clearTimeout(timer);
           socket.close();
           reject(err);
           return;
         }
         if (frame.type !== "welcome") {
-          clearTimeout(timer);
+          clock.clearTimeout(timer);
           socket.close();
           reject(new Error(`Expected a welcome frame first, got ${frame.type}`));
           return;
         }
-        clearTimeout(timer);
+        clock.clearTimeout(timer);
         client = new ProtocolClient(socket, frame, opts, closed);
         resolve(client);
       };
       socket.onclose = (ev) => {
-        clearTimeout(timer);
+        clock.clearTimeout(timer);
         closed.resolve({ code: ev.code, reason: ev.reason });
         if (client) client.#onClosed(ev.code, ev.reason);
         else {
@@ -302,11 +311,12 @@ export class ProtocolClient {
         resolve: resolve as (f: ServerFrame) => void,
         reject,
         type: frame.type,
-        deadline: Date.now() + this.#requestTimeoutMs,
+        deadline: this.#clock.now() + this.#requestTimeoutMs,
       });
-      this.#sweep ??= setInterval(
-        () => this.#expire(),
+      this.#sweep ??= every(
+        this.#clock,
         Math.min(1_000, Math.max(10, this.#requestTimeoutMs / 4)),
+        () => this.#expire(),
       );
       this.socket.send(encode(full));
     });
@@ -391,7 +401,7 @@ export class ProtocolClient {
   }
 
   #onText(data: unknown): void {
-    this.#lastHeard = Date.now();
+    this.#lastHeard = this.#clock.now();
     let frame: ServerFrame;
     try {
       frame = decode(String(data), "server");
@@ -470,7 +480,7 @@ export class ProtocolClient {
    * Every request has the same timeout, so the map's order is deadline order.
    */
   #expire(): void {
-    const now = Date.now();
+    const now = this.#clock.now();
     for (const [ref, w] of this.#pending) {
       if (w.deadline > now) break;
       this.#pending.delete(ref);
@@ -480,7 +490,7 @@ export class ProtocolClient {
   }
 
   #stopSweep(): void {
-    clearInterval(this.#sweep);
+    this.#sweep?.();
     this.#sweep = undefined;
   }
 
@@ -502,7 +512,7 @@ export class ProtocolClient {
     if (this.#closed) return;
     this.#closed = true;
     this.#whenClosed.resolve({ code, reason });
-    clearInterval(this.#liveness);
+    this.#liveness?.();
     this.#stopSweep();
     for (const [ref, w] of this.#pending) {
       w.reject(
