@@ -2,7 +2,7 @@
  * How a client's session begins once its keystore is open, the same in the terminal and the
  * browser: the engine joins the cluster (a quit while still connecting ends it there), then
  * the first lists are loaded in order (friends, then groups, so conversations have names),
- * then contacts' online status is polled. Browser-safe: no `Deno.*`.
+ * then contacts' online status is polled. Browser-safe: it uses no Deno API.
  *
  * @module
  */
