@@ -202,8 +202,8 @@ export class InProcessCluster {
   async stop(): Promise<void> {
     for (const c of this.#clients) c.close();
     for (const s of this.network.servers.values()) s.closeAll();
-    // Let handlers that are still running finish before the store closes.
-    await new Promise((r) => setTimeout(r, 50));
+    // Handlers still running finish before the store closes.
+    await Promise.all([...this.network.servers.values()].map((s) => s.idle()));
     await this.store.close();
     await Deno.remove(this.#dir, { recursive: true });
   }

@@ -181,6 +181,35 @@ Deno.test("ChatServer gives a login still being answered two more periods, and n
   }
 });
 
+Deno.test("ChatServer.idle() resolves only once the frames being handled are done", async () => {
+  const held = Promise.withResolvers<void>();
+  const c = await InProcessCluster.start(1, {
+    wrapStore: (store) =>
+      new Proxy(store, {
+        get: (target, key) => {
+          const v = Reflect.get(target, key, target);
+          if (typeof v !== "function") return v;
+          if (key !== "createUser") return v.bind(target);
+          return (...args: unknown[]) => held.promise.then(() => v.apply(target, args));
+        },
+      }),
+  });
+  try {
+    const client = c.connect(1);
+    client.write(_register("patient"));
+    let idle = false;
+    const waiting = c.server(1).idle().then(() => idle = true);
+    await c.network.settled();
+    assert.equal(idle, false, "a registration is still being handled");
+    held.resolve();
+    await waiting;
+    assert.equal(client.frames.some((f) => f.type === "registered"), true, "answered first");
+  } finally {
+    held.resolve();
+    await c.stop();
+  }
+});
+
 Deno.test("ChatServer loses nothing while a user moves between servers mid-stream", async () => {
   // Alice sends as fast as she can: past the default send rate, which is not what is tested.
   const c = await InProcessCluster.start(3, { quotas: { send: null } });
