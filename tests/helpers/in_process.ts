@@ -119,6 +119,22 @@ export class FakeNetwork {
   }
 }
 
+/**
+ * `store` with every call of `method` held until `until` resolves (then run as usual): a
+ * store that is slow exactly where a test says. Other methods run at once.
+ */
+export function holdingCalls(store: Store, method: keyof Store, until: Promise<void>): Store {
+  return new Proxy(store, {
+    get: (target, key) => {
+      const v = Reflect.get(target, key, target);
+      if (typeof v !== "function") return v;
+      // Methods run on the store itself (it has private fields).
+      if (key !== method) return v.bind(target);
+      return (...args: unknown[]) => until.then(() => v.apply(target, args));
+    },
+  });
+}
+
 /** Servers 1..n in this process over a {@linkcode FakeNetwork}, all linked. */
 export class InProcessCluster {
   readonly network = new FakeNetwork();
