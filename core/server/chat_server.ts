@@ -102,6 +102,8 @@ export class ChatServer implements ConnHandler, MeshEvents {
   readonly #gossip: PresenceGossip;
   #mesh: MeshTransport | null = null;
   readonly #loginTimeoutMs: number;
+  /** Handling and answering in progress (see {@linkcode idle}). */
+  readonly #work = new Set<Promise<unknown>>();
   readonly #clock: Clock;
   /** Each user's send rate on this server; null when sends are not limited. */
   readonly #sendThrottle: Throttle<number> | null;
@@ -274,11 +276,30 @@ export class ChatServer implements ConnHandler, MeshEvents {
     const ref = "ref" in frame ? frame.ref : undefined;
     if (ref !== undefined) session.expectAnswer(ref);
     session.backlog++;
-    session.chain = session.chain.then(async () => {
-      session.backlog--; // its turn: no longer waiting
-      await this.#handle(session, frame);
-      session.invalidFrames = 0;
-    }).catch((err) => this.#reject(session, err, ref));
+    session.chain = this.#track(
+      session.chain.then(async () => {
+        session.backlog--; // its turn: no longer waiting
+        await this.#handle(session, frame);
+        session.invalidFrames = 0;
+      }).catch((err) => this.#reject(session, err, ref)),
+    );
+  }
+
+  /**
+   * Resolves once no frame is being handled and no answer is being prepared (acks applied,
+   * accepts committed), including what work started meanwhile: after {@linkcode closeAll},
+   * the moment the store may close without a handler meeting it closed.
+   */
+  async idle(): Promise<void> {
+    while (this.#work.size > 0) await Promise.allSettled([...this.#work]);
+  }
+
+  /** Counts `p` as work in progress until it settles (see {@linkcode idle}). */
+  #track<T>(p: Promise<T>): Promise<T> {
+    this.#work.add(p);
+    const done = () => this.#work.delete(p);
+    p.then(done, done);
+    return p;
   }
 
   /** A client connection closed. */
@@ -460,7 +481,7 @@ export class ChatServer implements ConnHandler, MeshEvents {
         // client cannot queue acks without limit; past the bound it waits as before.
         const ref = frame.ref;
         session.acksInFlight++;
-        const applied = this.#delivery.ack(session, frame.ids)
+        const applied = this.#track(this.#delivery.ack(session, frame.ids))
           .then(() => {
             // An ack with a ref asks to know that it was applied (its answer slot keeps order).
             if (ref !== undefined) session.send({ type: "ok", ref });
@@ -550,8 +571,10 @@ export class ChatServer implements ConnHandler, MeshEvents {
       pending: this.#delivery.submit(session, msg),
     }));
     session.submitTail = queued.then(() => {}, () => {});
-    queued.then(({ msg, pending }) => this.#delivery.finishAccept(session, ref, msg, pending))
-      .catch((err) => this.#reject(session, err, ref));
+    this.#track(
+      queued.then(({ msg, pending }) => this.#delivery.finishAccept(session, ref, msg, pending))
+        .catch((err) => this.#reject(session, err, ref)),
+    );
   }
 
   #key(session: ClientSession, f: Extract<ClientFrame, { type: "key" }>): void {
@@ -656,7 +679,7 @@ export class ChatServer implements ConnHandler, MeshEvents {
       this.#reject(session, err);
       return;
     }
-    session.chain = session.chain.then(() => this.#reject(session, err));
+    session.chain = this.#track(session.chain.then(() => this.#reject(session, err)));
   }
 
   #reject(session: ClientSession, err: unknown, ref?: number): void {

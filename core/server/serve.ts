@@ -161,8 +161,9 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
       sweeps?.stop();
       mesh.close();
       chat.closeAll();
-      // Sockets were asked to close (4002); give their close handshakes a moment.
-      await listener.close(1_000);
+      // Sockets were asked to close (4002); give their close handshakes a moment, and let
+      // frames already being handled finish.
+      await Promise.all([listener.close(1_000), chat.idle()]);
       await store.clearServerPresence(self.id).catch(() => {});
       log.info("server_stopped");
     },

@@ -119,6 +119,22 @@ export class FakeNetwork {
   }
 }
 
+/**
+ * `store` with every call of `method` held until `until` resolves (then run as usual): a
+ * store that is slow exactly where a test says. Other methods run at once.
+ */
+export function holdingCalls(store: Store, method: keyof Store, until: Promise<void>): Store {
+  return new Proxy(store, {
+    get: (target, key) => {
+      const v = Reflect.get(target, key, target);
+      if (typeof v !== "function") return v;
+      // Methods run on the store itself (it has private fields).
+      if (key !== method) return v.bind(target);
+      return (...args: unknown[]) => until.then(() => v.apply(target, args));
+    },
+  });
+}
+
 /** Servers 1..n in this process over a {@linkcode FakeNetwork}, all linked. */
 export class InProcessCluster {
   readonly network = new FakeNetwork();
@@ -202,8 +218,8 @@ export class InProcessCluster {
   async stop(): Promise<void> {
     for (const c of this.#clients) c.close();
     for (const s of this.network.servers.values()) s.closeAll();
-    // Let handlers that are still running finish before the store closes.
-    await new Promise((r) => setTimeout(r, 50));
+    // Handlers still running finish before the store closes.
+    await Promise.all([...this.network.servers.values()].map((s) => s.idle()));
     await this.store.close();
     await Deno.remove(this.#dir, { recursive: true });
   }

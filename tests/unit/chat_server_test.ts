@@ -22,7 +22,7 @@ import type {
   UserFrame,
   WireGroup,
 } from "../../core/protocol/mod.ts";
-import { type FakeClient, InProcessCluster } from "../helpers/in_process.ts";
+import { type FakeClient, holdingCalls, InProcessCluster } from "../helpers/in_process.ts";
 import { FakeClock } from "../helpers/fake_clock.ts";
 import { until } from "../helpers/wait.ts";
 
@@ -150,16 +150,7 @@ Deno.test("ChatServer gives a login still being answered two more periods, and n
   const held = Promise.withResolvers<void>();
   const c = await InProcessCluster.start(1, {
     clock,
-    wrapStore: (store) =>
-      new Proxy(store, {
-        get: (target, key) => {
-          const v = Reflect.get(target, key, target);
-          if (typeof v !== "function") return v;
-          // Methods run on the store itself (it has private fields); createUser waits.
-          if (key !== "createUser") return v.bind(target);
-          return (...args: unknown[]) => held.promise.then(() => v.apply(target, args));
-        },
-      }),
+    wrapStore: (store) => holdingCalls(store, "createUser", held.promise),
   });
   try {
     const slow = c.connect(1);
@@ -175,6 +166,27 @@ Deno.test("ChatServer gives a login still being answered two more periods, and n
       code: 1008,
       reason: "Log in within 10 s of connecting",
     }, "30 s after it opened, whatever it is waiting for");
+  } finally {
+    held.resolve();
+    await c.stop();
+  }
+});
+
+Deno.test("ChatServer.idle() resolves only once the frames being handled are done", async () => {
+  const held = Promise.withResolvers<void>();
+  const c = await InProcessCluster.start(1, {
+    wrapStore: (store) => holdingCalls(store, "createUser", held.promise),
+  });
+  try {
+    const client = c.connect(1);
+    client.write(_register("patient"));
+    let idle = false;
+    const waiting = c.server(1).idle().then(() => idle = true);
+    await c.network.settled();
+    assert.equal(idle, false, "a registration is still being handled");
+    held.resolve();
+    await waiting;
+    assert.equal(client.frames.some((f) => f.type === "registered"), true, "answered first");
   } finally {
     held.resolve();
     await c.stop();
