@@ -64,3 +64,6 @@ export {
 export type { RequestFrame, RequestReply } from "../transport/protocol_client.ts";
 export type * from "../../keystore/mod.ts";
 export type * from "../../protocol/mod.ts";
+
+// The time and timers their options take (core/async).
+export type { Clock, TimerHandle } from "../../async/clock.ts";

@@ -45,3 +45,6 @@ export {
 // yields, and the protocol's frames and error codes.
 export type { ChatConnection, ConnectionHandlers, Dialer, DialOptions } from "../engine/ports.ts";
 export type * from "../../protocol/mod.ts";
+
+// The time and timers their options take (core/async).
+export type { Clock, TimerHandle } from "../../async/clock.ts";
