@@ -285,6 +285,21 @@ async function _acked(w: _World, ...ids: number[]) {
   await until(() => ids.every((id) => w.conn.acks.includes(id)), `acks of ${ids}`, 5_000);
 }
 
+Deno.test("a stranger's message that arrives before its key is read once the key comes", async () => {
+  await _withAlice(async (w, client) => {
+    const key = generateFernetKey();
+    const m = w.direct(w.bob, key, "the key is on its way");
+    await _acked(w, m);
+    const k = w.offerKey(w.bob, key);
+    await _acked(w, k);
+    await w.waitFor("request", (e) => e.text === "the key is on its way");
+    await client.run({ name: "requests" });
+    assert.deepEqual(w.all("requests")[0]!.requests.map((r) => [r.user, r.text, r.messages]), [
+      ["bob", "the key is on its way", 1],
+    ]);
+  });
+});
+
 Deno.test("a stranger's key and message are kept as a request; accept shows them in order", async () => {
   await _withAlice(async (w, client, ks) => {
     const key = generateFernetKey();

@@ -265,6 +265,11 @@ export class Consent {
       text = opened?.text ?? null;
     }
     if (!ks.addRequestMessage(m.from, m.msg_id, JSON.stringify(m))) return;
+    // A key can come after the message it opens (another connection of the sender sent it, or
+    // it was stored later): then what they wrote can be read now.
+    if (envelopeType === "friend_key" && before?.preview === null) {
+      text = await this.#firstText(m.from);
+    }
     const previewSet = text !== null && ks.setRequestPreview(m.from, text);
     if (before !== null && !previewSet) return;
     const announce = () => {
@@ -287,6 +292,17 @@ export class Consent {
     later(() => {
       if (pending.delete(m.from) && ks.request(m.from)?.preview === null) announce();
     });
+  }
+
+  /** The first text among `userId`'s kept messages that can be read now, if any. */
+  async #firstText(userId: number): Promise<string | null> {
+    for (const r of this.#d.ks.requestMessages(userId)) {
+      const kept = JSON.parse(r.frame) as MessageFrame;
+      if (parseEnvelopeType(kept.body) === "friend_key") continue;
+      const opened = await this.#peek(kept).catch(() => null);
+      if (opened?.kind === "text") return opened.text;
+    }
+    return null;
   }
 
   /** How many messages `userId`'s request keeps: what they wrote, not the keys they offered. */
