@@ -167,3 +167,58 @@ Deno.test("Connection closes a connection whose login fails, without reconnectin
   assert.equal(t.dialer.conns.length, 1);
   await wrong.close();
 });
+
+Deno.test("Connection hands over messages that came during login only once attached, in order", async () => {
+  const dialer = new FakeDialer((frame) => {
+    if (frame.type !== "resume") return _answer(frame);
+    // The server's replay follows its answer at once, before the client has attached.
+    const conn = dialer.conns.at(-1)!;
+    queueMicrotask(() => {
+      for (const id of [1, 2]) {
+        conn.handlers!.onMessage({
+          type: "message",
+          msg_id: id,
+          kind: "direct",
+          from: 2,
+          group_id: null,
+          body: "x",
+          sent_at: 1,
+          client_msg_id: null,
+        });
+      }
+    });
+    return _answer(frame);
+  });
+  const seen: { id: number; live: boolean }[] = [];
+  let conn: Connection | null = null;
+  const hooks: ConnectionHooks = {
+    onMessage: (m) => {
+      // What handles it can use the connection (a lookup, a key) at once.
+      let live = true;
+      try {
+        conn!.live();
+      } catch {
+        live = false;
+      }
+      seen.push({ id: m.msg_id, live });
+    },
+    onDelivered: () => {},
+    inboxIdle: () => Promise.resolve(),
+    onAttached: () => Promise.resolve(),
+  };
+  conn = new Connection({
+    dialer,
+    emit: eventLog().emit,
+    hooks,
+    password: "pw",
+    clock: new FakeClock(),
+  });
+  conn.useSession({
+    username: "alice",
+    sessionToken: () => "good",
+    setSessionToken: () => {},
+  });
+  await conn.connect("test");
+  assert.deepEqual(seen, [{ id: 1, live: true }, { id: 2, live: true }]);
+  await conn.close();
+});

@@ -76,6 +76,8 @@ export class Connection implements LiveConnection {
   #reconnecting: Promise<void> | null = null;
   /** Each connection's "replay complete", captured from the moment it is dialed. */
   readonly #synced = new WeakMap<ChatConnection, Promise<void>>();
+  /** Per connection: hands over the messages that came before it was attached. */
+  readonly #release = new WeakMap<ChatConnection, () => void>();
   /** Connections given up during login: their close is not a reason to reconnect. */
   readonly #abandoned = new WeakSet<ChatConnection>();
   readonly #shutOut = Promise.withResolvers<ShutOut>();
@@ -167,8 +169,13 @@ export class Connection implements LiveConnection {
   async dial(reason: string): Promise<ChatConnection> {
     const synced = Promise.withResolvers<void>();
     let conn: ChatConnection | null = null;
+    // Messages that come before the connection is attached (the replay right after login)
+    // wait for it: handling them may need the connection (a lookup, a key), which `live()`
+    // gives only once attached. Handled then, in order.
+    let attached = false;
+    const early: MessageFrame[] = [];
     const dialed = await this.#dialer.dial({
-      onMessage: (m) => this.#hooks.onMessage(m),
+      onMessage: (m) => attached ? this.#hooks.onMessage(m) : early.push(m),
       onDelivered: (d) => {
         if (!this.#stopping) this.#hooks.onDelivered(d);
       },
@@ -185,6 +192,10 @@ export class Connection implements LiveConnection {
     conn = dialed.conn;
     this.#serverId = dialed.serverId;
     this.#synced.set(conn, synced.promise);
+    this.#release.set(conn, () => {
+      attached = true;
+      for (const m of early.splice(0)) this.#hooks.onMessage(m);
+    });
     return conn;
   }
 
@@ -212,6 +223,7 @@ export class Connection implements LiveConnection {
     // Live at once: handling the replay may need lookups and key sends.
     this.#conn = conn;
     this.#hooks.onLoggedIn?.(this.live());
+    this.#release.get(conn)?.();
     // A ping answered proves the replay sent before it has arrived, should `synced` not come.
     const synced = this.#synced.get(conn) ?? new Promise<void>(() => {});
     await Promise.race([synced, conn.request({ type: "ping" }).then(() => {})]);
