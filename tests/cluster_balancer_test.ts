@@ -5,6 +5,7 @@
 
 import assert from "node:assert/strict";
 import type { BalancerStatus } from "../core/balancer/app.ts";
+import { LAG_DEAD_ZONE_MS } from "../core/balancer/strategy.ts";
 import { TestCluster, testEachBackend } from "./helpers/cluster.ts";
 import { untilAsync } from "./helpers/wait.ts";
 
@@ -53,10 +54,14 @@ testEachBackend(
     try {
       for (let i = 0; i < 4; i++) await c.user(1, `one${i}`);
       for (let i = 0; i < 2; i++) await c.user(2, `two${i}`);
-      await untilAsync(
-        async () => (await _status(c)).servers.map((s) => s.clients).join() === "4,2,0",
-        "each server's report of its clients",
-      );
+      // Each server's report of its clients, with no lag past the dead zone: lag weighs
+      // LAG_WEIGHT clients per millisecond, and servers that just started (or a loaded
+      // machine) lag for a moment. The scores are then the client counts.
+      await untilAsync(async () => {
+        const servers = (await _status(c)).servers;
+        return servers.map((s) => s.clients).join() === "4,2,0" &&
+          servers.every((s) => s.lagMs <= LAG_DEAD_ZONE_MS);
+      }, "each server's report of its clients, without lag");
       assert.equal(await _assign(c), 3);
       // A burst between reports spreads: assignments since the last report count as load.
       const burst: number[] = [];
