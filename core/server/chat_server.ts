@@ -286,12 +286,17 @@ export class ChatServer implements ConnHandler, MeshEvents {
   }
 
   /**
-   * Resolves once no frame is being handled and no answer is being prepared (acks applied,
-   * accepts committed), including what work started meanwhile: after {@linkcode closeAll},
+   * Resolves once no frame is being handled and no answer is being prepared (acks applied
+   * and written, accepts committed), including what work started meanwhile: after {@linkcode closeAll},
    * the moment the store may close without a handler meeting it closed.
    */
   async idle(): Promise<void> {
-    while (this.#work.size > 0) await Promise.allSettled([...this.#work]);
+    for (;;) {
+      // Acknowledgements waiting in the log are written now, not when their window ends.
+      await this.#delivery.flushAcks();
+      if (this.#work.size === 0) return;
+      await Promise.allSettled([...this.#work]);
+    }
   }
 
   /** Counts `p` as work in progress until it settles (see {@linkcode idle}). */
@@ -481,7 +486,7 @@ export class ChatServer implements ConnHandler, MeshEvents {
         // client cannot queue acks without limit; past the bound it waits as before.
         const ref = frame.ref;
         session.acksInFlight++;
-        const applied = this.#track(this.#delivery.ack(session, frame.ids))
+        const applied = this.#track(this.#delivery.ack(session, frame.ids, ref !== undefined))
           .then(() => {
             // An ack with a ref asks to know that it was applied (its answer slot keeps order).
             if (ref !== undefined) session.send({ type: "ok", ref });

@@ -16,6 +16,12 @@ import type { Conn } from "./conn.ts";
 /** Message IDs remembered per connection (see {@linkcode ClientSession.markPushed}). */
 const _PUSHED_CAP = 20_000;
 
+/** Who sent a pushed message: the fields its receipt needs. */
+export interface PushOrigin {
+  readonly senderId: number;
+  readonly clientMsgId: string | null;
+}
+
 /** Frames that answer a request (everything else the server sends is a push). */
 const _ANSWERS: ReadonlySet<string> = new Set([
   "registered",
@@ -75,6 +81,12 @@ export class ClientSession {
    * the first push: a server holds many connections that never get one.
    */
   #pushed: Map<number, number> | null = null;
+  /**
+   * Who sent each message pushed here and not yet acknowledged here, for its receipt: what
+   * lets an acknowledgement be answered before it is written (`ack_log.ts`). Bounded with
+   * {@linkcode #pushed}.
+   */
+  #origins: Map<number, PushOrigin> | null = null;
   /** Closes the connection if it has not logged in in time; cleared at login. */
   loginTimer: TimerHandle | undefined;
   /** Answers owed, oldest first; the head goes out as soon as it is ready. */
@@ -98,11 +110,25 @@ export class ClientSession {
     return this.#pushed ?? _NONE_PUSHED;
   }
 
-  /** Records that `msgId` is being pushed; false if it was pushed on this connection before. */
-  markPushed(msgId: number): boolean {
+  /**
+   * Records that `msgId`, sent by `origin`, is being pushed; false if it was pushed on this
+   * connection before.
+   */
+  markPushed(msgId: number, origin?: PushOrigin): boolean {
     if (this.#pushed?.has(msgId)) return false;
     this.#remember(msgId, this.#now());
+    if (origin !== undefined) (this.#origins ??= new Map()).set(msgId, origin);
     return true;
+  }
+
+  /**
+   * Who sent `msgId`, if it was pushed here (with its origin) and not acknowledged since;
+   * forgets it, so a second acknowledgement of the same ID finds nothing.
+   */
+  takeOrigin(msgId: number): PushOrigin | undefined {
+    const origin = this.#origins?.get(msgId);
+    if (origin !== undefined) this.#origins!.delete(msgId);
+    return origin;
   }
 
   /**
@@ -116,7 +142,7 @@ export class ClientSession {
    * second copy queued behind the first; one that sends nothing at all is closed by the idle
    * checks, and its user gets the message at the next login.
    */
-  markRepushed(msgId: number, afterMs: number): boolean {
+  markRepushed(msgId: number, afterMs: number, origin?: PushOrigin): boolean {
     const now = this.#now();
     const last = this.#pushed?.get(msgId);
     if (last !== undefined) {
@@ -125,6 +151,7 @@ export class ClientSession {
       if (this.#lastAckedPushAt <= last) return false;
     }
     this.#remember(msgId, now);
+    if (origin !== undefined) (this.#origins ??= new Map()).set(msgId, origin);
     return true;
   }
 
@@ -149,6 +176,7 @@ export class ClientSession {
       for (const id of pushed.keys()) {
         if (drop-- <= 0) break;
         pushed.delete(id);
+        this.#origins?.delete(id);
       }
     }
   }

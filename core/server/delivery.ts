@@ -35,7 +35,8 @@ import {
 } from "../protocol/mod.ts";
 import type { AckedDelivery, NewMessage, PendingMessage, SavedMessage } from "../store/store.ts";
 import { Batcher } from "./batcher.ts";
-import type { ClientSession } from "./client_session.ts";
+import { AckLog } from "./ack_log.ts";
+import type { ClientSession, PushOrigin } from "./client_session.ts";
 import type { ServerContext } from "./context.ts";
 
 /** Pending messages fetched per page during the replay after login. */
@@ -60,6 +61,7 @@ export class Delivery {
   /** Sessions with at least one message waiting for its commit (admission's fair share). */
   #storingSessions = 0;
   readonly #blocks: (userId: number, otherId: number) => boolean;
+  readonly #acks: AckLog;
 
   /**
    * Delivery for the server of `ctx`; `onCommitted` hears how many messages each group
@@ -74,6 +76,16 @@ export class Delivery {
     this.#ctx = ctx;
     this.#blocks = blocks;
     const { store, metrics, quotas } = ctx;
+    this.#acks = new AckLog(
+      (userId, ids) => store.ackDeliveries(userId, ids),
+      (err, userId, ids) =>
+        // The deliveries stay pending: the user gets them again at the next login.
+        ctx.log.warn("ack_write_failed", {
+          user: userId,
+          messages: ids.length,
+          error: (err as Error)?.message ?? String(err),
+        }),
+    );
     this.#saver = new Batcher(async (batch) => {
       metrics.storeBatches++;
       metrics.storeBatchMessages += batch.length;
@@ -222,13 +234,57 @@ export class Delivery {
   /**
    * Settles the deliveries a session acknowledged and sends each message's sender a
    * `delivered` receipt, on every session of theirs, here and on peers; a sender the
-   * session's user blocked gets none.
+   * session's user blocked gets none. Resolves once the deliveries are removed, or, for
+   * messages this session was pushed while it is its user's only connection in the cluster
+   * and `written` is false, once their receipts are sent: the removal waits in the
+   * {@linkcode AckLog} (see `ack_log.ts`). Whatever else is acknowledged is removed first
+   * and its receipts come from what the store removed, so each delivery still gets one
+   * receipt when the user has several connections.
    */
-  async ack(session: ClientSession, ids: number[]): Promise<void> {
+  async ack(session: ClientSession, ids: number[], written = false): Promise<void> {
     session.markAcked(ids);
-    const done = await this.#ctx.store.ackDeliveries(session.userId, ids);
+    const userId = session.userId;
+    let rest = ids;
+    if (!written && this.#soleConnection(session)) {
+      const known: AckedDelivery[] = [];
+      rest = [];
+      for (const id of ids) {
+        const origin = session.takeOrigin(id);
+        if (origin === undefined) rest.push(id);
+        else known.push({ id, senderId: origin.senderId, clientMsgId: origin.clientMsgId });
+      }
+      if (known.length > 0) {
+        this.#ctx.metrics.messagesDelivered += known.length;
+        this.#receipts(userId, known);
+        const wait = this.#acks.add(userId, known.map((d) => d.id));
+        if (rest.length === 0) return await wait;
+      }
+    } else {
+      for (const id of ids) session.takeOrigin(id);
+    }
+    // The log's removals go first: a delivery it holds must not give a second receipt here.
+    await this.#acks.flush();
+    const done = await this.#ctx.store.ackDeliveries(userId, rest);
     this.#ctx.metrics.messagesDelivered += done.length;
-    this.#receipts(session.userId, done);
+    this.#receipts(userId, done);
+  }
+
+  /**
+   * Hands every acknowledgement waiting in the log to the store; resolves once written
+   * (server shutdown, and {@linkcode ChatServer.idle}).
+   */
+  flushAcks(): Promise<void> {
+    return this.#acks.flush();
+  }
+
+  /** Whether `session` is its user's one connection in the whole cluster. */
+  #soleConnection(session: ClientSession): boolean {
+    const { presence, id: selfId } = this.#ctx;
+    if (presence.localSessions(session.userId).size !== 1) return false;
+    for (const serverId of presence.remoteServers(session.userId)) {
+      if (serverId !== selfId) return false;
+    }
+    return true;
   }
 
   #receipts(to: number, done: readonly AckedDelivery[]): void {
@@ -345,7 +401,7 @@ export class Delivery {
         const page = await this.#ctx.store.pendingFor(session.userId, after, _REPLAY_PAGE);
         for (const m of page) {
           session.replayed.add(m.id);
-          session.markPushed(m.id);
+          session.markPushed(m.id, _origin(m.senderId, m.clientMsgId));
           session.send(messageFrame(m));
           after = m.id;
         }
@@ -388,7 +444,7 @@ export class Delivery {
         // A server that is behind pushes only what it never pushed: an acknowledgement it
         // has not read yet is late, not lost.
         if (behind && session.pushed.has(m.id)) continue;
-        if (!session.markRepushed(m.id, repushMs)) continue;
+        if (!session.markRepushed(m.id, repushMs, _origin(m.senderId, m.clientMsgId))) continue;
         session.send(messageFrame(m));
         pushed++;
       }
@@ -430,7 +486,7 @@ export class Delivery {
     body: string | undefined,
     shared: _SharedText,
   ): boolean {
-    if (!session.markPushed(frame.msg_id)) return false;
+    if (!session.markPushed(frame.msg_id, _origin(frame.from, frame.client_msg_id))) return false;
     if (body !== undefined) session.push({ ...frame, body });
     else if (session.syncing) session.push(frame);
     else session.sendText(shared.text); // encoded once for every recipient of a group message
@@ -463,6 +519,11 @@ export function messageFrame(m: PendingMessage): MessageFrame {
     sent_at: m.createdAt,
     client_msg_id: m.clientMsgId,
   };
+}
+
+/** The origin of a pushed message (sender 0 for a server-made event, which gets no receipt). */
+function _origin(senderId: number, clientMsgId: string | null): PushOrigin {
+  return { senderId, clientMsgId };
 }
 
 /** A frame's encoding, made on first use and shared by every recipient. */

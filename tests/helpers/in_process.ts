@@ -326,3 +326,24 @@ export class FakeClient implements Conn {
 function _key(a: number, b: number): string {
   return a < b ? `${a}-${b}` : `${b}-${a}`;
 }
+
+/**
+ * Sends a direct message from `client` to user `to` and returns its message ID; fails the
+ * test unless it is accepted.
+ */
+export async function sendDirect(
+  client: FakeClient,
+  to: number,
+  body: string,
+  clientMsgId: string,
+): Promise<number> {
+  const acc = await client.request({
+    type: "single_message",
+    ref: 0,
+    client_msg_id: clientMsgId,
+    to,
+    body,
+  });
+  if (acc.type !== "accepted") throw new Error(`Expected accepted, got ${JSON.stringify(acc)}`);
+  return acc.msg_id;
+}

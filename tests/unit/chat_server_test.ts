@@ -22,23 +22,16 @@ import type {
   UserFrame,
   WireGroup,
 } from "../../core/protocol/mod.ts";
-import { type FakeClient, holdingCalls, InProcessCluster } from "../helpers/in_process.ts";
+import {
+  type FakeClient,
+  holdingCalls,
+  InProcessCluster,
+  sendDirect,
+} from "../helpers/in_process.ts";
 import { FakeClock } from "../helpers/fake_clock.ts";
 import { until } from "../helpers/wait.ts";
 
 const _isMessage = (id: number) => (f: ServerFrame) => f.type === "message" && f.msg_id === id;
-
-async function _send(client: FakeClient, to: number, body: string, cmid: string) {
-  const acc = await client.request({
-    type: "single_message",
-    ref: 0,
-    client_msg_id: cmid,
-    to,
-    body,
-  });
-  assert.equal(acc.type, "accepted", JSON.stringify(acc));
-  return (acc as { msg_id: number }).msg_id;
-}
 
 Deno.test("ChatServer pushes a message to every connection of the recipient on every server", async () => {
   const c = await InProcessCluster.start(3);
@@ -51,7 +44,7 @@ Deno.test("ChatServer pushes a message to every connection of the recipient on e
     const bob2b = c.connect(2);
     await bob2b.request({ type: "login", ref: 0, username: "bob", password: "correct horse 1" });
     await bob2b.waitFor((f) => f.type === "synced");
-    const id = await _send(alice.client, bob.id, "to every device", "m1");
+    const id = await sendDirect(alice.client, bob.id, "to every device", "m1");
     for (const conn of [bob.client, bob2b, bob3]) {
       const m = await conn.waitFor(_isMessage(id)) as MessageFrame;
       assert.equal(m.body, "to every device");
@@ -73,7 +66,7 @@ Deno.test("ChatServer keeps delivering to a user's remaining connection after an
     await bob3.waitFor((f) => f.type === "synced");
     bob3.close();
     await until(() => !c.server(1).presence.remoteServers(bob.id).has(3), "news of bob3 gone");
-    const id = await _send(alice.client, bob.id, "still here?", "m1");
+    const id = await sendDirect(alice.client, bob.id, "still here?", "m1");
     await bob.client.waitFor(_isMessage(id), 2_000);
   } finally {
     await c.stop();
@@ -88,7 +81,7 @@ Deno.test("ChatServer sends a delivered receipt to every connection of the sende
     await alice3.request({ type: "login", ref: 0, username: "alice", password: "correct horse 1" });
     await alice3.waitFor((f) => f.type === "synced");
     const bob = await c.user(2, "bob");
-    const id = await _send(alice.client, bob.id, "hi", "m1");
+    const id = await sendDirect(alice.client, bob.id, "hi", "m1");
     await bob.client.waitFor(_isMessage(id));
     bob.client.write({ type: "ack", ids: [id] });
     for (const conn of [alice.client, alice3]) {
@@ -105,7 +98,7 @@ Deno.test("ChatServer answers an ack that carries a ref with ok, once it is appl
   try {
     const alice = await c.user(1, "alice");
     const bob = await c.user(1, "bob");
-    const id = await _send(alice.client, bob.id, "hi", "m1");
+    const id = await sendDirect(alice.client, bob.id, "hi", "m1");
     await bob.client.waitFor(_isMessage(id));
     assert.equal((await c.store.pendingFor(bob.id, 0, 10)).length, 1);
     const answer = await bob.client.request({ type: "ack", ids: [id] });
@@ -205,7 +198,9 @@ Deno.test("ChatServer loses nothing while a user moves between servers mid-strea
     const sent: number[] = [];
     let sending = true;
     const sender = (async () => {
-      for (let i = 0; sending; i++) sent.push(await _send(alice.client, bob.id, `m${i}`, `m${i}`));
+      for (let i = 0; sending; i++) {
+        sent.push(await sendDirect(alice.client, bob.id, `m${i}`, `m${i}`));
+      }
     })();
     await until(() => sent.length >= 10, "alice sending");
     // Bob leaves server 2 and comes back on server 3 while alice keeps sending.
@@ -239,7 +234,7 @@ Deno.test("ChatServer routes nothing over a cut link; the sweep delivers from th
     const alice = await c.user(1, "alice");
     const bob = await c.user(2, "bob");
     c.network.cut(1, 2);
-    const id = await _send(alice.client, bob.id, "across the cut", "m1");
+    const id = await sendDirect(alice.client, bob.id, "across the cut", "m1");
     await c.network.settled();
     assert.deepEqual(bob.client.messageIds(), [], "nothing crossed the cut link");
     // Server 2's redelivery sweep finds the delivery in the database.
@@ -248,7 +243,7 @@ Deno.test("ChatServer routes nothing over a cut link; the sweep delivers from th
     // Once healed, routing resumes: server 1 learns bob's presence again.
     c.network.link(1, 2);
     await until(() => c.server(1).presence.remoteServers(bob.id).has(2), "bob's presence again");
-    const id2 = await _send(alice.client, bob.id, "after the heal", "m2");
+    const id2 = await sendDirect(alice.client, bob.id, "after the heal", "m2");
     await bob.client.waitFor(_isMessage(id2), 1_000);
   } finally {
     await c.stop();
@@ -263,15 +258,15 @@ Deno.test("ChatServer does not stall when a peer hangs, and a login waits for it
     const carol = await c.user(3, "carol");
     c.network.stall(2);
     // Users on healthy servers are unaffected.
-    const id = await _send(alice.client, carol.id, "to carol", "m1");
+    const id = await sendDirect(alice.client, carol.id, "to carol", "m1");
     await carol.client.waitFor(_isMessage(id), 1_000);
-    const toBob = await _send(alice.client, bob.id, "to bob", "m2");
+    const toBob = await sendDirect(alice.client, bob.id, "to bob", "m2");
     // A login on server 1 waits for server 2's acknowledgement no longer than the barrier.
     const started = performance.now();
     const dan = await c.user(1, "dan");
     const waited = performance.now() - started;
     assert.ok(waited < 1_000, `the login waited ${waited.toFixed(0)} ms for a hung peer`);
-    const toDan = await _send(carol.client, dan.id, "to dan", "m3");
+    const toDan = await sendDirect(carol.client, dan.id, "to dan", "m3");
     await dan.client.waitFor(_isMessage(toDan), 1_000);
     // When server 2 runs again, bob gets what waited for him.
     c.network.resume(2);
@@ -289,7 +284,7 @@ Deno.test("ChatServer delivers a message sent right after a login on another ser
     // The login returns only after server 1 has applied bob's presence: the very next
     // message is pushed, not left for the sweep.
     const bob = await c.user(2, "bob");
-    const id = await _send(alice.client, bob.id, "first", "m1");
+    const id = await sendDirect(alice.client, bob.id, "first", "m1");
     await bob.client.waitFor(_isMessage(id), 500);
   } finally {
     await c.stop();
@@ -389,10 +384,10 @@ Deno.test("ChatServer's sweep pushes again a message whose ack was dropped, and 
   try {
     const alice = await c.user(1, "alice");
     const bob = await c.user(1, "bob");
-    const id = await _send(alice.client, bob.id, "ack me", "m1");
+    const id = await sendDirect(alice.client, bob.id, "ack me", "m1");
     await bob.client.waitFor(_isMessage(id));
     clock.t += 1_000;
-    const later = await _send(alice.client, bob.id, "and me", "m2");
+    const later = await sendDirect(alice.client, bob.id, "and me", "m2");
     await bob.client.waitFor(_isMessage(later));
     // Pushed just now: not again yet.
     assert.equal(await c.server(1).redeliver(0, 10_000), 0);
@@ -444,7 +439,7 @@ Deno.test("ChatServer's logout closes every connection on that session, on every
     const late = c.connect(1);
     const answer = await late.request({ type: "resume", ref: 0, session_token: token });
     assert.equal(answer.type, "error");
-    const id = await _send(bob.client, alice.id, "still reaches her other session", "b1");
+    const id = await sendDirect(bob.client, alice.id, "still reaches her other session", "b1");
     await other.waitFor(_isMessage(id));
   } finally {
     await c.stop();
@@ -846,30 +841,32 @@ Deno.test("ChatServer's group errors name people and groups, not IDs", async () 
   }
 });
 
-Deno.test("ChatServer answers a client's next message without waiting for its ack's commit", async () => {
+Deno.test("ChatServer sends the receipt and answers a client's next message without waiting for its ack's commit", async () => {
   const c = await InProcessCluster.start(1);
   try {
     const alice = await c.user(1, "alice");
     const bob = await c.user(1, "bob");
-    const id = await _send(alice.client, bob.id, "ack me", "m1");
+    const id = await sendDirect(alice.client, bob.id, "ack me", "m1");
     await bob.client.waitFor(_isMessage(id));
     // Hold bob's ack in the store, as a long group commit would.
     const release = Promise.withResolvers<void>();
     const real = c.store.ackDeliveries.bind(c.store);
+    const written: number[][] = [];
     c.store.ackDeliveries = async (userId, ids) => {
       await release.promise;
+      written.push([...ids]);
       return await real(userId, ids);
     };
     bob.client.write({ type: "ack", ids: [id] });
-    const reply = await _send(bob.client, alice.id, "sent while my ack commits", "b1");
-    assert.ok(reply > id);
-    assert.equal(
-      alice.client.frames.some((f) => f.type === "delivered" && f.msg_id === id),
-      false,
-      "the receipt waits for the commit",
-    );
-    release.resolve();
+    // bob's only connection was pushed the message: the server knows whom to tell.
     await alice.client.waitFor((f) => f.type === "delivered" && f.msg_id === id);
+    const reply = await sendDirect(bob.client, alice.id, "sent while my ack commits", "b1");
+    assert.ok(reply > id);
+    assert.deepEqual(written, [], "the removal is still waiting");
+    release.resolve();
+    await c.server(1).idle();
+    assert.deepEqual(written, [[id]]);
+    assert.deepEqual(await c.store.pendingFor(bob.id, 0, 10), []);
     // An ack with a ref is still answered once applied (an ID not pending for him: ignored).
     const ok = await bob.client.request({ type: "ack", ref: 7, ids: [reply] });
     assert.equal(ok.type, "ok");

@@ -7,21 +7,9 @@
 import assert from "node:assert/strict";
 import type { ServerFrame } from "../../core/protocol/mod.ts";
 import { StoreError } from "../../core/store/store.ts";
-import { type FakeClient, InProcessCluster } from "../helpers/in_process.ts";
+import { type FakeClient, InProcessCluster, sendDirect } from "../helpers/in_process.ts";
 
 const _PASSWORD = "correct horse 1";
-
-async function _send(client: FakeClient, to: number, body: string, cmid: string) {
-  const acc = await client.request({
-    type: "single_message",
-    ref: 0,
-    client_msg_id: cmid,
-    to,
-    body,
-  });
-  assert.equal(acc.type, "accepted", JSON.stringify(acc));
-  return (acc as { msg_id: number }).msg_id;
-}
 
 /** Logs in again on `server` asking for `features`; resolves once the replay is over. */
 async function _login(c: InProcessCluster, server: number, username: string, features?: string[]) {
@@ -90,14 +78,14 @@ Deno.test("a sender bob blocked gets no delivered receipt; others still do", asy
     const carol = await c.user(1, "carol");
     const bob = await c.user(2, "bob");
     // Before the block, alice gets her receipt.
-    const before = await _send(alice.client, bob.id, "hello", "a-1");
+    const before = await sendDirect(alice.client, bob.id, "hello", "a-1");
     await bob.client.waitFor((f) => f.type === "message" && f.msg_id === before);
     await bob.client.request({ type: "ack", ref: 0, ids: [before] });
     await alice.client.waitFor((f) => f.type === "delivered" && f.msg_id === before);
 
     await _contacts(bob.client, { [alice.id]: "blocked" });
-    const fromAlice = await _send(alice.client, bob.id, "are you there?", "a-2");
-    const fromCarol = await _send(carol.client, bob.id, "hi bob", "c-1");
+    const fromAlice = await sendDirect(alice.client, bob.id, "are you there?", "a-2");
+    const fromCarol = await sendDirect(carol.client, bob.id, "hi bob", "c-1");
     await bob.client.waitFor((f) => f.type === "message" && f.msg_id === fromCarol);
     await bob.client.request({ type: "ack", ref: 0, ids: [fromAlice, fromCarol] });
     // Both receipts would leave server 2 in the same turn, alice's first: carol's arriving
@@ -108,8 +96,8 @@ Deno.test("a sender bob blocked gets no delivered receipt; others still do", asy
     // The block holds on bob's next login (loaded from the database), on any server.
     bob.client.close();
     const bobAgain = await _login(c, 1, "bob");
-    const later = await _send(alice.client, bob.id, "still there?", "a-3");
-    const carolLater = await _send(carol.client, bob.id, "lunch?", "c-2");
+    const later = await sendDirect(alice.client, bob.id, "still there?", "a-3");
+    const carolLater = await sendDirect(carol.client, bob.id, "lunch?", "c-2");
     await bobAgain.waitFor((f) => f.type === "message" && f.msg_id === carolLater);
     await bobAgain.request({ type: "ack", ref: 0, ids: [later, carolLater] });
     await carol.client.waitFor((f) => f.type === "delivered" && f.msg_id === carolLater);
@@ -117,7 +105,7 @@ Deno.test("a sender bob blocked gets no delivered receipt; others still do", asy
 
     // Unblocked, alice's receipts come again.
     await _contacts(bobAgain, { [alice.id]: "none" });
-    const after = await _send(alice.client, bob.id, "hi again", "a-4");
+    const after = await sendDirect(alice.client, bob.id, "hi again", "a-4");
     await bobAgain.waitFor((f) => f.type === "message" && f.msg_id === after);
     await bobAgain.request({ type: "ack", ref: 0, ids: [after] });
     await alice.client.waitFor((f) => f.type === "delivered" && f.msg_id === after);
@@ -188,8 +176,8 @@ Deno.test("a block made through one server holds at once on the user's other ser
     const bobOnOne = await _login(c, 1, "bob");
     // Bob blocks alice through server 2; his connection to server 1 acknowledges.
     await _contacts(bob.client, { [alice.id]: "blocked" });
-    const blocked = await _send(alice.client, bob.id, "hello?", "a-1");
-    const control = await _send(bob.client, bob.id, "note to self", "b-1");
+    const blocked = await sendDirect(alice.client, bob.id, "hello?", "a-1");
+    const control = await sendDirect(bob.client, bob.id, "note to self", "b-1");
     await bobOnOne.waitFor((f) => f.type === "message" && f.msg_id === control);
     await bobOnOne.request({ type: "ack", ref: 0, ids: [blocked, control] });
     // Bob's own receipt (sent after alice's would be) arriving means alice's would have.
@@ -197,7 +185,7 @@ Deno.test("a block made through one server holds at once on the user's other ser
     assert.deepEqual(_receipts(alice.client), []);
     // Unblocked through server 2: server 1 hears that too.
     await _contacts(bob.client, { [alice.id]: "none" });
-    const after = await _send(alice.client, bob.id, "hi", "a-2");
+    const after = await sendDirect(alice.client, bob.id, "hi", "a-2");
     await bobOnOne.waitFor((f) => f.type === "message" && f.msg_id === after);
     await bobOnOne.request({ type: "ack", ref: 0, ids: [after] });
     await alice.client.waitFor((f) => f.type === "delivered" && f.msg_id === after);

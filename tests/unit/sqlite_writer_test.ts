@@ -39,3 +39,38 @@ Deno.test("SqliteWriter.write() runs the writes queued together in one transacti
   assert.equal(db.isTransaction, false);
   db.close();
 });
+
+Deno.test("SqliteWriter.write() skips the fsync only for a transaction of writes that are not durable", async () => {
+  const dir = Deno.makeTempDirSync();
+  const db = new DatabaseSync(`${dir}/w.db`);
+  db.exec("PRAGMA journal_mode = WAL");
+  db.exec("PRAGMA synchronous = FULL");
+  db.exec("CREATE TABLE t (x INTEGER)");
+  const writer = new SqliteWriter(db, null, 1000);
+  // What `synchronous` is while each write runs, hence at its commit: 2 FULL, 1 NORMAL.
+  const mode = (durable: boolean) =>
+    writer.write(() => {
+      db.prepare("INSERT INTO t (x) VALUES (1)").run();
+      return (db.prepare("PRAGMA synchronous").get() as { synchronous: number }).synchronous;
+    }, durable);
+  assert.equal(await mode(false), 1);
+  assert.equal(await mode(true), 2);
+  assert.equal(await mode(false), 1);
+  // One durable write makes the whole shared transaction durable.
+  assert.deepEqual(await Promise.all([mode(false), mode(true), mode(false)]), [2, 2, 2]);
+  await writer.close();
+  db.close();
+
+  // A database opened for throwaway data (`fsync` false) never goes back to FULL.
+  const db2 = new DatabaseSync(`${dir}/n.db`);
+  db2.exec("PRAGMA journal_mode = WAL");
+  db2.exec("PRAGMA synchronous = NORMAL");
+  const writer2 = new SqliteWriter(db2, null, 1000, false);
+  const seen = await writer2.write(
+    () => (db2.prepare("PRAGMA synchronous").get() as { synchronous: number }).synchronous,
+  );
+  assert.equal(seen, 1);
+  await writer2.close();
+  db2.close();
+  Deno.removeSync(dir, { recursive: true });
+});

@@ -264,9 +264,14 @@ export class SqliteStore implements Store {
   /** Every write transaction goes through it (group commit, writer lock, savepoints). */
   readonly #writer: SqliteWriter;
 
-  private constructor(db: DatabaseSync, lockFile: Deno.FsFile | null, busyTimeoutMs: number) {
+  private constructor(
+    db: DatabaseSync,
+    lockFile: Deno.FsFile | null,
+    busyTimeoutMs: number,
+    fsync: boolean,
+  ) {
     this.#db = db;
-    this.#writer = new SqliteWriter(db, lockFile, busyTimeoutMs);
+    this.#writer = new SqliteWriter(db, lockFile, busyTimeoutMs, fsync);
     const st: Partial<Record<keyof typeof _SQL, StatementSync>> = {};
     for (const key of Object.keys(_SQL) as (keyof typeof _SQL)[]) {
       st[key] = db.prepare(_SQL[key]);
@@ -312,7 +317,7 @@ export class SqliteStore implements Store {
         }
       });
       await retryWhileBusy(busyTimeoutMs, () => migrateSqlite(conn, path));
-      return new SqliteStore(db, lockFile, busyTimeoutMs);
+      return new SqliteStore(db, lockFile, busyTimeoutMs, synchronous === "full");
     } catch (err) {
       db?.close();
       lockFile?.close();
@@ -466,8 +471,10 @@ export class SqliteStore implements Store {
   ): Promise<void> {
     checkLoad(serverId, load, at);
     const st = this.#open();
-    const changes = await this.#write(() =>
-      st.reportLoad.run(load.clients, load.lagMs, at, serverId).changes
+    // A load report is replaced seconds later: it is not worth an fsync.
+    const changes = await this.#write(
+      () => st.reportLoad.run(load.clients, load.lagMs, at, serverId).changes,
+      false,
     );
     if (changes === 0) {
       throw new StoreError("not_found", `No server with ID ${serverId}; upsert it first`);
@@ -756,7 +763,7 @@ export class SqliteStore implements Store {
       }
       if (out.length > 0) st.addPending.run(userId, -out.length, -bytes);
       return out;
-    });
+    }, false); // lost in a power cut, an ack only means the message comes again (dropped by ID)
   }
 
   /**
@@ -790,7 +797,7 @@ export class SqliteStore implements Store {
       }
       for (const [uid, f] of freed) st.addPending.run(uid, -f.messages, -f.bytes);
       return dropped;
-    });
+    }, false); // lost in a power cut, the next sweep drops them again
   }
 
   /**
@@ -817,7 +824,7 @@ export class SqliteStore implements Store {
       if (stale) st.forgetSentIds.run(cutoff, limit);
       if (full) st.forgetRates.run(now, limit);
       return deleted;
-    });
+    }, false); // clean-up: lost in a power cut, it is simply done again
   }
 
   /** Takes one attempt from each bucket, or none; see {@linkcode Store.takeAttempt}. */
@@ -922,8 +929,8 @@ export class SqliteStore implements Store {
   }
 
   /** Queues `fn` as a write transaction; see {@linkcode SqliteWriter.write}. */
-  #write<T>(fn: () => T): Promise<T> {
-    return this.#writer.write(fn);
+  #write<T>(fn: () => T, durable = true): Promise<T> {
+    return this.#writer.write(fn, durable);
   }
 
   /** Runs `fn` in a read transaction so that its several queries see one snapshot. */

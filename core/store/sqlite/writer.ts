@@ -16,6 +16,13 @@
  *   seconds. Past `busyTimeoutMs` the write falls back on SQLite's locking (`busy_timeout`),
  *   and then fails with StoreError `unavailable`.
  *
+ * - **Durability per write.** A write queued as not durable (an acknowledgement, a settle)
+ *   may be lost in a power cut without harm: it is simply done again. A transaction made only
+ *   of such writes commits with `synchronous=NORMAL`, which skips the fsync; any transaction
+ *   with one durable write commits with `FULL`. In WAL mode the fsync of a later commit
+ *   covers every frame before it in the log, so a durable commit also makes durable every
+ *   lighter one before it, from any process, and nothing commits out of order.
+ *
  * Transactions start with `BEGIN IMMEDIATE`, so the write lock is taken up front and two
  * processes never both hold read snapshots and then deadlock upgrading them; the writes in
  * them never `await`, so they stay short.
@@ -30,6 +37,7 @@ import { isBusyError, unavailableError } from "./failures.ts";
 /** A queued write and how to answer its caller. */
 interface _Item {
   fn: () => unknown;
+  durable: boolean;
   resolve: (v: unknown) => void;
   reject: (e: unknown) => void;
 }
@@ -38,6 +46,10 @@ interface _Item {
 export class SqliteWriter {
   readonly #db: DatabaseSync;
   readonly #busyTimeoutMs: number;
+  /** Whether durable writes fsync (`synchronous=FULL`); false for throwaway databases. */
+  readonly #fsync: boolean;
+  /** The `synchronous` mode the connection is in now: true for FULL. */
+  #full: boolean;
   /** `PATH-writer.lock`: taken around each write transaction; null for `:memory:`. */
   readonly #lockFile: Deno.FsFile | null;
   readonly #st: {
@@ -60,12 +72,20 @@ export class SqliteWriter {
   /**
    * A writer on `db`, an open connection it shares with the store's readers; `lockFile` is
    * the open `PATH-writer.lock` (null for an in-memory database, which no other process
-   * sees). The writer closes `lockFile` in {@linkcode SqliteWriter.close}.
+   * sees). The writer closes `lockFile` in {@linkcode SqliteWriter.close}. `fsync` says
+   * whether `db` is in `synchronous=FULL` (durable writes are fsynced) or `NORMAL`.
    */
-  constructor(db: DatabaseSync, lockFile: Deno.FsFile | null, busyTimeoutMs: number) {
+  constructor(
+    db: DatabaseSync,
+    lockFile: Deno.FsFile | null,
+    busyTimeoutMs: number,
+    fsync = true,
+  ) {
     this.#db = db;
     this.#lockFile = lockFile;
     this.#busyTimeoutMs = busyTimeoutMs;
+    this.#fsync = fsync;
+    this.#full = fsync;
     this.#st = {
       beginImmediate: db.prepare("BEGIN IMMEDIATE"),
       commit: db.prepare("COMMIT"),
@@ -79,11 +99,12 @@ export class SqliteWriter {
   /**
    * Runs `fn` in a `BEGIN IMMEDIATE` transaction (its savepoint rolled back if it throws),
    * after this process's earlier writes and while holding the cross-process writer lock.
-   * Resolves once the transaction committed.
+   * Resolves once the transaction committed; with `durable` false (see the module
+   * documentation) the commit may skip the fsync when nothing durable shares it.
    */
-  write<T>(fn: () => T): Promise<T> {
+  write<T>(fn: () => T, durable = true): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      this.#queue.push({ fn, resolve: resolve as (v: unknown) => void, reject });
+      this.#queue.push({ fn, durable, resolve: resolve as (v: unknown) => void, reject });
       if (!this.#draining) this.#writes = this.#drain();
     });
   }
@@ -103,6 +124,7 @@ export class SqliteWriter {
         const batch = this.#queue.splice(0, MAX_WRITES_PER_TRANSACTION);
         const results: ({ ok: true; value: unknown } | { ok: false; error: unknown })[] = [];
         try {
+          this.#syncMode(this.#fsync && batch.some((item) => item.durable));
           this.#st.beginImmediate.run();
           try {
             for (const item of batch) {
@@ -139,6 +161,14 @@ export class SqliteWriter {
     } finally {
       this.#draining = false;
     }
+  }
+
+  /** Puts the connection in `synchronous=FULL` (true) or `NORMAL`, outside a transaction. */
+  #syncMode(full: boolean): void {
+    if (full === this.#full) return;
+    // Not a prepared statement: SQLite applies this pragma when it compiles it.
+    this.#db.exec(full ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL");
+    this.#full = full;
   }
 
   /**
