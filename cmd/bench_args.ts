@@ -12,7 +12,9 @@ import {
   type BenchStrategy,
   MAX_CLIENTS,
   MAX_CONNECTIONS,
+  MAX_RATES,
   type MessageMix,
+  RATE_RANGE,
 } from "../core/bench/options.ts";
 import type { StoreBackend } from "../core/store/open_store.ts";
 import { UsageError } from "./command.ts";
@@ -33,10 +35,11 @@ export type BenchCommandLine =
 /** The usage text of `fastchat bench`. */
 export const BENCH_USAGE = `Usage: fastchat bench [options]
 
-Starts its own cluster (balancer + N servers on a fresh main database) for each strategy
-and store backend, connects simulated clients through the balancer with the real protocol, sends
-real Fernet ciphertexts, and reports throughput, end-to-end latency, balance, server CPU
-and memory, and lost or duplicated messages (either one makes it exit 1).
+Starts its own cluster (balancer + N servers on a fresh main database) for each strategy,
+store backend and rate, connects simulated clients through the balancer with the real protocol,
+measures the servers' idle CPU per connected client for 2 s, sends real Fernet ciphertexts, and
+reports throughput, end-to-end latency, balance, server CPU and memory, and lost or duplicated
+messages (either one makes it exit 1).
 
 Users register with a cheap scrypt cost (N=1024): registration is not what is measured.
 
@@ -55,10 +58,14 @@ Options:
                          started (needs Debian's postgresql package)
   --mix dm=A,group=B     Share of direct and group messages (default dm=80,group=20)
   --group-size K         Members per group (default 10)
-  --rate R               Open loop: R messages per second in total, spread over clients
+  --rate R[,R2...]       Open loop: R messages per second in total, spread over clients.
+                         A list (up to ${MAX_RATES}, e.g. 100,1000,3000) runs each rate in turn,
+                         each on a fresh cluster per strategy and backend, and adds a cost
+                         curve: server CPU per message and latency from idle to saturation
   --window W             Closed loop: W messages in flight per client (default 8)
   --message-bytes B      Plaintext bytes per message (default 200)
   --baseline             Also measure a bare WebSocket echo server with the same load
+                         (with one --rate at most)
   --connections C        Idle-scale mode: C authenticated connections (up to 50,000; past
                          500 they are held by extra generator processes, up to 15,000
                          each); report server memory per connection and the latency of
@@ -91,6 +98,43 @@ export function parseMix(text: string): MessageMix {
     throw new UsageError(`--mix must give a share above 0 to dm or group, got "${text}"`);
   }
   return { dm: dm / total, group: group / total };
+}
+
+/**
+ * Parses a `--rate` value: one rate (`2500`, checked as before) or a comma-separated list
+ * of up to {@linkcode MAX_RATES} distinct rates (`100,1000,3000`), kept in the order given.
+ *
+ * @throws {UsageError} On an empty item, a non-number, a rate out of range, a rate given
+ *   twice, or too many rates.
+ */
+export function parseRates(text: string): number[] {
+  const range = { min: RATE_RANGE.min, max: RATE_RANGE.max };
+  if (!text.includes(",")) return [numberFlag("--rate", text, range)];
+  const items = text.split(",").map((item) => item.trim());
+  if (items.some((item) => item === "")) {
+    throw new UsageError(
+      `--rate has an empty item in "${text}"; expected rates separated by commas, such as 100,1000,3000`,
+    );
+  }
+  if (items.length > MAX_RATES) {
+    throw new UsageError(
+      `--rate lists ${items.length} rates, got "${text}"; expected at most ${MAX_RATES}`,
+    );
+  }
+  const rates: number[] = [];
+  for (const item of items) {
+    const n = /^[0-9]{1,9}(\.[0-9]{1,6})?$/.test(item) ? Number(item) : NaN;
+    if (!(n >= range.min && n <= range.max)) {
+      throw new UsageError(
+        `--rate must list numbers from ${range.min} to ${range.max}, got "${item}" in "${text}"`,
+      );
+    }
+    if (rates.includes(n)) {
+      throw new UsageError(`--rate lists ${n} twice in "${text}"; expected each rate once`);
+    }
+    rates.push(n);
+  }
+  return rates;
 }
 
 /** Parses `fastchat bench` arguments (after the command name). */
@@ -147,6 +191,12 @@ export function parseBenchArgs(args: readonly string[]): BenchCommandLine {
       "--rate (open loop) and --window (closed loop) exclude each other; give one",
     );
   }
+  const rates = values.rate === undefined ? null : parseRates(values.rate);
+  if (rates !== null && rates.length > 1 && values.baseline) {
+    throw new UsageError(
+      "--baseline measures one load; give a single --rate with it, not a list",
+    );
+  }
   const connections = values.connections === undefined
     ? null
     : intFlag("--connections", values.connections, { min: 2, max: MAX_CONNECTIONS });
@@ -187,9 +237,7 @@ export function parseBenchArgs(args: readonly string[]): BenchCommandLine {
       pgUrl: values.db ?? null,
       mix,
       groupSize,
-      rate: values.rate === undefined
-        ? null
-        : numberFlag("--rate", values.rate, { min: 0.1, max: 1_000_000 }),
+      rates,
       window: intFlag("--window", values.window, { min: 1, max: 1024, fallback: 8 }),
       messageBytes: intFlag("--message-bytes", values["message-bytes"], {
         min: 1,

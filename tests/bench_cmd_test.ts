@@ -200,6 +200,50 @@ Deno.test("fastchat bench --baseline measures the echo ceiling and writes the HT
   }
 });
 
+Deno.test("fastchat bench --rate 50,200 runs each rate on its own cluster and draws the cost curve", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "fastchat_bench_test_" });
+  try {
+    const file = join(dir, "report.html");
+    const report = await _run([
+      "--servers",
+      "1",
+      "--clients",
+      "10",
+      "--duration",
+      "0.5",
+      "--warmup",
+      "0",
+      "--rate",
+      "50,200",
+      "--json",
+      "--report",
+      file,
+    ]);
+    assert.deepEqual(report.config.rates, [50, 200]);
+    assert.deepEqual(report.results.map((r: _Json) => r.rate), [50, 200], "in the order given");
+    const balancers = new Set(report.results.map((r: _Json) => r.ports.balancer));
+    assert.equal(balancers.size, 2, "each rate had its own cluster");
+    for (const r of report.results) {
+      assert.equal(r.load_model, "open");
+      assert.equal(r.idle_window_s, 2);
+      assert.equal(r.idle_clients, 10);
+      for (const key of ["server_cpu_percent", "server_cpu_us_per_accepted"]) {
+        assert.equal(typeof r[key], "number", `${r.rate}/s: ${key}`);
+      }
+      for (const key of ["idle_server_cpu_percent", "idle_cpu_us_per_client_s"]) {
+        assert.equal(typeof r[key], "number", `${r.rate}/s: ${key}`);
+      }
+      assert.equal(typeof r.servers[0].idle_cpu_percent, "number");
+    }
+    const html = await Deno.readTextFile(file);
+    assert.equal([...html.matchAll(/<svg /g)].length, 5, "3 bar charts and 2 cost curves");
+    assert.match(html, /Server CPU per message by offered rate/);
+    assert.match(html, /Cost curve \(srv CPU: all servers summed/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("fastchat bench --connections holds connections in extra processes and reports memory and probe latency", async () => {
   // 500 connections stay in the benchmark (the probe pool), 150 go to one holder process.
   const report = await _run(["--servers", "2", "--connections", "650", "--json"]);

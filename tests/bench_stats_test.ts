@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { cpuMicrosPer, perClientFairness } from "../core/bench/run_bench.ts";
 import type { BenchOptions } from "../core/bench/options.ts";
-import { parseBenchArgs, parseMix } from "../cmd/bench_args.ts";
+import { parseBenchArgs, parseMix, parseRates } from "../cmd/bench_args.ts";
 import { UsageError } from "../cmd/command.ts";
 import {
   cpuPercent,
@@ -25,7 +25,12 @@ import {
 } from "../core/bench/proc_stats.ts";
 import { groupCount } from "../core/bench/bench_users.ts";
 import { parsePrometheus, serverCounters } from "../core/bench/server_metrics.ts";
-import { barChartSvg, niceCeiling, renderHtmlReport } from "../core/bench/report_svg.ts";
+import {
+  barChartSvg,
+  lineChartSvg,
+  niceCeiling,
+  renderHtmlReport,
+} from "../core/bench/report_svg.ts";
 import { renderTable, renderTextReport } from "../core/bench/report_text.ts";
 import type { BenchReport, LoadStrategyResult } from "../core/bench/run_bench.ts";
 
@@ -108,7 +113,7 @@ Deno.test("parseBenchArgs gives the documented defaults", () => {
   assert.equal(o.pgUrl, null);
   assert.deepEqual(o.mix, { dm: 0.8, group: 0.2 });
   assert.equal(o.groupSize, 10);
-  assert.equal(o.rate, null);
+  assert.equal(o.rates, null);
   assert.equal(o.window, 8);
   assert.equal(o.messageBytes, 200);
   assert.equal(o.baseline, false);
@@ -149,7 +154,7 @@ Deno.test("parseBenchArgs reads every option", () => {
   assert.deepEqual(o.strategies, ["load", "random", "round-robin"]);
   assert.deepEqual(o.mix, { dm: 0.25, group: 0.75 });
   assert.equal(o.groupSize, 5);
-  assert.equal(o.rate, 2500);
+  assert.deepEqual(o.rates, [2500]);
   assert.equal(o.messageBytes, 64);
   assert.equal(o.baseline, true);
   assert.equal(o.json, true);
@@ -183,6 +188,7 @@ Deno.test("parseBenchArgs rejects bad values with what was expected", () => {
   _usage(["--rate", "0"], /--rate must be a number from 0.1/);
   _usage(["--window", "0"], /--window must be an integer from 1 to 1024/);
   _usage(["--rate", "100", "--window", "4"], /exclude each other/);
+  _usage(["--rate", "100,1000", "--window", "4"], /exclude each other/);
   _usage(["--message-bytes", "0"], /--message-bytes must be an integer from 1 to 65536/);
   _usage(["--connections", "1"], /--connections must be an integer from 2/);
   _usage(["--connections", "100", "--baseline"], /does not apply with --connections/);
@@ -384,6 +390,7 @@ function _result(strategy: LoadStrategyResult["strategy"], p50: number): LoadStr
         server_id: 1,
         pid: 10,
         cpu_percent: 50,
+        idle_cpu_percent: 0.5,
         rss_mb: 80,
         peak_rss_mb: 90,
         redelivered: 0,
@@ -399,6 +406,7 @@ function _result(strategy: LoadStrategyResult["strategy"], p50: number): LoadStr
         server_id: 2,
         pid: 11,
         cpu_percent: 55,
+        idle_cpu_percent: 1,
         rss_mb: 81,
         peak_rss_mb: 91,
         redelivered: 0,
@@ -417,7 +425,13 @@ function _result(strategy: LoadStrategyResult["strategy"], p50: number): LoadStr
     machine_busy_percent: 90,
     machine_iowait_percent: 2,
     baseline_ratio: 0.1,
+    server_cpu_percent: 105,
+    server_cpu_us_per_accepted: 2100,
     server_cpu_us_per_delivered: 210,
+    idle_window_s: 2,
+    idle_clients: 20,
+    idle_server_cpu_percent: 1.5,
+    idle_cpu_us_per_client_s: 750,
     server_cpu_vs_echo: 17.5,
     error_samples: [],
     ports: { balancer: 7100, servers: [7101, 7102] },
@@ -438,7 +452,7 @@ function _report(failures: string[] = []): BenchReport {
       warmup_s: 0.5,
       mix: { dm: 0.8, group: 0.2 },
       group_size: 10,
-      rate: null,
+      rates: null,
       window: 8,
       message_bytes: 200,
       scrypt_n: 1024,
@@ -542,4 +556,161 @@ Deno.test("cpuMicrosPer() turns a CPU share and a rate into microseconds per eve
   assert.equal(cpuMicrosPer(null, 1_000), null);
   assert.equal(cpuMicrosPer(50, 0), null);
   assert.equal(cpuMicrosPer(NaN, 10), null);
+});
+
+Deno.test("parseRates() keeps the rates in the order given; one rate reads as before", () => {
+  assert.deepEqual(parseRates("2500"), [2500]);
+  assert.deepEqual(parseRates("0.5"), [0.5]);
+  assert.deepEqual(parseRates("100,1000,3000"), [100, 1000, 3000]);
+  assert.deepEqual(parseRates("3000, 100,2.5"), [3000, 100, 2.5]);
+  assert.deepEqual(_options(["--rate", "100,1000,3000"]).rates, [100, 1000, 3000]);
+  assert.deepEqual(_options(["--rate", "100", "--baseline"]).rates, [100]);
+  const twelve = Array.from({ length: 12 }, (_, i) => String(100 * (i + 1))).join(",");
+  assert.equal(parseRates(twelve).length, 12);
+});
+
+Deno.test("parseBenchArgs rejects a bad --rate list, saying what was expected", () => {
+  _usage(["--rate", "0"], /^--rate must be a number from 0.1 to 1000000, got "0"$/);
+  _usage(
+    ["--rate", "100,,3000"],
+    /^--rate has an empty item in "100,,3000"; expected rates separated by commas/,
+  );
+  _usage(["--rate", "100,"], /--rate has an empty item in "100,"/);
+  _usage(["--rate", ","], /--rate has an empty item/);
+  _usage(
+    ["--rate", "100,fast"],
+    /^--rate must list numbers from 0.1 to 1000000, got "fast" in "100,fast"$/,
+  );
+  _usage(["--rate", "100,-5"], /--rate must list numbers from 0.1 to 1000000, got "-5"/);
+  _usage(["--rate", "100,1e3"], /--rate must list numbers .* got "1e3"/);
+  _usage(["--rate", "100,0.05"], /--rate must list numbers from 0.1 to 1000000, got "0.05"/);
+  _usage(["--rate", "100,2000000"], /--rate must list numbers .* got "2000000"/);
+  _usage(
+    ["--rate", "100,1000,100.0"],
+    /^--rate lists 100 twice in "100,1000,100.0"; expected each rate once$/,
+  );
+  const thirteen = Array.from({ length: 13 }, (_, i) => String(i + 1)).join(",");
+  _usage(["--rate", thirteen], /^--rate lists 13 rates, got ".*"; expected at most 12$/);
+  _usage(
+    ["--rate", "100,1000", "--baseline"],
+    /--baseline measures one load; give a single --rate/,
+  );
+});
+
+/** An open-loop result at `rate`: CPU and latency grow with it. */
+function _openResult(
+  strategy: LoadStrategyResult["strategy"],
+  rate: number,
+  usPerMsg: number,
+  p50: number,
+): LoadStrategyResult {
+  return {
+    ..._result(strategy, p50),
+    load_model: "open",
+    window: null,
+    rate,
+    accepted_per_s: rate,
+    delivered_per_s: rate * 2,
+    accepted_per_client_min: null,
+    accepted_per_client_p50: null,
+    starved_clients: null,
+    server_cpu_percent: (usPerMsg * rate) / 1e4,
+    server_cpu_us_per_accepted: usPerMsg,
+    server_cpu_us_per_delivered: usPerMsg / 2,
+    machine_busy_percent: rate / 50,
+    generator_cpu_percent: rate / 100,
+  };
+}
+
+function _twoRateReport(): BenchReport {
+  const base = _report();
+  return {
+    ...base,
+    config: { ...base.config, strategies: ["load"], rates: [100, 1000] },
+    results: [_openResult("load", 100, 400, 2), _openResult("load", 1000, 250, 8)],
+  };
+}
+
+Deno.test("renderTextReport with two rates adds a cost curve row per rate and the idle CPU per connection", () => {
+  const text = renderTextReport(_twoRateReport());
+  assert.match(text, /open loop at 100, 1000 msg\/s \(one run each\)/);
+  // The main table tells the runs apart by their rate.
+  assert.match(text, /^strategy\s+backend\s+rate\/s\s+acc\/s\s+deliv\/s/m);
+  assert.match(text, /^load\s+sqlite\s+1000\s+1000\s+2000\s+8\s/m);
+  const curve = text.slice(text.indexOf("Cost curve"), text.indexOf("Idle CPU"));
+  assert.match(
+    curve,
+    /^strategy\s+backend\s+rate\/s\s+acc\/s\s+p50 ms\s+p99 ms\s+srv CPU%\s+srv µs\/acc\s+srv µs\/deliv\s+host busy%\s+gen CPU%$/m,
+  );
+  // rate, acc/s, p50, p99, server CPU (sum), µs per message, per delivery, host busy, generator.
+  assert.match(curve, /^load\s+sqlite\s+100\s+100\s+2\s+6\s+4\s+400\s+200\s+2\s+1$/m);
+  assert.match(curve, /^load\s+sqlite\s+1000\s+1000\s+8\s+24\s+25\s+250\s+125\s+20\s+10$/m);
+  assert.match(
+    text,
+    /^Idle CPU per connection \(2 s before the load, every client connected, no messages\):$/m,
+  );
+  assert.match(text, /^load\s+sqlite\s+100\s+20\s+1\.50\s+0\.50\/1\.00\s+750$/m);
+  assert.match(
+    text,
+    /^strategy\s+backend\s+rate\/s\s+server\s+PID\s+clients\s+CPU % \(1 core\)\s+idle CPU %/m,
+  );
+  // One rate, closed loop: no cost curve, no rate column; the idle CPU is still there.
+  const closed = renderTextReport(_report());
+  assert.doesNotMatch(closed, /Cost curve|rate\/s/);
+  assert.match(closed, /^load\s+sqlite\s+20\s+1\.50\s+0\.50\/1\.00\s+750$/m);
+  // One open-loop rate: the cost curve is there, the main table needs no rate column.
+  const one = _twoRateReport();
+  const single = renderTextReport({
+    ...one,
+    config: { ...one.config, rates: [100] },
+    results: [one.results[0]!],
+  });
+  assert.match(single, /open loop at 100 msg\/s, mix/);
+  assert.match(single, /^Cost curve/m);
+  assert.match(single, /^load\s+sqlite\s+100\s+200\s+2\s+4\s/m, "main row without a rate");
+});
+
+Deno.test("renderHtmlReport with two rates draws server µs per message and latency against the offered rate", () => {
+  const html = renderHtmlReport(_twoRateReport());
+  const svgs = [...html.matchAll(/<svg[\s\S]*?<\/svg>/g)].map((m) => m[0]);
+  assert.equal(svgs.length, 5, "latency, clients per server, throughput, µs per message, latency");
+  for (const svg of svgs) _assertWellFormed(svg);
+  assert.match(svgs[0]!, />load sqlite 1000\/s</, "bar charts name each run's rate");
+  const [cost, latency] = [svgs[3]!, svgs[4]!];
+  assert.match(cost, /Server CPU per message by offered rate/);
+  assert.match(cost, /µs per message/);
+  assert.match(cost, /offered messages\/s \(log scale\)/);
+  assert.match(cost, /<title>load sqlite at 100: 400 µs per message<\/title>/);
+  assert.match(cost, /<title>load sqlite at 1000: 250 µs per message<\/title>/);
+  assert.equal(cost.match(/<polyline /g)!.length, 1);
+  // The dearer message at the lower rate sits higher (smaller y).
+  const [low, high] = [...cost.matchAll(/<polyline points="([^"]*)"/g)][0]![1]!.split(" ")
+    .map((p) => p.split(",").map(Number));
+  assert.ok(low![0]! < high![0]! && low![1]! < high![1]!, `points ${low} ${high}`);
+  assert.match(latency, /End-to-end latency by offered rate/);
+  assert.match(latency, /<title>load sqlite p50 at 1000: 8 ms<\/title>/);
+  assert.match(latency, /<title>load sqlite p99 at 1000: 24 ms<\/title>/);
+  assert.equal(latency.match(/<polyline [^>]*stroke-dasharray/g)!.length, 1, "p99 dashed");
+  assert.equal(latency.match(/<polyline /g)!.length, 2);
+  for (const svg of [cost, latency]) {
+    for (const m of svg.matchAll(/ (?:x|y|x1|y1|x2|y2|cx|cy)="([^"]*)"/g)) {
+      assert.ok(Number.isFinite(Number(m[1])), `bad coordinate ${m[0]}`);
+    }
+  }
+  // One rate: no curve to draw.
+  assert.equal([...renderHtmlReport(_report()).matchAll(/<svg /g)].length, 3);
+});
+
+Deno.test("lineChartSvg() leaves a gap for a missing point and uses a linear axis over a narrow range", () => {
+  const svg = lineChartSvg({
+    title: "t",
+    xUnit: "offered messages/s",
+    unit: "ms",
+    xs: [100, 200, 300, 400],
+    series: [{ name: "a", values: [1, 2, null, 4] }],
+  });
+  _assertWellFormed(svg);
+  assert.doesNotMatch(svg, /log scale/);
+  assert.equal(svg.match(/<polyline /g)!.length, 1, "only 100-200 join; 400 stands alone");
+  assert.equal(svg.match(/<circle /g)!.length, 3);
 });

@@ -21,7 +21,9 @@ export {
   type BenchStrategy,
   MAX_CLIENTS,
   MAX_CONNECTIONS,
+  MAX_RATES,
   type MessageMix,
+  RATE_RANGE,
 } from "./options.ts";
 export {
   type BaselineSummary,

@@ -45,8 +45,11 @@ export interface BenchOptions {
   readonly mix: MessageMix;
   /** Members per group (the admin included). */
   readonly groupSize: number;
-  /** Open loop: total messages per second; null for the closed loop. */
-  readonly rate: number | null;
+  /**
+   * Open loop: total messages per second, one run (a fresh cluster per strategy and backend)
+   * per rate, in this order; null for the closed loop.
+   */
+  readonly rates: readonly number[] | null;
   /** Closed loop: messages in flight per client. */
   readonly window: number;
   /** Plaintext bytes per message (each body is a real Fernet token of this much). */
@@ -60,6 +63,11 @@ export interface BenchOptions {
   /** Write an HTML report with SVG charts to this file. */
   readonly report: string | null;
 }
+
+/** Most rates one `--rate` list may hold (each is a cluster per strategy and backend). */
+export const MAX_RATES = 12;
+/** The lowest and highest open-loop rate, messages per second in total. */
+export const RATE_RANGE = { min: 0.1, max: 1_000_000 } as const;
 
 /** Most simulated clients or connections one generator process opens. */
 export const MAX_CLIENTS = 10_000;

@@ -1,7 +1,8 @@
 /**
  * The human-readable form of a {@linkcode BenchReport}: what was run, one table row per
- * strategy and store backend, a row per server process, the baseline, and a loud FAILED block when any
- * correctness check failed. Pure (string in, string out).
+ * strategy, store backend and rate, the cost curve (open loop: server CPU and latency per
+ * rate), the idle CPU per connection, a row per server process, the baseline, and a loud
+ * FAILED block when any correctness check failed. Pure (string in, string out).
  *
  * @module
  */
@@ -18,10 +19,16 @@ export function renderTextReport(report: BenchReport): string {
     `fastchat bench ${report.fastchat_version}: ${c.servers} server(s) on ${c.cpus} CPU(s), ` +
       `users registered with scrypt N=${c.scrypt_n} (not measured)`,
   );
+  const several = c.rates !== null && c.rates.length > 1;
+  const rateCol = several ? ["rate/s"] : [];
+  const rateCell = (r: LoadStrategyResult | IdleStrategyResult) =>
+    several ? [r.mode === "load" ? _n(r.rate) : "-"] : [];
   if (loads.length > 0) {
     lines.push(
       `${c.clients} clients, ${
-        c.rate === null ? `closed loop (window ${c.window})` : `open loop at ${c.rate} msg/s`
+        c.rates === null
+          ? `closed loop (window ${c.window})`
+          : `open loop at ${c.rates.join(", ")} msg/s${several ? " (one run each)" : ""}`
       }, mix dm ${_pct(c.mix.dm)} / group ${_pct(c.mix.group)} (group size ${c.group_size}), ` +
         `${c.message_bytes}-byte messages, ${c.duration_s} s measured after ${c.warmup_s} s warm-up`,
       "",
@@ -29,6 +36,7 @@ export function renderTextReport(report: BenchReport): string {
         [
           "strategy",
           "backend",
+          ...rateCol,
           "acc/s",
           "deliv/s",
           "p50 ms",
@@ -54,6 +62,7 @@ export function renderTextReport(report: BenchReport): string {
         loads.map((r) => [
           r.strategy,
           r.backend,
+          ...rateCell(r),
           _n(r.accepted_per_s),
           _n(r.delivered_per_s),
           _n(r.p50_ms),
@@ -78,10 +87,12 @@ export function renderTextReport(report: BenchReport): string {
         ]),
       ),
     );
+    if (c.rates !== null) lines.push("", ...renderCostCurve(loads, c.mix.group > 0));
+    lines.push("", ...renderIdleCpu(loads, several));
     for (const r of loads) {
       if (r.starved_clients === null) continue;
       lines.push(
-        `${r.strategy}/${r.backend}: accepted per client in the window: fewest ` +
+        `${_name(r, several)}: accepted per client in the window: fewest ` +
           `${r.accepted_per_client_min}, median ${r.accepted_per_client_p50}; ` +
           `${r.starved_clients} client(s) with none (starved); ` +
           `send→accepted p99 = ${_ratio(r.accept_p99_ms, r.accept_p50_ms)} × p50`,
@@ -90,7 +101,7 @@ export function renderTextReport(report: BenchReport): string {
     for (const r of loads) {
       if (r.busy === 0) continue;
       lines.push(
-        `${r.strategy}/${r.backend}: ${r.busy} attempts answered busy, ` +
+        `${_name(r, several)}: ${r.busy} attempts answered busy, ` +
           (r.refused > 0 ? `${r.refused} dropped as excess (open loop); ` : "sent again; ") +
           `send→accepted from the first attempt p50 ${_n(r.accept_first_p50_ms)} ms, ` +
           `p99 ${_n(r.accept_first_p99_ms)} ms`,
@@ -148,10 +159,12 @@ export function renderTextReport(report: BenchReport): string {
       [
         "strategy",
         "backend",
+        ...rateCol,
         "server",
         "PID",
         "clients",
         "CPU % (1 core)",
+        "idle CPU %",
         "RSS MB",
         "peak RSS MB",
         "lag ms",
@@ -164,10 +177,12 @@ export function renderTextReport(report: BenchReport): string {
         r.servers.map((s) => [
           r.strategy,
           r.backend,
+          ...rateCell(r),
           String(s.server_id),
           String(s.pid),
           _n(r.clients_per_server[String(s.server_id)] ?? null),
           _n(s.cpu_percent),
+          _n(s.idle_cpu_percent),
           _n(s.rss_mb),
           _n(s.peak_rss_mb),
           _n(s.lag_ms),
@@ -204,6 +219,84 @@ export function renderTextReport(report: BenchReport): string {
   return lines.join("\n");
 }
 
+/**
+ * The cost curve of open-loop runs: one row per backend, strategy and rate (in the order
+ * run) with what was achieved, the latency, and what it cost: server CPU in all, per
+ * message and (when messages have several recipients, `perDelivery`) per delivery, the
+ * whole host's busy time and the load generator's own CPU.
+ */
+export function renderCostCurve(
+  loads: readonly LoadStrategyResult[],
+  perDelivery: boolean,
+): string[] {
+  return [
+    "Cost curve (srv CPU: all servers summed, % of one core; srv µs: their CPU per accepted " +
+    "message and per delivery; host busy: % of all cores):",
+    ...renderTable(
+      [
+        "strategy",
+        "backend",
+        "rate/s",
+        "acc/s",
+        "p50 ms",
+        "p99 ms",
+        "srv CPU%",
+        "srv µs/acc",
+        ...(perDelivery ? ["srv µs/deliv"] : []),
+        "host busy%",
+        "gen CPU%",
+      ],
+      loads.map((r) => [
+        r.strategy,
+        r.backend,
+        _n(r.rate),
+        _n(r.accepted_per_s),
+        _n(r.p50_ms),
+        _n(r.p99_ms),
+        _n(r.server_cpu_percent),
+        _n(r.server_cpu_us_per_accepted),
+        ...(perDelivery ? [_n(r.server_cpu_us_per_delivered)] : []),
+        _n(r.machine_busy_percent),
+        _n(r.generator_cpu_percent),
+      ]),
+    ),
+  ];
+}
+
+/**
+ * The servers' CPU in the idle window before each run's load (every client connected, no
+ * message): in all, per server, and per connected client (µs of CPU per second).
+ */
+export function renderIdleCpu(
+  loads: readonly LoadStrategyResult[],
+  showRate: boolean,
+): string[] {
+  const window = loads[0]?.idle_window_s ?? 0;
+  return [
+    `Idle CPU per connection (${window} s before the load, every client connected, no messages):`,
+    ...renderTable(
+      [
+        "strategy",
+        "backend",
+        ...(showRate ? ["rate/s"] : []),
+        "clients",
+        "srv CPU%",
+        "% per server",
+        "µs/s per client",
+      ],
+      loads.map((r) => [
+        r.strategy,
+        r.backend,
+        ...(showRate ? [_n(r.rate)] : []),
+        _n(r.idle_clients),
+        _n(r.idle_server_cpu_percent),
+        r.servers.map((s) => s.idle_cpu_percent?.toFixed(2) ?? "-").join("/"),
+        _n(r.idle_cpu_us_per_client_s),
+      ]),
+    ),
+  ];
+}
+
 /** Lays out `rows` under `header` in aligned columns (text left, numbers right). */
 export function renderTable(header: readonly string[], rows: readonly string[][]): string[] {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
@@ -216,6 +309,12 @@ export function renderTable(header: readonly string[], rows: readonly string[][]
     widths.map((w) => "-".repeat(w)).join("  "),
     ...rows.map((r) => line(r, false)),
   ];
+}
+
+/** A run's name in notes: `load/sqlite`, with its rate when there are several. */
+function _name(r: LoadStrategyResult, showRate: boolean): string {
+  const name = `${r.strategy}/${r.backend}`;
+  return showRate && r.rate !== null ? `${name}@${r.rate}/s` : name;
 }
 
 function _n(v: number | null): string {

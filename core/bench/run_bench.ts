@@ -12,7 +12,7 @@
 
 import { VERSION } from "../version.ts";
 import type { ClusterProcess } from "../cluster/supervisor.ts";
-import { checkCancelled } from "./async_util.ts";
+import { checkCancelled, sleep } from "./async_util.ts";
 import { runEchoBaseline } from "./baseline.ts";
 import { BENCH_SCRYPT_N, type BenchCluster, startBenchCluster } from "./bench_cluster.ts";
 import { benchDatabases } from "./bench_db.ts";
@@ -36,6 +36,13 @@ import { cpuPercent, perSecond, round, spread, summarizeLatencies } from "./stat
 /** Descriptors kept free for the runtime, the balancer fetches and the children's pipes. */
 const _FD_MARGIN = 500;
 
+/**
+ * How long the servers' CPU is measured with every client connected and no message sent,
+ * before the load: what holding idle connections costs (presence, pings, timers). Two
+ * seconds is 200 clock ticks per core, enough to see half a percent of a core.
+ */
+export const IDLE_WINDOW_MS = 2_000;
+
 /** One server process as measured. */
 export interface ServerProcessResult {
   /** Its ID, as in the cluster's servers file. */
@@ -44,6 +51,11 @@ export interface ServerProcessResult {
   readonly pid: number;
   /** CPU over the measured window, % of one core. */
   readonly cpu_percent: number | null;
+  /**
+   * CPU over the idle window before the load (every client connected, no message sent),
+   * % of one core; null in idle-scale mode or when it could not be read.
+   */
+  readonly idle_cpu_percent: number | null;
   /** Resident memory at the end, MiB. */
   readonly rss_mb: number | null;
   /** Peak resident memory over its life, MiB. */
@@ -121,7 +133,7 @@ export interface LoadStrategyResult extends ResultBase {
   readonly load_model: "closed" | "open";
   /** Closed loop: messages in flight per client; null in the open loop. */
   readonly window: number | null;
-  /** Open loop: messages per second in total; null in the closed loop. */
+  /** Open loop: messages per second in total (this run's rate); null in the closed loop. */
   readonly rate: number | null;
   /** Measured seconds. */
   readonly duration_s: number;
@@ -200,8 +212,23 @@ export interface LoadStrategyResult extends ResultBase {
   readonly machine_iowait_percent: number | null;
   /** delivered_per_s / baseline_per_s; null without `--baseline`. */
   readonly baseline_ratio: number | null;
+  /** All chat servers' CPU over the window, summed, % of one core. */
+  readonly server_cpu_percent: number | null;
+  /** Server CPU (all chat servers) per accepted message, microseconds. */
+  readonly server_cpu_us_per_accepted: number | null;
   /** Server CPU (all chat servers) per delivered message, microseconds. */
   readonly server_cpu_us_per_delivered: number | null;
+  /** The idle window before the load, seconds (see `idle_cpu_percent` of each server). */
+  readonly idle_window_s: number;
+  /** Clients connected during the idle window. */
+  readonly idle_clients: number;
+  /** All chat servers' CPU over the idle window, summed, % of one core. */
+  readonly idle_server_cpu_percent: number | null;
+  /**
+   * What an idle connected client costs: microseconds of server CPU (all servers) per second
+   * per connected client, over the idle window.
+   */
+  readonly idle_cpu_us_per_client_s: number | null;
   /** That as a multiple of the echo server's CPU per echo; null without `--baseline`. */
   readonly server_cpu_vs_echo: number | null;
   /** A few of the send errors' messages, to tell what failed. */
@@ -298,8 +325,8 @@ export interface BenchReport {
     readonly mix: { readonly dm: number; readonly group: number };
     /** Members per group. */
     readonly group_size: number;
-    /** Open loop: messages per second; null in the closed loop. */
-    readonly rate: number | null;
+    /** Open loop: messages per second, one run per rate in this order; null in the closed loop. */
+    readonly rates: readonly number[] | null;
     /** Closed loop: messages in flight per client; null in the open loop. */
     readonly window: number | null;
     /** Plaintext bytes per message. */
@@ -341,14 +368,24 @@ export async function runBench(opts: BenchOptions, io: BenchIo): Promise<BenchRe
   const results: (LoadStrategyResult | IdleStrategyResult)[] = [];
   const dbs = benchDatabases(opts.pgUrl, io.progress);
   try {
+    // Idle-scale mode sends no load, so it runs once whatever the rates.
+    const rates = opts.connections !== null ? [null] : opts.rates ?? [null];
     for (const backend of opts.backends) {
       for (const strategy of opts.strategies) {
-        checkCancelled(io.signal);
-        const run: _Run = { strategy, backend, db: await dbs.next(backend) };
-        const result = opts.connections !== null
-          ? await _idleStrategy(run, opts, perHolder, bodies[0]!, io, failures)
-          : await _loadStrategy(run, opts, bodies, io, failures);
-        results.push(result);
+        for (const rate of rates) {
+          checkCancelled(io.signal);
+          const run: _Run = {
+            strategy,
+            backend,
+            rate,
+            db: await dbs.next(backend),
+            showRate: rates.length > 1,
+          };
+          const result = opts.connections !== null
+            ? await _idleStrategy(run, opts, perHolder, bodies[0]!, io, failures)
+            : await _loadStrategy(run, opts, bodies, io, failures);
+          results.push(result);
+        }
       }
     }
   } finally {
@@ -362,7 +399,8 @@ export async function runBench(opts: BenchOptions, io: BenchIo): Promise<BenchRe
       bodies,
       warmupMs: opts.warmupS * 1000,
       durationMs: opts.durationS * 1000,
-      rate: opts.rate,
+      // The command line allows --baseline with one rate only.
+      rate: opts.rates?.[0] ?? null,
       window: opts.window,
       signal: io.signal,
       progress: io.progress,
@@ -412,8 +450,8 @@ export async function runBench(opts: BenchOptions, io: BenchIo): Promise<BenchRe
       warmup_s: opts.warmupS,
       mix: opts.mix,
       group_size: opts.groupSize,
-      rate: opts.rate,
-      window: opts.rate === null ? opts.window : null,
+      rates: opts.rates,
+      window: opts.rates === null ? opts.window : null,
       message_bytes: opts.messageBytes,
       scrypt_n: BENCH_SCRYPT_N,
       cpus: navigator.hardwareConcurrency,
@@ -481,10 +519,14 @@ export function fdBudget(
   return Math.max(1, Math.min(HOLDER_MAX, usable));
 }
 
-/** One benchmark run: a strategy on a backend, and the database it runs on. */
+/** One benchmark run: a strategy on a backend at a rate, and the database it runs on. */
 interface _Run {
   readonly strategy: BenchStrategy;
   readonly backend: StoreBackend;
+  /** Open loop: this run's messages per second; null for the closed loop. */
+  readonly rate: number | null;
+  /** Whether the rate is part of the run's name (several rates). */
+  readonly showRate: boolean;
   /** The main database; undefined: the cluster's own SQLite file. */
   readonly db: string | undefined;
 }
@@ -555,17 +597,27 @@ function _loadStrategy(
       const groups = opts.mix.group > 0 ? await createGroups(users, opts.groupSize, io.signal) : [];
       if (groups.length > 0) io.progress(`${strategy}: ${groups.length} groups created`);
       const procs = cluster.processes();
+      const idleClients = users.filter((u) => u.closed === null).length;
+      io.progress(
+        `${strategy}: ${IDLE_WINDOW_MS / 1000} s idle with ${idleClients} clients connected ` +
+          `(server CPU per connection)`,
+      );
+      const idle0 = await _snapshot(procs);
+      await sleep(IDLE_WINDOW_MS, io.signal);
+      checkCancelled(io.signal);
+      const idle1 = await _snapshot(procs);
+      const idleCpu = (pid: number) => _cpu(idle0, idle1, pid);
       let before: Promise<_Snapshot> | null = null;
       let after: Promise<_Snapshot> | null = null;
       io.progress(
         `${strategy}: ${opts.warmupS} s warm-up, then ${opts.durationS} s measured (${
-          opts.rate === null ? `closed loop, window ${opts.window}` : `open loop, ${opts.rate}/s`
+          run.rate === null ? `closed loop, window ${opts.window}` : `open loop, ${run.rate}/s`
         })`,
       );
       const load = await runLoad(users, groups, {
         warmupMs: opts.warmupS * 1000,
         durationMs: opts.durationS * 1000,
-        rate: opts.rate,
+        rate: run.rate,
         window: opts.window,
         mix: opts.mix,
         bodies,
@@ -586,14 +638,17 @@ function _loadStrategy(
       const balance = _balance(users.map((u) => u.serverId), cluster);
       const cpu = (pid: number) => _cpu(s0, s1, pid);
       const balancer = procs.find((p) => p.serverId === null);
+      const serverProcs = procs.filter((p) => p.serverId !== null);
+      const serverCpu = _sum(serverProcs.map((p) => cpu(p.pid)));
+      const idleServerCpu = _sum(serverProcs.map((p) => idleCpu(p.pid)));
       const result: LoadStrategyResult = {
         strategy: run.strategy,
         backend: run.backend,
         mode: "load",
         clients: opts.clients,
-        load_model: opts.rate === null ? "closed" : "open",
-        window: opts.rate === null ? opts.window : null,
-        rate: opts.rate,
+        load_model: run.rate === null ? "closed" : "open",
+        window: run.rate === null ? opts.window : null,
+        rate: run.rate,
         duration_s: opts.durationS,
         warmup_s: opts.warmupS,
         sent: load.sent,
@@ -609,7 +664,7 @@ function _loadStrategy(
         busy: load.busy,
         refused: load.refused,
         ...perClientFairness(
-          opts.rate === null,
+          run.rate === null,
           load.acceptedPerUser.filter((_, i) => users[i]!.closed === null),
         ),
         deliveries: load.deliveries,
@@ -636,12 +691,13 @@ function _loadStrategy(
           ? round(groups.reduce((s, g) => s + g.members.length, 0) / groups.length, 2)
           : null,
         ...balance,
-        servers: procs.filter((p) => p.serverId !== null).map((p) => {
+        servers: serverProcs.map((p) => {
           const mem = memory.get(p.pid);
           return {
             server_id: p.serverId!,
             pid: p.pid,
             cpu_percent: round(cpu(p.pid)),
+            idle_cpu_percent: round(idleCpu(p.pid), 2),
             rss_mb: _mb(mem?.rssBytes ?? null),
             peak_rss_mb: _mb(mem?.peakBytes ?? null),
             ..._counterFields(counters.get(p.serverId!)),
@@ -652,15 +708,26 @@ function _loadStrategy(
         generator_rss_mb: _mb(memory.get(Deno.pid)?.rssBytes ?? null),
         ..._machine(s0, s1),
         baseline_ratio: null,
+        server_cpu_percent: round(serverCpu),
+        server_cpu_us_per_accepted: cpuMicrosPer(
+          serverCpu,
+          perSecond(load.acceptedInWindow, load.windowMs),
+        ),
         server_cpu_us_per_delivered: cpuMicrosPer(
-          procs.filter((p) => p.serverId !== null).reduce((sum, p) => sum + (cpu(p.pid) ?? NaN), 0),
+          serverCpu,
           perSecond(load.deliveredInWindow, load.windowMs),
         ),
+        idle_window_s: IDLE_WINDOW_MS / 1000,
+        idle_clients: idleClients,
+        idle_server_cpu_percent: round(idleServerCpu, 2),
+        idle_cpu_us_per_client_s: idleServerCpu === null || idleClients === 0
+          ? null
+          : round((idleServerCpu / 100) * 1e6 / idleClients, 1),
         server_cpu_vs_echo: null,
         error_samples: load.errorSamples,
         ports: { balancer: cluster.balancerPort, servers: cluster.servers.map((s) => s.port) },
       };
-      _checkLoad(result, failures);
+      _checkLoad(strategy, result, failures);
       return result;
     } finally {
       await closeUsers(users);
@@ -720,6 +787,7 @@ function _idleStrategy(
         server_id: s.serverId,
         pid: s.pid,
         cpu_percent: null,
+        idle_cpu_percent: null,
         rss_mb: _mb(s.rssAfterBytes),
         peak_rss_mb: _mb(s.peakBytes),
         ..._counterFields(counters.get(s.serverId)),
@@ -762,8 +830,7 @@ function _counterFields(c: ServerCounters | undefined) {
   };
 }
 
-function _checkLoad(r: LoadStrategyResult, failures: string[]): void {
-  const s = r.strategy;
+function _checkLoad(s: string, r: LoadStrategyResult, failures: string[]): void {
   if (r.lost > 0) {
     failures.push(`${s}: ${r.lost} messages lost (${r.lost_deliveries} deliveries missing)`);
   }
@@ -835,9 +902,15 @@ function _mb(bytes: number | null): number | null {
   return bytes === null ? null : round(bytes / (1024 * 1024), 1);
 }
 
-/** How a run is named in progress lines and failures: `load/postgres`. */
+/** How a run is named in progress lines and failures: `load/postgres`, `load/sqlite@100/s`. */
 function _label(run: _Run): string {
-  return `${run.strategy}/${run.backend}`;
+  const name = `${run.strategy}/${run.backend}`;
+  return run.showRate && run.rate !== null ? `${name}@${run.rate}/s` : name;
+}
+
+/** The sum of `values`; null when any is unknown. */
+function _sum(values: readonly (number | null)[]): number | null {
+  return values.some((v) => v === null) ? null : values.reduce<number>((s, v) => s + v!, 0);
 }
 
 /**
