@@ -7,7 +7,10 @@
 
 import assert from "node:assert/strict";
 import { DatabaseSync } from "node:sqlite";
+import type { StoreError } from "../../core/store/store.ts";
+import { WalSync } from "../../core/store/sqlite/wal_sync.ts";
 import { SqliteWriter } from "../../core/store/sqlite/writer.ts";
+import { until } from "../helpers/wait.ts";
 
 Deno.test("SqliteWriter.write() runs the writes queued together in one transaction; a failing one rolls back alone", async () => {
   const db = new DatabaseSync(":memory:");
@@ -40,37 +43,50 @@ Deno.test("SqliteWriter.write() runs the writes queued together in one transacti
   db.close();
 });
 
-Deno.test("SqliteWriter.write() skips the fsync only for a transaction of writes that are not durable", async () => {
-  const dir = Deno.makeTempDirSync();
-  const db = new DatabaseSync(`${dir}/w.db`);
-  db.exec("PRAGMA journal_mode = WAL");
-  db.exec("PRAGMA synchronous = FULL");
+Deno.test("SqliteWriter.write() answers a durable write after the WAL flush that follows its commit, others at once", async () => {
+  const db = new DatabaseSync(":memory:");
   db.exec("CREATE TABLE t (x INTEGER)");
-  const writer = new SqliteWriter(db, null, 1000);
-  // What `synchronous` is while each write runs, hence at its commit: 2 FULL, 1 NORMAL.
-  const mode = (durable: boolean) =>
-    writer.write(() => {
-      db.prepare("INSERT INTO t (x) VALUES (1)").run();
-      return (db.prepare("PRAGMA synchronous").get() as { synchronous: number }).synchronous;
-    }, durable);
-  assert.equal(await mode(false), 1);
-  assert.equal(await mode(true), 2);
-  assert.equal(await mode(false), 1);
-  // One durable write makes the whole shared transaction durable.
-  assert.deepEqual(await Promise.all([mode(false), mode(true), mode(false)]), [2, 2, 2]);
+  const flushes: PromiseWithResolvers<void>[] = [];
+  let closed = false;
+  const wal = new WalSync({
+    syncData: () => {
+      const f = Promise.withResolvers<void>();
+      flushes.push(f);
+      return f.promise;
+    },
+    close: () => closed = true,
+  });
+  const writer = new SqliteWriter(db, null, 1000, wal);
+  const seen: string[] = [];
+  const write = (tag: string, durable: boolean) =>
+    writer.write(() => db.prepare("INSERT INTO t (x) VALUES (1)").run(), durable).then(
+      () => seen.push(tag),
+      (e: unknown) =>
+        seen.push(`${tag} failed: ${(e as StoreError).code} ${(e as StoreError).retryable}`),
+    );
+  const ack = write("ack", false);
+  const msg = write("message", true);
+  await ack;
+  assert.deepEqual(seen, ["ack"], "the ack did not wait for the flush");
+  assert.equal(flushes.length, 1, "one flush after the commit");
+  // The next transaction commits while the flush runs; its flush waits for the running one.
+  const msg2 = write("message 2", true);
+  await until(() => db.prepare("SELECT count(*) AS n FROM t").get()!["n"] === 3, "third row");
+  assert.equal(flushes.length, 1);
+  flushes[0]!.resolve();
+  await msg;
+  assert.deepEqual(seen, ["ack", "message"]);
+  await until(() => flushes.length === 2, "the second flush");
+  flushes[1]!.reject(new Error("EIO"));
+  await msg2;
+  assert.deepEqual(seen, ["ack", "message", "message 2 failed: unavailable true"]);
+  // A write that fails is answered at once: it has nothing to flush.
+  await writer.write(() => {
+    throw new RangeError("bad");
+  }).catch((e: unknown) => seen.push(`threw ${(e as Error).name}`));
+  assert.equal(seen.at(-1), "threw RangeError");
+  assert.equal(flushes.length, 2);
   await writer.close();
+  assert.equal(closed, true);
   db.close();
-
-  // A database opened for throwaway data (`fsync` false) never goes back to FULL.
-  const db2 = new DatabaseSync(`${dir}/n.db`);
-  db2.exec("PRAGMA journal_mode = WAL");
-  db2.exec("PRAGMA synchronous = NORMAL");
-  const writer2 = new SqliteWriter(db2, null, 1000, false);
-  const seen = await writer2.write(
-    () => (db2.prepare("PRAGMA synchronous").get() as { synchronous: number }).synchronous,
-  );
-  assert.equal(seen, 1);
-  await writer2.close();
-  db2.close();
-  Deno.removeSync(dir, { recursive: true });
 });

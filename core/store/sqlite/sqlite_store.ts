@@ -15,8 +15,12 @@
  * - `BEGIN IMMEDIATE` for every write transaction (the writer's): the write lock is taken up front, so two
  *   processes never both hold read snapshots and then deadlock trying to upgrade them.
  *   Transactions never `await`, so they stay short.
- * - `synchronous=FULL`: the WAL is fsynced at every commit, so a message is on disk before
- *   `saveMessages()` resolves and the sender is told it was accepted.
+ * - Durable: the WAL is flushed (fdatasync) after every commit of a durable write, outside
+ *   the write lock and shared by the commits that come meanwhile (`wal_sync.ts`), so a
+ *   message is on disk before `saveMessages()` resolves and the sender is told it was
+ *   accepted. Acknowledgements and clean-ups need no flush of their own (lost in a power cut,
+ *   they are done again). The connection is in `synchronous=NORMAL`; were the WAL file not
+ *   there to flush, it would stay in `FULL`, which fsyncs inside every commit.
  * - IDs come from `INTEGER PRIMARY KEY AUTOINCREMENT` inside those write transactions, so
  *   they are unique, increasing in acceptance order across processes, and never reused.
  *   Writers take turns, so IDs also become visible in ID order (the "Order" promise in
@@ -51,6 +55,7 @@ import {
 } from "../records.ts";
 import { isBusyError, isForeignKeyError, retryWhileBusy, unavailableError } from "./failures.ts";
 import { migrateSqlite } from "./schema.ts";
+import { WalSync } from "./wal_sync.ts";
 import { SqliteWriter } from "./writer.ts";
 import { bucketRefund, bucketTake, bucketWait } from "../token_bucket.ts";
 import {
@@ -268,10 +273,10 @@ export class SqliteStore implements Store {
     db: DatabaseSync,
     lockFile: Deno.FsFile | null,
     busyTimeoutMs: number,
-    fsync: boolean,
+    wal: WalSync | null,
   ) {
     this.#db = db;
-    this.#writer = new SqliteWriter(db, lockFile, busyTimeoutMs, fsync);
+    this.#writer = new SqliteWriter(db, lockFile, busyTimeoutMs, wal);
     const st: Partial<Record<keyof typeof _SQL, StatementSync>> = {};
     for (const key of Object.keys(_SQL) as (keyof typeof _SQL)[]) {
       st[key] = db.prepare(_SQL[key]);
@@ -317,7 +322,8 @@ export class SqliteStore implements Store {
         }
       });
       await retryWhileBusy(busyTimeoutMs, () => migrateSqlite(conn, path));
-      return new SqliteStore(db, lockFile, busyTimeoutMs, synchronous === "full");
+      const wal = synchronous === "full" && !memory ? _walSync(db, path) : null;
+      return new SqliteStore(db, lockFile, busyTimeoutMs, wal);
     } catch (err) {
       db?.close();
       lockFile?.close();
@@ -980,6 +986,21 @@ function _group(st: _Statements, row: _Row): GroupRecord {
 }
 
 /** Runs `fn` now and returns its result as a promise; a throw becomes a rejection. */
+/**
+ * The flush of `path`'s WAL (`wal_sync.ts`), with `db` switched to `synchronous=NORMAL`; null,
+ * and `db` left in `FULL`, if the WAL file cannot be opened.
+ */
+function _walSync(db: DatabaseSync, path: string): WalSync | null {
+  let file: Deno.FsFile;
+  try {
+    file = Deno.openSync(`${path}-wal`, { read: true });
+  } catch {
+    return null;
+  }
+  db.exec("PRAGMA synchronous = NORMAL");
+  return new WalSync(file);
+}
+
 function _settle<T>(fn: () => T): Promise<T> {
   try {
     return Promise.resolve(fn());

@@ -16,12 +16,12 @@
  *   seconds. Past `busyTimeoutMs` the write falls back on SQLite's locking (`busy_timeout`),
  *   and then fails with StoreError `unavailable`.
  *
- * - **Durability per write.** A write queued as not durable (an acknowledgement, a settle)
- *   may be lost in a power cut without harm: it is simply done again. A transaction made only
- *   of such writes commits with `synchronous=NORMAL`, which skips the fsync; any transaction
- *   with one durable write commits with `FULL`. In WAL mode the fsync of a later commit
- *   covers every frame before it in the log, so a durable commit also makes durable every
- *   lighter one before it, from any process, and nothing commits out of order.
+ * - **The flush outside the lock** (`wal_sync.ts`). With a {@linkcode WalSync}, the
+ *   connection commits with `synchronous=NORMAL` and the writer flushes the WAL after it has
+ *   released the lock; a durable write's caller hears back after that flush, a write queued
+ *   as not durable (an acknowledgement, a clean-up: lost in a power cut, it is simply done
+ *   again) right after its commit. Without one (an in-memory database, or a connection left
+ *   in `synchronous=FULL`), every commit is as durable as the connection makes it.
  *
  * Transactions start with `BEGIN IMMEDIATE`, so the write lock is taken up front and two
  * processes never both hold read snapshots and then deadlock upgrading them; the writes in
@@ -31,8 +31,10 @@
  */
 
 import type { DatabaseSync, StatementSync } from "node:sqlite";
+import { STORE_ERRORS, StoreError } from "../store.ts";
 import { MAX_WRITES_PER_TRANSACTION } from "../validate.ts";
 import { isBusyError, unavailableError } from "./failures.ts";
+import type { WalSync } from "./wal_sync.ts";
 
 /** A queued write and how to answer its caller. */
 interface _Item {
@@ -46,10 +48,8 @@ interface _Item {
 export class SqliteWriter {
   readonly #db: DatabaseSync;
   readonly #busyTimeoutMs: number;
-  /** Whether durable writes fsync (`synchronous=FULL`); false for throwaway databases. */
-  readonly #fsync: boolean;
-  /** The `synchronous` mode the connection is in now: true for FULL. */
-  #full: boolean;
+  /** Flushes the WAL after durable commits; null when commits need no flush of ours. */
+  readonly #wal: WalSync | null;
   /** `PATH-writer.lock`: taken around each write transaction; null for `:memory:`. */
   readonly #lockFile: Deno.FsFile | null;
   readonly #st: {
@@ -72,20 +72,19 @@ export class SqliteWriter {
   /**
    * A writer on `db`, an open connection it shares with the store's readers; `lockFile` is
    * the open `PATH-writer.lock` (null for an in-memory database, which no other process
-   * sees). The writer closes `lockFile` in {@linkcode SqliteWriter.close}. `fsync` says
-   * whether `db` is in `synchronous=FULL` (durable writes are fsynced) or `NORMAL`.
+   * sees). The writer closes `lockFile` in {@linkcode SqliteWriter.close}. With `wal`, `db`
+   * must be in `synchronous=NORMAL` and durable writes wait for `wal`'s flush.
    */
   constructor(
     db: DatabaseSync,
     lockFile: Deno.FsFile | null,
     busyTimeoutMs: number,
-    fsync = true,
+    wal: WalSync | null = null,
   ) {
     this.#db = db;
     this.#lockFile = lockFile;
     this.#busyTimeoutMs = busyTimeoutMs;
-    this.#fsync = fsync;
-    this.#full = fsync;
+    this.#wal = wal;
     this.#st = {
       beginImmediate: db.prepare("BEGIN IMMEDIATE"),
       commit: db.prepare("COMMIT"),
@@ -99,8 +98,8 @@ export class SqliteWriter {
   /**
    * Runs `fn` in a `BEGIN IMMEDIATE` transaction (its savepoint rolled back if it throws),
    * after this process's earlier writes and while holding the cross-process writer lock.
-   * Resolves once the transaction committed; with `durable` false (see the module
-   * documentation) the commit may skip the fsync when nothing durable shares it.
+   * Resolves once the transaction committed and, unless `durable` is false, its commit is
+   * on disk (see the module documentation).
    */
   write<T>(fn: () => T, durable = true): Promise<T> {
     return new Promise<T>((resolve, reject) => {
@@ -109,9 +108,10 @@ export class SqliteWriter {
     });
   }
 
-  /** Waits for the writes already queued, then closes the lock file. */
+  /** Waits for the writes already queued (and their flush), then closes the files. */
   async close(): Promise<void> {
     await this.#writes;
+    await this.#wal?.close();
     this.#lockFile?.close();
   }
 
@@ -124,7 +124,6 @@ export class SqliteWriter {
         const batch = this.#queue.splice(0, MAX_WRITES_PER_TRANSACTION);
         const results: ({ ok: true; value: unknown } | { ok: false; error: unknown })[] = [];
         try {
-          this.#syncMode(this.#fsync && batch.some((item) => item.durable));
           this.#st.beginImmediate.run();
           try {
             for (const item of batch) {
@@ -152,23 +151,22 @@ export class SqliteWriter {
         } finally {
           if (locked) this.#unlockWriters();
         }
+        // The next transaction may start while this one's flush runs (that is the point).
+        const flushed = this.#wal !== null && batch.some((item, i) =>
+            item.durable && results[i]!.ok
+          )
+          ? this.#wal.sync()
+          : null;
         batch.forEach((item, i) => {
           const r = results[i]!;
-          if (r.ok) item.resolve(r.value);
-          else item.reject(r.error);
+          if (!r.ok) item.reject(r.error);
+          else if (flushed === null || !item.durable) item.resolve(r.value);
+          else flushed.then(() => item.resolve(r.value), (err) => item.reject(_flushError(err)));
         });
       }
     } finally {
       this.#draining = false;
     }
-  }
-
-  /** Puts the connection in `synchronous=FULL` (true) or `NORMAL`, outside a transaction. */
-  #syncMode(full: boolean): void {
-    if (full === this.#full) return;
-    // Not a prepared statement: SQLite applies this pragma when it compiles it.
-    this.#db.exec(full ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL");
-    this.#full = full;
   }
 
   /**
@@ -212,6 +210,19 @@ export class SqliteWriter {
     this.#flock = null;
     if (this.#lockFile !== null) _unlock(this.#lockFile);
   }
+}
+
+/**
+ * The error for a durable write whose flush failed: it committed, but may not survive a power
+ * cut. Retryable: a message saved again under its client ID is recognised, not stored twice.
+ */
+function _flushError(err: unknown): StoreError {
+  return new StoreError(
+    STORE_ERRORS.unavailable,
+    `The database log could not be flushed to disk (${(err as Error)?.message ?? err}); ` +
+      "the write may be lost in a power cut: try again",
+    { cause: err },
+  );
 }
 
 /** Releases a lock file's lock; a file already closed has no lock left to release. */
