@@ -18,7 +18,8 @@
  *
  * - **The flush outside the lock** (`wal_sync.ts`). With a {@linkcode WalSync}, the
  *   connection commits with `synchronous=NORMAL` and the writer flushes the WAL after it has
- *   released the lock; a durable write's caller hears back after that flush, a write queued
+ *   released the lock; when writes queued during the transaction, it starts the next one once
+ *   the flush is done (what queued meanwhile goes in it); a durable write's caller hears back after that flush, a write queued
  *   as not durable (an acknowledgement, a clean-up: lost in a power cut, it is simply done
  *   again) right after its commit. Without one (an in-memory database, or a connection left
  *   in `synchronous=FULL`), every commit is as durable as the connection makes it.
@@ -151,7 +152,7 @@ export class SqliteWriter {
         } finally {
           if (locked) this.#unlockWriters();
         }
-        // The next transaction may start while this one's flush runs (that is the point).
+        // Other processes commit while this flush runs: the lock is free (that is the point).
         const flushed = this.#wal !== null && batch.some((item, i) =>
             item.durable && results[i]!.ok
           )
@@ -163,6 +164,13 @@ export class SqliteWriter {
           else if (flushed === null || !item.durable) item.resolve(r.value);
           else flushed.then(() => item.resolve(r.value), (err) => item.reject(_flushError(err)));
         });
+        // Writes that queued during this transaction mean load: the next transaction waits for
+        // the flush, so that everything queued meanwhile commits together (at saturation,
+        // starting at once made smaller transactions and cost 15 % of the throughput). A write
+        // that comes to an idle writer commits at once, while the flush before it runs (at
+        // 1,000 msg/s waiting for it tripled the latency: three processes' flushes queue in the
+        // kernel).
+        if (flushed !== null && this.#queue.length > 0) await flushed.catch(() => {});
       }
     } finally {
       this.#draining = false;
