@@ -69,26 +69,43 @@ Deno.test("SqliteWriter.write() answers a durable write after the WAL flush that
   await ack;
   assert.deepEqual(seen, ["ack"], "the ack did not wait for the flush");
   assert.equal(flushes.length, 1, "one flush after the commit");
-  // This process's next transaction waits for the flush (other processes need not: the lock
-  // is free), then commits what queued meanwhile.
+  // An idle writer commits a new write at once, while the flush runs; its own flush is the
+  // next one, which starts when the running one ends.
   const rows = () => db.prepare("SELECT count(*) AS n FROM t").get()!["n"];
   const msg2 = write("message 2", true);
-  await new Promise((r) => setTimeout(r, 0));
-  assert.equal(rows(), 2);
+  await until(() => rows() === 3, "message 2 committed during the first flush");
+  assert.equal(flushes.length, 1);
   flushes[0]!.resolve();
   await msg;
   assert.deepEqual(seen, ["ack", "message"]);
   await until(() => flushes.length === 2, "the second flush");
-  assert.equal(rows(), 3);
   flushes[1]!.reject(new Error("EIO"));
   await msg2;
   assert.deepEqual(seen, ["ack", "message", "message 2 failed: unavailable true"]);
+  // A loaded writer (a write queued during its transaction) waits for the flush before its next
+  // transaction, so that what queues meanwhile commits with it.
+  let inner: Promise<number> | undefined;
+  const outer = write("outer", true);
+  const queuedDuring = writer.write(() => {
+    db.prepare("INSERT INTO t (x) VALUES (2)").run();
+    inner = write("queued during", true);
+  });
+  await until(() => flushes.length === 3, "the third flush");
+  assert.equal(rows(), 5, "outer and the write that queued the next one");
+  assert.equal(flushes.length, 3, "the queued write waits for the flush");
+  flushes[2]!.resolve();
+  await Promise.all([outer, queuedDuring]);
+  await until(() => rows() === 6, "the queued write committed after the flush");
+  await until(() => flushes.length === 4, "its own flush");
+  flushes[3]!.resolve();
+  await inner;
+  assert.deepEqual(seen.slice(-2), ["outer", "queued during"]);
   // A write that fails is answered at once: it has nothing to flush.
   await writer.write(() => {
     throw new RangeError("bad");
   }).catch((e: unknown) => seen.push(`threw ${(e as Error).name}`));
   assert.equal(seen.at(-1), "threw RangeError");
-  assert.equal(flushes.length, 2);
+  assert.equal(flushes.length, 4);
   await writer.close();
   assert.equal(closed, true);
   db.close();
