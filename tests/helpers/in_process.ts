@@ -199,6 +199,17 @@ export class InProcessCluster {
     return client;
   }
 
+  /**
+   * Logs `username` (registered by {@linkcode user}) in on a new connection to server `id`;
+   * resolves with it once its replay is over.
+   */
+  async login(id: number, username: string): Promise<FakeClient> {
+    const client = this.connect(id);
+    await client.request({ type: "login", ref: 0, username, password: "correct horse 1" });
+    await client.waitFor((f) => f.type === "synced");
+    return client;
+  }
+
   /** Registers a user on server `id`; resolves once its replay is over. */
   async user(id: number, username: string): Promise<{ client: FakeClient; id: number }> {
     const client = this.connect(id);

@@ -38,12 +38,8 @@ Deno.test("ChatServer pushes a message to every connection of the recipient on e
   try {
     const alice = await c.user(1, "alice");
     const bob = await c.user(2, "bob");
-    const bob3 = c.connect(3);
-    await bob3.request({ type: "login", ref: 0, username: "bob", password: "correct horse 1" });
-    await bob3.waitFor((f) => f.type === "synced");
-    const bob2b = c.connect(2);
-    await bob2b.request({ type: "login", ref: 0, username: "bob", password: "correct horse 1" });
-    await bob2b.waitFor((f) => f.type === "synced");
+    const bob3 = await c.login(3, "bob");
+    const bob2b = await c.login(2, "bob");
     const id = await sendDirect(alice.client, bob.id, "to every device", "m1");
     for (const conn of [bob.client, bob2b, bob3]) {
       const m = await conn.waitFor(_isMessage(id)) as MessageFrame;
@@ -61,9 +57,7 @@ Deno.test("ChatServer keeps delivering to a user's remaining connection after an
   try {
     const alice = await c.user(1, "alice");
     const bob = await c.user(2, "bob");
-    const bob3 = c.connect(3);
-    await bob3.request({ type: "login", ref: 0, username: "bob", password: "correct horse 1" });
-    await bob3.waitFor((f) => f.type === "synced");
+    const bob3 = await c.login(3, "bob");
     bob3.close();
     await until(() => !c.server(1).presence.remoteServers(bob.id).has(3), "news of bob3 gone");
     const id = await sendDirect(alice.client, bob.id, "still here?", "m1");

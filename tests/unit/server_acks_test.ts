@@ -14,20 +14,13 @@ const _isMessage = (id: number) => (f: ServerFrame) => f.type === "message" && f
 const _receipts = (client: FakeClient, id: number) =>
   client.frames.filter((f) => f.type === "delivered" && f.msg_id === id).length;
 
-async function _login(c: InProcessCluster, server: number, username: string) {
-  const conn = c.connect(server);
-  await conn.request({ type: "login", ref: 0, username, password: "correct horse 1" });
-  await conn.waitFor((f) => f.type === "synced");
-  return conn;
-}
-
 Deno.test("one receipt per delivery when the recipient's connections on two servers and one server all acknowledge", async () => {
   const c = await InProcessCluster.start(2);
   try {
     const alice = await c.user(1, "alice");
     const bob = await c.user(1, "bob");
-    const bob1b = await _login(c, 1, "bob");
-    const bob2 = await _login(c, 2, "bob");
+    const bob1b = await c.login(1, "bob");
+    const bob2 = await c.login(2, "bob");
     const id = await sendDirect(alice.client, bob.id, "to all of bob", "m1");
     for (const conn of [bob.client, bob1b, bob2]) await conn.waitFor(_isMessage(id));
     for (const conn of [bob.client, bob1b, bob2]) conn.write({ type: "ack", ids: [id] });
@@ -78,9 +71,8 @@ Deno.test("a server's idle() writes the acknowledgements its log holds, before t
     await c.server(1).idle();
     assert.deepEqual(await c.store.pendingFor(bob.id, 0, 10), []);
     // A new connection of bob's is replayed nothing.
-    const again = c.connect(1);
-    await again.request({ type: "login", ref: 0, username: "bob", password: "correct horse 1" });
-    const synced = await again.waitFor((f) => f.type === "synced");
+    const again = await c.login(1, "bob");
+    const synced = again.frames.find((f) => f.type === "synced");
     assert.equal((synced as { pending: number }).pending, 0);
   } finally {
     await c.stop();
