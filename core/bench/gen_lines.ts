@@ -2,9 +2,10 @@
  * The line protocol between `fastchat bench` and its load generator processes (the hidden
  * `fastchat bench --generate K` mode, `load_slice.ts`): one JSON object per line, the
  * parent's on the child's stdin ({@linkcode ParentLine}), the child's on its stdout
- * ({@linkcode ChildLine}). The parent drives the measured window with `start`, `measure`,
- * `stop` and `finish`, so every slice measures the same window; the child's stdin ending
- * before `finish` means the parent is gone or cancelled.
+ * ({@linkcode ChildLine}). The parent drives the load with `start` (which carries the
+ * measured window on the child's clock), `stop` and `finish`, so every slice measures the
+ * same window; the child's stdin ending before `finish` means the parent is gone or
+ * cancelled.
  *
  * @module
  */
@@ -41,8 +42,15 @@ export interface SliceConfig {
 export type ParentLine =
   | { readonly type: "config"; readonly config: SliceConfig }
   | { readonly type: "clock"; readonly n: number }
-  | { readonly type: "start" }
-  | { readonly type: "measure" }
+  | {
+    readonly type: "start";
+    /**
+     * The measured window on the child's clock (the parent's window moved by the child's
+     * offset), so every slice counts the same instants whatever its event loop's lag.
+     */
+    readonly measureFrom: number;
+    readonly measureTo: number;
+  }
   | { readonly type: "stop" }
   | { readonly type: "finish" };
 
@@ -120,7 +128,7 @@ export type ChildLine =
   | { readonly type: "result"; readonly summary: SliceSummary }
   | { readonly type: "failed"; readonly message: string };
 
-const _PARENT_TYPES = new Set(["config", "clock", "start", "measure", "stop", "finish"]);
+const _PARENT_TYPES = new Set(["config", "clock", "start", "stop", "finish"]);
 const _CHILD_TYPES = new Set([
   "progress",
   "load",

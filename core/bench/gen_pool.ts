@@ -2,8 +2,9 @@
  * The parent's side of a spread load (`fastchat bench --generators G`): spawns G
  * `fastchat bench --generate K` processes (`load_slice.ts`), each with a contiguous slice of
  * the registered users and its share of the rate, measures each one's clock offset, drives
- * the warm-up and the measured window for all of them (so every slice measures the same
- * window, and the CPU snapshots bracket it), waits until every slice has drained, collects
+ * the warm-up and the measured window for all of them (one window on the parent's clock,
+ * moved onto each child's, so every slice measures the same instants and the CPU snapshots
+ * bracket them), waits until every slice has drained, collects
  * their records and merges them (`gen_merge.ts`). Every child is gone when
  * {@linkcode GeneratorPool.close} settles; a child that dies fails the run.
  *
@@ -166,12 +167,18 @@ async function _run(
     );
   }, 1_000);
   try {
-    for (const c of children) c.send({ type: "start" });
+    // The window on our clock, sent to each child on its own: one window for every slice.
+    const measureFrom = start + cfg.warmupMs;
+    const measureTo = measureFrom + cfg.durationMs;
+    children.forEach((c, k) =>
+      c.send({
+        type: "start",
+        measureFrom: measureFrom + offsets[k]!,
+        measureTo: measureTo + offsets[k]!,
+      })
+    );
     const ended = Promise.withResolvers<void>();
-    timers.push(setTimeout(() => {
-      for (const c of children) c.send({ type: "measure" });
-      cfg.onMeasureStart?.();
-    }, cfg.warmupMs));
+    timers.push(setTimeout(() => cfg.onMeasureStart?.(), cfg.warmupMs));
     timers.push(setTimeout(() => {
       for (const c of children) c.send({ type: "stop" });
       cfg.onMeasureEnd?.();

@@ -91,8 +91,7 @@ export async function runSlice(io: {
       const line = await io.next();
       if (line === null) throw new Error("The benchmark closed the generator's input early");
       if (line.type === "clock") io.write({ type: "clock", n: line.n, now: performance.now() });
-      else if (line.type === "start") engine.start();
-      else if (line.type === "measure") engine.measure(true);
+      else if (line.type === "start") engine.start(line.measureFrom, line.measureTo);
       else if (line.type === "stop") void engine.stop().then(() => io.write({ type: "drained" }));
       else if (line.type === "finish") {
         engine.report();
@@ -136,7 +135,9 @@ function _engine(
   const timers: TimerHandle[] = [];
   let seq = 0;
   let sending = false;
-  let measuring = false;
+  let measureFrom = Infinity;
+  let measureTo = -Infinity;
+  const inWindow = (t: number) => t >= measureFrom && t < measureTo;
   let sentDirect = 0;
   let sentGroup = 0;
   let accepted = 0;
@@ -173,7 +174,7 @@ function _engine(
       expected: 1,
       receipts: 0,
       accepted: false,
-      measured: measuring,
+      measured: inWindow(now),
     };
     if (asGroup) {
       rec.groupId = u.groupId;
@@ -216,7 +217,7 @@ function _engine(
       sent.status[r.row] = 1;
       accepted++;
       const now = performance.now();
-      if (measuring) {
+      if (inWindow(now)) {
         acceptedInWindow++;
         acceptedPerUser[r.sender]!++;
       }
@@ -268,12 +269,15 @@ function _engine(
     recv.user.push(users[j]!.index);
     recv.msgId.push(f.msg_id);
     recv.id.push(cmid !== null && cmid.charCodeAt(0) === 98 ? Number(cmid.slice(1)) : -1);
-    recv.at.push(_ms(performance.now()));
-    recv.inWindow.push(measuring ? 1 : 0);
+    const now = performance.now();
+    recv.at.push(_ms(now));
+    recv.inWindow.push(inWindow(now) ? 1 : 0);
   };
 
   return {
-    start() {
+    start(from: number, to: number) {
+      measureFrom = from;
+      measureTo = to;
       users.forEach((u, j) => u.onFrame = receiver(j));
       sending = true;
       const start = performance.now();
@@ -305,13 +309,9 @@ function _engine(
         },
       });
     },
-    measure(on: boolean) {
-      measuring = on;
-    },
     /** Stops sending and waits for this slice's messages to complete (the drain). */
     async stop() {
       sending = false;
-      measuring = false;
       const drainStart = performance.now();
       let lastCount = -1;
       let lastChange = drainStart;

@@ -208,7 +208,8 @@ Deno.test("chunkRows() and readLines() carry long lines split anywhere", async (
 });
 
 Deno.test("parseChildLine() and parseParentLine() reject what is not theirs", () => {
-  assert.deepEqual(parseParentLine('{"type":"measure"}'), { type: "measure" });
+  assert.deepEqual(parseParentLine('{"type":"stop"}'), { type: "stop" });
+  assert.throws(() => parseParentLine('{"type":"measure"}'), TypeError);
   assert.throws(() => parseParentLine('{"type":"drained"}'), TypeError);
   assert.throws(() => parseChildLine('{"type":"start"}'), TypeError);
   assert.throws(() => parseChildLine("not json"), TypeError);
