@@ -3,8 +3,9 @@
  * and reports throughput, latency, balance, CPU and memory (see `core/bench/`). Progress
  * goes to stderr so `--json` leaves exactly one JSON object on stdout. Ctrl-C or SIGTERM
  * stops every process it started before it exits. `--echo-server PORT` is the hidden mode
- * the baseline runs its echo server in, and `--hold N --balancer URL --prefix P` the one
- * idle-scale mode's connection holders run in.
+ * the baseline runs its echo server in, `--hold N --balancer URL --prefix P` the one
+ * idle-scale mode's connection holders run in, and `--generate K` the one each load
+ * generator process of `--generators G` runs in (its orders come on stdin).
  *
  * @module
  */
@@ -17,6 +18,9 @@ import {
   runBench,
   serveEcho,
 } from "../core/bench/mod.ts";
+// The generator process's own protocol, not part of the benchmark's public API.
+import { parseParentLine, readLines } from "../core/bench/gen_lines.ts";
+import { runSlice } from "../core/bench/load_slice.ts";
 import { BENCH_USAGE, parseBenchArgs } from "./bench_args.ts";
 import type { Command } from "./command.ts";
 
@@ -57,6 +61,22 @@ export const benchCommand: Command = {
           await holdConnections({ ...line, progressEvery: 500 }, {
             write: (l) => console.log(JSON.stringify(l)),
             stdinEnded,
+            signal: ac.signal,
+          });
+        } catch (err) {
+          if (err instanceof BenchCancelled || ac.signal.aborted) return 1; // reported on stdout
+          throw err;
+        }
+        return 0;
+      }
+      if (line.kind === "generate") {
+        const input = _lineReader(Deno.stdin.readable);
+        // As for a holder: the end of stdin (the parent closed it, or died) cuts connecting short.
+        void input.ended.then(() => ac.abort());
+        try {
+          await runSlice({
+            write: (l) => console.log(JSON.stringify(l)),
+            next: input.next,
             signal: ac.signal,
           });
         } catch (err) {
@@ -112,4 +132,34 @@ async function _drain(stream: ReadableStream<Uint8Array>): Promise<void> {
   } catch {
     // A broken pipe is an end too.
   }
+}
+
+/**
+ * The generator's orders, one JSON line at a time: each `next()` resolves with the next line
+ * (null once stdin ended, which is also what the parent's death looks like); `ended` settles
+ * when stdin ends.
+ */
+function _lineReader(stream: ReadableStream<Uint8Array>) {
+  const queue: string[] = [];
+  let waiter: (() => void) | null = null;
+  let done = false;
+  const wake = () => {
+    waiter?.();
+    waiter = null;
+  };
+  const ended = readLines(stream, (line) => {
+    queue.push(line);
+    wake();
+  }).catch(() => {
+    // A broken pipe is an end too.
+  }).then(() => {
+    done = true;
+    wake();
+  });
+  const next = async () => {
+    while (queue.length === 0 && !done) await new Promise<void>((r) => waiter = r);
+    const text = queue.shift();
+    return text === undefined ? null : parseParentLine(text);
+  };
+  return { next, ended };
 }

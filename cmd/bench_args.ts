@@ -10,11 +10,14 @@ import {
   BENCH_STRATEGIES,
   type BenchOptions,
   type BenchStrategy,
+  defaultGenerators,
   MAX_CLIENTS,
   MAX_CONNECTIONS,
+  MAX_GENERATORS,
   MAX_RATES,
   type MessageMix,
   RATE_RANGE,
+  SPREAD_FROM_CLIENTS,
 } from "../core/bench/options.ts";
 import type { StoreBackend } from "../core/store/open_store.ts";
 import { UsageError } from "./command.ts";
@@ -30,6 +33,7 @@ export type BenchCommandLine =
     readonly balancerUrl: string;
     readonly prefix: string;
   }
+  | { readonly kind: "generate"; readonly slice: number }
   | { readonly kind: "run"; readonly options: BenchOptions };
 
 /** The usage text of `fastchat bench`. */
@@ -64,6 +68,11 @@ Options:
                          curve: server CPU per message and latency from idle to saturation
   --window W             Closed loop: W messages in flight per client (default 8)
   --message-bytes B      Plaintext bytes per message (default 200)
+  --generators G         Load generator processes (1 to ${MAX_GENERATORS}; default 1 under
+                         ${SPREAD_FROM_CLIENTS} clients, else 2): each drives a contiguous slice of the
+                         clients with its share of the rate (or window), so one process's
+                         event loop is not inside every latency; 1 runs the load in this
+                         process. Users are registered here once; gen CPU% sums them all
   --baseline             Also measure a bare WebSocket echo server with the same load
                          (with one --rate at most)
   --connections C        Idle-scale mode: C authenticated connections (up to 50,000; past
@@ -158,6 +167,8 @@ export function parseBenchArgs(args: readonly string[]): BenchCommandLine {
     report: { type: "string" },
     "echo-server": { type: "string" },
     hold: { type: "string" },
+    generate: { type: "string" },
+    generators: { type: "string" },
     balancer: { type: "string" },
     prefix: { type: "string" },
     help: { type: "boolean", short: "h" },
@@ -170,6 +181,15 @@ export function parseBenchArgs(args: readonly string[]): BenchCommandLine {
     return { kind: "echo_server", port: portFlag("--echo-server", values["echo-server"]) };
   }
   if (values.hold !== undefined) return _holdLine(values);
+  if (values.generate !== undefined) {
+    if (Object.keys(values).length > 1) {
+      throw new UsageError("--generate runs alone; it takes no other option");
+    }
+    return {
+      kind: "generate",
+      slice: intFlag("--generate", values.generate, { min: 0, max: MAX_GENERATORS - 1 }),
+    };
+  }
   if (values.balancer !== undefined || values.prefix !== undefined) {
     throw new UsageError("--balancer and --prefix belong to --hold");
   }
@@ -203,6 +223,22 @@ export function parseBenchArgs(args: readonly string[]): BenchCommandLine {
   if (connections !== null && values.baseline) {
     throw new UsageError(
       "--baseline measures message throughput; it does not apply with --connections",
+    );
+  }
+  if (values.generators !== undefined && connections !== null) {
+    throw new UsageError(
+      "--generators spreads the message load; it does not apply with --connections",
+    );
+  }
+  // Idle-scale mode has its own connection holders; the load runs in generator processes.
+  const generators = connections !== null
+    ? 1
+    : values.generators === undefined
+    ? defaultGenerators(clients)
+    : intFlag("--generators", values.generators, { min: 1, max: MAX_GENERATORS });
+  if (generators > clients / 2) {
+    throw new UsageError(
+      `--generators must leave each generator at least 2 clients (--clients ${clients}), got ${generators}`,
     );
   }
   const report = values.report === undefined
@@ -246,6 +282,7 @@ export function parseBenchArgs(args: readonly string[]): BenchCommandLine {
       }),
       baseline: values.baseline ?? false,
       connections,
+      generators,
       json: values.json ?? false,
       report,
     },

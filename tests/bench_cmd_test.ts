@@ -244,6 +244,42 @@ Deno.test("fastchat bench --rate 50,200 runs each rate on its own cluster and dr
   }
 });
 
+Deno.test("fastchat bench --generators 2 drives the clients from two processes and still checks every delivery", async () => {
+  const report = await _run([
+    "--servers",
+    "1",
+    "--clients",
+    "40",
+    "--generators",
+    "2",
+    "--duration",
+    "1",
+    "--warmup",
+    "0",
+    "--json",
+  ]);
+  const r = report.results[0];
+  assert.equal(r.generator_processes, 2);
+  assert.equal(r.generator_process_cpu_percent.length, 3, "two generators and this process");
+  assert.ok(r.generator_cpu_percent > 0, "gen CPU read from /proc");
+  assert.equal(r.lost, 0);
+  assert.equal(r.duplicated, 0);
+  assert.equal(r.deliveries, r.expected_deliveries);
+  assert.equal(r.send_errors + r.unanswered + r.misrouted + r.disconnected, 0);
+  // Groups span both slices (user i joins group i mod 4): deliveries crossed processes.
+  assert.ok(r.sent_direct > 0 && r.sent_group > 0, "both kinds of the mix were sent");
+  assert.ok(r.delivered_per_s > 0 && r.accepted_per_s > 0);
+  assert.ok(r.latency_samples > 0);
+  assert.ok(r.p50_ms > 0 && r.p50_ms <= r.p99_ms && r.p99_ms <= r.max_ms, JSON.stringify(r));
+  assert.ok(r.max_ms < 10_000, `max ${r.max_ms} ms: the clocks were not joined`);
+  assert.ok(r.accept_p50_ms > 0 && r.accept_p50_ms <= r.accept_p99_ms);
+  // Closed loop: every client in both slices had messages accepted in the window.
+  assert.equal(r.starved_clients, 0);
+  const counts = Object.values(r.clients_per_server) as number[];
+  assert.equal(counts.reduce((a, b) => a + b, 0), 40, "every client connected in a generator");
+  assert.equal(r.idle_clients, 40);
+});
+
 Deno.test("fastchat bench --connections holds connections in extra processes and reports memory and probe latency", async () => {
   // 500 connections stay in the benchmark (the probe pool), 150 go to one holder process.
   const report = await _run(["--servers", "2", "--connections", "650", "--json"]);

@@ -420,7 +420,9 @@ function _result(strategy: LoadStrategyResult["strategy"], p50: number): LoadStr
       },
     ],
     balancer_cpu_percent: 1,
+    generator_processes: 1,
     generator_cpu_percent: 40,
+    generator_process_cpu_percent: [40],
     generator_rss_mb: 100,
     machine_busy_percent: 90,
     machine_iowait_percent: 2,
@@ -456,6 +458,7 @@ function _report(failures: string[] = []): BenchReport {
       window: 8,
       message_bytes: 200,
       scrypt_n: 1024,
+      generators: 1,
       cpus: 2,
     },
     results: [_result("load", 10), _result("random", 12.5)],
@@ -525,9 +528,30 @@ Deno.test("renderTextReport shows every strategy and a loud failure", () => {
     /^load\/sqlite: accepted per client in the window: fewest 3, median 5; 0 client\(s\) with none \(starved\); send→accepted p99 = 2\.3 × p50$/m,
   );
   assert.match(text, /OK: every accepted message/);
+  assert.match(
+    text,
+    /^load\/sqlite: 1 load generator process \(this one\); gen CPU 40% of one core in all$/m,
+  );
   const failed = renderTextReport(_report(["load: 2 messages duplicated on the wire"]));
   assert.match(failed, /FAILED/);
   assert.match(failed, /- load: 2 messages duplicated on the wire/);
+});
+
+Deno.test("renderTextReport says how many generator processes ran and what each used", () => {
+  const base = _report();
+  const spread = {
+    ...base,
+    results: [{
+      ...(base.results[0] as LoadStrategyResult),
+      generator_processes: 2,
+      generator_cpu_percent: 40,
+      generator_process_cpu_percent: [20, 15.5, 4.5],
+    }],
+  };
+  assert.match(
+    renderTextReport(spread),
+    /^load\/sqlite: 2 load generator processes, coordinated by this one; gen CPU 40% of one core in all \(20 \+ 15\.5 \+ 4\.50, the last this one\)$/m,
+  );
 });
 
 Deno.test("perClientFairness() finds the fewest, the median and the starved clients, closed loop only", () => {

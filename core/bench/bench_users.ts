@@ -28,6 +28,8 @@ export interface BenchUser {
   readonly userId: number;
   /** The server the balancer assigned. */
   readonly serverId: number;
+  /** The session it registered with: a generator process resumes it (`load_slice.ts`). */
+  readonly sessionToken: string;
   readonly client: ProtocolClient;
   /** Every raw frame this user receives goes here; phases replace it. */
   onFrame: (f: ServerFrame) => void;
@@ -48,7 +50,7 @@ export interface BenchGroup {
  * Connects and registers `count` users named `${prefix}0` ... through the balancer,
  * {@linkcode CONNECT_CONCURRENCY} at a time; `onProgress` hears the running total.
  */
-export async function connectUsers(opts: {
+export function connectUsers(opts: {
   balancerUrl: string;
   count: number;
   signal: AbortSignal;
@@ -56,11 +58,60 @@ export async function connectUsers(opts: {
   onProgress?: (done: number) => void;
 }): Promise<BenchUser[]> {
   const prefix = opts.prefix ?? "bench";
+  return _connectAll(opts, opts.count, async (client, index) => {
+    try {
+      return await client.register(
+        `${prefix}${index}`,
+        _PASSWORD,
+        BENCH_RSA_PUBLIC_KEY,
+        toBase64Url(randomBytes(32), false),
+      );
+    } catch (err) {
+      throw new Error(`Registering ${prefix}${index} failed: ${(err as Error).message}`);
+    }
+  });
+}
+
+/**
+ * Connects users registered before (by {@linkcode connectUsers}, in another process) again
+ * through the balancer and resumes their sessions, {@linkcode CONNECT_CONCURRENCY} at a
+ * time: `tokens[i]` is the session of the user at index `first + i`.
+ */
+export async function resumeUsers(opts: {
+  balancerUrl: string;
+  first: number;
+  tokens: readonly string[];
+  signal: AbortSignal;
+  onProgress?: (done: number) => void;
+}): Promise<BenchUser[]> {
+  return await _connectAll(opts, opts.tokens.length, async (client, i) => {
+    try {
+      const r = await client.resume(opts.tokens[i]!);
+      return { user_id: r.user_id, session_token: opts.tokens[i]! };
+    } catch (err) {
+      throw new Error(`Resuming user ${opts.first + i} failed: ${(err as Error).message}`);
+    }
+  }, opts.first);
+}
+
+/**
+ * Connects `count` users through the balancer, each authenticated by `auth`; the user
+ * authenticated as `i` gets the index `first + i` and position `i` in the list.
+ */
+async function _connectAll(
+  opts: { balancerUrl: string; signal: AbortSignal; onProgress?: (done: number) => void },
+  count: number,
+  auth: (
+    client: ProtocolClient,
+    index: number,
+  ) => Promise<{ user_id: number; session_token: string }>,
+  first = 0,
+): Promise<BenchUser[]> {
   const users: BenchUser[] = [];
   let done = 0;
   try {
     await mapLimited(
-      Array.from({ length: opts.count }, (_, i) => i),
+      Array.from({ length: count }, (_, i) => i),
       CONNECT_CONCURRENCY,
       opts.signal,
       async (index) => {
@@ -75,16 +126,12 @@ export async function connectUsers(opts: {
           if (user && user.closed === null) user.closed = `${code} ${reason}`;
         };
         try {
-          const reg = await client.register(
-            `${prefix}${index}`,
-            _PASSWORD,
-            BENCH_RSA_PUBLIC_KEY,
-            toBase64Url(randomBytes(32), false),
-          );
+          const reg = await auth(client, index);
           user = {
-            index,
+            index: first + index,
             userId: reg.user_id,
             serverId: assignment.id,
+            sessionToken: reg.session_token,
             client,
             onFrame: () => {},
             groupId: null,
@@ -92,7 +139,7 @@ export async function connectUsers(opts: {
           };
         } catch (err) {
           await client.close();
-          throw new Error(`Registering ${prefix}${index} failed: ${(err as Error).message}`);
+          throw err;
         }
         users[index] = user;
         done++;

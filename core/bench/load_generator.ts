@@ -138,7 +138,7 @@ export async function runLoad(
   cfg: LoadConfig,
 ): Promise<LoadResult> {
   if (users.length < 2) throw new RangeError(`Expected at least 2 users, got ${users.length}`);
-  const rng = _mulberry32(0x5eed_f00d);
+  const rng = mulberry32(0x5eed_f00d);
   const groupSize = new Map(groups.map((g) => [g.id, g.members.length]));
   const records = new Map<number, _Msg>();
   const seen = users.map(() => new Set<number>());
@@ -403,7 +403,7 @@ function _sample(samples: string[], line: string): void {
 }
 
 /** A small seeded PRNG (mulberry32), so runs pick the same recipients and kinds. */
-function _mulberry32(seed: number): () => number {
+export function mulberry32(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;

@@ -58,6 +58,11 @@ export interface BenchOptions {
   readonly baseline: boolean;
   /** Idle-scale mode: open this many authenticated connections; null for load mode. */
   readonly connections: number | null;
+  /**
+   * Load generator processes: 1 runs the load in this process; more split the clients into
+   * contiguous slices, one child process each (`gen_pool.ts`).
+   */
+  readonly generators: number;
   /** Print one JSON object on stdout instead of a table. */
   readonly json: boolean;
   /** Write an HTML report with SVG charts to this file. */
@@ -73,3 +78,13 @@ export const RATE_RANGE = { min: 0.1, max: 1_000_000 } as const;
 export const MAX_CLIENTS = 10_000;
 /** Most idle connections (`--connections`); the open-file limit is checked at run time too. */
 export const MAX_CONNECTIONS = 50_000;
+
+/** Most generator processes (`--generators`). */
+export const MAX_GENERATORS = 8;
+/** Below this many clients one generator is the default; from it on, two. */
+export const SPREAD_FROM_CLIENTS = 200;
+
+/** The default `--generators` for `clients` simulated clients. */
+export function defaultGenerators(clients: number): number {
+  return clients < SPREAD_FROM_CLIENTS ? 1 : 2;
+}

@@ -99,6 +99,19 @@ export function renderTextReport(report: BenchReport): string {
       );
     }
     for (const r of loads) {
+      lines.push(
+        `${_name(r, several)}: ${
+          r.generator_processes === 1
+            ? "1 load generator process (this one)"
+            : `${r.generator_processes} load generator processes, coordinated by this one`
+        }; gen CPU ${_n(r.generator_cpu_percent)}% of one core in all${
+          r.generator_processes === 1
+            ? ""
+            : ` (${r.generator_process_cpu_percent.map(_n).join(" + ")}, the last this one)`
+        }`,
+      );
+    }
+    for (const r of loads) {
       if (r.busy === 0) continue;
       lines.push(
         `${_name(r, several)}: ${r.busy} attempts answered busy, ` +

@@ -17,10 +17,17 @@ import { runEchoBaseline } from "./baseline.ts";
 import { BENCH_SCRYPT_N, type BenchCluster, startBenchCluster } from "./bench_cluster.ts";
 import { benchDatabases } from "./bench_db.ts";
 import type { StoreBackend } from "../store/open_store.ts";
-import { type BenchUser, closeUsers, connectUsers, createGroups } from "./bench_users.ts";
+import {
+  type BenchGroup,
+  type BenchUser,
+  closeUsers,
+  connectUsers,
+  createGroups,
+} from "./bench_users.ts";
+import { type GeneratorPool, type SpreadUsers, startGenerators } from "./gen_pool.ts";
 import { makeBodyPool } from "./body_pool.ts";
 import { runIdleScale } from "./idle_scale.ts";
-import { runLoad } from "./load_generator.ts";
+import { type LoadResult, runLoad } from "./load_generator.ts";
 import type { BenchOptions, BenchStrategy } from "./options.ts";
 import {
   CLOCK_TICKS_PER_SECOND,
@@ -202,9 +209,19 @@ export interface LoadStrategyResult extends ResultBase {
   readonly mean_group_size: number | null;
   /** The balancer's CPU over the window, % of one core. */
   readonly balancer_cpu_percent: number | null;
-  /** This process's (the load generator's) CPU over the window, % of one core. */
+  /**
+   * Load generator processes (`--generators`): 1 is this process; more are child processes
+   * that each drive a slice of the clients, with this one coordinating.
+   */
+  readonly generator_processes: number;
+  /**
+   * The load generators' CPU over the window, % of one core: every generator process and
+   * this one, summed.
+   */
   readonly generator_cpu_percent: number | null;
-  /** The load generator's resident memory at the end, MiB. */
+  /** The same for each process: the generator processes in slice order, then this one. */
+  readonly generator_process_cpu_percent: readonly (number | null)[];
+  /** The load generators' resident memory at the end (this process's included), MiB. */
   readonly generator_rss_mb: number | null;
   /** The whole machine over the window: busy and I/O-wait time, % of all cores. */
   readonly machine_busy_percent: number | null;
@@ -333,6 +350,8 @@ export interface BenchReport {
     readonly message_bytes: number;
     /** The scrypt cost the simulated users register with (low, so registering is quick). */
     readonly scrypt_n: number;
+    /** Load generator processes per load run (`--generators`; 1: this process). */
+    readonly generators: number;
     /** Logical CPUs of the machine. */
     readonly cpus: number;
   };
@@ -454,6 +473,7 @@ export async function runBench(opts: BenchOptions, io: BenchIo): Promise<BenchRe
       window: opts.rates === null ? opts.window : null,
       message_bytes: opts.messageBytes,
       scrypt_n: BENCH_SCRYPT_N,
+      generators: opts.generators,
       cpus: navigator.hardwareConcurrency,
     },
     results: withRatio,
@@ -582,6 +602,7 @@ function _loadStrategy(
   const strategy = _label(run);
   return _withCluster(run, opts, io, failures, async (cluster) => {
     let users: BenchUser[] = [];
+    let pool: GeneratorPool | null = null;
     try {
       const step = Math.max(100, Math.round(opts.clients / 5));
       users = await connectUsers({
@@ -596,47 +617,92 @@ function _loadStrategy(
       });
       const groups = opts.mix.group > 0 ? await createGroups(users, opts.groupSize, io.signal) : [];
       if (groups.length > 0) io.progress(`${strategy}: ${groups.length} groups created`);
+      // Who sent and who received, by user index; with several generators, their connections.
+      let assignments = users.map((u) => u.serverId);
+      if (opts.generators > 1) {
+        const spread = _spreadUsers(cluster.balancerUrl, users, groups);
+        // The children resume these sessions on connections of their own.
+        await closeUsers(users);
+        users = [];
+        pool = startGenerators({
+          users: spread,
+          generators: opts.generators,
+          rate: run.rate,
+          window: opts.window,
+          mix: opts.mix,
+          messageBytes: opts.messageBytes,
+          signal: io.signal,
+          onProgress: (n) => {
+            if (n % step === 0 || n === opts.clients) {
+              io.progress(
+                `${strategy}: ${n} of ${opts.clients} users connected in ` +
+                  `${opts.generators} generator processes`,
+              );
+            }
+          },
+        });
+        assignments = [...await pool.ready];
+      }
+      const genPids = pool === null ? [Deno.pid] : [...pool.pids, Deno.pid];
       const procs = cluster.processes();
-      const idleClients = users.filter((u) => u.closed === null).length;
+      let closed: readonly boolean[] = [];
+      let childRss: readonly number[] = [];
+      const isClosed = (i: number) => pool === null ? users[i]!.closed !== null : closed[i]!;
+      const idleClients = pool === null
+        ? users.filter((u) => u.closed === null).length
+        : assignments.length;
       io.progress(
         `${strategy}: ${IDLE_WINDOW_MS / 1000} s idle with ${idleClients} clients connected ` +
           `(server CPU per connection)`,
       );
-      const idle0 = await _snapshot(procs);
+      const idle0 = await _snapshot(procs, genPids);
       await sleep(IDLE_WINDOW_MS, io.signal);
       checkCancelled(io.signal);
-      const idle1 = await _snapshot(procs);
+      const idle1 = await _snapshot(procs, genPids);
       const idleCpu = (pid: number) => _cpu(idle0, idle1, pid);
       let before: Promise<_Snapshot> | null = null;
       let after: Promise<_Snapshot> | null = null;
       io.progress(
         `${strategy}: ${opts.warmupS} s warm-up, then ${opts.durationS} s measured (${
           run.rate === null ? `closed loop, window ${opts.window}` : `open loop, ${run.rate}/s`
-        })`,
+        }${pool === null ? "" : `, ${opts.generators} generator processes`})`,
       );
-      const load = await runLoad(users, groups, {
+      const loadCfg = {
         warmupMs: opts.warmupS * 1000,
         durationMs: opts.durationS * 1000,
-        rate: run.rate,
-        window: opts.window,
-        mix: opts.mix,
-        bodies,
         signal: io.signal,
         progress: io.progress,
         label: strategy,
-        onMeasureStart: () => before = _snapshot(procs),
-        onMeasureEnd: () => after = _snapshot(procs),
-      });
+        onMeasureStart: () => before = _snapshot(procs, genPids),
+        onMeasureEnd: () => after = _snapshot(procs, genPids),
+      };
+      let load: LoadResult;
+      if (pool === null) {
+        load = await runLoad(users, groups, {
+          ...loadCfg,
+          rate: run.rate,
+          window: opts.window,
+          mix: opts.mix,
+          bodies,
+        });
+      } else {
+        const spread = await pool.run(loadCfg);
+        load = spread.load;
+        closed = spread.closed;
+        childRss = spread.rssBytes;
+      }
       checkCancelled(io.signal);
       const s0 = await (before as Promise<_Snapshot> | null);
       const s1 = await (after as Promise<_Snapshot> | null);
+      // The generator processes reported their memory as they finished (they are gone now).
       const memory = await readMemory([...procs.map((p) => p.pid), Deno.pid]);
       const counters = await _counters(cluster);
       const lat = summarizeLatencies(load.latencies);
       const acc = summarizeLatencies(load.acceptLatencies);
       const accFirst = summarizeLatencies(load.acceptLatenciesFirst);
-      const balance = _balance(users.map((u) => u.serverId), cluster);
+      const balance = _balance(assignments, cluster);
       const cpu = (pid: number) => _cpu(s0, s1, pid);
+      const genCpu = genPids.map((pid) => cpu(pid));
       const balancer = procs.find((p) => p.serverId === null);
       const serverProcs = procs.filter((p) => p.serverId !== null);
       const serverCpu = _sum(serverProcs.map((p) => cpu(p.pid)));
@@ -665,7 +731,7 @@ function _loadStrategy(
         refused: load.refused,
         ...perClientFairness(
           run.rate === null,
-          load.acceptedPerUser.filter((_, i) => users[i]!.closed === null),
+          load.acceptedPerUser.filter((_, i) => !isClosed(i)),
         ),
         deliveries: load.deliveries,
         expected_deliveries: load.expectedDeliveries,
@@ -704,8 +770,12 @@ function _loadStrategy(
           };
         }),
         balancer_cpu_percent: balancer ? round(cpu(balancer.pid)) : null,
-        generator_cpu_percent: round(cpu(Deno.pid)),
-        generator_rss_mb: _mb(memory.get(Deno.pid)?.rssBytes ?? null),
+        generator_processes: opts.generators,
+        generator_cpu_percent: round(_sum(genCpu)),
+        generator_process_cpu_percent: genCpu.map((c) => round(c)),
+        generator_rss_mb: _mb(
+          _sum([memory.get(Deno.pid)?.rssBytes ?? null, ...childRss]),
+        ),
         ..._machine(s0, s1),
         baseline_ratio: null,
         server_cpu_percent: round(serverCpu),
@@ -731,8 +801,24 @@ function _loadStrategy(
       return result;
     } finally {
       await closeUsers(users);
+      await pool?.close();
     }
   });
+}
+
+/** What the generator processes need of the users registered here. */
+function _spreadUsers(
+  balancerUrl: string,
+  users: readonly BenchUser[],
+  groups: readonly BenchGroup[],
+): SpreadUsers {
+  return {
+    balancerUrl,
+    tokens: users.map((u) => u.sessionToken),
+    userIds: users.map((u) => u.userId),
+    groupOf: users.map((u) => u.groupId),
+    groupSizes: Object.fromEntries(groups.map((g) => [String(g.id), g.members.length])),
+  };
 }
 
 function _idleStrategy(
@@ -859,9 +945,12 @@ interface _Snapshot {
   readonly machine: MachineCpu | null;
 }
 
-async function _snapshot(procs: readonly ClusterProcess[]): Promise<_Snapshot> {
+async function _snapshot(
+  procs: readonly ClusterProcess[],
+  generatorPids: readonly number[],
+): Promise<_Snapshot> {
   const t0 = performance.now();
-  const { ticks, machine } = await readCpuSnapshot([...procs.map((p) => p.pid), Deno.pid]);
+  const { ticks, machine } = await readCpuSnapshot([...procs.map((p) => p.pid), ...generatorPids]);
   return { at: (t0 + performance.now()) / 2, ticks, machine };
 }
 

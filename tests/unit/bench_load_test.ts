@@ -50,6 +50,7 @@ function _users(n: number, acceptRetries: boolean) {
       index: i,
       userId: i + 1,
       serverId: 1,
+      sessionToken: "",
       client: client as unknown as BenchUser["client"],
       onFrame: () => {},
       groupId: null,
