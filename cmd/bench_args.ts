@@ -17,7 +17,6 @@ import {
   MAX_RATES,
   type MessageMix,
   RATE_RANGE,
-  SPREAD_FROM_CLIENTS,
 } from "../core/bench/options.ts";
 import type { StoreBackend } from "../core/store/open_store.ts";
 import { UsageError } from "./command.ts";
@@ -68,8 +67,8 @@ Options:
                          curve: server CPU per message and latency from idle to saturation
   --window W             Closed loop: W messages in flight per client (default 8)
   --message-bytes B      Plaintext bytes per message (default 200)
-  --generators G         Load generator processes (1 to ${MAX_GENERATORS}; default 1 under
-                         ${SPREAD_FROM_CLIENTS} clients, else 2): each drives a contiguous slice of the
+  --generators G         Load generator processes (1 to ${MAX_GENERATORS}; default 1): each
+                         drives a contiguous slice of the
                          clients with its share of the rate (or window), so one process's
                          event loop is not inside every latency; 1 runs the load in this
                          process. Users are registered here once; gen CPU% sums them all
