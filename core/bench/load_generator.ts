@@ -131,6 +131,15 @@ interface _Msg {
   measured: boolean;
 }
 
+/**
+ * How long a generator waits before it sends a message refused with `busy` again: what the
+ * server asked (`retry_after_ms`), plus up to 10 % of jitter from `rng` so that refused clients
+ * do not come back in step, as the reference client does.
+ */
+export function busyRetryDelayMs(err: RequestError, rng: () => number): number {
+  return (err.retryAfterMs ?? 50) * (1 + rng() * 0.1);
+}
+
 /** Runs the load over `users` (and their `groups`) and resolves after the drain. */
 export async function runLoad(
   users: readonly BenchUser[],
@@ -247,9 +256,8 @@ export async function runLoad(
           finish(id, r);
           return;
         }
-        // The server is overloaded and stored nothing: wait what it asks, with jitter, and
-        // send the same message again, as the reference client does.
-        const wait = (err.retryAfterMs ?? 50) * (1 + rng() * 0.1);
+        // The server is overloaded and stored nothing: send the same message again.
+        const wait = busyRetryDelayMs(err, rng);
         timers.push(setTimeout(() => {
           if (records.get(id) === r && users[r.sender]!.closed === null) attempt(id, r);
         }, wait));

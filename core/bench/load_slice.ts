@@ -30,6 +30,7 @@ import {
   type SliceConfig,
 } from "./gen_lines.ts";
 import {
+  busyRetryDelayMs,
   DRAIN_MS,
   DRAIN_STALL_MS,
   LATE_MS,
@@ -236,7 +237,7 @@ function _engine(
           fail(id, r);
           return;
         }
-        const wait = (err.retryAfterMs ?? 50) * (1 + rng() * 0.1);
+        const wait = busyRetryDelayMs(err, rng);
         timers.push(setTimeout(() => {
           if (records.get(id) === r && users[r.sender]!.closed === null) attempt(id, r);
         }, wait));

@@ -6,7 +6,7 @@
  */
 
 import assert from "node:assert/strict";
-import { runLoad } from "../../core/bench/load_generator.ts";
+import { busyRetryDelayMs, runLoad } from "../../core/bench/load_generator.ts";
 import type { BenchUser } from "../../core/bench/bench_users.ts";
 import { RequestError } from "../../core/client/engine/errors.ts";
 import type { ServerFrame } from "../../core/protocol/mod.ts";
@@ -96,4 +96,13 @@ Deno.test("runLoad() counts busy answers as refused excess in the open loop", as
   assert.equal(r.accepted, 0);
   assert.equal(r.sendErrors + r.lost + r.unanswered, 0);
   assert.ok([...attempts.values()].every((n) => n === 1), "nothing offered again");
+});
+
+Deno.test("busyRetryDelayMs() waits what the server asked plus at most 10 % of jitter", () => {
+  const busy = new RequestError("busy", "The server is busy", 200);
+  assert.equal(busyRetryDelayMs(busy, () => 0), 200);
+  assert.equal(busyRetryDelayMs(busy, () => 0.5), 210);
+  assert.ok(busyRetryDelayMs(busy, () => 0.999) < 220);
+  // No retry_after_ms: 50 ms.
+  assert.equal(busyRetryDelayMs(new RequestError("busy", "The server is busy"), () => 0), 50);
 });
