@@ -85,6 +85,25 @@ export interface RecvRows {
   readonly inWindow: number[];
 }
 
+/** Empty {@linkcode SentRows}, to append to. */
+export function emptySentRows(): SentRows {
+  return {
+    id: [],
+    sender: [],
+    to: [],
+    group: [],
+    firstAt: [],
+    status: [],
+    measured: [],
+    expected: [],
+  };
+}
+
+/** Empty {@linkcode RecvRows}, to append to. */
+export function emptyRecvRows(): RecvRows {
+  return { user: [], msgId: [], id: [], at: [], inWindow: [] };
+}
+
 /** What a slice counted itself (everything the sender's process knows). */
 export interface SliceSummary {
   readonly sent: number;

@@ -15,6 +15,8 @@ import { selfCommand } from "../cluster/self_command.ts";
 import { BenchCancelled } from "./async_util.ts";
 import {
   type ChildLine,
+  emptyRecvRows,
+  emptySentRows,
   type ParentLine,
   parseChildLine,
   readLines,
@@ -248,17 +250,8 @@ function _spawn(k: number, g: number, config: SliceConfig): _Child {
   >();
   const died = Promise.withResolvers<never>();
   for (const p of [ready, drained, result, died]) p.promise.catch(() => {});
-  const sent: SentRows = {
-    id: [],
-    sender: [],
-    to: [],
-    group: [],
-    firstAt: [],
-    status: [],
-    measured: [],
-    expected: [],
-  };
-  const recv: RecvRows = { user: [], msgId: [], id: [], at: [], inWindow: [] };
+  const sent = emptySentRows();
+  const recv = emptyRecvRows();
   let clockWaiter: ((now: number) => void) | null = null;
   let finished = false;
   let exited = false;

@@ -9,6 +9,7 @@
 import { selfCommand } from "../cluster/self_command.ts";
 import { BenchCancelled } from "./async_util.ts";
 import { type HolderLine, parseHolderLine } from "./conn_holder.ts";
+import { readLines } from "./gen_lines.ts";
 
 /**
  * What all holders report once every connection is open; their memory and descriptors are
@@ -137,7 +138,7 @@ function _spawn(balancerUrl: string, count: number, prefix: string): _Holder {
       }
     },
   };
-  _readLines(child.stdout, (text) => {
+  readLines(child.stdout, (text) => {
     const line = parseHolderLine(text);
     switch (line.type) {
       case "progress":
@@ -163,20 +164,4 @@ function _spawn(balancerUrl: string, count: number, prefix: string): _Holder {
     holder.kill();
   });
   return holder;
-}
-
-async function _readLines(
-  stream: ReadableStream<Uint8Array>,
-  onLine: (line: string) => void,
-): Promise<void> {
-  let rest = "";
-  for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
-    rest += chunk;
-    let nl;
-    while ((nl = rest.indexOf("\n")) >= 0) {
-      const line = rest.slice(0, nl);
-      rest = rest.slice(nl + 1);
-      if (line.trim() !== "") onLine(line);
-    }
-  }
 }

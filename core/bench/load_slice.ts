@@ -24,6 +24,8 @@ import { makeBodyPool } from "./body_pool.ts";
 import {
   type ChildLine,
   chunkRows,
+  emptyRecvRows,
+  emptySentRows,
   type ParentLine,
   type RecvRows,
   type SentRows,
@@ -118,17 +120,8 @@ function _engine(
   const n = cfg.userIds.length;
   const closedLoop = cfg.rate === null;
   const records = new Map<number, _Msg>();
-  const sent: SentRows = {
-    id: [],
-    sender: [],
-    to: [],
-    group: [],
-    firstAt: [],
-    status: [],
-    measured: [],
-    expected: [],
-  };
-  const recv: RecvRows = { user: [], msgId: [], id: [], at: [], inWindow: [] };
+  const sent = emptySentRows();
+  const recv = emptyRecvRows();
   const acceptLatencies: number[] = [];
   const acceptLatenciesFirst: number[] = [];
   const acceptedPerUser = new Array<number>(users.length).fill(0);
