@@ -348,6 +348,21 @@ Deno.test("a stranger's key and message are kept as a request; accept shows them
   });
 });
 
+Deno.test("a key announced alone, then the message behind it: accept shows the message", async () => {
+  await _withAlice(async (w, client, ks) => {
+    const key = generateFernetKey();
+    const k = w.offerKey(w.bob, key);
+    await _acked(w, k);
+    await w.waitFor("request", (e) => e.text === null);
+    const m = w.direct(w.bob, key, "right behind the key");
+    await _acked(w, m);
+    await w.waitFor("request", (e) => e.text === "right behind the key");
+    await client.run({ name: "accept", user: "bob" });
+    await w.waitFor("message", (e) => e.text === "right behind the key");
+    assert.equal(ks.request(2), null);
+  });
+});
+
 Deno.test("writing to someone who asked takes their request and key; no new key is made", async () => {
   await _withAlice(async (w, client) => {
     const key = generateFernetKey();

@@ -213,3 +213,22 @@ Deno.test("Inbox.replay() reports messages to try again later, and parks those w
   assert.deepEqual(t.acks, [], "a parked replayed message is not acknowledged either");
   assert.deepEqual(t.events, []);
 });
+
+Deno.test("Inbox.replay() of a message still being handled handles it again once that pass ends", async () => {
+  // The user accepts a request in the very turn its message is being kept (the command and
+  // the message's crypto finish together): the replay must not be swallowed by that pass.
+  const handled: number[] = [];
+  let replayed: Promise<number[]> | null = null;
+  const t = _inbox(async (m) => {
+    handled.push(m.msg_id);
+    await Promise.resolve();
+    if (replayed === null) replayed = t.inbox.replay([m]);
+    return "done";
+  });
+  t.inbox.receive(_msg(7));
+  await t.inbox.idle();
+  assert.ok(replayed !== null);
+  assert.deepEqual(await replayed, []);
+  assert.deepEqual(handled, [7, 7], "kept once, then handled again by the replay");
+  assert.deepEqual(t.acks, [7], "acknowledged once, when kept");
+});

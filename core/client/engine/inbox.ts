@@ -90,8 +90,13 @@ export class Inbox {
   async replay(frames: readonly MessageFrame[]): Promise<number[]> {
     const again: number[] = [];
     for (const m of frames) {
-      this.#done.delete(m.msg_id);
       this.#inflight.add(m.msg_id);
+      // Forgotten as handled only when its turn comes: the message may still be on its way
+      // through the queue (kept as a request right now), and that pass must finish first.
+      this.#chain = this.#chain.then(() => {
+        this.#done.delete(m.msg_id);
+        this.#inflight.add(m.msg_id);
+      });
       this.#enqueue(m, false, () => again.push(m.msg_id));
     }
     await this.#chain;
