@@ -122,3 +122,9 @@ export {
   safeFileName,
   splitFile,
 } from "./e2e_file.ts";
+export {
+  DEVICE_LOGIN_PREFIX,
+  deviceLoginBytes,
+  signDeviceLogin,
+  verifyDeviceLogin,
+} from "./device_login.ts";

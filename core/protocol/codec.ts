@@ -175,6 +175,17 @@ function _check(v: unknown, rule: FieldRule): string | undefined {
       if (new Set(v).size !== v.length) return "must not repeat an ID";
       return undefined;
     }
+    case "strs": {
+      if (!Array.isArray(v)) return "must be an array of strings";
+      if (v.length > rule.max) return `must hold at most ${rule.max} strings, got ${v.length}`;
+      for (const x of v) {
+        if (typeof x !== "string" || x.length < 1 || x.length > rule.maxChars) {
+          return `must hold strings of 1 to ${rule.maxChars} characters`;
+        }
+        if (_badText(x)) return _badText(x);
+      }
+      return undefined;
+    }
     case "bool":
       return typeof v === "boolean" ? undefined : "must be true or false";
     case "null_or_id":

@@ -52,6 +52,21 @@ export const ERROR_CODES = {
    * blocked users together; nothing of it was applied.
    */
   contactsFull: "contacts_full",
+  /**
+   * The write lost a race: a device list that does not extend the newest stored one, or a
+   * link step already written. Read the current state and try again on it.
+   */
+  conflict: "conflict",
+  /**
+   * A device list was refused: badly signed, not the next version, or breaking a rule of
+   * docs/CRYPTO.md (a removed device back, more than `LIMITS.devices` devices).
+   */
+  badDeviceList: "bad_device_list",
+  /**
+   * The account uses linked devices: a password alone does not log in; log in with a
+   * device's key (`login_device`), or link this device from one of the account's devices.
+   */
+  deviceRequired: "device_required",
   /** Peer authentication failed. */
   badPeerAuth: "bad_peer_auth",
   /** The server failed; the request may be retried. */

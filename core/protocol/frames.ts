@@ -9,6 +9,8 @@
  * @module
  */
 
+import type { DeviceClientFrame, DeviceServerFrame } from "./device_frames.ts";
+
 /** Every frame type, by direction. */
 export const FRAME_TYPES = {
   /** Client to server. */
@@ -32,6 +34,14 @@ export const FRAME_TYPES = {
     "group_info",
     "contacts",
     "ping",
+    "device_lists",
+    "publish_device_list",
+    "device_challenge",
+    "login_device",
+    "link_open",
+    "link_read",
+    "link_write",
+    "link_cancel",
   ],
   /** Server to client. */
   server: [
@@ -49,6 +59,10 @@ export const FRAME_TYPES = {
     "ok",
     "pong",
     "error",
+    "device_chain",
+    "device_list_stored",
+    "challenge",
+    "link_steps",
   ],
   /** Server to server. */
   peer: [
@@ -346,7 +360,8 @@ export type ClientFrame =
   | ListGroupsFrame
   | GroupInfoFrame
   | ContactsFrame
-  | PingFrame;
+  | PingFrame
+  | DeviceClientFrame;
 
 // ---- Server to client -------------------------------------------------------------
 
@@ -611,7 +626,8 @@ export type ServerFrame =
   | GroupsFrame
   | OkFrame
   | PongFrame
-  | ErrorFrame;
+  | ErrorFrame
+  | DeviceServerFrame;
 
 // ---- Server to server -------------------------------------------------------------
 

@@ -148,6 +148,8 @@ function _field(rule: FieldRule): JsonSchema {
         maxItems: rule.max,
         uniqueItems: true,
       };
+    case "strs":
+      return { type: "array", items: _text(1, rule.maxChars), maxItems: rule.max };
     case "bool":
       return { type: "boolean" };
     case "null_or_id":

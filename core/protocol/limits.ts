@@ -69,4 +69,22 @@ export const LIMITS = {
   retryAfterMaxMs: 3_600_000,
   /** Request correlation IDs are integers in [0, 2^31). */
   refMax: 2 ** 31 - 1,
+  /** Most devices one account may have in its device list. */
+  devices: 10,
+  /** Longest signed device list, in characters of its JSON text. */
+  deviceListChars: 16 * 1024,
+  /** Most device lists in one `device_chain` answer (read on from the next version). */
+  deviceListsPerFrame: 12,
+  /** Link slot names: the link code's first 4 characters, Crockford base32. */
+  linkSlotPattern: /^[0-9A-HJKMNP-TV-Z]{4}$/,
+  /** Longest link offer (the new device's first message), in characters. */
+  linkOfferChars: 8 * 1024,
+  /** Longest link step, in characters (a sealed part of the hand-over). */
+  linkStepChars: 160 * 1024,
+  /** Most steps in one link slot (the offer, the answer, the confirmation, sealed parts). */
+  linkSteps: 80,
+  /** Most characters of steps in one `link_steps` answer (at least one step is sent). */
+  linkStepsPerFrameChars: 192 * 1024,
+  /** How long a link slot lives, in milliseconds. */
+  linkTtlMs: 10 * 60_000,
 } as const;

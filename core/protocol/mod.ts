@@ -28,6 +28,7 @@ export {
   serverTakesFeatures,
 } from "./features.ts";
 export * from "./frames.ts";
+export * from "./device_frames.ts";
 export { LIMITS } from "./limits.ts";
 export { STORING_FRAME_TYPES } from "./storing.ts";
 export { QUOTE_MAX_CHARS, quoteInput } from "./quote.ts";

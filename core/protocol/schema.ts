@@ -25,7 +25,8 @@ export type FieldRule =
   | { kind: "peer_frames"; max: number; optional?: boolean }
   | { kind: "features"; max: number; pattern: RegExp; optional?: boolean }
   | { kind: "receipts"; max: number; optional?: boolean }
-  | { kind: "contact_states"; max: number; optional?: boolean };
+  | { kind: "contact_states"; max: number; optional?: boolean }
+  | { kind: "strs"; max: number; maxChars: number; optional?: boolean };
 
 /** A frame's fields (besides `type`), and which of a set is required (exactly one). */
 export interface FrameSchema {
@@ -96,6 +97,19 @@ const _kind = {
   values: ["direct", "group", "key", "group_event"],
 } as const satisfies FieldRule;
 const _nonce = _token;
+const _slot = {
+  kind: "str",
+  min: 4,
+  max: 4,
+  pattern: LIMITS.linkSlotPattern,
+} as const satisfies FieldRule;
+const _version = { kind: "int", min: 1, max: Number.MAX_SAFE_INTEGER } as const satisfies FieldRule;
+const _signature = {
+  kind: "str",
+  min: 86,
+  max: 86,
+  pattern: /^[A-Za-z0-9_-]{86}$/,
+} as const satisfies FieldRule;
 const _features = {
   kind: "features",
   max: LIMITS.features,
@@ -176,6 +190,39 @@ const _SCHEMAS = {
       fields: { ref: _ref, users: { kind: "contact_states", max: LIMITS.contactsPerFrame } },
     },
     ping: { fields: { ref: _ref } },
+    device_lists: { fields: { ref: _ref, user_id: _id, from_version: _version } },
+    publish_device_list: {
+      fields: { ref: _ref, list: { kind: "str", min: 1, max: LIMITS.deviceListChars } },
+    },
+    device_challenge: { fields: { ref: _ref } },
+    login_device: {
+      fields: {
+        ref: _ref,
+        user_id: _id,
+        device_id: _id,
+        signature: _signature,
+        features: _features,
+      },
+    },
+    link_open: {
+      fields: {
+        ref: _ref,
+        slot: _slot,
+        offer: { kind: "str", min: 1, max: LIMITS.linkOfferChars },
+      },
+    },
+    link_read: {
+      fields: { ref: _ref, slot: _slot, from: { kind: "int", min: 0, max: LIMITS.linkSteps } },
+    },
+    link_write: {
+      fields: {
+        ref: _ref,
+        slot: _slot,
+        step: { kind: "int", min: 1, max: LIMITS.linkSteps - 1 },
+        value: { kind: "str", min: 1, max: LIMITS.linkStepChars },
+      },
+    },
+    link_cancel: { fields: { ref: _ref, slot: _slot } },
   },
   server: {
     welcome: {
@@ -245,6 +292,32 @@ const _SCHEMAS = {
         code: { kind: "str", min: 1, max: 64 },
         message: { kind: "str", min: 0, max: 1024 },
         retry_after_ms: { kind: "int", min: 0, max: LIMITS.retryAfterMaxMs, optional: true },
+      },
+    },
+    device_chain: {
+      fields: {
+        ref: _ref,
+        user_id: _id,
+        lists: {
+          kind: "strs",
+          max: LIMITS.deviceListsPerFrame,
+          maxChars: LIMITS.deviceListChars,
+        },
+        latest: { kind: "int", min: 0, max: Number.MAX_SAFE_INTEGER },
+      },
+    },
+    device_list_stored: {
+      fields: { ref: _ref, version: _version, session_token: { ..._token, optional: true } },
+    },
+    challenge: { fields: { ref: _ref, nonce: _nonce } },
+    link_steps: {
+      fields: {
+        ref: _ref,
+        slot: _slot,
+        from: { kind: "int", min: 0, max: LIMITS.linkSteps },
+        steps: { kind: "strs", max: LIMITS.linkSteps, maxChars: LIMITS.linkStepChars },
+        total: { kind: "int", min: 1, max: LIMITS.linkSteps },
+        expires_at: { kind: "int", min: 0, max: Number.MAX_SAFE_INTEGER },
       },
     },
   },

@@ -27,13 +27,14 @@ import {
   type ServerFrame,
   usernameKey,
 } from "../protocol/mod.ts";
+import { type DeviceList, verifyDeviceLogin } from "../e2e/mod.ts";
 import { type RateLimit, StoreError, type UserRecord } from "../store/store.ts";
 import type { ClientSession } from "./client_session.ts";
 import type { ServerContext } from "./context.ts";
 import { formatWait, loginLimits, type Quotas, registerLimits, resumeLimits } from "./quotas.ts";
 
 /** Session lifetime: 30 days. */
-const _SESSION_MS = 30 * 24 * 3600 * 1000;
+export const SESSION_MS = 30 * 24 * 3600 * 1000;
 /** Smallest RSA modulus accepted at registration. */
 const _MIN_RSA_BITS = 2048;
 
@@ -61,6 +62,8 @@ export interface AuthOptions {
   ) => Promise<void>;
   /** A session was logged out here: its other connections, here and on peers, must close. */
   readonly sessionEnded: (tokenHash: Uint8Array) => void;
+  /** The account's newest device list, parsed; null for an account without devices. */
+  readonly latestDevices: (userId: number) => Promise<DeviceList | null>;
 }
 
 /** Authentication; see the module documentation. */
@@ -165,7 +168,63 @@ export class Auth {
       throw new ProtocolError(ERROR_CODES.authFailed, "Wrong username, ID or password", f.ref);
     }
     await this.#giveBack(limits);
+    if (await this.#opts.latestDevices(user.id) !== null) {
+      throw new ProtocolError(
+        ERROR_CODES.deviceRequired,
+        `${user.username} uses linked devices: a password alone does not log in. Log in ` +
+          "from one of the account's devices, or link this device from one of them",
+        f.ref,
+      );
+    }
     const token = await this.#newSession(session, user.id);
+    await this.#opts.loggedIn(session, user, _answer("logged_in", f.ref, user, token));
+  }
+
+  /** Answers `device_challenge`: a nonce for this connection's next `login_device`. */
+  challenge(session: ClientSession, ref: number): void {
+    const nonce = toBase64Url(randomBytes(32), false);
+    session.loginNonce = nonce;
+    session.send({ type: "challenge", ref, nonce });
+  }
+
+  /**
+   * Logs a device in: its signature over this connection's nonce, by the key the account's
+   * newest device list gives it. Limited like a password login (the account and the address);
+   * a nonce serves one attempt.
+   */
+  async loginDevice(
+    session: ClientSession,
+    f: Extract<ClientFrame, { type: "login_device" }>,
+  ): Promise<void> {
+    const { store, metrics, log } = this.#ctx;
+    const nonce = session.loginNonce;
+    session.loginNonce = null;
+    if (nonce === null) {
+      throw new ProtocolError(
+        ERROR_CODES.badFrame,
+        "Ask for a nonce (device_challenge) on this connection before login_device",
+        f.ref,
+      );
+    }
+    const limits = loginLimits(this.#opts.quotas, `uid:${f.user_id}`, session.addr);
+    await this.#attempt(limits, f.ref, "failed logins");
+    const user = await store.getUserById(f.user_id);
+    const list = user ? await this.#opts.latestDevices(user.id) : null;
+    const device = list?.devices.find((d) => d.id === f.device_id);
+    const ok = device !== undefined &&
+      verifyDeviceLogin(fromBase64Url(device.sign), f.signature, nonce, f.user_id, f.device_id);
+    if (!ok || !user) {
+      metrics.authFailures++;
+      log.info("device_login_failed", { who: `uid:${f.user_id}`, device: f.device_id });
+      throw new ProtocolError(
+        ERROR_CODES.authFailed,
+        "This device is not one of the account's devices (it was unlinked, or never linked), " +
+          "or its proof does not verify",
+        f.ref,
+      );
+    }
+    await this.#giveBack(limits);
+    const token = await this.#newSession(session, user.id, device.id);
     await this.#opts.loggedIn(session, user, _answer("logged_in", f.ref, user, token));
   }
 
@@ -179,7 +238,12 @@ export class Auth {
     await this.#attempt(limits, f.ref, "failed resumes");
     const hash = sha256(fromBase64Url(f.session_token));
     const found = await store.getSession(hash, this.#ctx.now());
-    const user = found ? await store.getUserById(found.userId) : null;
+    let user = found ? await store.getUserById(found.userId) : null;
+    if (user && found?.deviceId !== undefined) {
+      // Ended when its device was unlinked; checked again here in case that was missed.
+      const list = await this.#opts.latestDevices(user.id);
+      if (!list?.devices.some((d) => d.id === found.deviceId)) user = null;
+    }
     if (!user) {
       metrics.authFailures++;
       throw new ProtocolError(
@@ -190,6 +254,7 @@ export class Auth {
     }
     await this.#giveBack(limits);
     session.sessionHash = hash;
+    session.deviceId = found?.deviceId ?? null;
     await this.#opts.loggedIn(session, user, _answer("logged_in", f.ref, user, f.session_token));
   }
 
@@ -231,14 +296,16 @@ export class Auth {
     }
   }
 
-  async #newSession(session: ClientSession, userId: number): Promise<string> {
+  async #newSession(session: ClientSession, userId: number, deviceId?: number): Promise<string> {
     const token = randomBytes(32);
     const hash = sha256(token);
     await this.#ctx.store.createSession(hash, {
       userId,
-      expiresAt: this.#ctx.now() + _SESSION_MS,
+      expiresAt: this.#ctx.now() + SESSION_MS,
+      ...(deviceId === undefined ? {} : { deviceId }),
     });
     session.sessionHash = hash;
+    session.deviceId = deviceId ?? null;
     return toBase64Url(token, false);
   }
 

@@ -38,6 +38,8 @@ import { ClientSession } from "./client_session.ts";
 import type { Conn, ConnHandler } from "./conn.ts";
 import type { ServerContext } from "./context.ts";
 import { Contacts } from "./contacts.ts";
+import { DeviceLists } from "./device_lists.ts";
+import { LinkSlots } from "./link_slots.ts";
 import { Delivery } from "./delivery.ts";
 import { Directory } from "./directory.ts";
 import { Groups } from "./groups.ts";
@@ -99,6 +101,8 @@ export class ChatServer implements ConnHandler, MeshEvents {
   readonly #contacts: Contacts;
   readonly #delivery: Delivery;
   readonly #groups: Groups;
+  readonly #deviceLists: DeviceLists;
+  readonly #linkSlots: LinkSlots;
   readonly #gossip: PresenceGossip;
   #mesh: MeshTransport | null = null;
   readonly #loginTimeoutMs: number;
@@ -152,15 +156,24 @@ export class ChatServer implements ConnHandler, MeshEvents {
       barrierMs: opts.presenceBarrierMs,
       clock,
     });
+    const sessionEnded = (hash: Uint8Array) => {
+      this.#endSession(hash);
+      const frame = { type: "peer_session_ended" as const, token_hash: toBase64Url(hash, false) };
+      for (const peer of this.#mesh?.upPeers() ?? []) this.#mesh!.send(peer, frame);
+    };
+    this.#deviceLists = new DeviceLists(this.#ctx, { sessionEnded });
+    this.#linkSlots = new LinkSlots(this.#ctx, {
+      waiting: (s) => {
+        this.#clock.clearTimeout(s.loginTimer);
+        this.#armLoginTimer(s, 0);
+      },
+    });
     this.#auth = new Auth(this.#ctx, {
       passwordCost: opts.passwordCost,
       quotas,
       loggedIn: (s, user, frame) => this.#loggedIn(s, user, frame),
-      sessionEnded: (hash) => {
-        this.#endSession(hash);
-        const frame = { type: "peer_session_ended" as const, token_hash: toBase64Url(hash, false) };
-        for (const peer of this.#mesh?.upPeers() ?? []) this.#mesh!.send(peer, frame);
-      },
+      sessionEnded,
+      latestDevices: (userId) => this.#deviceLists.latest(userId),
     });
   }
 
@@ -399,7 +412,7 @@ export class ChatServer implements ConnHandler, MeshEvents {
   async #handle(session: ClientSession, frame: ClientFrame): Promise<void> {
     if (session.closed) return;
     const authFrame = frame.type === "register" || frame.type === "login" ||
-      frame.type === "resume";
+      frame.type === "resume" || frame.type === "login_device";
     if (authFrame && session.userId !== 0) {
       throw new ProtocolError(
         ERROR_CODES.alreadyAuthenticated,
@@ -407,7 +420,7 @@ export class ChatServer implements ConnHandler, MeshEvents {
         frame.ref,
       );
     }
-    if (!authFrame && frame.type !== "ping" && session.userId === 0) {
+    if (!authFrame && !_BEFORE_LOGIN.has(frame.type) && session.userId === 0) {
       throw new ProtocolError(
         ERROR_CODES.notAuthenticated,
         `Log in or register before sending a ${frame.type} frame`,
@@ -511,6 +524,29 @@ export class ChatServer implements ConnHandler, MeshEvents {
         return await this.#groups.list(session, frame.ref);
       case "group_info":
         return await this.#groups.info(session, frame.ref, frame.group_id);
+      case "device_lists":
+        return await this.#deviceLists.chain(session, frame.ref, frame.user_id, frame.from_version);
+      case "publish_device_list":
+        return await this.#deviceLists.publish(session, frame.ref, frame.list);
+      case "device_challenge":
+        return this.#auth.challenge(session, frame.ref);
+      case "login_device":
+        this.#delivery.negotiate(session, frame.features);
+        return await this.#auth.loginDevice(session, frame);
+      case "link_open":
+        return await this.#linkSlots.open(session, frame.ref, frame.slot, frame.offer);
+      case "link_read":
+        return await this.#linkSlots.read(session, frame.ref, frame.slot, frame.from);
+      case "link_write":
+        return await this.#linkSlots.write(
+          session,
+          frame.ref,
+          frame.slot,
+          frame.step,
+          frame.value,
+        );
+      case "link_cancel":
+        return await this.#linkSlots.cancel(session, frame.ref, frame.slot);
     }
   }
 
@@ -730,6 +766,19 @@ const _MESSAGE_TYPES: ReadonlySet<ClientFrame["type"]> = new Set([
 
 /** How often the pending sweep also expires old deliveries, milliseconds. */
 const _EXPIRE_EVERY_MS = 60_000;
+
+/**
+ * Frames a connection may send before it logs in (besides register, login, resume and
+ * login_device): a new device links before it has any account to log in to.
+ */
+const _BEFORE_LOGIN: ReadonlySet<ClientFrame["type"]> = new Set([
+  "ping",
+  "device_challenge",
+  "link_open",
+  "link_read",
+  "link_write",
+  "link_cancel",
+]);
 
 function _errorFrame(err: ProtocolError): ServerFrame {
   return {

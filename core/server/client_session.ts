@@ -52,6 +52,10 @@ export class ClientSession {
   username = "";
   /** SHA-256 of this connection's session token. */
   sessionHash: Uint8Array | null = null;
+  /** The device logged in here (`login_device`, or a resumed device session); null if none. */
+  deviceId: number | null = null;
+  /** The nonce of this connection's `device_challenge`, until a `login_device` uses it. */
+  loginNonce: string | null = null;
   /** Consecutive invalid frames. */
   invalidFrames = 0;
   /** Frames are handled one after another through this chain. */

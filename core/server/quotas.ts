@@ -46,6 +46,11 @@ export interface Quotas {
   /** Registrations from one address (kept, not given back). */
   readonly register: BucketShape;
   /**
+   * Link slots opened or cancelled, and reads of slots that do not exist, from one address:
+   * what bounds guessing slot names (a slot's name is 20 bits of the link code).
+   */
+  readonly link: BucketShape;
+  /**
    * Frames that store a message (sends, keys, group changes) per user, per server; null for
    * no limit (benchmarks and stress tests, which send as fast as the server answers).
    */
@@ -76,6 +81,8 @@ export const QUOTAS: Quotas = {
   resumeAddress: { burst: 50, intervalMs: 12_000 },
   // 10 an hour from one address.
   register: { burst: 10, intervalMs: 6 * _MINUTE },
+  // 20 at once, then one every 30 s (a person links a device now and then).
+  link: { burst: 20, intervalMs: 30_000 },
   // 200 at once, 50 a second sustained.
   send: { burst: LIMITS.sendBurst, intervalMs: LIMITS.sendIntervalMs },
   // 10,000 messages or 64 MiB per recipient.
@@ -101,6 +108,7 @@ export function resolveQuotas(overrides: Partial<Quotas> = {}): Quotas {
   _checkBucket("quotas.loginAddress", q.loginAddress);
   _checkBucket("quotas.resumeAddress", q.resumeAddress);
   _checkBucket("quotas.register", q.register);
+  _checkBucket("quotas.link", q.link);
   if (q.send !== null) _checkBucket("quotas.send", q.send);
   _checkPositive("quotas.pending.messages", q.pending?.messages);
   _checkPositive("quotas.pending.bytes", q.pending?.bytes);
@@ -134,6 +142,11 @@ export function resumeLimits(q: Quotas, addr: string): RateLimit[] {
 /** The bucket one registration takes from (none for an exempt loopback peer). */
 export function registerLimits(q: Quotas, addr: string): RateLimit[] {
   return _byAddress(q, "register", addr, q.register);
+}
+
+/** The bucket a link slot opening, cancel or miss takes from (none for exempt loopback). */
+export function linkLimits(q: Quotas, addr: string): RateLimit[] {
+  return _byAddress(q, "link", addr, q.link);
 }
 
 /** True for an IPv4 or IPv6 loopback address (127.0.0.0/8, ::1, IPv4-mapped 127.x). */

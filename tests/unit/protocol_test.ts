@@ -31,6 +31,7 @@ const _TOKEN = "U0dDrZOejF0mJAsXRq67zBlz3I7jkKjsV9IZgIDcgcU";
 const _NONCE = "YtQmvcuS5Dk7cCXXwqCk0Zk8r2DK6CHUPsNMLFyDO8w";
 const _MAC = "AB-lCx_Zf80VhpMM7RuucZAB5XS-mzjwIZXKNVQJMRU";
 const _IDENTITY = "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo";
+const _SIG = "A".repeat(86);
 const _PEM =
   "-----BEGIN PUBLIC KEY-----\nMIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEA\n-----END PUBLIC KEY-----\n";
 const _GROUP = { id: 7, name: "climbers", admin: 1, members: [1, 2, 3] };
@@ -85,6 +86,20 @@ const EXAMPLES: Record<Direction, Record<string, Json>> = {
     list_groups: { type: "list_groups", ref: 13 },
     group_info: { type: "group_info", ref: 14, group_id: 7 },
     ping: { type: "ping", ref: 0 },
+    device_lists: { type: "device_lists", ref: 19, user_id: 2, from_version: 1 },
+    publish_device_list: { type: "publish_device_list", ref: 20, list: '{"v":1}' },
+    device_challenge: { type: "device_challenge", ref: 21 },
+    login_device: {
+      type: "login_device",
+      ref: 22,
+      user_id: 1,
+      device_id: 2,
+      signature: _SIG,
+    },
+    link_open: { type: "link_open", ref: 23, slot: "7KQ2", offer: '{"v":1}' },
+    link_read: { type: "link_read", ref: 24, slot: "7KQ2", from: 1 },
+    link_write: { type: "link_write", ref: 25, slot: "7KQ2", step: 1, value: '{"v":1}' },
+    link_cancel: { type: "link_cancel", ref: 26, slot: "7KQ2" },
   },
   server: {
     welcome: { type: "welcome", server_id: 1, version: "0.1.0" },
@@ -127,6 +142,18 @@ const EXAMPLES: Record<Direction, Record<string, Json>> = {
     groups: { type: "groups", ref: 13, groups: [_GROUP] },
     ok: { type: "ok", ref: 12 },
     pong: { type: "pong", ref: 0, server_id: 1 },
+    device_chain: { type: "device_chain", ref: 19, user_id: 2, lists: ['{"v":1}'], latest: 1 },
+    device_list_stored: { type: "device_list_stored", ref: 20, version: 1, session_token: _TOKEN },
+    challenge: { type: "challenge", ref: 21, nonce: _NONCE },
+    link_steps: {
+      type: "link_steps",
+      ref: 24,
+      slot: "7KQ2",
+      from: 1,
+      steps: ['{"v":1}'],
+      total: 2,
+      expires_at: 1_700_000_600_000,
+    },
     error: {
       type: "error",
       ref: 2,
