@@ -70,6 +70,7 @@ export {
   type ChangePasswordOptions,
   type ConversationKind,
   type CreateKeystoreOptions,
+  type DeviceIdentity,
   type FileMeta,
   type FriendInput,
   type FriendKeyRecord,
@@ -95,6 +96,7 @@ export {
   type OutgoingMessageInput,
   type OutgoingState,
   type PendingKeyChange,
+  type PinnedDeviceList,
   type RequestMessageRecord,
   type RequestRecord,
 } from "../keystore/keystore_types.ts";

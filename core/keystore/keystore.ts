@@ -1,7 +1,8 @@
 /**
  * The client's local database: one SQLite database per user holding the user's own
- * account and keys, their friends with pinned public keys and shared Fernet keys, their
- * groups with per-epoch keys, and the message history.
+ * account and keys, this device's own keys, their friends with pinned public keys and
+ * shared Fernet keys, the device lists pinned per user, their groups with per-epoch keys,
+ * and the message history.
  *
  * It works on any {@linkcode SqlDatabase} (`sql_database.ts`): on Deno a file through
  * node:sqlite (`core/client/deno/keystore_file.ts`: `createKeystoreFile` and
@@ -13,7 +14,8 @@
  * The database lives on the user's device, and everything private in it is encrypted at
  * rest under a master key derived from the user's password (scrypt, then Fernet; see
  * `keystore_cipher.ts`): the RSA private key, the identity secret key, the session token,
- * every shared friend and group key, and every message text and file detail. Stealing it
+ * this device's signing and RSA secret keys, every shared friend and group key, and every
+ * message text and file detail. Stealing it
  * gives IDs, names, public keys, times and message states, but no secret and no text.
  * Public data is not authenticated: whoever can write the database can change a pinned
  * public key, which is one reason a file keystore is created `0600` in a `0700` directory.
@@ -30,7 +32,7 @@
  * {@linkcode KeystoreError} with a code from {@linkcode KEYSTORE_ERRORS}.
  *
  * The parts live beside this file: `keystore_friends.ts`, `keystore_groups.ts`,
- * `keystore_history.ts`, `keystore_consent.ts` (the methods), `keystore_setup.ts`
+ * `keystore_history.ts`, `keystore_consent.ts`, `keystore_devices.ts` (the methods), `keystore_setup.ts`
  * (creating, opening, resealing), `keystore_cipher.ts` (encryption), `keystore_schema.ts`
  * (SQL), `keystore_check.ts` (input checks) and `keystore_types.ts` (records and errors,
  * re-exported here).
@@ -69,6 +71,7 @@ import {
   resealKeystore,
 } from "./keystore_setup.ts";
 import * as consent from "./keystore_consent.ts";
+import * as devices from "./keystore_devices.ts";
 import * as friends from "./keystore_friends.ts";
 import * as invites from "./keystore_group_invites.ts";
 import * as groups from "./keystore_groups.ts";
@@ -85,6 +88,7 @@ import {
   type ChangePasswordOptions,
   type ConversationKind,
   type CreateKeystoreOptions,
+  type DeviceIdentity,
   type FriendInput,
   type FriendKeyRecord,
   type FriendKeysInput,
@@ -100,6 +104,7 @@ import {
   KeystoreError,
   type MessageRecord,
   type OutgoingMessageInput,
+  type PinnedDeviceList,
   type RequestMessageRecord,
   type RequestRecord,
 } from "./keystore_types.ts";
@@ -263,6 +268,58 @@ export class Keystore {
     );
     this.#passwordChange = run.catch(() => {});
     return run;
+  }
+
+  /**
+   * This device's own keys and its place in the account's device list (see
+   * {@linkcode DeviceIdentity}), with the secrets decrypted; null if none are stored yet
+   * (a keystore made before linked devices, or a device that has not made its keys).
+   */
+  deviceIdentity(): DeviceIdentity | null {
+    return devices.deviceIdentity(this.#ctx());
+  }
+
+  /**
+   * Stores this device's own keys, replacing any stored before. The secrets are sealed;
+   * the public keys are normalized like a friend's (SPKI PEM, url-safe base64 without
+   * padding).
+   *
+   * @throws {TypeError | RangeError} If a field is malformed, e.g. a secret key does not
+   *   match its public key, or the name is empty, longer than 64 characters or has control
+   *   characters. Nothing is written then.
+   */
+  setDeviceIdentity(device: DeviceIdentity): void {
+    devices.setDeviceIdentity(this.#ctx(), device);
+  }
+
+  /**
+   * Sets this device's ID, once the account's device list names it (keeping its keys).
+   *
+   * @throws {KeystoreError} "not_found" if no device keys are stored.
+   */
+  setDeviceId(deviceId: number): void {
+    devices.setDeviceId(this.#ctx(), deviceId);
+  }
+
+  /** The device list pinned for a user (a contact, or the user's own account), or null. */
+  deviceList(userId: number): PinnedDeviceList | null {
+    return devices.deviceList(this.#ctx(), userId);
+  }
+
+  /**
+   * Pins a user's device list, which the caller has checked (chain and signatures), with
+   * the version and hash it read from it. A list never goes back: a newer version replaces
+   * the pinned one; the pinned version with the pinned hash changes nothing (not even
+   * `checkedAt`).
+   *
+   * @throws {KeystoreError} "device_list_rollback" if `list.version` is lower than the
+   *   pinned version; "device_list_fork" if it is the pinned version with another hash.
+   *   Nothing changes then.
+   * @throws {TypeError | RangeError} If an argument is malformed (the body must be 1 byte
+   *   to 64 KiB of UTF-8, the hash 43 characters of url-safe base64).
+   */
+  pinDeviceList(userId: number, list: PinnedDeviceList): void {
+    devices.pinDeviceList(this.#ctx(), userId, list);
   }
 
   /** Closes the database; later calls throw KeystoreError "closed". Idempotent. */

@@ -20,6 +20,7 @@ import {
   importRsaPublicKey,
   publicKeyFromSecret,
   toBase64Url,
+  utf8,
   zeroize,
 } from "../crypto/mod.ts";
 import { LIMITS } from "../protocol/limits.ts";
@@ -29,6 +30,10 @@ import type { ConversationKind, FileMeta } from "./keystore_types.ts";
 export const MAX_TEXT_CHARS = 1024 * 1024;
 /** Most messages one `history()` call returns. */
 export const MAX_HISTORY_LIMIT = 10_000;
+/** Most characters in a device's name (docs/CRYPTO.md, "Labels and parameters"). */
+export const MAX_DEVICE_NAME_CHARS = 64;
+/** Most UTF-8 bytes of a pinned device list's JSON text (64 KiB). */
+export const MAX_DEVICE_LIST_BYTES = 64 * 1024;
 
 const _MAX_PASSWORD_CHARS = 1024;
 const _MAX_TOKEN_CHARS = 512;
@@ -39,6 +44,9 @@ const _TOKEN = /^[\x21-\x7e]+$/;
 const _SHA256_HEX = /^[0-9a-f]{64}$/;
 const _FERNET_KEY = /^[A-Za-z0-9_-]{43}=$/;
 const _IDENTITY_KEY = /^[A-Za-z0-9_-]{43}=?$/;
+const _SHA256_B64URL = /^[A-Za-z0-9_-]{43}$/;
+// Control characters (C0, DEL, C1): a name is shown on one line in lists of devices.
+const _CONTROL = /\p{Cc}/u;
 
 /** Names a value's type for an error message. */
 export function describeValue(value: unknown): string {
@@ -306,6 +314,45 @@ export function checkIdentityKeyPair(name: string, value: unknown, publicKey: st
   if (!ok) {
     throw new RangeError(
       `${name} does not match the identity public key; pass the pair's own keys`,
+    );
+  }
+}
+
+/** A device's name: 1 to 64 characters, well-formed, without control characters. */
+export function checkDeviceName(name: string, value: unknown): asserts value is string {
+  if (typeof value !== "string") {
+    throw new TypeError(`${name} must be a string, got ${describeValue(value)}`);
+  }
+  if (value.length < 1 || value.length > MAX_DEVICE_NAME_CHARS) {
+    throw new RangeError(
+      `${name} must be 1 to ${MAX_DEVICE_NAME_CHARS} characters, got ${value.length}`,
+    );
+  }
+  _wellFormed(name, value);
+  if (_CONTROL.test(value)) {
+    throw new RangeError(`${name} must not contain control characters (tabs, newlines, ...)`);
+  }
+}
+
+/** A device list's hash: url-safe base64 without padding of 32 bytes (43 characters). */
+export function checkDeviceListHash(name: string, value: unknown): asserts value is string {
+  _pattern(name, value, _SHA256_B64URL, "url-safe base64 of a 32-byte SHA-256 (43 characters)");
+  if (!_decodes(value as string, 32)) {
+    throw new RangeError(`${name} must be canonical url-safe base64 of 32 bytes, got "${value}"`);
+  }
+}
+
+/** A device list's JSON text: not empty, well-formed, at most 64 KiB in UTF-8. */
+export function checkDeviceListBody(name: string, value: unknown): asserts value is string {
+  if (typeof value !== "string") {
+    throw new TypeError(`${name} must be a string, got ${describeValue(value)}`);
+  }
+  // Stored as UTF-8, which cannot carry lone surrogates.
+  _wellFormed(name, value);
+  const bytes = utf8(value).length;
+  if (bytes < 1 || bytes > MAX_DEVICE_LIST_BYTES) {
+    throw new RangeError(
+      `${name} must be 1 to ${MAX_DEVICE_LIST_BYTES} bytes of JSON text, got ${bytes}`,
     );
   }
 }

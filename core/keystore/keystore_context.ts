@@ -60,6 +60,11 @@ export const IDENTITY_SECRET_CONTEXT = "account:identity_secret_key";
 /** Seal context of the session token. */
 export const SESSION_TOKEN_CONTEXT = "account:session_token";
 
+/** Seal context of this device's signing secret key. */
+export const DEVICE_SIGN_SECRET_CONTEXT = "device:sign_secret_key";
+/** Seal context of this device's RSA private key. */
+export const DEVICE_RSA_PRIVATE_KEY_CONTEXT = "device:rsa_private_key";
+
 /** Seal context of a key shared with a friend. */
 export function friendKeyContext(friendId: number, kid: string): string {
   return `friend_key:${friendId}:${kid}`;

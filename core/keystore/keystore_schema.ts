@@ -24,6 +24,11 @@
  *   in: its messages are stored but not shown until the user accepts), and
  *   `groups.left_by` / `groups.left_how` (who ended the user's membership, and how, so a
  *   message typed to the group afterwards can say so).
+ * - 4 (linked devices, docs/CRYPTO.md): `device_identity` (this device's own signing and RSA
+ *   keys, the secrets sealed, and its ID in the account's device list once one names it)
+ *   and `device_lists` (the newest checked device list per user, contacts and the user's
+ *   own account, so a list can never go back). A keystore from before has neither: its
+ *   device makes its keys when it first needs them.
  *
  * @module
  */
@@ -33,7 +38,7 @@ import { KeystoreError } from "./keystore_types.ts";
 import type { SqlDatabase, SqlStatement } from "./sql_database.ts";
 
 /** The schema version this code creates and understands (kept in `PRAGMA user_version`). */
-export const KEYSTORE_SCHEMA_VERSION = 3;
+export const KEYSTORE_SCHEMA_VERSION = 4;
 
 /** `PRAGMA application_id` of a keystore file: "FCKS" in ASCII. */
 export const KEYSTORE_APPLICATION_ID = 0x4643_4b53;
@@ -167,6 +172,26 @@ CREATE TABLE group_invites (
 ALTER TABLE groups ADD COLUMN left_by INTEGER;
 ALTER TABLE groups ADD COLUMN left_how TEXT CHECK (left_how IN ('left', 'removed', 'deleted'));
 `,
+  // 4: linked devices: this device's own keys, and the device lists pinned per user.
+  `
+CREATE TABLE device_identity (
+  id INTEGER PRIMARY KEY CHECK (id = 1),
+  device_id INTEGER CHECK (device_id > 0),
+  name TEXT NOT NULL,
+  sign_public_key TEXT NOT NULL,
+  sign_secret_key_enc TEXT NOT NULL,
+  rsa_public_key TEXT NOT NULL,
+  rsa_private_key_enc TEXT NOT NULL,
+  updated_at INTEGER NOT NULL
+) STRICT;
+CREATE TABLE device_lists (
+  user_id INTEGER PRIMARY KEY CHECK (user_id > 0),
+  version INTEGER NOT NULL CHECK (version > 0),
+  hash TEXT NOT NULL,
+  body TEXT NOT NULL,
+  checked_at INTEGER NOT NULL
+) STRICT;
+`,
 ];
 
 // Reads of groups carry the current epoch: the highest one with a key.
@@ -297,6 +322,24 @@ export const KEYSTORE_SQL = {
     ON g.group_id = i.group_id ORDER BY i.invited_at, i.group_id`,
   deleteGroupInvite: "DELETE FROM group_invites WHERE group_id = ? RETURNING group_id",
   allSecretSettings: "SELECT name, value FROM settings WHERE name LIKE 'secret:%'",
+  deviceIdentity: "SELECT * FROM device_identity WHERE id = 1",
+  setDeviceIdentity: `INSERT INTO device_identity (id, device_id, name, sign_public_key,
+      sign_secret_key_enc, rsa_public_key, rsa_private_key_enc, updated_at)
+    VALUES (1, ?, ?, ?, ?, ?, ?, ?)
+    ON CONFLICT (id) DO UPDATE SET device_id = excluded.device_id, name = excluded.name,
+      sign_public_key = excluded.sign_public_key,
+      sign_secret_key_enc = excluded.sign_secret_key_enc,
+      rsa_public_key = excluded.rsa_public_key,
+      rsa_private_key_enc = excluded.rsa_private_key_enc, updated_at = excluded.updated_at`,
+  setDeviceId: `UPDATE device_identity SET device_id = ?, updated_at = ? WHERE id = 1
+    RETURNING id`,
+  setDeviceSecrets: `UPDATE device_identity SET sign_secret_key_enc = ?, rsa_private_key_enc = ?
+    WHERE id = 1`,
+  deviceList: "SELECT * FROM device_lists WHERE user_id = ?",
+  setDeviceList: `INSERT INTO device_lists (user_id, version, hash, body, checked_at)
+    VALUES (?, ?, ?, ?, ?)
+    ON CONFLICT (user_id) DO UPDATE SET version = excluded.version, hash = excluded.hash,
+      body = excluded.body, checked_at = excluded.checked_at`,
 } as const;
 
 /** The prepared form of {@linkcode KEYSTORE_SQL}. */

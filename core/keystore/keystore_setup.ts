@@ -29,6 +29,8 @@ import {
 } from "./keystore_cipher.ts";
 import {
   corruptError,
+  DEVICE_RSA_PRIVATE_KEY_CONTEXT,
+  DEVICE_SIGN_SECRET_CONTEXT,
   friendKeyContext,
   groupKeyContext,
   IDENTITY_SECRET_CONTEXT,
@@ -222,6 +224,13 @@ export function resealKeystore(ctx: KeystoreContext, next: KeystoreCipher, kdf: 
       move(IDENTITY_SECRET_CONTEXT, account["identity_secret_key_enc"] as string),
       session === null ? null : move(SESSION_TOKEN_CONTEXT, session),
     );
+    const device = st.deviceIdentity.get() as Row | undefined;
+    if (device !== undefined) {
+      st.setDeviceSecrets.run(
+        move(DEVICE_SIGN_SECRET_CONTEXT, device["sign_secret_key_enc"] as string),
+        move(DEVICE_RSA_PRIVATE_KEY_CONTEXT, device["rsa_private_key_enc"] as string),
+      );
+    }
     for (const r of st.allFriendKeys.all()) {
       const friendId = r["friend_id"] as number;
       const kid = r["kid"] as string;

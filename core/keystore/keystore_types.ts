@@ -28,6 +28,18 @@ export const KEYSTORE_ERRORS = {
   pendingChange: "pending_change",
   /** The keystore was closed. */
   closed: "closed",
+  /**
+   * `pinDeviceList()` was given a lower version than the one pinned for that user: a
+   * server (or copy) going back to a list the user had moved past, e.g. to bring back a
+   * device that was unlinked.
+   */
+  deviceListRollback: "device_list_rollback",
+  /**
+   * `pinDeviceList()` was given the version pinned for that user but with another hash:
+   * two different lists claim the same place in the chain, so one of them was forged or
+   * the account's devices disagree.
+   */
+  deviceListFork: "device_list_fork",
 } as const;
 
 /** One of the codes in {@linkcode KEYSTORE_ERRORS}. */
@@ -107,6 +119,46 @@ export interface KeystoreAccount {
   readonly sessionToken: string | null;
   /** When the keystore was created, Unix milliseconds. */
   readonly createdAt: number;
+}
+
+/**
+ * This device's own keys (docs/CRYPTO.md, "Keys"): the signing and RSA key pairs it made for
+ * itself, which never leave it, and the ID and name the account's device list gives it.
+ * The same shape goes in (`Keystore.setDeviceIdentity`) and comes out
+ * (`Keystore.deviceIdentity`).
+ */
+export interface DeviceIdentity {
+  /** The device's ID in the account's device list; null until a list names it. */
+  readonly deviceId: number | null;
+  /** The device's name, 1 to 64 characters without control characters. */
+  readonly name: string;
+  /** Ed25519 signing public key, url-safe base64 of 32 bytes (stored without padding). */
+  readonly signPublicKey: string;
+  /**
+   * Ed25519 signing secret key, the 32-byte seed; kept encrypted. Read back as a fresh
+   * copy each call: zeroize it when done.
+   */
+  readonly signSecretKey: Uint8Array;
+  /** RSA public key, PEM (SPKI or PKCS#1; stored as SPKI). */
+  readonly rsaPublicKey: string;
+  /** RSA private key, PEM (PKCS#8 or PKCS#1), kept as given; kept encrypted. */
+  readonly rsaPrivateKey: string;
+}
+
+/**
+ * The newest device list checked for a user (a contact, or the user's own account): the
+ * keystore keeps it as text, with the version and hash the caller read from it, and never
+ * lets it go back (see `Keystore.pinDeviceList`).
+ */
+export interface PinnedDeviceList {
+  /** The list's version, 1 or more. */
+  readonly version: number;
+  /** SHA-256 of the list's signed bytes, url-safe base64 without padding (43 characters). */
+  readonly hash: string;
+  /** The signed list, JSON text of at most 64 KiB in UTF-8. */
+  readonly body: string;
+  /** When the caller checked the list's chain, Unix milliseconds. */
+  readonly checkedAt: number;
 }
 
 /** A friend's public keys as the directory (the server's `user` frame) shows them. */
