@@ -27,8 +27,6 @@ import {
   emptyRecvRows,
   emptySentRows,
   type ParentLine,
-  type RecvRows,
-  type SentRows,
   type SliceConfig,
 } from "./gen_lines.ts";
 import {

@@ -22,6 +22,12 @@ export const FEATURES = {
    * asker a contact), so the client can show "unknown" rather than "offline".
    */
   contacts: "contacts",
+  /**
+   * The client handles linked devices (docs/PROTOCOL.md "Devices"): the server knows the
+   * device frames, so a client that is granted this may give its account a device list.
+   * Nothing else changes on the connection.
+   */
+  devices: "devices",
 } as const;
 
 /** One of {@linkcode FEATURES}' wire names. */

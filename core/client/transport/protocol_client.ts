@@ -12,14 +12,18 @@
 import { nextTurn } from "./next_turn.ts";
 import {
   type AcceptedFrame,
+  type ChallengeFrame,
   type ClientFrame,
   decode,
   type DeliveredFrame,
+  type DeviceChainFrame,
+  type DeviceListStoredFrame,
   encode,
   FEATURES,
   type GroupFrame,
   type GroupsFrame,
   LIMITS,
+  type LinkStepsFrame,
   type LoggedInFrame,
   type MessageFrame,
   type RegisteredFrame,
@@ -48,6 +52,11 @@ export type RequestReply<T extends ClientFrame["type"]> = T extends "register" ?
   : T extends "single_message" | "group_message" | "key" ? AcceptedFrame
   : T extends "create_group" | "add_member" | "remove_member" | "group_info" ? GroupFrame
   : T extends "list_groups" ? GroupsFrame
+  : T extends "login_device" ? LoggedInFrame
+  : T extends "device_lists" ? DeviceChainFrame
+  : T extends "publish_device_list" ? DeviceListStoredFrame
+  : T extends "device_challenge" ? ChallengeFrame
+  : T extends "link_read" ? LinkStepsFrame
   : ServerFrame;
 
 /** A request frame without its `ref` (the client assigns it). */
@@ -97,7 +106,7 @@ export interface ConnectOptions {
 }
 
 /** The requests that negotiate features. */
-const _AUTH_TYPES: ReadonlySet<string> = new Set(["register", "login", "resume"]);
+const _AUTH_TYPES: ReadonlySet<string> = new Set(["register", "login", "resume", "login_device"]);
 
 /** A connected protocol client. */
 export class ProtocolClient {
