@@ -47,6 +47,8 @@ Options:
   --json                Print one JSON event per line (for scripts; implies --line)
   --line                One command per line even on a terminal, no full screen
   --connect-timeout S   Seconds to keep trying to reach a server (default 30)
+  --device-name NAME    This device's name in your list of devices (default: the host
+                        name); "devices" inside the client lists them
   -h, --help            Show this help
 
 Type "help" inside the client for its commands.`;
@@ -67,6 +69,7 @@ export const clientCommand: Command = {
       line: { type: "boolean" },
       "connect-timeout": { type: "string" },
       "keystore-scrypt-n": { type: "string" },
+      "device-name": { type: "string" },
       help: { type: "boolean", short: "h" },
     });
     if (values.help) {
@@ -109,6 +112,7 @@ export const clientCommand: Command = {
       values["keystore-scrypt-n"],
       KEYSTORE_N_RANGE,
     );
+    const deviceName = _deviceName(values["device-name"]);
     // Nothing is asked, opened or generated before we know a cluster is there.
     const noCluster = await _noCluster(balancers, Math.min(PROBE_TIMEOUT_MS, timeout * 1000));
     if (noCluster !== null) {
@@ -125,6 +129,7 @@ export const clientCommand: Command = {
       username: user,
       connectTimeoutS: timeout,
       keystoreScryptN,
+      deviceName,
     };
     if (interactive && Deno.stdout.isTerminal() && !json && !values.line) {
       return await _withRetries(account, (password) => runTui({ ...base, password }));
@@ -136,6 +141,29 @@ export const clientCommand: Command = {
       }));
   },
 };
+
+/**
+ * This device's name: the flag's, else the host name; 1 to 64 characters without control
+ * characters or spaces at either end (a device list's rule), else a {@linkcode UsageError}.
+ */
+function _deviceName(flag: string | undefined): string {
+  const name = flag ?? _hostName();
+  if (name.length < 1 || name.length > 64 || /\p{Cc}/u.test(name) || name.trim() !== name) {
+    throw new UsageError(
+      `--device-name must be 1 to 64 characters without control characters or spaces at ` +
+        `either end, got ${JSON.stringify(name)}`,
+    );
+  }
+  return name;
+}
+
+function _hostName(): string {
+  try {
+    return Deno.hostname().slice(0, 64).trim() || "terminal";
+  } catch {
+    return "terminal";
+  }
+}
 
 /** Returns a valid `user`; throws a {@linkcode UsageError} otherwise. */
 function _checkUsername(user: string): string {

@@ -175,6 +175,19 @@ export function renderEvent(e: ClientEvent, ctx: RenderContext = {}): string | n
         (e.dropped > 0 ? `; ${_count(e.dropped, "waiting message")} dropped.` : ".");
     case "unblocked":
       return `Unblocked ${cleanLine(e.user)} (#${e.id}); a new message from them is a request.`;
+    case "devices":
+      return [
+        `Your devices (list version ${e.version}):`,
+        ...e.devices.map((d) =>
+          `  ${padToWidth(cleanLine(d.name), 24)} #${d.id}  linked ${_dateTime(d.added)}${
+            d.current ? "  (this device)" : ""
+          }`
+        ),
+        ...(e.devices.length > 1 ? ["unlink NAME removes one (it is logged out everywhere)."] : []),
+      ].join("\n");
+    case "device_unlinked":
+      return `Unlinked ${cleanLine(e.name)} (#${e.id}): it is logged out everywhere and ` +
+        "cannot log in again.";
     case "requests": {
       const lines = e.requests.map((r) =>
         `  ${padToWidth(cleanLine(r.user), 20)} #${r.id}  ${_count(r.messages, "message")}${

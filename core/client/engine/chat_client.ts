@@ -37,6 +37,7 @@ import { GroupConsent } from "./group_consent.ts";
 import { GroupKeys } from "./group_keys.ts";
 import { Inbox } from "./inbox.ts";
 import { Incoming } from "./incoming.ts";
+import { Devices } from "./devices.ts";
 import { KeyWatch } from "./key_watch.ts";
 import { groupName, userName } from "./lookup.ts";
 import type { Dialer, FilePort, KeystoreOpener, KeystorePort } from "./ports.ts";
@@ -87,6 +88,12 @@ export interface ChatClientOptions {
    */
   keyCheckMs?: number;
   /**
+   * This device's name in the account's device list, when the client makes it the account's
+   * first device (default "this device"; the terminal passes the host name, the browser its
+   * own).
+   */
+  deviceName?: string;
+  /**
    * The clock of every timer and timestamp of the client (reconnect delays, liveness,
    * request timeouts, key checks, parked-message expiry, pacing); default the system
    * clock. Tests pass a fake one to move time instead of waiting for it.
@@ -101,6 +108,7 @@ interface _Engine {
   readonly keyWatch: KeyWatch;
   readonly consent: Consent;
   readonly contactSync: ContactSync;
+  readonly devices: Devices;
   readonly sender: Sender;
   readonly commands: CommandRunner;
 }
@@ -132,7 +140,10 @@ export class ChatClient {
         onMessage: (m) => this.#engine ? this.#engine.inbox.receive(m) : this.#early.push(m),
         onDelivered: (d) => this.#engine?.sender.delivered(d),
         inboxIdle: () => this.#engine?.inbox.idle() ?? Promise.resolve(),
-        onAttached: async () => {
+        onAttached: async (conn) => {
+          await this.#engine?.devices.adopt(conn).catch((err) =>
+            this.#emit({ event: "error", message: (err as Error).message })
+          );
           await this.#engine?.keyWatch.check();
           await this.#engine?.sender.flushQueued();
         },
@@ -369,9 +380,18 @@ export class ChatClient {
       nameOf: (id) => friends.nameOf(id),
       clock: this.#clock,
     });
+    const devices = new Devices({
+      ks,
+      link,
+      secrets,
+      emit,
+      now,
+      deviceName: this.#opts.deviceName ?? "this device",
+    });
     const commands = new CommandRunner({
       ks,
       link,
+      devices,
       friends,
       groupKeys,
       sender,
@@ -381,7 +401,7 @@ export class ChatClient {
       emit,
     });
     link.useSession(ks);
-    this.#engine = { ks, inbox, keyWatch, consent, contactSync, sender, commands };
+    this.#engine = { ks, inbox, keyWatch, consent, contactSync, devices, sender, commands };
     for (const m of this.#early.splice(0)) inbox.receive(m);
   }
 }

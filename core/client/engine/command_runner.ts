@@ -11,6 +11,7 @@ import type { ClientCommand } from "./commands.ts";
 import { helpText } from "./commands.ts";
 import type { Connection } from "./connection.ts";
 import type { Consent } from "./consent.ts";
+import type { Devices } from "./devices.ts";
 import { errorCode } from "./errors.ts";
 import type { EventSink } from "./events.ts";
 import type { FileTransfer } from "./file_transfer.ts";
@@ -27,6 +28,7 @@ import { failedToResend, historyEvent } from "./stored_messages.ts";
 export interface CommandRunnerDeps {
   readonly ks: KeystorePort;
   readonly link: Pick<Connection, "connected" | "serverId" | "live" | "logout">;
+  readonly devices: Pick<Devices, "list" | "unlink">;
   readonly friends: Friends;
   readonly groupKeys: GroupKeys;
   readonly sender: Sender;
@@ -76,6 +78,10 @@ export class CommandRunner {
         return await link.logout();
       case "friends":
         return friends.list();
+      case "devices":
+        return await this.#d.devices.list();
+      case "unlink":
+        return await this.#d.devices.unlink(cmd.device);
       case "groups":
         return await groups.list();
       case "add_friend":

@@ -42,6 +42,8 @@ export type ClientCommand =
   | { name: "block"; user: string }
   | { name: "unblock"; user: string }
   | { name: "file_limit"; bytes: number | null }
+  | { name: "devices" }
+  | { name: "unlink"; device: string }
   | { name: "whoami" }
   | { name: "logout" }
   | { name: "help" }
@@ -239,6 +241,19 @@ export const COMMAND_SPECS: Readonly<Record<ClientCommand["name"], CommandSpec>>
       }
       return { name: "file_limit", bytes: Math.round(mb * _MIB) };
     },
+  },
+  devices: {
+    usage: "devices",
+    summary: "List your devices (this one marked); each has keys of its own",
+    aliases: [],
+    parse: (a) => a.length === 0 ? { name: "devices" } : "takes no arguments",
+  },
+  unlink: {
+    usage: "unlink NAME",
+    summary: "Remove one of your other devices: it is logged out everywhere and gets nothing new",
+    aliases: [],
+    parse: (a, rest) =>
+      a.length >= 1 ? { name: "unlink", device: rest(0) } : "expected a device NAME",
   },
   whoami: {
     usage: "whoami",

@@ -16,10 +16,11 @@ import {
   STORING_FRAME_TYPES,
 } from "../../protocol/mod.ts";
 import { Backoff } from "../../async/backoff.ts";
+import { signDeviceLogin } from "../../e2e/device_login.ts";
 import { delay } from "../transport/delay.ts";
 import { ConnectionClosedError, RequestError } from "./errors.ts";
 import type { EventSink } from "./events.ts";
-import type { AccountPort, ChatConnection, Dialer } from "./ports.ts";
+import type { AccountPort, ChatConnection, DevicesPort, Dialer } from "./ports.ts";
 import type { RequestFrame } from "../transport/protocol_client.ts";
 import { pacerPortsOn, SendPacer } from "./send_pacer.ts";
 
@@ -37,8 +38,8 @@ export interface ConnectionHooks {
   onDelivered(d: DeliveredFrame): void;
   /** Resolves once the messages received so far are handled. */
   inboxIdle(): Promise<void>;
-  /** Runs after each login and replay (re-read keys, send what was queued). */
-  onAttached(): Promise<void>;
+  /** Runs after each login and replay on `conn` (re-read keys, send what was queued). */
+  onAttached(conn: ChatConnection): Promise<void>;
   /**
    * Runs right after each login, before the replay is handled: what it sends reaches the
    * server before any acknowledgement of this connection.
@@ -46,8 +47,10 @@ export interface ConnectionHooks {
   onLoggedIn?(conn: ChatConnection): void;
 }
 
-/** The session as the keystore keeps it. */
-export type SessionStore = Pick<AccountPort, "username" | "sessionToken" | "setSessionToken">;
+/** The session as the keystore keeps it, and this device's keys when it is one. */
+export type SessionStore =
+  & Pick<AccountPort, "userId" | "username" | "sessionToken" | "setSessionToken">
+  & Partial<Pick<DevicesPort, "deviceIdentity">>;
 
 /** The live connection as the engine's modules use it. */
 export interface LiveConnection {
@@ -229,7 +232,7 @@ export class Connection implements LiveConnection {
     await Promise.race([synced, conn.request({ type: "ping" }).then(() => {})]);
     await this.#hooks.inboxIdle();
     if (conn.closed) throw new ConnectionClosedError("The connection closed while logging in");
-    await this.#hooks.onAttached();
+    await this.#hooks.onAttached(this.live());
   }
 
   /** Closes a connection that failed to log in, without reconnecting because of it. */
@@ -282,9 +285,22 @@ export class Connection implements LiveConnection {
         await conn.request({ type: "resume", session_token: token });
         return;
       } catch (err) {
-        // An expired or unknown session: log in with the password instead.
+        // An expired or unknown session: log in with the device key, else the password.
         if (!(err instanceof RequestError) || err.code !== "auth_failed") throw err;
       }
+    }
+    const device = session.deviceIdentity?.() ?? null;
+    if (device !== null && device.deviceId !== null) {
+      // A device of an account with devices: its key logs it in, not the password.
+      const { nonce } = await conn.request({ type: "device_challenge" });
+      const back = await conn.request({
+        type: "login_device",
+        user_id: session.userId,
+        device_id: device.deviceId,
+        signature: signDeviceLogin(device.signSecretKey, nonce, session.userId, device.deviceId),
+      });
+      session.setSessionToken(back.session_token);
+      return;
     }
     const back = await conn.request({
       type: "login",

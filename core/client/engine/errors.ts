@@ -110,6 +110,10 @@ export const CLIENT_ERRORS = {
   blocked: "blocked",
   /** The user is no longer in that group, or has not accepted it yet. */
   notMember: "not_member",
+  /** The command names this very device where another one is meant (`unlink`). */
+  isThisDevice: "is_this_device",
+  /** The account has devices and this keystore is not one of them: link it first. */
+  notADevice: "not_a_device",
 } as const;
 
 /** One of {@linkcode CLIENT_ERRORS}. */

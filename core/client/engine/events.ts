@@ -198,6 +198,26 @@ export type ClientEvent =
   }
   | { event: "unblocked"; user: string; id: number }
   | {
+    /** The `devices` command's answer: the account's devices in its newest checked list. */
+    event: "devices";
+    /** The list's version. */
+    version: number;
+    devices: {
+      id: number;
+      name: string;
+      /** When it was linked, Unix milliseconds. */
+      added: number;
+      /** This very device. */
+      current: boolean;
+    }[];
+  }
+  | {
+    /** A device was removed from the account (`unlink`): it is logged out everywhere. */
+    event: "device_unlinked";
+    id: number;
+    name: string;
+  }
+  | {
     event: "requests";
     requests: {
       id: number;

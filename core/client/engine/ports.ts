@@ -14,6 +14,7 @@ import type {
   BlockedRecord,
   ConversationKind,
   CreateKeystoreOptions,
+  DeviceIdentity,
   FriendInput,
   FriendKeyRecord,
   FriendKeysInput,
@@ -28,6 +29,7 @@ import type {
   KeystoreAccount,
   MessageRecord,
   OutgoingMessageInput,
+  PinnedDeviceList,
   RequestMessageRecord,
   RequestRecord,
 } from "../../keystore/keystore_types.ts";
@@ -183,9 +185,23 @@ export interface ConsentPort {
   setSetting(name: string, value: string | null): void;
 }
 
+/** This device's own keys, and the device lists checked so far (`devices.ts`). */
+export interface DevicesPort {
+  /** This device's keys and ID, or null before it has any. */
+  deviceIdentity(): DeviceIdentity | null;
+  /** Keeps this device's keys (replacing any). */
+  setDeviceIdentity(device: DeviceIdentity): void;
+  /** Sets this device's ID once a list names it. */
+  setDeviceId(deviceId: number): void;
+  /** The list pinned for `userId` (the user's own included), or null. */
+  deviceList(userId: number): PinnedDeviceList | null;
+  /** Pins a newer list for `userId`; refuses a rollback or a fork (KeystoreError). */
+  pinDeviceList(userId: number, list: PinnedDeviceList): void;
+}
+
 /** Everything the engine needs from the keystore; `Keystore` implements it. */
 export interface KeystorePort
-  extends AccountPort, FriendsPort, GroupsPort, MessagesPort, ConsentPort {}
+  extends AccountPort, FriendsPort, GroupsPort, MessagesPort, ConsentPort, DevicesPort {}
 
 /** Opens the user's keystore, or makes it on first use. */
 export interface KeystoreOpener {

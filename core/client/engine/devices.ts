@@ -1,0 +1,231 @@
+/**
+ * This account's devices (issue 21; docs/CRYPTO.md "The device list"): making this device the
+ * account's first when the account has none, listing the devices (`devices`), and removing
+ * one (`unlink NAME`).
+ *
+ * **The first device.** An account from before devices, or a new one, is one key pair in one
+ * keystore. Once logged in to a server that knows devices (the `devices` feature), the client
+ * makes that keystore the account's device 1: a signing key of its own (kept in the keystore
+ * before anything is published, so a crash cannot lose it), the account's RSA key pair as the
+ * device's, and a first list signed by the account's identity key. Publishing it ends the
+ * account's password sessions, and this connection goes on as the device (the server's answer
+ * carries the new session token, which replaces the old one). From then on the client logs in
+ * with the device key (`connection.ts`).
+ *
+ * **Lists are checked here, not trusted.** Every list read from the server is checked from the
+ * version this keystore pinned (the chain rules of `core/e2e/device_list.ts`), and the newest
+ * checked one is pinned; a rollback or a fork is refused by the keystore.
+ *
+ * @module
+ */
+
+import { generateIdentityKeyPair, toBase64Url } from "../../crypto/mod.ts";
+import {
+  checkDeviceListChain,
+  type DeviceList,
+  deviceListHash,
+  parseDeviceList,
+  serializeDeviceList,
+  signFirstDeviceList,
+  signNextDeviceList,
+} from "../../e2e/mod.ts";
+import { FEATURES } from "../../protocol/mod.ts";
+import { CLIENT_ERRORS, ClientError, RequestError } from "./errors.ts";
+import type { EventSink } from "./events.ts";
+import type { LiveConnection } from "./connection.ts";
+import type { AccountPort, ChatConnection, DevicesPort } from "./ports.ts";
+import type { Secrets } from "./secrets.ts";
+
+/** Tries of an `unlink` that lost a race with another device's change. */
+const _PUBLISH_TRIES = 3;
+
+/** What {@linkcode Devices} needs. */
+export interface DevicesDeps {
+  readonly ks: DevicesPort & Pick<AccountPort, "userId" | "account" | "setSessionToken">;
+  readonly link: LiveConnection;
+  readonly secrets: Pick<Secrets, "identitySecret" | "identityPublic">;
+  readonly emit: EventSink;
+  readonly now: () => number;
+  /** This device's name, for the first list (the host name, or the browser's). */
+  readonly deviceName: string;
+}
+
+/** This account's devices; see the module documentation. */
+export class Devices {
+  readonly #d: DevicesDeps;
+
+  constructor(deps: DevicesDeps) {
+    this.#d = deps;
+  }
+
+  /** This device's ID in the account's list, or null while it is not a device yet. */
+  get deviceId(): number | null {
+    return this.#d.ks.deviceIdentity()?.deviceId ?? null;
+  }
+
+  /**
+   * After a login on `conn`: makes this keystore the account's first device when the server
+   * knows devices and the account has none (see the module documentation). Does nothing for
+   * a keystore that is a device already.
+   */
+  async adopt(conn: ChatConnection): Promise<void> {
+    if (!conn.features?.includes(FEATURES.devices)) return;
+    const { ks, secrets, now } = this.#d;
+    if (ks.deviceIdentity()?.deviceId != null) return;
+    const me = ks.deviceIdentity() ?? this.#newIdentity();
+    const chain = await this.#chain(conn);
+    if (chain !== null) {
+      // Published before (a crash right after, or another terminal on this keystore did it).
+      const mine = chain.devices.find((d) => d.sign === me.signPublicKey);
+      if (mine === undefined) {
+        throw new ClientError(
+          CLIENT_ERRORS.notADevice,
+          "This account has devices and this keystore is not one of them: link this device " +
+            "from one of the account's devices",
+        );
+      }
+      ks.setDeviceId(mine.id);
+      return;
+    }
+    const first = signFirstDeviceList({
+      user: ks.userId,
+      device: { name: me.name, sign: me.signPublicKey, rsa: me.rsaPublicKey },
+      accountSecretKey: secrets.identitySecret,
+      now: now(),
+    });
+    const stored = await conn.request({
+      type: "publish_device_list",
+      list: serializeDeviceList(first),
+    });
+    if (stored.session_token !== undefined) ks.setSessionToken(stored.session_token);
+    ks.setDeviceId(first.devices[0]!.id);
+    this.#pin(first);
+  }
+
+  /** The `devices` command: the account's devices, from its newest checked list. */
+  async list(): Promise<void> {
+    const head = await this.#current();
+    const me = this.deviceId;
+    this.#d.emit({
+      event: "devices",
+      version: head.version,
+      devices: head.devices.map((d) => ({
+        id: d.id,
+        name: d.name,
+        added: d.added,
+        current: d.id === me,
+      })),
+    });
+  }
+
+  /**
+   * The `unlink NAME` command: a new list without that device, signed by this one. The server
+   * then logs it out everywhere and refuses it from then on.
+   */
+  async unlink(name: string): Promise<void> {
+    const { ks, now, emit } = this.#d;
+    const me = ks.deviceIdentity();
+    if (me?.deviceId == null) {
+      throw new ClientError(
+        CLIENT_ERRORS.notADevice,
+        "This keystore is not one of the account's devices yet",
+      );
+    }
+    for (let attempt = 1;; attempt++) {
+      const head = await this.#current();
+      const target = head.devices.find((d) => d.name === name) ??
+        head.devices.find((d) => d.name.toLowerCase() === name.toLowerCase());
+      if (target === undefined) {
+        throw new ClientError(
+          CLIENT_ERRORS.notFound,
+          `No device is named "${name}"; "devices" lists them`,
+        );
+      }
+      if (target.id === me.deviceId) {
+        throw new ClientError(
+          CLIENT_ERRORS.isThisDevice,
+          `"${target.name}" is this device; unlink it from another of your devices`,
+        );
+      }
+      const next = signNextDeviceList(head, { remove: target.id }, {
+        deviceId: me.deviceId,
+        secretKey: me.signSecretKey,
+      }, now());
+      try {
+        await this.#d.link.live().request({
+          type: "publish_device_list",
+          list: serializeDeviceList(next),
+        });
+      } catch (err) {
+        if (err instanceof RequestError && err.code === "conflict" && attempt < _PUBLISH_TRIES) {
+          continue; // another device changed the list meanwhile: again on the newest
+        }
+        throw err;
+      }
+      this.#pin(next);
+      emit({ event: "device_unlinked", id: target.id, name: target.name });
+      return;
+    }
+  }
+
+  /** The account's newest list, checked from the pinned one and pinned in turn. */
+  async #current(): Promise<DeviceList> {
+    const head = await this.#chain(this.#d.link.live());
+    if (head === null) {
+      throw new ClientError(CLIENT_ERRORS.notFound, "This account has no devices yet");
+    }
+    return head;
+  }
+
+  /**
+   * Reads the account's lists the keystore has not checked yet and checks them on from the
+   * pinned one; returns the newest (pinned), or null when the account has none.
+   */
+  async #chain(conn: ChatConnection): Promise<DeviceList | null> {
+    const { ks, secrets } = this.#d;
+    const pinned = ks.deviceList(ks.userId);
+    const known = pinned === null ? null : parseDeviceList(pinned.body);
+    const lists: DeviceList[] = [];
+    let from = (known?.version ?? 0) + 1;
+    for (;;) {
+      const page = await conn.request({
+        type: "device_lists",
+        user_id: ks.userId,
+        from_version: from,
+      });
+      for (const text of page.lists) lists.push(parseDeviceList(text));
+      from += page.lists.length;
+      if (page.lists.length === 0 || from > page.latest) break;
+    }
+    if (lists.length === 0) return known;
+    const { head } = checkDeviceListChain(known, lists, secrets.identityPublic);
+    this.#pin(head);
+    return head;
+  }
+
+  #pin(list: DeviceList): void {
+    this.#d.ks.pinDeviceList(this.#d.ks.userId, {
+      version: list.version,
+      hash: deviceListHash(list),
+      body: serializeDeviceList(list),
+      checkedAt: this.#d.now(),
+    });
+  }
+
+  /** Makes and keeps this device's signing key; the account's RSA pair serves as its own. */
+  #newIdentity() {
+    const { ks, deviceName } = this.#d;
+    const account = ks.account();
+    const keys = generateIdentityKeyPair();
+    const identity = {
+      deviceId: null,
+      name: deviceName,
+      signPublicKey: toBase64Url(keys.publicKey, false),
+      signSecretKey: keys.secretKey,
+      rsaPublicKey: account.rsaPublicKey,
+      rsaPrivateKey: account.rsaPrivateKey,
+    };
+    ks.setDeviceIdentity(identity);
+    return ks.deviceIdentity()!;
+  }
+}
