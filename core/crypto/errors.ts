@@ -48,3 +48,14 @@ export class KeyFormatError extends CryptoError {
     super("bad_key_format", message);
   }
 }
+
+/**
+ * A CPace run was aborted: the other party's message is not a valid ristretto255 encoding or
+ * is the identity element (draft-irtf-cfrg-cpace, "MUST abort").
+ */
+export class CpaceError extends CryptoError {
+  /** Creates the error, with `message` saying which check failed. */
+  constructor(message: string) {
+    super("cpace_abort", message);
+  }
+}

@@ -16,6 +16,9 @@
  * - Ed25519 identity keys (RFC 8032): {@linkcode generateIdentityKeyPair}, {@linkcode sign},
  *   {@linkcode verify}; {@linkcode safetyNumber} for out-of-band comparison.
  * - Passwords (scrypt, RFC 7914): {@linkcode hashPassword}, {@linkcode verifyPassword}.
+ * - CPace (draft-irtf-cfrg-cpace-21, ristretto255 with SHA-512), the PAKE that links devices:
+ *   {@linkcode cpaceStart}, {@linkcode cpaceFinish}, {@linkcode cpaceConfirmationTag}; an
+ *   invalid or identity message from the other party throws {@linkcode CpaceError}.
  *
  * @example Wrap a friend's Fernet key with their RSA key
  * ```ts
@@ -43,7 +46,13 @@ export {
   utf8,
   zeroize,
 } from "./bytes.ts";
-export { CryptoError, DecryptionError, InvalidToken, KeyFormatError } from "./errors.ts";
+export {
+  CpaceError,
+  CryptoError,
+  DecryptionError,
+  InvalidToken,
+  KeyFormatError,
+} from "./errors.ts";
 export {
   fernetDecrypt,
   type FernetDecryptOptions,
@@ -85,3 +94,23 @@ export {
   verifyPassword,
   verifyPasswordAsync,
 } from "./password.ts";
+export {
+  CPACE_DSI,
+  CPACE_ISK_BYTES,
+  CPACE_MESSAGE_BYTES,
+  CPACE_SCALAR_BYTES,
+  CPACE_TAG_BYTES,
+  cpaceConfirmationTag,
+  cpaceFinish,
+  type CpaceFinishOptions,
+  cpaceGenerator,
+  cpaceGeneratorString,
+  cpaceSampleScalar,
+  cpaceSharedPoint,
+  type CpaceSide,
+  cpaceStart,
+  type CpaceStarted,
+  cpaceTranscript,
+  lvCat,
+  prependLen,
+} from "./cpace.ts";

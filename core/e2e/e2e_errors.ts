@@ -24,6 +24,12 @@ export const E2E_ERRORS = {
   bad_file: "The file chunks are inconsistent or the file fails its checksum",
   /** What we are sealing does not fit in one message body (LIMITS.bodyChars). */
   too_large: "The envelope would be longer than a message body may be",
+  /** A link code typed or pasted by a person is not 12 Crockford base32 characters. */
+  bad_link_code: "The link code is not 12 letters and digits",
+  /** Linking a device failed its key confirmation: the code did not match, or was tampered with. */
+  link_failed: "The link code did not match on both devices",
+  /** A linked device's hand-over does not open: a part is altered, missing, extra or reordered. */
+  bad_handover: "The hand-over from the other device does not open",
 } as const;
 
 /** A stable code of {@linkcode E2eError}. */

@@ -44,6 +44,11 @@
  * bytes), `e2e_keys.ts`, `e2e_messages.ts`, `e2e_content.ts` (inner JSON), `e2e_file.ts`,
  * `e2e_errors.ts`; this module re-exports the public API.
  *
+ * Linking a device (docs/CRYPTO.md): {@linkcode newLinkCode} and {@linkcode parseLinkCode} for
+ * the 12-character code; {@linkcode startLink}, {@linkcode answerLink}, {@linkcode confirmLink},
+ * {@linkcode checkConfirm}, {@linkcode sealHandover}, {@linkcode openHandover} for the CPace
+ * exchange and the sealed hand-over (`link_code.ts`, `link_messages.ts`, `link_seal.ts`).
+ *
  * Cost: a "dm" or "gm" is one Fernet operation plus one Ed25519 signature (about 0.25 ms) to
  * seal, or verification (about 0.5 ms) to open; RSA is only used for key envelopes.
  *
@@ -128,3 +133,43 @@ export {
   signDeviceLogin,
   verifyDeviceLogin,
 } from "./device_login.ts";
+export {
+  LINK_CODE_ALPHABET,
+  LINK_CODE_CHARS,
+  LINK_SLOT_CHARS,
+  type LinkCode,
+  newLinkCode,
+  parseLinkCode,
+} from "./link_code.ts";
+export {
+  answerAssociatedData,
+  LINK_NAME_MAX_CHARS,
+  LINK_SID_BYTES,
+  LINK_VERSION,
+  type LinkAccount,
+  type LinkAnswer,
+  type LinkConfirm,
+  type LinkDeviceKeys,
+  linkDeviceKeysProblem,
+  type LinkOffer,
+  offerAssociatedData,
+  parseLinkAnswer,
+  parseLinkConfirm,
+  parseLinkOffer,
+} from "./link_messages.ts";
+export {
+  answerLink,
+  checkConfirm,
+  confirmLink,
+  endLink,
+  HANDOVER_MAX_BYTES,
+  HANDOVER_MAX_PARTS,
+  HANDOVER_PART_MAX_BYTES,
+  LINK_CI,
+  LINK_SEAL_INFO,
+  type NewDeviceLinkState,
+  type OldDeviceLinkState,
+  openHandover,
+  sealHandover,
+  startLink,
+} from "./link_seal.ts";

@@ -750,8 +750,11 @@ Deno.test("E2E_ERRORS lists every code and E2eError carries one", () => {
     "bad_content",
     "bad_envelope",
     "bad_file",
+    "bad_handover",
     "bad_key",
+    "bad_link_code",
     "bad_signature",
+    "link_failed",
     "no_key",
     "too_large",
   ]);
