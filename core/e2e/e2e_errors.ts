@@ -12,8 +12,12 @@
 export const E2E_ERRORS = {
   /** Not JSON, wrong shape, wrong version, unknown type, or a field out of its rules. */
   bad_envelope: "The envelope is malformed; the message says which part",
-  /** The sender's Ed25519 signature does not verify for this sender and recipient. */
-  bad_signature: "The signature does not verify for this sender and recipient",
+  /**
+   * The sender's Ed25519 signature does not verify for this sender and recipient; or a device
+   * list is not signed by a key allowed to sign it (the account key, or a device of the
+   * version before).
+   */
+  bad_signature: "The signature does not verify for its signer (and recipient)",
   /** The recipient has no key with this key ID, or none for this group epoch. */
   no_key: "The recipient does not hold the key the message was encrypted with",
   /** A wrapped key does not unwrap, is not a Fernet key, or does not match its key ID. */
@@ -30,6 +34,21 @@ export const E2E_ERRORS = {
   link_failed: "The link code did not match on both devices",
   /** A linked device's hand-over does not open: a part is altered, missing, extra or reordered. */
   bad_handover: "The hand-over from the other device does not open",
+  // Device lists (device_list.ts, docs/CRYPTO.md "The device list").
+  /** A device list is malformed, or breaks a rule of the chain (a removed device back, a key changed). */
+  bad_device_list: "The device list is malformed or breaks a rule of the chain",
+  /** A device list is older than the newest version already checked for that user. */
+  device_list_rollback: "The device list is older than the one already checked",
+  /** Two different device lists claim the same version (or one does not follow its version). */
+  device_list_fork: "Two different device lists claim the same version",
+  /** Versions are missing between the known device list and the next one given. */
+  device_list_gap: "Versions are missing between the known device list and the next",
+  /** Adding a device would pass DEVICE_LIMIT. */
+  too_many_devices: "The account already has as many devices as it may",
+  /** Another device of the account already has this name. */
+  device_name_taken: "Another device of the account already has this name",
+  /** The change would remove the account's last device. */
+  last_device: "An account keeps at least one device",
 } as const;
 
 /** A stable code of {@linkcode E2eError}. */

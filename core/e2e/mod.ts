@@ -40,9 +40,11 @@
  *
  * Files travel as one "dm" or "gm" per chunk: {@linkcode splitFile} cuts them,
  * {@linkcode FileAssembler} puts opened chunks back together and checks the SHA-256, and
- * {@linkcode safeFileName} cleans names. Layout: `e2e_envelope.ts` (format, parsing, signed
- * bytes), `e2e_keys.ts`, `e2e_messages.ts`, `e2e_content.ts` (inner JSON), `e2e_file.ts`,
- * `e2e_errors.ts`; this module re-exports the public API.
+ * {@linkcode safeFileName} cleans names. Device lists (which devices speak for an account,
+ * docs/CRYPTO.md) are parsed, signed and checked in `device_list.ts`. Layout:
+ * `e2e_envelope.ts` (format, parsing, signed bytes), `e2e_keys.ts`, `e2e_messages.ts`,
+ * `e2e_content.ts` (inner JSON), `e2e_file.ts`, `e2e_errors.ts`, `device_list.ts`; this module
+ * re-exports the public API.
  *
  * Linking a device (docs/CRYPTO.md): {@linkcode newLinkCode} and {@linkcode parseLinkCode} for
  * the 12-character code; {@linkcode startLink}, {@linkcode answerLink}, {@linkcode confirmLink},
@@ -98,6 +100,33 @@ export {
   type SealGroupOptions,
 } from "./e2e_messages.ts";
 export { E2E_ERRORS, E2eError, type E2eErrorCode } from "./e2e_errors.ts";
+export {
+  checkDeviceListChain,
+  checkDeviceListStep,
+  DEVICE_LIMIT,
+  DEVICE_LIST_FORMAT,
+  DEVICE_LIST_MAX_CHARS,
+  DEVICE_LIST_SIGNED_PREFIX,
+  DEVICE_NAME_MAX,
+  DEVICE_RSA_MIN_BITS,
+  type DeviceChange,
+  type DeviceEntry,
+  type DeviceList,
+  type DeviceListChainResult,
+  deviceListHash,
+  deviceListSignedBytes,
+  type DeviceListSigner,
+  type DeviceListStep,
+  deviceNameProblem,
+  findDevice,
+  type FirstDeviceListOptions,
+  type NewDevice,
+  parseDeviceList,
+  serializeDeviceList,
+  signFirstDeviceList,
+  signNextDeviceList,
+  signRecoveryDeviceList,
+} from "./device_list.ts";
 export {
   type DirectEnvelope,
   E2E_VERSION,

@@ -748,15 +748,22 @@ Deno.test("parseEnvelopeType and parseEnvelope", () => {
 Deno.test("E2E_ERRORS lists every code and E2eError carries one", () => {
   assert.deepEqual(Object.keys(E2E_ERRORS).sort(), [
     "bad_content",
+    "bad_device_list",
     "bad_envelope",
     "bad_file",
     "bad_handover",
     "bad_key",
     "bad_link_code",
     "bad_signature",
+    "device_list_fork",
+    "device_list_gap",
+    "device_list_rollback",
+    "device_name_taken",
+    "last_device",
     "link_failed",
     "no_key",
     "too_large",
+    "too_many_devices",
   ]);
   const err = new E2eError("no_key", "Cannot decrypt", { epoch: 3 });
   assert.ok(err instanceof Error);
