@@ -33,10 +33,15 @@ export class InProcessConn implements Conn, ChatConnection {
   >();
   #nextRef = 1;
   #closed = false;
+  /** The features to ask for at login (none: the request goes as the engine wrote it). */
+  readonly #ask: readonly string[] | undefined;
+  /** The features the server turned on at login. */
+  features: readonly string[] | undefined;
 
-  constructor(server: ChatServer, handlers: ConnectionHandlers) {
+  constructor(server: ChatServer, handlers: ConnectionHandlers, ask?: readonly string[]) {
     this.#server = server;
     this.#handlers = handlers;
+    this.#ask = ask;
   }
 
   /** Opens the connection: the server sends its welcome (the engine does not need it). */
@@ -68,9 +73,17 @@ export class InProcessConn implements Conn, ChatConnection {
   request<F extends RequestFrame>(frame: F): Promise<RequestReply<F["type"]>> {
     if (this.#closed) return Promise.reject(new ConnectionClosedError("The connection is closed"));
     const ref = this.#nextRef++;
+    const auth = _AUTH.has(frame.type) && this.#ask !== undefined;
+    const sent = auth ? { ...frame, features: [...this.#ask!] } : frame;
     return new Promise((resolve, reject) => {
-      this.#pending.set(ref, { resolve: resolve as (f: ServerFrame) => void, reject });
-      this.#write({ ...frame, ref } as unknown as ClientFrame);
+      this.#pending.set(ref, {
+        resolve: (f: ServerFrame) => {
+          if (auth) this.features = (f as { features?: string[] }).features ?? [];
+          (resolve as (f: ServerFrame) => void)(f);
+        },
+        reject,
+      });
+      this.#write({ ...sent, ref } as unknown as ClientFrame);
     });
   }
 
@@ -135,6 +148,9 @@ export class InProcessConn implements Conn, ChatConnection {
   }
 }
 
+/** The requests that negotiate features. */
+const _AUTH: ReadonlySet<string> = new Set(["register", "login", "resume", "login_device"]);
+
 /**
  * A dialer onto server `serverId` of `cluster`; `conns` keeps every connection it made, so
  * a test can drop one.
@@ -142,12 +158,13 @@ export class InProcessConn implements Conn, ChatConnection {
 export function inProcessDialer(
   cluster: InProcessCluster,
   serverId = 1,
+  opts: { features?: readonly string[] } = {},
 ): Dialer & { readonly conns: InProcessConn[] } {
   const conns: InProcessConn[] = [];
   return {
     conns,
     dial(handlers) {
-      const conn = new InProcessConn(cluster.server(serverId), handlers);
+      const conn = new InProcessConn(cluster.server(serverId), handlers, opts.features);
       conns.push(conn);
       conn.open();
       return Promise.resolve({ conn, serverId });

@@ -1,0 +1,200 @@
+/**
+ * The client's part of linked devices (`core/client/engine/devices.ts`): an account becomes
+ * its keystore's first device on a server that knows devices, logs in with that device's key
+ * from then on, lists its devices, and unlinks another one, which the servers then log out
+ * and refuse. Real `ChatClient`s with keystores on disk, on real chat server logic in this
+ * process (`in_process_dialer.ts`).
+ */
+
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { ChatClient } from "../../core/client/engine/chat_client.ts";
+import type { ClientEvent } from "../../core/client/engine/events.ts";
+import { fileKeystore } from "../../core/client/deno/file_keystore.ts";
+import { generateIdentityKeyPair, toBase64Url } from "../../core/crypto/mod.ts";
+import {
+  parseDeviceList,
+  serializeDeviceList,
+  signDeviceLogin,
+  signNextDeviceList,
+} from "../../core/e2e/mod.ts";
+import { CLOSE_CODES, FEATURES, type ServerFrame } from "../../core/protocol/mod.ts";
+import { MemoryFiles } from "../helpers/client_fakes.ts";
+import { type FakeClient, InProcessCluster } from "../helpers/in_process.ts";
+import { inProcessDialer } from "../helpers/in_process_dialer.ts";
+import { untilValue } from "../helpers/wait.ts";
+
+const _RSA = await Deno.readTextFile(
+  new URL("../testdata/rsa/rsa2048_spki_public.pem", import.meta.url),
+);
+
+type _Event<E extends ClientEvent["event"]> = Extract<ClientEvent, { event: E }>;
+
+/** A client of `user` with the features given, and what it emitted. */
+async function _client(
+  cluster: InProcessCluster,
+  dir: string,
+  user: string,
+  features: readonly string[],
+) {
+  const events: ClientEvent[] = [];
+  const client = new ChatClient({
+    balancerUrls: "http://unused.invalid",
+    username: user,
+    password: `pw of ${user}`,
+    emit: (e) => void events.push(e),
+    keystoreScryptN: 1024,
+    dialer: inProcessDialer(cluster, 1, { features }),
+    keystore: fileKeystore(join(dir, user)),
+    files: new MemoryFiles(),
+    saveDir: join(dir, user, "files"),
+    deviceName: "laptop",
+  });
+  await client.start();
+  const next = <E extends ClientEvent["event"]>(event: E, after: number) =>
+    untilValue(
+      () => events.slice(after).find((e): e is _Event<E> => e.event === event),
+      `a ${event} event; got ${JSON.stringify(events)}`,
+      5_000,
+    );
+  return { client, events, next };
+}
+
+/** Logs device `deviceId` of `userId` in with `secret` on a raw connection. */
+async function _rawDeviceLogin(
+  c: InProcessCluster,
+  userId: number,
+  deviceId: number,
+  secret: Uint8Array,
+): Promise<{ conn: FakeClient; answer: ServerFrame }> {
+  const conn = c.connect(1);
+  const ch = await conn.request({ type: "device_challenge", ref: 0 });
+  const nonce = (ch as { nonce: string }).nonce;
+  const answer = await conn.request({
+    type: "login_device",
+    ref: 0,
+    user_id: userId,
+    device_id: deviceId,
+    signature: signDeviceLogin(secret, nonce, userId, deviceId),
+  });
+  return { conn, answer };
+}
+
+Deno.test("a client becomes its account's first device, logs in with its key, and lists its devices", async () => {
+  const c = await InProcessCluster.start(1);
+  const dir = await Deno.makeTempDir({ prefix: "fastchat_client_devices_" });
+  try {
+    let alice = await _client(c, dir, "alice", [FEATURES.devices]);
+    await alice.client.run({ name: "devices" });
+    const listed = await alice.next("devices", 0);
+    assert.equal(listed.version, 1);
+    assert.deepEqual(listed.devices.map((d) => [d.id, d.name, d.current]), [[1, "laptop", true]]);
+    const id = alice.client.userId;
+    await alice.client.close();
+    // The password alone no longer logs the account in.
+    const raw = await c.connect(1).request({
+      type: "login",
+      ref: 0,
+      username: "alice",
+      password: "pw of alice",
+    });
+    assert.equal(raw.type === "error" && raw.code, "device_required");
+    // The keystore's session is forgotten: the client logs in with the device key.
+    const ks = await fileKeystore(join(dir, "alice")).open("pw of alice");
+    ks!.setSessionToken(null);
+    ks!.close();
+    alice = await _client(c, dir, "alice", [FEATURES.devices]);
+    assert.equal(alice.client.userId, id);
+    assert.equal(
+      alice.events.filter((e) => e.event === "error").length,
+      0,
+      JSON.stringify(alice.events),
+    );
+    await alice.client.close();
+  } finally {
+    await c.stop();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("unlink removes another device: the servers log it out and refuse it from then on", async () => {
+  const c = await InProcessCluster.start(1);
+  const dir = await Deno.makeTempDir({ prefix: "fastchat_client_devices_" });
+  try {
+    const alice = await _client(c, dir, "alice", [FEATURES.devices]);
+    await alice.client.run({ name: "devices" });
+    await alice.next("devices", 0);
+    // A second device, added as a link would add it (signed by device 1).
+    const ks = await fileKeystore(join(dir, "alice")).open("pw of alice");
+    const me = ks!.deviceIdentity()!;
+    const head = parseDeviceList(ks!.deviceList(ks!.userId)!.body);
+    ks!.close();
+    const tablet = generateIdentityKeyPair();
+    const v2 = signNextDeviceList(head, {
+      add: { name: "tablet", sign: toBase64Url(tablet.publicKey, false), rsa: _RSA },
+    }, { deviceId: 1, secretKey: me.signSecretKey });
+    const one = await _rawDeviceLogin(c, alice.client.userId, 1, me.signSecretKey);
+    assert.equal(one.answer.type, "logged_in");
+    const stored = await one.conn.request({
+      type: "publish_device_list",
+      ref: 0,
+      list: serializeDeviceList(v2),
+    });
+    assert.equal(stored.type, "device_list_stored", JSON.stringify(stored));
+    const two = await _rawDeviceLogin(c, alice.client.userId, 2, tablet.secretKey);
+    assert.equal(two.answer.type, "logged_in");
+
+    const before = alice.events.length;
+    await alice.client.run({ name: "devices" });
+    const both = await alice.next("devices", before);
+    assert.deepEqual(both.devices.map((d) => [d.name, d.current]), [["laptop", true], [
+      "tablet",
+      false,
+    ]]);
+    await alice.client.run({ name: "unlink", device: "laptop" });
+    const self = await alice.next("error", before);
+    assert.match(self.message, /"laptop" is this device/);
+    await alice.client.run({ name: "unlink", device: "phone" });
+    assert.match(
+      (await alice.next("error", alice.events.indexOf(self) + 1)).message,
+      /No device is named "phone"/,
+    );
+    await alice.client.run({ name: "unlink", device: "tablet" });
+    const gone = await alice.next("device_unlinked", before);
+    assert.deepEqual([gone.id, gone.name], [2, "tablet"]);
+    await untilValue(
+      () => two.conn.closedWith ?? undefined,
+      "the tablet's connection to close",
+      5_000,
+    );
+    assert.equal(two.conn.closedWith?.code, CLOSE_CODES.sessionEnded);
+    const again = await _rawDeviceLogin(c, alice.client.userId, 2, tablet.secretKey);
+    assert.equal(again.answer.type === "error" && again.answer.code, "auth_failed");
+    await alice.client.close();
+  } finally {
+    await c.stop();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("a client on a server that does not offer devices stays a password account", async () => {
+  const c = await InProcessCluster.start(1);
+  const dir = await Deno.makeTempDir({ prefix: "fastchat_client_devices_" });
+  try {
+    const bob = await _client(c, dir, "bob", []);
+    await bob.client.close();
+    const raw = await c.connect(1).request({
+      type: "login",
+      ref: 0,
+      username: "bob",
+      password: "pw of bob",
+    });
+    assert.equal(raw.type, "logged_in");
+    const ks = await fileKeystore(join(dir, "bob")).open("pw of bob");
+    assert.equal(ks!.deviceIdentity(), null);
+    ks!.close();
+  } finally {
+    await c.stop();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
