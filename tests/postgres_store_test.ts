@@ -161,6 +161,50 @@ Deno.test("openPostgresStore() migrates a version 1 database and keeps its data"
   }
 });
 
+Deno.test("openPostgresStore() migrates a version 8 database: its sessions stay, bound to no device", async () => {
+  const url = await freshPostgresDatabase();
+  const sql = openPool(url, { max: 1, connectTimeoutS: 5, applicationName: "test" });
+  const later = Date.now() + 60_000;
+  try {
+    await migratePostgres(sql, "test", 8);
+    await sql.unsafe(`INSERT INTO users (username, password_hash, rsa_public_key, identity_key,
+      created_at) VALUES ('ada', 'h', 'k', 'i', 1)`);
+    await sql.unsafe(
+      "INSERT INTO sessions (token_hash, user_id, expires_at) VALUES (decode($1, 'hex'), 1, $2)",
+      ["01".repeat(32), later],
+    );
+  } finally {
+    await sql.end();
+  }
+  const store = await openPostgresStore(url);
+  try {
+    const old = await store.getSession(new Uint8Array(32).fill(1), Date.now());
+    assert.deepEqual(old, { userId: 1, expiresAt: later });
+    assert.ok(!("deviceId" in old!));
+    await store.createSession(new Uint8Array(32).fill(2), {
+      userId: 1,
+      expiresAt: later,
+      deviceId: 1,
+    });
+    assert.deepEqual(await store.deleteDeviceSessions(1, 1), [new Uint8Array(32).fill(2)]);
+    assert.equal((await store.getSession(new Uint8Array(32).fill(1), Date.now()))?.userId, 1);
+    const v1 = {
+      userId: 1,
+      version: 1,
+      prevHash: "",
+      hash: "h".repeat(43),
+      body: "{}",
+      createdAt: 5,
+    };
+    await store.appendDeviceList(v1);
+    assert.deepEqual(await store.latestDeviceList(1), v1);
+    await store.openLinkSlot("ABCD", "offer", 1, 2);
+    assert.deepEqual((await store.linkSlot("ABCD", 1))?.steps, ["offer"]);
+  } finally {
+    await store.close();
+  }
+});
+
 Deno.test("openPostgresStore() sets every function again on start: stale bodies replaced, obsolete ones dropped", async () => {
   const url = await freshPostgresDatabase();
   const raw = postgres(url, { max: 1, onnotice: () => {} });

@@ -102,6 +102,47 @@ Deno.test("openSqliteStore() migrates a version 1 file and keeps its data", asyn
   });
 });
 
+Deno.test("openSqliteStore() migrates a version 5 file: its sessions stay, bound to no device", async () => {
+  await _withDir(async (dir) => {
+    const path = `${dir}/main.db`;
+    const raw = new DatabaseSync(path);
+    migrateSqlite(raw, path, 5);
+    raw.exec(`INSERT INTO users (username, password_hash, rsa_public_key, identity_key, created_at)
+      VALUES ('ada', 'h', 'k', 'i', 1)`);
+    const later = Date.now() + 60_000;
+    raw.prepare("INSERT INTO sessions (token_hash, user_id, expires_at) VALUES (?, 1, ?)")
+      .run(new Uint8Array(32).fill(1), later);
+    raw.close();
+    const store = await openSqliteStore(path);
+    try {
+      const old = await store.getSession(new Uint8Array(32).fill(1), Date.now());
+      assert.deepEqual(old, { userId: 1, expiresAt: later });
+      assert.ok(!("deviceId" in old!));
+      await store.createSession(new Uint8Array(32).fill(2), {
+        userId: 1,
+        expiresAt: later,
+        deviceId: 1,
+      });
+      assert.deepEqual(await store.deleteDeviceSessions(1, 1), [new Uint8Array(32).fill(2)]);
+      assert.equal((await store.getSession(new Uint8Array(32).fill(1), Date.now()))?.userId, 1);
+      const v1 = {
+        userId: 1,
+        version: 1,
+        prevHash: "",
+        hash: "h".repeat(43),
+        body: "{}",
+        createdAt: 5,
+      };
+      await store.appendDeviceList(v1);
+      assert.deepEqual(await store.latestDeviceList(1), v1);
+      await store.openLinkSlot("ABCD", "offer", 1, 2);
+      assert.deepEqual((await store.linkSlot("ABCD", 1))?.steps, ["offer"]);
+    } finally {
+      await store.close();
+    }
+  });
+});
+
 Deno.test("openSqliteStore() rejects bad options before opening anything", async () => {
   await assert.rejects(openSqliteStore(""), TypeError);
   await assert.rejects(openSqliteStore("x.db", { busyTimeoutMs: -1 }), RangeError);

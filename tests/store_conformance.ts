@@ -30,7 +30,12 @@ import assert from "node:assert/strict";
 import { openStore } from "../core/store/open_store.ts";
 import {
   DEFAULT_IDEMPOTENCY_MS,
+  DEVICE_LIST_MAX_BYTES,
   type GroupRecord,
+  LINK_MAX_STEPS,
+  LINK_OFFER_MAX_BYTES,
+  LINK_STEP_MAX_BYTES,
+  type NewDeviceList,
   type NewMessage,
   type NewUser,
   type RateLimit,
@@ -50,7 +55,9 @@ export interface StoreFixture {
   /** The body the database keeps at rest for a message; null when it keeps no row. */
   storedBody(messageId: number): Promise<string | null>;
   /** How many rows a table holds (for state the interface does not show). */
-  storedRows(table: "rate_limits" | "sent_ids"): Promise<number>;
+  storedRows(
+    table: "rate_limits" | "sent_ids" | "link_slots" | "link_steps",
+  ): Promise<number>;
   /** A location for a database that does not exist yet (removed by `cleanup`). */
   newLocation(): Promise<string>;
   /**
@@ -1841,6 +1848,381 @@ export function storeConformance(name: string, open: OpenStore): void {
     await assert.rejects(store.listContacts(a.id, "none" as any), RangeError);
     assert.equal(await store.contactState(a.id, b.id), null);
   });
+
+  // Device lists (see "Device lists" in store.ts).
+
+  test("appendDeviceList() keeps a chain that deviceLists() and latestDeviceList() return in order", async (store) => {
+    const [a, b] = await _users(store, 2);
+    assert.equal(await store.latestDeviceList(a.id), null);
+    assert.deepEqual(await store.deviceLists(a.id, 1, 64), []);
+    const v1 = _deviceList(a.id, 1, "", "a1", '{"v":1,"name":"térm 📱"}');
+    const v2 = _deviceList(a.id, 2, v1.hash, "a2");
+    const v3 = _deviceList(a.id, 3, v2.hash, "a3");
+    for (const v of [v1, v2, v3]) await store.appendDeviceList(v);
+    const w1 = _deviceList(b.id, 1, "", "b1");
+    await store.appendDeviceList(w1);
+    assert.deepEqual(await store.latestDeviceList(a.id), v3);
+    assert.deepEqual(await store.deviceLists(a.id, 1, 64), [v1, v2, v3]);
+    assert.deepEqual(await store.deviceLists(a.id, 0, 64), [v1, v2, v3]);
+    assert.deepEqual(await store.deviceLists(a.id, 2, 1), [v2]);
+    assert.deepEqual(await store.deviceLists(a.id, 2, 64), [v2, v3]);
+    assert.deepEqual(await store.deviceLists(a.id, 4, 64), []);
+    assert.deepEqual(await store.deviceLists(b.id, 1, 64), [w1]);
+    assert.deepEqual(await store.latestDeviceList(b.id), w1);
+    assert.deepEqual(await store.deviceLists(999, 1, 64), []);
+    assert.equal(await store.latestDeviceList(999), null);
+  });
+
+  test("appendDeviceList() refuses a version that does not extend the newest: StoreError conflict naming it", async (store) => {
+    const [a] = await _users(store, 1);
+    // None stored: only version 1 extends nothing.
+    await _rejectsWith(
+      store.appendDeviceList(_deviceList(a.id, 2, _hashOf("x"), "a2")),
+      STORE_ERRORS.conflict,
+      /no device list/,
+    );
+    const v1 = _deviceList(a.id, 1, "", "a1");
+    await store.appendDeviceList(v1);
+    // The same version again (even the same list), a gap, a fork: each names version 1.
+    for (
+      const bad of [
+        v1,
+        _deviceList(a.id, 1, "", "fork"),
+        _deviceList(a.id, 3, v1.hash, "a3"),
+        _deviceList(a.id, 2, _hashOf("other"), "a2"),
+      ]
+    ) {
+      await _rejectsWith(store.appendDeviceList(bad), STORE_ERRORS.conflict, /version 1\b/);
+    }
+    assert.deepEqual(await store.deviceLists(a.id, 1, 64), [v1]);
+    const v2 = _deviceList(a.id, 2, v1.hash, "a2");
+    await store.appendDeviceList(v2);
+    await _rejectsWith(
+      store.appendDeviceList(_deviceList(a.id, 2, v1.hash, "again")),
+      STORE_ERRORS.conflict,
+      /version 2\b/,
+    );
+    assert.deepEqual(await store.latestDeviceList(a.id), v2);
+  });
+
+  test("appendDeviceList() for an unknown user fails with StoreError not_found", async (store) => {
+    await _rejectsWith(
+      store.appendDeviceList(_deviceList(42, 1, "", "x")),
+      STORE_ERRORS.notFound,
+      /42/,
+    );
+    assert.equal(await store.latestDeviceList(42), null);
+  });
+
+  fixtureTest(
+    "appendDeviceList() of one version at once, on two instances: exactly one succeeds",
+    async (f) => {
+      const other = await openStore(f.location);
+      try {
+        const [a] = await _users(f.store, 1);
+        const stores = [f.store, other];
+        let prev = "";
+        for (let version = 1; version <= 4; version++) {
+          const tries = [0, 1, 2, 3].map((i) =>
+            _deviceList(a.id, version, prev, `v${version}t${i}`)
+          );
+          const results = await Promise.allSettled(
+            tries.map((t, i) => stores[i % 2]!.appendDeviceList(t)),
+          );
+          const won = tries.filter((_, i) => results[i]!.status === "fulfilled");
+          assert.equal(won.length, 1, `version ${version}: ${won.length} appends succeeded`);
+          for (const r of results) {
+            if (r.status === "fulfilled") continue;
+            assert.ok(r.reason instanceof StoreError, String(r.reason));
+            assert.equal(r.reason.code, STORE_ERRORS.conflict);
+          }
+          assert.deepEqual(await other.latestDeviceList(a.id), won[0]);
+          prev = won[0]!.hash;
+        }
+        const chain = await f.store.deviceLists(a.id, 1, 64);
+        assert.deepEqual(chain.map((v) => v.version), [1, 2, 3, 4]);
+        chain.forEach((v, i) => assert.equal(v.prevHash, i === 0 ? "" : chain[i - 1]!.hash));
+      } finally {
+        await other.close();
+      }
+    },
+  );
+
+  test("appendDeviceList() and deviceLists() reject bad arguments before writing", async (store) => {
+    const [a] = await _users(store, 1);
+    const good = _deviceList(a.id, 1, "", "a1");
+    const bad: [Partial<NewDeviceList>, ErrorConstructor][] = [
+      [{ version: 0 }, RangeError],
+      [{ version: 1.5 }, RangeError],
+      [{ userId: 0 }, RangeError],
+      [{ hash: "short" }, RangeError],
+      [{ hash: `${_hashOf("a1").slice(0, 42)}=` }, RangeError],
+      [{ prevHash: _hashOf("a0") }, RangeError], // version 1 extends nothing
+      [{ body: "" }, TypeError],
+      [{ body: "a\0b" }, TypeError],
+      [{ body: "x".repeat(DEVICE_LIST_MAX_BYTES + 1) }, RangeError],
+      [{ body: "é".repeat(DEVICE_LIST_MAX_BYTES / 2 + 1) }, RangeError], // bytes, not characters
+      [{ createdAt: -1 }, RangeError],
+    ];
+    for (const [change, type] of bad) {
+      await assert.rejects(
+        store.appendDeviceList({ ...good, ...change }),
+        type,
+        JSON.stringify(change).slice(0, 80),
+      );
+    }
+    await assert.rejects(
+      store.appendDeviceList({ ..._deviceList(a.id, 2, "", "a2") }),
+      RangeError,
+      "a later version names the hash it extends",
+    );
+    // deno-lint-ignore no-explicit-any
+    await assert.rejects(store.appendDeviceList(null as any), TypeError);
+    assert.equal(await store.latestDeviceList(a.id), null);
+    // At the bound exactly, it is stored.
+    const big = { ...good, body: "x".repeat(DEVICE_LIST_MAX_BYTES) };
+    await store.appendDeviceList(big);
+    assert.deepEqual(await store.latestDeviceList(a.id), big);
+    await assert.rejects(store.deviceLists(a.id, 1, 0), RangeError);
+    await assert.rejects(store.deviceLists(a.id, 1, 65), RangeError);
+    await assert.rejects(store.deviceLists(a.id, -1, 10), RangeError);
+    await assert.rejects(store.deviceLists(0, 1, 10), RangeError);
+    await assert.rejects(store.latestDeviceList(0), RangeError);
+  });
+
+  // Sessions of devices.
+
+  test("createSession() with a device ID: getSession() returns it, and without one no field", async (store) => {
+    const [a] = await _users(store, 1);
+    const later = Date.now() + 60_000;
+    await store.createSession(_hash(1), { userId: a.id, expiresAt: later, deviceId: 3 });
+    await store.createSession(_hash(2), { userId: a.id, expiresAt: later });
+    const now = Date.now();
+    assert.deepEqual(await store.getSession(_hash(1), now), {
+      userId: a.id,
+      expiresAt: later,
+      deviceId: 3,
+    });
+    const plain = await store.getSession(_hash(2), now);
+    assert.deepEqual(plain, { userId: a.id, expiresAt: later });
+    assert.ok(!("deviceId" in plain!), "a session of no device has no deviceId field");
+    await assert.rejects(
+      store.createSession(_hash(3), { userId: a.id, expiresAt: later, deviceId: 0 }),
+      RangeError,
+    );
+    assert.equal(await store.getSession(_hash(3), now), null);
+  });
+
+  test("deleteDeviceSessions() ends every session of that device only and returns their hashes", async (store) => {
+    const [a, b] = await _users(store, 2);
+    const later = Date.now() + 60_000;
+    await store.createSession(_hash(1), { userId: a.id, expiresAt: later, deviceId: 1 });
+    await store.createSession(_hash(2), { userId: a.id, expiresAt: later + 1, deviceId: 1 });
+    await store.createSession(_hash(3), { userId: a.id, expiresAt: later, deviceId: 2 });
+    await store.createSession(_hash(4), { userId: a.id, expiresAt: later });
+    await store.createSession(_hash(5), { userId: b.id, expiresAt: later, deviceId: 1 });
+    const gone = await store.deleteDeviceSessions(a.id, 1);
+    assert.ok(gone.every((h) => h instanceof Uint8Array));
+    assert.deepEqual(_sortedHex(gone), _sortedHex([_hash(1), _hash(2)]));
+    const now = Date.now();
+    assert.equal(await store.getSession(_hash(1), now), null);
+    assert.equal(await store.getSession(_hash(2), now), null);
+    assert.equal((await store.getSession(_hash(3), now))?.deviceId, 2);
+    assert.deepEqual(await store.getSession(_hash(4), now), { userId: a.id, expiresAt: later });
+    assert.equal((await store.getSession(_hash(5), now))?.userId, b.id);
+    assert.deepEqual(await store.deleteDeviceSessions(a.id, 1), []);
+    assert.deepEqual(await store.deleteDeviceSessions(999, 1), []);
+    await assert.rejects(store.deleteDeviceSessions(a.id, 0), RangeError);
+    await assert.rejects(store.deleteDeviceSessions(0, 1), RangeError);
+  });
+
+  // Link slots (see "Link slots" in store.ts).
+
+  test("openLinkSlot() opens a slot that linkSlot() returns with its steps in order until it expires", async (store) => {
+    const t = _T0;
+    assert.equal(await store.linkSlot("AB12", t), null);
+    await store.openLinkSlot("AB12", '{"ya":"offer"}', t, t + 600_000);
+    assert.deepEqual(await store.linkSlot("AB12", t), {
+      slot: "AB12",
+      steps: ['{"ya":"offer"}'],
+      createdAt: t,
+      expiresAt: t + 600_000,
+    });
+    await store.appendLinkStep("AB12", 1, "yb", t + 1);
+    await store.appendLinkStep("AB12", 2, "tag ✓", t + 2);
+    const live = await store.linkSlot("AB12", t + 599_999);
+    assert.deepEqual(live?.steps, ['{"ya":"offer"}', "yb", "tag ✓"]);
+    assert.equal(await store.linkSlot("AB12", t + 600_000), null, "expired at expiresAt");
+    assert.equal(await store.linkSlot("ZZ99", t), null);
+  });
+
+  test("openLinkSlot() of a live name fails with conflict; an expired one is replaced", async (store) => {
+    const t = _T0;
+    await store.openLinkSlot("K7Q2", "first", t, t + 10);
+    await store.appendLinkStep("K7Q2", 1, "old step", t + 1);
+    await _rejectsWith(
+      store.openLinkSlot("K7Q2", "second", t + 9, t + 1_000),
+      STORE_ERRORS.conflict,
+      /K7Q2/,
+    );
+    assert.deepEqual((await store.linkSlot("K7Q2", t + 9))?.steps, ["first", "old step"]);
+    // Expired: the name is free again, and nothing of the old slot remains.
+    await store.openLinkSlot("K7Q2", "second", t + 10, t + 1_000);
+    assert.deepEqual(await store.linkSlot("K7Q2", t + 10), {
+      slot: "K7Q2",
+      steps: ["second"],
+      createdAt: t + 10,
+      expiresAt: t + 1_000,
+    });
+    await store.appendLinkStep("K7Q2", 1, "new step", t + 11);
+    assert.deepEqual((await store.linkSlot("K7Q2", t + 11))?.steps, ["second", "new step"]);
+  });
+
+  fixtureTest(
+    "openLinkSlot() of one name at once, on two instances: exactly one succeeds",
+    async (f) => {
+      const other = await openStore(f.location);
+      try {
+        const stores = [f.store, other];
+        const offers = ["o0", "o1", "o2", "o3"];
+        const results = await Promise.allSettled(
+          offers.map((o, i) => stores[i % 2]!.openLinkSlot("RACE", o, _T0, _T0 + 60_000)),
+        );
+        const won = offers.filter((_, i) => results[i]!.status === "fulfilled");
+        assert.equal(won.length, 1, `${won.length} opens succeeded`);
+        for (const r of results) {
+          if (r.status === "rejected") assert.equal((r.reason as StoreError).code, "conflict");
+        }
+        assert.deepEqual((await other.linkSlot("RACE", _T0))?.steps, won);
+      } finally {
+        await other.close();
+      }
+    },
+  );
+
+  fixtureTest(
+    "appendLinkStep() writes each step once and in order; concurrent writers of one index: one wins",
+    async (f) => {
+      const store = f.store;
+      const t = _T0;
+      await store.openLinkSlot("M3N4", "offer", t, t + 60_000);
+      await _rejectsWith(
+        store.appendLinkStep("M3N4", 2, "early", t),
+        STORE_ERRORS.conflict,
+        /step 1/,
+      );
+      await _rejectsWith(store.appendLinkStep("M3N4", 0, "offer again", t), STORE_ERRORS.conflict);
+      await store.appendLinkStep("M3N4", 1, "one", t);
+      await _rejectsWith(store.appendLinkStep("M3N4", 1, "again", t), STORE_ERRORS.conflict);
+      const other = await openStore(f.location);
+      try {
+        const stores = [store, other];
+        const values = ["w0", "w1", "w2", "w3"];
+        const results = await Promise.allSettled(
+          values.map((v, i) => stores[i % 2]!.appendLinkStep("M3N4", 2, v, t + 1)),
+        );
+        const won = values.filter((_, i) => results[i]!.status === "fulfilled");
+        assert.equal(won.length, 1, `${won.length} writers of step 2 succeeded`);
+        for (const r of results) {
+          if (r.status === "rejected") assert.equal((r.reason as StoreError).code, "conflict");
+        }
+        assert.deepEqual((await other.linkSlot("M3N4", t + 1))?.steps, ["offer", "one", won[0]]);
+      } finally {
+        await other.close();
+      }
+    },
+  );
+
+  test("appendLinkStep() to a missing, expired or deleted slot fails with StoreError not_found", async (store) => {
+    const t = _T0;
+    await _rejectsWith(store.appendLinkStep("NONE", 1, "x", t), STORE_ERRORS.notFound, /NONE/);
+    await store.openLinkSlot("EXP1", "offer", t, t + 100);
+    await _rejectsWith(store.appendLinkStep("EXP1", 1, "late", t + 100), STORE_ERRORS.notFound);
+    await store.openLinkSlot("DEL1", "offer", t, t + 100);
+    await store.deleteLinkSlot("DEL1");
+    await _rejectsWith(store.appendLinkStep("DEL1", 1, "x", t + 1), STORE_ERRORS.notFound);
+  });
+
+  test("appendLinkStep() refuses a step past the most a slot holds with StoreError too_many", async (store) => {
+    const t = _T0;
+    await store.openLinkSlot("FULL", "offer", t, t + 60_000);
+    for (let i = 1; i < LINK_MAX_STEPS; i++) await store.appendLinkStep("FULL", i, `s${i}`, t);
+    await _rejectsWith(
+      store.appendLinkStep("FULL", LINK_MAX_STEPS, "one too many", t),
+      STORE_ERRORS.tooMany,
+      new RegExp(String(LINK_MAX_STEPS)),
+    );
+    const slot = await store.linkSlot("FULL", t);
+    assert.equal(slot?.steps.length, LINK_MAX_STEPS);
+    assert.equal(slot?.steps.at(-1), `s${LINK_MAX_STEPS - 1}`);
+  });
+
+  test("deleteLinkSlot() removes a slot and frees its name; a missing one is not an error", async (store) => {
+    const t = _T0;
+    await store.openLinkSlot("GONE", "offer", t, t + 60_000);
+    await store.appendLinkStep("GONE", 1, "step", t);
+    await store.deleteLinkSlot("GONE");
+    await store.deleteLinkSlot("GONE");
+    await store.deleteLinkSlot("NEVR");
+    assert.equal(await store.linkSlot("GONE", t), null);
+    await store.openLinkSlot("GONE", "fresh", t, t + 60_000);
+    assert.deepEqual((await store.linkSlot("GONE", t))?.steps, ["fresh"]);
+  });
+
+  fixtureTest("settle() deletes expired link slots with their steps, and only those", async (f) => {
+    const t = _T0;
+    await f.store.openLinkSlot("OLD1", "offer", t, t + 10);
+    await f.store.appendLinkStep("OLD1", 1, "step", t);
+    await f.store.openLinkSlot("OLD2", "offer", t, t + 20);
+    await f.store.openLinkSlot("NEW1", "offer", t, t + 1_000);
+    await f.store.appendLinkStep("NEW1", 1, "step", t);
+    assert.equal(await f.storedRows("link_slots"), 3);
+    assert.equal(await f.storedRows("link_steps"), 5);
+    await f.store.settle(100, { now: t + 20 });
+    assert.equal(await f.storedRows("link_slots"), 1);
+    assert.equal(await f.storedRows("link_steps"), 2);
+    assert.deepEqual((await f.store.linkSlot("NEW1", t + 20))?.steps, ["offer", "step"]);
+    // At most `limit` per call.
+    for (const name of ["A001", "A002", "A003"]) {
+      await f.store.openLinkSlot(name, "offer", t, t + 30);
+    }
+    await f.store.settle(2, { now: t + 30 });
+    assert.equal(await f.storedRows("link_slots"), 2);
+    await f.store.settle(2, { now: t + 30 });
+    assert.equal(await f.storedRows("link_slots"), 1);
+  });
+
+  test("link slot arguments are checked before writing", async (store) => {
+    const t = _T0;
+    for (const name of ["ab12", "ABC", "ABCDE", "AB-1", ""]) {
+      await assert.rejects(store.openLinkSlot(name, "offer", t, t + 1), RangeError, name);
+    }
+    // deno-lint-ignore no-explicit-any
+    await assert.rejects(store.openLinkSlot(12 as any, "offer", t, t + 1), TypeError);
+    await assert.rejects(store.openLinkSlot("AAAA", "", t, t + 1), TypeError);
+    await assert.rejects(
+      store.openLinkSlot("AAAA", "x".repeat(LINK_OFFER_MAX_BYTES + 1), t, t + 1),
+      RangeError,
+    );
+    await assert.rejects(store.openLinkSlot("AAAA", "offer", t, t), RangeError);
+    await assert.rejects(store.openLinkSlot("AAAA", "offer", -1, t), RangeError);
+    assert.equal(await store.linkSlot("AAAA", t), null);
+    await store.openLinkSlot("AAAA", "x".repeat(LINK_OFFER_MAX_BYTES), t, t + 1_000);
+    await assert.rejects(store.appendLinkStep("AAAA", -1, "x", t), RangeError);
+    await assert.rejects(store.appendLinkStep("AAAA", 1.5, "x", t), RangeError);
+    await assert.rejects(store.appendLinkStep("AAAA", 1, "", t), TypeError);
+    await assert.rejects(store.appendLinkStep("AAAA", 1, "a\0", t), TypeError);
+    await assert.rejects(
+      store.appendLinkStep("AAAA", 1, "x".repeat(LINK_STEP_MAX_BYTES + 1), t),
+      RangeError,
+    );
+    assert.equal((await store.linkSlot("AAAA", t))?.steps.length, 1);
+    const biggest = "y".repeat(LINK_STEP_MAX_BYTES);
+    await store.appendLinkStep("AAAA", 1, biggest, t);
+    assert.equal((await store.linkSlot("AAAA", t))?.steps[1], biggest);
+    await assert.rejects(store.linkSlot("aaaa", t), RangeError);
+    await assert.rejects(store.deleteLinkSlot("A"), RangeError);
+  });
 }
 
 function _newUser(username: string): NewUser {
@@ -1903,4 +2285,25 @@ async function _rejectsWith(
     if (message !== undefined) assert.match(err.message, message);
     return true;
   });
+}
+
+/** A hash-shaped string (43 url-safe base64 characters) standing for `tag`'s SHA-256. */
+function _hashOf(tag: string): string {
+  return tag.replace(/[^A-Za-z0-9]/g, "_").padEnd(43, "-").slice(0, 43);
+}
+
+/** Version `version` of `userId`'s device list, extending `prevHash`, its hash made of `tag`. */
+function _deviceList(
+  userId: number,
+  version: number,
+  prevHash: string,
+  tag: string,
+  body = `{"user":${userId},"version":${version},"tag":"${tag}"}`,
+): NewDeviceList {
+  return { userId, version, prevHash, hash: _hashOf(tag), body, createdAt: _T0 + version };
+}
+
+/** Token hashes as sorted hex, to compare lists that come in no particular order. */
+function _sortedHex(hashes: readonly Uint8Array[]): string[] {
+  return hashes.map((h) => Array.from(h, (b) => b.toString(16).padStart(2, "0")).join("")).sort();
 }

@@ -5,9 +5,12 @@
  */
 
 import {
+  type DeviceListRecord,
   type GroupRecord,
+  LINK_MAX_STEPS,
   type MessageKind,
   type PendingMessage,
+  type SessionRecord,
   StoreError,
   type UserRecord,
 } from "./store.ts";
@@ -84,6 +87,72 @@ export function notGroupMemberError(groupId: number, userId: number): StoreError
 }
 
 /**
+ * The `conflict` error of `appendDeviceList()` for a version that does not extend the newest
+ * stored one (`newest` 0: none stored), naming it so the caller fetches it and tries again.
+ */
+export function deviceListConflictError(
+  userId: number,
+  version: number,
+  newest: number,
+): StoreError {
+  const head = newest === 0 ? "has no device list yet" : `has device list version ${newest}`;
+  const why = version === newest + 1
+    ? `its prevHash is not version ${newest}'s hash`
+    : `only version ${newest + 1} can be appended`;
+  return new StoreError(
+    "conflict",
+    `User ${userId} ${head}; version ${version} does not extend it (${why}); ` +
+      "fetch the newest version and try again",
+  );
+}
+
+/** The `not_found` error of `appendDeviceList()` for an unknown user. */
+export function noDeviceListUserError(userId: number): StoreError {
+  return new StoreError("not_found", `No user with ID ${userId}; cannot store a device list`);
+}
+
+/** The `conflict` error of `openLinkSlot()` for a name in use. */
+export function linkSlotTakenError(slot: string): StoreError {
+  return new StoreError(
+    "conflict",
+    `Link slot ${slot} is in use until it expires; open another slot`,
+  );
+}
+
+/** The `not_found` error of `appendLinkStep()` for a slot missing or expired. */
+export function noLinkSlotError(slot: string): StoreError {
+  return new StoreError("not_found", `No live link slot ${slot} (it never existed or expired)`);
+}
+
+/** The `too_many` error of `appendLinkStep()` for a full slot. */
+export function tooManyLinkStepsError(slot: string): StoreError {
+  return new StoreError(
+    "too_many",
+    `Link slot ${slot} already holds ${LINK_MAX_STEPS} steps, the most a slot may hold`,
+  );
+}
+
+/** The `conflict` error of `appendLinkStep()` for a step out of turn (`steps` stored). */
+export function linkStepConflictError(slot: string, index: number, steps: number): StoreError {
+  return new StoreError(
+    "conflict",
+    `Link slot ${slot} holds ${steps} steps, so the next is step ${steps}, not ${index}`,
+  );
+}
+
+/** A device list version from a `device_lists` row. */
+export function deviceListFromRow(r: Record<string, unknown>): DeviceListRecord {
+  return {
+    userId: r["user_id"] as number,
+    version: r["version"] as number,
+    prevHash: r["prev_hash"] as string,
+    hash: r["hash"] as string,
+    body: r["body"] as string,
+    createdAt: r["created_at"] as number,
+  };
+}
+
+/**
  * Groups from rows of (id, name, admin_id, created_at, member), ordered by group then
  * member (shared by the adapters).
  */
@@ -118,6 +187,14 @@ export function userFromRow(row: Record<string, unknown>): UserRecord {
     identityKey: row["identity_key"] as string,
     createdAt: row["created_at"] as number,
   };
+}
+
+/** A session from a `sessions` row; `deviceId` only when the session is bound to a device. */
+export function sessionFromRow(row: Record<string, unknown>): SessionRecord {
+  const userId = row["user_id"] as number;
+  const expiresAt = row["expires_at"] as number;
+  const deviceId = row["device_id"] as number | null;
+  return deviceId === null ? { userId, expiresAt } : { userId, expiresAt, deviceId };
 }
 
 /** A pending delivery from a row of the pending queries. */

@@ -22,8 +22,11 @@
  * - `not_found`: a write names a user, group or server that does not exist (a deleted group
  *   does not exist).
  * - `conflict`: the write contradicts what is stored (a session hash stored twice, removing
- *   a group's admin, a group change by a user who is not its admin, a non-member made admin).
- * - `too_many`: `setContacts()` would leave a user with more relations than allowed.
+ *   a group's admin, a group change by a user who is not its admin, a non-member made admin,
+ *   a device list version that does not extend the newest one, a link slot name in use, a
+ *   link step out of turn).
+ * - `too_many`: `setContacts()` would leave a user with more relations than allowed, or
+ *   `appendLinkStep()` a slot with more than {@linkcode LINK_MAX_STEPS} steps.
  * - `unavailable`: the database could not be reached or stayed busy past its timeout. It is
  *   the one code with `retryable` true: the same call may succeed later. A write that failed
  *   this way may still have been applied (a connection can drop after the commit), which is
@@ -115,6 +118,30 @@
  * user to someone they blocked. A user holds at most a given number of these relations
  * together (the caller's bound): a change that would pass it is refused whole.
  *
+ * ## Device lists
+ * Each account's signed device list (docs/CRYPTO.md, "The device list") is kept as a chain of
+ * versions 1, 2, 3, ... with no gaps. The store never reads a list's body (the server checks
+ * the signatures before it calls `appendDeviceList()`); it keeps the chain's two links, each
+ * version's hash and the hash of the version before, and appends only a version that extends
+ * the newest one: the next number and the newest one's hash as `prevHash`. The check and the
+ * append are one atomic step, so of two devices that append the same version at once (on any
+ * instances or machines), exactly one succeeds and the other gets `conflict`, fetches the new
+ * head and tries again. Versions are never changed or deleted.
+ *
+ * Sessions may be bound to one device of their account (`SessionRecord.deviceId`):
+ * `deleteDeviceSessions()` ends every session of an unlinked device at once.
+ *
+ * ## Link slots
+ * A link slot is the short-lived meeting point of a new device and a logged-in one while they
+ * link (docs/CRYPTO.md, "Linking a device"): a 4-character name, and an ordered list of opaque
+ * steps, step 0 being the new device's offer. The server decides who may write which step; the
+ * store makes each step written once and in order (`appendLinkStep()` with the index it
+ * expects: of concurrent writers of one index, exactly one succeeds, the others get
+ * `conflict`). A slot lives until its `expiresAt` (it is live while `now < expiresAt`, as
+ * sessions are); an expired slot is as good as missing, its name may be opened again, and
+ * `settle()` deletes expired slots with their steps, so they do not pile up. Slots hold only
+ * what the server may see anyway (CPace messages, public keys, sealed hand-over parts).
+ *
  * ## Concurrency
  * Several instances of one adapter (in one process or many, on one machine or many for
  * PostgreSQL) may use one database at once: IDs never collide, `createUser()` with one
@@ -163,7 +190,61 @@ export interface SessionRecord {
   readonly userId: number;
   /** Unix milliseconds after which the session is void. */
   readonly expiresAt: number;
+  /**
+   * The device of the account that logged in (see "Device lists" above). Absent for a
+   * password session of an account without devices: `getSession()` then returns the record
+   * without this field.
+   */
+  readonly deviceId?: number;
 }
+
+/** One version of a user's device list, to append (see "Device lists" above). */
+export interface NewDeviceList {
+  /** The account the list belongs to. */
+  readonly userId: number;
+  /** 1 for the first list, then exactly one more than the newest stored version. */
+  readonly version: number;
+  /** The newest stored version's `hash`; "" for version 1. */
+  readonly prevHash: string;
+  /**
+   * Url-safe base64 (no padding) of the SHA-256 of this version's signed bytes: 43
+   * characters.
+   */
+  readonly hash: string;
+  /**
+   * The signed list: JSON text the store never reads, at most
+   * {@linkcode DEVICE_LIST_MAX_BYTES} of UTF-8.
+   */
+  readonly body: string;
+  /** When the server accepted it, Unix milliseconds. */
+  readonly createdAt: number;
+}
+
+/** A stored version of a user's device list: what was appended, unchanged. */
+export type DeviceListRecord = NewDeviceList;
+
+/** A live link slot (see "Link slots" above). */
+export interface LinkSlotRecord {
+  /** The slot's name: 4 characters of 0-9 and A-Z. */
+  readonly slot: string;
+  /** The steps written so far, in order; step 0 is the offer the slot was opened with. */
+  readonly steps: readonly string[];
+  /** When it was opened, Unix milliseconds (the `now` of `openLinkSlot()`). */
+  readonly createdAt: number;
+  /** Unix milliseconds from which it no longer exists. */
+  readonly expiresAt: number;
+}
+
+/** Most UTF-8 bytes of a device list's body. */
+export const DEVICE_LIST_MAX_BYTES = 64 * 1024;
+/** Most versions `deviceLists()` returns per call (its `limit`). */
+export const DEVICE_LISTS_PAGE_MAX = 64;
+/** Most UTF-8 bytes of a link slot's offer (its step 0). */
+export const LINK_OFFER_MAX_BYTES = 16 * 1024;
+/** Most UTF-8 bytes of one later link step. */
+export const LINK_STEP_MAX_BYTES = 192 * 1024;
+/** Most steps of one link slot, the offer included. */
+export const LINK_MAX_STEPS = 80;
 
 /** A chat server as listed in servers.txt, plus its last load report. */
 export interface ServerRecord {
@@ -389,10 +470,19 @@ export interface Store {
    * `conflict`.
    */
   createSession(tokenHash: Uint8Array, session: SessionRecord): Promise<void>;
-  /** The session if it exists and has not expired at `now`; compares the hash's bytes. */
+  /**
+   * The session if it exists and has not expired at `now`; compares the hash's bytes. Its
+   * `deviceId` is present only when the session was created with one.
+   */
   getSession(tokenHash: Uint8Array, now: number): Promise<SessionRecord | null>;
   /** Deletes a session; deleting one that does not exist is not an error. */
   deleteSession(tokenHash: Uint8Array): Promise<void>;
+  /**
+   * Deletes every session of device `deviceId` of `userId` (expired ones too) and returns
+   * their token hashes, in no particular order, so the caller can end those connections.
+   * None is not an error: the result is empty.
+   */
+  deleteDeviceSessions(userId: number, deviceId: number): Promise<Uint8Array[]>;
   /**
    * Of the given token hashes, those whose session exists and has not expired at `now`, in
    * no particular order (servers check their connections' sessions with it).
@@ -503,9 +593,10 @@ export interface Store {
   /**
    * The periodic clean-up (servers call it every second): deletes the rows of messages whose
    * last delivery ended since the last call (PostgreSQL; SQLite does it at once), at most
-   * `limit`; forgets idempotency records older than `idempotencyMs` and rate-limit state that
-   * has run out, at most `limit` of each. Returns how many message rows it deleted; 0 when
-   * another caller is settling right now (one at a time per database).
+   * `limit`; forgets idempotency records older than `idempotencyMs`, rate-limit state that
+   * has run out, and link slots expired at `now` with their steps, at most `limit` of each.
+   * Returns how many message rows it deleted; 0 when another caller is settling right now
+   * (one at a time per database).
    */
   settle(limit: number, opts?: SettleOptions): Promise<number>;
 
@@ -535,6 +626,43 @@ export interface Store {
   contactState(ownerId: number, userId: number): Promise<ContactRelation | null>;
   /** The users `ownerId` has in `state`, by ascending ID. */
   listContacts(ownerId: number, state: ContactRelation): Promise<number[]>;
+
+  /**
+   * Appends the next version of a user's device list, atomically (see "Device lists" above):
+   * `version` must be one more than the newest stored version (1 when there is none) and
+   * `prevHash` that version's hash ("" for version 1), else StoreError `conflict`, whose
+   * message names the newest version, and nothing is written. Unknown user: StoreError
+   * `not_found`.
+   */
+  appendDeviceList(list: NewDeviceList): Promise<void>;
+  /**
+   * The user's device list versions from `fromVersion` on, ascending, at most `limit` (1 to
+   * {@linkcode DEVICE_LISTS_PAGE_MAX}); empty for a user with none (or no such user).
+   */
+  deviceLists(userId: number, fromVersion: number, limit: number): Promise<DeviceListRecord[]>;
+  /** The newest version of the user's device list, or null when there is none. */
+  latestDeviceList(userId: number): Promise<DeviceListRecord | null>;
+
+  /**
+   * Opens link slot `slot` (4 characters of 0-9 and A-Z) with step 0 `offer` (JSON text of
+   * at most {@linkcode LINK_OFFER_MAX_BYTES}), live from `now` until `expiresAt` (later than
+   * `now`). A live slot of that name: StoreError `conflict`, and nothing changes; an expired
+   * one is replaced, its steps dropped. See "Link slots" above.
+   */
+  openLinkSlot(slot: string, offer: string, now: number, expiresAt: number): Promise<void>;
+  /**
+   * Appends step `index` to the live slot `slot`, atomically: `index` must be the number of
+   * steps it holds (so never 0, the offer's), so each step is written once and in order (of
+   * concurrent writers of one index, one succeeds), else StoreError `conflict`. No live slot
+   * at `now`: StoreError `not_found`. A slot holding {@linkcode LINK_MAX_STEPS} steps
+   * already: StoreError `too_many`. `value` is at most {@linkcode LINK_STEP_MAX_BYTES} of
+   * UTF-8.
+   */
+  appendLinkStep(slot: string, index: number, value: string, now: number): Promise<void>;
+  /** The slot with its steps if it exists and is live at `now`, else null. */
+  linkSlot(slot: string, now: number): Promise<LinkSlotRecord | null>;
+  /** Deletes a slot and its steps; deleting one that does not exist is not an error. */
+  deleteLinkSlot(slot: string): Promise<void>;
 
   /** Counts for metrics and tests. */
   stats(): Promise<{ users: number; messages: number; pendingDeliveries: number }>;

@@ -5,12 +5,18 @@
  * @module
  */
 
+import { utf8Bytes } from "./records.ts";
 import {
   type ContactChange,
   type ContactRelation,
   DEFAULT_IDEMPOTENCY_MS,
   DEFAULT_PENDING_BOUNDS,
+  DEVICE_LIST_MAX_BYTES,
+  DEVICE_LISTS_PAGE_MAX,
+  LINK_OFFER_MAX_BYTES,
+  LINK_STEP_MAX_BYTES,
   MESSAGE_KINDS,
+  type NewDeviceList,
   type NewMessage,
   type NewUser,
   type PendingBounds,
@@ -111,6 +117,90 @@ export function checkSession(tokenHash: Uint8Array, session: SessionRecord): voi
   }
   checkId("session.userId", session.userId);
   checkCount("session.expiresAt", session.expiresAt);
+  if (session.deviceId !== undefined) checkId("session.deviceId", session.deviceId);
+}
+
+/** A device list hash: url-safe base64 of a SHA-256, without padding. */
+const _HASH = /^[A-Za-z0-9_-]{43}$/;
+
+/** A device list version to append: its chain links well formed, its body within bounds. */
+export function checkNewDeviceList(list: NewDeviceList): void {
+  if (typeof list !== "object" || list === null) {
+    throw new TypeError(
+      "Device list must be an object with userId, version, prevHash, hash, body, createdAt",
+    );
+  }
+  checkId("list.userId", list.userId);
+  checkId("list.version", list.version);
+  _checkHash("list.hash", list.hash);
+  if (list.version === 1) {
+    if (list.prevHash !== "") {
+      throw new RangeError(`list.prevHash must be "" for version 1, got "${list.prevHash}"`);
+    }
+  } else {
+    _checkHash("list.prevHash", list.prevHash);
+  }
+  _checkSized("list.body", list.body, DEVICE_LIST_MAX_BYTES);
+  checkCount("list.createdAt", list.createdAt);
+}
+
+function _checkHash(name: string, value: string): void {
+  if (typeof value !== "string") {
+    throw new TypeError(`${name} must be a string, got ${typeof value}`);
+  }
+  if (!_HASH.test(value)) {
+    throw new RangeError(
+      `${name} must be url-safe base64 of a SHA-256 (43 characters of A-Z, a-z, 0-9, - and _)`,
+    );
+  }
+}
+
+/** The arguments of `deviceLists()`: a user, a first version (0 or more), a page size. */
+export function checkDeviceListsPage(userId: number, fromVersion: number, limit: number): void {
+  checkId("userId", userId);
+  checkCount("fromVersion", fromVersion);
+  _checkPositive("limit", limit, DEVICE_LISTS_PAGE_MAX);
+}
+
+/** A link slot's name: 4 characters of 0-9 and A-Z. */
+export function checkLinkSlotName(slot: string): void {
+  if (typeof slot !== "string") {
+    throw new TypeError(`slot must be a string, got ${typeof slot}`);
+  }
+  if (!/^[0-9A-Z]{4}$/.test(slot)) {
+    throw new RangeError(`slot must be 4 characters of 0-9 and A-Z, got "${slot}"`);
+  }
+}
+
+/** The arguments of `openLinkSlot()`: a slot name, an offer within bounds, a future expiry. */
+export function checkLinkOpen(slot: string, offer: string, now: number, expiresAt: number): void {
+  checkLinkSlotName(slot);
+  _checkSized("offer", offer, LINK_OFFER_MAX_BYTES);
+  checkCount("now", now);
+  checkCount("expiresAt", expiresAt);
+  if (expiresAt <= now) {
+    throw new RangeError(`expiresAt (${expiresAt}) must be later than now (${now})`);
+  }
+}
+
+/**
+ * The arguments of `appendLinkStep()`: a slot name, an index (0 is well formed, and always a
+ * conflict: the offer is step 0), a value within bounds.
+ */
+export function checkLinkStep(slot: string, index: number, value: string, now: number): void {
+  checkLinkSlotName(slot);
+  checkCount("index", index);
+  _checkSized("value", value, LINK_STEP_MAX_BYTES);
+  checkCount("now", now);
+}
+
+/** Non-empty text both databases store exactly, of at most `max` UTF-8 bytes. */
+function _checkSized(name: string, value: string, max: number): void {
+  checkText(name, value);
+  // Characters first: a string past `max` characters is past `max` bytes too.
+  if (value.length > max || utf8Bytes(value) > max) {
+    throw new RangeError(`${name} must be at most ${max} bytes of UTF-8, got ${utf8Bytes(value)}`);
+  }
 }
 
 /** A server's address from servers.txt. */

@@ -348,9 +348,9 @@ END
 $fn$;
 
 -- Counts ended deliveries off their messages and deletes the rows of those with none left
--- (keeping what idempotency needs), then forgets old idempotency records and run-out rate
--- limits. One caller at a time in the whole cluster (the others return 0 at once), so nothing
--- else ever updates a message row. Returns how many message rows it deleted.
+-- (keeping what idempotency needs), then forgets old idempotency records, run-out rate
+-- limits and expired link slots. One caller at a time in the whole cluster (the others
+-- return 0 at once), so nothing else ever updates a message row. Returns how many message rows it deleted.
 CREATE OR REPLACE FUNCTION fastchat_settle(max_rows integer, now_ms bigint, keep_ids_ms bigint)
 RETURNS integer
 LANGUAGE plpgsql
@@ -394,6 +394,11 @@ BEGIN
   -- re-checked on its new version and kept.
   DELETE FROM rate_limits AS r WHERE r.tat <= now_ms AND r.key IN (
     SELECT l.key FROM rate_limits AS l WHERE l.tat <= now_ms ORDER BY l.tat LIMIT max_rows);
+  -- Expired link slots, with their steps (ON DELETE CASCADE); likewise re-checked, so a slot
+  -- opened again meanwhile under the same name stays.
+  DELETE FROM link_slots AS s WHERE s.expires_at <= now_ms AND s.slot IN (
+    SELECT l.slot FROM link_slots AS l WHERE l.expires_at <= now_ms
+    ORDER BY l.expires_at LIMIT max_rows);
   RETURN n;
 END
 $fn$;
@@ -583,6 +588,92 @@ BEGIN
     ON CONFLICT (owner_id, user_id)
     DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at;
   RETURN QUERY SELECT 'ok'::text, '{}'::bigint[];
+END
+$fn$;
+
+-- Appends version p_version of p_user's device list if it extends the newest stored one:
+-- r_status 'ok', 'not_found' (no such user) or 'conflict'; r_newest is the newest version
+-- stored before the call (0: none).
+CREATE OR REPLACE FUNCTION fastchat_append_device_list(
+  p_user bigint, p_version bigint, p_prev text, p_hash text, p_body text, p_at bigint)
+RETURNS TABLE (r_status text, r_newest bigint) LANGUAGE plpgsql AS $fn$
+DECLARE
+  head_hash text;
+BEGIN
+  -- One append per user at a time, so the check below reads what the one before left (the
+  -- primary key would refuse a second equal version anyway, but not a fork of an older one).
+  -- NO KEY UPDATE does not wait for (or hold up) the key-share locks of foreign key checks.
+  PERFORM 1 FROM users WHERE users.id = p_user FOR NO KEY UPDATE;
+  IF NOT FOUND THEN
+    r_status := 'not_found';
+    r_newest := 0;
+    RETURN NEXT;
+    RETURN;
+  END IF;
+  SELECT d.version, d.hash INTO r_newest, head_hash FROM device_lists AS d
+    WHERE d.user_id = p_user ORDER BY d.version DESC LIMIT 1;
+  IF NOT FOUND THEN
+    r_newest := 0;
+    head_hash := '';
+  END IF;
+  IF p_version <> r_newest + 1 OR p_prev <> head_hash THEN
+    r_status := 'conflict';
+  ELSE
+    INSERT INTO device_lists (user_id, version, prev_hash, hash, body, created_at)
+      VALUES (p_user, p_version, p_prev, p_hash, p_body, p_at);
+    r_status := 'ok';
+  END IF;
+  RETURN NEXT;
+END
+$fn$;
+
+-- Opens link slot p_slot with step 0 p_offer, replacing an expired slot of that name (and its
+-- steps); false, changing nothing, when a live one holds the name. The upsert decides
+-- atomically: of two openers of one name, the second waits for the first and finds it live.
+CREATE OR REPLACE FUNCTION fastchat_open_link_slot(
+  p_slot text, p_offer text, p_now bigint, p_expires bigint)
+RETURNS boolean LANGUAGE plpgsql AS $fn$
+BEGIN
+  -- A rendezvous lost in a crash is simply started again.
+  PERFORM set_config('synchronous_commit', 'off', true);
+  INSERT INTO link_slots AS s (slot, steps, created_at, expires_at)
+    VALUES (p_slot, 1, p_now, p_expires)
+    ON CONFLICT (slot) DO UPDATE
+    SET steps = 1, created_at = excluded.created_at, expires_at = excluded.expires_at
+    WHERE s.expires_at <= p_now;
+  IF NOT FOUND THEN
+    RETURN false;
+  END IF;
+  DELETE FROM link_steps AS t WHERE t.slot = p_slot;
+  INSERT INTO link_steps (slot, idx, value) VALUES (p_slot, 0, p_offer);
+  RETURN true;
+END
+$fn$;
+
+-- Appends step p_idx to the live slot p_slot if it is the next one: r_status 'ok',
+-- 'not_found' (no live slot), 'too_many' (p_max steps already) or 'conflict' (out of turn);
+-- r_steps is how many steps the slot held before. Appenders lock the slot's row, so of two
+-- writers of one index the second finds it taken.
+CREATE OR REPLACE FUNCTION fastchat_append_link_step(
+  p_slot text, p_idx integer, p_value text, p_now bigint, p_max integer)
+RETURNS TABLE (r_status text, r_steps integer) LANGUAGE plpgsql AS $fn$
+BEGIN
+  PERFORM set_config('synchronous_commit', 'off', true);
+  SELECT s.steps INTO r_steps FROM link_slots AS s
+    WHERE s.slot = p_slot AND s.expires_at > p_now FOR UPDATE;
+  IF NOT FOUND THEN
+    r_status := 'not_found';
+    r_steps := 0;
+  ELSIF r_steps >= p_max THEN
+    r_status := 'too_many';
+  ELSIF p_idx <> r_steps THEN
+    r_status := 'conflict';
+  ELSE
+    INSERT INTO link_steps (slot, idx, value) VALUES (p_slot, p_idx, p_value);
+    UPDATE link_slots AS s SET steps = r_steps + 1 WHERE s.slot = p_slot;
+    r_status := 'ok';
+  END IF;
+  RETURN NEXT;
 END
 $fn$;
 `;

@@ -47,13 +47,21 @@
 import { Buffer } from "node:buffer";
 import { fromHex, toHex } from "../../crypto/bytes.ts";
 import {
+  deviceListConflictError,
+  deviceListFromRow,
   groupRows,
+  linkSlotTakenError,
+  linkStepConflictError,
   missingRecipientsError,
+  noDeviceListUserError,
   noGroupError,
+  noLinkSlotError,
   notGroupAdminError,
   notGroupMemberError,
   pendingFromRow,
+  sessionFromRow,
   tooManyContactsError,
+  tooManyLinkStepsError,
   unknownContactsError,
   userFromRow,
   usernameTakenError,
@@ -64,7 +72,11 @@ import {
   type AckedDelivery,
   type ContactChange,
   type ContactRelation,
+  type DeviceListRecord,
   type GroupRecord,
+  LINK_MAX_STEPS,
+  type LinkSlotRecord,
+  type NewDeviceList,
   type NewMessage,
   type NewUser,
   type PendingBounds,
@@ -84,11 +96,16 @@ import {
   checkContacts,
   checkContactState,
   checkCount,
+  checkDeviceListsPage,
   checkId,
   checkIds,
   checkLimit,
+  checkLinkOpen,
+  checkLinkSlotName,
+  checkLinkStep,
   checkLoad,
   checkMessages,
+  checkNewDeviceList,
   checkNewUser,
   checkRateLimits,
   checkServer,
@@ -126,12 +143,29 @@ const _SQL = {
     WHERE NOT EXISTS (SELECT 1 FROM groups WHERE groups.id = g) ORDER BY g`,
   createSession: `WITH u AS (SELECT id FROM users WHERE id = $2),
     pruned AS (DELETE FROM sessions WHERE user_id IN (SELECT id FROM u) AND expires_at <= $4),
-    ins AS (INSERT INTO sessions (token_hash, user_id, expires_at)
-      SELECT $1, id, $3 FROM u ON CONFLICT (token_hash) DO NOTHING RETURNING 1)
+    ins AS (INSERT INTO sessions (token_hash, user_id, expires_at, device_id)
+      SELECT $1, id, $3, $5::bigint FROM u ON CONFLICT (token_hash) DO NOTHING RETURNING 1)
     SELECT (SELECT count(*) FROM u) AS users, (SELECT count(*) FROM ins) AS inserted`,
-  getSession: `SELECT user_id, expires_at FROM sessions
+  getSession: `SELECT user_id, expires_at, device_id FROM sessions
     WHERE token_hash = $1 AND expires_at > $2`,
   deleteSession: "DELETE FROM sessions WHERE token_hash = $1",
+  // sessions_by_user finds them: an account has a handful of sessions.
+  deleteDeviceSessions: `DELETE FROM sessions WHERE user_id = $1 AND device_id = $2
+    RETURNING encode(token_hash, 'hex') AS h`,
+  appendDeviceList: `SELECT r_status, r_newest
+    FROM fastchat_append_device_list($1, $2, $3, $4, $5, $6)`,
+  deviceLists: `SELECT * FROM device_lists WHERE user_id = $1 AND version >= $2
+    ORDER BY version LIMIT $3`,
+  latestDeviceList: `SELECT * FROM device_lists WHERE user_id = $1
+    ORDER BY version DESC LIMIT 1`,
+  openLinkSlot: "SELECT fastchat_open_link_slot($1, $2, $3, $4) AS opened",
+  appendLinkStep: "SELECT r_status, r_steps FROM fastchat_append_link_step($1, $2, $3, $4, $5)",
+  // One statement, so the slot and its steps are read from one snapshot.
+  linkSlot: `SELECT s.created_at, s.expires_at,
+      array(SELECT t.value FROM link_steps AS t WHERE t.slot = s.slot ORDER BY t.idx) AS steps
+    FROM link_slots AS s WHERE s.slot = $1 AND s.expires_at > $2`,
+  // Its steps go with it (ON DELETE CASCADE).
+  deleteLinkSlot: "DELETE FROM link_slots WHERE slot = $1",
   liveSessions: `SELECT encode(token_hash, 'hex') AS h FROM sessions
     WHERE token_hash IN (SELECT decode(x, 'hex') FROM unnest($1::text[]) AS x)
       AND expires_at > $2`,
@@ -340,6 +374,7 @@ export class PostgresStore implements Store {
       session.userId,
       session.expiresAt,
       Date.now(),
+      session.deviceId ?? null,
     ]);
     if (Number(row?.["users"]) === 0) {
       throw new StoreError("not_found", `No user with ID ${session.userId}; cannot log in`);
@@ -354,8 +389,7 @@ export class PostgresStore implements Store {
     checkTokenHash(tokenHash);
     checkCount("now", now);
     const [row] = await this.#run("getSession", [_bytes(tokenHash), now]);
-    if (row === undefined) return null;
-    return { userId: row["user_id"] as number, expiresAt: row["expires_at"] as number };
+    return row === undefined ? null : sessionFromRow(row);
   }
 
   /** The token hashes among these whose session is alive at `now`. */
@@ -372,6 +406,14 @@ export class PostgresStore implements Store {
   async deleteSession(tokenHash: Uint8Array): Promise<void> {
     checkTokenHash(tokenHash);
     await this.#run("deleteSession", [_bytes(tokenHash)]);
+  }
+
+  /** Deletes a device's sessions; see {@linkcode Store.deleteDeviceSessions}. */
+  async deleteDeviceSessions(userId: number, deviceId: number): Promise<Uint8Array[]> {
+    checkId("userId", userId);
+    checkId("deviceId", deviceId);
+    const rows = await this.#run("deleteDeviceSessions", [userId, deviceId]);
+    return rows.map((r) => fromHex(r["h"] as string));
   }
 
   /** Records a live connection of `userId` on `serverId`; see {@linkcode Store.addPresence}. */
@@ -740,6 +782,109 @@ export class PostgresStore implements Store {
     checkContactState("state", state);
     const rows = await this.#run("listContacts", [ownerId, state]);
     return rows.map((r) => Number(r["user_id"]));
+  }
+
+  /**
+   * Appends a device list version if it extends the newest; see
+   * {@linkcode Store.appendDeviceList}. `fastchat_append_device_list` locks the user's row
+   * first, so appends for one user take turns across servers.
+   */
+  async appendDeviceList(list: NewDeviceList): Promise<void> {
+    checkNewDeviceList(list);
+    const [row] = await this.#run("appendDeviceList", [
+      list.userId,
+      list.version,
+      list.prevHash,
+      list.hash,
+      list.body,
+      list.createdAt,
+    ], {
+      // The primary key on (user, version): only if the lock were bypassed; the same answer.
+      unique: async () => {
+        const [head] = await this.#run("latestDeviceList", [list.userId]);
+        const newest = (head?.["version"] as number | undefined) ?? 0;
+        return deviceListConflictError(list.userId, list.version, newest);
+      },
+    });
+    if (row?.["r_status"] === "not_found") throw noDeviceListUserError(list.userId);
+    if (row?.["r_status"] === "conflict") {
+      throw deviceListConflictError(list.userId, list.version, row["r_newest"] as number);
+    }
+  }
+
+  /** A user's device list versions from `fromVersion`; see {@linkcode Store.deviceLists}. */
+  async deviceLists(
+    userId: number,
+    fromVersion: number,
+    limit: number,
+  ): Promise<DeviceListRecord[]> {
+    checkDeviceListsPage(userId, fromVersion, limit);
+    const rows = await this.#run("deviceLists", [userId, fromVersion, limit]);
+    return rows.map(deviceListFromRow);
+  }
+
+  /** The newest version of a user's device list, or null. */
+  async latestDeviceList(userId: number): Promise<DeviceListRecord | null> {
+    checkId("userId", userId);
+    const [row] = await this.#run("latestDeviceList", [userId]);
+    return row === undefined ? null : deviceListFromRow(row);
+  }
+
+  /** Opens a link slot, replacing an expired one; see {@linkcode Store.openLinkSlot}. */
+  async openLinkSlot(
+    slot: string,
+    offer: string,
+    now: number,
+    expiresAt: number,
+  ): Promise<void> {
+    checkLinkOpen(slot, offer, now, expiresAt);
+    const [row] = await this.#run("openLinkSlot", [slot, offer, now, expiresAt]);
+    if (row?.["opened"] !== true) throw linkSlotTakenError(slot);
+  }
+
+  /** Appends the next step of a live slot; see {@linkcode Store.appendLinkStep}. */
+  async appendLinkStep(
+    slot: string,
+    index: number,
+    value: string,
+    now: number,
+  ): Promise<void> {
+    checkLinkStep(slot, index, value, now);
+    const [row] = await this.#run("appendLinkStep", [slot, index, value, now, LINK_MAX_STEPS], {
+      // The primary key on (slot, index): only if the row lock were bypassed; the same answer.
+      unique: () => linkStepConflictError(slot, index, index + 1),
+    });
+    const steps = row?.["r_steps"] as number;
+    switch (row?.["r_status"]) {
+      case "ok":
+        return;
+      case "not_found":
+        throw noLinkSlotError(slot);
+      case "too_many":
+        throw tooManyLinkStepsError(slot);
+      default:
+        throw linkStepConflictError(slot, index, steps);
+    }
+  }
+
+  /** A live slot with its steps, or null; see {@linkcode Store.linkSlot}. */
+  async linkSlot(slot: string, now: number): Promise<LinkSlotRecord | null> {
+    checkLinkSlotName(slot);
+    checkCount("now", now);
+    const [row] = await this.#run("linkSlot", [slot, now]);
+    if (row === undefined) return null;
+    return {
+      slot,
+      steps: row["steps"] as string[],
+      createdAt: row["created_at"] as number,
+      expiresAt: row["expires_at"] as number,
+    };
+  }
+
+  /** Deletes a slot and its steps; see {@linkcode Store.deleteLinkSlot}. */
+  async deleteLinkSlot(slot: string): Promise<void> {
+    checkLinkSlotName(slot);
+    await this.#run("deleteLinkSlot", [slot]);
   }
 
   /** Counts for metrics and tests (full counts: O(rows), fine for metrics intervals). */

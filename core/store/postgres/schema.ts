@@ -31,6 +31,7 @@
  * | 5          | 4      | Usernames unique ignoring case; group handover and deletion.     |
  * | 6, 7       | -      | Empty (functions only, now in `functions.ts`).                   |
  * | 8          | 5      | Contacts and blocked users.                                      |
+ * | 9          | 6      | Linked devices: device lists, device sessions, link slots.       |
  *
  * @module
  */
@@ -196,6 +197,35 @@ CREATE TABLE contacts (
   state text NOT NULL CHECK (state IN ('contact', 'blocked')),
   updated_at bigint NOT NULL,
   PRIMARY KEY (owner_id, user_id)
+);
+`,
+  // 9: linked devices (docs/CRYPTO.md; SQLite's 6): each account's signed device list as a
+  // chain of versions, sessions bound to a device (null: a password session, as every session
+  // before), and the short-lived link slots where a new device meets a logged-in one.
+  `
+ALTER TABLE sessions ADD COLUMN device_id bigint;
+CREATE TABLE device_lists (
+  user_id bigint NOT NULL REFERENCES users(id),
+  version bigint NOT NULL,
+  prev_hash text NOT NULL,
+  hash text NOT NULL,
+  body text NOT NULL,
+  created_at bigint NOT NULL,
+  PRIMARY KEY (user_id, version)
+);
+-- steps: how many link_steps rows the slot has (the offer is step 0).
+CREATE TABLE link_slots (
+  slot text PRIMARY KEY,
+  steps integer NOT NULL,
+  created_at bigint NOT NULL,
+  expires_at bigint NOT NULL
+);
+CREATE INDEX link_slots_by_expiry ON link_slots (expires_at);
+CREATE TABLE link_steps (
+  slot text NOT NULL REFERENCES link_slots(slot) ON DELETE CASCADE,
+  idx integer NOT NULL,
+  value text NOT NULL,
+  PRIMARY KEY (slot, idx)
 );
 `,
 ];

@@ -153,6 +153,35 @@ CREATE TABLE contacts (
   PRIMARY KEY (owner_id, user_id)
 ) WITHOUT ROWID;
 `,
+  // 6: linked devices (docs/CRYPTO.md): each account's signed device list as a chain of
+  // versions, sessions bound to a device (null: a password session, as every session before),
+  // and the short-lived link slots where a new device meets a logged-in one.
+  `
+ALTER TABLE sessions ADD COLUMN device_id INTEGER;
+CREATE TABLE device_lists (
+  user_id INTEGER NOT NULL REFERENCES users(id),
+  version INTEGER NOT NULL,
+  prev_hash TEXT NOT NULL,
+  hash TEXT NOT NULL,
+  body TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  PRIMARY KEY (user_id, version)
+) WITHOUT ROWID;
+-- steps: how many link_steps rows the slot has (the offer is step 0).
+CREATE TABLE link_slots (
+  slot TEXT PRIMARY KEY,
+  steps INTEGER NOT NULL,
+  created_at INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX link_slots_by_expiry ON link_slots(expires_at);
+CREATE TABLE link_steps (
+  slot TEXT NOT NULL REFERENCES link_slots(slot) ON DELETE CASCADE,
+  idx INTEGER NOT NULL,
+  value TEXT NOT NULL,
+  PRIMARY KEY (slot, idx)
+) WITHOUT ROWID;
+`,
 ];
 
 /** The schema version this code creates and understands. */

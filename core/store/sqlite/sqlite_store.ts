@@ -41,13 +41,21 @@
 
 import { DatabaseSync, type StatementSync } from "node:sqlite";
 import {
+  deviceListConflictError,
+  deviceListFromRow,
   groupRows,
+  linkSlotTakenError,
+  linkStepConflictError,
   missingRecipientsError,
+  noDeviceListUserError,
   noGroupError,
+  noLinkSlotError,
   notGroupAdminError,
   notGroupMemberError,
   pendingFromRow,
+  sessionFromRow,
   tooManyContactsError,
+  tooManyLinkStepsError,
   unknownContactsError,
   userFromRow,
   usernameTakenError,
@@ -62,7 +70,11 @@ import {
   type AckedDelivery,
   type ContactChange,
   type ContactRelation,
+  type DeviceListRecord,
   type GroupRecord,
+  LINK_MAX_STEPS,
+  type LinkSlotRecord,
+  type NewDeviceList,
   type NewMessage,
   type NewUser,
   type PendingBounds,
@@ -82,11 +94,16 @@ import {
   checkContacts,
   checkContactState,
   checkCount,
+  checkDeviceListsPage,
   checkId,
   checkIds,
   checkLimit,
+  checkLinkOpen,
+  checkLinkSlotName,
+  checkLinkStep,
   checkLoad,
   checkMessages,
+  checkNewDeviceList,
   checkNewUser,
   checkRateLimits,
   checkServer,
@@ -131,10 +148,31 @@ const _SQL = {
   missingGroups: `SELECT DISTINCT j.value AS id FROM json_each(?) AS j
     WHERE NOT EXISTS (SELECT 1 FROM groups WHERE groups.id = j.value) ORDER BY j.value`,
   pruneSessions: "DELETE FROM sessions WHERE user_id = ? AND expires_at <= ?",
-  insertSession: `INSERT INTO sessions (token_hash, user_id, expires_at) VALUES (?, ?, ?)
-    ON CONFLICT (token_hash) DO NOTHING`,
-  getSession: "SELECT user_id, expires_at FROM sessions WHERE token_hash = ? AND expires_at > ?",
+  insertSession: `INSERT INTO sessions (token_hash, user_id, expires_at, device_id)
+    VALUES (?, ?, ?, ?) ON CONFLICT (token_hash) DO NOTHING`,
+  getSession: `SELECT user_id, expires_at, device_id FROM sessions
+    WHERE token_hash = ? AND expires_at > ?`,
   deleteSession: "DELETE FROM sessions WHERE token_hash = ?",
+  // sessions_by_user finds them: an account has a handful of sessions.
+  deleteDeviceSessions: `DELETE FROM sessions WHERE user_id = ? AND device_id = ?
+    RETURNING token_hash`,
+  newestDeviceList: "SELECT * FROM device_lists WHERE user_id = ? ORDER BY version DESC LIMIT 1",
+  insertDeviceList: `INSERT INTO device_lists
+    (user_id, version, prev_hash, hash, body, created_at) VALUES (?, ?, ?, ?, ?, ?)`,
+  deviceLists: `SELECT * FROM device_lists WHERE user_id = ? AND version >= ?
+    ORDER BY version LIMIT ?`,
+  linkSlot: "SELECT * FROM link_slots WHERE slot = ?",
+  liveLinkSlot: "SELECT * FROM link_slots WHERE slot = ? AND expires_at > ?",
+  // Its steps go with it (ON DELETE CASCADE).
+  deleteLinkSlot: "DELETE FROM link_slots WHERE slot = ?",
+  insertLinkSlot: `INSERT INTO link_slots (slot, steps, created_at, expires_at)
+    VALUES (?, 1, ?, ?)`,
+  insertLinkStep: "INSERT INTO link_steps (slot, idx, value) VALUES (?, ?, ?)",
+  countLinkStep: "UPDATE link_slots SET steps = steps + 1 WHERE slot = ?",
+  linkSteps: "SELECT value FROM link_steps WHERE slot = ? ORDER BY idx",
+  anyExpiredSlots: "SELECT 1 AS x FROM link_slots WHERE expires_at <= ? LIMIT 1",
+  forgetSlots: `DELETE FROM link_slots WHERE slot IN
+    (SELECT slot FROM link_slots WHERE expires_at <= ? ORDER BY expires_at LIMIT ?)`,
   addPresence: `INSERT INTO presence (user_id, server_id, since) VALUES (?, ?, ?)
     ON CONFLICT (user_id, server_id) DO NOTHING`,
   removePresence: "DELETE FROM presence WHERE user_id = ? AND server_id = ?",
@@ -385,7 +423,13 @@ export class SqliteStore implements Store {
         throw new StoreError("not_found", `No user with ID ${session.userId}; cannot log in`);
       }
       st.pruneSessions.run(session.userId, Date.now());
-      if (st.insertSession.run(tokenHash, session.userId, session.expiresAt).changes === 0) {
+      const inserted = st.insertSession.run(
+        tokenHash,
+        session.userId,
+        session.expiresAt,
+        session.deviceId ?? null,
+      );
+      if (inserted.changes === 0) {
         throw new StoreError("conflict", "A session with this token hash already exists");
       }
     });
@@ -397,8 +441,7 @@ export class SqliteStore implements Store {
       checkTokenHash(tokenHash);
       checkCount("now", now);
       const row = this.#open().getSession.get(tokenHash, now) as _Row | undefined;
-      if (row === undefined) return null;
-      return { userId: row["user_id"] as number, expiresAt: row["expires_at"] as number };
+      return row === undefined ? null : sessionFromRow(row);
     });
   }
 
@@ -418,6 +461,17 @@ export class SqliteStore implements Store {
     checkTokenHash(tokenHash);
     const st = this.#open();
     await this.#write(() => st.deleteSession.run(tokenHash));
+  }
+
+  /** Deletes a device's sessions; see {@linkcode Store.deleteDeviceSessions}. */
+  async deleteDeviceSessions(userId: number, deviceId: number): Promise<Uint8Array[]> {
+    checkId("userId", userId);
+    checkId("deviceId", deviceId);
+    const st = this.#open();
+    return await this.#write(() => {
+      const rows = st.deleteDeviceSessions.all(userId, deviceId) as _Row[];
+      return rows.map((r) => r["token_hash"] as Uint8Array);
+    });
   }
 
   /** Records a live connection of `userId` on `serverId`; see {@linkcode Store.addPresence}. */
@@ -808,7 +862,8 @@ export class SqliteStore implements Store {
 
   /**
    * Deletes up to `limit` message rows whose deliveries have all ended (keeping their
-   * idempotency records), forgets old idempotency records and run-out rate limits; see
+   * idempotency records), forgets old idempotency records, run-out rate limits and expired
+   * link slots; see
    * {@linkcode Store.settle}. Returns the number of message rows deleted; writes nothing when
    * there is nothing to do (each check reads a partial index).
    */
@@ -820,7 +875,8 @@ export class SqliteStore implements Store {
     const done = st.anyDone.get() !== undefined;
     const stale = st.anyOldSentIds.get(cutoff) !== undefined;
     const full = st.anyFullRates.get(now) !== undefined;
-    if (!done && !stale && !full) return 0;
+    const slots = st.anyExpiredSlots.get(now) !== undefined;
+    if (!done && !stale && !full && !slots) return 0;
     return await this.#write(() => {
       let deleted = 0;
       if (done) {
@@ -829,6 +885,7 @@ export class SqliteStore implements Store {
       }
       if (stale) st.forgetSentIds.run(cutoff, limit);
       if (full) st.forgetRates.run(now, limit);
+      if (slots) st.forgetSlots.run(now, limit);
       return deleted;
     }, false); // clean-up: lost in a power cut, it is simply done again
   }
@@ -907,6 +964,122 @@ export class SqliteStore implements Store {
       const rows = this.#open().listContacts.all(ownerId, state) as _Row[];
       return rows.map((r) => r["user_id"] as number);
     });
+  }
+
+  /**
+   * Appends a device list version if it extends the newest; see
+   * {@linkcode Store.appendDeviceList}. The check and the insert are one write transaction,
+   * and writers take turns: atomic across instances and processes.
+   */
+  async appendDeviceList(list: NewDeviceList): Promise<void> {
+    checkNewDeviceList(list);
+    const st = this.#open();
+    await this.#write(() => {
+      if (st.userExists.get(list.userId) === undefined) throw noDeviceListUserError(list.userId);
+      const head = st.newestDeviceList.get(list.userId) as _Row | undefined;
+      const newest = (head?.["version"] as number | undefined) ?? 0;
+      const newestHash = (head?.["hash"] as string | undefined) ?? "";
+      if (list.version !== newest + 1 || list.prevHash !== newestHash) {
+        throw deviceListConflictError(list.userId, list.version, newest);
+      }
+      st.insertDeviceList.run(
+        list.userId,
+        list.version,
+        list.prevHash,
+        list.hash,
+        list.body,
+        list.createdAt,
+      );
+    });
+  }
+
+  /** A user's device list versions from `fromVersion`; see {@linkcode Store.deviceLists}. */
+  deviceLists(userId: number, fromVersion: number, limit: number): Promise<DeviceListRecord[]> {
+    return _settle(() => {
+      checkDeviceListsPage(userId, fromVersion, limit);
+      const rows = this.#open().deviceLists.all(userId, fromVersion, limit) as _Row[];
+      return rows.map(deviceListFromRow);
+    });
+  }
+
+  /** The newest version of a user's device list, or null. */
+  latestDeviceList(userId: number): Promise<DeviceListRecord | null> {
+    return _settle(() => {
+      checkId("userId", userId);
+      const row = this.#open().newestDeviceList.get(userId) as _Row | undefined;
+      return row === undefined ? null : deviceListFromRow(row);
+    });
+  }
+
+  /**
+   * Opens a link slot, replacing an expired one of that name; see
+   * {@linkcode Store.openLinkSlot}. Not flushed on its own: a rendezvous lost in a power cut
+   * is simply started again.
+   */
+  async openLinkSlot(
+    slot: string,
+    offer: string,
+    now: number,
+    expiresAt: number,
+  ): Promise<void> {
+    checkLinkOpen(slot, offer, now, expiresAt);
+    const st = this.#open();
+    await this.#write(() => {
+      const old = st.linkSlot.get(slot) as _Row | undefined;
+      if (old !== undefined) {
+        if ((old["expires_at"] as number) > now) throw linkSlotTakenError(slot);
+        st.deleteLinkSlot.run(slot);
+      }
+      st.insertLinkSlot.run(slot, now, expiresAt);
+      st.insertLinkStep.run(slot, 0, offer);
+    }, false);
+  }
+
+  /** Appends the next step of a live slot; see {@linkcode Store.appendLinkStep}. */
+  async appendLinkStep(
+    slot: string,
+    index: number,
+    value: string,
+    now: number,
+  ): Promise<void> {
+    checkLinkStep(slot, index, value, now);
+    const st = this.#open();
+    await this.#write(() => {
+      const row = st.liveLinkSlot.get(slot, now) as _Row | undefined;
+      if (row === undefined) throw noLinkSlotError(slot);
+      const steps = row["steps"] as number;
+      if (steps >= LINK_MAX_STEPS) throw tooManyLinkStepsError(slot);
+      if (index !== steps) throw linkStepConflictError(slot, index, steps);
+      st.insertLinkStep.run(slot, index, value);
+      st.countLinkStep.run(slot);
+    }, false);
+  }
+
+  /** A live slot with its steps, or null; see {@linkcode Store.linkSlot}. */
+  linkSlot(slot: string, now: number): Promise<LinkSlotRecord | null> {
+    return _settle(() => {
+      checkLinkSlotName(slot);
+      checkCount("now", now);
+      const st = this.#open();
+      return this.#read(() => {
+        const row = st.liveLinkSlot.get(slot, now) as _Row | undefined;
+        if (row === undefined) return null;
+        const steps = (st.linkSteps.all(slot) as _Row[]).map((r) => r["value"] as string);
+        return {
+          slot,
+          steps,
+          createdAt: row["created_at"] as number,
+          expiresAt: row["expires_at"] as number,
+        };
+      });
+    });
+  }
+
+  /** Deletes a slot and its steps; see {@linkcode Store.deleteLinkSlot}. */
+  async deleteLinkSlot(slot: string): Promise<void> {
+    checkLinkSlotName(slot);
+    const st = this.#open();
+    await this.#write(() => st.deleteLinkSlot.run(slot), false);
   }
 
   /** Counts for metrics and tests (full counts: O(rows), fine for metrics intervals). */
