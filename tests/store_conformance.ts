@@ -2036,6 +2036,23 @@ export function storeConformance(name: string, open: OpenStore): void {
     await assert.rejects(store.deleteDeviceSessions(0, 1), RangeError);
   });
 
+  test("deleteUnboundSessions() ends the user's password sessions only and returns their hashes", async (store) => {
+    const [a, b] = await _users(store, 2);
+    const later = Date.now() + 60_000;
+    await store.createSession(_hash(1), { userId: a.id, expiresAt: later });
+    await store.createSession(_hash(2), { userId: a.id, expiresAt: 1 });
+    await store.createSession(_hash(3), { userId: a.id, expiresAt: later, deviceId: 1 });
+    await store.createSession(_hash(4), { userId: b.id, expiresAt: later });
+    const gone = await store.deleteUnboundSessions(a.id);
+    assert.deepEqual(_sortedHex(gone), _sortedHex([_hash(1), _hash(2)]));
+    const now = Date.now();
+    assert.equal(await store.getSession(_hash(1), now), null);
+    assert.equal((await store.getSession(_hash(3), now))?.deviceId, 1);
+    assert.equal((await store.getSession(_hash(4), now))?.userId, b.id);
+    assert.deepEqual(await store.deleteUnboundSessions(a.id), []);
+    await assert.rejects(store.deleteUnboundSessions(0), RangeError);
+  });
+
   // Link slots (see "Link slots" in store.ts).
 
   test("openLinkSlot() opens a slot that linkSlot() returns with its steps in order until it expires", async (store) => {

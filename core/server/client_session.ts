@@ -22,18 +22,13 @@ export interface PushOrigin {
   readonly clientMsgId: string | null;
 }
 
-/** Frames that answer a request (everything else the server sends is a push). */
-const _ANSWERS: ReadonlySet<string> = new Set([
-  "registered",
-  "logged_in",
-  "user",
-  "accepted",
-  "group",
-  "groups",
-  "ok",
-  "pong",
-  "error",
-]);
+/**
+ * Whether a frame answers a request: every answer carries the request's `ref` (an error may
+ * lack it when the request's could not be read); pushes never carry one.
+ */
+function _isAnswer(frame: ServerFrame): boolean {
+  return frame.type === "error" || "ref" in frame;
+}
 
 /** What {@linkcode ClientSession.pushed} shows before the first push. */
 const _NONE_PUSHED: ReadonlyMap<number, number> = new Map();
@@ -206,7 +201,7 @@ export class ClientSession {
    */
   send(frame: ServerFrame): boolean {
     const text = encode(frame);
-    if (this.#slots.length > 0 && _ANSWERS.has(frame.type)) {
+    if (this.#slots.length > 0 && _isAnswer(frame)) {
       const ref = "ref" in frame ? frame.ref : undefined;
       const slot = this.#slots.find((s) => s.text === null && s.ref === ref);
       if (slot !== undefined) {

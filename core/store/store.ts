@@ -484,6 +484,11 @@ export interface Store {
    */
   deleteDeviceSessions(userId: number, deviceId: number): Promise<Uint8Array[]>;
   /**
+   * Deletes every session of `userId` bound to no device (password sessions, expired ones
+   * too) and returns their token hashes: the account's first device list ends them.
+   */
+  deleteUnboundSessions(userId: number): Promise<Uint8Array[]>;
+  /**
    * Of the given token hashes, those whose session exists and has not expired at `now`, in
    * no particular order (servers check their connections' sessions with it).
    */

@@ -152,6 +152,8 @@ const _SQL = {
   // sessions_by_user finds them: an account has a handful of sessions.
   deleteDeviceSessions: `DELETE FROM sessions WHERE user_id = $1 AND device_id = $2
     RETURNING encode(token_hash, 'hex') AS h`,
+  deleteUnboundSessions: `DELETE FROM sessions WHERE user_id = $1 AND device_id IS NULL
+    RETURNING encode(token_hash, 'hex') AS h`,
   appendDeviceList: `SELECT r_status, r_newest
     FROM fastchat_append_device_list($1, $2, $3, $4, $5, $6)`,
   deviceLists: `SELECT * FROM device_lists WHERE user_id = $1 AND version >= $2
@@ -413,6 +415,13 @@ export class PostgresStore implements Store {
     checkId("userId", userId);
     checkId("deviceId", deviceId);
     const rows = await this.#run("deleteDeviceSessions", [userId, deviceId]);
+    return rows.map((r) => fromHex(r["h"] as string));
+  }
+
+  /** Deletes the sessions bound to no device; see {@linkcode Store.deleteUnboundSessions}. */
+  async deleteUnboundSessions(userId: number): Promise<Uint8Array[]> {
+    checkId("userId", userId);
+    const rows = await this.#run("deleteUnboundSessions", [userId]);
     return rows.map((r) => fromHex(r["h"] as string));
   }
 

@@ -156,6 +156,8 @@ const _SQL = {
   // sessions_by_user finds them: an account has a handful of sessions.
   deleteDeviceSessions: `DELETE FROM sessions WHERE user_id = ? AND device_id = ?
     RETURNING token_hash`,
+  deleteUnboundSessions: `DELETE FROM sessions WHERE user_id = ? AND device_id IS NULL
+    RETURNING token_hash`,
   newestDeviceList: "SELECT * FROM device_lists WHERE user_id = ? ORDER BY version DESC LIMIT 1",
   insertDeviceList: `INSERT INTO device_lists
     (user_id, version, prev_hash, hash, body, created_at) VALUES (?, ?, ?, ?, ?, ?)`,
@@ -470,6 +472,16 @@ export class SqliteStore implements Store {
     const st = this.#open();
     return await this.#write(() => {
       const rows = st.deleteDeviceSessions.all(userId, deviceId) as _Row[];
+      return rows.map((r) => r["token_hash"] as Uint8Array);
+    });
+  }
+
+  /** Deletes the sessions bound to no device; see {@linkcode Store.deleteUnboundSessions}. */
+  async deleteUnboundSessions(userId: number): Promise<Uint8Array[]> {
+    checkId("userId", userId);
+    const st = this.#open();
+    return await this.#write(() => {
+      const rows = st.deleteUnboundSessions.all(userId) as _Row[];
       return rows.map((r) => r["token_hash"] as Uint8Array);
     });
   }

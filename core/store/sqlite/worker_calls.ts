@@ -25,6 +25,7 @@ export const STORE_METHODS = [
   "getSession",
   "deleteSession",
   "deleteDeviceSessions",
+  "deleteUnboundSessions",
   "liveSessions",
   "addPresence",
   "removePresence",
