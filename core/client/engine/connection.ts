@@ -49,8 +49,8 @@ export interface ConnectionHooks {
 
 /** The session as the keystore keeps it, and this device's keys when it is one. */
 export type SessionStore =
-  & Pick<AccountPort, "userId" | "username" | "sessionToken" | "setSessionToken">
-  & Partial<Pick<DevicesPort, "deviceIdentity">>;
+  & Pick<AccountPort, "username" | "sessionToken" | "setSessionToken">
+  & Partial<Pick<AccountPort, "userId"> & Pick<DevicesPort, "deviceIdentity">>;
 
 /** The live connection as the engine's modules use it. */
 export interface LiveConnection {
@@ -290,7 +290,7 @@ export class Connection implements LiveConnection {
       }
     }
     const device = session.deviceIdentity?.() ?? null;
-    if (device !== null && device.deviceId !== null) {
+    if (device !== null && device.deviceId !== null && session.userId !== undefined) {
       // A device of an account with devices: its key logs it in, not the password.
       const { nonce } = await conn.request({ type: "device_challenge" });
       const back = await conn.request({
