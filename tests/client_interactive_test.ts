@@ -58,6 +58,8 @@ Deno.test("client interactive mode: hidden password, commands at the prompt, liv
       "--keystore-scrypt-n",
       "1024",
       "--line", // line mode on a terminal; the full-screen mode has tests of its own
+      "--device-name",
+      "work laptop",
     ]);
     const line = ["env", "-u", "FASTCHAT_PASSWORD", cmd, ...args].map(_quote).join(" ");
     await _tmux("new-session", "-d", "-s", "alice", "-x", "160", "-y", "50", line);
@@ -72,6 +74,15 @@ Deno.test("client interactive mode: hidden password, commands at the prompt, liv
     await _screenUntil(/single_message USER TEXT/);
     await _tmux("send-keys", "-t", "alice", "bogus command", "Enter");
     await _screenUntil(/error: Unknown command "bogus"/);
+    // The account became this terminal's first device, named as asked.
+    await _tmux("send-keys", "-t", "alice", "devices", "Enter");
+    await _screenUntil(
+      /Your devices \(list version 1\):\n\s+work laptop\s+#1\s+linked \S+ \S+\s+\(this device\)/,
+    );
+    await _tmux("send-keys", "-t", "alice", "unlink work laptop", "Enter");
+    await _screenUntil(
+      /error: "work laptop" is this device; unlink it from another of your devices/,
+    );
     await _tmux("send-keys", "-t", "alice", "single_message bob hello from a terminal", "Enter");
     // alice is not bob's contact yet: her message waits as a request until bob accepts.
     await bob.waitFor("request", (e) => e.user === "alice");

@@ -62,6 +62,7 @@ export async function startSession(opts: SessionOptions): Promise<Session> {
     keystore,
     files,
     saveDir: `received/${opts.username}`,
+    deviceName: _browserName(),
     emit: (e) => {
       opts.onEvent?.(e);
       if (controller) controller.onEvent(e);
@@ -102,4 +103,30 @@ export async function startSession(opts: SessionOptions): Promise<Session> {
       await client.close();
     },
   };
+}
+
+/** This browser's name in the account's device list, e.g. "Chrome on Linux". */
+function _browserName(): string {
+  const ua = globalThis.navigator?.userAgent ?? "";
+  const browser = /Firefox\//.test(ua)
+    ? "Firefox"
+    : /Edg\//.test(ua)
+    ? "Edge"
+    : /Chrom(e|ium)\//.test(ua)
+    ? "Chrome"
+    : /Safari\//.test(ua)
+    ? "Safari"
+    : "Browser";
+  const os = /Windows/.test(ua)
+    ? "Windows"
+    : /Android/.test(ua)
+    ? "Android"
+    : /iPhone|iPad/.test(ua)
+    ? "iOS"
+    : /Mac OS X/.test(ua)
+    ? "macOS"
+    : /Linux/.test(ua)
+    ? "Linux"
+    : "";
+  return os === "" ? browser : `${browser} on ${os}`;
 }

@@ -90,7 +90,7 @@ export interface ConnectOptions {
   seen?: Set<number>;
   /**
    * Protocol features to ask for in `register`, `login` and `resume` unless the request names
-   * its own (default: every feature this client handles, `[FEATURES.receiptBatch]`); empty
+   * its own (default: every feature this client handles: `receipt_batch`, `contacts`, `devices`); empty
    * asks for none and sends no `features` field. A server older than `FEATURES_SINCE` (by
    * its `welcome.version`) is asked for none, since it would refuse the unknown field.
    */
@@ -177,7 +177,7 @@ export class ProtocolClient {
     this.#requestTimeoutMs = opts.requestTimeoutMs ?? 30_000;
     // Only a server that knows the field is asked: an older one would refuse the request.
     this.#askFeatures = serverTakesFeatures(welcome.version)
-      ? [...(opts.features ?? [FEATURES.receiptBatch, FEATURES.contacts])]
+      ? [...(opts.features ?? [FEATURES.receiptBatch, FEATURES.contacts, FEATURES.devices])]
       : [];
     this.#seen = opts.seen ?? new Set();
     this.#whenClosed = closed;
