@@ -185,6 +185,10 @@ export function renderEvent(e: ClientEvent, ctx: RenderContext = {}): string | n
         ),
         ...(e.devices.length > 1 ? ["unlink NAME removes one (it is logged out everywhere)."] : []),
       ].join("\n");
+    case "device_linked":
+      return e.own ? _loud(e.message) : cleanLine(e.message) + ".";
+    case "device_list_invalid":
+      return _loud(e.message);
     case "device_unlinked":
       return `Unlinked ${cleanLine(e.name)} (#${e.id}): it is logged out everywhere and ` +
         "cannot log in again.";
@@ -236,6 +240,12 @@ export function renderEvent(e: ClientEvent, ctx: RenderContext = {}): string | n
         "",
       ].join("\n");
   }
+}
+
+/** A warning people must not miss, between two rows of "!". */
+function _loud(message: string): string {
+  const bar = "!".repeat(72);
+  return ["", bar, `!! ${cleanLine(message)}`, bar, ""].join("\n");
 }
 
 function _time(ms: number): string {

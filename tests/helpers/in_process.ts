@@ -187,6 +187,11 @@ export class InProcessCluster {
     return c;
   }
 
+  /** The SQLite file the servers share (a test may tamper with it, as a hostile server could). */
+  get dbPath(): string {
+    return `${this.#dir}/main.db`;
+  }
+
   /** Server `id`. */
   server(id: number): ChatServer {
     return this.network.servers.get(id)!;

@@ -8,6 +8,7 @@
 
 import assert from "node:assert/strict";
 import { join } from "node:path";
+import { DatabaseSync } from "node:sqlite";
 import { ChatClient } from "../../core/client/engine/chat_client.ts";
 import type { ClientEvent } from "../../core/client/engine/events.ts";
 import { fileKeystore } from "../../core/client/deno/file_keystore.ts";
@@ -36,6 +37,7 @@ async function _client(
   dir: string,
   user: string,
   features: readonly string[],
+  keyCheckMs = 0,
 ) {
   const events: ClientEvent[] = [];
   const client = new ChatClient({
@@ -49,6 +51,7 @@ async function _client(
     files: new MemoryFiles(),
     saveDir: join(dir, user, "files"),
     deviceName: "laptop",
+    keyCheckMs,
   });
   await client.start();
   const next = <E extends ClientEvent["event"]>(event: E, after: number) =>
@@ -198,3 +201,106 @@ Deno.test("a client on a server that does not offer devices stays a password acc
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("contacts are told quietly when someone links a device, and loudly when the server forges or rolls back a list", async () => {
+  const c = await InProcessCluster.start(1);
+  const dir = await Deno.makeTempDir({ prefix: "fastchat_client_devices_" });
+  try {
+    const alice = await _client(c, dir, "alice", [FEATURES.devices], 30);
+    const bob = await _client(c, dir, "bob", [FEATURES.devices], 30);
+    await bob.client.run({ name: "add_friend", user: "alice" });
+    // bob's checks pin alice's list as it is now (nothing to tell the first time).
+    await untilValue(
+      () => _pinned(dir, "bob", alice.client.userId),
+      "bob to pin alice's list",
+      5_000,
+    );
+    const ks = await fileKeystore(join(dir, "alice")).open("pw of alice");
+    const me = ks!.deviceIdentity()!;
+    const head = parseDeviceList(ks!.deviceList(ks!.userId)!.body);
+    ks!.close();
+    const tablet = generateIdentityKeyPair();
+    const v2 = signNextDeviceList(head, {
+      add: { name: "tablet", sign: toBase64Url(tablet.publicKey, false), rsa: _RSA },
+    }, { deviceId: 1, secretKey: me.signSecretKey });
+    const one = await _rawDeviceLogin(c, alice.client.userId, 1, me.signSecretKey);
+    await one.conn.request({ type: "publish_device_list", ref: 0, list: serializeDeviceList(v2) });
+    const told = await bob.next("device_linked", 0);
+    assert.deepEqual([told.user, told.device, told.own], ["alice", "tablet", false]);
+    assert.equal(told.message, "alice linked a new device: tablet");
+    // alice's own client did not add it: she is told loudly.
+    const own = await alice.next("device_linked", 0);
+    assert.equal(own.own, true);
+    assert.match(
+      own.message,
+      /A new device was linked to your account: tablet\. If that was not you, run "unlink tablet"/,
+    );
+
+    // The database now shows a version 3 that adds a device no device of alice signed.
+    const evil = generateIdentityKeyPair();
+    const forged = signNextDeviceList(v2, {
+      add: { name: "evil", sign: toBase64Url(evil.publicKey, false), rsa: _RSA },
+    }, { deviceId: 2, secretKey: tablet.secretKey });
+    const tampered = JSON.parse(serializeDeviceList(forged));
+    tampered.by = 1; // claims device 1 signed it
+    _sql(
+      c,
+      "INSERT INTO device_lists (user_id, version, prev_hash, hash, body, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+      [
+        alice.client.userId,
+        3,
+        tampered.prev,
+        "A".repeat(43),
+        JSON.stringify(tampered),
+        Date.now(),
+      ],
+    );
+    for (const u of [alice, bob]) {
+      const warned = await u.next("device_list_invalid", 0);
+      assert.equal(warned.user, "alice");
+      assert.match(
+        warned.message,
+        /^WARNING: the server shows (your|alice's) list of devices in a form that does not check/,
+      );
+    }
+    // Then it rolls back to version 1: seen before, so it does not check either.
+    _sql(c, "DELETE FROM device_lists WHERE user_id = ? AND version > 1", [alice.client.userId]);
+    await untilValue(
+      () => bob.events.filter((e) => e.event === "device_list_invalid").length >= 2 || undefined,
+      "bob to be warned of the rollback",
+      5_000,
+    );
+    const last = bob.events.filter((e) => e.event === "device_list_invalid").at(-1)!;
+    assert.match((last as { message: string }).message, /older than version 2 seen before/);
+    // What bob pinned stays the real version 2.
+    await bob.client.close();
+    assert.equal(_pinned(dir, "bob", alice.client.userId)?.version, 2);
+    await alice.client.close();
+  } finally {
+    await c.stop();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+/** Runs SQL on the servers' database, as a hostile server (or whoever owns it) could. */
+function _sql(c: InProcessCluster, sql: string, args: (string | number)[]): void {
+  const db = new DatabaseSync(c.dbPath);
+  try {
+    db.prepare(sql).run(...args);
+  } finally {
+    db.close();
+  }
+}
+
+/** What `user`'s keystore pinned for `userId`'s devices (opened on its own, read-only use). */
+function _pinned(dir: string, user: string, userId: number) {
+  const db = new DatabaseSync(join(dir, user, "keystore.db"));
+  try {
+    const row = db.prepare("SELECT version FROM device_lists WHERE user_id = ?").get(userId) as
+      | { version: number }
+      | undefined;
+    return row;
+  } finally {
+    db.close();
+  }
+}

@@ -306,6 +306,7 @@ export class ChatClient {
       emit,
       intervalMs: this.#opts.keyCheckMs,
       clock: this.#clock,
+      watchDevices: () => devices.watch(),
     });
     const contactSync = new ContactSync({ ks, link });
     const consent = new Consent({

@@ -16,32 +16,48 @@
  * version this keystore pinned (the chain rules of `core/e2e/device_list.ts`), and the newest
  * checked one is pinned; a rollback or a fork is refused by the keystore.
  *
+ * **Watching.** At every key check (each login and every 10 minutes, `key_watch.ts`) the
+ * lists of the user and of every pinned user are read on from the pinned version. A device
+ * that appears is told: quietly for someone else ("bob linked a new device: laptop"), loudly
+ * for the user's own account when this device did not add it. A list that does not check (a
+ * forged signature, a removed device back, a version gone back or two versions at once) is
+ * reported loudly, once per list the server shows, and the pinned list stays as it was: a
+ * server that forges or rolls back lists is caught by every client that saw the real one.
+ *
  * @module
  */
 
-import { generateIdentityKeyPair, toBase64Url } from "../../crypto/mod.ts";
+import { fromBase64Url, generateIdentityKeyPair, toBase64Url } from "../../crypto/mod.ts";
 import {
   checkDeviceListChain,
   type DeviceList,
   deviceListHash,
+  E2eError,
   parseDeviceList,
   serializeDeviceList,
   signFirstDeviceList,
   signNextDeviceList,
 } from "../../e2e/mod.ts";
+import { KeystoreError } from "../../keystore/keystore_types.ts";
 import { FEATURES } from "../../protocol/mod.ts";
 import { CLIENT_ERRORS, ClientError, RequestError } from "./errors.ts";
 import type { EventSink } from "./events.ts";
 import type { LiveConnection } from "./connection.ts";
-import type { AccountPort, ChatConnection, DevicesPort } from "./ports.ts";
+import type { AccountPort, ChatConnection, DevicesPort, FriendsPort } from "./ports.ts";
 import type { Secrets } from "./secrets.ts";
 
 /** Tries of an `unlink` that lost a race with another device's change. */
 const _PUBLISH_TRIES = 3;
 
+/** Pages of lists read for one user in one check (12 lists each): a long chain is read on next time. */
+const _MAX_PAGES = 8;
+
 /** What {@linkcode Devices} needs. */
 export interface DevicesDeps {
-  readonly ks: DevicesPort & Pick<AccountPort, "userId" | "account" | "setSessionToken">;
+  readonly ks:
+    & DevicesPort
+    & Pick<AccountPort, "userId" | "username" | "account" | "setSessionToken">
+    & Pick<FriendsPort, "friends">;
   readonly link: LiveConnection;
   readonly secrets: Pick<Secrets, "identitySecret" | "identityPublic">;
   readonly emit: EventSink;
@@ -53,6 +69,8 @@ export interface DevicesDeps {
 /** This account's devices; see the module documentation. */
 export class Devices {
   readonly #d: DevicesDeps;
+  /** Lists reported as not checking, as "user:version:hash", so each is reported once. */
+  readonly #reported = new Set<string>();
 
   constructor(deps: DevicesDeps) {
     this.#d = deps;
@@ -100,6 +118,95 @@ export class Devices {
     if (stored.session_token !== undefined) ks.setSessionToken(stored.session_token);
     ks.setDeviceId(first.devices[0]!.id);
     this.#pin(first);
+  }
+
+  /**
+   * Reads on the lists of the user and of every pinned user, checks them, pins what checks,
+   * and tells what changed (see the module documentation). Never throws: a user whose lists
+   * cannot be read now is read next time.
+   */
+  async watch(): Promise<void> {
+    const { ks, link } = this.#d;
+    if (!link.connected) return;
+    const conn = link.live();
+    if (!conn.features?.includes(FEATURES.devices)) return;
+    const me = { userId: ks.userId, username: ks.username, key: this.#d.secrets.identityPublic };
+    const others = ks.friends().map((f) => ({
+      userId: f.userId,
+      username: f.username,
+      key: fromBase64Url(f.identityKey),
+    }));
+    for (const u of [me, ...others]) {
+      try {
+        await this.#watchOne(conn, u);
+      } catch (err) {
+        if (!(err instanceof E2eError || err instanceof KeystoreError)) continue; // next time
+        this.#invalid(u, err);
+      }
+    }
+  }
+
+  /** Reads on and checks one user's lists; tells the devices that appeared. */
+  async #watchOne(
+    conn: ChatConnection,
+    u: { userId: number; username: string; key: Uint8Array },
+  ): Promise<void> {
+    const { ks, emit, now } = this.#d;
+    const pinned = ks.deviceList(u.userId);
+    const known = pinned === null ? null : parseDeviceList(pinned.body);
+    const lists = await _read(conn, u.userId, (known?.version ?? 0) + 1);
+    if (lists.length === 0) {
+      if (lists.latest < (known?.version ?? 0)) {
+        throw new E2eError(
+          "device_list_rollback",
+          `The server shows version ${lists.latest} of ${u.username}'s device list, older ` +
+            `than version ${known!.version} seen before`,
+        );
+      }
+      return;
+    }
+    const { head } = checkDeviceListChain(known, lists, u.key);
+    ks.pinDeviceList(u.userId, {
+      version: head.version,
+      hash: deviceListHash(head),
+      body: serializeDeviceList(head),
+      checkedAt: now(),
+    });
+    if (known === null) return; // first seen: nothing to compare with
+    const before = new Set(known.devices.map((d) => d.id));
+    const mine = u.userId === ks.userId;
+    for (const d of head.devices) {
+      if (before.has(d.id)) continue;
+      emit({
+        event: "device_linked",
+        user: u.username,
+        id: u.userId,
+        device: d.name,
+        own: mine,
+        message: mine
+          ? `A new device was linked to your account: ${d.name}. If that was not you, run ` +
+            `"unlink ${d.name}" now and change your password.`
+          : `${u.username} linked a new device: ${d.name}`,
+      });
+    }
+  }
+
+  /** Reports a list that does not check, once per list the server shows. */
+  #invalid(u: { userId: number; username: string }, err: E2eError | KeystoreError): void {
+    const key = `${u.userId}:${err.message}`;
+    if (this.#reported.has(key)) return;
+    this.#reported.add(key);
+    const mine = u.userId === this.#d.ks.userId;
+    this.#d.emit({
+      event: "device_list_invalid",
+      user: u.username,
+      id: u.userId,
+      message: `WARNING: the server shows ${mine ? "your" : `${u.username}'s`} list of ` +
+        `devices in a form that does not check (${err.message}). The server may be trying to ` +
+        `add a device ${mine ? "to your account" : `to ${u.username}'s account`}, or to ` +
+        "bring back one that was removed. The list seen before is kept; compare safety " +
+        'numbers ("fingerprint USER") if this persists.',
+    });
   }
 
   /** The `devices` command: the account's devices, from its newest checked list. */
@@ -228,4 +335,25 @@ export class Devices {
     ks.setDeviceIdentity(identity);
     return ks.deviceIdentity()!;
   }
+}
+
+/**
+ * A user's lists from version `from` on, parsed, with the newest version the server says it
+ * has (at most {@linkcode _MAX_PAGES} pages).
+ */
+async function _read(
+  conn: ChatConnection,
+  userId: number,
+  from: number,
+): Promise<DeviceList[] & { latest: number }> {
+  const lists: DeviceList[] = [];
+  let latest = 0;
+  for (let page = 0; page < _MAX_PAGES; page++) {
+    const got = await conn.request({ type: "device_lists", user_id: userId, from_version: from });
+    latest = got.latest;
+    for (const text of got.lists) lists.push(parseDeviceList(text));
+    from += got.lists.length;
+    if (got.lists.length === 0 || from > got.latest) break;
+  }
+  return Object.assign(lists, { latest });
 }

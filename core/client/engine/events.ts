@@ -212,6 +212,25 @@ export type ClientEvent =
     }[];
   }
   | {
+    /**
+     * A device appeared in someone's list (`own`: the user's own account, and not by this
+     * device), seen at a key check.
+     */
+    event: "device_linked";
+    user: string;
+    id: number;
+    device: string;
+    own: boolean;
+    message: string;
+  }
+  | {
+    /** Someone's list of devices, as the server shows it, does not check: a loud warning. */
+    event: "device_list_invalid";
+    user: string;
+    id: number;
+    message: string;
+  }
+  | {
     /** A device was removed from the account (`unlink`): it is logged out everywhere. */
     event: "device_unlinked";
     id: number;

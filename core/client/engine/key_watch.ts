@@ -4,6 +4,8 @@
  * and every {@linkcode KEY_CHECK_MS} while connected, so a key change is noticed while the
  * client runs, not only at the next start.
  *
+ * Each check then reads on everyone's device lists (`devices.ts`, `watch()`).
+ *
  * Each check also compares the keys the server publishes for the user themself with the
  * ones on this device. They differ when the server lies about the user (so that friends
  * who pin those keys would encrypt to someone else) or when the account was registered
@@ -42,6 +44,8 @@ export interface KeyWatchDeps {
   readonly friends: Pick<Friends, "refreshKeys" | "lookup">;
   readonly link: Pick<LiveConnection, "connected">;
   readonly emit: EventSink;
+  /** Reads on and checks everyone's device lists after the keys (`devices.ts`). */
+  readonly watchDevices?: () => Promise<void>;
   /** Milliseconds between periodic checks (default {@linkcode KEY_CHECK_MS}; 0: none). */
   readonly intervalMs?: number;
   /** The clock of the periodic checks (default: the system clock). */
@@ -82,6 +86,7 @@ export class KeyWatch {
       try {
         await this.#checkOwn();
         await this.#d.friends.refreshKeys();
+        await this.#d.watchDevices?.();
       } finally {
         this.#running = null;
       }
