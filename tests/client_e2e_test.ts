@@ -691,3 +691,69 @@ testEachBackend(
     }
   },
 );
+
+testEachBackend(
+  "clients become devices, log back in with their device key, and catch a device list forged in the database",
+  async (backend) => {
+    const t = await _setup(backend, 2);
+    try {
+      const alice = await t.start("alice");
+      const bob = await t.start("bob");
+      await alice.send("devices");
+      const mine = await alice.waitFor("devices");
+      assert.equal(mine.version, 1);
+      assert.equal(mine.devices.length, 1);
+      assert.equal(mine.devices[0]!.current, true);
+      await bob.send("add_friend alice");
+      await bob.waitFor("friend", (e) => e.user === "alice");
+      const aliceId = (await alice.waitFor("ready")).id;
+      // A hostile database adds a device to alice's account that none of her devices signed.
+      const store = await openStore(t.cluster.db);
+      try {
+        const [v1] = await store.deviceLists(aliceId, 1, 1);
+        const list = JSON.parse(v1!.body);
+        const evil = generateIdentityKeyPair();
+        const forged = {
+          ...list,
+          version: 2,
+          prev: toBase64Url(sha256(new TextEncoder().encode("anything")), false),
+          next_id: 3,
+          devices: [...list.devices, {
+            ...list.devices[0],
+            id: 2,
+            name: "evil",
+            sign: toBase64Url(evil.publicKey, false),
+          }],
+          by: 1,
+        };
+        await store.appendDeviceList({
+          userId: aliceId,
+          version: 2,
+          prevHash: v1!.hash,
+          hash: toBase64Url(sha256(new TextEncoder().encode(JSON.stringify(forged))), false),
+          body: JSON.stringify(forged),
+          createdAt: Date.now(),
+        });
+      } finally {
+        await store.close();
+      }
+      // At their next login both clients check the lists: the forgery is reported loudly, and
+      // each logs in again with its device key (a password alone no longer would).
+      for (const who of [alice, bob]) await who.kill();
+      const bob2 = await t.start("bob");
+      const warned = await bob2.waitFor("device_list_invalid", (e) => e.user === "alice");
+      assert.match(warned.message, /^WARNING: the server shows alice's list of devices/);
+      const alice2 = await t.start("alice");
+      await alice2.waitFor("device_list_invalid", (e) => e.user === "alice");
+      await alice2.send("devices");
+      const still = await alice2.waitFor("devices");
+      assert.deepEqual(
+        still.devices.map((d) => d.name),
+        [mine.devices[0]!.name],
+        "the forged device is not shown",
+      );
+    } finally {
+      await t.stop();
+    }
+  },
+);
