@@ -55,6 +55,11 @@ Deno.test("web client: a browser user chats with terminal and browser users, end
     await alice.page.locator('.line.out[data-state="delivered"]', {
       hasText: "hello from the browser",
     }).waitFor();
+    // The browser became one of alice's devices, named after the browser it is.
+    await alice.say("/devices");
+    await alice.sees("Your devices (list version 1):");
+    await alice.sees("Chrome on Linux");
+    await alice.sees("(this device)");
 
     // A second browser user: a request shown in the status pane, accepted with a click.
     const carol = await WebUser.open(browser, "carol", base);

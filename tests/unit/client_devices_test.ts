@@ -209,6 +209,7 @@ Deno.test("contacts are told quietly when someone links a device, and loudly whe
     const alice = await _client(c, dir, "alice", [FEATURES.devices], 30);
     const bob = await _client(c, dir, "bob", [FEATURES.devices], 30);
     await bob.client.run({ name: "add_friend", user: "alice" });
+    await bob.client.run({ name: "verify", user: "alice" });
     // bob's checks pin alice's list as it is now (nothing to tell the first time).
     await untilValue(
       () => _pinned(dir, "bob", alice.client.userId),
@@ -228,6 +229,11 @@ Deno.test("contacts are told quietly when someone links a device, and loudly whe
     const told = await bob.next("device_linked", 0);
     assert.deepEqual([told.user, told.device, told.own], ["alice", "tablet", false]);
     assert.equal(told.message, "alice linked a new device: tablet");
+    // The safety number covers the account, not its devices: bob's verified mark stays.
+    const marked = bob.events.length;
+    await bob.client.run({ name: "friends" });
+    const friends = await bob.next("friends", marked);
+    assert.equal(friends.friends.find((f) => f.user === "alice")?.verified, true);
     // alice's own client did not add it: she is told loudly.
     const own = await alice.next("device_linked", 0);
     assert.equal(own.own, true);
