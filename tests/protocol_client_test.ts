@@ -253,7 +253,7 @@ Deno.test("ProtocolClient hands every item of a receipts frame to onDelivered, i
   }
 });
 
-Deno.test("ProtocolClient asks for receipt_batch and contacts at login, register and resume, and records the answer", async () => {
+Deno.test("ProtocolClient asks for receipt_batch, contacts and devices at login, register and resume, and records the answer", async () => {
   const srv = _fakeServer((f) =>
     f.type === "login" || f.type === "resume"
       ? [_loggedIn(f)]
@@ -275,9 +275,9 @@ Deno.test("ProtocolClient asks for receipt_batch and contacts at login, register
     assert.deepEqual(
       srv.received.map((f) => [f.type, f.features]),
       [
-        ["login", ["receipt_batch", "contacts"]],
-        ["resume", ["receipt_batch", "contacts"]],
-        ["register", ["receipt_batch", "contacts"]],
+        ["login", ["receipt_batch", "contacts", "devices"]],
+        ["resume", ["receipt_batch", "contacts", "devices"]],
+        ["register", ["receipt_batch", "contacts", "devices"]],
         ["resume", []],
       ],
     );

@@ -199,6 +199,12 @@ Deno.test("scenario, full-screen client: every /help command, groups, requests, 
       await _seesWholeHelp(carol);
       await carol.cmd("whoami");
       await carol.sees(_TEXT.whoami("carol"));
+      // The keystore became carol's first device; she has no other to unlink.
+      await carol.cmd("devices");
+      await carol.sees(/Your devices \(list version 1\):/);
+      await carol.sees(/#1 +linked .*\(this device\)/);
+      await carol.cmd("unlink phone");
+      await carol.sees(/No device is named "phone"; "devices" lists them/);
       await carol.cmd("add_friend alice");
       await carol.sees(_TEXT.added("alice"));
       await carol.sees(_listed("alice"));

@@ -145,6 +145,12 @@ Deno.test("scenario, browser client: every /help command, buttons, groups, log o
       assert.deepEqual(missing.map((s) => s.usage), [], `not in /help:\n${text}`);
       await _cmd(alice, "whoami");
       await _sees(alice, _TEXT.whoami("alice"));
+      // The browser became alice's first device; she has no other to unlink.
+      await _cmd(alice, "devices");
+      await _sees(alice, /Your devices \(list version 1\):/);
+      await _sees(alice, /Chrome on Linux +#1 +linked .*\(this device\)/);
+      await _cmd(alice, "unlink phone");
+      await _sees(alice, 'No device is named "phone"; "devices" lists them');
     });
 
     await step("carol adds alice; alice lists her requests and accepts carol", async () => {

@@ -2040,7 +2040,7 @@ export function storeConformance(name: string, open: OpenStore): void {
     const [a, b] = await _users(store, 2);
     const later = Date.now() + 60_000;
     await store.createSession(_hash(1), { userId: a.id, expiresAt: later });
-    await store.createSession(_hash(2), { userId: a.id, expiresAt: 1 });
+    await store.createSession(_hash(2), { userId: a.id, expiresAt: later + 1 });
     await store.createSession(_hash(3), { userId: a.id, expiresAt: later, deviceId: 1 });
     await store.createSession(_hash(4), { userId: b.id, expiresAt: later });
     const gone = await store.deleteUnboundSessions(a.id);

@@ -484,8 +484,8 @@ export interface Store {
    */
   deleteDeviceSessions(userId: number, deviceId: number): Promise<Uint8Array[]>;
   /**
-   * Deletes every session of `userId` bound to no device (password sessions, expired ones
-   * too) and returns their token hashes: the account's first device list ends them.
+   * Deletes every session of `userId` bound to no device (password sessions) and returns
+   * their token hashes: the account's first device list ends them.
    */
   deleteUnboundSessions(userId: number): Promise<Uint8Array[]>;
   /**

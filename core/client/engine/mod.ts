@@ -30,6 +30,7 @@ export type {
   ChatConnection,
   ConnectionHandlers,
   ConsentPort,
+  DevicesPort,
   Dialer,
   DialOptions,
   FilePort,
