@@ -83,6 +83,30 @@ async function _rawDeviceLogin(
   return { conn, answer };
 }
 
+/**
+ * Adds a device "tablet" to `dir`'s alice as a link would (a list signed by her device 1,
+ * published on a connection of device 1); returns its keys, that list and that connection.
+ */
+async function _addTablet(c: InProcessCluster, dir: string, userId: number) {
+  const ks = await fileKeystore(join(dir, "alice")).open("pw of alice");
+  const me = ks!.deviceIdentity()!;
+  const head = parseDeviceList(ks!.deviceList(ks!.userId)!.body);
+  ks!.close();
+  const tablet = generateIdentityKeyPair();
+  const list = signNextDeviceList(head, {
+    add: { name: "tablet", sign: toBase64Url(tablet.publicKey, false), rsa: _RSA },
+  }, { deviceId: 1, secretKey: me.signSecretKey });
+  const one = await _rawDeviceLogin(c, userId, 1, me.signSecretKey);
+  assert.equal(one.answer.type, "logged_in");
+  const stored = await one.conn.request({
+    type: "publish_device_list",
+    ref: 0,
+    list: serializeDeviceList(list),
+  });
+  assert.equal(stored.type, "device_list_stored", JSON.stringify(stored));
+  return { tablet, list, one };
+}
+
 Deno.test("a client becomes its account's first device, logs in with its key, and lists its devices", async () => {
   const c = await InProcessCluster.start(1);
   const dir = await Deno.makeTempDir({ prefix: "fastchat_client_devices_" });
@@ -128,22 +152,7 @@ Deno.test("unlink removes another device: the servers log it out and refuse it f
     await alice.client.run({ name: "devices" });
     await alice.next("devices", 0);
     // A second device, added as a link would add it (signed by device 1).
-    const ks = await fileKeystore(join(dir, "alice")).open("pw of alice");
-    const me = ks!.deviceIdentity()!;
-    const head = parseDeviceList(ks!.deviceList(ks!.userId)!.body);
-    ks!.close();
-    const tablet = generateIdentityKeyPair();
-    const v2 = signNextDeviceList(head, {
-      add: { name: "tablet", sign: toBase64Url(tablet.publicKey, false), rsa: _RSA },
-    }, { deviceId: 1, secretKey: me.signSecretKey });
-    const one = await _rawDeviceLogin(c, alice.client.userId, 1, me.signSecretKey);
-    assert.equal(one.answer.type, "logged_in");
-    const stored = await one.conn.request({
-      type: "publish_device_list",
-      ref: 0,
-      list: serializeDeviceList(v2),
-    });
-    assert.equal(stored.type, "device_list_stored", JSON.stringify(stored));
+    const { tablet } = await _addTablet(c, dir, alice.client.userId);
     const two = await _rawDeviceLogin(c, alice.client.userId, 2, tablet.secretKey);
     assert.equal(two.answer.type, "logged_in");
 
@@ -216,16 +225,7 @@ Deno.test("contacts are told quietly when someone links a device, and loudly whe
       "bob to pin alice's list",
       5_000,
     );
-    const ks = await fileKeystore(join(dir, "alice")).open("pw of alice");
-    const me = ks!.deviceIdentity()!;
-    const head = parseDeviceList(ks!.deviceList(ks!.userId)!.body);
-    ks!.close();
-    const tablet = generateIdentityKeyPair();
-    const v2 = signNextDeviceList(head, {
-      add: { name: "tablet", sign: toBase64Url(tablet.publicKey, false), rsa: _RSA },
-    }, { deviceId: 1, secretKey: me.signSecretKey });
-    const one = await _rawDeviceLogin(c, alice.client.userId, 1, me.signSecretKey);
-    await one.conn.request({ type: "publish_device_list", ref: 0, list: serializeDeviceList(v2) });
+    const { tablet, list: v2 } = await _addTablet(c, dir, alice.client.userId);
     const told = await bob.next("device_linked", 0);
     assert.deepEqual([told.user, told.device, told.own], ["alice", "tablet", false]);
     assert.equal(told.message, "alice linked a new device: tablet");

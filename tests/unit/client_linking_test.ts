@@ -89,6 +89,39 @@ function _handOver(list: DeviceList, identityKey: string): HandOver {
   };
 }
 
+/** alice's device 1 typing `code`: it must fail before publishing or handing anything over. */
+function _oldMustFail(
+  alice: Awaited<ReturnType<typeof _alice>>,
+  code: string,
+  now: () => number = Date.now,
+): Promise<unknown> {
+  return linkOldDevice(code, {
+    conn: alice.conn,
+    account: { user: alice.id, device: 1 },
+    signSecretKey: alice.device.secretKey,
+    head: alice.first,
+    now,
+    pollMs: 5,
+    publish: () => Promise.reject(new Error("must not publish")),
+    handOver: () => {
+      throw new Error("must not hand over");
+    },
+  }).catch((e) => e);
+}
+
+/** A new device "tablet" waiting on `c`; resolves with its code once shown. */
+async function _tablet(c: InProcessCluster) {
+  const tablet = generateIdentityKeyPair();
+  const shown = Promise.withResolvers<string>();
+  const result = linkNewDevice({
+    conn: await _conn(c),
+    keys: { name: "tablet", sign: toBase64Url(tablet.publicKey, false), rsa: _RSA },
+    showCode: (code) => shown.resolve(code),
+    pollMs: 5,
+  }).catch((e) => e);
+  return { code: await shown.promise, result };
+}
+
 Deno.test("linking: the list names the new device with its keys, it logs in with them, and holds the hand-over", async () => {
   const c = await InProcessCluster.start(1);
   try {
@@ -154,30 +187,10 @@ Deno.test("linking with a wrong code fails on both sides and changes nothing", a
   const c = await InProcessCluster.start(1);
   try {
     const alice = await _alice(c);
-    const tablet = generateIdentityKeyPair();
-    const shown = Promise.withResolvers<string>();
-    const newSide = linkNewDevice({
-      conn: await _conn(c),
-      keys: { name: "tablet", sign: toBase64Url(tablet.publicKey, false), rsa: _RSA },
-      showCode: (code) => shown.resolve(code),
-      pollMs: 5,
-    }).catch((e) => e);
-    const code = await shown.promise;
+    const { code, result: newSide } = await _tablet(c);
     // The same slot (the first 4 characters), another password: a typo in the last part.
-    const last = code.at(-1) === "0" ? "1" : "0";
-    const typo = code.slice(0, -1) + last;
-    const old = await linkOldDevice(typo, {
-      conn: alice.conn,
-      account: { user: alice.id, device: 1 },
-      signSecretKey: alice.device.secretKey,
-      head: alice.first,
-      now: Date.now,
-      pollMs: 5,
-      publish: () => Promise.reject(new Error("must not publish")),
-      handOver: () => {
-        throw new Error("must not hand over");
-      },
-    }).catch((e) => e);
+    const typo = code.slice(0, -1) + (code.at(-1) === "0" ? "1" : "0");
+    const old = await _oldMustFail(alice, typo);
     const failed = await newSide;
     assert.ok(failed instanceof E2eError && failed.code === "link_failed", String(failed));
     assert.ok(old instanceof ClientError && old.code === "not_found", String(old));
@@ -198,28 +211,9 @@ Deno.test("a link code that expired is refused, and the waiting new device is to
   const c = await InProcessCluster.start(1, { now: () => now });
   try {
     const alice = await _alice(c);
-    const tablet = generateIdentityKeyPair();
-    const shown = Promise.withResolvers<string>();
-    const newSide = linkNewDevice({
-      conn: await _conn(c),
-      keys: { name: "tablet", sign: toBase64Url(tablet.publicKey, false), rsa: _RSA },
-      showCode: (code) => shown.resolve(code),
-      pollMs: 5,
-    }).catch((e) => e);
-    const code = await shown.promise;
+    const { code, result: newSide } = await _tablet(c);
     now += 10 * 60_000 + 1;
-    const old = await linkOldDevice(code, {
-      conn: alice.conn,
-      account: { user: alice.id, device: 1 },
-      signSecretKey: alice.device.secretKey,
-      head: alice.first,
-      now: () => now,
-      pollMs: 5,
-      publish: () => Promise.reject(new Error("must not publish")),
-      handOver: () => {
-        throw new Error("must not hand over");
-      },
-    }).catch((e) => e);
+    const old = await _oldMustFail(alice, code, () => now);
     assert.ok(old instanceof ClientError && old.code === "not_found", String(old));
     const waited = await newSide;
     assert.ok(waited instanceof ClientError && waited.code === "not_found", String(waited));
