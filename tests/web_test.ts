@@ -62,9 +62,13 @@ Deno.test("web client: a browser user chats with terminal and browser users, end
     await alice.sees("(this device)");
 
     // A second browser user: a request shown in the status pane, accepted with a click.
-    const carol = await WebUser.open(browser, "carol", base);
+    // carol's browser refuses persistent storage: the page says her keys may be evicted.
+    const refuse = "navigator.storage.persisted = () => Promise.resolve(false); " +
+      "navigator.storage.persist = () => Promise.resolve(false);";
+    const carol = await WebUser.open(browser, "carol", base, undefined, undefined, refuse);
     users.push(carol);
     await carol.signIn();
+    await carol.sees("This browser did not agree to keep FastChat's storage");
     await carol.addContact("alice");
     await alice.open("*");
     await alice.page.locator("button", { hasText: "Accept carol" }).click();

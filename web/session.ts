@@ -12,6 +12,7 @@ import { generateFernetKey } from "../core/crypto/mod.ts";
 import type { SqlJsStatic } from "../core/keystore/sqljs_database.ts";
 import { BrowserFiles } from "./browser_files.ts";
 import { idbKeystore } from "./idb_keystore.ts";
+import { askPersistentStorage, STORAGE_WARNING } from "./storage_persist.ts";
 import { WebController } from "./web_controller.ts";
 import { openSession, startEngine } from "../core/view/session_start.ts";
 
@@ -85,6 +86,11 @@ export async function startSession(opts: SessionOptions): Promise<Session> {
     ks.setSecret(FILES_KEY_SECRET, key);
   }
   files.useKey(key);
+
+  // Asked once signed in: the keystore now holds what an eviction would lose.
+  void askPersistentStorage().then((outcome) => {
+    if (outcome !== "granted") c.warn(STORAGE_WARNING);
+  });
 
   const poller = await openSession(c, client, {
     run: (cmd) => c.run(cmd),

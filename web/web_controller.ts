@@ -22,6 +22,7 @@ import {
   select,
   setOnline,
   showHelp,
+  statusWarning,
   submitting,
   type ViewState,
 } from "../core/view/view_state.ts";
@@ -323,6 +324,11 @@ export class WebController {
   /** Closes the safety number dialog. */
   closeSafety(): void {
     this.#set({ ...this.#snap, safety: null });
+  }
+
+  /** Adds a warning about this client to the status conversation, kept in its history. */
+  warn(text: string): void {
+    this.#set({ ...this.#snap, view: statusWarning(this.#snap.view, text, Date.now()) });
   }
 
   /** Clears the notice line. */

@@ -679,6 +679,14 @@ function _updateLine(
   };
 }
 
+/**
+ * A warning in the status conversation that stays in its history (unlike a notice), for what
+ * the person must know about this client itself (e.g. storage the browser may evict).
+ */
+export function statusWarning(v: ViewState, text: string, at: number): ViewState {
+  return _warn(v, "*", text, at);
+}
+
 function _info(v: ViewState, key: string, text: string, at: number): ViewState {
   return _addLine(v, key, _plain("info", text, at), false);
 }

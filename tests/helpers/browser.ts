@@ -50,8 +50,11 @@ export class WebUser {
     url: string,
     viewport = { width: 1100, height: 720 },
     locale?: string,
+    /** Script run in every page before its own (e.g. to make a browser API answer otherwise). */
+    initScript?: string,
   ): Promise<WebUser> {
     const context = await browser.newContext({ viewport, acceptDownloads: true, locale });
+    if (initScript !== undefined) await context.addInitScript(initScript);
     const page = await context.newPage();
     const u = new WebUser(name, context, page);
     await page.goto(url);
