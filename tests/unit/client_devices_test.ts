@@ -189,11 +189,16 @@ Deno.test("unlink removes another device: the servers log it out and refuse it f
   }
 });
 
-Deno.test("a client on a server that does not offer devices stays a password account", async () => {
+Deno.test("an account from before devices stays a password account, then becomes a device keeping what it had", async () => {
   const c = await InProcessCluster.start(1);
   const dir = await Deno.makeTempDir({ prefix: "fastchat_client_devices_" });
   try {
     const bob = await _client(c, dir, "bob", []);
+    await bob.client.run({ name: "create_group", group: "solo", users: [] });
+    await bob.next("group", 0);
+    await bob.client.run({ name: "single_message", user: "bob", text: "a note to self" }).catch(
+      () => {},
+    );
     await bob.client.close();
     const raw = await c.connect(1).request({
       type: "login",
@@ -205,6 +210,14 @@ Deno.test("a client on a server that does not offer devices stays a password acc
     const ks = await fileKeystore(join(dir, "bob")).open("pw of bob");
     assert.equal(ks!.deviceIdentity(), null);
     ks!.close();
+    // On a server that offers devices, the same keystore becomes the account's device 1 and
+    // keeps its groups.
+    const again = await _client(c, dir, "bob", [FEATURES.devices]);
+    await again.client.run({ name: "devices" });
+    assert.deepEqual((await again.next("devices", 0)).devices.map((d) => d.id), [1]);
+    await again.client.run({ name: "groups" });
+    assert.deepEqual((await again.next("groups", 0)).groups.map((g) => g.name), ["solo"]);
+    await again.client.close();
   } finally {
     await c.stop();
     await Deno.remove(dir, { recursive: true });
