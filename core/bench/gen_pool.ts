@@ -11,6 +11,7 @@
  * @module
  */
 
+import { closeChild, killChild } from "./child_stop.ts";
 import { selfCommand } from "../cluster/self_command.ts";
 import { BenchCancelled } from "./async_util.ts";
 import {
@@ -292,22 +293,9 @@ function _spawn(k: number, g: number, config: SliceConfig): _Child {
     },
     async close() {
       await writing;
-      await stdin.close().catch(() => {});
-      const timer = setTimeout(() => c.kill(), _CLOSE_TIMEOUT_MS);
-      try {
-        await status;
-      } finally {
-        clearTimeout(timer);
-      }
+      await closeChild(stdin, status, () => c.kill(), _CLOSE_TIMEOUT_MS);
     },
-    kill() {
-      if (exited) return;
-      try {
-        child.kill("SIGKILL");
-      } catch {
-        // Already gone.
-      }
-    },
+    kill: () => killChild(child, () => exited),
   };
   readLines(child.stdout, (text) => {
     const line: ChildLine = parseChildLine(text);

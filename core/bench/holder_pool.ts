@@ -6,6 +6,7 @@
  * @module
  */
 
+import { closeChild, killChild } from "./child_stop.ts";
 import { selfCommand } from "../cluster/self_command.ts";
 import { BenchCancelled } from "./async_util.ts";
 import { type HolderLine, parseHolderLine } from "./conn_holder.ts";
@@ -119,24 +120,12 @@ function _spawn(balancerUrl: string, count: number, prefix: string): _Holder {
     onProgress: () => {},
     ready: ready.promise,
     async close() {
-      await stdin.close().catch(() => {});
-      const timer = setTimeout(() => holder.kill(), _CLOSE_TIMEOUT_MS);
-      try {
-        const [n] = await Promise.allSettled([closed.promise, status]);
-        if (n.status === "rejected") throw n.reason;
-        return n.value;
-      } finally {
-        clearTimeout(timer);
-      }
+      const settled = Promise.allSettled([closed.promise, status]);
+      const [n] = await closeChild(stdin, settled, () => holder.kill(), _CLOSE_TIMEOUT_MS);
+      if (n.status === "rejected") throw n.reason;
+      return n.value;
     },
-    kill() {
-      if (exited) return;
-      try {
-        child.kill("SIGKILL");
-      } catch {
-        // Already gone.
-      }
-    },
+    kill: () => killChild(child, () => exited),
   };
   readLines(child.stdout, (text) => {
     const line = parseHolderLine(text);
