@@ -38,6 +38,9 @@ import {
   type NewDeviceList,
   type NewMessage,
   type NewUser,
+  ONE_TIME_PREKEYS_MAX,
+  ONE_TIME_PREKEYS_PER_PUT,
+  PREKEY_BUNDLE_MAX_BYTES,
   type RateLimit,
   type Store,
   STORE_ERRORS,
@@ -2034,6 +2037,107 @@ export function storeConformance(name: string, open: OpenStore): void {
     assert.deepEqual(await store.deleteDeviceSessions(999, 1), []);
     await assert.rejects(store.deleteDeviceSessions(a.id, 0), RangeError);
     await assert.rejects(store.deleteDeviceSessions(0, 1), RangeError);
+  });
+
+  // Prekeys (see "Prekeys" in store.ts).
+
+  test("takePrekeys() hands out the bundle with the oldest one-time prekey, each once, then the bundle alone", async (store) => {
+    const [a, b] = await _users(store, 2);
+    assert.equal(await store.takePrekeys(a.id, 1), null);
+    assert.equal(await store.prekeyCount(a.id, 1), null);
+    assert.equal(await store.putPrekeys(a.id, 1, "bundle-1", ["k1", "k2"], false, 1), 2);
+    assert.equal(await store.putPrekeys(a.id, 1, "bundle-1b", ["k3"], false, 2), 3);
+    await store.putPrekeys(a.id, 2, "other device", ["x"], false, 2);
+    await store.putPrekeys(b.id, 1, "other user", ["y"], false, 2);
+    assert.equal(await store.prekeyCount(a.id, 1), 3);
+    assert.deepEqual(await store.takePrekeys(a.id, 1), {
+      bundle: "bundle-1b",
+      oneTime: "k1",
+      remaining: 2,
+    });
+    assert.deepEqual((await store.takePrekeys(a.id, 1))?.oneTime, "k2");
+    assert.deepEqual((await store.takePrekeys(a.id, 1))?.oneTime, "k3");
+    assert.deepEqual(await store.takePrekeys(a.id, 1), {
+      bundle: "bundle-1b",
+      oneTime: null,
+      remaining: 0,
+    });
+    assert.equal(await store.prekeyCount(a.id, 1), 0);
+    assert.equal((await store.takePrekeys(a.id, 2))?.oneTime, "x");
+    assert.equal((await store.takePrekeys(b.id, 1))?.oneTime, "y");
+    // A replace drops what was left; a device's prekeys go when it is unlinked.
+    await store.putPrekeys(a.id, 1, "bundle-2", ["k4", "k5"], false, 3);
+    assert.equal(await store.putPrekeys(a.id, 1, "bundle-3", ["k6"], true, 4), 1);
+    assert.deepEqual(await store.takePrekeys(a.id, 1), {
+      bundle: "bundle-3",
+      oneTime: "k6",
+      remaining: 0,
+    });
+    await store.deletePrekeys(a.id, 1);
+    assert.equal(await store.takePrekeys(a.id, 1), null);
+    await store.deletePrekeys(a.id, 1);
+  });
+
+  fixtureTest(
+    "takePrekeys() called at once, on two instances, hands each caller another one-time prekey",
+    async (f) => {
+      const store = f.store;
+      const [a] = await _users(store, 1);
+      const keys = Array.from({ length: 8 }, (_, i) => `key-${i}`);
+      await store.putPrekeys(a.id, 1, "bundle", keys, false, 1);
+      const other = await openStore(f.location);
+      try {
+        const taken = await Promise.all(
+          keys.map((_, i) => (i % 2 === 0 ? store : other).takePrekeys(a.id, 1)),
+        );
+        assert.deepEqual(taken.map((t) => t!.oneTime).sort(), [...keys].sort());
+        assert.equal((await store.takePrekeys(a.id, 1))?.oneTime, null);
+      } finally {
+        await other.close();
+      }
+    },
+  );
+
+  test("putPrekeys() refuses more than a device may hold, an unknown user and bad arguments, storing nothing", async (store) => {
+    const [a] = await _users(store, 1);
+    const keys = (n: number, p: string) => Array.from({ length: n }, (_, i) => `${p}${i}`);
+    await store.putPrekeys(a.id, 1, "bundle", keys(ONE_TIME_PREKEYS_PER_PUT, "a"), false, 1);
+    await store.putPrekeys(
+      a.id,
+      1,
+      "bundle",
+      keys(ONE_TIME_PREKEYS_MAX - ONE_TIME_PREKEYS_PER_PUT, "b"),
+      false,
+      1,
+    );
+    await assert.rejects(
+      store.putPrekeys(a.id, 1, "new bundle", ["one too many"], false, 2),
+      (e: unknown) =>
+        e instanceof StoreError && e.code === "too_many" && /at most 200/.test(e.message),
+    );
+    assert.equal(await store.prekeyCount(a.id, 1), ONE_TIME_PREKEYS_MAX);
+    assert.equal(
+      (await store.takePrekeys(a.id, 1))?.bundle,
+      "bundle",
+      "the bundle was not replaced",
+    );
+    await assert.rejects(
+      store.putPrekeys(999_999, 1, "bundle", [], false, 1),
+      (e: unknown) => e instanceof StoreError && e.code === "not_found",
+    );
+    await assert.rejects(store.putPrekeys(a.id, 0, "b", [], false, 1), RangeError);
+    await assert.rejects(store.putPrekeys(a.id, 1, "", [], false, 1), TypeError);
+    await assert.rejects(
+      store.putPrekeys(a.id, 1, "b".repeat(PREKEY_BUNDLE_MAX_BYTES + 1), [], false, 1),
+      RangeError,
+    );
+    await assert.rejects(
+      store.putPrekeys(a.id, 1, "b", keys(ONE_TIME_PREKEYS_PER_PUT + 1, "c"), false, 1),
+      RangeError,
+    );
+    await assert.rejects(store.putPrekeys(a.id, 1, "b", ["k\0"], false, 1), TypeError);
+    await assert.rejects(store.takePrekeys(a.id, 0), RangeError);
+    await assert.rejects(store.prekeyCount(0, 1), RangeError);
   });
 
   test("deleteUnboundSessions() ends the user's password sessions only and returns their hashes", async (store) => {

@@ -96,6 +96,31 @@ export interface LinkCancelFrame {
   slot: string;
 }
 
+/** A device stores its prekeys (issue 22): its bundle and one-time prekeys to add. */
+export interface PublishPrekeysFrame {
+  /** Frame type. */
+  type: "publish_prekeys";
+  /** Client's request number; the answer carries it back. */
+  ref: number;
+  /** The device's prekey bundle (signed prekeys; JSON text, opaque to the server). */
+  bundle: string;
+  /** One-time prekeys to add (each opaque text), at most `LIMITS.prekeysPerFrame`. */
+  one_time: string[];
+  /** Drop the one-time prekeys stored before. */
+  replace: boolean;
+}
+/** Ask for a device's prekeys, to start a session with it; takes one one-time prekey. */
+export interface FetchPrekeysFrame {
+  /** Frame type. */
+  type: "fetch_prekeys";
+  /** Client's request number; the answer carries it back. */
+  ref: number;
+  /** The device's account. */
+  user_id: number;
+  /** The device, as the account's newest list names it. */
+  device_id: number;
+}
+
 /** Every client frame of linked devices. */
 export type DeviceClientFrame =
   | DeviceListsFrame
@@ -105,7 +130,9 @@ export type DeviceClientFrame =
   | LinkOpenFrame
   | LinkReadFrame
   | LinkWriteFrame
-  | LinkCancelFrame;
+  | LinkCancelFrame
+  | PublishPrekeysFrame
+  | FetchPrekeysFrame;
 
 // ---- Server to client -------------------------------------------------------------
 
@@ -163,9 +190,44 @@ export interface LinkStepsFrame {
   expires_at: number;
 }
 
+/** Prekeys were stored. */
+export interface PrekeysStoredFrame {
+  /** Frame type. */
+  type: "prekeys_stored";
+  /** The `ref` of the request this answers. */
+  ref: number;
+  /** How many one-time prekeys the device now has on the server. */
+  one_time: number;
+}
+/** A device's prekeys, for a session with it. */
+export interface PrekeysFrame {
+  /** Frame type. */
+  type: "prekeys";
+  /** The `ref` of the request this answers. */
+  ref: number;
+  /** The device's account. */
+  user_id: number;
+  /** The device. */
+  device_id: number;
+  /** Its prekey bundle, as it published it. */
+  bundle: string;
+  /** One of its one-time prekeys, now used up; null when none is left (use the bundle's last resort). */
+  one_time: string | null;
+}
+/** The server tells a device that few one-time prekeys are left: publish more. */
+export interface PrekeysLowFrame {
+  /** Frame type. */
+  type: "prekeys_low";
+  /** How many are left. */
+  remaining: number;
+}
+
 /** Every server frame of linked devices. */
 export type DeviceServerFrame =
   | DeviceChainFrame
   | DeviceListStoredFrame
   | ChallengeFrame
-  | LinkStepsFrame;
+  | LinkStepsFrame
+  | PrekeysStoredFrame
+  | PrekeysFrame
+  | PrekeysLowFrame;

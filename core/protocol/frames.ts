@@ -42,6 +42,8 @@ export const FRAME_TYPES = {
     "link_read",
     "link_write",
     "link_cancel",
+    "publish_prekeys",
+    "fetch_prekeys",
   ],
   /** Server to client. */
   server: [
@@ -63,6 +65,9 @@ export const FRAME_TYPES = {
     "device_list_stored",
     "challenge",
     "link_steps",
+    "prekeys_stored",
+    "prekeys",
+    "prekeys_low",
   ],
   /** Server to server. */
   peer: [

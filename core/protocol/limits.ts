@@ -87,4 +87,14 @@ export const LIMITS = {
   linkStepsPerFrameChars: 192 * 1024,
   /** How long a link slot lives, in milliseconds. */
   linkTtlMs: 10 * 60_000,
+  /** Longest prekey bundle, in characters. */
+  prekeyBundleChars: 16 * 1024,
+  /** Longest one-time prekey, in characters. */
+  oneTimePrekeyChars: 4 * 1024,
+  /** Most one-time prekeys in one `publish_prekeys`. */
+  prekeysPerFrame: 100,
+  /** Most one-time prekeys the server keeps for one device. */
+  prekeysMax: 200,
+  /** Fewer one-time prekeys than this left: the server sends the device `prekeys_low`. */
+  prekeysLow: 10,
 } as const;

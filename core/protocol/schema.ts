@@ -223,6 +223,19 @@ const _SCHEMAS = {
       },
     },
     link_cancel: { fields: { ref: _ref, slot: _slot } },
+    publish_prekeys: {
+      fields: {
+        ref: _ref,
+        bundle: { kind: "str", min: 1, max: LIMITS.prekeyBundleChars },
+        one_time: {
+          kind: "strs",
+          max: LIMITS.prekeysPerFrame,
+          maxChars: LIMITS.oneTimePrekeyChars,
+        },
+        replace: { kind: "bool" },
+      },
+    },
+    fetch_prekeys: { fields: { ref: _ref, user_id: _id, device_id: _id } },
   },
   server: {
     welcome: {
@@ -320,6 +333,19 @@ const _SCHEMAS = {
         expires_at: { kind: "int", min: 0, max: Number.MAX_SAFE_INTEGER },
       },
     },
+    prekeys_stored: {
+      fields: { ref: _ref, one_time: { kind: "int", min: 0, max: LIMITS.prekeysMax } },
+    },
+    prekeys: {
+      fields: {
+        ref: _ref,
+        user_id: _id,
+        device_id: _id,
+        bundle: { kind: "str", min: 1, max: LIMITS.prekeyBundleChars },
+        one_time: { kind: "null_or_str", max: LIMITS.oneTimePrekeyChars },
+      },
+    },
+    prekeys_low: { fields: { remaining: { kind: "int", min: 0, max: LIMITS.prekeysMax } } },
   },
   peer: {
     peer_challenge: { fields: { server_id: _id, nonce: _nonce } },

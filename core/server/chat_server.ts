@@ -40,6 +40,7 @@ import type { ServerContext } from "./context.ts";
 import { Contacts } from "./contacts.ts";
 import { DeviceLists } from "./device_lists.ts";
 import { LinkSlots } from "./link_slots.ts";
+import { Prekeys } from "./prekeys.ts";
 import { Delivery } from "./delivery.ts";
 import { Directory } from "./directory.ts";
 import { Groups } from "./groups.ts";
@@ -103,6 +104,7 @@ export class ChatServer implements ConnHandler, MeshEvents {
   readonly #groups: Groups;
   readonly #deviceLists: DeviceLists;
   readonly #linkSlots: LinkSlots;
+  readonly #prekeys: Prekeys;
   readonly #gossip: PresenceGossip;
   #mesh: MeshTransport | null = null;
   readonly #loginTimeoutMs: number;
@@ -161,7 +163,13 @@ export class ChatServer implements ConnHandler, MeshEvents {
       const frame = { type: "peer_session_ended" as const, token_hash: toBase64Url(hash, false) };
       for (const peer of this.#mesh?.upPeers() ?? []) this.#mesh!.send(peer, frame);
     };
-    this.#deviceLists = new DeviceLists(this.#ctx, { sessionEnded });
+    this.#deviceLists = new DeviceLists(this.#ctx, {
+      sessionEnded,
+      deviceRemoved: (userId, deviceId) => this.#prekeys.forget(userId, deviceId),
+    });
+    this.#prekeys = new Prekeys(this.#ctx, {
+      latestDevices: (userId) => this.#deviceLists.latest(userId),
+    });
     this.#linkSlots = new LinkSlots(this.#ctx, {
       waiting: (s) => {
         this.#clock.clearTimeout(s.loginTimer);
@@ -547,6 +555,18 @@ export class ChatServer implements ConnHandler, MeshEvents {
         );
       case "link_cancel":
         return await this.#linkSlots.cancel(session, frame.ref, frame.slot);
+      case "publish_prekeys":
+        // A database write, like a message: it counts against the same send rate.
+        this.#takeSend(session, frame.ref);
+        return await this.#prekeys.publish(
+          session,
+          frame.ref,
+          frame.bundle,
+          frame.one_time,
+          frame.replace,
+        );
+      case "fetch_prekeys":
+        return await this.#prekeys.fetch(session, frame.ref, frame.user_id, frame.device_id);
     }
   }
 
@@ -707,6 +727,7 @@ export class ChatServer implements ConnHandler, MeshEvents {
     session.send(features === undefined ? answer : { ...answer, features } as ServerFrame);
     this.#ctx.log.info("client_logged_in", { user: user.id, addr: session.addr });
     await this.#delivery.replay(session);
+    await this.#prekeys.loggedIn(session);
   }
 
   /**

@@ -38,6 +38,8 @@ import { SESSION_MS } from "./auth.ts";
 export interface DeviceListsOptions {
   /** A session was ended here: its other connections, here and on peers, must close. */
   readonly sessionEnded: (tokenHash: Uint8Array) => void;
+  /** A device was removed from its account's list (its prekeys go). */
+  readonly deviceRemoved?: (userId: number, deviceId: number) => Promise<void>;
 }
 
 /** Device lists; see the module documentation. */
@@ -91,6 +93,15 @@ export class DeviceLists {
     const stored = await store.latestDeviceList(session.userId);
     const prev = stored === null ? null : parseDeviceList(stored.body);
     _checkPublisher(session, prev, next, ref);
+    if (prev !== null && next.version <= prev.version) {
+      // Made on a list that was current a moment ago: another device published meanwhile.
+      throw new ProtocolError(
+        ERROR_CODES.conflict,
+        `Version ${prev.version} is published already; read the newest list and publish your ` +
+          "change on it",
+        ref,
+      );
+    }
     try {
       checkDeviceListStep(prev, next, fromBase64Url(user.identityKey));
     } catch (err) {
@@ -131,11 +142,12 @@ export class DeviceLists {
       });
       return;
     }
-    session.send({ type: "device_list_stored", ref, version: next.version });
+    // A removed device is gone everywhere before the publisher hears the list is stored.
     const kept = new Set(next.devices.map((d) => d.id));
     for (const d of prev.devices) {
       if (!kept.has(d.id)) await this.#endDevice(next.user, d.id);
     }
+    session.send({ type: "device_list_stored", ref, version: next.version });
   }
 
   /**
@@ -164,6 +176,7 @@ export class DeviceLists {
 
   /** Ends every session of a removed device, here and on peers. */
   async #endDevice(userId: number, deviceId: number): Promise<void> {
+    await this.#opts.deviceRemoved?.(userId, deviceId);
     const hashes = await this.#ctx.store.deleteDeviceSessions(userId, deviceId);
     this.#ctx.log.info("device_unlinked", {
       user: userId,

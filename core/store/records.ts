@@ -9,6 +9,7 @@ import {
   type GroupRecord,
   LINK_MAX_STEPS,
   type MessageKind,
+  ONE_TIME_PREKEYS_MAX,
   type PendingMessage,
   type SessionRecord,
   StoreError,
@@ -111,6 +112,11 @@ export function noDeviceListUserError(userId: number): StoreError {
   return new StoreError("not_found", `No user with ID ${userId}; cannot store a device list`);
 }
 
+/** The `not_found` error of `putPrekeys()` for an unknown user. */
+export function noPrekeyUserError(userId: number): StoreError {
+  return new StoreError("not_found", `No user with ID ${userId}; cannot store prekeys`);
+}
+
 /** The `conflict` error of `openLinkSlot()` for a name in use. */
 export function linkSlotTakenError(slot: string): StoreError {
   return new StoreError(
@@ -122,6 +128,15 @@ export function linkSlotTakenError(slot: string): StoreError {
 /** The `not_found` error of `appendLinkStep()` for a slot missing or expired. */
 export function noLinkSlotError(slot: string): StoreError {
   return new StoreError("not_found", `No live link slot ${slot} (it never existed or expired)`);
+}
+
+/** The `too_many` error of `putPrekeys()` past the most a device may store. */
+export function tooManyPrekeysError(userId: number, deviceId: number, would: number): StoreError {
+  return new StoreError(
+    "too_many",
+    `Device ${deviceId} of user ${userId} would hold ${would} one-time prekeys; at most ` +
+      `${ONE_TIME_PREKEYS_MAX} are stored (send fewer, or replace them)`,
+  );
 }
 
 /** The `too_many` error of `appendLinkStep()` for a full slot. */

@@ -142,6 +142,14 @@
  * `settle()` deletes expired slots with their steps, so they do not pile up. Slots hold only
  * what the server may see anyway (CPace messages, public keys, sealed hand-over parts).
  *
+ * ## Prekeys
+ * Each device of an account keeps its prekeys here (issue 22: the handshake that starts a
+ * session between two devices): a bundle (its signed prekeys, opaque to the store) and a queue
+ * of one-time prekeys, each opaque too. `takePrekeys()` hands the bundle out with the oldest
+ * one-time prekey and removes that one, atomically: of concurrent takers, each gets a different
+ * one, so a one-time prekey serves one session; with none left the bundle alone is handed out
+ * (its last-resort prekey serves). A device holds at most {@linkcode ONE_TIME_PREKEYS_MAX}.
+ *
  * ## Concurrency
  * Several instances of one adapter (in one process or many, on one machine or many for
  * PostgreSQL) may use one database at once: IDs never collide, `createUser()` with one
@@ -245,6 +253,24 @@ export const LINK_OFFER_MAX_BYTES = 16 * 1024;
 export const LINK_STEP_MAX_BYTES = 192 * 1024;
 /** Most steps of one link slot, the offer included. */
 export const LINK_MAX_STEPS = 80;
+/** Most UTF-8 bytes of a device's prekey bundle. */
+export const PREKEY_BUNDLE_MAX_BYTES = 16 * 1024;
+/** Most UTF-8 bytes of one one-time prekey. */
+export const ONE_TIME_PREKEY_MAX_BYTES = 4 * 1024;
+/** Most one-time prekeys one `putPrekeys()` adds. */
+export const ONE_TIME_PREKEYS_PER_PUT = 100;
+/** Most one-time prekeys stored for one device. */
+export const ONE_TIME_PREKEYS_MAX = 200;
+
+/** What `takePrekeys()` hands out: a device's bundle and one of its one-time prekeys. */
+export interface TakenPrekeys {
+  /** The device's prekey bundle (signed prekeys, opaque to the store). */
+  readonly bundle: string;
+  /** The oldest one-time prekey, now removed; null when none was left (the last resort). */
+  readonly oneTime: string | null;
+  /** How many one-time prekeys are left. */
+  readonly remaining: number;
+}
 
 /** A chat server as listed in servers.txt, plus its last load report. */
 export interface ServerRecord {
@@ -668,6 +694,32 @@ export interface Store {
   linkSlot(slot: string, now: number): Promise<LinkSlotRecord | null>;
   /** Deletes a slot and its steps; deleting one that does not exist is not an error. */
   deleteLinkSlot(slot: string): Promise<void>;
+
+  // Prekeys (issue 22; see "Prekeys" above).
+  /**
+   * Stores device `deviceId`'s prekey bundle (replacing the one before) and appends the
+   * one-time prekeys `oneTime` (at most {@linkcode ONE_TIME_PREKEYS_PER_PUT}); with `replace`
+   * the ones stored before are dropped first. Returns how many one-time prekeys the device
+   * has now. `not_found` for an unknown user; `too_many` past
+   * {@linkcode ONE_TIME_PREKEYS_MAX} (nothing is stored then).
+   */
+  putPrekeys(
+    userId: number,
+    deviceId: number,
+    bundle: string,
+    oneTime: readonly string[],
+    replace: boolean,
+    now: number,
+  ): Promise<number>;
+  /**
+   * Hands out device `deviceId`'s bundle with its oldest one-time prekey, which is removed:
+   * of concurrent calls, each gets another one. Null when the device has no bundle.
+   */
+  takePrekeys(userId: number, deviceId: number): Promise<TakenPrekeys | null>;
+  /** How many one-time prekeys device `deviceId` has left; null when it has no bundle. */
+  prekeyCount(userId: number, deviceId: number): Promise<number | null>;
+  /** Deletes device `deviceId`'s bundle and one-time prekeys (it was unlinked). */
+  deletePrekeys(userId: number, deviceId: number): Promise<void>;
 
   /** Counts for metrics and tests. */
   stats(): Promise<{ users: number; messages: number; pendingDeliveries: number }>;

@@ -19,7 +19,10 @@ import {
   type NewDeviceList,
   type NewMessage,
   type NewUser,
+  ONE_TIME_PREKEY_MAX_BYTES,
+  ONE_TIME_PREKEYS_PER_PUT,
   type PendingBounds,
+  PREKEY_BUNDLE_MAX_BYTES,
   type RateLimit,
   type SessionRecord,
   type SettleOptions,
@@ -191,6 +194,32 @@ export function checkLinkStep(slot: string, index: number, value: string, now: n
   checkLinkSlotName(slot);
   checkCount("index", index);
   _checkSized("value", value, LINK_STEP_MAX_BYTES);
+  checkCount("now", now);
+}
+
+/**
+ * The arguments of `putPrekeys()`: IDs, a bundle and one-time prekeys within bounds (at most
+ * {@linkcode ONE_TIME_PREKEYS_PER_PUT}), a boolean, a time.
+ */
+export function checkPutPrekeys(
+  userId: number,
+  deviceId: number,
+  bundle: string,
+  oneTime: readonly string[],
+  replace: boolean,
+  now: number,
+): void {
+  checkId("userId", userId);
+  checkId("deviceId", deviceId);
+  _checkSized("bundle", bundle, PREKEY_BUNDLE_MAX_BYTES);
+  if (!Array.isArray(oneTime)) throw new TypeError("oneTime must be an array of strings");
+  if (oneTime.length > ONE_TIME_PREKEYS_PER_PUT) {
+    throw new RangeError(
+      `oneTime must hold at most ${ONE_TIME_PREKEYS_PER_PUT} prekeys, got ${oneTime.length}`,
+    );
+  }
+  oneTime.forEach((k, i) => _checkSized(`oneTime[${i}]`, k, ONE_TIME_PREKEY_MAX_BYTES));
+  if (typeof replace !== "boolean") throw new TypeError("replace must be true or false");
   checkCount("now", now);
 }
 

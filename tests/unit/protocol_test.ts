@@ -100,6 +100,14 @@ const EXAMPLES: Record<Direction, Record<string, Json>> = {
     link_read: { type: "link_read", ref: 24, slot: "7KQ2", from: 1 },
     link_write: { type: "link_write", ref: 25, slot: "7KQ2", step: 1, value: '{"v":1}' },
     link_cancel: { type: "link_cancel", ref: 26, slot: "7KQ2" },
+    publish_prekeys: {
+      type: "publish_prekeys",
+      ref: 27,
+      bundle: '{"v":1}',
+      one_time: ['{"id":1}'],
+      replace: false,
+    },
+    fetch_prekeys: { type: "fetch_prekeys", ref: 28, user_id: 2, device_id: 1 },
   },
   server: {
     welcome: { type: "welcome", server_id: 1, version: "0.1.0" },
@@ -154,6 +162,16 @@ const EXAMPLES: Record<Direction, Record<string, Json>> = {
       total: 2,
       expires_at: 1_700_000_600_000,
     },
+    prekeys_stored: { type: "prekeys_stored", ref: 27, one_time: 1 },
+    prekeys: {
+      type: "prekeys",
+      ref: 28,
+      user_id: 2,
+      device_id: 1,
+      bundle: '{"v":1}',
+      one_time: null,
+    },
+    prekeys_low: { type: "prekeys_low", remaining: 3 },
     error: {
       type: "error",
       ref: 2,

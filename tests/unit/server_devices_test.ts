@@ -11,6 +11,7 @@ import assert from "node:assert/strict";
 import { generateIdentityKeyPair, toBase64Url } from "../../core/crypto/mod.ts";
 import {
   type DeviceList,
+  parseDeviceList,
   serializeDeviceList,
   signDeviceLogin,
   signFirstDeviceList,
@@ -493,6 +494,114 @@ Deno.test("link frames take from the address's link limit when they open, cancel
     const limited = await conn.request({ type: "link_read", ref: 0, slot: "DDDD", from: 0 });
     assert.equal(_code(limited), "rate_limited");
     assert.ok(((limited as { retry_after_ms?: number }).retry_after_ms ?? 0) > 0);
+  } finally {
+    await c.stop();
+  }
+});
+
+Deno.test("prekeys: a device publishes, fetches hand out one one-time prekey each, the device is told when few are left, and an unlinked device's are gone", async () => {
+  const c = await InProcessCluster.start(2);
+  try {
+    const alice = await _register(c, 1, "alice");
+    const bob = await _register(c, 1, "bob");
+    const pw = await alice.client.request({
+      type: "publish_prekeys",
+      ref: 0,
+      bundle: "b",
+      one_time: [],
+      replace: false,
+    });
+    assert.equal(_code(pw), "device_required");
+    await _firstList(alice);
+    const keys = Array.from({ length: LIMITS.prekeysLow + 1 }, (_, i) => `{"id":${i}}`);
+    const stored = await alice.client.request({
+      type: "publish_prekeys",
+      ref: 0,
+      bundle: '{"v":1}',
+      one_time: keys,
+      replace: false,
+    });
+    assert.deepEqual(stored, {
+      type: "prekeys_stored",
+      ref: (stored as { ref: number }).ref,
+      one_time: keys.length,
+    });
+    const got: (string | null)[] = [];
+    for (let i = 0; i < keys.length + 1; i++) {
+      const p = await bob.client.request({
+        type: "fetch_prekeys",
+        ref: 0,
+        user_id: alice.id,
+        device_id: 1,
+      });
+      assert.equal(p.type, "prekeys", JSON.stringify(p));
+      assert.equal((p as { bundle: string }).bundle, '{"v":1}');
+      got.push((p as { one_time: string | null }).one_time);
+    }
+    assert.deepEqual(got, [...keys, null], "each one-time prekey once, oldest first, then none");
+    // Fewer than prekeysLow left: alice's device hears it on the server of the fetch.
+    const low = await alice.client.waitFor((f) => f.type === "prekeys_low");
+    assert.equal((low as { remaining: number }).remaining, LIMITS.prekeysLow - 1);
+    // ...and at its next login.
+    const again = await _loginDevice(c, 2, alice, 1);
+    await again.client.waitFor((f) => f.type === "prekeys_low" && f.remaining === 0);
+    const unknown = await bob.client.request({
+      type: "fetch_prekeys",
+      ref: 0,
+      user_id: alice.id,
+      device_id: 2,
+    });
+    assert.equal(_code(unknown), "not_found");
+    const tooMany = await alice.client.request({
+      type: "publish_prekeys",
+      ref: 0,
+      bundle: "b",
+      one_time: Array.from({ length: LIMITS.prekeysPerFrame }, (_, i) => `k${i}`),
+      replace: false,
+    });
+    assert.equal(tooMany.type, "prekeys_stored");
+    await alice.client.request({
+      type: "publish_prekeys",
+      ref: 0,
+      bundle: "b",
+      one_time: Array.from({ length: LIMITS.prekeysPerFrame }, (_, i) => `m${i}`),
+      replace: false,
+    });
+    const over = await alice.client.request({
+      type: "publish_prekeys",
+      ref: 0,
+      bundle: "b",
+      one_time: ["x"],
+      replace: false,
+    });
+    assert.equal(_code(over), "forbidden");
+    assert.match((over as { message: string }).message, /at most 200 one-time prekeys/);
+    // Device 2 is linked, publishes, then is unlinked: its prekeys go with it.
+    const tablet = generateIdentityKeyPair();
+    const list = parseDeviceList((await c.store.latestDeviceList(alice.id))!.body);
+    const signer = { deviceId: 1, secretKey: alice.devices.get(1)!.secretKey };
+    const v2 = signNextDeviceList(list, { add: _device("tablet", tablet) }, signer);
+    await alice.client.request({
+      type: "publish_device_list",
+      ref: 0,
+      list: serializeDeviceList(v2),
+    });
+    alice.devices.set(2, tablet);
+    const two = await _loginDevice(c, 1, alice, 2);
+    await two.client.request({
+      type: "publish_prekeys",
+      ref: 0,
+      bundle: "t",
+      one_time: ["t1"],
+      replace: false,
+    });
+    const v3 = signNextDeviceList(v2, { remove: 2 }, signer);
+    await alice.client.request({
+      type: "publish_device_list",
+      ref: 0,
+      list: serializeDeviceList(v3),
+    });
+    assert.equal(await c.store.prekeyCount(alice.id, 2), null);
   } finally {
     await c.stop();
   }

@@ -26,6 +26,8 @@ import {
   type LinkStepsFrame,
   type LoggedInFrame,
   type MessageFrame,
+  type PrekeysFrame,
+  type PrekeysStoredFrame,
   type RegisteredFrame,
   type ServerFrame,
   serverTakesFeatures,
@@ -57,6 +59,8 @@ export type RequestReply<T extends ClientFrame["type"]> = T extends "register" ?
   : T extends "publish_device_list" ? DeviceListStoredFrame
   : T extends "device_challenge" ? ChallengeFrame
   : T extends "link_read" ? LinkStepsFrame
+  : T extends "publish_prekeys" ? PrekeysStoredFrame
+  : T extends "fetch_prekeys" ? PrekeysFrame
   : ServerFrame;
 
 /** A request frame without its `ref` (the client assigns it). */

@@ -678,5 +678,70 @@ END
 $fn$;
 `;
 
+/** Prekeys (issue 22): storing a device's, and handing one out, each under its bundle's lock. */
+const _PREKEY_FUNCTIONS = `
+-- r_status: 'ok' (r_count: one-time prekeys now held), 'not_found' (no such user) or
+-- 'too_many' (r_count: how many there would be). The bundle row's lock orders the writers
+-- and the takers of one device.
+CREATE OR REPLACE FUNCTION fastchat_put_prekeys(
+  p_user bigint, p_device bigint, p_bundle text, p_keys text[], p_replace boolean,
+  p_now bigint, p_max integer)
+RETURNS TABLE (r_status text, r_count integer) LANGUAGE plpgsql AS $fn$
+DECLARE
+  v_top bigint;
+BEGIN
+  PERFORM 1 FROM users WHERE id = p_user;
+  IF NOT FOUND THEN
+    r_status := 'not_found';
+    r_count := 0;
+    RETURN NEXT;
+    RETURN;
+  END IF;
+  INSERT INTO prekey_bundles (user_id, device_id, bundle, updated_at)
+    VALUES (p_user, p_device, p_bundle, p_now)
+    ON CONFLICT (user_id, device_id) DO UPDATE SET bundle = excluded.bundle,
+      updated_at = excluded.updated_at;
+  PERFORM 1 FROM prekey_bundles WHERE user_id = p_user AND device_id = p_device FOR UPDATE;
+  IF p_replace THEN
+    DELETE FROM one_time_prekeys WHERE user_id = p_user AND device_id = p_device;
+  END IF;
+  SELECT count(*), coalesce(max(seq), 0) INTO r_count, v_top FROM one_time_prekeys
+    WHERE user_id = p_user AND device_id = p_device;
+  r_count := r_count + coalesce(array_length(p_keys, 1), 0);
+  IF r_count > p_max THEN
+    -- Nothing of this call is kept: the bundle and any replace are undone.
+    RAISE EXCEPTION USING ERRCODE = 'P0001', MESSAGE = 'fastchat_too_many_prekeys',
+      DETAIL = r_count::text;
+  END IF;
+  INSERT INTO one_time_prekeys (user_id, device_id, seq, value)
+    SELECT p_user, p_device, v_top + k.n, k.v FROM unnest(p_keys) WITH ORDINALITY AS k(v, n);
+  r_status := 'ok';
+  RETURN NEXT;
+END
+$fn$;
+
+-- The bundle and the oldest one-time prekey, which is deleted; no row when no bundle.
+CREATE OR REPLACE FUNCTION fastchat_take_prekeys(p_user bigint, p_device bigint)
+RETURNS TABLE (r_bundle text, r_key text, r_remaining integer) LANGUAGE plpgsql AS $fn$
+DECLARE
+  v_seq bigint;
+BEGIN
+  SELECT bundle INTO r_bundle FROM prekey_bundles
+    WHERE user_id = p_user AND device_id = p_device FOR UPDATE;
+  IF NOT FOUND THEN
+    RETURN;
+  END IF;
+  SELECT seq, value INTO v_seq, r_key FROM one_time_prekeys
+    WHERE user_id = p_user AND device_id = p_device ORDER BY seq LIMIT 1;
+  IF FOUND THEN
+    DELETE FROM one_time_prekeys WHERE user_id = p_user AND device_id = p_device AND seq = v_seq;
+  END IF;
+  SELECT count(*) INTO r_remaining FROM one_time_prekeys
+    WHERE user_id = p_user AND device_id = p_device;
+  RETURN NEXT;
+END
+$fn$;
+`;
+
 /** The SQL `migratePostgres` runs on every start: obsolete functions dropped, live ones set. */
-export const PG_FUNCTIONS_SQL: string = _OBSOLETE + _FUNCTIONS;
+export const PG_FUNCTIONS_SQL: string = _OBSOLETE + _FUNCTIONS + _PREKEY_FUNCTIONS;

@@ -56,12 +56,14 @@ import {
   noDeviceListUserError,
   noGroupError,
   noLinkSlotError,
+  noPrekeyUserError,
   notGroupAdminError,
   notGroupMemberError,
   pendingFromRow,
   sessionFromRow,
   tooManyContactsError,
   tooManyLinkStepsError,
+  tooManyPrekeysError,
   unknownContactsError,
   userFromRow,
   usernameTakenError,
@@ -79,6 +81,7 @@ import {
   type NewDeviceList,
   type NewMessage,
   type NewUser,
+  ONE_TIME_PREKEYS_MAX,
   type PendingBounds,
   type PendingMessage,
   type PresenceRecord,
@@ -89,6 +92,7 @@ import {
   type SettleOptions,
   type Store,
   StoreError,
+  type TakenPrekeys,
   type UserRecord,
 } from "../store.ts";
 import {
@@ -107,6 +111,7 @@ import {
   checkMessages,
   checkNewDeviceList,
   checkNewUser,
+  checkPutPrekeys,
   checkRateLimits,
   checkServer,
   checkSession,
@@ -168,6 +173,13 @@ const _SQL = {
     FROM link_slots AS s WHERE s.slot = $1 AND s.expires_at > $2`,
   // Its steps go with it (ON DELETE CASCADE).
   deleteLinkSlot: "DELETE FROM link_slots WHERE slot = $1",
+  putPrekeys: "SELECT r_status, r_count FROM fastchat_put_prekeys($1, $2, $3, $4, $5, $6, $7)",
+  takePrekeys: "SELECT r_bundle, r_key, r_remaining FROM fastchat_take_prekeys($1, $2)",
+  prekeyCount: `SELECT (SELECT count(*) FROM one_time_prekeys AS k
+      WHERE k.user_id = b.user_id AND k.device_id = b.device_id)::integer AS n
+    FROM prekey_bundles AS b WHERE b.user_id = $1 AND b.device_id = $2`,
+  deletePrekeys: `WITH k AS (DELETE FROM one_time_prekeys WHERE user_id = $1 AND device_id = $2)
+    DELETE FROM prekey_bundles WHERE user_id = $1 AND device_id = $2`,
   liveSessions: `SELECT encode(token_hash, 'hex') AS h FROM sessions
     WHERE token_hash IN (SELECT decode(x, 'hex') FROM unnest($1::text[]) AS x)
       AND expires_at > $2`,
@@ -894,6 +906,67 @@ export class PostgresStore implements Store {
   async deleteLinkSlot(slot: string): Promise<void> {
     checkLinkSlotName(slot);
     await this.#run("deleteLinkSlot", [slot]);
+  }
+
+  /** Stores a device's prekeys; see {@linkcode Store.putPrekeys}. */
+  async putPrekeys(
+    userId: number,
+    deviceId: number,
+    bundle: string,
+    oneTime: readonly string[],
+    replace: boolean,
+    now: number,
+  ): Promise<number> {
+    checkPutPrekeys(userId, deviceId, bundle, oneTime, replace, now);
+    let rows: _Row[];
+    try {
+      rows = await this.#run("putPrekeys", [
+        userId,
+        deviceId,
+        bundle,
+        [...oneTime],
+        replace,
+        now,
+        ONE_TIME_PREKEYS_MAX,
+      ]);
+    } catch (err) {
+      const e = err as { message?: string; detail?: string };
+      if (e.message === "fastchat_too_many_prekeys") {
+        throw tooManyPrekeysError(userId, deviceId, Number(e.detail));
+      }
+      throw err;
+    }
+    const [row] = rows;
+    if (row?.["r_status"] === "not_found") throw noPrekeyUserError(userId);
+    return row!["r_count"] as number;
+  }
+
+  /** Hands out a bundle and one one-time prekey; see {@linkcode Store.takePrekeys}. */
+  async takePrekeys(userId: number, deviceId: number): Promise<TakenPrekeys | null> {
+    checkId("userId", userId);
+    checkId("deviceId", deviceId);
+    const [row] = await this.#run("takePrekeys", [userId, deviceId]);
+    if (row === undefined) return null;
+    return {
+      bundle: row["r_bundle"] as string,
+      oneTime: (row["r_key"] as string | null) ?? null,
+      remaining: row["r_remaining"] as number,
+    };
+  }
+
+  /** How many one-time prekeys are left; see {@linkcode Store.prekeyCount}. */
+  async prekeyCount(userId: number, deviceId: number): Promise<number | null> {
+    checkId("userId", userId);
+    checkId("deviceId", deviceId);
+    const [row] = await this.#run("prekeyCount", [userId, deviceId]);
+    return row === undefined ? null : row["n"] as number;
+  }
+
+  /** Deletes a device's prekeys; see {@linkcode Store.deletePrekeys}. */
+  async deletePrekeys(userId: number, deviceId: number): Promise<void> {
+    checkId("userId", userId);
+    checkId("deviceId", deviceId);
+    await this.#run("deletePrekeys", [userId, deviceId]);
   }
 
   /** Counts for metrics and tests (full counts: O(rows), fine for metrics intervals). */

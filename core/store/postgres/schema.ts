@@ -228,6 +228,24 @@ CREATE TABLE link_steps (
   PRIMARY KEY (slot, idx)
 );
 `,
+  // 10: each device's prekeys (issue 22; SQLite's 7): its bundle, and a queue of one-time
+  // prekeys handed out oldest first, each once.
+  `
+CREATE TABLE prekey_bundles (
+  user_id bigint NOT NULL REFERENCES users(id),
+  device_id bigint NOT NULL,
+  bundle text NOT NULL,
+  updated_at bigint NOT NULL,
+  PRIMARY KEY (user_id, device_id)
+);
+CREATE TABLE one_time_prekeys (
+  user_id bigint NOT NULL,
+  device_id bigint NOT NULL,
+  seq bigint NOT NULL,
+  value text NOT NULL,
+  PRIMARY KEY (user_id, device_id, seq)
+);
+`,
 ];
 
 /** The schema version this code creates and understands. */

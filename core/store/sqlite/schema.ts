@@ -182,6 +182,24 @@ CREATE TABLE link_steps (
   PRIMARY KEY (slot, idx)
 ) WITHOUT ROWID;
 `,
+  // 7: each device's prekeys (issue 22): its bundle, and a queue of one-time prekeys handed
+  // out oldest first, each once.
+  `
+CREATE TABLE prekey_bundles (
+  user_id INTEGER NOT NULL REFERENCES users(id),
+  device_id INTEGER NOT NULL,
+  bundle TEXT NOT NULL,
+  updated_at INTEGER NOT NULL,
+  PRIMARY KEY (user_id, device_id)
+) WITHOUT ROWID;
+CREATE TABLE one_time_prekeys (
+  user_id INTEGER NOT NULL,
+  device_id INTEGER NOT NULL,
+  seq INTEGER NOT NULL,
+  value TEXT NOT NULL,
+  PRIMARY KEY (user_id, device_id, seq)
+) WITHOUT ROWID;
+`,
 ];
 
 /** The schema version this code creates and understands. */

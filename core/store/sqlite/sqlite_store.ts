@@ -50,12 +50,14 @@ import {
   noDeviceListUserError,
   noGroupError,
   noLinkSlotError,
+  noPrekeyUserError,
   notGroupAdminError,
   notGroupMemberError,
   pendingFromRow,
   sessionFromRow,
   tooManyContactsError,
   tooManyLinkStepsError,
+  tooManyPrekeysError,
   unknownContactsError,
   userFromRow,
   usernameTakenError,
@@ -77,6 +79,7 @@ import {
   type NewDeviceList,
   type NewMessage,
   type NewUser,
+  ONE_TIME_PREKEYS_MAX,
   type PendingBounds,
   type PendingMessage,
   type PresenceRecord,
@@ -87,6 +90,7 @@ import {
   type SettleOptions,
   type Store,
   StoreError,
+  type TakenPrekeys,
   type UserRecord,
 } from "../store.ts";
 import {
@@ -105,6 +109,7 @@ import {
   checkMessages,
   checkNewDeviceList,
   checkNewUser,
+  checkPutPrekeys,
   checkRateLimits,
   checkServer,
   checkSession,
@@ -173,6 +178,19 @@ const _SQL = {
   countLinkStep: "UPDATE link_slots SET steps = steps + 1 WHERE slot = ?",
   linkSteps: "SELECT value FROM link_steps WHERE slot = ? ORDER BY idx",
   anyExpiredSlots: "SELECT 1 AS x FROM link_slots WHERE expires_at <= ? LIMIT 1",
+  upsertPrekeyBundle: `INSERT INTO prekey_bundles (user_id, device_id, bundle, updated_at)
+    VALUES (?, ?, ?, ?) ON CONFLICT (user_id, device_id)
+    DO UPDATE SET bundle = excluded.bundle, updated_at = excluded.updated_at`,
+  prekeyBundle: "SELECT bundle FROM prekey_bundles WHERE user_id = ? AND device_id = ?",
+  oneTimePrekeyStats: `SELECT count(*) AS n, coalesce(max(seq), 0) AS top FROM one_time_prekeys
+    WHERE user_id = ? AND device_id = ?`,
+  insertOneTimePrekey: `INSERT INTO one_time_prekeys (user_id, device_id, seq, value)
+    VALUES (?, ?, ?, ?)`,
+  takeOneTimePrekey: `DELETE FROM one_time_prekeys WHERE (user_id, device_id, seq) =
+    (SELECT user_id, device_id, seq FROM one_time_prekeys WHERE user_id = ? AND device_id = ?
+      ORDER BY seq LIMIT 1) RETURNING value`,
+  deleteOneTimePrekeys: "DELETE FROM one_time_prekeys WHERE user_id = ? AND device_id = ?",
+  deletePrekeyBundle: "DELETE FROM prekey_bundles WHERE user_id = ? AND device_id = ?",
   forgetSlots: `DELETE FROM link_slots WHERE slot IN
     (SELECT slot FROM link_slots WHERE expires_at <= ? ORDER BY expires_at LIMIT ?)`,
   addPresence: `INSERT INTO presence (user_id, server_id, since) VALUES (?, ?, ?)
@@ -1092,6 +1110,75 @@ export class SqliteStore implements Store {
     checkLinkSlotName(slot);
     const st = this.#open();
     await this.#write(() => st.deleteLinkSlot.run(slot), false);
+  }
+
+  /** Stores a device's prekeys; see {@linkcode Store.putPrekeys}. */
+  async putPrekeys(
+    userId: number,
+    deviceId: number,
+    bundle: string,
+    oneTime: readonly string[],
+    replace: boolean,
+    now: number,
+  ): Promise<number> {
+    checkPutPrekeys(userId, deviceId, bundle, oneTime, replace, now);
+    const st = this.#open();
+    return await this.#write(() => {
+      if (st.userExists.get(userId) === undefined) throw noPrekeyUserError(userId);
+      if (replace) st.deleteOneTimePrekeys.run(userId, deviceId);
+      const stats = st.oneTimePrekeyStats.get(userId, deviceId) as _Row;
+      const have = stats["n"] as number;
+      if (have + oneTime.length > ONE_TIME_PREKEYS_MAX) {
+        throw tooManyPrekeysError(userId, deviceId, have + oneTime.length);
+      }
+      st.upsertPrekeyBundle.run(userId, deviceId, bundle, now);
+      let seq = stats["top"] as number;
+      for (const k of oneTime) st.insertOneTimePrekey.run(userId, deviceId, ++seq, k);
+      return have + oneTime.length;
+    });
+  }
+
+  /** Hands out a bundle and one one-time prekey; see {@linkcode Store.takePrekeys}. */
+  async takePrekeys(userId: number, deviceId: number): Promise<TakenPrekeys | null> {
+    checkId("userId", userId);
+    checkId("deviceId", deviceId);
+    const st = this.#open();
+    // A write even without a one-time key left: the take and the count are one snapshot.
+    return await this.#write(() => {
+      const row = st.prekeyBundle.get(userId, deviceId) as _Row | undefined;
+      if (row === undefined) return null;
+      const taken = st.takeOneTimePrekey.get(userId, deviceId) as _Row | undefined;
+      const stats = st.oneTimePrekeyStats.get(userId, deviceId) as _Row;
+      return {
+        bundle: row["bundle"] as string,
+        oneTime: taken === undefined ? null : taken["value"] as string,
+        remaining: stats["n"] as number,
+      };
+    }, false);
+  }
+
+  /** How many one-time prekeys are left; see {@linkcode Store.prekeyCount}. */
+  prekeyCount(userId: number, deviceId: number): Promise<number | null> {
+    return _settle(() => {
+      checkId("userId", userId);
+      checkId("deviceId", deviceId);
+      const st = this.#open();
+      return this.#read(() => {
+        if (st.prekeyBundle.get(userId, deviceId) === undefined) return null;
+        return (st.oneTimePrekeyStats.get(userId, deviceId) as _Row)["n"] as number;
+      });
+    });
+  }
+
+  /** Deletes a device's prekeys; see {@linkcode Store.deletePrekeys}. */
+  async deletePrekeys(userId: number, deviceId: number): Promise<void> {
+    checkId("userId", userId);
+    checkId("deviceId", deviceId);
+    const st = this.#open();
+    await this.#write(() => {
+      st.deleteOneTimePrekeys.run(userId, deviceId);
+      st.deletePrekeyBundle.run(userId, deviceId);
+    });
   }
 
   /** Counts for metrics and tests (full counts: O(rows), fine for metrics intervals). */
