@@ -59,3 +59,19 @@ export class CpaceError extends CryptoError {
     super("cpace_abort", message);
   }
 }
+
+/**
+ * An X25519 agreement was refused because the peer's public key is a low-order point, so the
+ * shared secret would be all zero whatever our secret key (RFC 7748 section 6.1, "MAY check";
+ * the Signal X3DH specification requires it). The key is not trusted input: whoever sent it
+ * would know the "shared" secret.
+ */
+export class LowOrderPointError extends CryptoError {
+  /** Creates the one error every low-order X25519 public key throws. */
+  constructor() {
+    super(
+      "low_order_point",
+      "The X25519 public key is a low-order point; it would give an all-zero shared secret",
+    );
+  }
+}

@@ -19,6 +19,14 @@
  * - CPace (draft-irtf-cfrg-cpace-21, ristretto255 with SHA-512), the PAKE that links devices:
  *   {@linkcode cpaceStart}, {@linkcode cpaceFinish}, {@linkcode cpaceConfirmationTag}; an
  *   invalid or identity message from the other party throws {@linkcode CpaceError}.
+ * - Primitives of the X3DH/PQXDH handshake and the Double Ratchet: X25519 (RFC 7748),
+ *   {@linkcode generateX25519KeyPair}, {@linkcode x25519PublicKey}, {@linkcode x25519} (a
+ *   low-order peer key throws {@linkcode LowOrderPointError}), and
+ *   {@linkcode edwardsToX25519PublicKey}/{@linkcode edwardsToX25519SecretKey} for identity
+ *   keys; HKDF (RFC 5869), {@linkcode hkdfSha256}, {@linkcode hkdfSha512} and their extract and
+ *   expand steps; ML-KEM-768 (FIPS 203), {@linkcode mlKem768KeyPair},
+ *   {@linkcode mlKem768Encapsulate}, {@linkcode mlKem768Decapsulate}, whose malformed keys throw
+ *   {@linkcode KeyFormatError} and whose tampered ciphertexts decapsulate to an unrelated secret.
  *
  * @example Wrap a friend's Fernet key with their RSA key
  * ```ts
@@ -52,6 +60,7 @@ export {
   DecryptionError,
   InvalidToken,
   KeyFormatError,
+  LowOrderPointError,
 } from "./errors.ts";
 export {
   fernetDecrypt,
@@ -114,3 +123,35 @@ export {
   lvCat,
   prependLen,
 } from "./cpace.ts";
+export {
+  edwardsToX25519PublicKey,
+  edwardsToX25519SecretKey,
+  generateX25519KeyPair,
+  x25519,
+  X25519_KEY_BYTES,
+  type X25519KeyPair,
+  x25519PublicKey,
+} from "./x25519.ts";
+export {
+  HKDF_SHA256_MAX_LENGTH,
+  HKDF_SHA512_MAX_LENGTH,
+  hkdfExpandSha256,
+  hkdfExpandSha512,
+  hkdfExtractSha256,
+  hkdfExtractSha512,
+  hkdfSha256,
+  hkdfSha512,
+} from "./hkdf.ts";
+export {
+  ML_KEM_768_CIPHERTEXT_BYTES,
+  ML_KEM_768_PUBLIC_KEY_BYTES,
+  ML_KEM_768_RANDOM_BYTES,
+  ML_KEM_768_SECRET_KEY_BYTES,
+  ML_KEM_768_SEED_BYTES,
+  ML_KEM_768_SHARED_SECRET_BYTES,
+  mlKem768Decapsulate,
+  mlKem768Encapsulate,
+  type MlKem768Encapsulation,
+  type MlKem768KeyPair,
+  mlKem768KeyPair,
+} from "./mlkem.ts";
