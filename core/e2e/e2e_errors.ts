@@ -49,6 +49,19 @@ export const E2E_ERRORS = {
   device_name_taken: "Another device of the account already has this name",
   /** The change would remove the account's last device. */
   last_device: "An account keeps at least one device",
+  // The Double Ratchet (double_ratchet.ts, docs/CRYPTO.md "Forward secrecy: the Double Ratchet").
+  /** The message does not open with the key its header leads to: altered, forged, or another session's. */
+  ratchet_bad_message: "The message does not decrypt with its chain's key",
+  /** The message opens but was sealed with another header or associated data (e.g. `pn` altered). */
+  ratchet_bad_header: "The message's header or associated data is not the one it was sealed with",
+  /** The message's key is gone: it was already decrypted (a replay or duplicate), or dropped. */
+  ratchet_replay: "The message was already decrypted, or its key is no longer held",
+  /** Reading the message would skip more than MAX_SKIP message keys in one chain. */
+  ratchet_too_many_skipped: "The message is too far ahead in its chain",
+  /** This side cannot send yet: the responder sends only after the first message arrives. */
+  ratchet_not_ready: "The session cannot send before it has received the first message",
+  /** A stored ratchet state is malformed. */
+  ratchet_bad_state: "The stored ratchet state is malformed",
 } as const;
 
 /** A stable code of {@linkcode E2eError}. */

@@ -762,6 +762,12 @@ Deno.test("E2E_ERRORS lists every code and E2eError carries one", () => {
     "last_device",
     "link_failed",
     "no_key",
+    "ratchet_bad_header",
+    "ratchet_bad_message",
+    "ratchet_bad_state",
+    "ratchet_not_ready",
+    "ratchet_replay",
+    "ratchet_too_many_skipped",
     "too_large",
     "too_many_devices",
   ]);
