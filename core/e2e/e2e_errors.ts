@@ -49,6 +49,15 @@ export const E2E_ERRORS = {
   device_name_taken: "Another device of the account already has this name",
   /** The change would remove the account's last device. */
   last_device: "An account keeps at least one device",
+  // Session handshakes (prekeys.ts, pqxdh.ts, docs/CRYPTO.md "Forward secrecy: the session handshake").
+  /** A prekey bundle or prekey secrets are malformed, or a prekey signature does not verify. */
+  bad_prekeys: "The prekey bundle is malformed or a prekey signature does not verify",
+  /** An initial message names a one-time prekey that was already used (a replay) or retired. */
+  prekey_used: "The one-time prekey was already used; the handshake is a replay",
+  /** An initial message names a prekey this device never made. */
+  unknown_prekey: "The handshake names a prekey this device does not know",
+  /** An initial message is malformed, its identity key is not the sender's, or its RSA part does not open. */
+  bad_handshake: "The session handshake is malformed or does not open",
 } as const;
 
 /** A stable code of {@linkcode E2eError}. */
