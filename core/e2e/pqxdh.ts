@@ -321,12 +321,13 @@ export function initiateSession(opts: InitiateSessionOptions): InitiatedSession 
   const ikB = keyBytes(bundle.ik);
   const spkB = keyBytes(bundle.spk.key);
   const ek = x25519.keygen();
-  const dh = _dhOrThrow("bad_prekeys", () => [
-    x25519.getSharedSecret(me.ik.secretKey, spkB),
-    x25519.getSharedSecret(ek.secretKey, ikB),
-    x25519.getSharedSecret(ek.secretKey, spkB),
-    ...(opk === null ? [] : [x25519.getSharedSecret(ek.secretKey, keyBytes(opk.key))]),
-  ]);
+  const dh = _initiatorDh({
+    identitySecret: me.ik.secretKey,
+    ephemeralSecret: ek.secretKey,
+    peerIdentity: ikB,
+    peerSignedPrekey: spkB,
+    ...(opk === null ? {} : { peerOneTimePrekey: keyBytes(opk.key) }),
+  });
   const { cipherText, sharedSecret } = ml_kem768.encapsulate(keyBytes(pq.key));
   const r = randomBytes(PQXDH_SECRET_BYTES);
   const rsaCt = rsaEncrypt(opts.recipientRsaPublicKey, r, "oaep", _RSA_LABEL);
@@ -413,12 +414,13 @@ export function acceptSession(opts: AcceptSessionOptions): AcceptedSession {
   const me = identityKeyPair(secrets);
   const spkSecret = keyBytes(secrets.spk.priv);
   const ek = keyBytes(msg.ek);
-  const dh = _dhOrThrow("bad_handshake", () => [
-    x25519.getSharedSecret(spkSecret, ikA),
-    x25519.getSharedSecret(me.secretKey, ek),
-    x25519.getSharedSecret(spkSecret, ek),
-    ...(opk === null ? [] : [x25519.getSharedSecret(keyBytes(opk.priv), ek)]),
-  ]);
+  const dh = _responderDh({
+    identitySecret: me.secretKey,
+    signedPrekeySecret: spkSecret,
+    ...(opk === null ? {} : { oneTimePrekeySecret: keyBytes(opk.priv) }),
+    peerIdentity: ikA,
+    peerEphemeral: ek,
+  });
   const kemSecret = ml_kem768.keygen(keyBytes(pq.seed)).secretKey;
   const ss = ml_kem768.decapsulate(keyBytes(msg.kem_ct), kemSecret);
   const sk = _kdf([...dh, ss, r]);
@@ -470,7 +472,19 @@ export function serializeInitialMessage(message: InitialMessage): string {
  * always uses {@linkcode initiateSession}.
  */
 export function classicalX3dhInitiator(opts: ClassicalInitiatorOptions): Uint8Array {
-  const dh = _dhOrThrow("bad_prekeys", () => [
+  return _kdf(_initiatorDh(opts));
+}
+
+/** The responder side of {@linkcode classicalX3dhInitiator}; ONLY for the interop test. */
+export function classicalX3dhResponder(opts: ClassicalResponderOptions): Uint8Array {
+  return _kdf(_responderDh(opts));
+}
+
+// DH1 = DH(IK_A, SPK_B), DH2 = DH(EK_A, IK_B), DH3 = DH(EK_A, SPK_B), DH4 = DH(EK_A, OPK_B): one
+// place for each side, shared by the handshake and the classical functions the interop test
+// checks against python3-x3dh, so that test covers the code sessions run.
+function _initiatorDh(opts: ClassicalInitiatorOptions): Uint8Array[] {
+  return _dhOrThrow("bad_prekeys", () => [
     x25519.getSharedSecret(opts.identitySecret, opts.peerSignedPrekey),
     x25519.getSharedSecret(opts.ephemeralSecret, opts.peerIdentity),
     x25519.getSharedSecret(opts.ephemeralSecret, opts.peerSignedPrekey),
@@ -478,12 +492,10 @@ export function classicalX3dhInitiator(opts: ClassicalInitiatorOptions): Uint8Ar
       ? []
       : [x25519.getSharedSecret(opts.ephemeralSecret, opts.peerOneTimePrekey)]),
   ]);
-  return _kdf(dh);
 }
 
-/** The responder side of {@linkcode classicalX3dhInitiator}; ONLY for the interop test. */
-export function classicalX3dhResponder(opts: ClassicalResponderOptions): Uint8Array {
-  const dh = _dhOrThrow("bad_handshake", () => [
+function _responderDh(opts: ClassicalResponderOptions): Uint8Array[] {
+  return _dhOrThrow("bad_handshake", () => [
     x25519.getSharedSecret(opts.signedPrekeySecret, opts.peerIdentity),
     x25519.getSharedSecret(opts.identitySecret, opts.peerEphemeral),
     x25519.getSharedSecret(opts.signedPrekeySecret, opts.peerEphemeral),
@@ -491,7 +503,6 @@ export function classicalX3dhResponder(opts: ClassicalResponderOptions): Uint8Ar
       ? []
       : [x25519.getSharedSecret(opts.oneTimePrekeySecret, opts.peerEphemeral)]),
   ]);
-  return _kdf(dh);
 }
 
 function _kdf(parts: readonly Uint8Array[]): Uint8Array {

@@ -53,6 +53,10 @@ const BOB_RSA_PUBLIC = importRsaPublicKey(_rsa("rsa2048_spki_public.pem"));
 const BOB_RSA_PRIVATE = importRsaPrivateKey(_rsa("rsa2048_pkcs8_private.pem"));
 const OTHER_RSA_PUBLIC = importRsaPublicKey(_rsa("rsa1024_spki_public.pem"));
 
+// The tests below edit parsed wire JSON freely, field by field.
+// deno-lint-ignore no-explicit-any
+type _Json = Record<string, any>;
+
 function _devices(opts: { opks?: number; pqopks?: number } = {}) {
   const aliceSign = generateIdentityKeyPair();
   const bobSign = generateIdentityKeyPair();
@@ -208,13 +212,13 @@ Deno.test("verifyPrekeyBundle() refuses a forged or altered signature", () => {
   // Each signed key swapped for another: the old signature no longer verifies.
   for (
     const change of [
-      (b: Record<string, any>) => b.ik = toBase64Url(fresh, false),
-      (b: Record<string, any>) => b.spk.key = toBase64Url(fresh, false),
-      (b: Record<string, any>) => b.spk.id += 1000,
-      (b: Record<string, any>) => b.pqspk.sig = b.spk.sig,
-      (b: Record<string, any>) => b.pqopks[0].sig = b.pqspk.sig,
-      (b: Record<string, any>) => b.device = 4,
-      (b: Record<string, any>) => b.user = 9,
+      (b: _Json) => b.ik = toBase64Url(fresh, false),
+      (b: _Json) => b.spk.key = toBase64Url(fresh, false),
+      (b: _Json) => b.spk.id += 1000,
+      (b: _Json) => b.pqspk.sig = b.spk.sig,
+      (b: _Json) => b.pqopks[0].sig = b.pqspk.sig,
+      (b: _Json) => b.device = 4,
+      (b: _Json) => b.user = 9,
     ]
   ) {
     const altered = structuredClone(json);
@@ -248,7 +252,7 @@ Deno.test("A signature over one kind of prekey does not pass for another kind (d
 
 Deno.test("parsePrekeyBundle() is strict", () => {
   const good = JSON.parse(serializePrekeyBundle(_devices().bob.bundle));
-  const bad: [string, (b: Record<string, any>) => unknown][] = [
+  const bad: [string, (b: _Json) => unknown][] = [
     ["extra field", (b) => b.extra = 1],
     ["missing field", (b) => delete b.iksig],
     ["wrong version", (b) => b.v = 2],
