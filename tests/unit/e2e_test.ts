@@ -752,8 +752,10 @@ Deno.test("E2E_ERRORS lists every code and E2eError carries one", () => {
     "bad_envelope",
     "bad_file",
     "bad_handover",
+    "bad_handshake",
     "bad_key",
     "bad_link_code",
+    "bad_prekeys",
     "bad_signature",
     "device_list_fork",
     "device_list_gap",
@@ -762,8 +764,10 @@ Deno.test("E2E_ERRORS lists every code and E2eError carries one", () => {
     "last_device",
     "link_failed",
     "no_key",
+    "prekey_used",
     "too_large",
     "too_many_devices",
+    "unknown_prekey",
   ]);
   const err = new E2eError("no_key", "Cannot decrypt", { epoch: 3 });
   assert.ok(err instanceof Error);
