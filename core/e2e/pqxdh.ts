@@ -414,17 +414,19 @@ export function acceptSession(opts: AcceptSessionOptions): AcceptedSession {
   const me = identityKeyPair(secrets);
   const spkSecret = keyBytes(secrets.spk.priv);
   const ek = keyBytes(msg.ek);
+  const opkSecret = opk === null ? undefined : keyBytes(opk.priv);
   const dh = _responderDh({
     identitySecret: me.secretKey,
     signedPrekeySecret: spkSecret,
-    ...(opk === null ? {} : { oneTimePrekeySecret: keyBytes(opk.priv) }),
+    ...(opkSecret === undefined ? {} : { oneTimePrekeySecret: opkSecret }),
     peerIdentity: ikA,
     peerEphemeral: ek,
   });
-  const kemSecret = ml_kem768.keygen(keyBytes(pq.seed)).secretKey;
+  const kemSeed = keyBytes(pq.seed);
+  const kemSecret = ml_kem768.keygen(kemSeed).secretKey;
   const ss = ml_kem768.decapsulate(keyBytes(msg.kem_ct), kemSecret);
   const sk = _kdf([...dh, ss, r]);
-  zeroize(kemSecret, ss, r, ...dh);
+  zeroize(kemSeed, kemSecret, ss, r, me.secretKey, ...dh, ...(opkSecret ? [opkSecret] : []));
 
   const usedOpkId = opk === null ? null : opk.id;
   const usedPq = pq === secrets.pqspk ? null : pq.id;

@@ -19,6 +19,7 @@ import {
   importRsaPublicKey,
   randomBytes,
   rsaDecrypt,
+  sign,
   toBase64Url,
   utf8,
 } from "../../core/crypto/mod.ts";
@@ -426,4 +427,49 @@ Deno.test("makePrekeys() keeps the identity key it is given and continues the ID
   assert.deepStrictEqual(next.bundle.spk.id, first.secrets.next_id);
   verifyPrekeyBundle(next.bundle, sign.publicKey);
   assert.throws(() => makePrekeys(sign.secretKey, { user: 5, device: 2, opks: 101 }), RangeError);
+});
+
+Deno.test("A low-order X25519 key is refused: an ek of zero, or a signed bundle's prekey", () => {
+  const d = _devices();
+  const a = _handshake(d).initialMessage;
+  const zero = toBase64Url(new Uint8Array(32), false);
+  _expectCode(() => _accept(d, { ...a, ek: zero }), "bad_handshake");
+  // A device that signs a low-order prekey (a malicious or broken one) is refused at use.
+  const json = JSON.parse(serializePrekeyBundle(d.bob.bundle));
+  const bytes = new Uint8Array(32);
+  json.spk.key = zero;
+  json.spk.sig = toBase64Url(
+    sign(d.bobSign.secretKey, prekeySignedBytes("spk", 2, 3, json.spk.id, bytes)),
+    false,
+  );
+  const bundle = verifyPrekeyBundle(parsePrekeyBundle(JSON.stringify(json)), d.bobSign.publicKey);
+  _expectCode(
+    () =>
+      initiateSession({
+        myIdentity: sessionIdentity(d.alice.secrets),
+        bundle,
+        recipientRsaPublicKey: BOB_RSA_PUBLIC,
+      }),
+    "bad_prekeys",
+  );
+});
+
+Deno.test("parsePrekeySecrets() round-trips and is strict", () => {
+  const { bob } = _devices({ pqopks: 1 });
+  const text = serializePrekeySecrets(bob.secrets);
+  assert.deepStrictEqual(parsePrekeySecrets(text), bob.secrets);
+  const good = JSON.parse(text);
+  const bad: ((s: _Json) => unknown)[] = [
+    (s) => s.extra = 1,
+    (s) => delete s.next_id,
+    (s) => s.next_id = s.spk.id,
+    (s) => s.opks[0].id = s.spk.id,
+    (s) => s.pqspk.seed = s.spk.priv,
+    (s) => s.t = "prekeys",
+  ];
+  for (const change of bad) {
+    const altered = structuredClone(good);
+    change(altered);
+    _expectCode(() => parsePrekeySecrets(JSON.stringify(altered)), "bad_prekeys");
+  }
 });
