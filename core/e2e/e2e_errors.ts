@@ -62,6 +62,15 @@ export const E2E_ERRORS = {
   ratchet_not_ready: "The session cannot send before it has received the first message",
   /** A stored ratchet state is malformed. */
   ratchet_bad_state: "The stored ratchet state is malformed",
+  // Session handshakes (prekeys.ts, pqxdh.ts, docs/CRYPTO.md "Forward secrecy: the session handshake").
+  /** A prekey bundle or prekey secrets are malformed, or a prekey signature does not verify. */
+  bad_prekeys: "The prekey bundle is malformed or a prekey signature does not verify",
+  /** An initial message names a one-time prekey that was already used (a replay) or retired. */
+  prekey_used: "The one-time prekey was already used; the handshake is a replay",
+  /** An initial message names a prekey this device never made. */
+  unknown_prekey: "The handshake names a prekey this device does not know",
+  /** An initial message is malformed, its identity key is not the sender's, or its RSA part does not open. */
+  bad_handshake: "The session handshake is malformed or does not open",
 } as const;
 
 /** A stable code of {@linkcode E2eError}. */

@@ -51,6 +51,11 @@
  * {@linkcode checkConfirm}, {@linkcode sealHandover}, {@linkcode openHandover} for the CPace
  * exchange and the sealed hand-over (`link_code.ts`, `link_messages.ts`, `link_seal.ts`).
  *
+ * Sessions between devices (docs/CRYPTO.md, "Forward secrecy: the session handshake"): prekey
+ * bundles with {@linkcode makePrekeys}, {@linkcode parsePrekeyBundle} and
+ * {@linkcode verifyPrekeyBundle} (`prekeys.ts`); the PQXDH handshake with the RSA secret mixed in,
+ * {@linkcode initiateSession} and {@linkcode acceptSession} (`pqxdh.ts`).
+ *
  * Cost: a "dm" or "gm" is one Fernet operation plus one Ed25519 signature (about 0.25 ms) to
  * seal, or verification (about 0.5 ms) to open; RSA is only used for key envelopes.
  *
@@ -202,3 +207,61 @@ export {
   sealHandover,
   startLink,
 } from "./link_seal.ts";
+export {
+  identityKeyPair,
+  isVerifiedBundle,
+  type KemPrekeySecret,
+  keyBytes,
+  keyText,
+  type MadePrekeys,
+  makePrekeys,
+  type MakePrekeysOptions,
+  MAX_ONE_TIME_PREKEYS,
+  type OneTimePrekey,
+  parsePrekeyBundle,
+  parsePrekeySecrets,
+  PREKEY_BUNDLE_MAX_CHARS,
+  PREKEY_SECRETS_MAX_CHARS,
+  PREKEY_SIGNED_PREFIX,
+  type PrekeyBundle,
+  type PrekeyKind,
+  PREKEYS_VERSION,
+  type PrekeySecrets,
+  prekeySignedBytes,
+  serializePrekeyBundle,
+  serializePrekeySecrets,
+  type SignedPrekey,
+  validPrekeySecrets,
+  verifyPrekeyBundle,
+  type X25519KeyPair,
+  type X25519PrekeySecret,
+} from "./prekeys.ts";
+export {
+  type AcceptedSession,
+  acceptSession,
+  type AcceptSessionOptions,
+  type ClassicalInitiatorOptions,
+  type ClassicalResponderOptions,
+  classicalX3dhInitiator,
+  classicalX3dhResponder,
+  deriveSessionKey,
+  encodeX25519PublicKey,
+  INITIAL_MESSAGE_MAX_CHARS,
+  type InitialMessage,
+  type InitiatedSession,
+  initiateSession,
+  type InitiateSessionOptions,
+  parseInitialMessage,
+  PQXDH_INFO,
+  PQXDH_RSA_LABEL,
+  PQXDH_SECRET_BYTES,
+  PQXDH_VERSION,
+  type SenderDevice,
+  serializeInitialMessage,
+  sessionAssociatedData,
+  type SessionIdentity,
+  sessionIdentity,
+  sessionIdsBytes,
+  type SessionKeyParts,
+  X25519_ENCODING_BYTE,
+} from "./pqxdh.ts";

@@ -752,8 +752,10 @@ Deno.test("E2E_ERRORS lists every code and E2eError carries one", () => {
     "bad_envelope",
     "bad_file",
     "bad_handover",
+    "bad_handshake",
     "bad_key",
     "bad_link_code",
+    "bad_prekeys",
     "bad_signature",
     "device_list_fork",
     "device_list_gap",
@@ -762,6 +764,7 @@ Deno.test("E2E_ERRORS lists every code and E2eError carries one", () => {
     "last_device",
     "link_failed",
     "no_key",
+    "prekey_used",
     "ratchet_bad_header",
     "ratchet_bad_message",
     "ratchet_bad_state",
@@ -770,6 +773,7 @@ Deno.test("E2E_ERRORS lists every code and E2eError carries one", () => {
     "ratchet_too_many_skipped",
     "too_large",
     "too_many_devices",
+    "unknown_prekey",
   ]);
   const err = new E2eError("no_key", "Cannot decrypt", { epoch: 3 });
   assert.ok(err instanceof Error);
