@@ -8,6 +8,8 @@
  * @module
  */
 
+import process from "node:process";
+
 /** Leave the alternate screen (the shell's screen comes back) and show the cursor. */
 export const RESTORE_SCREEN = "\x1b[?1049l\x1b[?25h";
 
@@ -40,6 +42,10 @@ export function guardTerminal(
   for (const sig of QUIT_SIGNALS) {
     onSignal[sig] = () => signalled.resolve(sig);
     Deno.addSignalListener(sig, onSignal[sig]!);
+    // Also as a Node listener: Ink's cursor handling (signal-exit) kills the process again
+    // with the signal when it sees no Node listener but its own, and a Deno listener does
+    // not count there; the session then dies without quitting (exit 143 for SIGTERM).
+    process.on(sig, onSignal[sig]!);
   }
   const restore = () => {
     if (!up) return;
@@ -64,7 +70,10 @@ export function guardTerminal(
     },
     restore,
     dispose: () => {
-      for (const sig of QUIT_SIGNALS) Deno.removeSignalListener(sig, onSignal[sig]!);
+      for (const sig of QUIT_SIGNALS) {
+        Deno.removeSignalListener(sig, onSignal[sig]!);
+        process.off(sig, onSignal[sig]!);
+      }
       globalThis.removeEventListener("error", onCrash);
       globalThis.removeEventListener("unhandledrejection", onCrash);
       globalThis.removeEventListener("unload", onCrash);

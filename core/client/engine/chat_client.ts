@@ -141,9 +141,12 @@ export class ChatClient {
         onDelivered: (d) => this.#engine?.sender.delivered(d),
         inboxIdle: () => this.#engine?.inbox.idle() ?? Promise.resolve(),
         onAttached: async (conn) => {
-          await this.#engine?.devices.adopt(conn).catch((err) =>
-            this.#emit({ event: "error", message: (err as Error).message })
-          );
+          await this.#engine?.devices.adopt(conn).catch((err) => {
+            // Stopping meanwhile (Ctrl-C): the next start makes this device the account's.
+            if (!this.#connection.stopping) {
+              this.#emit({ event: "error", message: (err as Error).message });
+            }
+          });
           await this.#engine?.keyWatch.check();
           await this.#engine?.sender.flushQueued();
         },
