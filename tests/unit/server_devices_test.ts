@@ -18,6 +18,7 @@ import {
   signNextDeviceList,
 } from "../../core/e2e/mod.ts";
 import { CLOSE_CODES, LIMITS, type ServerFrame } from "../../core/protocol/mod.ts";
+import { FakeClock } from "../helpers/fake_clock.ts";
 import { type FakeClient, InProcessCluster } from "../helpers/in_process.ts";
 
 const _RSA = await Deno.readTextFile(
@@ -449,7 +450,6 @@ Deno.test("link slots: the offer before login, the answer by a user, the hand-ov
       4,
     ]);
     assert.equal(steps.expires_at, now + LIMITS.linkTtlMs);
-    assert.equal(fresh.open, true, "a waiting new device is not closed for not logging in");
     now += LIMITS.linkTtlMs + 1;
     const gone = await fresh.request({ type: "link_read", ref: 0, slot: "7KQ2", from: 0 });
     assert.equal(_code(gone), "not_found");
@@ -602,6 +602,39 @@ Deno.test("prekeys: a device publishes, fetches hand out one one-time prekey eac
       list: serializeDeviceList(v3),
     });
     assert.equal(await c.store.prekeyCount(alice.id, 2), null);
+  } finally {
+    await c.stop();
+  }
+});
+
+Deno.test("a new device waiting on its link slot gets another login period with each read, and is closed once it stops", async () => {
+  const clock = new FakeClock();
+  const c = await InProcessCluster.start(1, { clock });
+  try {
+    const fresh = c.connect(1);
+    assert.equal(
+      (await fresh.request({ type: "link_open", ref: 0, slot: "7KQ2", offer: "{}" })).type,
+      "ok",
+    );
+    // Three login periods long, kept open by its reads.
+    for (let i = 0; i < 3; i++) {
+      await clock.advance(LIMITS.loginWithinMs - 1);
+      assert.equal(fresh.closedWith, null, `read ${i}: still waiting`);
+      assert.equal(
+        (await fresh.request({ type: "link_read", ref: 0, slot: "7KQ2", from: 1 })).type,
+        "link_steps",
+      );
+    }
+    // A read of a slot that is gone gives no more time.
+    const stranger = c.connect(1);
+    await clock.advance(LIMITS.loginWithinMs - 1);
+    const gone = await stranger.request({ type: "link_read", ref: 0, slot: "AAAA", from: 0 });
+    assert.equal(_code(gone), "not_found");
+    await clock.advance(1);
+    assert.equal(stranger.closedWith?.code, 1008);
+    // Once it stops reading, the waiting device is closed like any stranger.
+    await clock.advance(LIMITS.loginWithinMs);
+    assert.equal(fresh.closedWith?.code, 1008);
   } finally {
     await c.stop();
   }
