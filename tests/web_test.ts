@@ -71,6 +71,11 @@ Deno.test("web client: a browser user chats with terminal and browser users, end
     await carol.sees("This browser did not agree to keep FastChat's storage");
     await carol.addContact("alice");
     await alice.open("*");
+    // The Status page lists her devices: this browser, with nothing to unlink.
+    await alice.page.locator(".devices li", { hasText: "Chrome on Linux" }).getByText(
+      "(this browser)",
+    ).waitFor();
+    assert.equal(await alice.page.locator(".devices button").count(), 0);
     await alice.page.locator("button", { hasText: "Accept carol" }).click();
     await alice.page.locator('.conv[data-conv="@carol"]').waitFor();
     await carol.open("@alice");

@@ -16,6 +16,7 @@ import { withDaySeparators } from "./day_separators.ts";
 import { connText, fileLabel, stateLabel, webTime } from "./format.ts";
 import { StatusIcon } from "./icons.tsx";
 import { MEMBER_PANEL_ID, MemberPanel } from "./member_panel.tsx";
+import { DevicesPanel } from "./devices_panel.tsx";
 import { RequestsPanel } from "./requests_panel.tsx";
 import type { WebController, WebSnapshot } from "./web_controller.ts";
 
@@ -66,6 +67,7 @@ export function ConversationPane({ snap, controller, onDownload }: ConversationP
         </p>
       )}
       {conv.kind === "status" && <RequestsPanel snap={snap} controller={controller} />}
+      {conv.kind === "status" && <DevicesPanel snap={snap} controller={controller} />}
       <div class="pane-body">
         <ol class="messages" ref={list} aria-live="polite" aria-relevant="additions">
           {withDaySeparators(conv.lines, webTime, Date.now()).map((item) =>

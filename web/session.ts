@@ -94,7 +94,7 @@ export async function startSession(opts: SessionOptions): Promise<Session> {
 
   const poller = await openSession(c, client, {
     run: (cmd) => c.run(cmd),
-    extra: [{ name: "requests" }],
+    extra: [{ name: "requests" }, { name: "devices" }],
   });
   poller.first.catch(() => {});
   return {

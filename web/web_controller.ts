@@ -65,6 +65,8 @@ export interface WebSnapshot {
   readonly requests: readonly RequestInfo[];
   readonly groupRequests: readonly GroupRequestInfo[];
   readonly blocked: readonly { id: number; user: string }[];
+  /** The account's devices, from the newest checked list (this one marked `current`). */
+  readonly devices: readonly DeviceInfo[];
   readonly groups: ReadonlyMap<number, GroupInfo>;
   /** The last safety number asked for, shown in a dialog. */
   readonly safety: { user: string; number: string; verified: boolean } | null;
@@ -74,6 +76,16 @@ export interface WebSnapshot {
 
 /** Messages loaded when a conversation is first opened (re-exported for the tests). */
 export { HISTORY_PAGE };
+
+/** One of the account's devices, as the page lists it. */
+export interface DeviceInfo {
+  readonly id: number;
+  readonly name: string;
+  /** When it was linked, Unix milliseconds. */
+  readonly added: number;
+  /** This browser. */
+  readonly current: boolean;
+}
 
 /** See the module documentation. */
 export class WebController {
@@ -91,6 +103,7 @@ export class WebController {
       view: initialView(me),
       requests: [],
       groupRequests: [],
+      devices: [],
       blocked: [],
       groups: new Map(),
       safety: null,
@@ -174,6 +187,12 @@ export class WebController {
         break;
       case "unblocked":
         next = { ...next, blocked: s.blocked.filter((x) => x.id !== e.id) };
+        break;
+      case "devices":
+        next = { ...next, devices: e.devices };
+        break;
+      case "device_unlinked":
+        next = { ...next, devices: s.devices.filter((d) => d.id !== e.id) };
         break;
       case "groups": {
         const groups = new Map(s.groups);

@@ -116,7 +116,7 @@ export interface ViewState {
 }
 
 /** Engine events that answer a command and are shown only when asked for. */
-export type AnswerEvent = "friends" | "groups" | "history" | "requests";
+export type AnswerEvent = "friends" | "groups" | "history" | "requests" | "devices";
 
 /** Lines kept per conversation. */
 export const MAX_LINES = 2_000;
@@ -358,6 +358,7 @@ export function applyEvent(v: ViewState, e: ClientEvent, now = Date.now()): View
       return _answer(next, e, now);
     }
     case "requests":
+    case "devices":
       return _answer(v, e, now);
     case "history": {
       const conv = v.conversations.find((c) =>
@@ -559,7 +560,13 @@ export function answerOf(command: string): AnswerEvent | null {
   return (_ANSWERS as ReadonlySet<string>).has(command) ? command as AnswerEvent : null;
 }
 
-const _ANSWERS: ReadonlySet<AnswerEvent> = new Set(["friends", "groups", "history", "requests"]);
+const _ANSWERS: ReadonlySet<AnswerEvent> = new Set([
+  "friends",
+  "groups",
+  "history",
+  "requests",
+  "devices",
+]);
 
 /**
  * Sets contacts' online status, by user ID: null when unknown (the server tells only those
