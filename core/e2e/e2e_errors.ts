@@ -71,6 +71,23 @@ export const E2E_ERRORS = {
   unknown_prekey: "The handshake names a prekey this device does not know",
   /** An initial message is malformed, its identity key is not the sender's, or its RSA part does not open. */
   bad_handshake: "The session handshake is malformed or does not open",
+  // Group sender keys (sender_keys.ts, docs/CRYPTO.md "Forward secrecy: group sender keys").
+  /** A sender key distribution is malformed, or not for the group, user or device expected. */
+  sender_key_bad_distribution: "The sender key distribution is malformed or not from its sender",
+  /** A group message is under a sender key (or group) this device does not hold. */
+  sender_key_unknown: "The message is under a sender key this device does not hold",
+  /** A group message's signature does not verify under its sender key: altered or forged. */
+  sender_key_bad_signature: "The message is not signed by its sender key",
+  /** A group message is from before this device received the sender key (e.g. before it joined). */
+  sender_key_too_old: "The message is from before this device received the sender key",
+  /** A group message's key is gone: it was already decrypted (a replay or duplicate), or dropped. */
+  sender_key_replay: "The message was already decrypted, or its key is no longer held",
+  /** Reading the group message would skip more than SENDER_KEY_MAX_SKIP keys of its chain. */
+  sender_key_too_far: "The message is too far ahead in its sender's chain",
+  /** A group message is signed but does not decrypt with its chain's key. */
+  sender_key_bad_message: "The message does not decrypt with its sender key",
+  /** A stored sender key state is malformed. */
+  sender_key_bad_state: "The stored sender key state is malformed",
 } as const;
 
 /** A stable code of {@linkcode E2eError}. */

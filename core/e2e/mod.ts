@@ -56,6 +56,11 @@
  * {@linkcode verifyPrekeyBundle} (`prekeys.ts`); the PQXDH handshake with the RSA secret mixed in,
  * {@linkcode initiateSession} and {@linkcode acceptSession} (`pqxdh.ts`).
  *
+ * Group sender keys (docs/CRYPTO.md, "Forward secrecy: group sender keys"): one per member
+ * device per group, {@linkcode newSenderKey} and {@linkcode acceptSenderKey} from its
+ * distribution message, {@linkcode senderKeyEncrypt} and {@linkcode senderKeyDecrypt}, replaced
+ * when {@linkcode senderKeyNeedsReplacing} says so (`sender_keys.ts`, `sender_key_state.ts`).
+ *
  * Cost: a "dm" or "gm" is one Fernet operation plus one Ed25519 signature (about 0.25 ms) to
  * seal, or verification (about 0.5 ms) to open; RSA is only used for key envelopes.
  *
@@ -265,3 +270,35 @@ export {
   type SessionKeyParts,
   X25519_ENCODING_BYTE,
 } from "./pqxdh.ts";
+export {
+  acceptSenderKey,
+  endSenderKey,
+  type ExpectedSender,
+  type NewSenderKey,
+  newSenderKey,
+  type NewSenderKeyOptions,
+  parseSenderKeyDistribution,
+  parseSenderKeyMessage,
+  parseSenderKeyState,
+  SENDER_KEY_DISTRIBUTION_MAX_CHARS,
+  SENDER_KEY_DISTRIBUTION_TYPE,
+  SENDER_KEY_FERNET_INFO,
+  SENDER_KEY_ID_BYTES,
+  SENDER_KEY_LABEL,
+  SENDER_KEY_MAX_AGE_MS,
+  SENDER_KEY_MAX_ITERATION,
+  SENDER_KEY_MAX_MESSAGES,
+  SENDER_KEY_MAX_SKIP,
+  SENDER_KEY_MAX_SKIPPED_KEYS,
+  SENDER_KEY_MESSAGE_TYPE,
+  SENDER_KEY_VERSION,
+  senderKeyDecrypt,
+  type SenderKeyDistribution,
+  senderKeyDistribution,
+  senderKeyEncrypt,
+  type SenderKeyMessage,
+  senderKeyNeedsReplacing,
+  senderKeySignedBytes,
+  type SenderKeyState,
+  serializeSenderKeyState,
+} from "./sender_keys.ts";
