@@ -12,6 +12,7 @@
  * - consent.ts (rules in consent_rules.ts): contacts, requests, blocked users, file limits;
  * - inbox.ts and incoming.ts: receiving in order, parking, acknowledging; what each means;
  * - sender.ts and file_transfer.ts: the outgoing queue, texts and files;
+ * - devices.ts and prekey_keeper.ts: this account's devices, and this device's prekeys;
  * - command_runner.ts: the commands.
  *
  * @module
