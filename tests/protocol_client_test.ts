@@ -253,6 +253,21 @@ Deno.test("ProtocolClient hands every item of a receipts frame to onDelivered, i
   }
 });
 
+Deno.test("ProtocolClient hands prekeys_low to onPrekeysLow with how many are left", async () => {
+  const srv = _fakeServer();
+  const client = await ProtocolClient.connect(srv.url);
+  try {
+    const got: number[] = [];
+    client.onPrekeysLow = (remaining) => void got.push(remaining);
+    srv.push({ type: "prekeys_low", remaining: 9 });
+    await until(() => got.length >= 1, "a prekeys_low");
+    assert.deepEqual(got, [9]);
+  } finally {
+    await client.close();
+    await srv.close();
+  }
+});
+
 Deno.test("ProtocolClient asks for receipt_batch, contacts and devices at login, register and resume, and records the answer", async () => {
   const srv = _fakeServer((f) =>
     f.type === "login" || f.type === "resume"

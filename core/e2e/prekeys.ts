@@ -20,6 +20,14 @@
  * The kind keeps a KEM key from passing for an X25519 one (PQXDH section 4.1, the re-encoding
  * attack); the user and device keep one device's prekeys from being published as another's.
  *
+ * **On the server.** The server keeps a device's bundle and its one-time prekeys apart, and
+ * hands out one one-time prekey per fetch (docs/PROTOCOL.md "Devices", Prekeys):
+ * {@linkcode splitBundleForServer} makes the texts to publish (the bundle without one-time
+ * prekeys, and each one-time prekey as `{ kind: "opk", id, key }` or `{ kind: "pqopk", id, key,
+ * sig }`), and {@linkcode joinBundleFromServer} puts a fetched bundle back together. No
+ * signature covers the list of one-time prekeys (each signs one key), so both halves still
+ * verify with {@linkcode verifyPrekeyBundle}.
+ *
  * Prekey IDs come from one counter per device (`next_id` of the secrets), so an ID names one
  * key of one kind, and an ID below `next_id` that a device no longer holds was used or retired:
  * that is how a replayed handshake is told from a made-up one.
@@ -37,7 +45,7 @@ import {
   toBase64Url,
   utf8,
 } from "../crypto/bytes.ts";
-import { sign, verify } from "../crypto/ed25519.ts";
+import { publicKeyFromSecret, sign, verify } from "../crypto/ed25519.ts";
 import { assertId } from "./e2e_common.ts";
 import { E2eError } from "./e2e_errors.ts";
 import { MAX_U32, parseJsonText, WireFields } from "./wire_fields.ts";
@@ -435,6 +443,114 @@ export function validPrekeySecrets(secrets: PrekeySecrets): PrekeySecrets {
 export function identityKeyPair(secrets: PrekeySecrets): X25519KeyPair {
   const secretKey = _bytes(validPrekeySecrets(secrets).ik);
   return { secretKey, publicKey: x25519.getPublicKey(secretKey) };
+}
+
+/** A bundle as the server keeps it; see {@linkcode splitBundleForServer}. */
+export interface ServerPrekeys {
+  /** The bundle without one-time prekeys, as JSON text (`opks` empty, no `pqopks`). */
+  readonly bundle: string;
+  /** Each one-time prekey as JSON text, with its kind. */
+  readonly oneTime: string[];
+}
+
+/** What {@linkcode addOneTimePrekeys} returns. */
+export interface AddedPrekeys {
+  /** The new one-time X25519 prekeys, to publish. */
+  readonly oneTime: OneTimePrekey[];
+  /** The secrets with the new ones added and `next_id` moved on; store them before publishing. */
+  readonly secrets: PrekeySecrets;
+}
+
+/**
+ * Splits a bundle into what `publish_prekeys` carries: the bundle without its one-time prekeys,
+ * and each one-time prekey on its own (see the module documentation).
+ */
+export function splitBundleForServer(bundle: PrekeyBundle): ServerPrekeys {
+  const b = _wellFormed.has(bundle) ? bundle : parsePrekeyBundle(JSON.stringify(bundle));
+  const { pqopks, opks, ...rest } = b;
+  return {
+    bundle: JSON.stringify({ ...rest, opks: [] }),
+    oneTime: [
+      ...opks.map((p) => oneTimePrekeyText(p)),
+      ...(pqopks ?? []).map((p) =>
+        JSON.stringify({ kind: "pqopk", id: p.id, key: p.key, sig: p.sig })
+      ),
+    ],
+  };
+}
+
+/** Writes one one-time X25519 prekey as the server keeps it: `{ kind: "opk", id, key }`. */
+export function oneTimePrekeyText(prekey: OneTimePrekey): string {
+  return JSON.stringify({ kind: "opk", id: prekey.id, key: prekey.key });
+}
+
+/**
+ * Puts a fetched bundle back together: `bundleText` (no one-time prekeys) with the one
+ * one-time prekey the server handed out, or none (`null`). Parsed strictly; verify the result
+ * with {@linkcode verifyPrekeyBundle}.
+ *
+ * @throws {E2eError} `bad_prekeys`, naming what was malformed.
+ */
+export function joinBundleFromServer(bundleText: string, oneTimeText: string | null): PrekeyBundle {
+  const bundle = parsePrekeyBundle(bundleText);
+  if (bundle.opks.length > 0 || bundle.pqopks !== undefined) {
+    _BUNDLE.fail(
+      "A bundle from the server must carry no one-time prekeys; they come one per fetch",
+    );
+  }
+  if (oneTimeText === null) return bundle;
+  const one = new WireFields("bad_prekeys", "one-time prekey");
+  const value = parseJsonText(oneTimeText, 4096, one);
+  const kind = typeof value === "object" && value !== null
+    ? (value as Record<string, unknown>).kind
+    : undefined;
+  // The whole bundle is parsed again, so the prekey's fields and ID get the bundle's checks.
+  if (kind === "opk") {
+    const o = one.object(value, ["kind", "id", "key"]);
+    return parsePrekeyBundle(JSON.stringify({ ...bundle, opks: [{ id: o.id, key: o.key }] }));
+  }
+  if (kind === "pqopk") {
+    const o = one.object(value, ["kind", "id", "key", "sig"]);
+    return parsePrekeyBundle(
+      JSON.stringify({ ...bundle, pqopks: [{ id: o.id, key: o.key, sig: o.sig }] }),
+    );
+  }
+  return one.fail(`Field "kind" must be "opk" or "pqopk", got ${JSON.stringify(kind)}`);
+}
+
+/**
+ * Makes `count` more one-time X25519 prekeys (a refill) with fresh IDs from the secrets'
+ * `next_id`; the identity and signed prekeys stay. `signingSecret` must be the device's key
+ * that signed `secrets.iksig`, so a refill cannot mix two devices' keys.
+ *
+ * @throws {TypeError | RangeError} If an argument is malformed, or the signing key is not the one
+ *   that signed these secrets.
+ */
+export function addOneTimePrekeys(
+  signingSecret: Uint8Array,
+  secrets: PrekeySecrets,
+  count: number,
+): AddedPrekeys {
+  assertBytes(signingSecret, "signingSecret", 32);
+  const s = validPrekeySecrets(secrets);
+  const n = _count(count, "count");
+  const ik = x25519.getPublicKey(_bytes(s.ik));
+  const signed = prekeySignedBytes("ik", s.user, s.device, 0, ik);
+  if (!verify(publicKeyFromSecret(signingSecret), signed, _bytes(s.iksig))) {
+    throw new RangeError("The signing key is not the one that signed these prekey secrets");
+  }
+  if (s.next_id + n > MAX_U32) {
+    throw new RangeError("Prekey IDs would pass 2^32 - 1; make a new identity key instead");
+  }
+  const made = Array.from({ length: n }, (_, i) => ({ id: s.next_id + i, pair: x25519.keygen() }));
+  return {
+    oneTime: made.map((o) => _freeze({ id: o.id, key: _b64(o.pair.publicKey) })),
+    secrets: _freeze({
+      ...s,
+      opks: [...s.opks, ...made.map((o) => ({ id: o.id, priv: _b64(o.pair.secretKey) }))],
+      next_id: s.next_id + n,
+    }),
+  };
 }
 
 /** The url-safe base64 (unpadded) form used by every key of this module. */

@@ -757,7 +757,7 @@ export class Keystore {
     return consent.secret(this.#ctx(), name);
   }
 
-  /** Sets a secret setting (1 to 1024 characters), or removes it with null. */
+  /** Sets a secret setting (1 to 65,536 characters), or removes it with null. */
   setSecret(name: string, value: string | null): void {
     consent.setSecret(this.#ctx(), name, value);
   }

@@ -25,6 +25,9 @@ import type { BlockedRecord, RequestMessageRecord, RequestRecord } from "./keyst
 /** Longest setting value, in characters. */
 const _MAX_SETTING_CHARS = 1024;
 
+/** Longest secret setting value, in characters: a device's prekey secrets (issue 22) fit. */
+const _MAX_SECRET_CHARS = 64 * 1024;
+
 /** Implements `Keystore.addRequestMessage`. */
 export function addRequestMessage(
   ctx: KeystoreContext,
@@ -169,8 +172,8 @@ export function setSecret(ctx: KeystoreContext, name: string, value: string | nu
     return;
   }
   checkText("value", value);
-  if (value.length > _MAX_SETTING_CHARS) {
-    throw new RangeError(`value must be at most ${_MAX_SETTING_CHARS} characters`);
+  if (value.length > _MAX_SECRET_CHARS) {
+    throw new RangeError(`value must be at most ${_MAX_SECRET_CHARS} characters`);
   }
   ctx.st.setSetting.run(stored, ctx.cipher.seal(secretSettingContext(stored), value));
 }

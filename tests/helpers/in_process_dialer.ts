@@ -131,6 +131,8 @@ export class InProcessConn implements Conn, ChatConnection {
         return;
       case "synced":
         return this.#handlers.onSynced();
+      case "prekeys_low":
+        return this.#handlers.onPrekeysLow?.(frame.remaining);
       case "error":
         return this.#handlers.onError(new RequestError(toErrorCode(frame.code), frame.message));
     }

@@ -12,6 +12,7 @@
  * - consent.ts (rules in consent_rules.ts): contacts, requests, blocked users, file limits;
  * - inbox.ts and incoming.ts: receiving in order, parking, acknowledging; what each means;
  * - sender.ts and file_transfer.ts: the outgoing queue, texts and files;
+ * - devices.ts and prekey_keeper.ts: this account's devices, and this device's prekeys;
  * - command_runner.ts: the commands.
  *
  * @module
@@ -39,6 +40,7 @@ import { Inbox } from "./inbox.ts";
 import { Incoming } from "./incoming.ts";
 import { Devices } from "./devices.ts";
 import { KeyWatch } from "./key_watch.ts";
+import { PrekeyKeeper } from "./prekey_keeper.ts";
 import { groupName, userName } from "./lookup.ts";
 import type { Dialer, FilePort, KeystoreOpener, KeystorePort } from "./ports.ts";
 import { loadSecrets } from "./secrets.ts";
@@ -109,6 +111,7 @@ interface _Engine {
   readonly consent: Consent;
   readonly contactSync: ContactSync;
   readonly devices: Devices;
+  readonly prekeys: PrekeyKeeper;
   readonly sender: Sender;
   readonly commands: CommandRunner;
 }
@@ -147,10 +150,13 @@ export class ChatClient {
               this.#emit({ event: "error", message: (err as Error).message });
             }
           });
+          // Once a device: other devices start sessions with it from the prekeys it publishes.
+          await this.#engine?.prekeys.attached(conn);
           await this.#engine?.keyWatch.check();
           await this.#engine?.sender.flushQueued();
         },
         onLoggedIn: (conn) => this.#engine?.contactSync.loggedIn(conn),
+        onPrekeysLow: (remaining) => this.#engine?.prekeys.low(remaining),
       },
     });
   }
@@ -247,6 +253,8 @@ export class ChatClient {
     this.#expiry?.();
     this.#engine?.keyWatch.stop();
     if (this.#engine) await settledWithin(this.#engine.inbox.idle(), 5_000, this.#clock);
+    // Its secrets are written to the keystore, closed below.
+    if (this.#engine) await settledWithin(this.#engine.prekeys.idle(), 5_000, this.#clock);
     await this.#connection.close();
     this.#engine?.ks.close();
   }
@@ -405,7 +413,18 @@ export class ChatClient {
       emit,
     });
     link.useSession(ks);
-    this.#engine = { ks, inbox, keyWatch, consent, contactSync, devices, sender, commands };
+    const prekeys = new PrekeyKeeper({ ks, link, emit });
+    this.#engine = {
+      ks,
+      inbox,
+      keyWatch,
+      consent,
+      contactSync,
+      devices,
+      prekeys,
+      sender,
+      commands,
+    };
     for (const m of this.#early.splice(0)) inbox.receive(m);
   }
 }

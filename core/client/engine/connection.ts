@@ -45,6 +45,8 @@ export interface ConnectionHooks {
    * server before any acknowledgement of this connection.
    */
   onLoggedIn?(conn: ChatConnection): void;
+  /** The server's `prekeys_low` on the connection (it may come before `onAttached`). */
+  onPrekeysLow?(remaining: number): void;
 }
 
 /** The session as the keystore keeps it, and this device's keys when it is one. */
@@ -183,6 +185,9 @@ export class Connection implements LiveConnection {
         if (!this.#stopping) this.#hooks.onDelivered(d);
       },
       onSynced: () => synced.resolve(),
+      onPrekeysLow: (remaining) => {
+        if (!this.#stopping) this.#hooks.onPrekeysLow?.(remaining);
+      },
       onError: (e) => this.#emit({ event: "error", message: e.message, code: e.code }),
       onClose: (code) => {
         if (conn !== null) this.#onClosed(conn, code);

@@ -197,6 +197,10 @@ export interface DevicesPort {
   deviceList(userId: number): PinnedDeviceList | null;
   /** Pins a newer list for `userId`; refuses a rollback or a fork (KeystoreError). */
   pinDeviceList(userId: number, list: PinnedDeviceList): void;
+  /** A secret setting's value (sealed under the password; this device's prekeys), or null. */
+  secret(name: string): string | null;
+  /** Sets a secret setting, or removes it with null. */
+  setSecret(name: string, value: string | null): void;
 }
 
 /** Everything the engine needs from the keystore; `Keystore` implements it. */
@@ -255,6 +259,8 @@ export interface ConnectionHandlers {
   onSynced(): void;
   /** An `error` frame that answers no request. */
   onError(e: RequestError): void;
+  /** The server's `prekeys_low`: this device has `remaining` one-time prekeys left there. */
+  onPrekeysLow?(remaining: number): void;
   /** Called once when the connection closes, with the WebSocket close code. */
   onClose(code: number): void;
 }

@@ -43,6 +43,7 @@ export function balancerDialer(opts: BalancerDialerOptions): Dialer {
       client.onDelivered = (d) => handlers.onDelivered(d);
       client.onSynced = () => handlers.onSynced();
       client.onError = (e) => handlers.onError(e);
+      client.onPrekeysLow = (remaining) => handlers.onPrekeysLow?.(remaining);
       client.onClose = (code) => handlers.onClose(code);
       return { conn: client, serverId: assignment.id };
     },

@@ -129,6 +129,8 @@ export class ProtocolClient {
   onSynced: (s: SyncedFrame) => void = () => {};
   /** Called for `error` frames that answer no request. */
   onError: (e: RequestError) => void = () => {};
+  /** Called for `prekeys_low`: this device should publish more one-time prekeys. */
+  onPrekeysLow: (remaining: number) => void = () => {};
   /** Called once when the connection closes. */
   onClose: (code: number, reason: string) => void = () => {};
   /** Every frame received, for tests that inspect the raw stream. */
@@ -460,6 +462,9 @@ export class ProtocolClient {
         return;
       case "synced":
         this.onSynced(frame);
+        return;
+      case "prekeys_low":
+        this.onPrekeysLow(frame.remaining);
         return;
       case "welcome":
         return;
