@@ -27,9 +27,9 @@
  * @module
  */
 
+import { CHAIN_KEY_BYTE, chainStep, MESSAGE_KEY_BYTE, messageFernetKey } from "./chain_keys.ts";
 import { x25519 } from "@noble/curves/ed25519.js";
 import { hkdf } from "@noble/hashes/hkdf.js";
-import { hmac } from "@noble/hashes/hmac.js";
 import { sha256 } from "@noble/hashes/sha2.js";
 import { assertBytes, concat, equalBytes, toBase64Url, utf8, zeroize } from "../crypto/bytes.ts";
 import { InvalidToken } from "../crypto/errors.ts";
@@ -60,13 +60,12 @@ export const RATCHET_ROOT_INFO = "fastchat-ratchet-v1 root";
 /** HKDF info turning a message key into a Fernet key. */
 export const RATCHET_FERNET_INFO = "fastchat-ratchet-v1 fernet";
 /** KDF_CK's HMAC input for the message key. */
-export const RATCHET_MESSAGE_KEY_BYTE = 0x01;
+export const RATCHET_MESSAGE_KEY_BYTE = MESSAGE_KEY_BYTE;
 /** KDF_CK's HMAC input for the next chain key. */
-export const RATCHET_CHAIN_KEY_BYTE = 0x02;
+export const RATCHET_CHAIN_KEY_BYTE = CHAIN_KEY_BYTE;
 
 const _ROOT_INFO = utf8(RATCHET_ROOT_INFO);
 const _FERNET_INFO = utf8(RATCHET_FERNET_INFO);
-const _ZERO_SALT = new Uint8Array(32);
 // Envelope overhead besides the token: {"v":1,"t":"rm","dh":"<43>","pn":<10>,"n":<10>,"ct":""}.
 const _ENVELOPE_OVERHEAD = 110;
 
@@ -169,13 +168,16 @@ export function ratchetEncrypt(
     );
   }
   const header: RatchetHeader = { dh: state.dhs.publicKey.slice(), pn: state.pn, n: state.ns };
-  const [cks, mk] = _kdfCk(state.cks);
+  const [cks, mk] = chainStep(state.cks);
   zeroize(state.cks);
   state.cks = cks;
   state.ns += 1;
   const sealed = concat(ratchetHeaderHash(ad, header), plaintext);
   try {
-    return encodeRatchetMessage({ header, ct: fernetEncrypt(_fernetKey(mk), sealed) });
+    return encodeRatchetMessage({
+      header,
+      ct: fernetEncrypt(messageFernetKey(mk, _FERNET_INFO), sealed),
+    });
   } finally {
     zeroize(mk, sealed);
   }
@@ -228,7 +230,7 @@ export function ratchetDecrypt(state: RatchetState, body: string, ad: Uint8Array
       _dhRatchet(work, header.dh);
     }
     _skipMessageKeys(work, header.n, newSkipped);
-    const [ckr, key] = _kdfCk(work.ckr!);
+    const [ckr, key] = chainStep(work.ckr!);
     zeroize(work.ckr!);
     work.ckr = ckr;
     work.nr += 1;
@@ -291,7 +293,7 @@ function _skipMessageKeys(
     );
   }
   while (work.nr < until) {
-    const [ckr, mk] = _kdfCk(work.ckr);
+    const [ckr, mk] = chainStep(work.ckr);
     zeroize(work.ckr);
     work.ckr = ckr;
     out.push([skippedKeyId(work.dhr!, work.nr), mk]);
@@ -323,7 +325,7 @@ function _dhRatchet(work: RatchetState, dh: Uint8Array): void {
 function _open(mk: Uint8Array, ct: string, ad: Uint8Array, header: RatchetHeader): Uint8Array {
   let sealed: Uint8Array;
   try {
-    sealed = fernetDecrypt(_fernetKey(mk), ct);
+    sealed = fernetDecrypt(messageFernetKey(mk, _FERNET_INFO), ct);
   } catch (e) {
     if (!(e instanceof InvalidToken)) throw e;
     throw new E2eError(
@@ -356,22 +358,6 @@ function _kdfRk(rk: Uint8Array, dhOut: Uint8Array): [Uint8Array, Uint8Array] {
   const keys: [Uint8Array, Uint8Array] = [out.slice(0, 32), out.slice(32)];
   zeroize(out);
   return keys;
-}
-
-/** KDF_CK: (next chain key, message key) = (HMAC(ck, 0x02), HMAC(ck, 0x01)). */
-function _kdfCk(ck: Uint8Array): [Uint8Array, Uint8Array] {
-  return [
-    hmac(sha256, ck, Uint8Array.of(RATCHET_CHAIN_KEY_BYTE)),
-    hmac(sha256, ck, Uint8Array.of(RATCHET_MESSAGE_KEY_BYTE)),
-  ];
-}
-
-/** The Fernet key of a message key: HKDF-SHA-256(mk, zero salt, RATCHET_FERNET_INFO), 32 bytes. */
-function _fernetKey(mk: Uint8Array): string {
-  const raw = hkdf(sha256, mk, _ZERO_SALT, _FERNET_INFO, 32);
-  const key = toBase64Url(raw);
-  zeroize(raw);
-  return key;
 }
 
 function _dh(secretKey: Uint8Array, publicKey: Uint8Array): Uint8Array {

@@ -31,9 +31,7 @@
  * @module
  */
 
-import { hkdf } from "@noble/hashes/hkdf.js";
-import { hmac } from "@noble/hashes/hmac.js";
-import { sha256 } from "@noble/hashes/sha2.js";
+import { chainStep, messageFernetKey } from "./chain_keys.ts";
 import {
   assertBytes,
   concat,
@@ -146,9 +144,6 @@ export interface ExpectedSender {
 
 const _FERNET_INFO = utf8(SENDER_KEY_FERNET_INFO);
 const _LABEL = concat(utf8(SENDER_KEY_LABEL), Uint8Array.of(0));
-const _ZERO_SALT = new Uint8Array(32);
-const _MESSAGE_KEY_BYTE = 0x01;
-const _CHAIN_KEY_BYTE = 0x02;
 const _DISTRIBUTION_FIELDS = [
   "v",
   "t",
@@ -333,13 +328,13 @@ export function senderKeyEncrypt(
     );
   }
   const n = state.iteration;
-  const [next, mk] = _kdfCk(state.chainKey);
+  const [next, mk] = chainStep(state.chainKey);
   zeroize(state.chainKey);
   state.chainKey = next;
   state.iteration += 1;
   state.sent += 1;
   try {
-    const ct = fernetEncrypt(_fernetKey(mk), plaintext);
+    const ct = fernetEncrypt(messageFernetKey(mk, _FERNET_INFO), plaintext);
     const sig = sign(state.signSecret!, senderKeySignedBytes(state.group, state.kid, n, ct, ad));
     const message: SenderKeyMessage = {
       v: 1,
@@ -435,12 +430,12 @@ export function senderKeyDecrypt(
   let mk: Uint8Array | undefined;
   try {
     for (let i = state.iteration; i < m.n; i++) {
-      const [next, key] = _kdfCk(chainKey);
+      const [next, key] = chainStep(chainKey);
       zeroize(chainKey);
       chainKey = next;
       newSkipped.push([i, key]);
     }
-    const [next, key] = _kdfCk(chainKey);
+    const [next, key] = chainStep(chainKey);
     zeroize(chainKey);
     chainKey = next;
     mk = key;
@@ -547,7 +542,7 @@ export function senderKeySignedBytes(
 /** Opens a token with a message key. */
 function _open(mk: Uint8Array, ct: string, n: number): Uint8Array {
   try {
-    return fernetDecrypt(_fernetKey(mk), ct);
+    return fernetDecrypt(messageFernetKey(mk, _FERNET_INFO), ct);
   } catch (e) {
     if (!(e instanceof InvalidToken)) throw e;
     throw new E2eError(
@@ -556,22 +551,6 @@ function _open(mk: Uint8Array, ct: string, n: number): Uint8Array {
       { n },
     );
   }
-}
-
-/** The chain step: (next chain key, message key) = (HMAC(ck, 0x02), HMAC(ck, 0x01)). */
-function _kdfCk(ck: Uint8Array): [Uint8Array, Uint8Array] {
-  return [
-    hmac(sha256, ck, Uint8Array.of(_CHAIN_KEY_BYTE)),
-    hmac(sha256, ck, Uint8Array.of(_MESSAGE_KEY_BYTE)),
-  ];
-}
-
-/** The Fernet key of a message key: HKDF-SHA-256(mk, zero salt, SENDER_KEY_FERNET_INFO). */
-function _fernetKey(mk: Uint8Array): string {
-  const raw = hkdf(sha256, mk, _ZERO_SALT, _FERNET_INFO, 32);
-  const key = toBase64Url(raw);
-  zeroize(raw);
-  return key;
 }
 
 function _u32(n: number): Uint8Array {
