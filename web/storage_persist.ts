@@ -19,8 +19,8 @@ export interface PersistPort {
 /** The warning shown when the browser refuses (or cannot keep storage). */
 export const STORAGE_WARNING =
   "This browser did not agree to keep FastChat's storage: it may delete this device's keys, " +
-  "contacts and history when space runs low. Keep using it as usual, but link another device " +
-  "to your account, or allow this site to store data persistently in the browser's settings.";
+  "contacts and history when space runs low, and they cannot be recovered then. To keep them, " +
+  "allow this site to store data persistently in the browser's settings.";
 
 /**
  * Asks for persistent storage unless it is granted already; never throws (a browser that
