@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { prng, shuffle } from "../helpers/seeded.ts";
 import { x25519 } from "@noble/curves/ed25519.js";
 import {
   endRatchetState,
@@ -42,27 +43,6 @@ function e2e(code: E2eErrorCode) {
 /** Rewrites fields of an envelope (JSON), keeping the rest. */
 function edit(envelope: string, fields: Record<string, unknown>): string {
   return JSON.stringify({ ...JSON.parse(envelope), ...fields });
-}
-
-/** A small seeded PRNG (mulberry32), so a failing schedule can be replayed from its seed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-function shuffle<T>(items: T[], random: () => number): T[] {
-  const out = [...items];
-  for (let i = out.length - 1; i > 0; i--) {
-    const j = Math.floor(random() * (i + 1));
-    [out[i], out[j]] = [out[j]!, out[i]!];
-  }
-  return out;
 }
 
 Deno.test("a conversation both ways decrypts across several DH ratchet steps", () => {

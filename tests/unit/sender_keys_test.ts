@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { prng, shuffle } from "../helpers/seeded.ts";
 import { hkdf } from "@noble/hashes/hkdf.js";
 import { hmac } from "@noble/hashes/hmac.js";
 import { sha256 } from "@noble/hashes/sha2.js";
@@ -47,27 +48,6 @@ function send(state: SenderKeyState, text: string): string {
 
 function read(state: SenderKeyState, body: string): string {
   return fromUtf8(senderKeyDecrypt(state, body, AD));
-}
-
-/** A small seeded PRNG (mulberry32), so a failing schedule can be replayed from its seed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-function shuffle<T>(items: T[], random: () => number): T[] {
-  const out = [...items];
-  for (let i = out.length - 1; i > 0; i--) {
-    const j = Math.floor(random() * (i + 1));
-    [out[i], out[j]] = [out[j]!, out[i]!];
-  }
-  return out;
 }
 
 /** Every 32-byte secret in a stored state: what an attacker holding a snapshot has. */
